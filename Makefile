@@ -1,0 +1,42 @@
+# autobot — the two set-up commands are `make run` and `make test`.
+# uv is bootstrapped into .tools/ from PyPI with the pyenv Python named in .python-version;
+# the project environment is .venv/, installed exactly from uv.lock.
+
+PYTHON ?= python3.12
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test lint typecheck check env clean soak bench bench-quick
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --locked --python $(PYTHON)
+	touch $@
+
+env: $(VENV)/.synced
+
+run: env
+	rm -rf .autobot && mkdir -p .autobot
+	$(VENV)/bin/autobot run --state-dir .autobot
+
+test: env
+	$(VENV)/bin/ruff check daemon tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q
+
+lint: env
+	$(VENV)/bin/ruff check daemon tests bench
+	$(VENV)/bin/ruff format --check daemon tests bench
+
+typecheck: env
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf .tools $(VENV) .autobot .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from autobot.cli import entrypoint
+
+entrypoint()

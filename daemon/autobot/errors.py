@@ -1,0 +1,161 @@
+"""The one exception tree of autobot.
+
+    AutobotError
+    ├── TransientError            retry with backoff; never recorded as a bot failure
+    │   ├── RpcTimeout            the request did not answer in time
+    │   ├── RpcUnavailable        connection refused/reset, HTTP 5xx
+    │   ├── RpcRateLimited        HTTP 429 (``retry_after`` seconds if the node said)
+    │   ├── SequenceRace          the node refused a sequence number (too old / too far ahead)
+    │   └── NotYet                a "not yet" Move abort (retry window, timelock, cooldown, paused)
+    └── PermanentError            will not change by retrying
+        ├── ConfigError           every problem of a config file, by dotted path
+        ├── KeyFileError          a key file that is missing, malformed or too permissive
+        ├── ChainMismatch         a response whose ``x-supra-chain-id`` differs from the configured one
+        ├── RpcRejected           the node refused a request (HTTP 400/404/other 4xx)
+        ├── RpcProtocolError      a response that does not have the node's shape
+        ├── MoveAbort             a Move abort: ``code``, ``name``, ``module``
+        ├── GuardRefused          an off-chain guard refused a step: ``guard``, ``reason``
+        └── JournalError          the journal cannot be opened, is corrupt, or the disk refused a write
+
+Foreign exceptions (httpx, supra_sdk, sqlite3) are translated in one place each
+(``chain/supra.py``, ``journal/store.py``) with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class AutobotError(Exception):
+    """Root of every error autobot raises on purpose."""
+
+
+class TransientError(AutobotError):
+    """A failure that may go away by itself: retry with backoff."""
+
+
+class PermanentError(AutobotError):
+    """A failure that will not change by retrying."""
+
+
+class RpcTimeout(TransientError):
+    """The RPC request did not complete within the configured timeout."""
+
+
+class RpcUnavailable(TransientError):
+    """Connection error or HTTP 5xx from an RPC endpoint."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RpcRateLimited(TransientError):
+    """HTTP 429; ``retry_after`` carries the node's Retry-After in seconds, when given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SequenceRace(TransientError):
+    """The node refused the transaction's sequence number; resync and retry."""
+
+
+class PermanentRpcError(PermanentError):
+    """Base of permanent RPC-level failures."""
+
+
+class RpcRejected(PermanentRpcError):
+    """The node answered a 4xx with an ``ErrResp`` message."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RpcProtocolError(PermanentRpcError):
+    """The response did not have the shape the node's API defines."""
+
+
+class ChainMismatch(PermanentRpcError):
+    """The endpoint serves another chain than the configured one."""
+
+    def __init__(self, *, expected: int, got: str | None, url: str) -> None:
+        super().__init__(f"endpoint {url} serves chain id {got!r}, configured {expected}")
+        self.expected = expected
+        self.got = got
+        self.url = url
+
+
+class MoveAbort(PermanentError):
+    """A Move abort. ``name`` is the package's constant name or ``unknown(0x…)``."""
+
+    def __init__(self, *, code: int, name: str, module: str | None, vm_status: str = "") -> None:
+        super().__init__(f"{name}(0x{code:x}) in {module or '?'}")
+        self.code = code
+        self.name = name
+        self.module = module
+        self.vm_status = vm_status
+
+
+class NotYet(TransientError):
+    """A Move abort that means "wait and try again" (domain.md Decisions §9)."""
+
+    def __init__(self, abort: MoveAbort) -> None:
+        super().__init__(str(abort))
+        self.abort = abort
+
+
+class GuardRefused(PermanentError):
+    """An off-chain guard refused a step."""
+
+    def __init__(self, *, guard: str, reason: str) -> None:
+        super().__init__(f"{guard}: {reason}")
+        self.guard = guard
+        self.reason = reason
+
+
+class JournalError(PermanentError):
+    """The journal cannot be used (corrupt, read-only, disk full)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One configuration problem: a dotted path, the offending value, what is wrong."""
+
+    path: str
+    message: str
+    value: object = None
+    has_value: bool = False
+
+    def render(self) -> str:
+        if self.has_value:
+            return f"{self.path}: {self.message} (got {self.value!r})"
+        return f"{self.path}: {self.message}"
+
+
+class ConfigError(PermanentError):
+    """Every problem found in a configuration file, by dotted path."""
+
+    def __init__(self, problems: Sequence[Problem], *, source: str = "") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        lines = "\n".join(f"  {p.render()}" for p in self.problems)
+        super().__init__(f"{head}{len(self.problems)} configuration problem(s)\n{lines}")
+
+
+class KeyFileError(PermanentError):
+    """A key file is missing, malformed, too permissive or foreign-owned. Never carries key bytes."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"key file {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus
+EX_SOFTWARE = 70
+EX_IOERR = 74
