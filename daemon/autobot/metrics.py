@@ -1,0 +1,331 @@
+"""Prometheus metrics: the handbook's domain metrics and the daemon's own ``autobot_*`` metrics.
+
+Domain metrics (handbook names, domain.md §7) are *derived state*: they are rendered at scrape time
+from the last chain snapshot by ``SnapshotCollector``, so a lottery's series exist exactly while the
+lottery is live and disappear with it — label cardinality is bounded by construction, and nothing
+has to remember to delete a stale series. The daemon's own metrics are ordinary counters,
+gauges and histograms registered on the injected ``CollectorRegistry``.
+
+Labels are bounded: operator names, asset ids, live lottery ids, action kinds, guard names,
+endpoint paths without parameters. Never transaction hashes, never error text, never key material.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from autobot import __version__
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotSample:
+    operator: str
+    failure_count: int
+    max_failures: int
+    success_streak: int
+    reputation_score: int
+    timelock_seconds: int
+    pending: bool
+    pending_age_seconds: float
+    expires_at: int
+    timelock_breach: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSample:
+    asset_id: int
+    price: float
+    last_update_ts: int
+    age_seconds: float
+    staleness_window_seconds: int
+    stale: bool
+    clamp_active: bool
+    fallback_active: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundSample:
+    lottery_id: int
+    round: int
+    remaining: int
+    last_ts: int
+    sla_breach: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainSample:
+    """Everything the domain metrics show, computed once per tick from a snapshot."""
+
+    bots: tuple[BotSample, ...] = ()
+    feeds: tuple[FeedSample, ...] = ()
+    refunds: tuple[RefundSample, ...] = ()
+    payout_round_gaps: tuple[tuple[int, int], ...] = ()  # (lottery id, gap), live lotteries only
+    operations_budget_remaining: int | None = None
+    operations_budget_total: int | None = None
+    vrf_effective_balance: int = 0
+    vrf_required_minimum: int = 0
+    vrf_requests_paused: bool = False
+    overview: dict[str, int] = field(default_factory=dict)  # status_overview fields by name
+    feed_updates_total: dict[int, int] = field(
+        default_factory=dict
+    )  # asset id -> Updated events seen
+
+
+def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=list(labels))
+
+
+class SnapshotCollector(Collector):
+    """Renders the handbook's metrics from the latest ``DomainSample``."""
+
+    def __init__(self) -> None:
+        self._sample: DomainSample | None = None
+
+    def update(self, sample: DomainSample) -> None:
+        self._sample = sample
+
+    def describe(self) -> Iterable[Metric]:
+        return ()  # dynamic families: skip registry-time collision checks
+
+    def collect(self) -> Iterator[Metric]:
+        sample = self._sample
+        if sample is None:
+            return
+        yield from self._bots(sample)
+        yield from self._feeds(sample)
+        yield from self._refunds(sample)
+        yield from self._payouts(sample)
+        yield from self._vrf(sample)
+
+    @staticmethod
+    def _bots(sample: DomainSample) -> Iterator[Metric]:
+        specs: list[tuple[str, str, str]] = [
+            (
+                "automation_failure_count",
+                "Consecutive failures of the bot (handbook name, kept although it ends in _count)",
+                "failure_count",
+            ),
+            (
+                "automation_max_failures",
+                "Failure limit at which the bot is locked out",
+                "max_failures",
+            ),
+            ("automation_success_streak", "Consecutive successful actions", "success_streak"),
+            (
+                "automation_reputation_score",
+                "Reputation: +1 per success, -1 per failure",
+                "reputation_score",
+            ),
+            (
+                "automation_timelock_seconds",
+                "Minimum delay from dry-run announce to execution",
+                "timelock_seconds",
+            ),
+            ("automation_pending", "1 while the bot has an announced action pending", "pending"),
+            (
+                "automation_pending_age_seconds",
+                "Seconds since the pending action was announced (0 without one)",
+                "pending_age_seconds",
+            ),
+            (
+                "automation_expires_at_timestamp_seconds",
+                "Last valid second of the bot registration (unix time)",
+                "expires_at",
+            ),
+            (
+                "automation_timelock_breach",
+                "1 when the bot allows actions 5/6/7 with a timelock under 900 s",
+                "timelock_breach",
+            ),
+        ]
+        for name, doc, attr in specs:
+            family = _gauge(name, doc, ["operator"])
+            for bot in sample.bots:
+                family.add_metric([bot.operator], float(getattr(bot, attr)))
+            yield family
+
+    @staticmethod
+    def _feeds(sample: DomainSample) -> Iterator[Metric]:
+        specs: list[tuple[str, str, str]] = [
+            ("price_feed_price", "Last accepted price, scaled by the feed's decimals", "price"),
+            (
+                "price_feed_last_update_timestamp_seconds",
+                "Chain time of the last accepted update (unix time)",
+                "last_update_ts",
+            ),
+            (
+                "price_feed_age_seconds",
+                "Chain seconds since the last accepted update",
+                "age_seconds",
+            ),
+            (
+                "price_feed_staleness_window_seconds",
+                "Age above which the feed is stale",
+                "staleness_window_seconds",
+            ),
+            ("price_feed_stale", "1 when the feed is older than its staleness window", "stale"),
+            ("price_feed_clamp_active", "1 while the feed's clamp is active", "clamp_active"),
+            ("price_feed_fallback_active", "1 while the feed is in fallback", "fallback_active"),
+        ]
+        for name, doc, attr in specs:
+            family = _gauge(name, doc, ["asset_id"])
+            for feed in sample.feeds:
+                family.add_metric([str(feed.asset_id)], float(getattr(feed, attr)))
+            yield family
+        updates = CounterMetricFamily(
+            "price_feed_updates",
+            "PriceFeedUpdatedEvent events observed since the daemon started",
+            labels=["asset_id"],
+        )
+        for asset_id, count in sorted(sample.feed_updates_total.items()):
+            updates.add_metric([str(asset_id)], float(count))
+        yield updates
+
+    @staticmethod
+    def _refunds(sample: DomainSample) -> Iterator[Metric]:
+        specs: list[tuple[str, str, str]] = [
+            ("refund_progress_round", "Refund rounds applied so far", "round"),
+            ("refund_progress_remaining", "Tickets sold but not yet refunded", "remaining"),
+            (
+                "refund_progress_last_timestamp_seconds",
+                "Timestamp of the last refund batch (unix time, 0 before the first)",
+                "last_ts",
+            ),
+            ("refund_sla_breach", "1 when the refund misses its 12 h / 24 h SLA", "sla_breach"),
+        ]
+        for name, doc, attr in specs:
+            family = _gauge(name, doc, ["lottery_id"])
+            for refund in sample.refunds:
+                family.add_metric([str(refund.lottery_id)], float(getattr(refund, attr)))
+            yield family
+
+    @staticmethod
+    def _payouts(sample: DomainSample) -> Iterator[Metric]:
+        gap = _gauge(
+            "payout_round_gap",
+            "Winner batches minus payout rounds (next_winner_batch_no - payout_round), live lotteries",
+            ["lottery_id"],
+        )
+        for lottery_id, value in sample.payout_round_gaps:
+            gap.add_metric([str(lottery_id)], float(value))
+        yield gap
+        if sample.operations_budget_total is not None:
+            yield GaugeMetricFamily(
+                "operations_budget_total",
+                "PayoutBatchCap operations budget",
+                value=float(sample.operations_budget_total),
+            )
+        if sample.operations_budget_remaining is not None:
+            yield GaugeMetricFamily(
+                "operations_budget_remaining",
+                "PayoutBatchCap operations budget not yet used",
+                value=float(sample.operations_budget_remaining),
+            )
+
+    @staticmethod
+    def _vrf(sample: DomainSample) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "vrf_effective_balance",
+            "dVRF deposit effective balance as last reported",
+            value=float(sample.vrf_effective_balance),
+        )
+        yield GaugeMetricFamily(
+            "vrf_required_minimum",
+            "dVRF deposit required minimum (minimum x multiplier)",
+            value=float(sample.vrf_required_minimum),
+        )
+        yield GaugeMetricFamily(
+            "vrf_requests_paused",
+            "1 while VRF requests are paused by the deposit guard",
+            value=float(sample.vrf_requests_paused),
+        )
+        for field_name, value in sorted(sample.overview.items()):
+            name = (
+                "status_overview_lotteries"
+                if field_name == "total"
+                else f"status_overview_{field_name}"
+            )
+            yield GaugeMetricFamily(
+                name, f"views::status_overview field {field_name}", value=float(value)
+            )
+
+
+class DaemonMetrics:
+    """The daemon's own metrics, registered on an injected registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.build_info = Info("autobot_build", "autobot build information", registry=registry)
+        self.build_info.info({"version": __version__})
+        self.actions = Counter(
+            "autobot_actions",
+            "Actions finished, by kind and outcome",
+            ["kind", "outcome"],
+            registry=registry,
+        )
+        self.reaction = Histogram(
+            "autobot_action_reaction_seconds",
+            "Wall seconds from an action's due time to the submission of its first transaction",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=registry,
+        )
+        self.guard_refusals = Counter(
+            "autobot_guard_refusals",
+            "Steps refused by an off-chain guard",
+            ["guard"],
+            registry=registry,
+        )
+        self.rpc_requests = Counter(
+            "autobot_rpc_requests",
+            "RPC requests by endpoint template and outcome",
+            ["endpoint", "outcome"],
+            registry=registry,
+        )
+        self.rpc_duration = Histogram(
+            "autobot_rpc_duration_seconds",
+            "RPC request duration",
+            ["endpoint"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.tick_duration = Histogram(
+            "autobot_tick_duration_seconds",
+            "Duration of one sweep (read, plan, execute)",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=registry,
+        )
+        self.last_tick = Gauge(
+            "autobot_last_tick_timestamp_seconds",
+            "Wall time of the last completed sweep (unix time)",
+            registry=registry,
+        )
+        self.chain_lag = Gauge(
+            "autobot_chain_time_lag_seconds",
+            "Wall clock minus the latest block's chain time, scaled to wall seconds",
+            registry=registry,
+        )
+        self.journal_actions = Gauge(
+            "autobot_journal_actions", "Journaled actions by state", ["state"], registry=registry
+        )
+        self.sequence_resyncs = Counter(
+            "autobot_sequence_resyncs", "Sequence numbers re-read from the chain", registry=registry
+        )
+        self.snapshot = SnapshotCollector()
+        registry.register(self.snapshot)
+
+
+def make_registry(*, process_collectors: bool = True) -> CollectorRegistry:
+    """A fresh registry with the process and platform collectors (no global default registry)."""
+    from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+
+    registry = CollectorRegistry(auto_describe=True)
+    if process_collectors:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+    return registry
