@@ -38,6 +38,16 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _port(value: str) -> int:
+    try:
+        number = int(value, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port in 0..65535, got {value!r}") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port in 0..65535, got {value!r}")
+    return number
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value, 10)
@@ -123,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     net = sub.add_parser("localnet", help="run a local Supra node with the lottery_multi package")
     net.add_argument("--host", default="127.0.0.1")
-    net.add_argument("--port", type=int, default=27100)
+    net.add_argument("--port", type=_port, default=27100, help="0 picks a free port")
     net.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
     net.add_argument("--scenario", default="demo", metavar="demo|empty|FILE.toml")
     net.add_argument("--time-scale", type=_positive_float, default=1.0, metavar="X")

@@ -12,13 +12,15 @@
         ├── KeyFileError          a key file that is missing, malformed or too permissive
         ├── ChainMismatch         a response whose ``x-supra-chain-id`` differs from the configured one
         ├── RpcRejected           the node refused a request (HTTP 400/404/other 4xx)
+        │   └── EventsPruned      HTTP 410: events older than the node keeps (``oldest_block``)
         ├── RpcProtocolError      a response that does not have the node's shape
         ├── MoveAbort             a Move abort: ``code``, ``name``, ``module``
         ├── GuardRefused          an off-chain guard refused a step: ``guard``, ``reason``
         └── JournalError          the journal cannot be opened, is corrupt, or the disk refused a write
 
 Foreign exceptions (httpx, supra_sdk, sqlite3) are translated in one place each
-(``chain/supra.py``, ``journal/store.py``) with ``raise ... from exc``.
+(``chain/rpc.py`` for HTTP, ``chain/supra.py`` for the SDK, ``journal/store.py``) with
+``raise ... from exc``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,17 @@ class RpcRejected(PermanentRpcError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class EventsPruned(RpcRejected):
+    """HTTP 410 from the events endpoint: the range is older than the node keeps.
+
+    ``oldest_block`` is the node's ``x-supra-oldest-block`` header, when it sent a usable one.
+    """
+
+    def __init__(self, message: str, *, oldest_block: int | None) -> None:
+        super().__init__(message, status=410)
+        self.oldest_block = oldest_block
 
 
 class RpcProtocolError(PermanentRpcError):

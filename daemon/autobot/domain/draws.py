@@ -1,4 +1,4 @@
-"""The draw: VRF request state, retry policy and winner progress (domain.md §2.2–§2.6, §5.1).
+"""The draw: VRF request state, retry policy and winner progress (domain.md §2.2-§2.6, §5.1).
 
 ``compute_retry_schedule`` mirrors the package's function of the same name exactly, so a planner
 can predict ``retry_after_ts`` before it asks, and tests can check the localnet against it.
@@ -70,7 +70,7 @@ def compute_retry_schedule(policy: RetryPolicy, now: int, attempt: int) -> int:
     """The ``retry_after_ts`` the package stores for request number ``attempt`` made at ``now``.
 
     MANUAL → 0 (an operator must schedule with ``schedule_manual_retry_admin``); otherwise
-    ``now + retry_delay(policy, attempt)``. Example base 300 / max 1800, attempts 1–5:
+    ``now + retry_delay(policy, attempt)``. Example base 300 / max 1800, attempts 1-5:
     +300, +600, +1200, +1800, +1800.
     """
     if policy.strategy == RetryStrategy.MANUAL:
@@ -146,5 +146,5 @@ class WinnerProgress:
 
     @property
     def payout_round_gap(self) -> int:
-        """§5.1 ``next_winner_batch_no − payout_round`` (may be negative on-chain; kept signed)."""
+        """§5.1 ``next_winner_batch_no - payout_round`` (may be negative on-chain; kept signed)."""
         return self.next_winner_batch_no - self.payout_round

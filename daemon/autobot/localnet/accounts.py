@@ -55,7 +55,7 @@ class DevAccount:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DevAccounts:
-    """The admin (also the package address) and the operators A–D."""
+    """The admin (also the package address) and the operators A to D."""
 
     admin: DevAccount
     operators: tuple[DevAccount, ...]
@@ -81,7 +81,9 @@ class DevAccounts:
 def _derive(name: str, label: str) -> DevAccount:
     seed = hashlib.sha3_256(_LABEL_PREFIX + label.encode()).hexdigest()
     account = Account.load_key(seed)
-    return DevAccount(name=name, address=normalise_address(str(account.address())), private_key=f"0x{seed}")
+    return DevAccount(
+        name=name, address=normalise_address(str(account.address())), private_key=f"0x{seed}"
+    )
 
 
 def dev_accounts() -> DevAccounts:

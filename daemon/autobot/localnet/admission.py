@@ -130,7 +130,9 @@ def _address(value: Any) -> str:
 def _ed25519_parts(account_auth: Any) -> tuple[Any, dict[str, object]]:
     """(public key, JSON) of an Ed25519 ``AccountAuthenticator``; refuses other schemes."""
     if account_auth.variant != AccountAuthenticator.ED25519:
-        raise Rejected(RejectCode.DESERIALIZATION_ERROR, "only Ed25519 account authenticators are supported")
+        raise Rejected(
+            RejectCode.DESERIALIZATION_ERROR, "only Ed25519 account authenticators are supported"
+        )
     inner = account_auth.authenticator
     return inner.public_key, {
         "Ed25519": {"public_key": str(inner.public_key), "signature": str(inner.signature)}
@@ -171,7 +173,9 @@ def _deserialize(body: bytes) -> Any:
     try:
         supra_tx = SupraTransaction.deserialize(deserializer)
     except Exception as exc:  # the SDK raises bare Exception (and NotImplementedError) on bad input
-        raise Rejected(RejectCode.DESERIALIZATION_ERROR, f"cannot decode SupraTransaction: {exc}") from None
+        raise Rejected(
+            RejectCode.DESERIALIZATION_ERROR, f"cannot decode SupraTransaction: {exc}"
+        ) from None
     if deserializer.remaining() != 0:
         raise Rejected(
             RejectCode.DESERIALIZATION_ERROR,
@@ -198,16 +202,22 @@ def decode_transaction(
     signed = _deserialize(body)
     raw = signed.transaction
     if raw.payload.variant != TransactionPayload.ENTRY_FUNCTION:
-        raise Rejected(RejectCode.DESERIALIZATION_ERROR, "only entry-function payloads are supported")
+        raise Rejected(
+            RejectCode.DESERIALIZATION_ERROR, "only entry-function payloads are supported"
+        )
     if int(raw.chain_id) != chain_id:
-        raise Rejected(RejectCode.BAD_CHAIN_ID, f"this node serves chain id {chain_id}, got {raw.chain_id}")
+        raise Rejected(
+            RejectCode.BAD_CHAIN_ID, f"this node serves chain id {chain_id}, got {raw.chain_id}"
+        )
     signer_keys, authenticator_json = _signers(signed.authenticator)
     try:
         valid = bool(signed.verify())
     except Exception:
         valid = False
     if simulate and valid:
-        raise Rejected(RejectCode.INVALID_SIGNATURE, "a simulated transaction must not carry a valid signature")
+        raise Rejected(
+            RejectCode.INVALID_SIGNATURE, "a simulated transaction must not carry a valid signature"
+        )
     if not simulate and not valid:
         raise Rejected(RejectCode.INVALID_SIGNATURE, "the ed25519 signature does not verify")
     sender = _address(raw.sender)

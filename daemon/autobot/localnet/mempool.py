@@ -85,7 +85,9 @@ class Mempool:
         For each sender: the run of consecutive sequence numbers starting at the account's
         current one. Entries below it (superseded) are dropped.
         """
-        heads = sorted(self._by_sender.items(), key=lambda item: min(e.order for e in item[1].values()))
+        heads = sorted(
+            self._by_sender.items(), key=lambda item: min(e.order for e in item[1].values())
+        )
         ready: list[PendingTransaction] = []
         for sender, queue in heads:
             next_seq = sequence_of(sender)

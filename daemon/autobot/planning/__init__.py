@@ -1,1 +1,67 @@
-"""planning"""
+"""planning: pure, synchronous policies over one snapshot (house style §4).
+
+``plan.py`` holds the contract types, ``recipes.py`` the concrete recipes, one module per policy
+(``autoclose``, ``draws``, ``refunds``, ``feeds``, ``requests``, ``bots``), ``batches.py`` the refund
+arithmetic and ``planner.py`` ``plan_all``, which combines them.
+"""
+
+from autobot.planning.plan import (
+    ActionKey,
+    Decision,
+    Escalation,
+    PlanContext,
+    PlannedAction,
+    Recipe,
+    TimedCall,
+)
+from autobot.planning.planner import PlanResult, plan_all
+from autobot.planning.recipes import (
+    RECIPE_TYPES,
+    AutoClose,
+    Cancel,
+    ClearClamp,
+    ComputeWinners,
+    RefundPlan,
+    RequestDraw,
+    RotateBot,
+    ScheduleManualRetry,
+    SetFallback,
+    recipe_from_json,
+)
+from autobot.planning.requests import (
+    CancelRequest,
+    ClearClampRequest,
+    OperatorRequest,
+    RefundRequest,
+    Rejected,
+    RotateRequest,
+)
+
+__all__ = [
+    "RECIPE_TYPES",
+    "ActionKey",
+    "AutoClose",
+    "Cancel",
+    "CancelRequest",
+    "ClearClamp",
+    "ClearClampRequest",
+    "ComputeWinners",
+    "Decision",
+    "Escalation",
+    "OperatorRequest",
+    "PlanContext",
+    "PlanResult",
+    "PlannedAction",
+    "Recipe",
+    "RefundPlan",
+    "RefundRequest",
+    "Rejected",
+    "RequestDraw",
+    "RotateBot",
+    "RotateRequest",
+    "ScheduleManualRetry",
+    "SetFallback",
+    "TimedCall",
+    "plan_all",
+    "recipe_from_json",
+]

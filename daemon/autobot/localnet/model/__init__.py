@@ -1,5 +1,52 @@
-"""The ``lottery_multi`` package model (work in progress: the ABI tables are final)."""
+"""The ``lottery_multi`` Move package, modelled in Python for the localnet.
 
-from autobot.localnet.model.abi import ENTRY_FUNCTIONS, VIEW_FUNCTIONS, EntrySignature, ViewSignature
+One module per package module (``automation``, ``registry`` for ``lottery_registry`` +
+``cancellation`` + the archive, ``sales``, ``draw``, ``payouts``, ``price_feed``, ``roles``,
+``vrf_deposit``), ``views`` for the readers, ``abi`` for the call signatures, ``state`` for the
+tables and ``package`` for ``PackageModel``, the object the node drives.
+"""
 
-__all__ = ["ENTRY_FUNCTIONS", "VIEW_FUNCTIONS", "EntrySignature", "ViewSignature"]
+from autobot.localnet.model.abi import (
+    ENTRY_FUNCTIONS,
+    VIEW_FUNCTIONS,
+    EntrySignature,
+    Param,
+    ViewSignature,
+)
+from autobot.localnet.model.core import (
+    LotteryStatus,
+    ModelAbort,
+    ModelEvent,
+    RetryStrategy,
+    VrfStatus,
+)
+from autobot.localnet.model.package import PackageModel, VrfRetryMode
+from autobot.localnet.model.state import (
+    LotteryConfig,
+    PrizeSlot,
+    Purchase,
+    RetryPolicy,
+    SalesDistribution,
+    VrfRequest,
+)
+
+__all__ = [
+    "ENTRY_FUNCTIONS",
+    "VIEW_FUNCTIONS",
+    "EntrySignature",
+    "LotteryConfig",
+    "LotteryStatus",
+    "ModelAbort",
+    "ModelEvent",
+    "PackageModel",
+    "Param",
+    "PrizeSlot",
+    "Purchase",
+    "RetryPolicy",
+    "RetryStrategy",
+    "SalesDistribution",
+    "ViewSignature",
+    "VrfRequest",
+    "VrfRetryMode",
+    "VrfStatus",
+]

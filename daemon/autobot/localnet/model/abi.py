@@ -127,6 +127,7 @@ _ENTRY: tuple[tuple[str, str, int, str], ...] = (
     # lottery registry (§2.1)
     ("lottery_registry", "advance_status", 1, "id:u64 next_status:u8"),
     # draw (§2.3, §2.4)
+    ("draw", "init_draw", 1, ""),
     (
         "draw",
         "request_draw_admin",
@@ -141,6 +142,7 @@ _ENTRY: tuple[tuple[str, str, int, str], ...] = (
         f"nonce:u64 message:{BYTES} signature:{BYTES} caller_address:address rng_count:u8 client_seed:u64",
     ),
     # payouts (§2.5, §4, §5.1)
+    ("payouts", "init_payouts", 1, ""),
     ("payouts", "compute_winners_admin", 1, "lottery_id:u64 batch_limit:u64"),
     (
         "payouts",

@@ -1,0 +1,559 @@
+"""The daemon's configuration: one TOML file, parsed once at the edge into frozen models.
+
+Why this shape (house style §7): every later layer receives plain, already-validated values, so
+nothing downstream re-checks a URL or wonders whether ``15`` meant seconds. The loader collects
+*every* problem of a file before failing (an operator fixing a config should not play whack-a-mole)
+and raises one ``ConfigError`` whose problems name the dotted path (``chain.rpc_urls[1]``) and the
+offending value. ``autobot check-config`` prints them and exits 78 (EX_CONFIG), which the unit's
+``RestartPreventExitStatus=78`` turns into "stop, do not restart-loop".
+
+The parser is generic (``autobot.config_schema``): a section is a frozen dataclass, a key is one
+of its fields, the field's type hint says how a TOML value converts (``int`` refuses ``true``,
+``float`` takes ``15`` or ``0.5``, ``Path`` resolves relative paths, ``X | None`` is optional) and
+``field(metadata=rules(...))`` adds bounds and a per-field check; a section may define a static
+``cross_checks(values)`` for rules between its keys. **Adding a section** means writing its
+dataclass here and adding one field to ``Config``; the parser does not change.
+
+Paths:
+  * A relative path resolves against the directory of the config file (not the working directory:
+    systemd starts the daemon in ``/var/lib/autobot``).
+  * A relative **key file** path resolves against ``$CREDENTIALS_DIRECTORY`` when systemd set it
+    (``LoadCredential=admin.key:/etc/autobot/keys/admin.key`` + ``admin_key_file = "admin.key"``),
+    else against the config file's directory. So one config serves the unit and an operator running
+    ``autobot check-config`` by hand with the keys next to the config (or with
+    ``CREDENTIALS_DIRECTORY=/etc/autobot/keys`` in its environment). Absolute paths are used as is.
+  * ``~`` is not expanded (services have no meaningful home); such a path is refused.
+
+Secrets are never in the file: keys are given as paths to key files. Loading the model does not
+touch key files; ``check-config`` and the daemon's start check them (``autobot.keys``,
+``autobot.chain.keys``) and report problems in the same list, under ``keys.admin_key_file`` etc.
+
+This is the one module that reads ``os.environ`` (``CREDENTIALS_DIRECTORY``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import os
+import re
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from autobot.config_schema import (
+    INVALID,
+    ParseContext,
+    Partial,
+    describe,
+    join_path,
+    parse_table,
+    rules,
+)
+from autobot.domain.values import Address, normalise_address
+from autobot.errors import EX_CONFIG, ConfigError, Problem
+
+__all__ = [
+    "AutomationConfig",
+    "ChainConfig",
+    "Config",
+    "DrawsConfig",
+    "FeedsConfig",
+    "HttpConfig",
+    "JournalConfig",
+    "KeysConfig",
+    "ListenAddress",
+    "LogConfig",
+    "RefundsConfig",
+    "SchedulerConfig",
+    "changed_settings",
+    "check_config_command",
+    "is_loopback_host",
+    "load_config",
+    "parse_config",
+]
+
+_HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{64,}")
+_OPERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+# --------------------------------------------------------------------------------------------
+# Per-field checks
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` names and loopback IP literals (``127.0.0.0/8``, ``::1``)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _normalise_rpc_url(url: str) -> str:
+    """``url`` with a lower-case scheme and a trailing ``/``; ``ValueError`` says what is wrong."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise ValueError("expected an http:// or https:// URL with a host") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("credentials in the URL are not allowed (secrets are file paths only)")
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("a query string or fragment is not allowed")
+    # The SDK joins endpoints with urljoin, which drops a path prefix without a trailing slash.
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+
+
+def _without_userinfo(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "…" if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="…@" + parts.netloc.rpartition("@")[2]))
+
+
+def _rpc_urls(urls: tuple[str, ...], path: str, ctx: ParseContext) -> Any:
+    if not urls:
+        return ctx.report(path, "expected at least one RPC endpoint URL", [])
+    normalised: list[str | None] = []
+    for i, url in enumerate(urls):
+        try:
+            clean: str | None = _normalise_rpc_url(url)
+        except ValueError as exc:
+            ctx.report(f"{path}[{i}]", str(exc), _without_userinfo(url))
+            clean = None
+        if clean is not None and clean in normalised:
+            ctx.report(f"{path}[{i}]", "the same endpoint is listed twice", url)
+            clean = None
+        normalised.append(clean)
+    if None in normalised:
+        return Partial(tuple(normalised))  # cross-checks still judge the good ones
+    return tuple(normalised)
+
+
+def _address(text: str, path: str, ctx: ParseContext) -> Any:
+    try:
+        return normalise_address(text)
+    except ValueError:
+        return ctx.report(
+            path, "expected an account address: 0x followed by 1 to 64 hex digits", text
+        )
+
+
+def _key_path(value: Path, path: str, ctx: ParseContext) -> Any:
+    if _HEX_RUN.search(value.name):
+        # Someone pasted the key itself; never echo it.
+        return ctx.report(path, "looks like key material, not a path: give the path of a key file")
+    return value
+
+
+def _operator_files(files: Mapping[str, Path], path: str, ctx: ParseContext) -> Any:
+    if not files:
+        return ctx.report(path, 'expected at least one operator, e.g. { A = "operator-a.key" }', {})
+    ok = True
+    for name, file in files.items():
+        if not _OPERATOR_NAME.fullmatch(name) or name.lower().startswith("0x"):
+            ctx.report(
+                join_path(path, name),
+                "operator names are 1-32 letters, digits, '-' or '_' and do not start with 0x",
+                name,
+            )
+            ok = False
+        elif _key_path(file, join_path(path, name), ctx) is INVALID:
+            ok = False
+    return files if ok else INVALID
+
+
+def _asset_ids(assets: tuple[int, ...], path: str, ctx: ParseContext) -> Any:
+    if not assets:
+        return ctx.report(
+            path, "an empty list watches nothing; omit the key to watch every registered asset", []
+        )
+    seen: set[int] = set()
+    for i, asset in enumerate(assets):
+        if asset in seen:
+            return ctx.report(f"{path}[{i}]", "asset listed twice", asset)
+        seen.add(asset)
+    return assets
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListenAddress:
+    """A ``host:port`` to bind; IPv6 hosts are written ``[::1]:9464``."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+
+def _listen(raw: object, path: str, ctx: ParseContext) -> Any:
+    if not isinstance(raw, str):
+        return ctx.report(path, f'expected "HOST:PORT", got {describe(raw)}', raw)
+    host, sep, port = raw.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an unbracketed IPv6 literal is ambiguous
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        return ctx.report(
+            path, 'expected "HOST:PORT" with a port in 0..65535 ([::1]:9464 for IPv6)', raw
+        )
+    return ListenAddress(host=host, port=int(port))
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainConfig:
+    """``[chain]``: which chain, which package, how transactions are built and paced."""
+
+    rpc_urls: tuple[str, ...] = field(metadata=rules(check=_rpc_urls))
+    """Supra RPC endpoints, tried in order; normalised to end in ``/``."""
+    chain_id: int = field(metadata=rules(ge=1, le=255))
+    """Checked against every response's ``x-supra-chain-id`` (mainnet 8, testnet 6)."""
+    package_address: Address = field(metadata=rules(check=_address))
+    """``@lottery_multi``: the package address, which is also the admin account."""
+    allow_insecure_http: bool = False
+    """Permit ``http://`` to a non-loopback host (signed transactions and reads in clear text)."""
+    request_timeout_seconds: float = field(default=10.0, metadata=rules(gt=0))
+    tx_ttl_seconds: int = field(default=60, metadata=rules(ge=1, le=86_400))
+    """Transaction expiry, from the host's wall clock (Decisions §12)."""
+    max_gas_amount: int = field(default=500_000, metadata=rules(ge=1))
+    gas_unit_price: int | None = field(default=None, metadata=rules(ge=1))
+    """``None``: use the node's estimate (``estimate_gas_price``)."""
+    submit_window: int = field(default=8, metadata=rules(ge=1))
+    """Most transactions in flight per account (sequence numbers ahead of the chain)."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        if v["allow_insecure_http"]:
+            return
+        for i, url in enumerate(v.get("rpc_urls", ())):
+            if url is None:  # already reported
+                continue
+            parts = urlsplit(url)
+            if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+                yield Problem(
+                    f"rpc_urls[{i}]",
+                    "plain http to a non-loopback host; use https or set allow_insecure_http = true",
+                    url,
+                    has_value=True,
+                )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeysConfig:
+    """``[keys]``: paths of hex ed25519 key files (never the keys themselves).
+
+    Relative paths resolve against ``$CREDENTIALS_DIRECTORY`` when set, else the config's folder.
+    """
+
+    admin_key_file: Path = field(metadata=rules(relative_to="credentials", check=_key_path))
+    """The package admin (``@lottery_multi``): signs every lottery operation."""
+    operator_key_files: Mapping[str, Path] = field(
+        metadata=rules(relative_to="credentials", check=_operator_files)
+    )
+    """Bot operators by name (``{ A = "operator-a.key" }``): announce and record actions."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        seen: dict[Path, str] = {}
+        if "admin_key_file" in v:
+            seen[v["admin_key_file"]] = "admin_key_file"
+        for name, file in v.get("operator_key_files", {}).items():
+            where = join_path("operator_key_files", name)
+            if file in seen:
+                yield Problem(
+                    where,
+                    f"the same key file as {seen[file]}: every key signs for one role",
+                    str(file),
+                    has_value=True,
+                )
+            seen.setdefault(file, where)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalConfig:
+    """``[journal]``: the SQLite journal of plans, transactions and incidents."""
+
+    path: Path = Path("/var/lib/autobot/journal.sqlite3")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerConfig:
+    """``[scheduler]``: how often the chain is swept, how much runs at once."""
+
+    poll_interval_seconds: float = field(default=15.0, metadata=rules(gt=0))
+    max_concurrent_actions: int = field(default=4, metadata=rules(ge=1))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpConfig:
+    """``[http]``: the ``/metrics``, ``/healthz`` and ``/readyz`` listener."""
+
+    listen: ListenAddress = field(
+        default=ListenAddress(host="127.0.0.1", port=9464), metadata=rules(parse=_listen)
+    )
+    """Port 0 picks a free port (tests)."""
+    allow_remote: bool = False
+    """Permit a non-loopback ``listen`` (the endpoints have no authentication)."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        listen = v.get("listen")
+        if isinstance(listen, ListenAddress) and not listen.is_loopback and not v["allow_remote"]:
+            yield Problem(
+                "listen",
+                "not a loopback address; set allow_remote = true to serve other hosts",
+                str(listen),
+                has_value=True,
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogConfig:
+    """``[log]``: level and rendering (``auto``: console on a TTY, JSON lines otherwise)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationConfig:
+    """``[automation]``: whether transactions are sent, and the bot protocol's timings."""
+
+    mode: Literal["live", "dry-run"] = "dry-run"
+    """``dry-run`` plans, simulates and journals, but submits nothing."""
+    grace_period_seconds: int = 0
+    """Auto-close a lottery once chain time is past ``sales_end`` plus this."""
+    bot_expiry_warning_seconds: int = 86_400
+    """Warn this long before a bot's ``expires_at``."""
+    bot_pending_grace_seconds: int = 900
+    """A bot's pending action older than its timelock plus this is stale (handbook: 15 min)."""
+
+    @property
+    def live(self) -> bool:
+        return self.mode == "live"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DrawsConfig:
+    """``[draws]``: VRF requests, retries, winners computation."""
+
+    num_confirmations: int = field(default=1, metadata=rules(ge=1, le=20))
+    """Blocks dVRF waits before its callback (``request_draw_admin``'s argument)."""
+    vrf_deadline_seconds: int = field(default=3_600, metadata=rules(ge=1))
+    """After this long without a callback, a draw is escalated (and may be cancelled)."""
+    cancel_on_vrf_failure: bool = False
+    """Cancel (reason 1) an escalated draw automatically; otherwise an operator decides."""
+    winners_batch_limit: int = field(default=100, metadata=rules(ge=1))
+    manual_retry_delay_seconds: int = 600
+    """For MANUAL retry strategies: schedule the retry this long after the failure."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedsConfig:
+    """``[feeds]``: price-feed monitoring and the automatic fallback switch."""
+
+    assets: tuple[int, ...] | None = field(default=None, metadata=rules(check=_asset_ids))
+    """Asset ids to watch; ``None`` (key omitted): every registered feed."""
+    fallback_on_stale: bool = False
+    """Switch a stale feed to fallback automatically (``set_fallback``)."""
+    fallback_reason: int = field(default=1, metadata=rules(le=255))
+    """The ``reason: u8`` passed to ``set_fallback``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundsConfig:
+    """``[refunds]``: refund plans after a cancellation, and their SLAs."""
+
+    auto_refund: bool = True
+    """Start a refund plan for every cancelled lottery; ``false``: only on operator request."""
+    batch_size: int | None = field(default=None, metadata=rules(ge=1))
+    """Tickets per batch; ``None``: the PayoutBatchCap's ``max_batch_size`` (always capped by it)."""
+    first_batch_sla_seconds: int = field(default=43_200, metadata=rules(ge=1))
+    complete_sla_seconds: int = field(default=86_400, metadata=rules(ge=1))
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        first, complete = v.get("first_batch_sla_seconds"), v.get("complete_sla_seconds")
+        if first is not None and complete is not None and complete < first:
+            yield Problem(
+                "complete_sla_seconds",
+                "must not be shorter than first_batch_sla_seconds",
+                complete,
+                has_value=True,
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """The whole file. Every field typed as a section dataclass is a ``[table]``; the others are
+    supplied by the loader (``source``, ``credentials_directory``)."""
+
+    source: Path
+    credentials_directory: Path | None = None
+    chain: ChainConfig
+    keys: KeysConfig
+    journal: JournalConfig = field(default_factory=JournalConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    automation: AutomationConfig = field(default_factory=AutomationConfig)
+    draws: DrawsConfig = field(default_factory=DrawsConfig)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    refunds: RefundsConfig = field(default_factory=RefundsConfig)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def _credentials_dir(environ: Mapping[str, str], ctx: ParseContext) -> Path | None:
+    value = environ.get("CREDENTIALS_DIRECTORY", "")
+    if not value:
+        return None
+    if not os.path.isabs(value):
+        ctx.report("$CREDENTIALS_DIRECTORY", "must be an absolute path", value)
+        return None
+    return Path(value)
+
+
+def _parse(
+    data: Mapping[str, object], *, source: Path, environ: Mapping[str, str] | None
+) -> tuple[Config | None, ParseContext]:
+    ctx = ParseContext(base_dir=Path(os.path.abspath(source)).parent, credentials_dir=None)
+    ctx.credentials_dir = _credentials_dir(os.environ if environ is None else environ, ctx)
+    built = parse_table(
+        Config, data, "", ctx, source=source, credentials_directory=ctx.credentials_dir
+    )
+    if ctx.problems or built is INVALID:
+        return None, ctx
+    return built, ctx
+
+
+def parse_config(
+    data: Mapping[str, object], *, source: Path, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate already-parsed TOML (a dict) into ``Config``; raises ``ConfigError``.
+
+    ``source`` names the file (relative paths resolve against its folder); ``environ`` defaults
+    to ``os.environ`` and is only consulted for ``CREDENTIALS_DIRECTORY``.
+    """
+    config, ctx = _parse(data, source=source, environ=environ)
+    if config is None:
+        raise ConfigError(ctx.problems, source=str(source))
+    return config
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(str(path), f"cannot read the config file: {exc.strerror or exc}")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(str(path), f"not UTF-8 text (bad byte at offset {exc.start})")]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = re.search(r"\(at line (\d+), column (\d+)\)$", message)
+        where = f"{path}:{found[1]}:{found[2]}" if found else str(path)
+        reason = message[: found.start()].strip() if found else message
+        return None, [Problem(where, f"TOML syntax error: {reason}")]
+    except RecursionError:  # tomllib recurses per nested array/inline table
+        return None, [Problem(str(path), "TOML syntax error: arrays or tables nested too deeply")]
+
+
+def load_config(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read and validate a config file; raises ``ConfigError`` listing every problem.
+
+    A missing or unreadable file and TOML syntax errors are ``ConfigError`` too (the syntax error
+    names ``FILE:LINE:COLUMN``). Key files are *not* opened here.
+    """
+    source = Path(path)
+    data, problems = _read(source)
+    if data is None:
+        raise ConfigError(problems, source=str(source))
+    return parse_config(data, source=source, environ=environ)
+
+
+def changed_settings(old: Config, new: Config) -> tuple[str, ...]:
+    """Dotted paths of the keys whose values differ (for a reload that applies only some)."""
+    changed: list[str] = []
+    for f in dataclasses.fields(Config):
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if not dataclasses.is_dataclass(a):
+            continue
+        for g in dataclasses.fields(a):
+            if getattr(a, g.name) != getattr(b, g.name):
+                changed.append(f"{f.name}.{g.name}")
+    return tuple(changed)
+
+
+# --------------------------------------------------------------------------------------------
+# autobot check-config PATH
+
+
+def check_config_command(args: argparse.Namespace) -> int:
+    """Validate the file and its key files; print every problem, exit 78 if there is one.
+
+    Key files are checked even when other sections have problems, so one run lists everything.
+    Run it as the daemon's user: key files must be owned by the user that reads them.
+    """
+    source = Path(args.path)
+    data, problems = _read(source)
+    config: Config | None = None
+    if data is not None:
+        config, ctx = _parse(data, source=source, environ=None)
+        problems = ctx.problems
+        keys = ctx.values.get("keys", {})
+        if keys:  # check whatever key paths converted, even if the rest of [keys] did not
+            from autobot.chain.keys import check_keys  # the SDK lives in chain/
+
+            _, key_problems = check_keys(
+                admin_key_file=keys.get("admin_key_file"),
+                operator_key_files=keys.get("operator_key_files", {}),
+                package_address=ctx.values.get("chain", {}).get("package_address"),
+                credentials_directory=ctx.credentials_dir,
+            )
+            problems = [*problems, *key_problems]
+    if problems or config is None:
+        for problem in problems:
+            print(problem.render(), file=sys.stderr)
+        print(f"{source}: {len(problems)} problem(s)", file=sys.stderr)
+        return EX_CONFIG
+    print(
+        f"ok: chain {config.chain.chain_id} via {len(config.chain.rpc_urls)} endpoint(s), "
+        f"package {config.chain.package_address}, "
+        f"{len(config.keys.operator_key_files)} operator(s), mode {config.automation.mode}, "
+        f"journal {config.journal.path}"
+    )
+    return 0

@@ -1,0 +1,301 @@
+"""One sequencer per account: the only writer of that account's sequence numbers (Decisions §3).
+
+A sequencer signs, journals and submits, in that order, under one lock:
+
+1. the next sequence number comes from memory; the first use of the account (and every resync)
+   reads the chain's and takes the smallest number at or above both the chain's and the journal's
+   highest *executed* one that no live transaction of ours holds;
+2. at most ``window`` transactions may be live (signed, not yet executed or dropped) at once:
+   beyond that ``send`` raises ``SubmitWindowFull`` (transient: try again later);
+3. the signed bytes are journaled (with the action change they imply) **before** they are
+   submitted, so after a crash the same bytes are re-sent or found on chain.
+
+``follow`` settles a live transaction from the chain's answer. A transaction the node does not
+know is re-sent byte for byte until its expiry (host wall clock, Decisions §12) plus a grace has
+passed; only then is it *dropped* (provably absent) and its sequence number reused, so nothing
+is ever re-signed while the original could still land. A node's sequence refusal (``SequenceRace``)
+drops a transaction only if no node ever accepted it (signed in this process, refused at its only
+submission); the sequencer then re-reads the chain's number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Collection, Sequence
+from typing import Unpack
+
+import structlog
+
+from autobot.chain.gateway import ChainGateway, SignedTx
+from autobot.chain.gateway import TxState as ChainTxState
+from autobot.chain.signer import Signer
+from autobot.clock import Clock
+from autobot.domain.calls import Call
+from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, TransientError
+from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
+from autobot.execution.transcripts import call_from_json, call_to_json
+from autobot.journal.records import (
+    ActionState,
+    NewTransaction,
+    TxPurpose,
+    TxRecord,
+    TxSettlement,
+    TxState,
+)
+from autobot.journal.store import ActionChanges, SqliteJournal
+
+__all__ = ["Sequencer", "SubmitWindowFull"]
+
+log = structlog.get_logger(__name__)
+
+
+class SubmitWindowFull(TransientError):
+    """The account already has ``submit_window`` transactions in flight."""
+
+
+class Sequencer:
+    """Signs, journals, submits and follows the transactions of one account."""
+
+    def __init__(
+        self,
+        *,
+        signer: Signer,
+        gateway: ChainGateway,
+        journal: SqliteJournal,
+        clock: Clock,
+        window: int,
+        ttl_seconds: int,
+        expiry_grace_seconds: float = 30.0,
+        metrics: ExecutionMetrics | None = None,
+    ) -> None:
+        if window < 1 or ttl_seconds < 1:
+            raise ValueError("submit window and transaction TTL must be at least 1")
+        self._signer = signer
+        self._gateway = gateway
+        self._journal = journal
+        self._clock = clock
+        self._window = window
+        self._ttl = ttl_seconds
+        self._grace = expiry_grace_seconds
+        self._metrics = metrics if metrics is not None else NullExecutionMetrics()
+        self._lock = asyncio.Lock()
+        self._next: int | None = None
+        self._unaccepted: set[str] = set()  # signed here, refused or not yet taken by any node
+
+    @property
+    def address(self) -> str:
+        return self._signer.address
+
+    @property
+    def signer(self) -> Signer:
+        return self._signer
+
+    async def next_sequence(self) -> int:
+        """The number the next transaction will carry (for simulations); does not reserve it."""
+        async with self._lock:
+            return await self._peek()
+
+    async def resync(self) -> int:
+        """Forget the local number and re-read the chain's on next use; returns the new next one."""
+        async with self._lock:
+            self._next = None
+            self._metrics.sequence_resynced()
+            return await self._peek()
+
+    async def _peek(self) -> int:
+        live = {t.sequence_number for t in await self._journal.live_transactions(self.address)}
+        if self._next is None:
+            chain = await self._gateway.account_sequence(self.address)
+            executed = await self._journal.highest_sequence(self.address, include_live=False)
+            self._next = max(chain, -1 if executed is None else executed + 1)
+            log.info("sequence_synced", sender=self.address, chain=chain, next=self._next)
+        seq = self._next
+        while seq in live:
+            seq += 1
+        return seq
+
+    async def send(
+        self,
+        call: Call,
+        *,
+        action_key: str,
+        purpose: TxPurpose,
+        call_index: int = 0,
+        secondary: Sequence[Signer] = (),
+        expect: Collection[ActionState],
+        chain_now: int,
+        **changes: Unpack[ActionChanges],
+    ) -> TxRecord:
+        """Sign ``call``, journal it with ``changes`` to its action, then submit it.
+
+        Returns the journaled record: ``submitted`` when a node took it, ``signed`` when the
+        outcome is unknown (``follow`` re-sends it), ``dropped`` after a sequence refusal.
+        Raises ``SubmitWindowFull``; ``RpcRejected`` after journaling the refusal as dropped.
+        """
+        async with self._lock:
+            live = await self._journal.live_transactions(self.address)
+            if len(live) >= self._window:
+                raise SubmitWindowFull(
+                    f"{self.address} has {len(live)} transactions in flight (window {self._window})"
+                )
+            seq = await self._peek()
+            signed = self._gateway.sign(
+                call=call,
+                sender=self._signer,
+                sequence_number=seq,
+                expires_at=int(self._clock.wall()) + self._ttl,
+                secondary=secondary,
+            )
+            record = await self._journal.add_transaction(
+                NewTransaction(
+                    tx_hash=signed.tx_hash,
+                    action_key=action_key,
+                    purpose=purpose,
+                    call_index=call_index,
+                    call=json.dumps(call_to_json(call), sort_keys=True),
+                    sender=self.address,
+                    sequence_number=seq,
+                    expires_at=signed.expires_at,
+                    raw=signed.payload,
+                    secondary=tuple(s.address for s in secondary),
+                ),
+                expect=expect,
+                chain_now=chain_now,
+                **changes,
+            )
+            self._next = seq + 1
+            self._unaccepted.add(record.tx_hash)
+            log.info(
+                "transaction_signed",
+                tx_hash=record.tx_hash,
+                sender=self.address,
+                sequence_number=seq,
+                function=f"{call.module}::{call.function}",
+                action_key=action_key,
+            )
+            return await self._submit(record, signed)
+
+    async def _submit(self, record: TxRecord, signed: SignedTx) -> TxRecord:
+        try:
+            node_hash = await self._gateway.submit(signed)
+        except SequenceRace as exc:
+            log.warning(
+                "sequence_refused", tx_hash=record.tx_hash, sender=self.address, error=str(exc)
+            )
+            self._next = None
+            self._metrics.sequence_resynced()
+            return await self._drop_if_never_accepted(record, f"sequence refused: {exc}")
+        except RpcRejected as exc:
+            log.error(
+                "transaction_rejected", tx_hash=record.tx_hash, status=exc.status, error=str(exc)
+            )
+            await self._drop_if_never_accepted(record, f"rejected by the node: {exc}")
+            raise
+        except TransientError as exc:
+            log.warning("submit_uncertain", tx_hash=record.tx_hash, error=str(exc))
+            return record
+        self._unaccepted.discard(record.tx_hash)
+        if node_hash != record.tx_hash:
+            log.error("transaction_hash_differs", ours=record.tx_hash, node=node_hash)
+        return await self._journal.mark_submitted(record.tx_hash)
+
+    async def _drop_if_never_accepted(self, record: TxRecord, why: str) -> TxRecord:
+        if record.tx_hash not in self._unaccepted:
+            return record  # a node took these bytes before: only expiry proves them absent
+        outcome = await self._gateway.status(record.tx_hash)
+        if outcome.state not in (ChainTxState.NOT_FOUND, ChainTxState.INVALID):
+            return record
+        self._unaccepted.discard(record.tx_hash)
+        return await self._settle(record, TxState.DROPPED, message=why)
+
+    async def follow(self, tx: TxRecord, *, wait_seconds: float = 0.0) -> TxRecord:
+        """Settle ``tx`` from the chain's answer, or re-send its exact bytes; returns the record.
+
+        ``wait_seconds`` > 0 waits that long for a final answer first (sub-second finality).
+        Transport errors propagate (the transaction stays live).
+        """
+        if not tx.state.live:
+            return tx
+        async with self._lock:
+            fresh = await self._journal.get_transaction(tx.tx_hash)
+            if fresh is None or not fresh.state.live:
+                return fresh or tx
+            if wait_seconds > 0:
+                try:
+                    outcome = await self._gateway.wait_for(tx.tx_hash, timeout=wait_seconds)
+                except RpcTimeout:
+                    outcome = await self._gateway.status(tx.tx_hash)
+            else:
+                outcome = await self._gateway.status(tx.tx_hash)
+            match outcome.state:
+                case ChainTxState.SUCCESS:
+                    return await self._settle(fresh, TxState.COMMITTED)
+                case ChainTxState.FAILED:
+                    abort = outcome.abort
+                    return await self._settle(
+                        fresh,
+                        TxState.ABORTED,
+                        code=abort.code if abort else None,
+                        name=abort.name if abort else None,
+                        message=outcome.vm_status,
+                    )
+                case ChainTxState.INVALID:
+                    return await self._settle(
+                        fresh,
+                        TxState.DROPPED,
+                        message=f"discarded by the node: {outcome.vm_status}",
+                    )
+                case ChainTxState.PENDING:
+                    return fresh
+            # NOT_FOUND: absent for good only once expired; until then, the same bytes again.
+            if self._clock.wall() > fresh.expires_at + self._grace:
+                return await self._settle(
+                    fresh, TxState.DROPPED, message="expired, never seen on chain"
+                )
+            log.info(
+                "transaction_resent", tx_hash=fresh.tx_hash, sequence_number=fresh.sequence_number
+            )
+            return await self._submit(fresh, _signed_from(fresh))
+
+    async def _settle(
+        self,
+        tx: TxRecord,
+        state: TxState,
+        *,
+        code: int | None = None,
+        name: str | None = None,
+        message: str | None = None,
+    ) -> TxRecord:
+        settled = await self._journal.settle_transaction(
+            TxSettlement(
+                tx_hash=tx.tx_hash,
+                state=state,
+                error_code=code,
+                error_name=name,
+                error_message=message,
+            )
+        )
+        if state is TxState.DROPPED and self._next is not None:
+            self._next = min(self._next, tx.sequence_number)  # the number is free again
+        log.info(
+            "transaction_settled",
+            tx_hash=tx.tx_hash,
+            state=state.value,
+            sequence_number=tx.sequence_number,
+            abort=name,
+        )
+        return settled
+
+
+def _signed_from(tx: TxRecord) -> SignedTx:
+    """The journaled bytes as a ``SignedTx`` again (for re-sending them unchanged)."""
+    return SignedTx(
+        payload=tx.raw,
+        tx_hash=tx.tx_hash,
+        sender=tx.sender,
+        sequence_number=tx.sequence_number,
+        expires_at=tx.expires_at,
+        call=call_from_json(json.loads(tx.call)),
+        secondary=tx.secondary,
+    )

@@ -1,0 +1,98 @@
+"""What the execution pipeline counts, behind a small protocol (house style §13).
+
+The pipeline reports facts (a guard refused, an action finished, a sequence was re-read, an action's
+first transaction left); ``PrometheusExecutionMetrics`` turns them into the daemon's ``autobot_*``
+series on metrics that ``metrics.DaemonMetrics`` registers on the injected registry. Tests and tools
+that do not care pass ``NullExecutionMetrics``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = [
+    "CounterFamily",
+    "ExecutionMetrics",
+    "HistogramLike",
+    "NullExecutionMetrics",
+    "PrometheusExecutionMetrics",
+    "UnlabelledCounter",
+]
+
+
+class ExecutionMetrics(Protocol):
+    def guard_refused(self, guard: str) -> None:
+        """A guard refused a step (``autobot_guard_refusals_total{guard}``)."""
+        ...
+
+    def action_finished(self, kind: str, outcome: str) -> None:
+        """An action reached a terminal state; ``outcome`` is done/failed/moot/parked/escalated."""
+        ...
+
+    def sequence_resynced(self) -> None:
+        """A sequencer re-read its account's sequence number from the chain."""
+        ...
+
+    def first_submission(self, delay_seconds: float) -> None:
+        """An action's first transaction left, ``delay_seconds`` (wall) after it was journaled."""
+        ...
+
+
+class NullExecutionMetrics:
+    """Counts nothing."""
+
+    def guard_refused(self, guard: str) -> None:
+        pass
+
+    def action_finished(self, kind: str, outcome: str) -> None:
+        pass
+
+    def sequence_resynced(self) -> None:
+        pass
+
+    def first_submission(self, delay_seconds: float) -> None:
+        pass
+
+
+class UnlabelledCounter(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+class CounterFamily(Protocol):
+    def labels(self, *values: str) -> UnlabelledCounter: ...
+
+
+class HistogramLike(Protocol):
+    def observe(self, amount: float) -> None: ...
+
+
+class DaemonCounters(Protocol):
+    """The attributes of ``metrics.DaemonMetrics`` this adapter uses."""
+
+    @property
+    def guard_refusals(self) -> CounterFamily: ...
+    @property
+    def actions(self) -> CounterFamily: ...
+    @property
+    def sequence_resyncs(self) -> UnlabelledCounter: ...
+    @property
+    def reaction(self) -> HistogramLike: ...
+
+
+class PrometheusExecutionMetrics:
+    """``ExecutionMetrics`` on the daemon's Prometheus metrics (``metrics.DaemonMetrics``)."""
+
+    def __init__(self, metrics: DaemonCounters) -> None:
+        self._m = metrics
+
+    def guard_refused(self, guard: str) -> None:
+        self._m.guard_refusals.labels(guard).inc()
+
+    def action_finished(self, kind: str, outcome: str) -> None:
+        self._m.actions.labels(kind, outcome).inc()
+
+    def sequence_resynced(self) -> None:
+        self._m.sequence_resyncs.inc()
+
+    def first_submission(self, delay_seconds: float) -> None:
+        self._m.reaction.observe(max(0.0, delay_seconds))

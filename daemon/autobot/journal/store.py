@@ -1,0 +1,531 @@
+"""``SqliteJournal``: the daemon's durable memory (aiosqlite, WAL, ``synchronous=FULL``).
+
+One file holds the actions and their state, every signed transaction (written *before* it is
+submitted), the operator requests the CLI writes, the incident log, the lotteries known terminal
+and per-lottery next-check times. The daemon is the only writer of actions and transactions; the
+CLI only adds requests (WAL lets both open the file at once; ``busy_timeout`` covers the overlap).
+
+Every ``sqlite3`` error is translated to ``JournalError`` here, in ``_translated``, with what to do
+about it: the rest of autobot never sees ``sqlite3``.
+
+All writes run in ``BEGIN IMMEDIATE`` transactions under one lock, so a row and the state change it
+implies (a signed transaction and its action's new state) land together or not at all.
+``synchronous=FULL`` makes each commit durable before the call returns: a transaction row is on
+disk before its bytes reach a node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypedDict, Unpack
+
+import aiosqlite
+import structlog
+
+from autobot.clock import Clock
+from autobot.errors import JournalError
+from autobot.journal.records import (
+    OPEN_ACTION_STATES,
+    ActionRecord,
+    ActionState,
+    Incident,
+    NewAction,
+    NewTransaction,
+    Outcome,
+    RequestKind,
+    RequestRecord,
+    RequestState,
+    TxRecord,
+    TxSettlement,
+)
+from autobot.journal.schema import SCHEMA_VERSION, migration_statements
+
+__all__ = ["ActionChanges", "SqliteJournal"]
+
+log = structlog.get_logger(__name__)
+
+
+class ActionChanges(TypedDict, total=False):
+    """Columns of an action the executor may change (``update_action(**changes)``)."""
+
+    state: ActionState
+    operator: str | None
+    timelock_secs: int | None
+    execute_at: int | None
+    action_hash: bytes | None
+    calls: str | None
+    progress: int
+    outcome: Outcome | None
+    attempts: int
+    next_check_at: int | None
+    error_code: int | None
+    error_name: str | None
+    error_message: str | None
+
+
+_OPEN = tuple(sorted(s.value for s in OPEN_ACTION_STATES))
+
+
+@contextmanager
+def _translated(path: Path, doing: str) -> Iterator[None]:
+    """The one place ``sqlite3`` errors become ``JournalError`` (with what to do about them)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
+        where = f"journal {path}"
+        if name.startswith("SQLITE_READONLY"):
+            hint = "the file or its directory is read-only: the daemon user must own both"
+        elif name == "SQLITE_FULL":
+            hint = "the disk is full: free space; autobot will not act without its journal"
+        elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            hint = "the file is corrupt: stop autobot, keep the file, restore the last backup"
+        elif name.startswith("SQLITE_CANTOPEN"):
+            hint = "cannot open the file: check that its directory exists and is writable"
+        elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            hint = "another process holds the write lock: is a second daemon running?"
+        elif isinstance(exc, sqlite3.IntegrityError):
+            hint = "a journal invariant was violated (this is a bug: report it)"
+        else:
+            hint = "unexpected SQLite error"
+        raise JournalError(f"{where}: {doing} failed ({name}: {exc}); {hint}") from exc
+
+
+class SqliteJournal:
+    """The journal. Open with ``await SqliteJournal.open(path, clock=...)``; close when done."""
+
+    def __init__(self, *, db: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(
+        cls, path: str | Path, *, clock: Clock, busy_timeout_ms: int = 5_000
+    ) -> SqliteJournal:
+        """Open (creating if needed), check integrity, enable WAL, migrate to the current schema."""
+        path = Path(path)
+        connecting = aiosqlite.connect(path, isolation_level=None)
+        try:
+            with _translated(path, "opening"):
+                db = await connecting
+        except JournalError:
+            # aiosqlite stops its worker thread without waiting for it; let it finish while the
+            # event loop still runs, or it reports to a closed loop later.
+            worker = getattr(connecting, "_thread", None)
+            if worker is not None:
+                await asyncio.to_thread(worker.join, 5.0)
+            raise
+        try:
+            with _translated(path, "opening"):
+                db.row_factory = sqlite3.Row
+                await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+                checked = await db.execute_fetchall("PRAGMA integrity_check")
+                problems = [str(r[0]) for r in checked]
+                if problems != ["ok"]:
+                    raise JournalError(
+                        f"journal {path} is corrupt ({'; '.join(problems[:3])}): stop autobot, "
+                        "keep the file for the post-mortem and restore the last backup; "
+                        "recovery then reconciles it with the chain"
+                    )
+                mode = await _scalar(db, "PRAGMA journal_mode = WAL")
+                if str(mode).lower() != "wal":
+                    raise JournalError(f"journal {path}: cannot enable WAL (mode {mode!r})")
+                await db.execute("PRAGMA synchronous = FULL")
+                await db.execute("PRAGMA foreign_keys = ON")
+                await cls._migrate(db, path)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db=db, path=path, clock=clock)
+
+    @staticmethod
+    async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
+        found = int(await _scalar(db, "PRAGMA user_version"))
+        if found > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {path} has schema version {found}, newer than this autobot's "
+                f"{SCHEMA_VERSION}: run the newer autobot, or restore a backup made by this one"
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in migration_statements(version):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {version:d}")
+            except BaseException:
+                await _rollback(db)
+                raise
+            await db.execute("COMMIT")
+            log.info("journal_migrated", path=str(path), version=version)
+
+    async def close(self) -> None:
+        with _translated(self.path, "closing"):
+            await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _write(self, doing: str) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            with _translated(self.path, doing):
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    await _rollback(self._db)
+                    raise
+                await self._db.execute("COMMIT")
+
+    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            with _translated(self.path, doing):
+                return list(await self._db.execute_fetchall(sql, tuple(params)))
+
+    # ------------------------------------------------------------------ actions
+
+    async def add_action(self, new: NewAction, *, chain_now: int) -> tuple[ActionRecord, bool]:
+        """Journal a planned action; returns ``(record, created)``. An existing key is kept as is."""
+        wall = self._clock.wall()
+        async with self._write("adding an action") as db:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO actions (key, kind, subject_id, action_id, recipe, reason,"
+                " due_at, state, created_wall, updated_wall, created_chain, updated_chain)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)",
+                (new.key, new.kind, new.subject_id, new.action_id, new.recipe, new.reason,
+                 new.due_at, wall, wall, chain_now, chain_now),
+            )  # fmt: skip
+            created = cursor.rowcount == 1
+            row = await _one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
+        return ActionRecord.from_row(row), created
+
+    async def get_action(self, key: str) -> ActionRecord | None:
+        found = await self._read("reading an action", "SELECT * FROM actions WHERE key = ?", (key,))
+        return ActionRecord.from_row(found[0]) if found else None
+
+    async def open_actions(self) -> list[ActionRecord]:
+        """Every action not yet done/failed/moot/parked, oldest first."""
+        marks = ", ".join("?" * len(_OPEN))
+        found = await self._read(
+            "listing open actions",
+            f"SELECT * FROM actions WHERE state IN ({marks}) ORDER BY created_wall, key",
+            _OPEN,
+        )
+        return [ActionRecord.from_row(r) for r in found]
+
+    async def list_actions(
+        self, *, states: Collection[ActionState] = (), limit: int = 100
+    ) -> list[ActionRecord]:
+        """Actions, newest first, optionally only in ``states``."""
+        where, params = "", [s.value for s in states]
+        if params:
+            where = f"WHERE state IN ({', '.join('?' * len(params))})"
+        found = await self._read(
+            "listing actions",
+            f"SELECT * FROM actions {where} ORDER BY updated_wall DESC, key LIMIT ?",
+            [*params, limit],
+        )
+        return [ActionRecord.from_row(r) for r in found]
+
+    async def update_action(
+        self,
+        key: str,
+        *,
+        expect: Collection[ActionState],
+        chain_now: int,
+        settle: TxSettlement | None = None,
+        **changes: Unpack[ActionChanges],
+    ) -> ActionRecord:
+        """Change an action that is in one of ``expect``; settle a transaction in the same commit.
+
+        Raises ``JournalError`` if the action is missing or in another state (a second writer).
+        """
+        async with self._write(f"updating action {key}") as db:
+            if settle is not None:
+                await self._settle(db, settle)
+            return await self._update(db, key, expect, chain_now, changes)
+
+    async def _update(
+        self,
+        db: aiosqlite.Connection,
+        key: str,
+        expect: Collection[ActionState],
+        chain_now: int,
+        changes: ActionChanges,
+    ) -> ActionRecord:
+        values: dict[str, object] = {k: _column(v) for k, v in changes.items()}
+        values["updated_wall"] = self._clock.wall()
+        values["updated_chain"] = chain_now
+        states = [s.value for s in expect]
+        sets = ", ".join(f"{name} = ?" for name in values)
+        cursor = await db.execute(
+            f"UPDATE actions SET {sets} WHERE key = ? AND state IN ({', '.join('?' * len(states))})",
+            (*values.values(), key, *states),
+        )
+        row = await _one_or_none(db, "SELECT * FROM actions WHERE key = ?", (key,))
+        if row is None:
+            raise JournalError(f"journal {self.path}: no action {key}")
+        if cursor.rowcount != 1:
+            raise JournalError(
+                f"journal {self.path}: action {key} is {row['state']}, expected one of "
+                f"{sorted(states)} (two writers for one action?)"
+            )
+        return ActionRecord.from_row(row)
+
+    # ------------------------------------------------------------------ transactions
+
+    async def add_transaction(
+        self,
+        tx: NewTransaction,
+        *,
+        expect: Collection[ActionState],
+        chain_now: int,
+        **changes: Unpack[ActionChanges],
+    ) -> TxRecord:
+        """Journal a signed transaction (state ``signed``) and its action's change in one commit."""
+        async with self._write(f"journaling transaction {tx.tx_hash}") as db:
+            await db.execute(
+                "INSERT INTO transactions (tx_hash, action_key, purpose, call_index, call,"
+                " secondary, sender, sequence_number, expires_at, raw, state, created_wall)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
+                (tx.tx_hash, tx.action_key, tx.purpose.value, tx.call_index, tx.call,
+                 json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number, tx.expires_at,
+                 tx.raw, self._clock.wall()),
+            )  # fmt: skip
+            await self._update(db, tx.action_key, expect, chain_now, changes)
+            row = await _one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx.tx_hash,))
+        return TxRecord.from_row(row)
+
+    async def mark_submitted(self, tx_hash: str) -> TxRecord:
+        """A node accepted (or re-accepted) these bytes: count it; ``signed`` becomes ``submitted``."""
+        async with self._write(f"marking {tx_hash} submitted") as db:
+            await db.execute(
+                "UPDATE transactions SET submissions = submissions + 1, submitted_wall = ?,"
+                " state = CASE state WHEN 'signed' THEN 'submitted' ELSE state END"
+                " WHERE tx_hash = ?",
+                (self._clock.wall(), tx_hash),
+            )
+            row = await _one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,))
+        return TxRecord.from_row(row)
+
+    async def settle_transaction(self, settlement: TxSettlement) -> TxRecord:
+        """Record how a transaction ended without touching its action."""
+        async with self._write(f"settling {settlement.tx_hash}") as db:
+            return await self._settle(db, settlement)
+
+    async def _settle(self, db: aiosqlite.Connection, s: TxSettlement) -> TxRecord:
+        if s.state.live:
+            raise ValueError(f"a settlement ends a transaction; {s.state} is not an end")
+        await db.execute(
+            "UPDATE transactions SET state = ?, error_code = ?, error_name = ?, error_message = ?,"
+            " settled_wall = ? WHERE tx_hash = ?",
+            (s.state.value, s.error_code, s.error_name, s.error_message, self._clock.wall(),
+             s.tx_hash),
+        )  # fmt: skip
+        row = await _one_or_none(db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,))
+        if row is None:
+            raise JournalError(f"journal {self.path}: no transaction {s.tx_hash}")
+        return TxRecord.from_row(row)
+
+    async def get_transaction(self, tx_hash: str) -> TxRecord | None:
+        found = await self._read(
+            "reading a transaction", "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,)
+        )
+        return TxRecord.from_row(found[0]) if found else None
+
+    async def transactions(self, action_key: str) -> list[TxRecord]:
+        """An action's transactions in the order they were signed."""
+        found = await self._read(
+            "listing transactions",
+            "SELECT * FROM transactions WHERE action_key = ? ORDER BY created_wall, rowid",
+            (action_key,),
+        )
+        return [TxRecord.from_row(r) for r in found]
+
+    async def live_transactions(self, sender: str | None = None) -> list[TxRecord]:
+        """Transactions that may still land (``signed``/``submitted``), by sender and sequence."""
+        sql = "SELECT * FROM transactions WHERE state IN ('signed', 'submitted')"
+        params: tuple[str, ...] = ()
+        if sender is not None:
+            sql, params = sql + " AND sender = ?", (sender,)
+        found = await self._read(
+            "listing live transactions", sql + " ORDER BY sender, sequence_number", params
+        )
+        return [TxRecord.from_row(r) for r in found]
+
+    async def highest_sequence(self, sender: str, *, include_live: bool = True) -> int | None:
+        """The highest sequence number ``sender`` used: executed on chain, or (``include_live``)
+        signed and possibly still landing. Dropped transactions never count (their number is free).
+        """
+        states = ("committed", "aborted", "signed", "submitted")[: 4 if include_live else 2]
+        found = await self._read(
+            "reading the highest sequence number",
+            "SELECT MAX(sequence_number) FROM transactions WHERE sender = ?"
+            f" AND state IN ({', '.join('?' * len(states))})",
+            (sender, *states),
+        )
+        value = found[0][0]
+        return None if value is None else int(value)
+
+    # ------------------------------------------------------------------ operator requests
+
+    async def add_request(
+        self,
+        kind: RequestKind,
+        subject: str,
+        *,
+        requested_by: str,
+        params: Mapping[str, object] | None = None,
+    ) -> RequestRecord:
+        """Written by the CLI: the daemon carries it out on its next sweep."""
+        text = json.dumps(dict(params or {}), sort_keys=True)
+        async with self._write("adding an operator request") as db:
+            cursor = await db.execute(
+                "INSERT INTO requests (kind, subject, params, requested_by, requested_wall)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (kind.value, subject, text, requested_by, self._clock.wall()),
+            )
+            row = await _one(db, "SELECT * FROM requests WHERE id = ?", (cursor.lastrowid,))
+        return RequestRecord.from_row(row)
+
+    async def pending_requests(self) -> list[RequestRecord]:
+        found = await self._read(
+            "listing requests", "SELECT * FROM requests WHERE state = 'pending' ORDER BY id"
+        )
+        return [RequestRecord.from_row(r) for r in found]
+
+    async def finish_request(
+        self, request_id: int, *, state: RequestState, result: str
+    ) -> RequestRecord:
+        """Mark a pending request ``done`` or ``rejected`` with a human ``result``."""
+        if state is RequestState.PENDING:
+            raise ValueError("finishing a request needs done or rejected")
+        async with self._write(f"finishing request {request_id}") as db:
+            cursor = await db.execute(
+                "UPDATE requests SET state = ?, result = ?, handled_wall = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (state.value, result, self._clock.wall(), request_id),
+            )
+            if cursor.rowcount != 1:
+                raise JournalError(f"journal {self.path}: no pending request {request_id}")
+            row = await _one(db, "SELECT * FROM requests WHERE id = ?", (request_id,))
+        return RequestRecord.from_row(row)
+
+    # ------------------------------------------------------------------ incident log
+
+    async def add_incident(
+        self,
+        *,
+        type: str,  # the handbook's column name
+        description: str,
+        responsible: str,
+        links: str = "",
+        action_key: str | None = None,
+        action_hash: bytes | None = None,
+        tx_hash: str | None = None,
+    ) -> Incident:
+        """Append an incident-log row stamped with the current UTC minute."""
+        wall = self._clock.wall()
+        at_utc = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M")
+        hash_hex = None if action_hash is None else "0x" + action_hash.hex()
+        async with self._write("adding an incident") as db:
+            cursor = await db.execute(
+                "INSERT INTO incidents (at_utc, wall, type, description, responsible, links,"
+                " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (at_utc, wall, type, description, responsible, links, action_key, hash_hex,
+                 tx_hash),
+            )  # fmt: skip
+            row = await _one(db, "SELECT * FROM incidents WHERE id = ?", (cursor.lastrowid,))
+        return Incident.from_row(row)
+
+    async def incidents(self, *, limit: int = 100) -> list[Incident]:
+        """The incident log, newest first."""
+        found = await self._read(
+            "listing incidents",
+            "SELECT * FROM incidents ORDER BY wall DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [Incident.from_row(r) for r in found]
+
+    # ------------------------------------------------------------------ lotteries
+
+    async def mark_terminal(self, lottery_id: int, *, status: int, chain_now: int) -> None:
+        """Remember a finalized or archived lottery so it is not read again."""
+        async with self._write(f"marking lottery {lottery_id} terminal") as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO terminal_lotteries VALUES (?, ?, ?, ?)",
+                (lottery_id, status, self._clock.wall(), chain_now),
+            )
+            await db.execute("DELETE FROM lottery_checks WHERE lottery_id = ?", (lottery_id,))
+
+    async def terminal_lotteries(self) -> frozenset[int]:
+        found = await self._read(
+            "listing terminal lotteries", "SELECT lottery_id FROM terminal_lotteries"
+        )
+        return frozenset(int(r[0]) for r in found)
+
+    async def set_next_check(self, lottery_id: int, chain_ts: int) -> None:
+        """Do not read ``lottery_id`` again before chain time ``chain_ts``."""
+        async with self._write(f"setting lottery {lottery_id}'s next check") as db:
+            await db.execute(
+                "INSERT INTO lottery_checks VALUES (?, ?)"
+                " ON CONFLICT (lottery_id) DO UPDATE SET next_check_at = excluded.next_check_at",
+                (lottery_id, chain_ts),
+            )
+
+    async def next_checks(self) -> dict[int, int]:
+        found = await self._read(
+            "reading next checks", "SELECT lottery_id, next_check_at FROM lottery_checks"
+        )
+        return {int(r[0]): int(r[1]) for r in found}
+
+
+def _column(value: object) -> object:
+    return value.value if isinstance(value, ActionState | Outcome) else value
+
+
+async def _one_or_none(
+    db: aiosqlite.Connection, sql: str, params: tuple[object, ...]
+) -> sqlite3.Row | None:
+    async with db.execute(sql, params) as cursor:
+        row: sqlite3.Row | None = await cursor.fetchone()
+    return row
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite ends it by itself on some errors (a full
+    disk, an I/O error), and a failing ROLLBACK must not hide the error that caused it."""
+    if db.in_transaction:
+        with suppress(sqlite3.Error):
+            await db.execute("ROLLBACK")
+
+
+async def _scalar(db: aiosqlite.Connection, sql: str) -> Any:
+    row = await _one(db, sql, ())
+    return row[0]
+
+
+async def _one(db: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> sqlite3.Row:
+    row = await _one_or_none(db, sql, params)
+    if row is None:
+        raise JournalError(f"journal row vanished inside its own transaction: {sql}")
+    return row

@@ -1,0 +1,107 @@
+"""``autobot localnet``: run a local Supra node with the lottery_multi package until interrupted.
+
+Exit codes: 0 after SIGINT/SIGTERM, 2 for bad arguments (a non-loopback ``--host`` without
+``--allow-remote``, a missing scenario file), 1 when the node cannot start (port in use, a state
+directory of another chain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+import structlog
+
+from autobot.localnet.accounts import dev_accounts
+from autobot.localnet.config_writer import write_daemon_config
+from autobot.localnet.info import LocalnetInfo
+from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions, is_loopback
+
+__all__ = ["localnet_command", "options_from_args"]
+
+log = structlog.get_logger()
+
+
+def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
+    """``LocalnetOptions`` from the parsed ``autobot localnet`` arguments; ``ValueError`` if bad."""
+    if not args.allow_remote and not is_loopback(args.host):
+        raise ValueError(
+            f"--host {args.host} is not a loopback address; add --allow-remote to serve other hosts "
+            "(the localnet hands out its private keys)"
+        )
+    if not 0 <= args.port < 65536:
+        raise ValueError(f"--port must be in 0..65535, got {args.port}")
+    if args.scenario not in ("demo", "empty") and not Path(args.scenario).is_file():
+        raise ValueError(f"--scenario: no such file {args.scenario!r} (or use demo / empty)")
+    return LocalnetOptions(
+        host=args.host,
+        port=args.port,
+        scenario=args.scenario,
+        time_scale=args.time_scale,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        vrf_retry=args.vrf_retry,
+        block_interval_ms=args.block_interval_ms,
+        allow_remote=args.allow_remote,
+    )
+
+
+def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
+    registered = {op.name for op in info.operators}
+    lines = [
+        f"autobot localnet: chain id {info.chain_id}, listening on {info.rpc_url}",
+        f"  package (= admin) {info.package_address}",
+        f"  chain time {info.chain_time}, height {info.block_height}, time scale {info.time_scale}x, "
+        f"vrf retry {info.vrf_retry}",
+        f"  state dir {state_dir}",
+        "",
+        "Dev accounts (well-known keys: never use them on a real chain)",
+        f"  admin  {info.admin.address}  {info.admin.private_key}",
+    ]
+    for op in dev_accounts().operators:
+        mark = "registered bot" if op.name in registered else "not registered"
+        lines.append(f"  {op.name:<5}  {op.address}  {op.private_key}  ({mark})")
+    if written:
+        lines += ["", f"Daemon config written: {written[0]} (+ {len(written) - 1} key file(s))"]
+    lines += ["", 'Dev endpoints: GET /localnet/v1/info, POST /localnet/v1/advance {"seconds": N}']
+    return "\n".join(lines)
+
+
+async def _serve(options: LocalnetOptions, write_config: str | None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with Localnet.start(options) as net:
+            info = net.info
+            written = write_daemon_config(Path(write_config), info) if write_config else []
+            print(_banner(info, state_dir=net.state_dir, written=written), flush=True)
+            await stop.wait()
+            log.info("localnet_signal_received")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+    return 0
+
+
+def localnet_command(args: argparse.Namespace) -> int:
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        print(f"autobot localnet: {exc}", file=sys.stderr)
+        return 2
+    from autobot.logs import configure_logging
+
+    configure_logging(level="info")
+    if args.faults:
+        log.warning("localnet_faults_not_supported_yet", spec=args.faults)
+    try:
+        return asyncio.run(_serve(options, args.write_config))
+    except LocalnetError as exc:
+        print(f"autobot localnet: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,243 @@
+"""``PackageModel``: the ``lottery_multi`` package as a pure, synchronous, deterministic object.
+
+The node owns time, blocks and persistence; the model owns the package's storage and rules.
+``call`` runs one entry function all-or-nothing (see ``core.UndoLog``), ``view`` answers a view
+in node JSON, ``to_json``/``from_json`` persist every table. Nothing here reads a clock:
+timestamps are the callers' arguments.
+
+Scenario seeding writes lotteries and sales directly (``seed_*``: no checks, no events), because
+draft creation and ticket sales are out of the localnet's scope; everything else is seeded by
+running real entry functions (see ``autobot.localnet.scenario``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+from autobot.localnet.model import (
+    automation,
+    draw,
+    payouts,
+    price_feed,
+    registry,
+    roles,
+    sales,
+    views,
+    vrf_deposit,
+)
+from autobot.localnet.model.abi import ENTRY_FUNCTIONS
+from autobot.localnet.model.core import (
+    Args,
+    CallContext,
+    LotteryStatus,
+    ModelEvent,
+    normalise_address,
+)
+from autobot.localnet.model.state import (
+    Lottery,
+    LotteryConfig,
+    PackageState,
+    Purchase,
+    VrfRequest,
+    state_from_json,
+    state_to_json,
+)
+
+__all__ = ["ENTRY_HANDLERS", "PackageModel", "VrfRetryMode"]
+
+type VrfRetryMode = Literal["intent", "strict"]
+type EntryHandler = Callable[[CallContext, Args], None]
+
+ENTRY_HANDLERS: Mapping[tuple[str, str], EntryHandler] = {
+    ("automation", "init_automation"): automation.init_automation,
+    ("automation", "register_bot"): automation.register_bot,
+    ("automation", "rotate_bot"): automation.rotate_bot,
+    ("automation", "announce_dry_run"): automation.announce_dry_run,
+    ("automation", "record_success"): automation.record_success,
+    ("automation", "record_failure"): automation.record_failure,
+    ("automation", "report_call_rejected"): automation.report_call_rejected,
+    ("lottery_registry", "advance_status"): registry.advance_status,
+    ("draw", "init_draw"): draw.init_draw,
+    ("draw", "request_draw_admin"): draw.request_draw_admin,
+    ("draw", "schedule_manual_retry_admin"): draw.schedule_manual_retry_admin,
+    ("draw", "vrf_callback"): draw.vrf_callback,
+    ("payouts", "init_payouts"): payouts.init_payouts,
+    ("payouts", "compute_winners_admin"): payouts.compute_winners_admin,
+    ("payouts", "force_refund_batch_admin"): payouts.force_refund_batch_admin,
+    ("payouts", "archive_canceled_lottery_admin"): payouts.archive_canceled_lottery_admin,
+    ("payouts", "record_payout_batch_admin"): payouts.record_payout_batch_admin,
+    ("payouts", "finalize_lottery_admin"): payouts.finalize_lottery_admin,
+    ("cancellation", "cancel_lottery_admin"): registry.cancel_lottery_admin,
+    ("price_feed", "init_price_feed"): price_feed.init_price_feed,
+    ("price_feed", "register_feed"): price_feed.register_feed,
+    ("price_feed", "update_price"): price_feed.update_price,
+    ("price_feed", "set_fallback"): price_feed.set_fallback,
+    ("price_feed", "clear_clamp"): price_feed.clear_clamp,
+    ("roles", "init_roles"): roles.init_roles,
+    ("roles", "set_payout_batch_cap_admin"): roles.set_payout_batch_cap_admin,
+    ("roles", "revoke_payout_batch_cap_admin"): roles.revoke_payout_batch_cap_admin,
+    ("vrf_deposit", "init_vrf_deposit"): vrf_deposit.init_vrf_deposit,
+    ("vrf_deposit", "update_config"): vrf_deposit.update_config,
+    ("vrf_deposit", "record_snapshot_admin"): vrf_deposit.record_snapshot_admin,
+    ("vrf_deposit", "resume_requests"): vrf_deposit.resume_requests,
+}
+
+
+class PackageModel:
+    """The package at ``package_address`` (which is also its admin, ``@lottery_multi``)."""
+
+    def __init__(self, *, package_address: str, vrf_retry: VrfRetryMode = "intent") -> None:
+        if vrf_retry not in ("intent", "strict"):
+            raise ValueError(f"vrf_retry must be 'intent' or 'strict', got {vrf_retry!r}")
+        self._package = normalise_address(package_address)
+        self.vrf_retry: VrfRetryMode = vrf_retry
+        self._state = PackageState()
+
+    @property
+    def package_address(self) -> str:
+        return self._package
+
+    @property
+    def state(self) -> PackageState:
+        """The live tables, for tests and the scenario; mutate only through ``call``/``seed_*``."""
+        return self._state
+
+    # --- transactions -----------------------------------------------------------------------
+
+    def call(
+        self,
+        module: str,
+        function: str,
+        *,
+        signers: Sequence[str],
+        args: Sequence[object],
+        system: bool = False,
+    ) -> list[ModelEvent]:
+        """Execute an entry function; returns its events or raises ``ModelAbort`` unchanged.
+
+        ``signers`` (admin first) must match the function's signer count. ``system`` marks the
+        localnet's own actors (the dVRF oracle's ``vrf_callback`` with no signers, the price
+        pusher's ``update_price`` signed by the admin); the package cannot tell them apart, so
+        it changes nothing in execution. Wrong argument counts or Python types raise ``ValueError`` /
+        ``TypeError`` (the node validates them before calling) and change nothing either.
+        """
+        signature = ENTRY_FUNCTIONS.get((module, function))
+        handler = ENTRY_HANDLERS.get((module, function))
+        if signature is None or handler is None:
+            raise ValueError(f"no entry function {module}::{function}")
+        if len(signers) != signature.signers:
+            raise ValueError(
+                f"{module}::{function} takes {signature.signers} signer(s), got {len(signers)}"
+            )
+        if len(args) != len(signature.params):
+            raise ValueError(
+                f"{module}::{function} takes {len(signature.params)} argument(s), got {len(args)}"
+            )
+        context = CallContext(
+            package=self._package,
+            state=self._state,
+            signers=tuple(normalise_address(s) for s in signers),
+            vrf_retry=self.vrf_retry,
+        )
+        try:
+            handler(context, Args(args))
+        except BaseException:
+            context.undo.rollback()
+            raise
+        return list(context.events)
+
+    def view(self, module: str, function: str, args: Sequence[object]) -> list[object]:
+        """A view's ``result`` list in node JSON; ``KeyError`` for an unknown view."""
+        return views.run_view(self._state, module, function, args)
+
+    # --- the localnet dVRF ------------------------------------------------------------------
+
+    def pending_vrf_requests(self) -> list[VrfRequest]:
+        """dVRF requests not yet answered by a successful callback (nor dismissed), by nonce."""
+        return [self._state.vrf_inbox[n] for n in sorted(self._state.vrf_inbox)]
+
+    def vrf_callback_args(self, nonce: int) -> list[object]:
+        """The ``vrf_callback`` arguments (nonce, message, signature, caller, rng_count, seed)."""
+        return draw.callback_args(self._state, nonce)
+
+    def vrf_request_message(self, lottery_id: int) -> bytes | None:
+        """The message of the lottery's current request (sha3-256 = its ``payload_hash``)."""
+        d = self._state.draws.get(lottery_id)
+        if d is None or d.request_id == 0 or d.request_id not in self._state.vrf_inbox:
+            return None
+        return self._state.vrf_inbox[d.request_id].message
+
+    def dismiss_vrf_request(self, nonce: int) -> None:
+        """Drop a request the oracle will never answer (its policy, or a failed callback)."""
+        self._state.vrf_inbox.pop(nonce, None)
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "package_address": self._package,
+            "vrf_retry": self.vrf_retry,
+            "state": state_to_json(self._state),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> PackageModel:
+        address, mode, state = data.get("package_address"), data.get("vrf_retry"), data.get("state")
+        if not isinstance(address, str) or mode not in ("intent", "strict"):
+            raise ValueError("malformed package model document")
+        if not isinstance(state, dict):
+            raise ValueError("malformed package model document: no state")
+        model = cls(package_address=address, vrf_retry="strict" if mode == "strict" else "intent")
+        model._state = state_from_json(state)
+        return model
+
+    # --- scenario seeding (no checks, no events) --------------------------------------------
+
+    def seed_ledgers(self) -> None:
+        """Create the ledgers that have no entry function in the localnet's ABI.
+
+        Registry, sales and history are created by ``init_*`` entries the localnet does not
+        expose; draw and payouts are marked too, so a fresh model is ready for lotteries.
+        """
+        g = self._state.g
+        g.registry = g.sales = g.history = g.draw = g.payouts = True
+
+    def seed_lottery(
+        self,
+        lottery_id: int,
+        config: LotteryConfig,
+        *,
+        status: LotteryStatus,
+        snapshot_frozen: bool | None = None,
+    ) -> None:
+        """Register a lottery as ``create_draft_admin`` + ``advance_status`` would leave it."""
+        if lottery_id in self._state.lotteries:
+            raise ValueError(f"lottery {lottery_id} already exists")
+        frozen = status >= LotteryStatus.CLOSING if snapshot_frozen is None else snapshot_frozen
+        self._state.lotteries[lottery_id] = Lottery(
+            id=lottery_id,
+            config=config,
+            status=int(status),
+            snapshot_frozen=frozen,
+            slots_checksum=registry.slots_checksum(config.prize_plan),
+        )
+        self._state.ordered_ids.append(lottery_id)
+
+    def seed_sales(
+        self, lottery_id: int, purchases: Sequence[Purchase], *, last_purchase_ts: int
+    ) -> None:
+        """Sales state after ``purchases`` at the lottery's price and distribution."""
+        config = self._state.lotteries[lottery_id].config
+        self._state.sales[lottery_id] = sales.new_sales_state(
+            ticket_price=config.ticket_price,
+            distribution=config.distribution,
+            purchases=[
+                Purchase(buyer=normalise_address(p.buyer), quantity=p.quantity) for p in purchases
+            ],
+            last_purchase_ts=last_purchase_ts,
+        )
+
+    def seed_feature_draw(self, enabled: bool | None) -> None:
+        """The DRAW feature switch: ``None`` = switch not initialised (allowed)."""
+        self._state.g.feature_draw = enabled

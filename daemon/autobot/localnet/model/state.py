@@ -1,0 +1,452 @@
+"""The model's state: one table per on-chain table of the package, and their records.
+
+Records are mutable (they are the chain's storage), but every member is immutable (ints, bytes,
+tuples, frozen values): a change assigns a new member. That is what lets ``UndoLog`` snapshot a
+record with a shallow copy, so atomicity costs what a call touches.
+
+``to_json``/``from_json`` serialise everything through the dataclass type hints (bytes as hex,
+tuples as lists, table keys as strings), so the node can persist and restore the package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Accounting",
+    "BotState",
+    "CancellationRecord",
+    "DrawState",
+    "Globals",
+    "Lottery",
+    "LotteryConfig",
+    "LotterySummary",
+    "PackageState",
+    "PayoutBatchCap",
+    "PriceFeed",
+    "PrizeSlot",
+    "Purchase",
+    "RetryPolicy",
+    "SalesDistribution",
+    "SalesState",
+    "VrfDeposit",
+    "VrfRequest",
+    "WinnerRecord",
+    "WinnerState",
+    "state_from_json",
+    "state_to_json",
+]
+
+# --- lottery registry -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrizeSlot:
+    slot_id: int
+    winners_per_slot: int
+    reward_type: int = 0
+    reward_payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SalesDistribution:
+    prize_bps: int
+    jackpot_bps: int
+    operations_bps: int
+    reserve_bps: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    strategy: int
+    base_delay_secs: int
+    max_delay_secs: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotteryConfig:
+    """``lottery_registry::Config`` (sales window, limits, auto-close and backend flattened)."""
+
+    event_slug: bytes
+    series_code: bytes
+    run_id: int
+    config_version: int
+    primary_type: int
+    tags_mask: int
+    sales_start: int
+    sales_end: int
+    ticket_price: int
+    max_tickets_total: int
+    max_tickets_per_address: int
+    distribution: SalesDistribution
+    prize_plan: tuple[PrizeSlot, ...]
+    winners_dedup: bool
+    draw_algo: int
+    auto_close_enabled: bool
+    grace_period_secs: int
+    reward_backend_type: int
+    reward_backend_blob: bytes
+    retry_policy: RetryPolicy
+
+
+@dataclass(slots=True, kw_only=True)
+class Lottery:
+    id: int
+    config: LotteryConfig
+    status: int
+    snapshot_frozen: bool
+    slots_checksum: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancellationRecord:
+    reason_code: int
+    canceled_ts: int
+    previous_status: int
+    tickets_sold: int
+    proceeds_accum: int
+
+
+# --- sales ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Accounting:
+    total_sales: int = 0
+    total_allocated: int = 0
+    total_prize_paid: int = 0
+    total_operations_paid: int = 0
+    total_operations_allocated: int = 0
+    jackpot_allowance_token: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Purchase:
+    """A run of ``quantity`` consecutive tickets bought by ``buyer`` (tickets are kept as runs)."""
+
+    buyer: str
+    quantity: int
+
+
+@dataclass(slots=True, kw_only=True)
+class SalesState:
+    ticket_price: int
+    tickets_sold: int
+    proceeds_accum: int
+    last_purchase_ts: int
+    distribution: SalesDistribution
+    accounting: Accounting
+    purchases: tuple[Purchase, ...]
+    refund_active: bool = False
+    refund_round: int = 0
+    refund_tickets_processed: int = 0
+    refund_prize_total: int = 0
+    refund_operations_total: int = 0
+    last_refund_ts: int = 0
+
+
+# --- draw -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class DrawState:
+    """``draw::DrawState`` with its ``VrfState`` fields inlined."""
+
+    request_id: int = 0
+    payload_hash: bytes = b""
+    schema_version: int = 1
+    attempt: int = 0
+    consumed: bool = False
+    retry_after_ts: int = 0
+    retry_strategy: int = 0
+    closing_block_height: int = 0
+    chain_id: int = 0
+    status: int = 0
+    rng_count: int = 0
+    client_seed: int = 0
+    last_request_ts: int = 0
+    snapshot_hash: bytes = b""
+    total_tickets: int = 0
+    winners_batch_hash: bytes = b""
+    checksum_after_batch: bytes = b""
+    verified_numbers: tuple[int, ...] = ()
+    payload: bytes = b""
+    next_client_seed: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VrfRequest:
+    """A request in the localnet dVRF's inbox (what ``supra_vrf::rng_request`` recorded)."""
+
+    nonce: int
+    lottery_id: int
+    attempt: int
+    request_ts: int
+    rng_count: int
+    client_seed: int
+    caller_address: str
+    message: bytes
+
+
+# --- payouts --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WinnerRecord:
+    slot_id: int
+    ticket_index: int
+    winner: str
+    winner_hash: bytes
+
+
+@dataclass(slots=True, kw_only=True)
+class WinnerState:
+    initialized: bool = False
+    total_required: int = 0
+    total_assigned: int = 0
+    total_tickets: int = 0
+    snapshot_hash: bytes = b""
+    payload_hash: bytes = b""
+    schema_version: int = 0
+    attempt: int = 0
+    random_numbers: tuple[int, ...] = ()
+    winners_batch_hash: bytes = b""
+    cursor_last_index: int = 0
+    cursor_checksum: bytes = b""
+    records: tuple[WinnerRecord, ...] = ()
+    assigned_indices: frozenset[int] = frozenset()
+    payout_round: int = 0
+    last_payout_ts: int = 0
+    next_winner_batch_no: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotterySummary:
+    """``history::LotterySummary`` (21 fields, in BCS order)."""
+
+    id: int
+    status: int
+    event_slug: bytes
+    series_code: bytes
+    run_id: int
+    tickets_sold: int
+    proceeds_accum: int
+    total_allocated: int
+    total_prize_paid: int
+    total_operations_paid: int
+    vrf_status: int
+    primary_type: int
+    tags_mask: int
+    snapshot_hash: bytes
+    slots_checksum: bytes
+    winners_batch_hash: bytes
+    checksum_after_batch: bytes
+    payout_round: int
+    created_at: int
+    closed_at: int
+    finalized_at: int
+
+
+# --- automation, price feed, roles, deposit -------------------------------------------------
+
+
+@dataclass(slots=True, kw_only=True)
+class BotState:
+    allowed_actions: tuple[int, ...]
+    max_failures: int
+    failure_count: int = 0
+    success_streak: int = 0
+    reputation_score: int = 0
+    timelock_secs: int
+    pending_action_hash: bytes = b""
+    pending_execute_after: int = 0
+    expires_at: int
+    cron_spec: bytes
+    last_action_ts: int = 0
+    last_action_hash: bytes = b""
+
+
+@dataclass(slots=True, kw_only=True)
+class PriceFeed:
+    asset_id: int
+    price: int
+    decimals: int
+    last_updated_ts: int
+    staleness_window: int
+    clamp_threshold_bps: int
+    fallback_active: bool = False
+    fallback_reason: int = 0
+    clamp_active: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchCap:
+    holder: str
+    max_batch_size: int
+    operations_budget_total: int
+    operations_budget_used: int = 0
+    cooldown_secs: int = 0
+    last_batch_at: int = 0
+    last_nonce: int = 0
+    nonce_stride: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VrfDeposit:
+    """``VrfDepositLedger``: config and status."""
+
+    min_balance_multiplier_bps: int
+    effective_floor: int
+    total_balance: int = 0
+    minimum_balance: int = 0
+    effective_balance: int = 0
+    required_minimum: int = 0
+    last_update_ts: int = 0
+    requests_paused: bool = False
+    paused_since_ts: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class Globals:
+    """Which ledgers exist (``init_*`` ran), the singletons, and the dVRF nonce counter.
+
+    ``feature_draw`` models ``feature_switch``: ``None`` = switch not initialised (DRAW allowed).
+    """
+
+    registry: bool = False
+    sales: bool = False
+    draw: bool = False
+    payouts: bool = False
+    history: bool = False
+    automation: bool = False
+    roles: bool = False
+    price_feed_version: int | None = None
+    feature_draw: bool | None = None
+    vrf_deposit: VrfDeposit | None = None
+    payout_cap: PayoutBatchCap | None = None
+    last_vrf_nonce: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class PackageState:
+    """Every table of the package. ``globals_`` holds one ``Globals`` under key 0."""
+
+    globals_: dict[int, Globals] = field(default_factory=lambda: {0: Globals()})
+    lotteries: dict[int, Lottery] = field(default_factory=dict)
+    ordered_ids: list[int] = field(default_factory=list)
+    cancellations: dict[int, CancellationRecord] = field(default_factory=dict)
+    sales: dict[int, SalesState] = field(default_factory=dict)
+    draws: dict[int, DrawState] = field(default_factory=dict)
+    nonce_to_lottery: dict[int, int] = field(default_factory=dict)
+    vrf_inbox: dict[int, VrfRequest] = field(default_factory=dict)
+    winners: dict[int, WinnerState] = field(default_factory=dict)
+    summaries: dict[int, LotterySummary] = field(default_factory=dict)
+    finalized_ids: list[int] = field(default_factory=list)
+    bots: dict[str, BotState] = field(default_factory=dict)
+    caps: dict[str, bytes] = field(default_factory=dict)
+    feeds: dict[int, PriceFeed] = field(default_factory=dict)
+
+    @property
+    def g(self) -> Globals:
+        return self.globals_[0]
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def state_to_json(state: PackageState) -> dict[str, object]:
+    """Every table as JSON (bytes as hex, keys as strings)."""
+    out = _dump(state)
+    assert isinstance(out, dict)
+    return out
+
+
+def state_from_json(data: dict[str, object]) -> PackageState:
+    """Inverse of ``state_to_json``; raises ``ValueError`` on a malformed document."""
+    try:
+        state = _load(PackageState, data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed package state: {exc}") from exc
+    assert isinstance(state, PackageState)
+    return state
+
+
+def _dump(value: object) -> object:
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.hex()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _dump(v) for k, v in value.items()}
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, list | tuple):
+        return [_dump(v) for v in value]
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = hints
+    return hints
+
+
+def _load(hint: Any, data: object) -> object:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is types.UnionType or origin is typing.Union:
+        if data is None:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _load(inner, data)
+    if hint is bool:
+        if not isinstance(data, bool):
+            raise TypeError(f"expected bool, got {data!r}")
+        return data
+    if hint is int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            raise TypeError(f"expected int, got {data!r}")
+        return data
+    if hint is str:
+        if not isinstance(data, str):
+            raise TypeError(f"expected str, got {data!r}")
+        return data
+    if hint is bytes:
+        if not isinstance(data, str):
+            raise TypeError(f"expected hex, got {data!r}")
+        return bytes.fromhex(data)
+    if origin is tuple:
+        return tuple(_load(args[0], v) for v in _seq(data))
+    if origin is list:
+        return [_load(args[0], v) for v in _seq(data)]
+    if origin is frozenset:
+        return frozenset(_load(args[0], v) for v in _seq(data))
+    if origin is dict:
+        if not isinstance(data, dict):
+            raise TypeError(f"expected object, got {data!r}")
+        key_type = args[0]
+        return {(int(k) if key_type is int else k): _load(args[1], v) for k, v in data.items()}
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        if not isinstance(data, dict):
+            raise TypeError(f"expected object for {hint.__name__}, got {data!r}")
+        hints = _hints(hint)
+        kwargs = {f.name: _load(hints[f.name], data[f.name]) for f in dataclasses.fields(hint)}
+        return hint(**kwargs)
+    raise TypeError(f"unsupported type {hint!r}")
+
+
+def _seq(data: object) -> list[object]:
+    if not isinstance(data, list):
+        raise TypeError(f"expected list, got {data!r}")
+    return data

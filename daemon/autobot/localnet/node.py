@@ -1,0 +1,529 @@
+"""The localnet node: chain time, blocks, the mempool, execution against the package model, state.
+
+Everything runs on one asyncio loop and every state change happens inside a synchronous method
+(``submit``, ``produce_block``, ``advance``), so requests always see a consistent chain.
+
+* Blocks are produced every ``block_interval_ms`` (``run``), also when empty, so height and
+  timestamp advance continuously; a block's timestamp is chain time, strictly increasing.
+* A block runs the oracle's due system calls first, then the executable user transactions (per
+  account in sequence-number order, accounts in arrival order). A user transaction consumes its
+  sequence number whether it succeeds or aborts; an abort changes no state.
+* A pending transaction that expires (host wall clock) before its turn is dropped and reported
+  with status ``Invalid``.
+* Persistence (``store.py``): a block with transactions is written in one SQLite transaction with
+  the model and oracle state; otherwise the tip is written every ``tip_write_every_blocks`` blocks
+  and at ``close``. After a crash up to that many empty blocks are produced again (with new times).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from autobot.localnet.accounts import DevAccount, DevAccounts, dev_accounts, normalise_address
+from autobot.localnet.admission import DecodedTransaction, RejectCode, Rejected, decode_transaction
+from autobot.localnet.arguments import ArgumentError, from_json_argument
+from autobot.localnet.chain_clock import ChainClock
+from autobot.localnet.execution import (
+    GAS_USED,
+    EventLedger,
+    execute,
+    invalid_row,
+    system_hash,
+    system_row,
+    user_json,
+    user_row,
+)
+from autobot.localnet.genesis import create_genesis
+from autobot.localnet.info import LocalnetInfo
+from autobot.localnet.mempool import DEFAULT_MAX_GAP, Mempool
+from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
+from autobot.localnet.oracle import Oracle
+from autobot.localnet.render import block_header_json, block_json, event_with_context_json
+from autobot.localnet.render import transaction_json as render_transaction
+from autobot.localnet.store import BlockHeader, EventRow, NodeStore, TransactionRow
+
+__all__ = ["EVENTS_PAGE_MAX", "LocalNode", "MoveAborted", "NodeOptions"]
+
+log = structlog.get_logger()
+
+EVENTS_PAGE_MAX = 100
+_MICROS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeOptions:
+    chain_id: int
+    scenario: str = "demo"
+    time_scale: float = 1.0
+    block_interval_ms: int = 200
+    vrf_retry: str = "intent"
+    max_sequence_gap: int = DEFAULT_MAX_GAP
+    tip_write_every_blocks: int = 25
+
+
+class MoveAborted(Exception):
+    """A view function aborted: HTTP 400 with the abort's ``vm_status`` as message."""
+
+    def __init__(self, vm_status: str) -> None:
+        super().__init__(vm_status)
+        self.vm_status = vm_status
+
+
+class LocalNode:
+    def __init__(
+        self,
+        *,
+        options: NodeOptions,
+        store: NodeStore,
+        model: PackageModel,
+        oracle: Oracle,
+        tip: BlockHeader,
+        sequences: dict[str, int],
+        events: EventLedger,
+        system_count: int,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.options = options
+        self.accounts: DevAccounts = dev_accounts()
+        self.package_address = self.accounts.package_address
+        self.chain_id = options.chain_id
+        self._store = store
+        self._model = model
+        self._oracle = oracle
+        self._tip = tip
+        self._last_written_height = tip.height
+        self._sequences = sequences
+        self._events = events
+        self._system_count = system_count
+        self._wall = wall
+        self._clock = ChainClock(start_us=tip.timestamp_us, time_scale=options.time_scale)
+        self._mempool = Mempool(max_gap=options.max_sequence_gap)
+        self._block_waiters: list[asyncio.Future[BlockHeader]] = []
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, *, state_dir: Path, options: NodeOptions) -> LocalNode:
+        """Open the chain kept in ``state_dir``, or create and seed it if the directory is empty.
+
+        Raises ``ValueError`` if the directory holds another chain.
+        """
+        store = NodeStore(state_dir / "chain.sqlite3")
+        try:
+            stored = store.load()
+            accounts = dev_accounts()
+            if stored is None:
+                stored = create_genesis(store=store, options=options, accounts=accounts)
+            elif (stored.chain_id, stored.package_address) != (
+                options.chain_id,
+                accounts.package_address,
+            ):
+                raise ValueError(
+                    f"{store.path} holds chain {stored.chain_id} with package "
+                    f"{stored.package_address}, not this localnet's chain {options.chain_id}"
+                )
+            model = PackageModel.from_json(stored.model)
+            oracle = Oracle.restore(
+                state=stored.oracle,
+                package_address=accounts.package_address,
+                admin_address=accounts.admin.address,
+            )
+        except BaseException:
+            store.close()
+            raise
+        if model.vrf_retry != options.vrf_retry:
+            log.warning(
+                "localnet_vrf_retry_kept",
+                stored=model.vrf_retry,
+                requested=options.vrf_retry,
+                reason="the state directory's chain keeps the variant it was created with",
+            )
+        log.info("localnet_chain_opened", path=str(store.path), height=stored.tip.height)
+        return cls(
+            options=options,
+            store=store,
+            model=model,
+            oracle=oracle,
+            tip=stored.tip,
+            sequences=dict(stored.sequences),
+            events=EventLedger(counts=stored.event_counts, next_id=stored.next_event_id),
+            system_count=stored.system_count,
+        )
+
+    def close(self) -> None:
+        """Write the tip and close the store (pending transactions are dropped)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._tip.height != self._last_written_height:
+            self._commit(self._tip, rows=[], events=[], sequences={}, model_changed=False)
+        self._store.close()
+        for waiter in self._block_waiters:
+            waiter.cancel()
+
+    async def run(self) -> None:
+        """Produce a block every ``block_interval_ms`` until cancelled."""
+        interval = self.options.block_interval_ms / 1000
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + interval, loop.time())
+            self.produce_block()
+
+    async def next_block(self) -> BlockHeader:
+        """Wait for the next block (tests and tools)."""
+        waiter: asyncio.Future[BlockHeader] = asyncio.get_running_loop().create_future()
+        self._block_waiters.append(waiter)
+        return await waiter
+
+    # --- reads -------------------------------------------------------------------------------
+
+    @property
+    def tip(self) -> BlockHeader:
+        return self._tip
+
+    @property
+    def chain_time(self) -> int:
+        """Unix seconds of the latest block."""
+        return self._tip.timestamp_us // _MICROS
+
+    @property
+    def model(self) -> PackageModel:
+        """The live package model (read it; change it only through transactions)."""
+        return self._model
+
+    @property
+    def oracle(self) -> Oracle:
+        return self._oracle
+
+    def sequence_number(self, address: str) -> int:
+        return self._sequences.get(address, 0)
+
+    def registered_operators(self) -> tuple[DevAccount, ...]:
+        """Dev operators registered as automation bots, in the order A, B, C, D."""
+        try:
+            (operators,) = self._model.view("automation", "automation_operators", [])
+        except ModelAbort:
+            return ()
+        registered = (
+            {normalise_address(str(a)) for a in operators} if isinstance(operators, list) else set()
+        )
+        return tuple(op for op in self.accounts.operators if op.address in registered)
+
+    def info(self, *, rpc_url: str) -> LocalnetInfo:
+        return LocalnetInfo(
+            chain_id=self.chain_id,
+            package_address=self.package_address,
+            time_scale=self.options.time_scale,
+            chain_time=self.chain_time,
+            block_height=self._tip.height,
+            vrf_retry=self._model.vrf_retry,
+            rpc_url=rpc_url,
+            admin=self.accounts.admin,
+            operators=self.registered_operators(),
+        )
+
+    def block_json(self) -> dict[str, object]:
+        tip = self._tip
+        return block_json(
+            tip,
+            chain_id=self.chain_id,
+            user_txns=tip.txn_count - tip.system_txn_count,
+            system_txns=tip.system_txn_count,
+        )
+
+    def transaction_json(self, tx_hash: str) -> dict[str, object] | None:
+        pending = self._mempool.get(tx_hash)
+        if pending is not None:
+            return user_json(pending.tx, status="Pending")
+        row = self._store.transaction(tx_hash)
+        return None if row is None else row.json
+
+    def transaction_timing(self, tx_hash: str) -> dict[str, object] | None:
+        """Wall times of acceptance and execution (benchmarks; ``/localnet/v1/transactions``)."""
+        pending = self._mempool.get(tx_hash)
+        if pending is not None:
+            return {
+                "hash": tx_hash,
+                "kind": "user",
+                "status": "Pending",
+                "block_height": None,
+                "accepted_wall": pending.accepted_wall,
+                "executed_wall": None,
+            }
+        row = self._store.transaction(tx_hash)
+        if row is None:
+            return None
+        return {
+            "hash": tx_hash,
+            "kind": row.kind,
+            "status": row.status,
+            "block_height": row.block_height,
+            "accepted_wall": row.accepted_wall,
+            "executed_wall": row.executed_wall,
+        }
+
+    def view(
+        self, function_id: str, type_arguments: Sequence[object], arguments: Sequence[object]
+    ) -> list[object]:
+        """Run a view function given as ``0x<package>::<module>::<function>``; node JSON result."""
+        address, _, rest = function_id.partition("::")
+        module, _, function = rest.partition("::")
+        try:
+            same_package = normalise_address(address) == self.package_address
+        except ValueError:
+            same_package = False
+        signature = VIEW_FUNCTIONS.get((module, function))
+        if not same_package or signature is None:
+            raise Rejected(
+                RejectCode.FUNCTION_RESOLUTION_FAILURE, f"no view function {function_id}"
+            )
+        if type_arguments:
+            raise Rejected(
+                RejectCode.NUMBER_OF_TYPE_ARGUMENTS_MISMATCH,
+                f"{module}::{function} takes no type arguments, got {len(type_arguments)}",
+            )
+        if len(arguments) != len(signature.params):
+            raise Rejected(
+                RejectCode.NUMBER_OF_ARGUMENTS_MISMATCH,
+                f"{module}::{function} takes {len(signature.params)} argument(s), "
+                f"got {len(arguments)}",
+            )
+        args: list[object] = []
+        for index, (param, raw) in enumerate(zip(signature.params, arguments, strict=True)):
+            try:
+                args.append(from_json_argument(param.type, raw))
+            except ArgumentError as exc:
+                raise Rejected(
+                    RejectCode.FAILED_TO_DESERIALIZE_ARGUMENT,
+                    f"argument {index} ({param.name}: {param.type}) of {module}::{function}: {exc}",
+                ) from None
+        try:
+            return self._model.view(module, function, args)
+        except ModelAbort as abort:
+            raise MoveAborted(abort.vm_status(self.package_address)) from None
+
+    def events(
+        self,
+        event_type: str,
+        *,
+        start: int | None,
+        start_height: int | None,
+        end_height: int | None,
+        limit: int,
+    ) -> tuple[list[dict[str, object]], str | None]:
+        """A page of events (oldest first; ``end_height`` exclusive) and the next page's cursor."""
+        limit = min(limit, EVENTS_PAGE_MAX)
+        rows = self._store.events(
+            event_type,
+            start_id=start or 0,
+            start_height=start_height,
+            end_height=end_height,
+            limit=limit + 1,
+        )
+        cursor = str(rows[limit].id) if len(rows) > limit else None
+        return [event_with_context_json(r) for r in rows[:limit]], cursor
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def _decode(self, body: bytes, *, simulate: bool) -> DecodedTransaction:
+        return decode_transaction(
+            body,
+            chain_id=self.chain_id,
+            package_address=self.package_address,
+            now_wall=self._wall(),
+            simulate=simulate,
+        )
+
+    def submit(self, body: bytes) -> str:
+        """Admit a signed transaction; returns its hash. Raises ``Rejected``."""
+        tx = self._decode(body, simulate=False)
+        current = self.sequence_number(tx.sender)
+        if self._mempool.add(tx, account_sequence=current, wall=self._wall()):
+            log.debug(
+                "localnet_tx_accepted", tx_hash=tx.hash, sender=tx.sender, seq=tx.sequence_number
+            )
+        return tx.hash
+
+    def simulate(self, body: bytes) -> dict[str, object]:
+        """Execute against a copy of the current state; returns ``TransactionInfoV2`` JSON."""
+        tx = self._decode(body, simulate=True)
+        current = self.sequence_number(tx.sender)
+        if tx.sequence_number < current:
+            raise Rejected(
+                RejectCode.SEQUENCE_NUMBER_TOO_OLD,
+                f"account {tx.sender} is at sequence number {current}, got {tx.sequence_number}",
+            )
+        if tx.sequence_number >= current + self.options.max_sequence_gap:
+            raise Rejected(
+                RejectCode.SEQUENCE_NUMBER_TOO_NEW,
+                f"account {tx.sender} is at sequence number {current}, got {tx.sequence_number}",
+            )
+        outcome = execute(
+            copy.deepcopy(self._model),
+            module=tx.module,
+            function=tx.function,
+            signers=tx.signers,
+            args=tx.args,
+        )
+        return render_transaction(
+            txn_type="",
+            tx_hash=tx.hash,
+            authenticator=tx.authenticator_json,
+            header=tx.header_json(),
+            payload=tx.payload_json,
+            status=outcome.status,
+            events=self._events.preview(outcome.events),
+            vm_status=outcome.vm_status,
+            gas_used=GAS_USED,
+        )
+
+    def advance(self, seconds: int) -> BlockHeader:
+        """Move chain time forward and produce a block at the new time."""
+        self._clock.advance(seconds)
+        log.info("localnet_time_advanced", seconds=seconds)
+        return self.produce_block()
+
+    # --- blocks ------------------------------------------------------------------------------
+
+    def produce_block(self) -> BlockHeader:
+        if self._closed:
+            return self._tip
+        wall = self._wall()
+        parent = self._tip
+        timestamp_us = max(parent.timestamp_us + 1, self._clock.now_us())
+        block_s = timestamp_us // _MICROS
+        height = parent.height + 1
+        rows: list[TransactionRow] = []
+        for expired in self._mempool.drop_expired(wall):
+            log.info("localnet_tx_expired_in_mempool", tx_hash=expired.tx.hash)
+            rows.append(invalid_row(expired))
+        system_calls = self._oracle.due_calls(now_s=block_s, model=self._model)
+        ready = self._mempool.take_ready(self.sequence_number)
+        system_hashes = []
+        for call in system_calls:
+            self._system_count += 1
+            system_hashes.append(system_hash(self._system_count, call))
+        hashes = [*system_hashes, *(p.tx.hash for p in ready)]
+        digest = hashlib.sha3_256(b"LOCALNET::Block")
+        for part in (parent.hash, *hashes):
+            digest.update(bytes.fromhex(part[2:]))
+        digest.update(height.to_bytes(8, "little") + timestamp_us.to_bytes(8, "little"))
+        block = BlockHeader(
+            height=height,
+            hash="0x" + digest.hexdigest(),
+            parent=parent.hash,
+            timestamp_us=timestamp_us,
+            txn_count=len(hashes),
+            system_txn_count=len(system_calls),
+        )
+        header_json = block_header_json(block, chain_id=self.chain_id)
+        events: list[EventRow] = []
+        sequences: dict[str, int] = {}
+        model_changed = False
+        for position, (call, tx_hash) in enumerate(zip(system_calls, system_hashes, strict=True)):
+            outcome = execute(
+                self._model,
+                module=call.module,
+                function=call.function,
+                signers=call.signers,
+                args=call.args,
+            )
+            new_events = self._events.record(outcome.events, tx_hash=tx_hash, height=height)
+            events.extend(new_events)
+            rows.append(
+                system_row(
+                    call,
+                    outcome,
+                    new_events,
+                    tx_hash=tx_hash,
+                    package_address=self.package_address,
+                    chain_id=self.chain_id,
+                    block=block,
+                    block_header=header_json,
+                    position=position,
+                    accepted_wall=wall,
+                    executed_wall=self._wall(),
+                )
+            )
+            model_changed |= outcome.success
+            model_changed |= self._oracle.settled(call, success=outcome.success, model=self._model)
+            log.info(
+                "localnet_system_tx_executed",
+                actor=call.actor,
+                function=f"{call.module}::{call.function}",
+                vm_status=outcome.vm_status,
+                height=height,
+            )
+        for position, pending in enumerate(ready, start=len(system_calls)):
+            tx = pending.tx
+            outcome = execute(
+                self._model,
+                module=tx.module,
+                function=tx.function,
+                signers=tx.signers,
+                args=tx.args,
+            )
+            self._sequences[tx.sender] = sequences[tx.sender] = tx.sequence_number + 1
+            new_events = self._events.record(outcome.events, tx_hash=tx.hash, height=height)
+            events.extend(new_events)
+            rows.append(
+                user_row(
+                    pending,
+                    outcome,
+                    new_events,
+                    block=block,
+                    block_header=header_json,
+                    position=position,
+                    executed_wall=self._wall(),
+                )
+            )
+            model_changed |= outcome.success
+            log.debug("localnet_tx_executed", tx_hash=tx.hash, status=outcome.status, height=height)
+        model_changed |= self._oracle.observe(model=self._model, block_s=block_s)
+        self._tip = block
+        every = self.options.tip_write_every_blocks
+        if rows or model_changed or height - self._last_written_height >= every:
+            self._commit(
+                block, rows=rows, events=events, sequences=sequences, model_changed=model_changed
+            )
+        waiters, self._block_waiters = self._block_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(block)
+        return block
+
+    def _commit(
+        self,
+        block: BlockHeader,
+        *,
+        rows: list[TransactionRow],
+        events: list[EventRow],
+        sequences: dict[str, int],
+        model_changed: bool,
+    ) -> None:
+        meta: dict[str, object] = {
+            "oracle": self._oracle.to_json(),
+            "system_count": str(self._system_count),
+        }
+        if model_changed:
+            meta["model"] = self._model.to_json()
+        self._store.commit_block(
+            tip=block,
+            store_block=block.txn_count > 0,
+            transactions=rows,
+            events=events,
+            sequences=sequences,
+            meta=meta,
+        )
+        self._last_written_height = block.height

@@ -1,0 +1,269 @@
+"""The localnet's own actors: the dVRF oracle and the demo's price pusher.
+
+Both act through SYSTEM transactions (Decisions §11): the node gives each a hash, runs it in a
+block and records its events like any transaction, but no account's sequence number is used, so
+they never race a client. At the end of every block the node lets the oracle look at the model's
+dVRF inbox (``observe``); at the start of every block it asks for the due calls (``due_calls``)
+and reports each call's outcome (``settled``).
+
+dVRF oracle: a request first seen in the inbox after a block with timestamp T is answered with
+``draw::vrf_callback`` (arguments from ``PackageModel.vrf_callback_args``) in the first block at
+or after ``T + callback_delay_seconds`` of chain time. Per lottery a scenario can make callbacks
+never arrive (``never``) or withhold the first N requests (``fail_first``); a withheld request is
+dismissed from the inbox. A callback is sent once: if it aborts (the lottery was canceled, or the
+request was superseded by a retry) the request is dismissed too.
+
+Price pusher: every ``push_interval_seconds`` of chain time after a feed's ``last_updated_ts`` it
+sends ``price_feed::update_price`` (admin signer, system transaction) for each asset of its set
+whose feed is healthy (no fallback, no clamp), with a small deterministic move well under the
+feed's clamp threshold. Unhealthy feeds are left alone so the daemon's alerts can fire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from autobot.localnet.model import ModelAbort, VrfRequest
+from autobot.localnet.scenario import CallbackMode, CallbackRule
+
+__all__ = [
+    "DVRF_ADDRESS",
+    "Oracle",
+    "OracleSettings",
+    "SystemCall",
+]
+
+log = structlog.get_logger()
+
+DVRF_ADDRESS = "0x186ba2ba88f4a14ca51f6ce42702c7ebdf6bfcf738d897cc98b986ded6f1219e"
+"""Supra's dVRF deposit/framework address (testnet), shown as the sender of oracle callbacks."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OracleSettings:
+    callback_delay_seconds: int = 30
+    lotteries: Mapping[int, CallbackRule] = field(default_factory=dict)
+    pusher_assets: tuple[int, ...] = ()
+    push_interval_seconds: int = 60
+
+    def callbacks_for(self, lottery_id: int) -> CallbackRule:
+        return self.lotteries.get(lottery_id, CallbackRule())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "callback_delay_seconds": self.callback_delay_seconds,
+            "lotteries": {
+                str(k): {"mode": v.mode.value, "fail_first": v.fail_first}
+                for k, v in self.lotteries.items()
+            },
+            "pusher_assets": list(self.pusher_assets),
+            "push_interval_seconds": self.push_interval_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> OracleSettings:
+        lotteries = data.get("lotteries", {})
+        assets = data.get("pusher_assets", [])
+        if not isinstance(lotteries, Mapping) or not isinstance(assets, list):
+            raise ValueError("malformed oracle settings")
+        return cls(
+            callback_delay_seconds=int(str(data.get("callback_delay_seconds", 30))),
+            lotteries={
+                int(k): CallbackRule(mode=CallbackMode(v["mode"]), fail_first=int(v["fail_first"]))
+                for k, v in lotteries.items()
+            },
+            pusher_assets=tuple(int(a) for a in assets),
+            push_interval_seconds=int(str(data.get("push_interval_seconds", 60))),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemCall:
+    """An entry-function call the node runs as a system transaction."""
+
+    actor: str  # "dvrf_oracle" | "price_pusher"
+    sender: str  # shown in the transaction header; no sequence number is used
+    module: str
+    function: str
+    signers: tuple[str, ...]
+    args: tuple[object, ...]
+
+
+class OracleModel(Protocol):
+    """What the oracle needs of ``PackageModel``."""
+
+    def view(self, module: str, function: str, args: Sequence[object]) -> list[object]: ...
+
+    def pending_vrf_requests(self) -> Sequence[VrfRequest]: ...
+
+    def vrf_callback_args(self, nonce: int) -> list[object]: ...
+
+    def dismiss_vrf_request(self, nonce: int) -> None: ...
+
+
+class Oracle:
+    def __init__(
+        self,
+        *,
+        settings: OracleSettings,
+        package_address: str,
+        admin_address: str,
+        state: Mapping[str, object] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._package = package_address
+        self._admin = admin_address
+        self._due: dict[int, int] = {}  # nonce -> chain second when its callback is sent
+        self._seen: set[int] = set()  # nonces ever seen (answered, withheld or scheduled)
+        self._requests: dict[int, int] = {}  # lottery id -> requests seen
+        self._pushes: dict[int, int] = {}  # asset id -> pushes sent
+        if state:
+            self._load(state)
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "settings": self.settings.to_json(),
+            "due": {str(k): v for k, v in sorted(self._due.items())},
+            "seen_up_to": max(self._seen, default=0),
+            "requests": {str(k): v for k, v in self._requests.items()},
+            "pushes": {str(k): v for k, v in self._pushes.items()},
+        }
+
+    def _load(self, state: Mapping[str, object]) -> None:
+        due = state.get("due", {})
+        requests = state.get("requests", {})
+        pushes = state.get("pushes", {})
+        if not (
+            isinstance(due, Mapping)
+            and isinstance(requests, Mapping)
+            and isinstance(pushes, Mapping)
+        ):
+            raise ValueError("malformed oracle state")
+        self._due = {int(k): int(v) for k, v in due.items()}
+        # nonces are handed out 1, 2, 3, ...: everything up to the highest seen was seen
+        self._seen = set(range(1, int(str(state.get("seen_up_to", 0))) + 1))
+        self._requests = {int(k): int(v) for k, v in requests.items()}
+        self._pushes = {int(k): int(v) for k, v in pushes.items()}
+
+    @classmethod
+    def restore(
+        cls, *, state: Mapping[str, object], package_address: str, admin_address: str
+    ) -> Oracle:
+        settings = state.get("settings", {})
+        if not isinstance(settings, Mapping):
+            raise ValueError("malformed oracle state")
+        return cls(
+            settings=OracleSettings.from_json(settings),
+            package_address=package_address,
+            admin_address=admin_address,
+            state=state,
+        )
+
+    # --- per block ---------------------------------------------------------------------------
+
+    def scheduled_callbacks(self) -> dict[int, int]:
+        """nonce → chain second at which its callback will be sent."""
+        return dict(self._due)
+
+    def observe(self, *, model: OracleModel, block_s: int) -> bool:
+        """Look at the dVRF inbox after a block at ``block_s``; True if the model was changed."""
+        changed = False
+        for request in model.pending_vrf_requests():
+            if request.nonce in self._seen:
+                continue
+            self._seen.add(request.nonce)
+            seen = self._requests.get(request.lottery_id, 0) + 1
+            self._requests[request.lottery_id] = seen
+            rule = self.settings.callbacks_for(request.lottery_id)
+            if rule.mode is CallbackMode.NEVER or (
+                rule.mode is CallbackMode.FAIL_FIRST and seen <= rule.fail_first
+            ):
+                log.info(
+                    "localnet_vrf_callback_withheld",
+                    lottery_id=request.lottery_id,
+                    nonce=request.nonce,
+                    request=seen,
+                    mode=rule.mode.value,
+                )
+                model.dismiss_vrf_request(request.nonce)
+                changed = True
+                continue
+            self._due[request.nonce] = block_s + self.settings.callback_delay_seconds
+        return changed
+
+    def due_calls(self, *, now_s: int, model: OracleModel) -> list[SystemCall]:
+        """System calls to run at the start of a block whose timestamp is ``now_s``."""
+        calls: list[SystemCall] = []
+        for nonce in sorted(n for n, due in self._due.items() if due <= now_s):
+            del self._due[nonce]
+            try:
+                args = model.vrf_callback_args(nonce)
+            except KeyError:
+                continue
+            calls.append(
+                SystemCall(
+                    actor="dvrf_oracle",
+                    sender=DVRF_ADDRESS,
+                    module="draw",
+                    function="vrf_callback",
+                    signers=(),
+                    args=tuple(args),
+                )
+            )
+        for asset_id in self.settings.pusher_assets:
+            call = self._push(asset_id, now_s, model)
+            if call is not None:
+                calls.append(call)
+        return calls
+
+    def settled(self, call: SystemCall, *, success: bool, model: OracleModel) -> bool:
+        """Record a system call's outcome; True if the model was changed."""
+        if call.function == "vrf_callback" and not success:
+            model.dismiss_vrf_request(int(str(call.args[0])))
+            return True
+        return False
+
+    def _push(self, asset_id: int, now_s: int, model: OracleModel) -> SystemCall | None:
+        try:
+            result = model.view("price_feed", "get_price_view", [asset_id])
+        except ModelAbort:
+            return None
+        feed = result[0] if result else None
+        if not isinstance(feed, Mapping):
+            return None
+        if feed.get("fallback_active") or feed.get("clamp_active"):
+            return None
+        last = int(str(feed.get("last_updated_ts", 0)))
+        if now_s < last + self.settings.push_interval_seconds:
+            return None
+        price = int(str(feed.get("price", 0)))
+        threshold = int(str(feed.get("clamp_threshold_bps", 2_000)))
+        count = self._pushes.get(asset_id, 0)
+        self._pushes[asset_id] = count + 1
+        return SystemCall(
+            actor="price_pusher",
+            sender=self._admin,
+            module="price_feed",
+            function="update_price",
+            signers=(self._admin,),
+            args=(asset_id, _next_price(price, threshold, asset_id, count), now_s),
+        )
+
+
+def _next_price(price: int, threshold_bps: int, asset_id: int, count: int) -> int:
+    """A deterministic move of up to a quarter of the clamp threshold (and at most 1 %)."""
+    if price <= 0:
+        return 1
+    digest = hashlib.sha3_256(f"localnet-price:{asset_id}:{count}".encode()).digest()
+    max_bps = max(min(threshold_bps // 4, 100), 0)
+    bps = digest[0] % (max_bps + 1)
+    delta = price * bps // 10_000
+    up = digest[1] % 2 == 0 or price - delta <= 0
+    return price + delta if up else price - delta

@@ -1,0 +1,153 @@
+"""Run a localnet in-process: the node, its block loop and its HTTP server on one asyncio loop.
+
+    async with Localnet.start(LocalnetOptions(scenario="demo", port=0)) as net:
+        net.base_url   # "http://127.0.0.1:54321/" (trailing slash: the SDK's urljoin needs it)
+        net.info       # LocalnetInfo: chain id, package address, dev accounts, chain time …
+        net.node       # LocalNode: advance(), next_block(), … for tests and tools
+
+Used by ``autobot localnet`` (``cli.py``), by the daemon's embedded mode and by the test fixtures.
+Port 0 picks a free port. Without ``state_dir`` the chain lives in a temporary directory removed
+on exit. A non-loopback host needs ``allow_remote``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from autobot.localnet.info import LOCALNET_CHAIN_ID, LocalnetInfo
+from autobot.localnet.node import LocalNode, NodeOptions
+from autobot.localnet.server import build_app
+
+__all__ = ["Localnet", "LocalnetError", "LocalnetOptions", "is_loopback"]
+
+log = structlog.get_logger()
+
+
+class LocalnetError(Exception):
+    """The localnet cannot start with these options (bad host, port in use, bad state dir)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalnetOptions:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    scenario: str = "demo"  # "demo" | "empty" | path to a scenario TOML file
+    time_scale: float = 1.0
+    state_dir: Path | None = None  # None: a temporary directory, removed on exit
+    vrf_retry: str = "intent"  # "intent" | "strict"
+    block_interval_ms: int = 200
+    allow_remote: bool = False
+    chain_id: int = LOCALNET_CHAIN_ID
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise LocalnetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+class Localnet:
+    """A running localnet; create it with ``Localnet.start``."""
+
+    def __init__(
+        self, *, node: LocalNode, base_url: str, host: str, port: int, state_dir: Path
+    ) -> None:
+        self.node = node
+        self.base_url = base_url
+        self.host = host
+        self.port = port
+        self.state_dir = state_dir
+
+    @property
+    def info(self) -> LocalnetInfo:
+        return self.node.info(rpc_url=self.base_url)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls, options: LocalnetOptions) -> AsyncIterator[Localnet]:
+        if not options.allow_remote and not is_loopback(options.host):
+            raise LocalnetError(
+                f"refusing to serve on non-loopback address {options.host!r} without allow_remote "
+                "(the localnet hands out its private keys)"
+            )
+        async with contextlib.AsyncExitStack() as stack:
+            if options.state_dir is None:
+                state_dir = Path(
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix="autobot-localnet-"))
+                )
+            else:
+                state_dir = options.state_dir
+                try:
+                    state_dir.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise LocalnetError(f"cannot use state dir {state_dir}: {exc}") from exc
+            sock = _bind(options.host, options.port)
+            stack.callback(sock.close)
+            try:
+                node = LocalNode.open(
+                    state_dir=state_dir,
+                    options=NodeOptions(
+                        chain_id=options.chain_id,
+                        scenario=options.scenario,
+                        time_scale=options.time_scale,
+                        block_interval_ms=options.block_interval_ms,
+                        vrf_retry=options.vrf_retry,
+                    ),
+                )
+            except ValueError as exc:  # another chain's state dir, a bad scenario file
+                raise LocalnetError(str(exc)) from exc
+            stack.callback(node.close)
+            port = int(sock.getsockname()[1])
+            url_host = f"[{options.host}]" if ":" in options.host else options.host
+            base_url = f"http://{url_host}:{port}/"
+            runner = web.AppRunner(
+                build_app(node, rpc_url=base_url), access_log=None, shutdown_timeout=1.0
+            )
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            await web.SockSite(runner, sock).start()
+            blocks = asyncio.create_task(node.run(), name="localnet-blocks")
+
+            async def stop_blocks() -> None:
+                blocks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await blocks
+
+            stack.push_async_callback(stop_blocks)
+            log.info(
+                "localnet_started",
+                url=base_url,
+                chain_id=options.chain_id,
+                state_dir=str(state_dir),
+            )
+            yield cls(
+                node=node, base_url=base_url, host=options.host, port=port, state_dir=state_dir
+            )
+            log.info("localnet_stopping", url=base_url)

@@ -1,0 +1,334 @@
+"""Scenario files: a small TOML format, validated with every problem named by its dotted key.
+
+**TOML format** (every key optional unless marked; unknown keys are errors; offsets are seconds
+relative to ``now_ts``)::
+
+    name = "my-scenario"
+    [oracle]
+    callback_delay_seconds = 5
+    push_interval_seconds = 60
+    [vrf_deposit]                       # omitted: no deposit ledger
+    min_balance_multiplier_bps = 12000  # required
+    effective_floor = 1000000000        # required
+    total_balance = 0
+    minimum_balance = 0
+    effective_balance = 0
+    [payout_cap]                        # omitted: no cap (the role store exists)
+    max_batch_size = 500                # required
+    operations_budget_total = 1000000   # required
+    cooldown_seconds = 0
+    nonce_stride = 0
+    [[bots]]
+    operator = 0                        # required: index into the localnet's operators
+    timelock_seconds = 900              # required
+    allowed_actions = [1, 2, 6, 7]      # required
+    max_failures = 3
+    expires_in_seconds = 315360000
+    cron_spec = "*/1 * * * *"
+    [[feeds]]
+    asset_id = 1                        # required
+    price = 420000                      # required
+    decimals = 8
+    staleness_window_seconds = 300
+    clamp_threshold_bps = 2000
+    age_seconds = 0                     # last update at now - age
+    pushed = false                      # the price pusher keeps it fresh
+    clamp_to = 630000                   # one update_price to this price (a clamp if too far)
+    fallback_reason = 2                 # set_fallback(active = true, reason)
+    [[lotteries]]
+    id = 1                              # required
+    status = "active"                   # required: draft | active | closing | canceled
+    tickets_sold = 120
+    ticket_price = 1234567
+    sales_start_offset_seconds = -259200
+    sales_end_offset_seconds = -600
+    prize_plan = [1, 2, 5]              # winners per slot (1..255 slots)
+    winners_dedup = true
+    distribution = [6000, 0, 2500, 1500]  # prize, jackpot, operations, reserve bps (sum 10000)
+    retry = { strategy = "fixed", base_delay_seconds = 600, max_delay_seconds = 600 }
+    callbacks = "normal"                # "normal" | "never" | N (the first N requests unanswered)
+    cancel_reason = 3                   # status = "canceled" only
+    canceled_offset_seconds = -300      # status = "canceled" only
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from autobot.localnet.model import LotteryStatus, RetryPolicy, RetryStrategy
+from autobot.localnet.scenario.spec import (
+    DAY,
+    BotSpec,
+    CallbackMode,
+    CallbackRule,
+    FeedSpec,
+    LotterySpec,
+    ScenarioError,
+    ScenarioSpec,
+)
+
+__all__ = ["load_scenario_file"]
+
+
+_STATUSES = {
+    "draft": LotteryStatus.DRAFT,
+    "active": LotteryStatus.ACTIVE,
+    "closing": LotteryStatus.CLOSING,
+    "canceled": LotteryStatus.CANCELED,
+}
+_STRATEGIES = {
+    "fixed": RetryStrategy.FIXED,
+    "exponential": RetryStrategy.EXPONENTIAL,
+    "manual": RetryStrategy.MANUAL,
+}
+
+
+class _Reader:
+    """Reads one TOML table, recording every problem under its dotted path."""
+
+    def __init__(self, data: object, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        self.data: dict[str, object] = {}
+        if isinstance(data, dict):
+            self.data = data
+        else:
+            problems.append(f"{path}: expected a table")
+        self.seen: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str) -> object:
+        self.seen.add(key)
+        return self.data.get(key)
+
+    def int_(
+        self, key: str, default: int | None = None, *, low: int = 0, high: int = 2**64 - 1
+    ) -> int:
+        value = self.raw(key)
+        if value is None:
+            if default is None:
+                self.problems.append(f"{self._key(key)}: required")
+                return low
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.problems.append(
+                f"{self._key(key)}: expected an integer in [{low}, {high}], got {value!r}"
+            )
+            return default if default is not None else low
+        return value
+
+    def opt_int(self, key: str, *, high: int = 2**64 - 1) -> int | None:
+        return self.int_(key, low=0, high=high) if self.has(key) else None
+
+    def bool_(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problems.append(f"{self._key(key)}: expected true or false, got {value!r}")
+            return default
+        return value
+
+    def str_(self, key: str, default: str) -> str:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.problems.append(f"{self._key(key)}: expected a string, got {value!r}")
+            return default
+        return value
+
+    def ints(
+        self, key: str, default: tuple[int, ...] | None, *, high: int = 2**64 - 1
+    ) -> tuple[int, ...]:
+        value = self.raw(key)
+        if value is None:
+            if default is None:
+                self.problems.append(f"{self._key(key)}: required")
+                return ()
+            return default
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= high for v in value
+        ):
+            self.problems.append(f"{self._key(key)}: expected a list of integers in [0, {high}]")
+            return default or ()
+        return tuple(value)
+
+    def tables(self, key: str) -> list[_Reader]:
+        value = self.raw(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problems.append(f"{self._key(key)}: expected an array of tables")
+            return []
+        return [
+            _Reader(item, f"{self._key(key)}[{i}]", self.problems) for i, item in enumerate(value)
+        ]
+
+    def table(self, key: str) -> _Reader | None:
+        return _Reader(self.raw(key), self._key(key), self.problems) if self.has(key) else None
+
+    def done(self) -> None:
+        for key in sorted(set(self.data) - self.seen):
+            self.problems.append(f"{self._key(key)}: unknown key")
+
+
+def load_scenario_file(path: Path) -> ScenarioSpec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read ({exc.strerror})"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{path}: not TOML ({exc})"]) from exc
+    problems: list[str] = []
+    top = _Reader(data, "", problems)
+    name = top.str_("name", path.stem)
+    delay, interval = 5, 60
+    if (oracle := top.table("oracle")) is not None:
+        delay = oracle.int_("callback_delay_seconds", 5)
+        interval = oracle.int_("push_interval_seconds", 60, low=1)
+        oracle.done()
+    deposit = None
+    if (d := top.table("vrf_deposit")) is not None:
+        deposit = (
+            d.int_("min_balance_multiplier_bps", None, low=10_000),
+            d.int_("effective_floor", None),
+            d.int_("total_balance", 0),
+            d.int_("minimum_balance", 0),
+            d.int_("effective_balance", 0),
+        )
+        d.done()
+    cap = None
+    if (t := top.table("payout_cap")) is not None:
+        cap = (
+            t.int_("max_batch_size", None),
+            t.int_("operations_budget_total", None),
+            t.int_("cooldown_seconds", 0),
+            t.int_("nonce_stride", 0),
+        )
+        t.done()
+    bots = []
+    for b in top.tables("bots"):
+        bots.append(
+            BotSpec(
+                operator=b.int_("operator", None, high=63),
+                timelock=b.int_("timelock_seconds", None),
+                allowed=b.ints("allowed_actions", None),
+                max_failures=b.int_("max_failures", 3, low=1),
+                expires_in=b.int_("expires_in_seconds", 10 * 365 * DAY, low=1),
+                cron_spec=b.str_("cron_spec", "*/1 * * * *"),
+            )
+        )
+        if not bots[-1].allowed and b.has("allowed_actions"):
+            problems.append(f"{b.path}.allowed_actions: must not be empty")
+        b.done()
+    feeds = [_feed(f) for f in top.tables("feeds")]
+    lotteries = [_lottery(lot) for lot in top.tables("lotteries")]
+    top.done()
+    if problems:
+        raise ScenarioError(problems)
+    return ScenarioSpec(
+        name=name,
+        callback_delay=delay,
+        push_interval=interval,
+        deposit=deposit,
+        cap=cap,
+        bots=tuple(bots),
+        feeds=tuple(feeds),
+        lotteries=tuple(lotteries),
+    )
+
+
+def _feed(f: _Reader) -> FeedSpec:
+    feed = FeedSpec(
+        asset_id=f.int_("asset_id", None),
+        price=f.int_("price", None),
+        decimals=f.int_("decimals", 8, high=18),
+        staleness=f.opt_int("staleness_window_seconds"),
+        threshold=f.opt_int("clamp_threshold_bps"),
+        age=f.int_("age_seconds", 0),
+        pushed=f.bool_("pushed", False),
+        clamp_to=f.opt_int("clamp_to"),
+        fallback_reason=f.opt_int("fallback_reason", high=255),
+    )
+    f.done()
+    return feed
+
+
+def _lottery(t: _Reader) -> LotterySpec:
+    lottery_id = t.int_("id", None)
+    status_name = t.str_("status", "")
+    status = _STATUSES.get(status_name)
+    if status is None:
+        t.problems.append(
+            f"{t.path}.status: expected one of {', '.join(_STATUSES)}, got {status_name!r}"
+        )
+        status = LotteryStatus.ACTIVE
+    tickets = t.int_("tickets_sold", 0)
+    start = t.int_("sales_start_offset_seconds", -3 * DAY, low=-(2**40), high=2**40)
+    end = t.int_("sales_end_offset_seconds", -600, low=-(2**40), high=2**40)
+    if start >= end:
+        t.problems.append(f"{t.path}.sales_end_offset_seconds: must be after the sales start")
+    plan = t.ints("prize_plan", (1,), high=65_535)
+    if not 1 <= len(plan) <= 255 or 0 in plan:
+        t.problems.append(f"{t.path}.prize_plan: 1 to 255 slots, each with at least one winner")
+    distribution = t.ints("distribution", (6_000, 0, 2_500, 1_500), high=10_000)
+    if len(distribution) != 4 or sum(distribution) != 10_000:
+        t.problems.append(f"{t.path}.distribution: four basis points adding up to 10000")
+        distribution = (6_000, 0, 2_500, 1_500)
+    retry = RetryPolicy(strategy=RetryStrategy.FIXED, base_delay_secs=600, max_delay_secs=600)
+    if (r := t.table("retry")) is not None:
+        strategy = _STRATEGIES.get(r.str_("strategy", "fixed"))
+        if strategy is None:
+            t.problems.append(f"{r.path}.strategy: expected fixed, exponential or manual")
+            strategy = RetryStrategy.FIXED
+        base = r.int_("base_delay_seconds", 600)
+        top = r.int_("max_delay_seconds", max(base, 600))
+        if strategy != RetryStrategy.MANUAL and (base == 0 or top < base):
+            t.problems.append(f"{r.path}: base_delay_seconds > 0 and max_delay_seconds >= base")
+        retry = RetryPolicy(strategy=strategy, base_delay_secs=base, max_delay_secs=top)
+        r.done()
+    callbacks = _callbacks(t)
+    canceled = status == LotteryStatus.CANCELED
+    for key in ("cancel_reason", "canceled_offset_seconds"):
+        if t.has(key) and not canceled:
+            t.problems.append(f'{t.path}.{key}: only for status = "canceled"')
+    lottery = LotterySpec(
+        id=lottery_id,
+        status=status,
+        tickets=tickets,
+        price=t.int_("ticket_price", 1_234_567, low=1),
+        start=start,
+        end=end,
+        plan=plan,
+        dedup=t.bool_("winners_dedup", True),
+        distribution=(distribution[0], distribution[1], distribution[2], distribution[3]),
+        retry=retry,
+        callbacks=callbacks,
+        cancel_reason=t.int_("cancel_reason", 3, low=1, high=255),
+        canceled_at=t.int_("canceled_offset_seconds", -300, low=-(2**40), high=2**40),
+    )
+    t.done()
+    return lottery
+
+
+def _callbacks(t: _Reader) -> CallbackRule:
+    value = t.raw("callbacks")
+    if value is None or value == "normal":
+        return CallbackRule()
+    if value == "never":
+        return CallbackRule(mode=CallbackMode.NEVER)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return (
+            CallbackRule(mode=CallbackMode.FAIL_FIRST, fail_first=value)
+            if value
+            else CallbackRule()
+        )
+    t.problems.append(f'{t.path}.callbacks: expected "normal", "never" or a count, got {value!r}')
+    return CallbackRule()

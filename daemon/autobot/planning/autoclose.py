@@ -1,0 +1,57 @@
+"""Auto-close (action 1): an ACTIVE lottery whose sales are over goes to CLOSING.
+
+The package stores an ``AutoClosePolicy`` but never reads it (§2.1); closing is entirely
+off-chain. A lottery is due when ``now > sales_end + grace``, where the grace is the larger of
+the lottery's own policy (when enabled) and the daemon-wide ``ctx.auto_close_grace_seconds``.
+The only transition autobot ever makes with ``advance_status`` is ACTIVE → CLOSING (Decisions §7).
+"""
+
+from __future__ import annotations
+
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.snapshot import LotteryView, Snapshot
+from autobot.planning.plan import ActionKey, Decision, PlanContext, PlannedAction
+from autobot.planning.recipes import AutoClose
+
+__all__ = ["KIND", "close_after", "decide", "plan"]
+
+KIND = "close"
+
+
+def close_after(view: LotteryView, ctx: PlanContext) -> int:
+    """The last second the lottery stays open; it is due strictly after this time."""
+    return max(view.config.close_after, view.config.sales_end + ctx.auto_close_grace_seconds)
+
+
+def decide(snapshot: Snapshot, ctx: PlanContext) -> Decision:
+    """Close every ACTIVE lottery past its sales end (+ grace) not already being handled."""
+    now = snapshot.now
+    actions: list[PlannedAction] = []
+    wake_at: list[int] = []
+    for lottery_id in sorted(snapshot.lotteries):
+        view = snapshot.lotteries[lottery_id]
+        if view.status != LotteryStatus.ACTIVE:
+            continue
+        if ctx.is_open(KIND, lottery_id) or ctx.is_open("cancel", lottery_id):
+            continue
+        deadline = close_after(view, ctx)
+        if now <= deadline:
+            wake_at.append(deadline + 1)
+            continue
+        recipe = AutoClose(lottery_id=lottery_id)
+        actions.append(
+            PlannedAction(
+                key=ActionKey(KIND, lottery_id, 0),
+                action_id=recipe.action_id,
+                subject_id=lottery_id,
+                recipe=recipe,
+                due_at=now,
+                reason=f"sales ended at {view.config.sales_end}, close after {deadline}",
+            )
+        )
+    return Decision(actions=tuple(actions), wake_at=tuple(wake_at))
+
+
+def plan(snapshot: Snapshot, ctx: PlanContext) -> list[PlannedAction]:
+    """``decide(...).actions`` as a list (the planner signature)."""
+    return list(decide(snapshot, ctx).actions)

@@ -1,0 +1,87 @@
+"""The snapshot: the overview recomputed by the §6 formulas; easy construction for planners."""
+
+from __future__ import annotations
+
+import pytest
+
+from autobot.domain.bots import Bot
+from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
+from autobot.domain.lotteries import LotteryConfig, LotteryStatus
+from autobot.domain.refunds import Cancellation, RefundProgress
+from autobot.domain.snapshot import LotteryView, Snapshot, compute_overview
+from autobot.domain.values import normalise_address
+
+CONFIG = LotteryConfig(sales_start=0, sales_end=100)
+
+
+def _view(lottery_id: int, status: LotteryStatus, **kw: object) -> LotteryView:
+    return LotteryView(lottery_id=lottery_id, status=status, config=CONFIG, **kw)  # type: ignore[arg-type]
+
+
+def test_overview_counts_every_section_6_counter() -> None:
+    now = 1_000_000
+    lotteries = [
+        _view(1, LotteryStatus.ACTIVE),
+        _view(
+            2,
+            LotteryStatus.DRAW_REQUESTED,
+            vrf=VrfState(status=VrfStatus.REQUESTED, consumed=False, retry_after_ts=now + 5),
+        ),
+        _view(
+            3,
+            LotteryStatus.CANCELED,
+            vrf=VrfState(status=VrfStatus.REQUESTED, consumed=False, retry_after_ts=now - 5),
+            refund=RefundProgress(active=True, tickets_sold=10, tickets_refunded=4, refund_round=1),
+            cancellation=Cancellation(
+                reason_code=1,
+                canceled_ts=now - 90_000,
+                previous_status=LotteryStatus.DRAW_REQUESTED,
+            ),
+        ),
+        _view(4, LotteryStatus.DRAWN, vrf=VrfState(status=VrfStatus.FULFILLED, consumed=False)),
+        _view(
+            5,
+            LotteryStatus.PAYOUT,
+            winners=WinnerProgress(
+                initialized=True, total_required=5, total_assigned=2, next_winner_batch_no=1
+            ),
+        ),
+    ]
+    overview = compute_overview(lotteries, now)
+    assert (overview.total, overview.active, overview.draw_requested, overview.canceled) == (
+        5,
+        1,
+        1,
+        1,
+    )
+    assert (overview.drawn, overview.payout, overview.draft) == (1, 1, 0)
+    assert (overview.vrf_requested, overview.vrf_retry_blocked, overview.vrf_fulfilled_pending) == (
+        2,
+        1,
+        1,
+    )
+    assert (overview.winners_pending, overview.payout_backlog) == (1, 1)
+    assert (overview.refund_active, overview.refund_batch_pending, overview.refund_sla_breach) == (
+        1,
+        6,
+        True,
+    )
+    assert overview.count(LotteryStatus.CANCELED) == 1
+
+
+def test_snapshot_build_keys_views_and_is_frozen() -> None:
+    bot = Bot(
+        operator=normalise_address("0xa"),
+        allowed_actions=(1,),
+        timelock_secs=60,
+        max_failures=3,
+        expires_at=9,
+    )
+    snap = Snapshot.build(now=500, height=7, lotteries=[_view(1, LotteryStatus.ACTIVE)], bots=[bot])
+    assert snap.now == 500 and snap.height == 7
+    assert snap.lotteries[1].tickets_sold == 0 and snap.overview.active == 1
+    assert snap.bot("0x" + "0" * 63 + "a") is bot and snap.bot("0xb") is None
+    with pytest.raises(TypeError):
+        snap.lotteries[2] = snap.lotteries[1]  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        snap.bots = ()  # type: ignore[misc]

@@ -1,0 +1,309 @@
+"""SqliteJournal: actions, transactions, requests, incidents and lottery bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from autobot.clock import FakeClock
+from autobot.errors import JournalError
+from autobot.journal.records import (
+    ActionState,
+    NewAction,
+    NewTransaction,
+    Outcome,
+    RequestKind,
+    RequestState,
+    TxPurpose,
+    TxSettlement,
+    TxState,
+)
+from autobot.journal.store import SqliteJournal
+
+SENDER = "0x" + "a" * 64
+
+
+def new_action(key: str = "close:1:0", *, action_id: int | None = 1) -> NewAction:
+    return NewAction(
+        key=key,
+        kind=key.split(":")[0],
+        subject_id=1,
+        action_id=action_id,
+        recipe='{"type": "auto_close", "lottery_id": 1}',
+        reason="sales ended",
+        due_at=100,
+    )
+
+
+def new_tx(seq: int, *, key: str = "close:1:0", tx_hash: str | None = None) -> NewTransaction:
+    return NewTransaction(
+        tx_hash=tx_hash or f"0x{seq:064x}",
+        action_key=key,
+        purpose=TxPurpose.EXECUTE,
+        call_index=0,
+        call='{"module": "lottery_registry", "function": "advance_status", "args": []}',
+        sender=SENDER,
+        sequence_number=seq,
+        expires_at=1_700_000_060,
+        raw=b"\x01\x02" + seq.to_bytes(8, "little"),
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(wall=1_700_000_000.0)
+
+
+@pytest.fixture
+async def journal(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteJournal]:
+    j = await SqliteJournal.open(tmp_path / "journal.sqlite3", clock=clock)
+    yield j
+    await j.close()
+
+
+async def test_a_new_action_is_journaled_as_planned(journal: SqliteJournal) -> None:
+    # when
+    record, created = await journal.add_action(new_action(), chain_now=100)
+    # then
+    assert created
+    assert record.state is ActionState.PLANNED
+    assert (record.key, record.action_id, record.due_at, record.created_chain) == (
+        "close:1:0",
+        1,
+        100,
+        100,
+    )
+    assert record.action_hash is None and record.progress == 0 and record.attempts == 0
+
+
+async def test_adding_a_known_key_keeps_the_existing_action(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    await journal.update_action(
+        "close:1:0", expect={ActionState.PLANNED}, chain_now=101, state=ActionState.EXECUTING
+    )
+    # when
+    record, created = await journal.add_action(new_action(), chain_now=102)
+    # then
+    assert not created
+    assert record.state is ActionState.EXECUTING
+
+
+async def test_update_changes_columns_and_stamps_chain_and_wall_time(
+    journal: SqliteJournal, clock: FakeClock
+) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    clock.advance(5)
+    # when
+    record = await journal.update_action(
+        "close:1:0",
+        expect={ActionState.PLANNED},
+        chain_now=130,
+        operator=SENDER,
+        timelock_secs=30,
+        execute_at=160,
+        action_hash=b"\xab" * 32,
+        outcome=Outcome.MOOT,
+    )
+    # then
+    assert record.action_hash == b"\xab" * 32
+    assert (record.operator, record.timelock_secs, record.execute_at) == (SENDER, 30, 160)
+    assert record.outcome is Outcome.MOOT
+    assert (record.updated_chain, record.updated_wall) == (130, 1_700_000_005.0)
+    assert record.created_wall == 1_700_000_000.0
+
+
+async def test_update_from_an_unexpected_state_is_refused(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    # when / then
+    with pytest.raises(JournalError, match="is planned, expected one of"):
+        await journal.update_action(
+            "close:1:0", expect={ActionState.WAITING}, chain_now=100, state=ActionState.EXECUTING
+        )
+
+
+async def test_open_actions_leave_out_terminal_ones(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action("close:1:0"), chain_now=100)
+    await journal.add_action(new_action("close:2:0"), chain_now=100)
+    await journal.update_action(
+        "close:2:0", expect={ActionState.PLANNED}, chain_now=100, state=ActionState.DONE
+    )
+    # when
+    keys = [a.key for a in await journal.open_actions()]
+    # then
+    assert keys == ["close:1:0"]
+
+
+async def test_a_signed_transaction_and_its_action_change_land_together(
+    journal: SqliteJournal,
+) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    # when
+    tx = await journal.add_transaction(
+        new_tx(7), expect={ActionState.PLANNED}, chain_now=100, state=ActionState.EXECUTING
+    )
+    # then
+    assert tx.state is TxState.SIGNED and tx.submissions == 0
+    assert tx.raw == new_tx(7).raw
+    action = await journal.get_action("close:1:0")
+    assert action is not None and action.state is ActionState.EXECUTING
+    assert [t.tx_hash for t in await journal.live_transactions(SENDER)] == [tx.tx_hash]
+
+
+async def test_a_failed_action_change_does_not_journal_the_transaction(
+    journal: SqliteJournal,
+) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    # when
+    with pytest.raises(JournalError):
+        await journal.add_transaction(
+            new_tx(7), expect={ActionState.WAITING}, chain_now=100, state=ActionState.EXECUTING
+        )
+    # then
+    assert await journal.get_transaction(new_tx(7).tx_hash) is None
+
+
+async def test_two_live_transactions_cannot_share_a_sequence_number(
+    journal: SqliteJournal,
+) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    await journal.add_transaction(new_tx(7), expect=set(ActionState), chain_now=100)
+    # when / then
+    with pytest.raises(JournalError, match="invariant"):
+        await journal.add_transaction(
+            new_tx(7, tx_hash="0x" + "f" * 64), expect=set(ActionState), chain_now=100
+        )
+
+
+async def test_a_dropped_transaction_frees_its_sequence_number(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    first = await journal.add_transaction(new_tx(7), expect=set(ActionState), chain_now=100)
+    await journal.settle_transaction(TxSettlement(tx_hash=first.tx_hash, state=TxState.DROPPED))
+    # when
+    second = await journal.add_transaction(
+        new_tx(7, tx_hash="0x" + "f" * 64), expect=set(ActionState), chain_now=100
+    )
+    # then
+    assert second.sequence_number == 7
+    assert await journal.highest_sequence(SENDER) == 7
+
+
+async def test_highest_sequence_ignores_dropped_transactions(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    await journal.add_transaction(new_tx(3), expect=set(ActionState), chain_now=100)
+    dropped = await journal.add_transaction(new_tx(4), expect=set(ActionState), chain_now=100)
+    await journal.settle_transaction(TxSettlement(tx_hash=dropped.tx_hash, state=TxState.DROPPED))
+    # when / then
+    assert await journal.highest_sequence(SENDER) == 3
+    assert await journal.highest_sequence("0x" + "b" * 64) is None
+
+
+async def test_resubmitting_counts_submissions(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    tx = await journal.add_transaction(new_tx(1), expect=set(ActionState), chain_now=100)
+    # when
+    await journal.mark_submitted(tx.tx_hash)
+    again = await journal.mark_submitted(tx.tx_hash)
+    # then
+    assert again.state is TxState.SUBMITTED and again.submissions == 2
+
+
+async def test_settling_with_an_action_change_is_atomic(journal: SqliteJournal) -> None:
+    # given
+    await journal.add_action(new_action(), chain_now=100)
+    tx = await journal.add_transaction(
+        new_tx(1), expect={ActionState.PLANNED}, chain_now=100, state=ActionState.EXECUTING
+    )
+    settlement = TxSettlement(
+        tx_hash=tx.tx_hash, state=TxState.ABORTED, error_code=0x1204, error_name="E_X"
+    )
+    # when: the action change is refused
+    with pytest.raises(JournalError):
+        await journal.update_action(
+            "close:1:0", expect={ActionState.DONE}, chain_now=101, settle=settlement
+        )
+    # then: the settlement was rolled back with it
+    still = await journal.get_transaction(tx.tx_hash)
+    assert still is not None and still.state is TxState.SIGNED
+
+
+async def test_requests_are_pending_until_finished(journal: SqliteJournal) -> None:
+    # given
+    made = await journal.add_request(
+        RequestKind.CANCEL, "4", requested_by="alice", params={"reason": 3}
+    )
+    # when
+    pending = await journal.pending_requests()
+    done = await journal.finish_request(made.id, state=RequestState.DONE, result="planned cancel")
+    # then
+    assert [(r.kind, r.subject, r.params) for r in pending] == [
+        (RequestKind.CANCEL, "4", '{"reason": 3}')
+    ]
+    assert done.state is RequestState.DONE and done.result == "planned cancel"
+    assert await journal.pending_requests() == []
+
+
+async def test_incidents_read_newest_first_in_utc_minutes(
+    journal: SqliteJournal, clock: FakeClock
+) -> None:
+    # given
+    await journal.add_incident(type="Dry-run", description="first", responsible="autobot")
+    clock.advance(120)
+    await journal.add_incident(
+        type="Инцидент",
+        description="second",
+        responsible="autobot",
+        action_hash=b"\x01\x02",
+        tx_hash="0xabc",
+    )
+    # when
+    log = await journal.incidents()
+    # then
+    assert [i.description for i in log] == ["second", "first"]
+    assert log[0].at_utc == "2023-11-14 22:15" and log[1].at_utc == "2023-11-14 22:13"
+    assert (log[0].action_hash, log[0].tx_hash) == ("0x0102", "0xabc")
+
+
+async def test_a_terminal_lottery_is_remembered_and_loses_its_next_check(
+    journal: SqliteJournal,
+) -> None:
+    # given
+    await journal.set_next_check(5, 900)
+    await journal.set_next_check(6, 950)
+    # when
+    await journal.mark_terminal(5, status=6, chain_now=1_000)
+    # then
+    assert await journal.terminal_lotteries() == frozenset({5})
+    assert await journal.next_checks() == {6: 950}
+
+
+async def test_next_check_is_replaced_not_duplicated(journal: SqliteJournal) -> None:
+    # when
+    await journal.set_next_check(6, 950)
+    await journal.set_next_check(6, 1_200)
+    # then
+    assert await journal.next_checks() == {6: 1_200}
+
+
+async def test_rows_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
+    # given
+    path = tmp_path / "j.sqlite3"
+    async with await SqliteJournal.open(path, clock=clock) as first:
+        await first.add_action(new_action(), chain_now=100)
+        await first.add_transaction(new_tx(9), expect=set(ActionState), chain_now=100)
+    # when
+    async with await SqliteJournal.open(path, clock=clock) as second:
+        # then
+        assert (await second.get_action("close:1:0")) is not None
+        assert await second.highest_sequence(SENDER) == 9
