@@ -16,8 +16,10 @@ last processor before rendering replaces
 * any registered secret (``register_secret``, called by key loading) anywhere: in the event, in
   any value (also nested, or inside an object's ``repr``) and in formatted tracebacks.
 
-Tracebacks are plain text (``format_exc_info``); structlog's dict tracebacks are avoided because
-they can carry frame locals, which is where a key would sit.
+Values that are not JSON scalars, strings, lists or dicts are rendered as their ``repr`` (never
+``str``: the SDK's ``PrivateKey.__str__`` is the key's hex). Tracebacks are plain text
+(``format_exc_info``); structlog's dict tracebacks are avoided because they can carry frame
+locals, which is where a key would sit.
 
 The one piece of global state is the ``logging`` configuration itself (process-wide by nature):
 the redactor lives on autobot's root handler, and ``register_secret`` finds it there rather than in

@@ -12,7 +12,7 @@ endpoint paths without parameters. Never transaction hashes, never error text, n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -20,6 +20,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from autobot import __version__
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -329,3 +331,84 @@ def make_registry(*, process_collectors: bool = True) -> CollectorRegistry:
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
     return registry
+
+
+def sample_from_snapshot(
+    snapshot: Snapshot,
+    *,
+    operator_names: Mapping[str, str],
+    feed_updates_total: Mapping[int, int],
+) -> DomainSample:
+    """Compute the handbook metrics from one snapshot (pure; called once per tick).
+
+    ``operator_names`` maps bot addresses to configured names so the ``operator`` label stays
+    short and stable; unknown bots are labelled by address (still bounded: the registry is small).
+    """
+    now = snapshot.time.seconds
+    bots = tuple(
+        BotSample(
+            operator=operator_names.get(bot.operator, bot.operator),
+            failure_count=bot.failure_count,
+            max_failures=bot.max_failures,
+            success_streak=bot.success_streak,
+            reputation_score=bot.reputation_score,
+            timelock_seconds=bot.timelock_secs,
+            pending=bot.has_pending,
+            pending_age_seconds=(
+                max(0, now - (bot.pending_execute_after - bot.timelock_secs))
+                if bot.has_pending
+                else 0
+            ),
+            expires_at=bot.expires_at,
+            timelock_breach=bot.timelock_breach,
+        )
+        for bot in snapshot.bots
+    )
+    feeds = tuple(
+        FeedSample(
+            asset_id=feed.asset_id,
+            price=feed.price / (10**feed.decimals),
+            last_update_ts=feed.last_updated_ts,
+            age_seconds=float(feed.age(now)),
+            staleness_window_seconds=feed.staleness_window,
+            stale=feed.is_stale(now),
+            clamp_active=feed.clamp_active,
+            fallback_active=feed.fallback_active,
+        )
+        for _, feed in sorted(snapshot.feeds.items())
+    )
+    refunds: list[RefundSample] = []
+    gaps: list[tuple[int, int]] = []
+    for lottery_id, lottery in sorted(snapshot.lotteries.items()):
+        refund = lottery.refund
+        if lottery.status == LotteryStatus.CANCELED and refund.active and not refund.complete:
+            refunds.append(
+                RefundSample(
+                    lottery_id=lottery_id,
+                    round=refund.refund_round,
+                    remaining=refund.remaining_tickets,
+                    last_ts=refund.last_refund_ts,
+                    sla_breach=refund.sla_breached(lottery.cancellation, now),
+                )
+            )
+        if not lottery.status.is_terminal and lottery.winners.initialized:
+            gaps.append((lottery_id, lottery.winners.payout_round_gap))
+    overview = {
+        name: int(getattr(snapshot.overview, name))
+        for name in snapshot.overview.__dataclass_fields__
+    }
+    cap = snapshot.cap
+    deposit = snapshot.deposit
+    return DomainSample(
+        bots=bots,
+        feeds=feeds,
+        refunds=tuple(refunds),
+        payout_round_gaps=tuple(gaps),
+        operations_budget_remaining=cap.operations_budget_remaining if cap else None,
+        operations_budget_total=cap.operations_budget_total if cap else None,
+        vrf_effective_balance=deposit.effective_balance,
+        vrf_required_minimum=deposit.required_minimum,
+        vrf_requests_paused=deposit.requests_paused,
+        overview=overview,
+        feed_updates_total=dict(feed_updates_total),
+    )

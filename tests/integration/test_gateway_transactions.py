@@ -131,7 +131,7 @@ async def test_operator_announces_and_the_timelock_means_not_yet(
     with pytest.raises(NotYet) as caught:
         early.raise_for_abort()
     assert caught.value.abort.name == "E_AUTOBOT_TIMELOCK"
-    page = await gateway.events("automation::AutomationDryRunPlannedEvent", limit=100)
+    page = await gateway.events("history::AutomationDryRunPlannedEvent", limit=100)
     assert any(e.data.get("action_hash") == "0x" + digest.hex() for e in page.events)
 
 
@@ -151,3 +151,25 @@ async def test_rotate_bot_is_a_multi_agent_transaction(
     bot = await gateway.get_bot(operator.address)
     assert bot is not None and (bot.timelock_secs, bot.max_failures) == (1200, 5)
     assert bot.cron_spec == b"*/2 * * * *"
+
+
+async def test_events_are_paged_with_the_cursor(gateway: SupraGateway, admin: Signer) -> None:
+    start = (await gateway.chain_time()).height
+    now = (await gateway.chain_time()).seconds
+    for i in range(3):
+        snapshot = calls.record_snapshot_admin(60_000 + i, 10_000, 50_000, now + i)
+        assert await _execute(gateway, snapshot, admin) is TxState.SUCCESS
+    seen: list[int] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await gateway.events(
+            "history::VrfDepositSnapshotEvent", start_height=start, limit=1, cursor=cursor
+        )
+        pages += 1
+        seen += [int(str(e.data["total_balance"])) for e in page.events]
+        assert all(e.block_height >= start and e.tx_hash.startswith("0x") for e in page.events)
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert seen == [60_000, 60_001, 60_002] and pages >= 3

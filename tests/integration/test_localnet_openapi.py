@@ -85,12 +85,53 @@ async def test_transactions_pending_executed_failed_and_unknown_have_the_node_sh
     )
     pending = _checked(await http.get(f"rpc/v3/transactions/{held_hash}"), openapi, path=by_hash)
     assert pending["status"] == "Pending"
-    first = tx_factory.entry(admin, "roles", "init_roles", [], sequence_number=0)
+    first = tx_factory.entry(
+        admin,
+        "price_feed",
+        "register_feed",
+        [
+            tx_factory.u64(42),
+            tx_factory.u64(5_000),
+            tx_factory.u8(8),
+            tx_factory.opt_u64(600),
+            tx_factory.opt_u64(None),
+            tx_factory.u64(info.chain_time),
+        ],
+        sequence_number=0,
+    )
     first_hash = (await http.post("rpc/v3/transactions/submit", content=first, headers=BCS)).json()
+    statuses = []
     for tx_hash in (first_hash, held_hash):
         done = await _executed(http, tx_hash)
         openapi.validate(done, method="get", path=by_hash)
-        assert done["status"] in ("Success", "Fail")
+        statuses.append(done["status"])
+    assert statuses == ["Success", "Fail"]  # automation is already initialised in the demo
+    rotate = tx_factory.multi_agent(
+        admin,
+        [info.operators[1].sdk_account()],
+        "automation",
+        "rotate_bot",
+        [
+            tx_factory.bytes_(b"*/2 * * * *"),
+            tx_factory.u64s([1]),
+            tx_factory.u64(0),
+            tx_factory.u64(5),
+            tx_factory.u64(info.chain_time + 3_600),
+        ],
+        sequence_number=2,
+    )
+    rotate_hash = (
+        await http.post("rpc/v3/transactions/submit", content=rotate, headers=BCS)
+    ).json()
+    openapi.validate(await _executed(http, rotate_hash), method="get", path=by_hash)
+    genesis = await http.get(
+        f"rpc/v3/events/{info.package_address}::history::AutomationKeyRotatedEvent"
+    )
+    genesis_hash = genesis.json()["data"][0]["transaction_hash"]
+    genesis_tx = _checked(
+        await http.get(f"rpc/v3/transactions/{genesis_hash}"), openapi, path=by_hash
+    )
+    assert genesis_tx["block_header"]["height"] == 0
     refused = await http.post("rpc/v3/transactions/submit", content=first + b"\x00", headers=BCS)
     assert refused.status_code == 400
     _checked(refused, openapi, path=submit, method="post")
@@ -181,6 +222,8 @@ async def test_events_and_system_transactions_have_the_node_shapes(
     bad = await http.get("rpc/v3/events/not-a-type")
     assert bad.status_code == 400
     _checked(bad, openapi, path=path)
+    empty = await http.get(f"rpc/v3/events/{event_type}", params={"limit": 0})
+    assert _checked(empty, openapi, path=path)["data"] == []
     bad_limit = await http.get(f"rpc/v3/events/{event_type}", params={"limit": "-1"})
     assert bad_limit.status_code == 400
     _checked(bad_limit, openapi, path=path)

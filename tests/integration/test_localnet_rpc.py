@@ -15,11 +15,10 @@ from supra_sdk.clients.api_client import ApiError
 from supra_sdk.clients.rest import SupraClient
 
 from autobot.chain.aborts import format_vm_status
+from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.runner import Localnet
 
 pytestmark = pytest.mark.timeout(30)
-
-BCS = {"Content-Type": "application/x.supra.signed_transaction+bcs"}
 
 
 async def _bot(client: SupraClient, package: str, operator: str) -> dict[str, Any]:
@@ -310,3 +309,32 @@ async def test_json_submissions_are_refused_with_a_message(localnet: Localnet) -
     assert response.status_code == 400
     assert response.headers["x-supra-chain-id"] == "77"
     assert "UNSUPPORTED_CONTENT_TYPE" in response.json()["message"]
+
+
+async def test_registering_a_third_operator_is_multi_agent_and_shows_in_info(
+    localnet: Localnet, supra_client: SupraClient, tx_factory: Any
+) -> None:
+    accounts = dev_accounts()
+    operator_c = accounts.operator("C")
+    body = tx_factory.multi_agent(
+        accounts.admin.sdk_account(),
+        [operator_c.sdk_account()],
+        "automation",
+        "register_bot",
+        [
+            tx_factory.bytes_(b"*/1 * * * *"),
+            tx_factory.u64s([1, 2]),
+            tx_factory.u64(60),
+            tx_factory.u64(3),
+            tx_factory.u64(localnet.info.chain_time + 86_400),
+        ],
+        sequence_number=0,
+    )
+    simulated = await supra_client.simulate(tx_factory.zero_signatures(body))
+    assert simulated["status"] == "Success", simulated["output"]
+    assert [op.name for op in localnet.info.operators] == ["A", "B"]
+    done = await tx_factory.wait(supra_client, await supra_client.submit(body))
+    assert done["status"] == "Success", done["output"]
+    assert [op.name for op in localnet.info.operators] == ["A", "B", "C"]
+    # the secondary signer's sequence number is not used
+    assert await supra_client.account_sequence_number(operator_c.sdk_account().address()) == 0

@@ -226,3 +226,18 @@ def test_the_redactor_leaves_ordinary_events_alone() -> None:
     redactor.register(SECRET)
     event = {"event": "action_submitted", "action_id": 3, "ok": True, "ratio": 0.5, "none": None}
     assert redactor(None, "info", dict(event)) == event
+
+
+def test_objects_are_rendered_by_repr_never_by_str() -> None:
+    # supra_sdk's PrivateKey.__str__ returns its hex; an object must never reach str().
+    class StrLeaks:
+        def __str__(self) -> str:
+            return "5e" * 32
+
+        def __repr__(self) -> str:
+            return "StrLeaks()"
+
+    out = io.StringIO()
+    configure_logging(log_format="json", stream=out)
+    structlog.get_logger().info("careless", thing=StrLeaks())
+    assert json_lines(out)[0]["thing"] == "StrLeaks()"

@@ -244,14 +244,13 @@ def action_preimage(
     uleb128 len ‖ utf-8 function ‖ uleb128(len args) ‖ per arg (uleb128 len ‖ bytes)) ‖ u64 LE``.
     Calls keep their order; argument bytes are those of ``encode_arg``.
     """
-    for name, value in (("action_id", action_id), ("subject_id", subject_id)):
-        if type(value) is not int or not 0 <= value <= MAX_U64:
+    header = [action_id, subject_id, execute_at]
+    for name, value in zip(("action_id", "subject_id", "execute_at"), header, strict=True):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_U64:
             raise ValueError(f"{name} is not a u64: {value!r}")
-    if type(execute_at) is not int or not 0 <= execute_at <= MAX_U64:
-        raise ValueError(f"execute_at is not a u64: {execute_at!r}")
     ser = Serializer()
-    ser.u64(action_id)
-    ser.u64(subject_id)
+    ser.u64(int(action_id))
+    ser.u64(int(subject_id))
     ser.uleb128(len(calls))
     for call in calls:
         ser.str(call.module)
@@ -259,7 +258,7 @@ def action_preimage(
         ser.uleb128(len(call.args))
         for arg in call.args:
             ser.to_bytes(encode_arg(arg))
-    ser.u64(execute_at)
+    ser.u64(int(execute_at))
     return bytes(ser.output())
 
 

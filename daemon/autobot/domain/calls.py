@@ -33,9 +33,12 @@ __all__ = [
 ]
 
 
-def _check_uint(value: object, bound: int, kind: str) -> None:
-    if type(value) is not int or not 0 <= value <= bound:
+def _uint(value: object, bound: int, kind: str) -> int:
+    """``value`` as a plain ``int`` in ``0..bound``; ``IntEnum`` members (``ActionId``) are ints,
+    ``bool`` and ``float`` are not."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= bound:
         raise ValueError(f"{kind} out of range: {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class U8:
     move_type: ClassVar[str] = "u8"
 
     def __post_init__(self) -> None:
-        _check_uint(self.value, MAX_U8, "u8")
+        object.__setattr__(self, "value", _uint(self.value, MAX_U8, "u8"))
 
     def render(self) -> str:
         return f"u8:{self.value}"
@@ -56,7 +59,7 @@ class U16:
     move_type: ClassVar[str] = "u16"
 
     def __post_init__(self) -> None:
-        _check_uint(self.value, MAX_U16, "u16")
+        object.__setattr__(self, "value", _uint(self.value, MAX_U16, "u16"))
 
     def render(self) -> str:
         return f"u16:{self.value}"
@@ -68,7 +71,7 @@ class U64:
     move_type: ClassVar[str] = "u64"
 
     def __post_init__(self) -> None:
-        _check_uint(self.value, MAX_U64, "u64")
+        object.__setattr__(self, "value", _uint(self.value, MAX_U64, "u64"))
 
     def render(self) -> str:
         return f"u64:{self.value}"
@@ -80,7 +83,7 @@ class U128:
     move_type: ClassVar[str] = "u128"
 
     def __post_init__(self) -> None:
-        _check_uint(self.value, MAX_U128, "u128")
+        object.__setattr__(self, "value", _uint(self.value, MAX_U128, "u128"))
 
     def render(self) -> str:
         return f"u128:{self.value}"
@@ -138,8 +141,7 @@ class VecU64:
     def __post_init__(self) -> None:
         if not isinstance(self.value, tuple):
             raise ValueError(f"tuple expected: {self.value!r}")
-        for item in self.value:
-            _check_uint(item, MAX_U64, "u64")
+        object.__setattr__(self, "value", tuple(_uint(v, MAX_U64, "u64") for v in self.value))
 
     def render(self) -> str:
         return "vector<u64>:[" + ",".join(str(v) for v in self.value) + "]"
@@ -154,7 +156,7 @@ class OptU64:
 
     def __post_init__(self) -> None:
         if self.value is not None:
-            _check_uint(self.value, MAX_U64, "u64")
+            object.__setattr__(self, "value", _uint(self.value, MAX_U64, "u64"))
 
     def render(self) -> str:
         return "option<u64>:none" if self.value is None else f"option<u64>:{self.value}"

@@ -120,6 +120,7 @@ class Sequencer:
         call: Call,
         *,
         action_key: str,
+        action_hash: bytes,
         purpose: TxPurpose,
         call_index: int = 0,
         secondary: Sequence[Signer] = (),
@@ -151,6 +152,7 @@ class Sequencer:
                 NewTransaction(
                     tx_hash=signed.tx_hash,
                     action_key=action_key,
+                    action_hash=action_hash,
                     purpose=purpose,
                     call_index=call_index,
                     call=json.dumps(call_to_json(call), sort_keys=True),

@@ -32,6 +32,7 @@ __all__ = [
     "ActionState",
     "Incident",
     "NewAction",
+    "NewIncident",
     "NewTransaction",
     "Outcome",
     "RequestKind",
@@ -180,6 +181,7 @@ class NewTransaction:
 
     tx_hash: str
     action_key: str
+    action_hash: bytes  # the action's hash at signing: an action restarted later has another
     purpose: TxPurpose
     call_index: int  # index into the action's admin calls (0 for announce/record)
     call: str  # JSON text of the call (module, function, typed arguments)
@@ -196,6 +198,7 @@ class TxRecord:
 
     tx_hash: str
     action_key: str
+    action_hash: bytes
     purpose: TxPurpose
     call_index: int
     call: str
@@ -255,6 +258,19 @@ class RequestRecord:
     def from_row(cls, row: Row) -> Self:
         """Build from a database row (columns named like the fields)."""
         return cls(**_convert(cls, row))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewIncident:
+    """An incident-log row to write (the store stamps the UTC time)."""
+
+    type: str  # handbook types: "Dry-run", "Инцидент", "Cancellation", "Refund", ...
+    description: str  # names the tx and the action hash where there is one
+    responsible: str
+    links: str = ""
+    action_key: str | None = None
+    action_hash: bytes | None = None
+    tx_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

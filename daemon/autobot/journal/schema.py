@@ -49,6 +49,7 @@ CREATE INDEX actions_subject ON actions (kind, subject_id);
 CREATE TABLE transactions (
     tx_hash          TEXT PRIMARY KEY,
     action_key       TEXT NOT NULL REFERENCES actions (key),
+    action_hash      BLOB NOT NULL,              -- the action's hash when this was signed
     purpose          TEXT NOT NULL CHECK (purpose IN ('announce', 'execute', 'record')),
     call_index       INTEGER NOT NULL,
     call             TEXT NOT NULL,              -- JSON: module, function, typed args

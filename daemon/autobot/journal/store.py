@@ -37,6 +37,7 @@ from autobot.journal.records import (
     ActionState,
     Incident,
     NewAction,
+    NewIncident,
     NewTransaction,
     Outcome,
     RequestKind,
@@ -252,17 +253,18 @@ class SqliteJournal:
         *,
         expect: Collection[ActionState],
         chain_now: int,
-        settle: TxSettlement | None = None,
+        incident: NewIncident | None = None,
         **changes: Unpack[ActionChanges],
     ) -> ActionRecord:
-        """Change an action that is in one of ``expect``; settle a transaction in the same commit.
+        """Change an action that is in one of ``expect``; write ``incident`` in the same commit.
 
         Raises ``JournalError`` if the action is missing or in another state (a second writer).
         """
         async with self._write(f"updating action {key}") as db:
-            if settle is not None:
-                await self._settle(db, settle)
-            return await self._update(db, key, expect, chain_now, changes)
+            record = await self._update(db, key, expect, chain_now, changes)
+            if incident is not None:
+                await self._incident(db, incident)
+            return record
 
     async def _update(
         self,
@@ -304,10 +306,10 @@ class SqliteJournal:
         """Journal a signed transaction (state ``signed``) and its action's change in one commit."""
         async with self._write(f"journaling transaction {tx.tx_hash}") as db:
             await db.execute(
-                "INSERT INTO transactions (tx_hash, action_key, purpose, call_index, call,"
-                " secondary, sender, sequence_number, expires_at, raw, state, created_wall)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
-                (tx.tx_hash, tx.action_key, tx.purpose.value, tx.call_index, tx.call,
+                "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
+                " call, secondary, sender, sequence_number, expires_at, raw, state, created_wall)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
+                (tx.tx_hash, tx.action_key, tx.action_hash, tx.purpose.value, tx.call_index, tx.call,
                  json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number, tx.expires_at,
                  tx.raw, self._clock.wall()),
             )  # fmt: skip
@@ -327,10 +329,10 @@ class SqliteJournal:
             row = await _one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,))
         return TxRecord.from_row(row)
 
-    async def settle_transaction(self, settlement: TxSettlement) -> TxRecord:
-        """Record how a transaction ended without touching its action."""
-        async with self._write(f"settling {settlement.tx_hash}") as db:
-            return await self._settle(db, settlement)
+    async def settle_transaction(self, s: TxSettlement) -> TxRecord:
+        """Record how a transaction ended (``committed``, ``aborted`` or ``dropped``)."""
+        async with self._write(f"settling {s.tx_hash}") as db:
+            return await self._settle(db, s)
 
     async def _settle(self, db: aiosqlite.Connection, s: TxSettlement) -> TxRecord:
         if s.state.live:
@@ -432,29 +434,22 @@ class SqliteJournal:
 
     # ------------------------------------------------------------------ incident log
 
-    async def add_incident(
-        self,
-        *,
-        type: str,  # the handbook's column name
-        description: str,
-        responsible: str,
-        links: str = "",
-        action_key: str | None = None,
-        action_hash: bytes | None = None,
-        tx_hash: str | None = None,
-    ) -> Incident:
+    async def add_incident(self, incident: NewIncident) -> Incident:
         """Append an incident-log row stamped with the current UTC minute."""
+        async with self._write("adding an incident") as db:
+            return await self._incident(db, incident)
+
+    async def _incident(self, db: aiosqlite.Connection, new: NewIncident) -> Incident:
         wall = self._clock.wall()
         at_utc = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M")
-        hash_hex = None if action_hash is None else "0x" + action_hash.hex()
-        async with self._write("adding an incident") as db:
-            cursor = await db.execute(
-                "INSERT INTO incidents (at_utc, wall, type, description, responsible, links,"
-                " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (at_utc, wall, type, description, responsible, links, action_key, hash_hex,
-                 tx_hash),
-            )  # fmt: skip
-            row = await _one(db, "SELECT * FROM incidents WHERE id = ?", (cursor.lastrowid,))
+        hash_hex = None if new.action_hash is None else "0x" + new.action_hash.hex()
+        cursor = await db.execute(
+            "INSERT INTO incidents (at_utc, wall, type, description, responsible, links,"
+            " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at_utc, wall, new.type, new.description, new.responsible, new.links,
+             new.action_key, hash_hex, new.tx_hash),
+        )  # fmt: skip
+        row = await _one(db, "SELECT * FROM incidents WHERE id = ?", (cursor.lastrowid,))
         return Incident.from_row(row)
 
     async def incidents(self, *, limit: int = 100) -> list[Incident]:

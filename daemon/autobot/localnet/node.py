@@ -112,10 +112,13 @@ class LocalNode:
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, *, state_dir: Path, options: NodeOptions) -> LocalNode:
+    def open(
+        cls, *, state_dir: Path, options: NodeOptions, wall: Callable[[], float] = time.time
+    ) -> LocalNode:
         """Open the chain kept in ``state_dir``, or create and seed it if the directory is empty.
 
-        Raises ``ValueError`` if the directory holds another chain.
+        ``wall`` is the host clock transaction expiry is checked against (tests inject one).
+        Raises ``ValueError`` if the directory holds another chain or the scenario is invalid.
         """
         store = NodeStore(state_dir / "chain.sqlite3")
         try:
@@ -157,6 +160,7 @@ class LocalNode:
             sequences=dict(stored.sequences),
             events=EventLedger(counts=stored.event_counts, next_id=stored.next_event_id),
             system_count=stored.system_count,
+            wall=wall,
         )
 
     def close(self) -> None:
@@ -178,7 +182,10 @@ class LocalNode:
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             next_at = max(next_at + interval, loop.time())
-            self.produce_block()
+            try:
+                self.produce_block()
+            except Exception:  # e.g. the disk refused a write: keep the chain going, loudly
+                log.exception("localnet_block_failed", height=self._tip.height + 1)
 
     async def next_block(self) -> BlockHeader:
         """Wait for the next block (tests and tools)."""

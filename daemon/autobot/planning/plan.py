@@ -41,10 +41,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from autobot.domain.actions import ActionId, ActionKind
-
-if TYPE_CHECKING:
-    from autobot.domain.calls import Call
-    from autobot.domain.snapshot import Snapshot
+from autobot.domain.calls import Call
+from autobot.domain.snapshot import Snapshot
 
 __all__ = [
     "ActionKey",

@@ -12,6 +12,7 @@ from autobot.errors import JournalError
 from autobot.journal.records import (
     ActionState,
     NewAction,
+    NewIncident,
     NewTransaction,
     Outcome,
     RequestKind,
@@ -41,6 +42,7 @@ def new_tx(seq: int, *, key: str = "close:1:0", tx_hash: str | None = None) -> N
     return NewTransaction(
         tx_hash=tx_hash or f"0x{seq:064x}",
         action_key=key,
+        action_hash=b"\xab" * 32,
         purpose=TxPurpose.EXECUTE,
         call_index=0,
         call='{"module": "lottery_registry", "function": "advance_status", "args": []}',
@@ -219,23 +221,22 @@ async def test_resubmitting_counts_submissions(journal: SqliteJournal) -> None:
     assert again.state is TxState.SUBMITTED and again.submissions == 2
 
 
-async def test_settling_with_an_action_change_is_atomic(journal: SqliteJournal) -> None:
+async def test_an_incident_written_with_an_action_change_shares_its_fate(
+    journal: SqliteJournal,
+) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
-    tx = await journal.add_transaction(
-        new_tx(1), expect={ActionState.PLANNED}, chain_now=100, state=ActionState.EXECUTING
-    )
-    settlement = TxSettlement(
-        tx_hash=tx.tx_hash, state=TxState.ABORTED, error_code=0x1204, error_name="E_X"
-    )
+    incident = NewIncident(type="Dry-run", description="announced", responsible="autobot")
     # when: the action change is refused
     with pytest.raises(JournalError):
         await journal.update_action(
-            "close:1:0", expect={ActionState.DONE}, chain_now=101, settle=settlement
+            "close:1:0", expect={ActionState.DONE}, chain_now=101, incident=incident
         )
-    # then: the settlement was rolled back with it
-    still = await journal.get_transaction(tx.tx_hash)
-    assert still is not None and still.state is TxState.SIGNED
+    await journal.update_action(
+        "close:1:0", expect={ActionState.PLANNED}, chain_now=101, incident=incident
+    )
+    # then: only the accepted change wrote its incident
+    assert [i.description for i in await journal.incidents()] == ["announced"]
 
 
 async def test_requests_are_pending_until_finished(journal: SqliteJournal) -> None:
@@ -258,14 +259,18 @@ async def test_incidents_read_newest_first_in_utc_minutes(
     journal: SqliteJournal, clock: FakeClock
 ) -> None:
     # given
-    await journal.add_incident(type="Dry-run", description="first", responsible="autobot")
+    await journal.add_incident(
+        NewIncident(type="Dry-run", description="first", responsible="autobot")
+    )
     clock.advance(120)
     await journal.add_incident(
-        type="Инцидент",
-        description="second",
-        responsible="autobot",
-        action_hash=b"\x01\x02",
-        tx_hash="0xabc",
+        NewIncident(
+            type="Инцидент",
+            description="second",
+            responsible="autobot",
+            action_hash=b"\x01\x02",
+            tx_hash="0xabc",
+        )
     )
     # when
     log = await journal.incidents()

@@ -1,0 +1,99 @@
+"""Pure decisions of the executor: what an abort means, what is already done, how long to wait.
+
+Decisions §9, in code:
+
+* a "not yet" abort (``E_VRF_RETRY_WINDOW``, ``E_AUTOBOT_TIMELOCK``, ``E_PAYOUT_BATCH_COOLDOWN``,
+  ``E_VRF_REQUESTS_PAUSED``) means wait and try again (``Verdict.WAIT``);
+* ``E_VRF_PENDING`` answering a draw request is the strict-code VRF contract: retries stop and
+  the draw is escalated to a person (``Verdict.ESCALATE``), which is not a bot failure;
+* any other abort means the plan cannot run (``Verdict.FAIL``), unless the goal already holds on
+  chain, which the executor checks with a fresh snapshot (moot).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from autobot.chain.aborts import NOT_YET_CODES
+from autobot.domain.actions import ActionKind
+from autobot.domain.calls import U64, Call
+from autobot.domain.snapshot import Snapshot
+from autobot.journal.records import ActionState, Outcome
+
+__all__ = [
+    "E_VRF_PENDING",
+    "TERMINAL_STATE",
+    "Verdict",
+    "already_applied",
+    "backoff_seconds",
+    "classify_abort",
+    "incident_type",
+    "snapshot_scope",
+]
+
+E_VRF_PENDING = 0x1701
+
+TERMINAL_STATE: dict[Outcome, ActionState] = {
+    Outcome.SUCCESS: ActionState.DONE,
+    Outcome.FAILURE: ActionState.FAILED,
+    Outcome.MOOT: ActionState.MOOT,
+    Outcome.ESCALATED: ActionState.PARKED,
+}
+"""The state an action ends in once its outcome is recorded (or needs no recording)."""
+
+
+class Verdict(enum.Enum):
+    WAIT = "wait"
+    ESCALATE = "escalate"
+    FAIL = "fail"
+
+
+def classify_abort(code: int, call: Call) -> Verdict:
+    """What an abort of ``call`` (simulated or executed) means for the plan."""
+    if code in NOT_YET_CODES:
+        return Verdict.WAIT
+    if code == E_VRF_PENDING and (call.module, call.function) == ("draw", "request_draw_admin"):
+        return Verdict.ESCALATE
+    return Verdict.FAIL
+
+
+def already_applied(call: Call, snapshot: Snapshot) -> bool:
+    """The chain already shows this call's effect (a refund round at or below the chain's).
+
+    Refund batches carry their round, so after an interruption a plan resumes from the chain's
+    ``refund_round`` instead of re-sending rounds that landed (and would abort non-monotonic).
+    Other calls have no such identity; the journal's progress and ``goal_reached`` cover them.
+    """
+    if (call.module, call.function) != ("payouts", "force_refund_batch_admin"):
+        return False
+    lottery_id, refund_round = call.args[0], call.args[1]
+    if not isinstance(lottery_id, U64) or not isinstance(refund_round, U64):
+        return False
+    view = snapshot.lotteries.get(lottery_id.value)
+    return view is not None and view.refund.refund_round >= refund_round.value
+
+
+def snapshot_scope(kind: ActionKind, subject_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(lottery_ids, asset_ids)`` a snapshot needs to judge an action of ``kind``."""
+    if kind in (ActionKind.SET_FALLBACK, ActionKind.CLEAR_CLAMP):
+        return (), (subject_id,)
+    if kind in (ActionKind.ROTATE_BOT, ActionKind.REGISTER_BOT, ActionKind.UNPAUSE):
+        return (), ()
+    return (subject_id,), ()
+
+
+_INCIDENT_TYPES = {
+    ("cancellation", "cancel_lottery_admin"): "Cancellation",
+    ("payouts", "force_refund_batch_admin"): "Refund",
+    ("payouts", "archive_canceled_lottery_admin"): "Refund",
+}
+
+
+def incident_type(call: Call) -> str | None:
+    """The incident-log type of an executed call the handbook wants logged, else ``None``."""
+    return _INCIDENT_TYPES.get((call.module, call.function))
+
+
+def backoff_seconds(attempts: int, *, base: int, cap: int) -> int:
+    """Chain seconds to wait before attempt ``attempts + 1``: ``base`` doubling up to ``cap``."""
+    return int(min(cap, base * 2 ** min(max(attempts, 0), 16)))
