@@ -30,7 +30,7 @@ import structlog
 
 from autobot.chain import views
 from autobot.chain.codec import entry_function, fail, field, obj, uint, view_arguments, view_result
-from autobot.chain.gateway import EventPage, SignedTx, SimResult, TxOutcome, TxState
+from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxState
 from autobot.chain.responses import (
     decode_account_sequence,
     decode_block,
@@ -450,3 +450,9 @@ async def _tasks() -> AsyncIterator[asyncio.TaskGroup]:
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+
+
+if TYPE_CHECKING:  # mypy proves SupraGateway implements the protocol
+
+    def _conforms(gateway: SupraGateway) -> ChainGateway:
+        return gateway

@@ -62,7 +62,6 @@ def create_genesis(*, store: NodeStore, options: NodeOptions, accounts: DevAccou
     )
     oracle = Oracle(
         settings=_oracle_settings(info),
-        package_address=package,
         admin_address=accounts.admin.address,
     )
     digest = hashlib.sha3_256(b"LOCALNET::Genesis")

@@ -137,7 +137,6 @@ class LocalNode:
             model = PackageModel.from_json(stored.model)
             oracle = Oracle.restore(
                 state=stored.oracle,
-                package_address=accounts.package_address,
                 admin_address=accounts.admin.address,
             )
         except BaseException:

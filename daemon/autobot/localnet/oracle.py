@@ -111,15 +111,13 @@ class Oracle:
         self,
         *,
         settings: OracleSettings,
-        package_address: str,
         admin_address: str,
         state: Mapping[str, object] | None = None,
     ) -> None:
         self.settings = settings
-        self._package = package_address
         self._admin = admin_address
         self._due: dict[int, int] = {}  # nonce -> chain second when its callback is sent
-        self._seen: set[int] = set()  # nonces ever seen (answered, withheld or scheduled)
+        self._seen_up_to = 0  # dVRF nonces are 1, 2, 3, ...: every nonce up to this was seen
         self._requests: dict[int, int] = {}  # lottery id -> requests seen
         self._pushes: dict[int, int] = {}  # asset id -> pushes sent
         if state:
@@ -131,7 +129,7 @@ class Oracle:
         return {
             "settings": self.settings.to_json(),
             "due": {str(k): v for k, v in sorted(self._due.items())},
-            "seen_up_to": max(self._seen, default=0),
+            "seen_up_to": self._seen_up_to,
             "requests": {str(k): v for k, v in self._requests.items()},
             "pushes": {str(k): v for k, v in self._pushes.items()},
         }
@@ -147,21 +145,17 @@ class Oracle:
         ):
             raise ValueError("malformed oracle state")
         self._due = {int(k): int(v) for k, v in due.items()}
-        # nonces are handed out 1, 2, 3, ...: everything up to the highest seen was seen
-        self._seen = set(range(1, int(str(state.get("seen_up_to", 0))) + 1))
+        self._seen_up_to = int(str(state.get("seen_up_to", 0)))
         self._requests = {int(k): int(v) for k, v in requests.items()}
         self._pushes = {int(k): int(v) for k, v in pushes.items()}
 
     @classmethod
-    def restore(
-        cls, *, state: Mapping[str, object], package_address: str, admin_address: str
-    ) -> Oracle:
+    def restore(cls, *, state: Mapping[str, object], admin_address: str) -> Oracle:
         settings = state.get("settings", {})
         if not isinstance(settings, Mapping):
             raise ValueError("malformed oracle state")
         return cls(
             settings=OracleSettings.from_json(settings),
-            package_address=package_address,
             admin_address=admin_address,
             state=state,
         )
@@ -176,9 +170,9 @@ class Oracle:
         """Look at the dVRF inbox after a block at ``block_s``; True if the model was changed."""
         changed = False
         for request in model.pending_vrf_requests():
-            if request.nonce in self._seen:
+            if request.nonce <= self._seen_up_to:
                 continue
-            self._seen.add(request.nonce)
+            self._seen_up_to = request.nonce
             seen = self._requests.get(request.lottery_id, 0) + 1
             self._requests[request.lottery_id] = seen
             rule = self.settings.callbacks_for(request.lottery_id)

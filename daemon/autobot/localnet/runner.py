@@ -59,6 +59,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _url_host(host: str) -> str:
+    """The host to put in URLs: a wildcard bind is reached through loopback."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+    host = wildcard.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -125,7 +132,7 @@ class Localnet:
                 raise LocalnetError(str(exc)) from exc
             stack.callback(node.close)
             port = int(sock.getsockname()[1])
-            url_host = f"[{options.host}]" if ":" in options.host else options.host
+            url_host = _url_host(options.host)
             base_url = f"http://{url_host}:{port}/"
             runner = web.AppRunner(
                 build_app(node, rpc_url=base_url), access_log=None, shutdown_timeout=1.0

@@ -97,18 +97,28 @@ def add_lottery(
     """A lottery with ``tickets`` tickets bought one by one by distinct buyers."""
     model.seed_lottery(lottery_id, config(**kwargs), status=status)  # type: ignore[arg-type]
     if tickets:
-        purchases = [Purchase(buyer=buyer_address(lottery_id, n), quantity=1) for n in range(tickets)]
+        purchases = [
+            Purchase(buyer=buyer_address(lottery_id, n), quantity=1) for n in range(tickets)
+        ]
         model.seed_sales(lottery_id, purchases, last_purchase_ts=NOW - 700)
 
 
 def call(
-    model: PackageModel, module: str, function: str, *args: object, signers: Sequence[str] = (ADMIN,)
+    model: PackageModel,
+    module: str,
+    function: str,
+    *args: object,
+    signers: Sequence[str] = (ADMIN,),
 ) -> list[ModelEvent]:
     return model.call(module, function, signers=signers, args=list(args))
 
 
 def abort(
-    model: PackageModel, module: str, function: str, *args: object, signers: Sequence[str] = (ADMIN,)
+    model: PackageModel,
+    module: str,
+    function: str,
+    *args: object,
+    signers: Sequence[str] = (ADMIN,),
 ) -> ModelAbort:
     """Run a call that must abort; also checks that it changed nothing."""
     before = dump(model)

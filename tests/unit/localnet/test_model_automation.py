@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from model_builders import (
     ADMIN,
@@ -46,7 +48,9 @@ def register(
     )
 
 
-def register_args(allowed: list[int], timelock: int, max_failures: int, expires_at: int) -> tuple[object, ...]:
+def register_args(
+    allowed: list[int], timelock: int, max_failures: int, expires_at: int
+) -> tuple[object, ...]:
     return (b"cron", allowed, timelock, max_failures, expires_at)
 
 
@@ -62,7 +66,9 @@ def register_args(allowed: list[int], timelock: int, max_failures: int, expires_
     ],
     ids=["not-admin", "no-actions", "zero-failures", "zero-expiry", "sensitive-timelock", "twice"],
 )
-def test_register_bot_checks_in_order(signers: tuple[str, str], args: tuple[object, ...], code: int) -> None:
+def test_register_bot_checks_in_order(
+    signers: tuple[str, str], args: tuple[object, ...], code: int
+) -> None:
     model = demo_model()
     err = abort(model, "automation", "register_bot", *args, signers=signers)
     assert (err.code, err.module) == (code, "automation")
@@ -70,7 +76,9 @@ def test_register_bot_checks_in_order(signers: tuple[str, str], args: tuple[obje
 
 def test_register_bot_without_registry_aborts_registry_missing() -> None:
     model = PackageModel(package_address=ADMIN)
-    err = abort(model, "automation", "register_bot", *register_args([1], 0, 3, FAR), signers=(ADMIN, OP_C))
+    err = abort(
+        model, "automation", "register_bot", *register_args([1], 0, 3, FAR), signers=(ADMIN, OP_C)
+    )
     assert err.code == 0x1A01
 
 
@@ -85,7 +93,7 @@ def test_register_bot_emits_key_rotated_with_the_cron_hash() -> None:
         "event_version": 1,
         "event_category": 6,
         "operator": OP_C,
-        "schedule_hash": "0x" + __import__("hashlib").sha3_256(b"cron").hexdigest(),
+        "schedule_hash": "0x" + hashlib.sha3_256(b"cron").hexdigest(),
         "expires_at": str(FAR),
     }
 
@@ -113,27 +121,37 @@ def test_announce_sets_the_pending_slot_and_emits_dry_run_planned() -> None:
 )
 def test_announce_refusals(operator: str, action: int, hash_: bytes, after: int, code: int) -> None:
     model = demo_model()
-    err = abort(model, "automation", "announce_dry_run", action, hash_, NOW, after, signers=(operator,))
+    err = abort(
+        model, "automation", "announce_dry_run", action, hash_, NOW, after, signers=(operator,)
+    )
     assert err.code == code
 
 
 def test_a_second_announce_aborts_pending_exists() -> None:
     model = demo_model()
     call(model, "automation", "announce_dry_run", 6, HASH, NOW, NOW + 900, signers=(OP_A,))
-    err = abort(model, "automation", "announce_dry_run", 6, OTHER_HASH, NOW, NOW + 900, signers=(OP_A,))
+    err = abort(
+        model, "automation", "announce_dry_run", 6, OTHER_HASH, NOW, NOW + 900, signers=(OP_A,)
+    )
     assert err.code == 0x1A08
 
 
 def test_announce_after_expiry_aborts_expired() -> None:
     model = empty_model()
     register(model, OP_C, expires_at=NOW)
-    err = abort(model, "automation", "announce_dry_run", 1, HASH, NOW + 1, NOW + 901, signers=(OP_C,))
+    err = abort(
+        model, "automation", "announce_dry_run", 1, HASH, NOW + 1, NOW + 901, signers=(OP_C,)
+    )
     assert err.code == 0x1A04
 
 
 @pytest.mark.parametrize(
     ("announced", "recorded", "at", "code"),
-    [(None, HASH, NOW + 900, 0x1A0A), (HASH, OTHER_HASH, NOW + 900, 0x1A09), (HASH, HASH, NOW + 899, 0x1A07)],
+    [
+        (None, HASH, NOW + 900, 0x1A0A),
+        (HASH, OTHER_HASH, NOW + 900, 0x1A09),
+        (HASH, HASH, NOW + 899, 0x1A07),
+    ],
     ids=["no-dry-run", "other-hash", "before-timelock"],
 )
 def test_record_success_needs_the_announced_hash_after_the_timelock(
@@ -164,7 +182,11 @@ def test_record_success_clears_pending_and_counts_the_success() -> None:
         "failure_count": "0",
     }
     bot = model.state.bots[OP_A]
-    assert (bot.pending_action_hash, bot.last_action_hash, bot.last_action_ts) == (b"", HASH, NOW + 900)
+    assert (bot.pending_action_hash, bot.last_action_hash, bot.last_action_ts) == (
+        b"",
+        HASH,
+        NOW + 900,
+    )
 
 
 def test_a_zero_timelock_bot_records_without_announcing() -> None:
@@ -194,9 +216,7 @@ def test_at_the_failure_limit_even_record_success_aborts() -> None:
 def test_rotate_keeps_counters_and_clears_pending_and_last_hash() -> None:
     model = demo_model()
     call(model, "automation", "record_failure", 2, HASH, NOW, 1, signers=(OP_B,))
-    call(
-        model, "automation", "rotate_bot", b"new", [1, 2], 0, 5, FAR, signers=(ADMIN, OP_B)
-    )
+    call(model, "automation", "rotate_bot", b"new", [1, 2], 0, 5, FAR, signers=(ADMIN, OP_B))
     bot = model.state.bots[OP_B]
     assert (bot.failure_count, bot.max_failures, bot.last_action_hash, bot.last_action_ts) == (
         1,
@@ -218,7 +238,10 @@ def test_report_call_rejected_only_needs_a_cap() -> None:
     events = call(model, "automation", "report_call_rejected", 9, b"", 42, signers=(OP_A,))
     assert names(events) == ["history::AutomationCallRejectedEvent"]
     assert events[0].data["reason_code"] == "42"
-    assert abort(model, "automation", "report_call_rejected", 9, b"", 42, signers=(OP_C,)).code == 0x1A03
+    assert (
+        abort(model, "automation", "report_call_rejected", 9, b"", 42, signers=(OP_C,)).code
+        == 0x1A03
+    )
 
 
 def test_init_automation_twice_aborts_already_initialized() -> None:

@@ -1,4 +1,4 @@
-"""draw: requests, the retry schedule, intent vs strict retries, exhaustion, callbacks (§2.2–§2.4)."""
+"""draw: requests, the retry schedule, intent vs strict retries, exhaustion, callbacks (§2.2 to §2.4)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def test_manual_schedule_leaves_the_retry_time_to_an_admin() -> None:
     attempt=st.integers(min_value=1, max_value=255),
 )
 def test_exponential_delay_stays_between_base_and_max(base: int, extra: int, attempt: int) -> None:
-    policy = RetryPolicy(strategy=RetryStrategy.EXPONENTIAL, base_delay_secs=base, max_delay_secs=base + extra)
+    policy = RetryPolicy(
+        strategy=RetryStrategy.EXPONENTIAL, base_delay_secs=base, max_delay_secs=base + extra
+    )
     delay = compute_retry_schedule(policy, 0, attempt)[0]
     assert base <= delay <= base + extra
 
@@ -70,10 +72,19 @@ def test_a_first_request_moves_the_lottery_to_draw_requested() -> None:
     events = request(model, 2, NOW)
     assert names(events) == ["history::VrfRequestedEvent"]
     data = events[0].data
-    assert (data["lottery_id"], data["attempt"], data["rng_count"], data["tickets_sold"]) == ("2", 1, 3, "80")
+    assert (data["lottery_id"], data["attempt"], data["rng_count"], data["tickets_sold"]) == (
+        "2",
+        1,
+        3,
+        "80",
+    )
     assert data["request_ts"] == str(NOW)
     state = model.state.draws[2]
-    assert (state.status, state.attempt, state.retry_after_ts) == (VrfStatus.REQUESTED, 1, NOW + 300)
+    assert (state.status, state.attempt, state.retry_after_ts) == (
+        VrfStatus.REQUESTED,
+        1,
+        NOW + 300,
+    )
     assert model.state.lotteries[2].status == LotteryStatus.DRAW_REQUESTED
     assert model.pending_vrf_requests()[0].lottery_id == 2
 
@@ -151,7 +162,13 @@ def test_the_callback_of_a_superseded_request_aborts_nonce_unknown() -> None:
     old = request(model, 2, NOW)[0].data["request_id"]
     request(model, 2, NOW + 300)
     with pytest.raises(ModelAbort) as caught:
-        model.call("draw", "vrf_callback", signers=[], args=model.vrf_callback_args(int(str(old))), system=True)
+        model.call(
+            "draw",
+            "vrf_callback",
+            signers=[],
+            args=model.vrf_callback_args(int(str(old))),
+            system=True,
+        )
     assert caught.value.code == 0x1703
 
 
@@ -224,7 +241,11 @@ def test_a_verified_callback_fulfils_the_draw_and_moves_the_lottery_to_drawn() -
     assert names(events) == ["history::VrfFulfilledEvent"]
     assert events[0].data["fulfilled_ts"] == str(NOW)
     state = model.state.draws[2]
-    assert (state.status, state.consumed, len(state.verified_numbers)) == (VrfStatus.FULFILLED, False, 3)
+    assert (state.status, state.consumed, len(state.verified_numbers)) == (
+        VrfStatus.FULFILLED,
+        False,
+        3,
+    )
     assert model.state.lotteries[2].status == LotteryStatus.DRAWN
     assert model.pending_vrf_requests() == []
 

@@ -94,12 +94,16 @@ def test_more_winners_than_tickets_exhausts_deduplication() -> None:
 
 
 @pytest.mark.parametrize(
-    ("limit", "signer", "code"), [(0, ADMIN, 0x1501), (5, STRANGER, 0x1202)], ids=["zero-limit", "not-admin"]
+    ("limit", "signer", "code"),
+    [(0, ADMIN, 0x1501), (5, STRANGER, 0x1202)],
+    ids=["zero-limit", "not-admin"],
 )
 def test_compute_winners_refusals(limit: int, signer: str, code: int) -> None:
     model = demo_model()
     drawn(model, 2)
-    assert abort(model, "payouts", "compute_winners_admin", 2, limit, signers=(signer,)).code == code
+    assert (
+        abort(model, "payouts", "compute_winners_admin", 2, limit, signers=(signer,)).code == code
+    )
 
 
 def test_compute_winners_before_the_draw_aborts_status_invalid() -> None:
@@ -151,7 +155,11 @@ def test_finalize_archives_the_summary_and_moves_to_finalized() -> None:
     assert model.state.lotteries[2].status == LotteryStatus.FINALIZED
     summary = model.view("views", "get_lottery_summary", [2])[0]
     assert isinstance(summary, dict)
-    assert (summary["status"], summary["payout_round"], summary["finalized_at"]) == (6, "1", str(NOW + 10))
+    assert (summary["status"], summary["payout_round"], summary["finalized_at"]) == (
+        6,
+        "1",
+        str(NOW + 10),
+    )
     assert model.view("views", "list_finalized_ids", [0, 10]) == [["2"]]
 
 
@@ -164,12 +172,23 @@ def test_finalize_before_payout_aborts_status_invalid() -> None:
 # --- PayoutBatchCap -------------------------------------------------------------------------
 
 
-def cap(model: PackageModel, *, size: int = 500, budget: int = 10**15, cooldown: int = 0, stride: int = 0) -> None:
+def cap(
+    model: PackageModel,
+    *,
+    size: int = 500,
+    budget: int = 10**15,
+    cooldown: int = 0,
+    stride: int = 0,
+) -> None:
     call(model, "roles", "set_payout_batch_cap_admin", ADMIN, size, budget, cooldown, stride)
 
 
-def refund(model: PackageModel, round_: int, tickets: int, prize: int, ops: int, ts: int) -> list[object]:
-    return list(call(model, "payouts", "force_refund_batch_admin", 4, round_, tickets, prize, ops, ts))
+def refund(
+    model: PackageModel, round_: int, tickets: int, prize: int, ops: int, ts: int
+) -> list[object]:
+    return list(
+        call(model, "payouts", "force_refund_batch_admin", 4, round_, tickets, prize, ops, ts)
+    )
 
 
 @pytest.mark.parametrize(
@@ -203,7 +222,10 @@ def test_without_a_cap_a_refund_aborts_cap_missing() -> None:
 def test_setting_a_cap_replaces_the_old_one_with_revoke_and_grant_events() -> None:
     model = demo_model()
     events = call(model, "roles", "set_payout_batch_cap_admin", STRANGER, 7, 8, 9, 0)
-    assert names(events) == ["roles::PayoutBatchCapRevokedEvent", "roles::PayoutBatchCapGrantedEvent"]
+    assert names(events) == [
+        "roles::PayoutBatchCapRevokedEvent",
+        "roles::PayoutBatchCapGrantedEvent",
+    ]
     assert events[1].data == {
         "holder": STRANGER,
         "max_batch_size": "7",
@@ -219,7 +241,9 @@ def test_setting_a_cap_replaces_the_old_one_with_revoke_and_grant_events() -> No
 # --- refunds and archive --------------------------------------------------------------------
 
 
-def refund_plan(tickets: int, prize_total: int, ops_total: int, batch: int) -> list[tuple[int, int, int]]:
+def refund_plan(
+    tickets: int, prize_total: int, ops_total: int, batch: int
+) -> list[tuple[int, int, int]]:
     """Batches by cumulative rounding, ending exactly at the totals (Decisions §6)."""
     out, done, prize_done, ops_done = [], 0, 0, 0
     while done < tickets:
@@ -239,7 +263,9 @@ def test_refunds_to_exact_totals_then_archive() -> None:
     assert acc.total_allocated + acc.total_operations_allocated == sales.proceeds_accum
     plan = refund_plan(sales.tickets_sold, acc.total_allocated, acc.total_operations_allocated, 500)
     for i, (tickets, prize, ops) in enumerate(plan, start=1):
-        events = call(model, "payouts", "force_refund_batch_admin", 4, i, tickets, prize, ops, NOW + i)
+        events = call(
+            model, "payouts", "force_refund_batch_admin", 4, i, tickets, prize, ops, NOW + i
+        )
         assert names(events) == ["history::RefundBatchEvent"]
     assert events[0].data["total_tickets_refunded"] == "1234"
     assert events[0].data["total_amount_refunded"] == str(sales.proceeds_accum)
@@ -258,7 +284,17 @@ def test_archiving_again_with_the_same_summary_is_idempotent() -> None:
     model = demo_model()
     cap(model, size=0)
     s = model.state.sales[4]
-    call(model, "payouts", "force_refund_batch_admin", 4, 1, s.tickets_sold, s.accounting.total_allocated, s.accounting.total_operations_allocated, NOW)
+    call(
+        model,
+        "payouts",
+        "force_refund_batch_admin",
+        4,
+        1,
+        s.tickets_sold,
+        s.accounting.total_allocated,
+        s.accounting.total_operations_allocated,
+        NOW,
+    )
     call(model, "payouts", "archive_canceled_lottery_admin", 4, NOW + 10)
     assert names(call(model, "payouts", "archive_canceled_lottery_admin", 4, NOW + 10)) == [
         "history::LotteryFinalizedEvent"
@@ -275,7 +311,9 @@ def test_archiving_again_with_the_same_summary_is_idempotent() -> None:
     ],
     ids=["no-refunds", "funds-missing", "before-cancel"],
 )
-def test_archive_refusals(batches: list[tuple[int, int, int, int]], finalized_at: int, code: int) -> None:
+def test_archive_refusals(
+    batches: list[tuple[int, int, int, int]], finalized_at: int, code: int
+) -> None:
     model = demo_model()
     cap(model, size=0)
     for round_, tickets, prize, ops in batches:
@@ -294,7 +332,9 @@ def test_archive_refusals(batches: list[tuple[int, int, int, int]], finalized_at
     ],
     ids=["not-canceled", "empty", "round-skipped", "too-many-tickets", "too-much-money"],
 )
-def test_refund_batch_refusals(lottery_id: int, args: tuple[int, ...], code: int, module: str) -> None:
+def test_refund_batch_refusals(
+    lottery_id: int, args: tuple[int, ...], code: int, module: str
+) -> None:
     model = demo_model()
     cap(model, size=0)  # no size limit, so the sales checks are reached
     err = abort(model, "payouts", "force_refund_batch_admin", lottery_id, *args)
@@ -304,7 +344,9 @@ def test_refund_batch_refusals(lottery_id: int, args: tuple[int, ...], code: int
 def test_a_refund_batch_older_than_the_last_aborts_refund_timestamp() -> None:
     model = demo_model()
     call(model, "payouts", "force_refund_batch_admin", 4, 1, 1, 0, 0, NOW)
-    assert abort(model, "payouts", "force_refund_batch_admin", 4, 2, 1, 0, 0, NOW - 1).code == 0x1817
+    assert (
+        abort(model, "payouts", "force_refund_batch_admin", 4, 2, 1, 0, 0, NOW - 1).code == 0x1817
+    )
 
 
 @settings(max_examples=25, deadline=None)
@@ -314,7 +356,8 @@ def test_any_batch_size_refunds_exactly_and_archives(batch: int) -> None:
     s = model.state.sales[4]
     acc = s.accounting
     for i, (tickets, prize, ops) in enumerate(
-        refund_plan(s.tickets_sold, acc.total_allocated, acc.total_operations_allocated, batch), start=1
+        refund_plan(s.tickets_sold, acc.total_allocated, acc.total_operations_allocated, batch),
+        start=1,
     ):
         call(model, "payouts", "force_refund_batch_admin", 4, i, tickets, prize, ops, NOW)
     call(model, "payouts", "archive_canceled_lottery_admin", 4, NOW)

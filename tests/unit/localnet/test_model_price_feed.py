@@ -91,8 +91,11 @@ def test_a_zero_price_never_clamps() -> None:
     ]
 
 
-@given(old=st.integers(min_value=1, max_value=10**12), new=st.integers(min_value=0, max_value=10**12),
-       bps=st.integers(min_value=0, max_value=10_000))
+@given(
+    old=st.integers(min_value=1, max_value=10**12),
+    new=st.integers(min_value=0, max_value=10**12),
+    bps=st.integers(min_value=0, max_value=10_000),
+)
 def test_clamp_rule_matches_the_formula(old: int, new: int, bps: int) -> None:
     model = registered(price=old, threshold=bps)
     call(model, "price_feed", "update_price", 9, new, NOW)
@@ -104,7 +107,11 @@ def test_clear_clamp_clears_it_and_restarts_freshness() -> None:
     events = call(model, "price_feed", "clear_clamp", 2, NOW + 30)
     assert names(events) == ["price_feed::PriceFeedClampClearedEvent"]
     v = view(model, 2)
-    assert (v["clamp_active"], v["last_updated_ts"], v["price"]) == (False, str(NOW + 30), "100000000")
+    assert (v["clamp_active"], v["last_updated_ts"], v["price"]) == (
+        False,
+        str(NOW + 30),
+        "100000000",
+    )
 
 
 def test_clear_clamp_without_a_clamp_aborts() -> None:
@@ -117,7 +124,13 @@ def test_fallback_off_also_clears_the_clamp() -> None:
     call(model, "price_feed", "set_fallback", 2, True, 4)
     assert (view(model, 2)["fallback_active"], view(model, 2)["fallback_reason"]) == (True, 4)
     events = call(model, "price_feed", "set_fallback", 2, False, 0)
-    assert events[0].data == {"event_version": 1, "event_category": 6, "asset_id": "2", "fallback_active": False, "reason": 0}
+    assert events[0].data == {
+        "event_version": 1,
+        "event_category": 6,
+        "asset_id": "2",
+        "fallback_active": False,
+        "reason": 0,
+    }
     assert (view(model, 2)["fallback_active"], view(model, 2)["clamp_active"]) == (False, False)
 
 

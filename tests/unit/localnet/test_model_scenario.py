@@ -1,0 +1,219 @@
+"""Scenario seeding: the demo's state, the empty scenario, TOML files and their errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from model_builders import ADMIN, NOW, OP_A, OP_B, demo_model
+
+from autobot.localnet.model import LotteryStatus, PackageModel, RetryStrategy
+from autobot.localnet.scenario import CallbackMode, CallbackRule, ScenarioError, seed
+
+
+def fresh() -> PackageModel:
+    return PackageModel(package_address=ADMIN)
+
+
+def test_demo_lotteries_have_the_documented_statuses_and_sales() -> None:
+    model = demo_model()
+    statuses = {i: lot.status for i, lot in model.state.lotteries.items()}
+    assert statuses == {
+        1: LotteryStatus.ACTIVE,
+        2: LotteryStatus.CLOSING,
+        3: LotteryStatus.CLOSING,
+        4: LotteryStatus.CANCELED,
+        5: LotteryStatus.ACTIVE,
+    }
+    assert {i: s.tickets_sold for i, s in model.state.sales.items()} == {
+        1: 120,
+        2: 80,
+        3: 50,
+        4: 1234,
+        5: 40,
+    }
+    assert model.state.lotteries[1].config.sales_end < NOW
+    assert model.state.lotteries[5].config.sales_end == NOW + 7 * 86_400
+
+
+def test_demo_prize_plans_have_fewer_winners_than_tickets() -> None:
+    model = demo_model()
+    for lottery_id, lottery in model.state.lotteries.items():
+        plan = lottery.config.prize_plan
+        assert 1 <= len(plan) <= 255
+        assert sum(s.winners_per_slot for s in plan) < model.state.sales[lottery_id].tickets_sold
+
+
+def test_demo_accounting_adds_up_to_the_proceeds() -> None:
+    model = demo_model()
+    for s in model.state.sales.values():
+        acc = s.accounting
+        assert s.proceeds_accum == s.tickets_sold * 1_234_567 == acc.total_sales
+        assert acc.total_allocated + acc.total_operations_allocated == s.proceeds_accum
+
+
+def test_demo_lottery_3_retries_every_minute_and_gets_no_callbacks() -> None:
+    model = PackageModel(package_address=ADMIN)
+    info = seed(model, scenario="demo", admin=ADMIN, operators=[OP_A, OP_B], now_ts=NOW)
+    policy = model.state.lotteries[3].config.retry_policy
+    assert (policy.strategy, policy.base_delay_secs, policy.max_delay_secs) == (
+        RetryStrategy.FIXED,
+        60,
+        60,
+    )
+    assert info.callbacks[3] == CallbackRule(mode=CallbackMode.NEVER)
+    assert info.callbacks[2] == CallbackRule()
+    assert info.pusher_assets == (1,)
+    assert info.callback_delay_seconds == 5
+
+
+def test_demo_lottery_4_is_canceled_with_refunds_open_and_none_made() -> None:
+    model = demo_model()
+    record = model.state.cancellations[4]
+    assert (record.reason_code, record.canceled_ts, record.tickets_sold) == (3, NOW - 300, 1234)
+    sales = model.state.sales[4]
+    assert (sales.refund_active, sales.refund_round, sales.refund_tickets_processed) == (True, 0, 0)
+
+
+def test_demo_bots_cap_and_deposit() -> None:
+    model = demo_model()
+    a, b = model.state.bots[OP_A], model.state.bots[OP_B]
+    assert (a.timelock_secs, a.allowed_actions, a.max_failures) == (900, (1, 2, 6, 7), 3)
+    assert (b.timelock_secs, b.allowed_actions, b.max_failures) == (0, (1, 2, 3, 4), 3)
+    assert a.expires_at > NOW + 365 * 86_400
+    cap = model.state.g.payout_cap
+    assert cap is not None
+    assert (cap.max_batch_size, cap.cooldown_secs, cap.nonce_stride, cap.holder) == (
+        500,
+        0,
+        0,
+        ADMIN,
+    )
+    deposit = model.state.g.vrf_deposit
+    assert deposit is not None
+    assert not deposit.requests_paused
+    assert deposit.effective_balance >= max(deposit.required_minimum, deposit.effective_floor)
+
+
+def test_demo_feeds_are_healthy_clamped_and_stale() -> None:
+    model = demo_model()
+    healthy, clamped, stale = (model.state.feeds[i] for i in (1, 2, 3))
+    assert (healthy.clamp_active, healthy.fallback_active, healthy.last_updated_ts) == (
+        False,
+        False,
+        NOW,
+    )
+    assert clamped.clamp_active
+    assert NOW - stale.last_updated_ts > stale.staleness_window
+
+
+def test_the_empty_scenario_has_ledgers_but_no_lotteries_or_bots() -> None:
+    model = fresh()
+    info = seed(model, scenario="empty", admin=ADMIN, operators=[], now_ts=NOW)
+    assert model.view("views", "status_overview", [NOW])[0]["total"] == "0"  # type: ignore[index]
+    assert (info.lottery_ids, info.bots, info.pusher_assets) == ((), (), ())
+
+
+def test_the_admin_must_be_the_package_address() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        seed(fresh(), scenario="demo", admin=OP_A, operators=[OP_A, OP_B], now_ts=NOW)
+    assert caught.value.problems[0].startswith("admin:")
+
+
+def test_the_demo_needs_two_operators() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        seed(fresh(), scenario="demo", admin=ADMIN, operators=[OP_A], now_ts=NOW)
+    assert "bots[1].operator" in caught.value.problems[0]
+
+
+GOOD = """
+name = "small"
+[oracle]
+callback_delay_seconds = 2
+[payout_cap]
+max_batch_size = 100
+operations_budget_total = 5000
+[[bots]]
+operator = 1
+timelock_seconds = 0
+allowed_actions = [1, 2]
+[[feeds]]
+asset_id = 7
+price = 1000
+pushed = true
+[[lotteries]]
+id = 11
+status = "closing"
+tickets_sold = 30
+prize_plan = [2, 3]
+retry = { strategy = "exponential", base_delay_seconds = 100, max_delay_seconds = 400 }
+callbacks = 2
+[[lotteries]]
+id = 12
+status = "canceled"
+tickets_sold = 5
+cancel_reason = 2
+"""
+
+
+def test_a_toml_scenario_seeds_what_it_declares(tmp_path: Path) -> None:
+    path = tmp_path / "small.toml"
+    path.write_text(GOOD)
+    model = fresh()
+    info = seed(model, scenario=path, admin=ADMIN, operators=[OP_A, OP_B], now_ts=NOW)
+    assert info.name == "small"
+    assert info.callbacks[11] == CallbackRule(mode=CallbackMode.FAIL_FIRST, fail_first=2)
+    assert (info.callback_delay_seconds, info.pusher_assets, info.bots) == (2, (7,), (OP_B,))
+    assert model.state.lotteries[11].status == LotteryStatus.CLOSING
+    assert model.state.lotteries[12].status == LotteryStatus.CANCELED
+    assert model.state.cancellations[12].reason_code == 2
+    assert model.state.g.vrf_deposit is None
+    assert model.state.g.payout_cap is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('[[lotteries]]\nid = 1\nstatus = "drawn"\n', "lotteries[0].status: expected one of"),
+        ('[[lotteries]]\nstatus = "active"\n', "lotteries[0].id: required"),
+        (
+            '[[lotteries]]\nid = 1\nstatus = "active"\ncolour = 3\n',
+            "lotteries[0].colour: unknown key",
+        ),
+        ('[[lotteries]]\nid = 1\nstatus = "active"\nprize_plan = []\n', "lotteries[0].prize_plan"),
+        (
+            '[[lotteries]]\nid = 1\nstatus = "active"\ncallbacks = "sometimes"\n',
+            "lotteries[0].callbacks",
+        ),
+        (
+            '[[lotteries]]\nid = 1\nstatus = "active"\ncancel_reason = 2\n',
+            "lotteries[0].cancel_reason",
+        ),
+        (
+            "[payout_cap]\nmax_batch_size = -1\noperations_budget_total = 1\n",
+            "payout_cap.max_batch_size",
+        ),
+        (
+            "[vrf_deposit]\nmin_balance_multiplier_bps = 5000\neffective_floor = 0\n",
+            "vrf_deposit.min_balance_multiplier_bps",
+        ),
+        ("[[feeds]]\nasset_id = 1\nprice = 1\ndecimals = 19\n", "feeds[0].decimals"),
+        (
+            "[[bots]]\noperator = 0\ntimelock_seconds = 0\nallowed_actions = []\n",
+            "bots[0].allowed_actions",
+        ),
+        ("surprise = true\n", "surprise: unknown key"),
+        ("not toml [", "not TOML"),
+    ],
+)
+def test_toml_errors_name_the_key(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        seed(fresh(), scenario=path, admin=ADMIN, operators=[OP_A], now_ts=NOW)
+    assert any(problem in p for p in caught.value.problems), caught.value.problems
+
+
+def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError):
+        seed(fresh(), scenario=tmp_path / "nope.toml", admin=ADMIN, operators=[], now_ts=NOW)
