@@ -15,7 +15,8 @@ Fixtures (function scope; the localnet runs on the test's event loop):
 * ``supra_client`` — the official ``SupraClient`` on ``localnet`` (``wait_for_transaction=False``).
 * ``tx_factory`` — ``TxFactory``: signed BCS transactions built with the SDK (``entry``,
   ``multi_agent``, ``zero_signatures``, ``wait``; argument builders ``u8``, ``u64``,
-  ``bytes_``, ``u64s``).
+  ``bytes_``, ``u64s``, ``opt_u64``; ``account(private_key)``). Needs no running localnet: the
+  chain id (77) and the package address (the admin's) are fixed.
 * ``openapi`` — ``OpenApi``: validates a response body against the node's OpenAPI schemas
   (``tests/data/supra-rpc-openapi.json``, with its known defects patched here).
 """

@@ -175,15 +175,25 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
+_PACKAGES = {
+    "promtool": "prometheus",
+    "amtool": "prometheus-alertmanager",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+}
+
+
 def tool(name: str) -> str:
-    """The path of a command-line tool, or skip the test saying how to install it."""
+    """The path of a command-line tool, or skip the test saying how to install it (CI installs all)."""
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)")
+        package = _PACKAGES.get(name, "systemd")
+        pytest.skip(f"{name} is not installed here (apt-get install {package})")
     return path
 
 
-def run(argv: list[str], *, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: list[str], *, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+
 import pytest
 from deploy_support import (
     ALERTS,
@@ -123,7 +124,10 @@ def test_alert_waits_the_handbook_duration(name: str, duration: str) -> None:
     [
         ("AutomationFailureLimit", "automation_failure_count >= automation_max_failures"),
         ("AutomationFailureBudgetLow", "automation_failure_count >= automation_max_failures - 1"),
-        ("AutomationDryRunStale", "automation_pending_age_seconds > automation_timelock_seconds + 900"),
+        (
+            "AutomationDryRunStale",
+            "automation_pending_age_seconds > automation_timelock_seconds + 900",
+        ),
         ("PayoutBacklog", "payout_round_gap > 1"),
         ("OperationsBudgetLow", "operations_budget_remaining / operations_budget_total < 0.1"),
         ("PriceFeedNoUpdates", "increase(price_feed_updates_total[1h]) < 1"),

@@ -39,9 +39,7 @@ def test_alert_is_routed_to_the_receiver_of_its_severity(name: str) -> None:
     rule = alert_rules()[name]
     labels = _labels(rule, job="autobot")
     expected = (
-        "deadmansswitch"
-        if name == "AutobotWatchdog"
-        else RECEIVER_BY_SEVERITY[labels["severity"]]
+        "deadmansswitch" if name == "AutobotWatchdog" else RECEIVER_BY_SEVERITY[labels["severity"]]
     )
     argv = [
         tool("amtool"),
@@ -140,7 +138,10 @@ def _free_port() -> int:
 def _http(url: str, body: object | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        url, data=data, headers={"Content-Type": "application/json"}, method="POST" if data else "GET"
+        url,
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method="POST" if data else "GET",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         text = response.read().decode()
@@ -205,9 +206,7 @@ def test_real_alertmanager_suppresses_alerts_while_autobot_is_down(alertmanager:
     while True:
         alerts = _http(f"{alertmanager}/api/v2/alerts")
         state = {
-            key: next(
-                (a["status"]["state"] for a in alerts if a["labels"] == labels), "missing"
-            )
+            key: next((a["status"]["state"] for a in alerts if a["labels"] == labels), "missing")
             for key, labels in sent.items()
         }
         if state == expected or time.monotonic() > deadline:

@@ -59,7 +59,11 @@ def _queries() -> Iterator[tuple[str, str]]:
             yield f"panel {panel['id']} {panel['title']!r} {target['refId']}", target["expr"]
     for variable in dashboard["templating"]["list"]:
         if variable["type"] == "query":
-            query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
+            query = (
+                variable["query"]["query"]
+                if isinstance(variable["query"], dict)
+                else variable["query"]
+            )
             inner = re.fullmatch(r"label_values\((.*),\s*\w+\)", query)
             assert inner is not None, f"variable {variable['name']}: unexpected query {query!r}"
             yield f"variable {variable['name']}", inner.group(1)
@@ -94,7 +98,7 @@ def test_panels_have_unique_ids_and_fit_the_grid() -> None:
     assert len(ids) == len(set(ids))
     for panel in panels:
         pos = panel["gridPos"]
-        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24, panel["title"]
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
 
 
 def test_dashboard_has_a_section_per_concern() -> None:

@@ -40,7 +40,16 @@ COMMANDS = _runbook_commands()
 
 def test_runbook_names_the_operator_commands() -> None:
     used = {command.split()[1] for command in COMMANDS}
-    assert {"status", "actions", "incidents", "cancel", "feed", "refund", "bot", "check-config"} <= used
+    assert {
+        "status",
+        "actions",
+        "incidents",
+        "cancel",
+        "feed",
+        "refund",
+        "bot",
+        "check-config",
+    } <= used
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from supra_sdk.authenticator import Authenticator, MultiAgentAuthenticator
 from supra_sdk.clients.api_client import ApiError
 from supra_sdk.clients.rest import SupraClient
+from supra_sdk.transactions import MultiAgentRawTransaction, SignedTransaction, SupraTransaction
 
 from autobot.chain.aborts import format_vm_status
 from autobot.localnet.accounts import dev_accounts
@@ -129,8 +131,6 @@ async def test_a_key_that_does_not_own_the_sender_is_refused(
     info = localnet.info
     raw = tx_factory.raw(info.admin.sdk_account(), "roles", "init_roles", [], sequence_number=0)
     intruder = info.operators[0].sdk_account()
-    from supra_sdk.transactions import SignedTransaction, SupraTransaction
-
     body = SupraTransaction(SignedTransaction(raw, intruder.sign_transaction(raw))).to_bytes()
     assert "INVALID_AUTH_KEY" in await _rejection(supra_client, body)
 
@@ -338,3 +338,32 @@ async def test_registering_a_third_operator_is_multi_agent_and_shows_in_info(
     assert [op.name for op in localnet.info.operators] == ["A", "B", "C"]
     # the secondary signer's sequence number is not used
     assert await supra_client.account_sequence_number(operator_c.sdk_account().address()) == 0
+
+
+async def test_a_secondary_signer_must_own_its_address(
+    localnet: Localnet, supra_client: SupraClient, tx_factory: Any
+) -> None:
+    accounts = dev_accounts()
+    admin = accounts.admin.sdk_account()
+    claimed, signer = accounts.operator("C").sdk_account(), accounts.operator("D").sdk_account()
+    raw = tx_factory.raw(
+        admin,
+        "automation",
+        "register_bot",
+        [
+            tx_factory.bytes_(b"*/1 * * * *"),
+            tx_factory.u64s([1]),
+            tx_factory.u64(60),
+            tx_factory.u64(3),
+            tx_factory.u64(localnet.info.chain_time + 86_400),
+        ],
+        sequence_number=0,
+    )
+    multi = MultiAgentRawTransaction(raw, [claimed.address()])
+    authenticator = Authenticator(
+        MultiAgentAuthenticator(
+            admin.sign_transaction(multi), [(claimed.address(), signer.sign_transaction(multi))]
+        )
+    )
+    body = SupraTransaction(SignedTransaction(raw, authenticator)).to_bytes()
+    assert "INVALID_AUTH_KEY" in await _rejection(supra_client, body)

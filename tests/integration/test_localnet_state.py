@@ -58,6 +58,16 @@ async def test_info_lists_the_dev_accounts_and_the_registered_operators(
         assert op["private_key"].startswith("0x") and len(op["private_key"]) == 66
 
 
+@pytest.mark.parametrize("localnet", [{"scenario": "empty", "vrf_retry": "strict"}], indirect=True)
+async def test_the_empty_scenario_has_no_bots_and_keeps_the_strict_variant(
+    localnet: Localnet, http: httpx.AsyncClient
+) -> None:
+    info = (await http.get("localnet/v1/info")).json()
+    assert info["accounts"]["operators"] == []
+    assert info["vrf_retry"] == "strict"
+    assert await _view(http, info["package_address"], "views::list_automation_bots") == [[]]
+
+
 async def test_advance_moves_chain_time_and_the_latest_block(
     localnet: Localnet, http: httpx.AsyncClient
 ) -> None:

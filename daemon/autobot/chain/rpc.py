@@ -87,7 +87,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A response that passed the chain-id check and had an accepted status."""
+    """A response that passed the chain-id check and had an accepted status (header names
+    lower-cased)."""
 
     status: int
     content: bytes
@@ -191,7 +192,8 @@ class RpcClient:
         content = response.content
         self._check_chain(headers.get(CHAIN_ID_HEADER), url, required=status == 200)
         if status in accept:
-            return Reply(status=status, content=content, headers=dict(headers), url=url)
+            lowered = {k.lower(): v for k, v in headers.items()}
+            return Reply(status=status, content=content, headers=lowered, url=url)
         raise _status_error(status, content, headers, what=what, url=url)
 
     def _check_chain(self, header: str | None, url: str, *, required: bool) -> None:

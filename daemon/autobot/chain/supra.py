@@ -50,7 +50,7 @@ from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.domain.values import ChainTime, normalise_address
-from autobot.errors import MoveAbort, RpcTimeout, TransientError
+from autobot.errors import AutobotError, MoveAbort, RpcTimeout, TransientError
 
 if TYPE_CHECKING:
     from autobot.config import ChainConfig
@@ -159,7 +159,10 @@ class SupraGateway:
     ) -> Snapshot:
         now = await self.chain_time()
         if time.monotonic() - self._gas_read_at >= GAS_PRICE_REFRESH_SECONDS:
-            await self.refresh_gas_price()
+            try:
+                await self.refresh_gas_price()
+            except AutobotError as exc:  # keep the last price; the snapshot does not need it
+                log.warning("gas_price_refresh_failed", error=type(exc).__name__, detail=str(exc))
         async with _tasks() as group:
             overview = group.create_task(self.status_overview(now.seconds))
             bots = group.create_task(self.list_bots())

@@ -120,7 +120,7 @@ class Sequencer:
         call: Call,
         *,
         action_key: str,
-        action_hash: bytes,
+        action_digest: bytes,
         purpose: TxPurpose,
         call_index: int = 0,
         secondary: Sequence[Signer] = (),
@@ -129,6 +129,9 @@ class Sequencer:
         **changes: Unpack[ActionChanges],
     ) -> TxRecord:
         """Sign ``call``, journal it with ``changes`` to its action, then submit it.
+
+        ``action_digest`` is the action's hash this transaction belongs to (an action started
+        over gets a new one, so its old transactions are never mistaken for the new attempt's).
 
         Returns the journaled record: ``submitted`` when a node took it, ``signed`` when the
         outcome is unknown (``follow`` re-sends it), ``dropped`` after a sequence refusal.
@@ -152,7 +155,7 @@ class Sequencer:
                 NewTransaction(
                     tx_hash=signed.tx_hash,
                     action_key=action_key,
-                    action_hash=action_hash,
+                    action_hash=action_digest,
                     purpose=purpose,
                     call_index=call_index,
                     call=json.dumps(call_to_json(call), sort_keys=True),

@@ -464,7 +464,8 @@ class LocalNode:
             )
             model_changed |= outcome.success
             model_changed |= self._oracle.settled(call, success=outcome.success, model=self._model)
-            log.info(
+            level = log.info if call.actor == "dvrf_oracle" or not outcome.success else log.debug
+            level(
                 "localnet_system_tx_executed",
                 actor=call.actor,
                 function=f"{call.module}::{call.function}",

@@ -432,3 +432,39 @@ async def test_one_failing_view_fails_the_snapshot_with_its_own_error(
     node.views[("draw", "vrf_state_view")] = {"status": 9}
     with pytest.raises(RpcProtocolError, match="vrf_state_view"):
         await gateway.snapshot(lottery_ids=[1])
+
+
+async def test_gas_price_comes_from_the_node_and_a_failed_refresh_keeps_the_last(
+    node: FakeNode, gateway: SupraGateway
+) -> None:
+    from supra_sdk.bcs import Deserializer
+    from supra_sdk.transactions import SupraTransaction
+
+    def gas_of(tx_payload: bytes) -> int:
+        return int(
+            SupraTransaction.deserialize(Deserializer(tx_payload)).value.transaction.gas_unit_price
+        )
+
+    signer = Signer.generate()
+    node.routes[("GET", "estimate_gas_price")] = _always(
+        reply(
+            {
+                "min_configured_gas_price": 150,
+                "mean_gas_price": 1,
+                "max_gas_price": 1,
+                "median_gas_price": 1,
+            }
+        )
+    )
+    await gateway.snapshot(lottery_ids=[])
+    tx = gateway.sign(
+        call=calls.advance_status(1, 2), sender=signer, sequence_number=0, expires_at=2**40
+    )
+    assert gas_of(tx.payload) == 150
+    node.routes[("GET", "estimate_gas_price")] = _always(reply({"message": "down"}, status=500))
+    gateway._gas_read_at = -1e9  # force a refresh on the next snapshot
+    await gateway.snapshot(lottery_ids=[])
+    tx = gateway.sign(
+        call=calls.advance_status(1, 2), sender=signer, sequence_number=1, expires_at=2**40
+    )
+    assert gas_of(tx.payload) == 150

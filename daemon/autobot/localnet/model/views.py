@@ -23,6 +23,7 @@ from autobot.localnet.model.core import (
     VrfStatus,
     j_bytes,
     j_u64,
+    normalise_address,
 )
 from autobot.localnet.model.state import BotState, LotteryConfig, PackageState, WinnerState
 
@@ -51,8 +52,6 @@ def _u(args: Sequence[object], index: int) -> int:
 
 
 def _addr(args: Sequence[object], index: int) -> str:
-    from autobot.localnet.model.core import normalise_address
-
     value = args[index]
     if not isinstance(value, str):
         raise TypeError(f"argument {index}: expected an address, got {value!r}")

@@ -1,0 +1,240 @@
+"""The journal side of the executor: how an action's row moves, and what the incident log says.
+
+``Bookkeeper`` turns the executor's decisions into journal writes: each change is made only from
+the state the executor read (``expect``), and an incident that belongs to a change is written in
+the same commit. Endings follow Decisions §9:
+
+* ``conclude`` — the outcome is decided: an action a bot attests goes to ``recording`` (the record
+  transaction is what clears the pending slot); one without a bot ends at once;
+* ``moot`` — the chain already shows the goal: recorded as a success when a slot is ours to clear,
+  with an incident saying so;
+* ``park`` — needs a person (incident says why, and whether a pending slot is still held);
+* ``retry_later`` / ``defer`` — a "not yet" abort or a transport error: look again after a backoff,
+  never a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Unpack
+
+import structlog
+
+from autobot.errors import TransientError
+from autobot.execution.outcomes import TERMINAL_STATE, backoff_seconds
+from autobot.execution.telemetry import ExecutionMetrics
+from autobot.journal.records import ActionRecord, ActionState, NewIncident, Outcome
+from autobot.journal.store import ActionChanges, SqliteJournal
+
+__all__ = ["SLOT_STATES", "Bookkeeper", "StepResult", "restart"]
+
+log = structlog.get_logger(__name__)
+
+SLOT_STATES = frozenset(
+    {ActionState.ANNOUNCED, ActionState.WAITING, ActionState.EXECUTING, ActionState.RECORDING}
+)
+"""States in which an action of a timelocked bot holds (or is taking) the bot's pending slot."""
+
+
+def restart(**extra: Unpack[ActionChanges]) -> ActionChanges:
+    """Changes that send an action back to ``planned`` with nothing fixed (new time, new hash)."""
+    changes: ActionChanges = {
+        "state": ActionState.PLANNED,
+        "operator": None,
+        "timelock_secs": None,
+        "execute_at": None,
+        "action_hash": None,
+        "calls": None,
+        "progress": 0,
+        "outcome": None,
+    }
+    changes.update(extra)
+    return changes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepResult:
+    """Where an action stands after ``Executor.advance``: look again at ``next_check_at`` (chain
+    seconds), or ``soon`` (a transaction is in flight), or never (a terminal state)."""
+
+    key: str
+    state: ActionState
+    next_check_at: int | None = None
+    soon: bool = False
+
+
+def _hash(record: ActionRecord) -> str:
+    return "0x" + (record.action_hash or b"").hex()
+
+
+class Bookkeeper:
+    """Journal writes for action transitions, with their incidents and metrics."""
+
+    def __init__(
+        self,
+        *,
+        journal: SqliteJournal,
+        metrics: ExecutionMetrics,
+        responsible: str,
+        retry_base_seconds: int,
+        retry_max_seconds: int,
+    ) -> None:
+        self._journal = journal
+        self._metrics = metrics
+        self._responsible = responsible
+        self._base = retry_base_seconds
+        self._cap = retry_max_seconds
+
+    async def get(self, key: str) -> ActionRecord:
+        record = await self._journal.get_action(key)
+        if record is None:
+            raise KeyError(f"no journaled action {key}")
+        return record
+
+    async def update(
+        self,
+        record: ActionRecord,
+        now: int,
+        *,
+        incident: NewIncident | None = None,
+        **changes: Unpack[ActionChanges],
+    ) -> ActionRecord:
+        """Change ``record`` from the state it was read in (a second writer fails loudly)."""
+        return await self._journal.update_action(
+            record.key, expect={record.state}, chain_now=now, incident=incident, **changes
+        )
+
+    def incident(
+        self, record: ActionRecord, kind: str, text: str, *, tx_hash: str | None = None
+    ) -> NewIncident:
+        return NewIncident(
+            type=kind,
+            description=text,
+            responsible=self._responsible,
+            action_key=record.key,
+            action_hash=record.action_hash,
+            tx_hash=tx_hash,
+        )
+
+    def backoff(self, record: ActionRecord) -> int:
+        return backoff_seconds(record.attempts, base=self._base, cap=self._cap)
+
+    @staticmethod
+    def wait(record: ActionRecord, until: int) -> StepResult:
+        return StepResult(key=record.key, state=record.state, next_check_at=until)
+
+    @staticmethod
+    def soon(record: ActionRecord) -> StepResult:
+        return StepResult(key=record.key, state=record.state, soon=True)
+
+    # ------------------------------------------------------------------ endings
+
+    async def conclude(
+        self,
+        record: ActionRecord,
+        now: int,
+        outcome: Outcome,
+        *,
+        code: int | None = None,
+        name: str | None = None,
+        incident: str | None = None,
+    ) -> None:
+        """The outcome is decided: record it under the bot, or end now if nothing is attested."""
+        note = self.incident(record, "Инцидент", incident) if incident else None
+        unattested = record.action_id is None or record.operator is None
+        if unattested or (outcome is Outcome.MOOT and record.state is ActionState.PLANNED):
+            await self.finish(record, now, outcome, code=code, name=name, incident=note)
+            return
+        await self.update(
+            record,
+            now,
+            state=ActionState.RECORDING,
+            outcome=outcome,
+            error_code=code,
+            error_name=name,
+            next_check_at=None,
+            incident=note,
+        )
+
+    async def moot(self, record: ActionRecord, now: int) -> None:
+        """The chain moved on. A slot we hold is still cleared (``record_success``), and said so."""
+        holds_slot = record.operator is not None and (record.timelock_secs or 0) > 0
+        how = (
+            f"clearing the pending slot of {record.operator} with record_success "
+            f"(hash {_hash(record)})"
+            if holds_slot and record.state is not ActionState.PLANNED
+            else "nothing was executed"
+        )
+        log.info("action_moot", stage=record.state.value)
+        text = f"{record.key} is moot: the chain already shows its goal; {how}"
+        await self.conclude(record, now, Outcome.MOOT, incident=text)
+
+    async def finish(
+        self,
+        record: ActionRecord,
+        now: int,
+        outcome: Outcome,
+        *,
+        code: int | None = None,
+        name: str | None = None,
+        tx_hash: str | None = None,
+        incident: NewIncident | None = None,
+    ) -> None:
+        state = TERMINAL_STATE[outcome]
+        changes: ActionChanges = {"state": state, "outcome": outcome, "next_check_at": None}
+        if code is not None:
+            changes["error_code"] = code
+            changes["error_name"] = name
+        await self.update(record, now, incident=incident, **changes)
+        self._metrics.action_finished(record.kind, outcome.value)
+        log.info("action_finished", state=state.value, outcome=outcome.value, tx_hash=tx_hash)
+
+    async def park(self, record: ActionRecord, now: int, reason: str) -> StepResult:
+        """Needs a person: stop, and say why in the journal and the incident log."""
+        slot = ""
+        if record.action_hash and record.state in SLOT_STATES and record.timelock_secs:
+            slot = f"; the pending slot of {record.operator} may still hold {_hash(record)}"
+        text = f"{record.key} parked in {record.state.value}: {reason}{slot}"
+        log.error("action_parked", reason=reason, state=record.state.value)
+        await self.update(
+            record,
+            now,
+            state=ActionState.PARKED,
+            error_message=reason,
+            next_check_at=None,
+            incident=self.incident(record, "Инцидент", text),
+        )
+        self._metrics.action_finished(record.kind, "parked")
+        return StepResult(key=record.key, state=ActionState.PARKED)
+
+    # ------------------------------------------------------------------ waiting
+
+    async def retry_later(
+        self,
+        record: ActionRecord,
+        now: int,
+        *,
+        message: str,
+        code: int | None = None,
+        name: str | None = None,
+    ) -> StepResult:
+        """Look again after a backoff (a "not yet" abort, no bot free, a refused announce)."""
+        until = now + self.backoff(record)
+        await self.update(
+            record,
+            now,
+            attempts=record.attempts + 1,
+            next_check_at=until,
+            error_code=code,
+            error_name=name,
+            error_message=message,
+        )
+        return self.wait(record, until)
+
+    async def defer(self, key: str, now: int, exc: TransientError) -> StepResult:
+        """A transport error: try again after a backoff; never a failure of the action or bot."""
+        log.warning("action_deferred", error=str(exc), error_type=type(exc).__name__)
+        record = await self.get(key)
+        until = now + self.backoff(record)
+        await self.update(record, now, attempts=record.attempts + 1, next_check_at=until)
+        return self.wait(record, until)
