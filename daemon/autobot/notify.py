@@ -7,11 +7,12 @@ datagram of newline-separated ``KEY=VALUE`` assignments to the ``AF_UNIX`` socke
 
 What the daemon sends, and when (house style §11: readiness and liveness are earned):
 
-* ``READY=1`` once every service started and the chain answered — not at process start;
+* ``READY=1`` once every service started (journal, gateway, web server, scheduler) — not at
+  process start;
 * ``WATCHDOG=1`` only while the last good tick is recent (:meth:`SdNotifier.watchdog_loop`), so a
   wedged tick loop is restarted even though the event loop still spins;
 * ``STATUS=…`` with counters, shown by ``systemctl status``;
-* ``STOPPING=1`` when a stop begins, so systemd does not count the grace period as a hang.
+* ``STOPPING=1`` when a stop begins (``systemctl status`` then shows the unit deactivating).
 
 Outside systemd (a terminal, tests, containers) ``NOTIFY_SOCKET`` is unset and every method is a
 no-op. A failed send is logged and swallowed: notification is advisory and must never take the daemon
@@ -80,7 +81,7 @@ class SdNotifier:
         return None if timeout is None else timeout / 2
 
     def ready(self, status: str | None = None) -> None:
-        """``READY=1`` (with an optional ``STATUS=``): every service is up and the chain answered."""
+        """``READY=1`` (with an optional ``STATUS=``): every service of the daemon is up."""
         self.send(("READY", "1"), *_status(status))
 
     def status(self, text: str) -> None:

@@ -48,12 +48,12 @@ from autobot.execution.outcomes import (
     already_applied,
     classify_abort,
     incident_type,
-    snapshot_scope,
 )
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import calls_to_text
+from autobot.execution.view import StepView, UnusableAction, recipe_of
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -63,26 +63,12 @@ from autobot.journal.records import (
     TxRecord,
     TxState,
 )
-from autobot.journal.store import SqliteJournal
+from autobot.journal.store import ActionChanges, SqliteJournal
 from autobot.planning.plan import PlannedAction, Recipe, TimedCall
-from autobot.planning.recipes import recipe_from_json
 
 __all__ = ["Executor", "StepResult"]
 
 log = structlog.get_logger(__name__)
-
-
-class UnusableAction(PermanentError):
-    """An action this code cannot carry on (unreadable recipe, missing co-signer key, ...)."""
-
-
-class _View:
-    """The chain as one ``advance`` sees it: the sweep's snapshot until our own transactions
-    change the chain, then fresh reads."""
-
-    def __init__(self, snapshot: Snapshot | None) -> None:
-        self.snapshot = snapshot
-        self.stale = snapshot is None
 
 
 class Executor:
@@ -176,7 +162,13 @@ class Executor:
         if key in self._running:
             return self._book.soon(await self._book.get(key))
         self._running.add(key)
-        view = _View(snapshot)
+        view = StepView(
+            gateway=self._gateway,
+            journal=self._journal,
+            sequencer=self._sequencer,
+            confirm_seconds=self._confirm,
+            snapshot=snapshot,
+        )
         try:
             with structlog.contextvars.bound_contextvars(action_key=key):
                 for _ in range(self._max_steps):
@@ -186,13 +178,13 @@ class Executor:
                     try:
                         waiting = await self._step(record, view)
                     except TransientError as exc:
-                        return await self._book.defer(key, self._last_now(view, record), exc)
+                        return await self._book.defer(key, view.last_now(record), exc)
                     except JournalError:
                         raise
                     except PermanentError as exc:
                         reason = f"{type(exc).__name__}: {exc}"
                         record = await self._book.get(key)
-                        return await self._book.park(record, self._last_now(view, record), reason)
+                        return await self._book.park(record, view.last_now(record), reason)
                     if waiting is not None:
                         return waiting
                 return self._book.soon(await self._book.get(key))
@@ -219,17 +211,10 @@ class Executor:
             raise ValueError(f"action {key} is {record.state}; only parked or failed actions retry")
         now = (await self._gateway.chain_time()).seconds
         bot = await self._gateway.get_bot(record.operator) if record.operator else None
-        fresh = {"attempts": 0, "next_check_at": None, "error_code": None, "error_name": None}
+        changes = restart(attempts=0, next_check_at=None, error_code=None, error_name=None)
         if bot is not None and record.action_hash and bot.pending_action_hash == record.action_hash:
-            return await self._book.update(
-                record,
-                now,
-                state=ActionState.WAITING,
-                progress=0,
-                outcome=None,
-                **fresh,  # type: ignore[arg-type]
-            )
-        return await self._book.update(record, now, **restart(**fresh))  # type: ignore[arg-type]
+            changes = {"state": ActionState.WAITING, "progress": 0, "outcome": None, "attempts": 0}
+        return await self._book.update(record, now, **changes)
 
     async def escalated_draws(self) -> frozenset[int]:
         """Lotteries whose draw was escalated (strict VRF: ``E_VRF_PENDING`` on a retry)."""
@@ -240,7 +225,7 @@ class Executor:
 
     # ------------------------------------------------------------------ the state machine
 
-    async def _step(self, record: ActionRecord, view: _View) -> StepResult | None:
+    async def _step(self, record: ActionRecord, view: StepView) -> StepResult | None:
         if not self._live and record.state is not ActionState.PLANNED:
             log.info("dry_run_left_alone", state=record.state.value)
             return StepResult(key=record.key, state=record.state)
@@ -256,9 +241,9 @@ class Executor:
             case _:
                 return await self._record(record, view)
 
-    async def _start(self, record: ActionRecord, view: _View) -> StepResult | None:
-        recipe = _recipe(record)
-        snap = await self._snapshot(record, view)
+    async def _start(self, record: ActionRecord, view: StepView) -> StepResult | None:
+        recipe = recipe_of(record)
+        snap = await view.snapshot(record)
         now = snap.now
         if record.next_check_at is not None and now < record.next_check_at:
             return self._book.wait(record, record.next_check_at)
@@ -298,7 +283,8 @@ class Executor:
             announce = c.announce_dry_run(record.action_id, digest, now, execute_at)
         if not self._live:
             return await self._dry_run(record, now, operator, announce, calls, digest)
-        fixed = {
+        fixed: ActionChanges = {
+            "state": ActionState.EXECUTING,
             "operator": bot.operator if bot is not None else None,
             "timelock_secs": None if bot is None else timelock,
             "execute_at": execute_at,
@@ -310,7 +296,7 @@ class Executor:
             "error_message": None,
         }
         if announce is None or operator is None:
-            await self._book.update(record, now, state=ActionState.EXECUTING, **fixed)  # type: ignore[arg-type]
+            await self._book.update(record, now, **fixed)
             return None
         sim = await self._gateway.simulate(
             call=announce, sender=operator.signer, sequence_number=await operator.next_sequence()
@@ -329,18 +315,17 @@ class Executor:
             purpose=TxPurpose.ANNOUNCE,
             expect={ActionState.PLANNED},
             chain_now=now,
-            state=ActionState.ANNOUNCED,
-            **fixed,  # type: ignore[arg-type]
+            **(fixed | {"state": ActionState.ANNOUNCED}),
         )
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
         log.info("action_announced", operator=operator.address, execute_at=execute_at)
         return None
 
-    async def _announced(self, record: ActionRecord, view: _View) -> StepResult | None:
-        tx = await self._tracked(record, TxPurpose.ANNOUNCE, 0, view)
+    async def _announced(self, record: ActionRecord, view: StepView) -> StepResult | None:
+        tx = await view.tracked(record, TxPurpose.ANNOUNCE, 0)
         if tx is not None and tx.state.live:
             return self._book.soon(record)
-        now = await self._now(view)
+        now = await view.now()
         if tx is not None and tx.state is TxState.COMMITTED:
             text = (
                 f"announced action {record.action_id} for {record.key}: hash "
@@ -363,12 +348,12 @@ class Executor:
         await self._book.update(record, now, **changes)
         return None
 
-    async def _waiting(self, record: ActionRecord, view: _View) -> StepResult | None:
+    async def _waiting(self, record: ActionRecord, view: StepView) -> StepResult | None:
         assert record.execute_at is not None and record.action_hash is not None
-        now = await self._now(view)
+        now = await view.now()
         if now < record.execute_at:
             return self._book.wait(record, record.execute_at)
-        snap = await self._snapshot(record, view, fresh=True)
+        snap = await view.snapshot(record, fresh=True)
         bot = snap.bot(record.operator or "")
         if bot is None or bot.pending_action_hash != record.action_hash:
             text = (
@@ -381,7 +366,7 @@ class Executor:
             return None
         if snap.now < bot.pending_execute_after:
             return self._book.wait(record, bot.pending_execute_after)
-        if _recipe(record).goal_reached(snap):
+        if recipe_of(record).goal_reached(snap):
             await self._book.moot(record, snap.now)
             return None
         refused = self._refusal(record, bot, snap.now)
@@ -390,28 +375,29 @@ class Executor:
         await self._book.update(record, snap.now, state=ActionState.EXECUTING, progress=0)
         return None
 
-    async def _execute(self, record: ActionRecord, view: _View) -> StepResult | None:
+    async def _execute(self, record: ActionRecord, view: StepView) -> StepResult | None:
         assert record.execute_at is not None and record.action_hash is not None
-        calls = _recipe(record).calls(record.execute_at)
+        digest = record.action_hash
+        calls = recipe_of(record).calls(record.execute_at)
         if calls_to_text(calls) != record.calls:
-            now = await self._now(view)
+            now = await view.now()
             reason = "the recipe no longer gives the journaled calls (changed code?)"
             return await self._book.park(record, now, reason)
         for _ in range(3):  # bounded: a transaction dropped again waits for the next advance
             if record.progress >= len(calls):
-                await self._book.conclude(record, await self._now(view), Outcome.SUCCESS)
+                await self._book.conclude(record, await view.now(), Outcome.SUCCESS)
                 return None
             timed = calls[record.progress]
-            tx = await self._tracked(record, TxPurpose.EXECUTE, record.progress, view)
+            tx = await view.tracked(record, TxPurpose.EXECUTE, record.progress)
             if tx is not None and tx.state.live:
                 return self._book.soon(record)
-            now = await self._now(view)
+            now = await view.now()
             if tx is not None and tx.state is TxState.COMMITTED:
                 record = await self._progressed(record, now, timed, tx)
                 continue
             if tx is not None and tx.state is TxState.ABORTED:
                 return await self._on_abort(record, view, timed, tx.error_code or 0, tx.error_name)
-            snap = await self._snapshot(record, view)
+            snap = await view.snapshot(record)
             if already_applied(timed.call, snap):
                 log.info("call_already_applied", call_index=record.progress)
                 record = await self._book.update(record, now, progress=record.progress + 1)
@@ -435,7 +421,7 @@ class Executor:
             sent = await self._admin.send(
                 timed.call,
                 action_key=record.key,
-                action_digest=record.action_hash,
+                action_digest=digest,
                 purpose=TxPurpose.EXECUTE,
                 call_index=record.progress,
                 secondary=co_signers,
@@ -462,9 +448,9 @@ class Executor:
         return await self._book.update(record, now, progress=record.progress + 1, incident=note)
 
     async def _on_abort(
-        self, record: ActionRecord, view: _View, timed: TimedCall, code: int, name: str | None
+        self, record: ActionRecord, view: StepView, timed: TimedCall, code: int, name: str | None
     ) -> StepResult | None:
-        now = await self._now(view)
+        now = await view.now()
         verdict = classify_abort(code, timed.call)
         log.info("call_aborts", call_index=record.progress, abort=name, verdict=verdict.value)
         if verdict is Verdict.WAIT:
@@ -481,8 +467,8 @@ class Executor:
                 record, now, Outcome.ESCALATED, code=code, name=name, incident=text
             )
             return None
-        snap = await self._snapshot(record, view, fresh=True)
-        if _recipe(record).goal_reached(snap):
+        snap = await view.snapshot(record, fresh=True)
+        if recipe_of(record).goal_reached(snap):
             if record.progress > 0:  # our own earlier calls got there
                 await self._book.conclude(record, snap.now, Outcome.SUCCESS, code=code, name=name)
             else:
@@ -495,13 +481,13 @@ class Executor:
         await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)
         return None
 
-    async def _record(self, record: ActionRecord, view: _View) -> StepResult | None:
+    async def _record(self, record: ActionRecord, view: StepView) -> StepResult | None:
         assert record.outcome is not None and record.action_hash is not None
         assert record.action_id is not None and record.operator is not None
-        tx = await self._tracked(record, TxPurpose.RECORD, 0, view)
+        tx = await view.tracked(record, TxPurpose.RECORD, 0)
         if tx is not None and tx.state.live:
             return self._book.soon(record)
-        now = await self._now(view)
+        now = await view.now()
         if tx is not None and tx.state is TxState.COMMITTED:
             await self._book.finish(record, now, record.outcome, tx_hash=tx.tx_hash)
             return None
@@ -513,7 +499,7 @@ class Executor:
             )
         else:
             call = c.record_success(record.action_id, record.action_hash, now)
-        snap = await self._snapshot(record, view)
+        snap = await view.snapshot(record)
         refused = self._refusal(record, snap.bot(record.operator), now)
         if refused is not None:
             return await self._book.park(record, now, f"cannot record: {refused}")
@@ -562,48 +548,8 @@ class Executor:
         await self._book.update(record, now, next_check_at=until, error_message=message)
         return self._book.wait(record, until)
 
-    async def _snapshot(
-        self, record: ActionRecord, view: _View, *, fresh: bool = False
-    ) -> Snapshot:
-        if view.snapshot is None or view.stale or fresh:
-            lotteries, assets = snapshot_scope(_recipe(record).KIND, record.subject_id)
-            view.snapshot = await self._gateway.snapshot(lottery_ids=lotteries, asset_ids=assets)
-            view.stale = False
-        return view.snapshot
-
-    async def _now(self, view: _View) -> int:
-        if view.snapshot is not None and not view.stale:
-            return view.snapshot.now
-        return (await self._gateway.chain_time()).seconds
-
-    @staticmethod
-    def _last_now(view: _View, record: ActionRecord) -> int:
-        """The latest chain time known without asking the chain (for error paths)."""
-        seen = view.snapshot.now if view.snapshot is not None else 0
-        return max(seen, record.updated_chain)
-
-    async def _tracked(
-        self, record: ActionRecord, purpose: TxPurpose, index: int, view: _View
-    ) -> TxRecord | None:
-        """The latest transaction of this step of this attempt, followed (settled or re-sent)."""
-        mine = [
-            t
-            for t in await self._journal.transactions(record.key)
-            if t.purpose is purpose
-            and t.call_index == index
-            and t.action_hash == record.action_hash
-        ]
-        if not mine:
-            return None
-        tx = mine[-1]
-        if tx.state.live:
-            sequencer = (
-                self._admin if tx.sender == self._admin.address else self._operators[tx.sender]
-            )
-            tx = await sequencer.follow(tx, wait_seconds=self._confirm)
-            if tx.state.consumed:
-                view.stale = True
-        return tx
+    def _sequencer(self, address: str) -> Sequencer:
+        return self._admin if address == self._admin.address else self._operators[address]
 
     def _co_signers(self, timed: TimedCall) -> tuple[Signer, ...]:
         missing = [a for a in timed.secondary if a not in self._operators]
@@ -620,10 +566,3 @@ class Executor:
             GuardContext(bot=bot, action_id=record.action_id, now=now), action_key=record.key
         )
         return None if refused is None else str(refused)
-
-
-def _recipe(record: ActionRecord) -> Recipe:
-    try:
-        return recipe_from_json(json.loads(record.recipe))
-    except ValueError as exc:
-        raise UnusableAction(f"journaled recipe of {record.key} is unreadable: {exc}") from exc
