@@ -49,7 +49,7 @@ _EXEMPT_NAME = re.compile(r"(address|addr|_id|_file|_path)$", re.I)
 _HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{64,}")
 _MIN_SECRET_LENGTH = 16  # shorter strings would redact ordinary words and numbers
 _MAX_DEPTH = 6
-_QUIET_UNLESS_DEBUG = ("apscheduler", "aiohttp.access")
+_QUIET_UNLESS_DEBUG = ("apscheduler", "aiohttp.access", "httpx", "httpcore")
 
 
 class SecretRedactor:

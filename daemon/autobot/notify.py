@@ -7,8 +7,8 @@ datagram of newline-separated ``KEY=VALUE`` assignments to the ``AF_UNIX`` socke
 
 What the daemon sends, and when (house style §11: readiness and liveness are earned):
 
-* ``READY=1`` once every service started (journal, gateway, web server, scheduler) — not at
-  process start;
+* ``READY=1`` once every service started (journal, gateway, web server, scheduler) and the chain
+  answered — not at process start;
 * ``WATCHDOG=1`` only while the last good tick is recent (:meth:`SdNotifier.watchdog_loop`), so a
   wedged tick loop is restarted even though the event loop still spins;
 * ``STATUS=…`` with counters, shown by ``systemctl status``;

@@ -177,6 +177,7 @@ def metric_names(expr: str) -> set[str]:
 
 _PACKAGES = {
     "promtool": "prometheus",
+    "prometheus": "prometheus",
     "amtool": "prometheus-alertmanager",
     "prometheus-alertmanager": "prometheus-alertmanager",
 }

@@ -87,6 +87,12 @@ async def webhooks() -> AsyncIterator[tuple[Webhooks, int]]:
         await runner.cleanup()
 
 
+async def _get_json(port: int, path: str) -> Any:
+    url = f"http://127.0.0.1:{port}{path}"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.json()
+
+
 def _fast_alertmanager_config(hook_port: int) -> dict[str, Any]:
     """The repository's config with receivers pointed at the test and waits cut to a second."""
     text = ALERTMANAGER_CONFIG.read_text(encoding="utf-8")
@@ -141,32 +147,39 @@ async def test_a_bot_at_its_failure_limit_pages_and_the_heartbeat_reaches_the_sw
             f"--config.file={tmp_path / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{prom_port}",
+            # Alerts evaluated before Prometheus has discovered Alertmanager are dropped and by
+            # default sent again only after a minute: the watchdog fires from the first evaluation.
+            "--rules.alert.resend-delay=1s",
         ]
         with (
             _process(alertmanager_argv, tmp_path / "alertmanager.log"),
             _process(prometheus_argv, tmp_path / "prometheus.log"),
         ):
             # When Prometheus scrapes, evaluates and sends, and Alertmanager routes
-            async with asyncio.timeout(45):
-                while not (
-                    "AutomationFailureLimit" in hooks.alertnames("page")
-                    and "AutobotWatchdog" in hooks.alertnames("deadmansswitch")
-                ):
-                    hooks.arrived.clear()
-                    await hooks.arrived.wait()
-
+            try:
+                async with asyncio.timeout(45):
+                    while not (
+                        "AutomationFailureLimit" in hooks.alertnames("page")
+                        and "AutobotWatchdog" in hooks.alertnames("deadmansswitch")
+                    ):
+                        hooks.arrived.clear()
+                        await hooks.arrived.wait()
+            except TimeoutError:
+                pytest.fail(
+                    f"no delivery: received={hooks.received}\n"
+                    f"prometheus alerts={await _get_json(prom_port, '/api/v1/alerts')}\n"
+                    f"targets={await _get_json(prom_port, '/api/v1/targets')}\n"
+                    f"alertmanager={await _get_json(am_port, '/api/v2/alerts')}"
+                )
             # Then the page carries the alert's labels and annotations as the rules render them
-            async with aiohttp.ClientSession() as session:
-                url = f"http://127.0.0.1:{prom_port}/api/v1/targets"
-                async with session.get(url) as response:
-                    targets = (await response.json())["data"]["activeTargets"]
+            targets = (await _get_json(prom_port, "/api/v1/targets"))["data"]["activeTargets"]
     assert [t["health"] for t in targets] == ["up"]
-    (page,) = [
+    page = next(
         alert
         for body in hooks.received["page"]
         for alert in body["alerts"]
         if alert["labels"]["alertname"] == "AutomationFailureLimit"
-    ][:1]
+    )
     assert page["labels"]["operator"] == "ops-1"
     assert page["labels"]["severity"] == "page"
     assert page["annotations"]["summary"] == "Bot ops-1 is at its failure limit"

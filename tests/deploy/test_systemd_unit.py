@@ -148,3 +148,46 @@ def test_sysusers_creates_the_user_the_unit_runs_as(tmp_path: Path) -> None:
     assert entry[0] == SERVICE["User"][0]
     assert entry[5] == "/var/lib/autobot"
     assert entry[6] == "/usr/sbin/nologin"
+
+
+# MemoryDenyWriteExecute=yes kills nothing at verify time; it bites at run time if a dependency needs
+# writable+executable memory (a JIT, libffi closures). Linux >= 6.3 offers the same refusal per
+# process (prctl PR_SET_MDWE), so the daemon's dependencies can be exercised under it here.
+_MDWE_PROBE = """
+import ctypes, mmap, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+    sys.exit(77)
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    sys.exit("W+X mapping allowed: the probe proves nothing")
+except OSError:
+    pass
+import asyncio
+import aiohttp, aiosqlite
+from prometheus_client import CollectorRegistry, ProcessCollector
+from supra_sdk.account import Account
+from autobot.web import TickHealth, WebServer
+assert len(Account.generate().sign(b"autobot").data()) == 64  # PyNaCl through cffi
+
+async def main():
+    async with aiosqlite.connect(":memory:") as db:
+        await db.execute("create table t (x)")
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    health = TickHealth(tick_max_age_seconds=5)
+    async with WebServer(host="127.0.0.1", port=0, registry=registry, health=health) as server:
+        async with aiohttp.ClientSession() as session, session.get(server.url + "/metrics") as r:
+            assert r.status == 200 and "process_cpu_seconds_total" in await r.text()
+
+asyncio.run(main())
+print("ok")
+"""
+
+
+def test_dependencies_run_with_write_execute_memory_denied() -> None:
+    result = run([sys.executable, "-c", _MDWE_PROBE])
+    if result.returncode == 77:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("ok")

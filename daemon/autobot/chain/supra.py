@@ -45,7 +45,7 @@ from autobot.domain.bots import Bot
 from autobot.domain.calls import U64, Address, Call, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
 from autobot.domain.feeds import PriceFeed
-from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
+from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
@@ -66,6 +66,7 @@ _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 _EVENT_TYPE = re.compile(
     r"(0x[0-9a-fA-F]{1,64}::)?[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_<>,: ]*"
 )
+_E_HISTORY_MISSING = 0x1B01
 _E_PRICE_FEED_NOT_FOUND = 0x1902  # ABORT_NAMES[0x1902]
 
 
@@ -197,6 +198,9 @@ class SupraGateway:
             winners = group.create_task(self.winner_progress(lottery_id))
             refund = group.create_task(self.refund_progress(lottery_id))
             cancellation = group.create_task(self.cancellation(lottery_id))
+        archived = False
+        if status.result().status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
+            archived = await self.has_summary(lottery_id)
         return LotteryView(
             lottery_id=lottery_id,
             status=status.result().status,
@@ -207,7 +211,22 @@ class SupraGateway:
             winners=winners.result(),
             refund=refund.result(),
             cancellation=cancellation.result(),
+            archived=archived,
         )
+
+    async def has_summary(self, lottery_id: int) -> bool:
+        """True once ``history`` holds the lottery's summary (archived or finalized).
+
+        ``views::get_lottery_summary`` aborts when there is none: a table miss in the framework
+        (``0x1::table``) or the history ledger missing altogether.
+        """
+        try:
+            await self.view("views", "get_lottery_summary", (U64(lottery_id),))
+        except MoveAbort as exc:
+            if exc.module == "table" or exc.code == _E_HISTORY_MISSING:
+                return False
+            raise
+        return True
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -263,6 +282,24 @@ class SupraGateway:
     async def list_active(self, *, start: int = 0, limit: int = 1000) -> tuple[int, ...]:
         raw = await self._one("views", "list_active", U64(start), U64(limit))
         return views.decode_id_list(raw)
+
+    async def lottery_ids(self, *, page: int = 1000) -> tuple[int, ...]:
+        """Every registered lottery id, oldest first.
+
+        The package has no "list all" view; ``list_by_all_tags(mask, from, limit)`` keeps the
+        lotteries whose tags include every bit of ``mask``, which with mask 0 is all of them
+        (newest first, ``limit <= 1000``). Paged until a short page.
+        """
+        found: list[int] = []
+        start = 0
+        while True:
+            raw = await self._one("views", "list_by_all_tags", U64(0), U64(start), U64(page))
+            ids = views.decode_id_list(raw)
+            found.extend(ids)
+            if len(ids) < page:
+                break
+            start += page
+        return tuple(sorted(set(found)))
 
     async def vrf_state(self, lottery_id: int) -> VrfState:
         return views.decode_vrf_state(await self._one("draw", "vrf_state_view", U64(lottery_id)))

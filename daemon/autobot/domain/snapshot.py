@@ -78,6 +78,7 @@ class LotteryView:
     winners: WinnerProgress = field(default_factory=WinnerProgress)
     refund: RefundProgress = field(default_factory=RefundProgress)
     cancellation: Cancellation | None = None
+    archived: bool = False  # a LotterySummary exists (archive_canceled_lottery_admin / finalize)
 
     @property
     def tickets_sold(self) -> int:

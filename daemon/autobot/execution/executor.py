@@ -45,7 +45,6 @@ from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
 from autobot.execution.outcomes import (
     Verdict,
-    already_applied,
     classify_abort,
     incident_type,
 )
@@ -216,6 +215,11 @@ class Executor:
             changes = {"state": ActionState.WAITING, "progress": 0, "outcome": None, "attempts": 0}
         return await self._book.update(record, now, **changes)
 
+    @property
+    def sequencers(self) -> Mapping[str, Sequencer]:
+        """Every account's sequencer by address (the admin's and each operator's)."""
+        return {self._admin.address: self._admin, **self._operators}
+
     async def escalated_draws(self) -> frozenset[int]:
         """Lotteries whose draw was escalated (strict VRF: ``E_VRF_PENDING`` on a retry)."""
         parked = await self._journal.list_actions(states={ActionState.PARKED}, limit=100_000)
@@ -229,6 +233,8 @@ class Executor:
         if not self._live and record.state is not ActionState.PLANNED:
             log.info("dry_run_left_alone", state=record.state.value)
             return StepResult(key=record.key, state=record.state)
+        if record.next_check_at is not None and await view.now() < record.next_check_at:
+            return self._book.wait(record, record.next_check_at)
         match record.state:
             case ActionState.PLANNED:
                 return await self._start(record, view)
@@ -245,8 +251,6 @@ class Executor:
         recipe = recipe_of(record)
         snap = await view.snapshot(record)
         now = snap.now
-        if record.next_check_at is not None and now < record.next_check_at:
-            return self._book.wait(record, record.next_check_at)
         if recipe.goal_reached(snap):
             await self._book.moot(record, now)
             return None
@@ -333,7 +337,13 @@ class Executor:
                 f"operator {record.operator}, tx {tx.tx_hash}"
             )
             note = self._book.incident(record, "Dry-run", text, tx_hash=tx.tx_hash)
-            await self._book.update(record, now, state=ActionState.WAITING, incident=note)
+            await self._book.update(
+                record,
+                now,
+                state=ActionState.WAITING,
+                next_check_at=record.execute_at,
+                incident=note,
+            )
             return None
         # Provably never landed (dropped), or aborted on chain: start over, new time and hash.
         why = "announce aborted" if tx is not None and tx.state is TxState.ABORTED else "lost"
@@ -378,12 +388,14 @@ class Executor:
     async def _execute(self, record: ActionRecord, view: StepView) -> StepResult | None:
         assert record.execute_at is not None and record.action_hash is not None
         digest = record.action_hash
-        calls = recipe_of(record).calls(record.execute_at)
+        recipe = recipe_of(record)
+        calls = recipe.calls(record.execute_at)
         if calls_to_text(calls) != record.calls:
             now = await view.now()
             reason = "the recipe no longer gives the journaled calls (changed code?)"
             return await self._book.park(record, now, reason)
-        for _ in range(3):  # bounded: a transaction dropped again waits for the next advance
+        sends = 0
+        while sends <= len(calls):  # a call refused again and again waits for the next advance
             if record.progress >= len(calls):
                 await self._book.conclude(record, await view.now(), Outcome.SUCCESS)
                 return None
@@ -398,9 +410,10 @@ class Executor:
             if tx is not None and tx.state is TxState.ABORTED:
                 return await self._on_abort(record, view, timed, tx.error_code or 0, tx.error_name)
             snap = await view.snapshot(record)
-            if already_applied(timed.call, snap):
-                log.info("call_already_applied", call_index=record.progress)
-                record = await self._book.update(record, now, progress=record.progress + 1)
+            done = min(recipe.calls_done(snap), len(calls))
+            if done > record.progress:  # the chain is ahead of the journal (refund_round, ...)
+                log.info("calls_already_applied", first=record.progress, upto=done)
+                record = await self._book.update(record, now, progress=done)
                 continue
             if now < timed.not_before:
                 return self._book.wait(record, timed.not_before)
@@ -428,6 +441,7 @@ class Executor:
                 expect={ActionState.EXECUTING},
                 chain_now=now,
             )
+            sends += 1
             log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
             if record.operator is None and record.progress == 0:
                 self._metrics.first_submission(self._clock.wall() - record.created_wall)

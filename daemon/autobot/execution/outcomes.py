@@ -16,15 +16,13 @@ import enum
 
 from autobot.chain.aborts import NOT_YET_CODES
 from autobot.domain.actions import ActionKind
-from autobot.domain.calls import U64, Call
-from autobot.domain.snapshot import Snapshot
+from autobot.domain.calls import Call
 from autobot.journal.records import ActionState, Outcome
 
 __all__ = [
     "E_VRF_PENDING",
     "TERMINAL_STATE",
     "Verdict",
-    "already_applied",
     "backoff_seconds",
     "classify_abort",
     "incident_type",
@@ -55,22 +53,6 @@ def classify_abort(code: int, call: Call) -> Verdict:
     if code == E_VRF_PENDING and (call.module, call.function) == ("draw", "request_draw_admin"):
         return Verdict.ESCALATE
     return Verdict.FAIL
-
-
-def already_applied(call: Call, snapshot: Snapshot) -> bool:
-    """The chain already shows this call's effect (a refund round at or below the chain's).
-
-    Refund batches carry their round, so after an interruption a plan resumes from the chain's
-    ``refund_round`` instead of re-sending rounds that landed (and would abort non-monotonic).
-    Other calls have no such identity; the journal's progress and ``goal_reached`` cover them.
-    """
-    if (call.module, call.function) != ("payouts", "force_refund_batch_admin"):
-        return False
-    lottery_id, refund_round = call.args[0], call.args[1]
-    if not isinstance(lottery_id, U64) or not isinstance(refund_round, U64):
-        return False
-    view = snapshot.lotteries.get(lottery_id.value)
-    return view is not None and view.refund.refund_round >= refund_round.value
 
 
 def snapshot_scope(kind: ActionKind, subject_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -181,7 +181,9 @@ class Sequencer:
             )
             return await self._submit(record, signed)
 
-    async def _submit(self, record: TxRecord, signed: SignedTx) -> TxRecord:
+    async def _submit(
+        self, record: TxRecord, signed: SignedTx, *, resend: bool = False
+    ) -> TxRecord:
         try:
             node_hash = await self._gateway.submit(signed)
         except SequenceRace as exc:
@@ -195,6 +197,8 @@ class Sequencer:
             log.error(
                 "transaction_rejected", tx_hash=record.tx_hash, status=exc.status, error=str(exc)
             )
+            if resend:  # these bytes may have been taken before: only their expiry tells
+                return record
             await self._drop_if_never_accepted(record, f"rejected by the node: {exc}")
             raise
         except TransientError as exc:
@@ -253,15 +257,19 @@ class Sequencer:
                     )
                 case ChainTxState.PENDING:
                     return fresh
-            # NOT_FOUND: absent for good only once expired; until then, the same bytes again.
-            if self._clock.wall() > fresh.expires_at + self._grace:
+            # NOT_FOUND: absent for good only once expired (plus a grace for slow indexing);
+            # until it expires, the same bytes again.
+            wall = self._clock.wall()
+            if wall > fresh.expires_at + self._grace:
                 return await self._settle(
                     fresh, TxState.DROPPED, message="expired, never seen on chain"
                 )
+            if wall > fresh.expires_at:
+                return fresh  # a node would refuse expired bytes; wait out the grace
             log.info(
                 "transaction_resent", tx_hash=fresh.tx_hash, sequence_number=fresh.sequence_number
             )
-            return await self._submit(fresh, _signed_from(fresh))
+            return await self._submit(fresh, _signed_from(fresh), resend=True)
 
     async def _settle(
         self,

@@ -30,8 +30,20 @@ def _write_private(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def write_daemon_config(path: Path, info: LocalnetInfo) -> list[Path]:
-    """Write the config and its key files; returns every path written (config first)."""
+def write_daemon_config(
+    path: Path,
+    info: LocalnetInfo,
+    *,
+    listen: str = "127.0.0.1:9464",
+    journal: Path | None = None,
+) -> list[Path]:
+    """Write the config and its key files; returns every path written (config first).
+
+    The config runs **live** with the demo-friendly values the engine issue asks for: feeds put
+    in fallback when stale, VRF failures cancelled, and timings scaled to the localnet's
+    ``time_scale`` so a demo at time-scale 60 finishes within minutes: a sweep every chain minute
+    (at most every 2 wall seconds) and a VRF deadline of 30 chain minutes.
+    """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     admin_key = folder / "localnet-admin.key"
@@ -41,6 +53,8 @@ def write_daemon_config(path: Path, info: LocalnetInfo) -> list[Path]:
     _write_private(admin_key, info.admin.private_key + "\n")
     for op in info.operators:
         _write_private(operator_keys[op.name], op.private_key + "\n")
+    poll = max(0.25, min(2.0, 60.0 / max(info.time_scale, 1e-9)))
+    journal_path = journal if journal is not None else Path(path.stem + "-journal.sqlite3")
     operators = ", ".join(f"{name} = {_quote(p.name)}" for name, p in operator_keys.items())
     text = f"""\
 # autobot daemon config for the localnet at {info.rpc_url} (written by `autobot localnet`).
@@ -51,13 +65,20 @@ rpc_urls = [{_quote(info.rpc_url)}]
 chain_id = {info.chain_id}
 package_address = {_quote(info.package_address)}
 request_timeout_seconds = 10.0
+tx_ttl_seconds = 30
 
 [keys]
 admin_key_file = {_quote(admin_key.name)}
 operator_key_files = {{ {operators} }}
 
 [journal]
-path = {_quote(path.stem + "-journal.sqlite3")}
+path = {_quote(str(journal_path))}
+
+[scheduler]
+poll_interval_seconds = {poll}
+
+[http]
+listen = {_quote(listen)}
 
 [automation]
 mode = "live"
@@ -67,6 +88,7 @@ fallback_on_stale = true
 
 [draws]
 cancel_on_vrf_failure = true
+vrf_deadline_seconds = 1800
 """
     path.write_text(text)
     return [path, admin_key, *operator_keys.values()]

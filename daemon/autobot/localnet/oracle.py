@@ -15,8 +15,9 @@ request was superseded by a retry) the request is dismissed too.
 
 Price pusher: every ``push_interval_seconds`` of chain time after a feed's ``last_updated_ts`` it
 sends ``price_feed::update_price`` (admin signer, system transaction) for each asset of its set
-whose feed is healthy (no fallback, no clamp), with a small deterministic move well under the
-feed's clamp threshold. Unhealthy feeds are left alone so the daemon's alerts can fire.
+whose feed is not in fallback, with a small deterministic move well under the
+feed's clamp threshold (a clamped feed keeps receiving such updates, as from a real provider: the
+clamp stays active until someone clears it). Feeds in fallback are left alone.
 """
 
 from __future__ import annotations
@@ -232,8 +233,8 @@ class Oracle:
         feed = result[0] if result else None
         if not isinstance(feed, Mapping):
             return None
-        if feed.get("fallback_active") or feed.get("clamp_active"):
-            return None
+        if feed.get("fallback_active"):
+            return None  # a feed someone put in fallback is left alone (an update would clear it)
         last = int(str(feed.get("last_updated_ts", 0)))
         if now_s < last + self.settings.push_interval_seconds:
             return None

@@ -39,12 +39,8 @@ def _lottery(snapshot: Snapshot, lottery_id: int) -> LotteryView | None:
 
 
 def is_archived(view: LotteryView) -> bool:
-    """The lottery's cancellation is archived (``LotterySummary`` written, §4).
-
-    TODO(domain): ``LotteryView`` has no summary/archived field yet; until it does, nothing reads
-    as archived and the journal's record of a done refund plan is what stops re-planning.
-    """
-    return bool(getattr(view, "archived", False))
+    """The lottery's cancellation is archived: its ``LotterySummary`` exists (§4)."""
+    return view.archived
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,18 +17,26 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from autobot.chain.aborts import abort_name
 from autobot.chain.gateway import SignedTx, SimResult, TxOutcome, TxState
 from autobot.chain.signer import Signer
+from autobot.clock import FakeClock
 from autobot.domain.bots import Bot
 from autobot.domain.calls import Call
+from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import LotteryConfig, LotteryStatus
-from autobot.domain.refunds import RefundProgress
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.domain.values import ChainTime
 from autobot.errors import MoveAbort, RpcRejected, SequenceRace
+from autobot.execution.executor import Executor
+from autobot.execution.guards import Guards
+from autobot.execution.routing import Router
+from autobot.execution.sequencer import Sequencer
+from autobot.execution.telemetry import ExecutionMetrics
 from autobot.execution.transcripts import call_to_json
+from autobot.journal.store import SqliteJournal
 
 
 class Abort(Exception):
@@ -47,6 +55,7 @@ class ChainState:
     now: int
     bots: dict[str, Bot] = field(default_factory=dict)
     lotteries: dict[int, LotteryView] = field(default_factory=dict)
+    feeds: dict[int, PriceFeed] = field(default_factory=dict)
 
     def lottery(self, lottery_id: int) -> LotteryView:
         return self.lotteries[lottery_id]
@@ -85,14 +94,31 @@ def _refund_batch(state: ChainState, call: Call) -> None:
     state.set_lottery(lottery_id, refund=refund)
 
 
+def _archive(state: ChainState, call: Call) -> None:
+    state.set_lottery(int(arg(call, 0)), archived=True)  # type: ignore[call-overload]
+
+
+def _clear_clamp(state: ChainState, call: Call) -> None:
+    asset_id = int(arg(call, 0))  # type: ignore[call-overload]
+    feed = state.feeds.get(asset_id)
+    if feed is None:
+        raise Abort(0x1902, "price_feed")
+    if not feed.clamp_active:
+        raise Abort(0x1908, "price_feed")
+    state.feeds[asset_id] = replace(feed, clamp_active=False, last_updated_ts=int(arg(call, 1)))  # type: ignore[call-overload]
+
+
 DEFAULT_HANDLERS: dict[tuple[str, str], Handler] = {
     ("lottery_registry", "advance_status"): _auto_close,
     ("payouts", "force_refund_batch_admin"): _refund_batch,
-    ("payouts", "archive_canceled_lottery_admin"): lambda state, call: None,
+    ("payouts", "archive_canceled_lottery_admin"): _archive,
+    ("price_feed", "clear_clamp"): _clear_clamp,
 }
 
 
-def lottery(lottery_id: int, status: LotteryStatus = LotteryStatus.ACTIVE, **kw: object) -> LotteryView:
+def lottery(
+    lottery_id: int, status: LotteryStatus = LotteryStatus.ACTIVE, **kw: object
+) -> LotteryView:
     return LotteryView(
         lottery_id=lottery_id,
         status=status,
@@ -164,12 +190,15 @@ class FakeChain:
     async def chain_time(self) -> ChainTime:
         return ChainTime(seconds=self.state.now, height=self.height)
 
-    async def snapshot(self, *, lottery_ids: Collection[int], asset_ids: Collection[int] = ()) -> Snapshot:
+    async def snapshot(
+        self, *, lottery_ids: Collection[int], asset_ids: Collection[int] = ()
+    ) -> Snapshot:
         return Snapshot.build(
             now=self.state.now,
             height=self.height,
             lotteries=tuple(self.state.lotteries.values()),
             bots=tuple(self.state.bots.values()),
+            feeds=tuple(self.state.feeds.values()),
         )
 
     async def get_bot(self, operator: str) -> Bot | None:
@@ -233,7 +262,13 @@ class FakeChain:
             return TxOutcome(tx_hash=tx_hash, state=TxState.PENDING)
         return TxOutcome(tx_hash=tx_hash, state=TxState.NOT_FOUND)
 
-    async def wait_for(self, tx_hash: str, *, timeout: float, poll_interval: float = 0.25) -> TxOutcome:
+    async def wait_for(
+        self,
+        tx_hash: str,
+        *,
+        timeout: float,  # noqa: ASYNC109 - the ChainGateway protocol's signature
+        poll_interval: float = 0.25,
+    ) -> TxOutcome:
         return await self.status(tx_hash)
 
     # -- execution -----------------------------------------------------------------------------
@@ -343,4 +378,71 @@ def _automation(state: ChainState, call: Call, sender: str) -> None:
         raise AssertionError(f"unexpected automation call {call.function}")
 
 
-__all__ = ["Abort", "ChainState", "FakeChain", "RefundProgress", "arg", "lottery"]
+# -- the pipeline, assembled over the fake chain -------------------------------------------------
+
+ADMIN = Signer.generate()
+OPERATOR_A = Signer.generate()  # timelocked (900 s) in most tests
+OPERATOR_B = Signer.generate()  # timelock 0 in most tests
+
+
+@dataclass
+class Rig:
+    """A journal, a fake chain and the pipeline over them, as the daemon would build it."""
+
+    path: Path
+    clock: FakeClock
+    chain: FakeChain
+    journal: SqliteJournal
+    metrics: ExecutionMetrics | None = None
+    live: bool = True
+    window: int = 8
+    ttl_seconds: int = 60
+    executor: Executor = field(init=False)
+    admin: Sequencer = field(init=False)
+    operators: dict[str, Sequencer] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.build()
+
+    def sequencer(self, signer: Signer) -> Sequencer:
+        return Sequencer(
+            signer=signer,
+            gateway=self.chain,  # type: ignore[arg-type]
+            journal=self.journal,
+            clock=self.clock,
+            window=self.window,
+            ttl_seconds=self.ttl_seconds,
+            metrics=self.metrics,
+        )
+
+    def build(self) -> None:
+        """(Re)build the pipeline over the same journal and chain (a daemon restart)."""
+        self.admin = self.sequencer(ADMIN)
+        self.operators = {s.address: self.sequencer(s) for s in (OPERATOR_A, OPERATOR_B)}
+        guards = Guards(metrics=self.metrics)
+        self.executor = Executor(
+            journal=self.journal,
+            gateway=self.chain,  # type: ignore[arg-type]
+            admin=self.admin,
+            operators=self.operators,
+            router=Router(guards=guards, operators=self.operators),
+            guards=guards,
+            clock=self.clock,
+            live=self.live,
+            metrics=self.metrics,
+            confirm_seconds=0.0,
+        )
+
+    async def reopen(self) -> None:
+        """Close and reopen the journal file, then rebuild the pipeline (crash + restart)."""
+        await self.journal.close()
+        self.journal = await SqliteJournal.open(self.path, clock=self.clock)
+        self.build()
+
+
+async def make_rig(tmp_path: Path, **kw: object) -> Rig:
+    clock = FakeClock(wall=1_700_000_000.0)
+    chain = FakeChain(admin=ADMIN, wall=clock.wall)
+    path = tmp_path / "journal.sqlite3"
+    journal = await SqliteJournal.open(path, clock=clock)
+    return Rig(path=path, clock=clock, chain=chain, journal=journal, **kw)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def test_demo_lottery_3_retries_every_minute_and_gets_no_callbacks() -> None:
     )
     assert info.callbacks[3] == CallbackRule(mode=CallbackMode.NEVER)
     assert info.callbacks[2] == CallbackRule()
-    assert info.pusher_assets == (1,)
+    assert info.pusher_assets == (1, 2)  # 2 stays clamped: small moves pass the clamp
     assert info.callback_delay_seconds == 5
 
 

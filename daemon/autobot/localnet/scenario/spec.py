@@ -20,7 +20,8 @@ years, cron ``*/1 * * * *``. PayoutBatchCap held by the admin: max batch 500, op
 10^15, cooldown 0, nonce stride 0. VRF deposit: multiplier 12,000 bps, floor 10^9, snapshot total
 6·10^10, minimum 10^10 (required 1.2·10^10), effective 5·10^10 (healthy). Price feeds: asset 1
 (SUPRA/USD 420,000, staleness 300 s) fresh and kept fresh by the pusher; asset 2 (USDT/USD
-10^8) with an update to 1.5·10^8 refused by the 20 % clamp (``clamp_active``); asset 3
+10^8) with an update to 1.5·10^8 refused by the 20 % clamp (``clamp_active``), then kept
+fresh by the pusher with small moves (the clamp stays active until cleared); asset 3
 (6.5·10^12, staleness 120 s) last updated an hour ago (stale). Oracle: callbacks 5 chain seconds
 after a request, pusher every 60 s.
 """
@@ -173,7 +174,9 @@ def demo_spec() -> ScenarioSpec:
         ),
         feeds=(
             FeedSpec(asset_id=1, price=420_000, staleness=300, threshold=2_000, pushed=True),
-            FeedSpec(asset_id=2, price=100_000_000, staleness=300, clamp_to=150_000_000),
+            FeedSpec(
+                asset_id=2, price=100_000_000, staleness=300, clamp_to=150_000_000, pushed=True
+            ),
             FeedSpec(asset_id=3, price=6_500_000_000_000, staleness=120, age=3_600),
         ),
         lotteries=(

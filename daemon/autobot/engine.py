@@ -1,0 +1,342 @@
+"""One sweep of the daemon: read → decide → act, then report.
+
+A sweep reads one snapshot of the chain (aggregate views once, per-lottery views for the
+lotteries that are not known terminal), builds the planners' context from the journal, plans with
+the pure planners, journals new actions, carries operator requests to the executor, and advances
+every open action that is due. It finishes by refreshing the metrics, asking the scheduler to wake
+up at the next known due time, and logging one summary line (``tick``).
+
+Everything a sweep decides is derived from the chain and the journal, never from memory, so a
+sweep after a restart continues exactly where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from autobot.chain.gateway import ChainGateway
+from autobot.config import Config
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.snapshot import Snapshot
+from autobot.execution.bookkeeping import StepResult
+from autobot.execution.executor import Executor
+from autobot.journal.records import (
+    ActionRecord,
+    ActionState,
+    NewIncident,
+    RequestKind,
+    RequestRecord,
+    RequestState,
+)
+from autobot.journal.store import SqliteJournal
+from autobot.metrics import DaemonMetrics, sample_from_snapshot
+from autobot.planning import PlanContext, PlanResult, plan_all
+from autobot.planning.plan import ActionKey
+from autobot.planning.requests import OperatorRequest, request_from_journal
+from autobot.scheduling import ChainClockMap
+
+__all__ = ["DEFAULT_FEED_PROBE", "Engine", "SweepSummary"]
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_FEED_PROBE = tuple(range(1, 9))  # asset ids read when [feeds] assets is not set
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepSummary:
+    """What one sweep saw and did; also the ``tick`` log line and the sd_notify STATUS."""
+
+    chain_time: int
+    height: int
+    lotteries_read: int
+    statuses: Mapping[str, int]
+    bots: int
+    feeds: Mapping[str, int]
+    planned: int
+    journal: Mapping[str, int]
+    duration_seconds: float
+    escalations: int = 0
+    rejected_requests: int = 0
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    def status_line(self) -> str:
+        open_actions = sum(v for k, v in self.journal.items() if k not in _TERMINAL)
+        return (
+            f"chain t={self.chain_time} h={self.height}; lotteries {self.lotteries_read} read; "
+            f"actions open={open_actions} planned={self.planned}; bots={self.bots}"
+        )
+
+
+_TERMINAL = {
+    s.value for s in (ActionState.DONE, ActionState.FAILED, ActionState.MOOT, ActionState.PARKED)
+}
+
+
+class Engine:
+    """Runs sweeps; owns no resources (the Daemon does)."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        gateway: ChainGateway,
+        journal: SqliteJournal,
+        executor: Executor,
+        metrics: DaemonMetrics,
+        clock_map: ChainClockMap,
+        operator_names: Mapping[str, str],
+        wake_at_chain: Callable[[int, str], None],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._config = config
+        self._gateway = gateway
+        self._journal = journal
+        self._executor = executor
+        self._metrics = metrics
+        self._clock_map = clock_map
+        self._operator_names = dict(operator_names)  # address -> configured name
+        self._name_to_address = {name: addr for addr, name in self._operator_names.items()}
+        self._wake_at_chain = wake_at_chain
+        self._wall = wall
+        self._escalated: set[tuple[str, str]] = set()
+        self._feed_updates: Counter[int] = Counter()
+        self._last_feed_ts: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ the sweep
+
+    async def sweep(self) -> SweepSummary:
+        started = time.monotonic()
+        snapshot = await self._read()
+        self._clock_map.observe(wall=snapshot.time.observed_at or self._wall(), chain=snapshot.now)
+        await self._remember_terminal(snapshot)
+        requests = await self._journal.pending_requests()
+        ctx = await self._context(snapshot, requests)
+        result = plan_all(snapshot, ctx)
+        planned = 0
+        for action in result.actions:
+            _, created = await self._executor.accept(action, chain_now=snapshot.now)
+            planned += int(created)
+            if action.request_id is not None:
+                await self._finish_request(
+                    action.request_id, RequestState.DONE, f"planned as action {action.key}"
+                )
+        await self._handle_requests(requests, result)
+        await self._escalate(result, snapshot.now)
+        steps = await self._executor.advance_due(
+            snapshot=snapshot, concurrency=self._config.scheduler.max_concurrent_actions
+        )
+        self._schedule(result, steps, snapshot.now)
+        journal_counts = await self._journal_counts()
+        self._report(snapshot, journal_counts)
+        summary = SweepSummary(
+            chain_time=snapshot.now,
+            height=snapshot.height,
+            lotteries_read=len(snapshot.lotteries),
+            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
+            bots=len(snapshot.bots),
+            feeds={
+                "stale": sum(r.stale for r in result.feed_reports),
+                "clamped": sum(r.clamped for r in result.feed_reports),
+                "fallback": sum(r.fallback for r in result.feed_reports),
+            },
+            planned=planned,
+            journal=journal_counts,
+            duration_seconds=time.monotonic() - started,
+            escalations=len(result.escalations),
+            rejected_requests=len(result.rejected_requests),
+        )
+        self._metrics.tick_duration.observe(summary.duration_seconds)
+        self._metrics.last_tick.set(self._wall())
+        log.info(
+            "tick",
+            chain_time=summary.chain_time,
+            height=summary.height,
+            lotteries=dict(summary.statuses),
+            lotteries_read=summary.lotteries_read,
+            bots=summary.bots,
+            feeds=dict(summary.feeds),
+            planned=summary.planned,
+            actions=dict(summary.journal),
+            escalations=summary.escalations,
+            duration_ms=round(summary.duration_seconds * 1000, 1),
+        )
+        return summary
+
+    async def _read(self) -> Snapshot:
+        terminal = await self._journal.terminal_lotteries()
+        ids = [i for i in await self._gateway.lottery_ids() if i not in terminal]
+        assets = self._config.feeds.assets or DEFAULT_FEED_PROBE
+        return await self._gateway.snapshot(lottery_ids=ids, asset_ids=assets)
+
+    async def _remember_terminal(self, snapshot: Snapshot) -> None:
+        """Finalized lotteries and archived cancellations are never read again."""
+        for lottery_id, view in snapshot.lotteries.items():
+            done = view.status == LotteryStatus.FINALIZED or (
+                view.status == LotteryStatus.CANCELED and view.archived
+            )
+            if done:
+                await self._journal.mark_terminal(
+                    lottery_id, status=int(view.status), chain_now=snapshot.now
+                )
+
+    async def _context(self, snapshot: Snapshot, requests: list[RequestRecord]) -> PlanContext:
+        c = self._config
+        open_actions = await self._journal.open_actions()
+        done = await self._journal.list_actions(states={ActionState.DONE}, limit=100_000)
+        terminal = await self._journal.terminal_lotteries()
+        planner_requests: list[OperatorRequest] = []
+        for record in requests:
+            converted = self._convert_request(record)
+            if converted is not None:
+                planner_requests.append(converted)
+        return PlanContext(
+            chain_id=c.chain.chain_id,
+            auto_close_grace_seconds=c.automation.grace_period_seconds,
+            num_confirmations=c.draws.num_confirmations,
+            winners_batch_limit=c.draws.winners_batch_limit,
+            manual_retry_delay_seconds=c.draws.manual_retry_delay_seconds,
+            vrf_deadline_seconds=c.draws.vrf_deadline_seconds,
+            cancel_on_vrf_failure=c.draws.cancel_on_vrf_failure,
+            auto_refund=c.refunds.auto_refund,
+            refund_batch_size=c.refunds.batch_size,
+            refund_first_batch_sla_seconds=c.refunds.first_batch_sla_seconds,
+            refund_complete_sla_seconds=c.refunds.complete_sla_seconds,
+            fallback_on_stale=c.feeds.fallback_on_stale,
+            fallback_reason=c.feeds.fallback_reason,
+            bot_expiry_warning_seconds=c.automation.bot_expiry_warning_seconds,
+            bot_pending_grace_seconds=c.automation.bot_pending_grace_seconds,
+            open_actions=frozenset(ActionKey.parse(a.key) for a in open_actions),
+            escalated_draws=await self._executor.escalated_draws(),
+            fallbacks_set_by_autobot=_fallbacks_held(done),
+            archived_lotteries=frozenset(i for i in terminal if i not in snapshot.lotteries)
+            | frozenset(i for i, v in snapshot.lotteries.items() if v.archived),
+            requests=tuple(planner_requests),
+        )
+
+    def _convert_request(self, record: RequestRecord) -> OperatorRequest | None:
+        if record.kind in (RequestKind.RETRY, RequestKind.PARK):
+            return None
+        subject = record.subject
+        if record.kind is RequestKind.ROTATE:
+            subject = self._name_to_address.get(subject, subject)
+        try:
+            return request_from_journal(
+                record.id, record.kind.value, subject, json.loads(record.params or "{}")
+            )
+        except (ValueError, TypeError) as exc:
+            log.warning("request_malformed", request_id=record.id, problem=str(exc))
+            return None
+
+    async def _handle_requests(self, requests: list[RequestRecord], result: PlanResult) -> None:
+        for rejected in result.rejected_requests:
+            await self._finish_request(rejected.request_id, RequestState.REJECTED, rejected.reason)
+        handled = {a.request_id for a in result.actions} | {
+            r.request_id for r in result.rejected_requests
+        }
+        for record in requests:
+            if record.id in handled:
+                continue
+            if record.kind in (RequestKind.RETRY, RequestKind.PARK):
+                await self._executor_request(record)
+            elif self._convert_request(record) is None:
+                await self._finish_request(
+                    record.id, RequestState.REJECTED, "malformed request (see the daemon log)"
+                )
+
+    async def _executor_request(self, record: RequestRecord) -> None:
+        try:
+            if record.kind is RequestKind.RETRY:
+                action = await self._executor.retry(record.subject)
+                message = f"action {action.key} is {action.state.value} again"
+            else:
+                params = json.loads(record.params or "{}")
+                reason = str(params.get("reason", "requested with autobot actions park"))
+                action = await self._executor.park(record.subject, reason=reason)
+                message = f"action {action.key} parked"
+        except (LookupError, ValueError) as exc:
+            await self._finish_request(record.id, RequestState.REJECTED, str(exc))
+            return
+        await self._finish_request(record.id, RequestState.DONE, message)
+
+    async def _finish_request(self, request_id: int, state: RequestState, result: str) -> None:
+        await self._journal.finish_request(request_id, state=state, result=result)
+        log.info("request_handled", request_id=request_id, state=state.value, result=result)
+
+    async def _escalate(self, result: PlanResult, now: int) -> None:
+        """Escalations become incidents once per (kind, subject) for the daemon's lifetime."""
+        for escalation in result.escalations:
+            key = (escalation.kind, str(escalation.subject))
+            if key in self._escalated:
+                continue
+            self._escalated.add(key)
+            log.warning(
+                "escalation",
+                kind=escalation.kind,
+                subject=escalation.subject,
+                reason=escalation.reason,
+            )
+            await self._journal.add_incident(
+                NewIncident(
+                    type="Incident",
+                    description=f"{escalation.kind} {escalation.subject}: {escalation.reason}",
+                    responsible="autobot",
+                    links="",
+                )
+            )
+
+    def _schedule(self, result: PlanResult, steps: list[StepResult], now: int) -> None:
+        if result.wake_at is not None and result.wake_at > now:
+            self._wake_at_chain(result.wake_at, "plan")
+        for step in steps:
+            if step.next_check_at is not None and step.next_check_at > now:
+                self._wake_at_chain(step.next_check_at, step.key)
+            elif step.soon:
+                self._wake_at_chain(now + 1, step.key)
+
+    async def _journal_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((s.value for s in ActionState), 0)
+        for record in await self._journal.list_actions(limit=1_000_000):
+            counts[record.state.value] += 1
+        return counts
+
+    def _report(self, snapshot: Snapshot, journal_counts: Mapping[str, int]) -> None:
+        for asset_id, feed in snapshot.feeds.items():
+            last = self._last_feed_ts.get(asset_id)
+            if last is not None and feed.last_updated_ts > last:
+                self._feed_updates[asset_id] += 1
+            self._feed_updates.setdefault(asset_id, 0)
+            self._last_feed_ts[asset_id] = feed.last_updated_ts
+        self._metrics.snapshot.update(
+            sample_from_snapshot(
+                snapshot,
+                operator_names=self._operator_names,
+                feed_updates_total=self._feed_updates,
+            )
+        )
+        for state, count in journal_counts.items():
+            self._metrics.journal_actions.labels(state).set(count)
+        lag = self._wall() - self._clock_map.wall_at(snapshot.now)
+        self._metrics.chain_lag.set(max(0.0, lag))
+
+
+def _fallbacks_held(done: Sequence[ActionRecord]) -> frozenset[int]:
+    """Assets whose most recent successful ``set_fallback`` by autobot turned fallback on."""
+    latest: dict[int, tuple[float, bool]] = {}
+    for record in done:
+        if record.kind != "fallback":
+            continue
+        try:
+            recipe = json.loads(record.recipe or "{}")
+        except ValueError:
+            continue
+        asset, when = record.subject_id, record.updated_wall
+        active = bool(recipe.get("active", False))
+        if asset not in latest or when >= latest[asset][0]:
+            latest[asset] = (when, active)
+    return frozenset(a for a, (_, active) in latest.items() if active)

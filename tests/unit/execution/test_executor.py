@@ -1,0 +1,381 @@
+"""The executor's flow of an action over a fake chain: announce, wait, execute, record (§9)."""
+
+from __future__ import annotations
+
+import pytest
+import structlog
+from execution_fakes import OPERATOR_A, OPERATOR_B, Abort, Rig, arg, lottery
+from prometheus_client import CollectorRegistry
+
+from autobot.domain.calls import Call
+from autobot.domain.feeds import PriceFeed
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.refunds import RefundProgress
+from autobot.errors import RpcUnavailable
+from autobot.execution.telemetry import PrometheusExecutionMetrics
+from autobot.journal.records import ActionState, Outcome, TxPurpose
+from autobot.metrics import DaemonMetrics
+from autobot.planning.plan import ActionKey, PlannedAction, Recipe
+from autobot.planning.recipes import AutoClose, ClearClamp, RefundPlan, RequestDraw
+
+NOW = 1_000
+A, B = OPERATOR_A.address, OPERATOR_B.address
+
+
+def planned(recipe: Recipe, key: str) -> PlannedAction:
+    kind, subject, round_ = key.split(":")
+    return PlannedAction(
+        key=ActionKey(kind=kind, subject=int(subject), round=int(round_)),
+        action_id=recipe.action_id,
+        subject_id=int(subject),
+        recipe=recipe,
+        due_at=NOW,
+        reason="test",
+    )
+
+
+async def close_lottery_1(rig: Rig) -> str:
+    rig.chain.state.lotteries[1] = lottery(1)
+    record, _ = await rig.executor.accept(
+        planned(AutoClose(lottery_id=1), "close:1:0"), chain_now=NOW
+    )
+    return record.key
+
+
+def draw_recipe() -> RequestDraw:
+    return RequestDraw(
+        lottery_id=1, closing_block_height=7, chain_id=6, num_confirmations=1, attempt=1
+    )
+
+
+async def test_a_timelock_0_bot_executes_then_records_success_at_once(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.DONE
+    assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
+    [record] = rig.chain.executed("automation::record_success")
+    action = await rig.journal.get_action(key)
+    assert action is not None and arg(record.call, 1) == action.action_hash
+    assert rig.chain.state.bots[B].success_streak == 1
+
+
+async def test_a_timelocked_bot_announces_and_waits_for_execute_at(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert (result.state, result.next_check_at) == (ActionState.WAITING, NOW + 900)
+    assert rig.chain.executed("lottery_registry::advance_status") == []
+    [announce] = rig.chain.executed("automation::announce_dry_run")
+    action = await rig.journal.get_action(key)
+    assert action is not None
+    assert (arg(announce.call, 1), arg(announce.call, 3)) == (action.action_hash, NOW + 900)
+    [incident] = await rig.journal.incidents()
+    assert incident.type == "Dry-run" and incident.tx_hash == announce.tx_hash
+    assert action.action_hash is not None and action.action_hash.hex() in incident.description
+
+
+async def test_after_the_timelock_the_admin_executes_and_the_operator_records_the_same_hash(
+    rig: Rig,
+) -> None:
+    # given
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.DONE
+    [announce] = rig.chain.executed("automation::announce_dry_run")
+    [close] = rig.chain.executed("lottery_registry::advance_status")
+    [record] = rig.chain.executed("automation::record_success")
+    assert close.sender == rig.admin.address and record.sender == A
+    assert arg(record.call, 1) == arg(announce.call, 1)
+    assert rig.chain.state.bots[A].pending_action_hash == b""
+
+
+async def test_nothing_runs_before_chain_time_reaches_execute_at(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.advance(899)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert (result.state, result.next_check_at) == (ActionState.WAITING, NOW + 900)
+    assert rig.chain.executed("lottery_registry::advance_status") == []
+
+
+async def test_a_goal_reached_by_someone_else_is_moot_and_still_clears_the_slot(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.state.set_lottery(1, status=LotteryStatus.CLOSING)  # a person closed it
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.MOOT
+    assert rig.chain.executed("lottery_registry::advance_status") == []
+    assert len(rig.chain.executed("automation::record_success")) == 1
+    assert rig.chain.state.bots[A].pending_action_hash == b""
+    assert "moot" in (await rig.journal.incidents())[0].description
+
+
+async def test_an_action_whose_goal_holds_before_it_starts_sends_nothing(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    rig.chain.state.set_lottery(1, status=LotteryStatus.CLOSING)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.MOOT
+    assert rig.chain.submitted == []
+
+
+async def test_an_aborting_simulation_is_never_submitted_and_is_recorded_as_a_failure(
+    rig: Rig,
+) -> None:
+    # given: the close aborts for a reason that will not change
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+
+    def refuse(state: object, call: Call) -> None:
+        raise Abort(0x1207, "lottery_registry")  # E_SNAPSHOT_FROZEN
+
+    rig.chain.handlers[("lottery_registry", "advance_status")] = refuse
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.FAILED
+    assert all(tx.call.function != "advance_status" for tx in rig.chain.submitted)
+    [failure] = rig.chain.executed("automation::record_failure")
+    assert arg(failure.call, 3) == 0x1207
+    assert rig.chain.state.bots[B].failure_count == 1
+    action = await rig.journal.get_action(key)
+    assert action is not None and (action.error_code, action.error_name) == (
+        0x1207,
+        "E_SNAPSHOT_FROZEN",
+    )
+
+
+async def test_a_not_yet_abort_waits_and_tries_again(rig: Rig) -> None:
+    # given: the draw's retry window is still open
+    rig.chain.add_bot(B, timelock_secs=0)
+    rig.chain.state.lotteries[1] = lottery(1, status=LotteryStatus.DRAW_REQUESTED)
+    await rig.executor.accept(planned(draw_recipe(), "draw:1:2"), chain_now=NOW)
+    calls: list[int] = []
+
+    def draw(state: object, call: Call) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise Abort(0x1709, "draw")  # E_VRF_RETRY_WINDOW
+
+    rig.chain.handlers[("draw", "request_draw_admin")] = draw
+    # when
+    waiting = await rig.executor.advance("draw:1:2")
+    rig.chain.advance(60)
+    done = await rig.executor.advance("draw:1:2")
+    # then
+    assert waiting.state is ActionState.EXECUTING and waiting.next_check_at == NOW + 15
+    assert done.state is ActionState.DONE
+    assert rig.chain.state.bots[B].failure_count == 0
+    assert rig.chain.executed("automation::record_failure") == []
+
+
+async def test_a_strict_vrf_refusal_escalates_clears_the_slot_and_is_no_bot_failure(
+    rig: Rig,
+) -> None:
+    # given
+    registry = CollectorRegistry()
+    rig.metrics = PrometheusExecutionMetrics(DaemonMetrics(registry))
+    rig.build()
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(2,))
+    rig.chain.state.lotteries[1] = lottery(1, status=LotteryStatus.DRAW_REQUESTED)
+    await rig.executor.accept(planned(draw_recipe(), "draw:1:2"), chain_now=NOW)
+
+    def pending(state: object, call: Call) -> None:
+        raise Abort(0x1701, "draw")  # E_VRF_PENDING
+
+    rig.chain.handlers[("draw", "request_draw_admin")] = pending
+    await rig.executor.advance("draw:1:2")
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance("draw:1:2")
+    # then
+    assert result.state is ActionState.PARKED
+    action = await rig.journal.get_action("draw:1:2")
+    assert action is not None and action.outcome is Outcome.ESCALATED
+    assert len(rig.chain.executed("automation::record_success")) == 1
+    assert rig.chain.state.bots[A].failure_count == 0
+    assert rig.chain.state.bots[A].pending_action_hash == b""
+    assert await rig.executor.escalated_draws() == frozenset({1})
+    assert "strict VRF" in (await rig.journal.incidents())[0].description
+    sample = {"kind": "draw", "outcome": "escalated"}
+    assert registry.get_sample_value("autobot_actions_total", sample) == 1
+
+
+async def test_a_transport_error_defers_the_step_without_any_failure(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    original = rig.chain.simulate
+
+    async def unavailable(**kw: object) -> object:
+        raise RpcUnavailable("connection refused")
+
+    rig.chain.simulate = unavailable  # type: ignore[assignment,method-assign]
+    # when
+    deferred = await rig.executor.advance(key)
+    rig.chain.simulate = original  # type: ignore[method-assign]
+    rig.chain.advance(30)
+    done = await rig.executor.advance(key)
+    # then
+    assert deferred.state is ActionState.EXECUTING and deferred.next_check_at is not None
+    assert done.state is ActionState.DONE
+    assert rig.chain.executed("automation::record_failure") == []
+
+
+async def test_a_refund_plan_runs_every_batch_and_the_archive_under_one_announcement(
+    rig: Rig,
+) -> None:
+    # given
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
+    refund = RefundProgress(active=True, tickets_sold=10, proceeds_accum=100)
+    rig.chain.state.lotteries[4] = lottery(4, status=LotteryStatus.CANCELED, refund=refund)
+    recipe = RefundPlan(lottery_id=4, batches=((1, 5, 40, 10), (2, 5, 40, 10)), canceled_ts=900)
+    await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
+    await rig.executor.advance("refund:4:1")
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance("refund:4:1")
+    # then
+    assert result.state is ActionState.DONE
+    batches = rig.chain.executed("payouts::force_refund_batch_admin")
+    assert [arg(b.call, 1) for b in batches] == [1, 2]
+    assert len(rig.chain.executed("payouts::archive_canceled_lottery_admin")) == 1
+    assert len(rig.chain.executed("automation::announce_dry_run")) == 1
+    assert len(rig.chain.executed("automation::record_success")) == 1
+    kinds = [i.type for i in await rig.journal.incidents()]
+    assert kinds.count("Refund") == 3 and kinds.count("Dry-run") == 1
+
+
+async def test_a_batch_waits_for_its_cooldown_time(rig: Rig) -> None:
+    # given: a cap cooldown of 120 s spreads the batches
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
+    refund = RefundProgress(active=True, tickets_sold=10, proceeds_accum=100)
+    rig.chain.state.lotteries[4] = lottery(4, status=LotteryStatus.CANCELED, refund=refund)
+    batches = ((1, 5, 40, 10), (2, 5, 40, 10))
+    recipe = RefundPlan(lottery_id=4, batches=batches, cooldown_secs=120, archive=False)
+    await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
+    await rig.executor.advance("refund:4:1")
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance("refund:4:1")
+    # then
+    assert (result.state, result.next_check_at) == (ActionState.EXECUTING, NOW + 900 + 120)
+    assert len(rig.chain.executed("payouts::force_refund_batch_admin")) == 1
+
+
+async def test_an_action_without_a_bot_is_executed_by_the_admin_alone(rig: Rig) -> None:
+    # given
+    rig.chain.state.feeds[1] = PriceFeed(
+        asset_id=1, price=5, decimals=2, last_updated_ts=900, clamp_active=True
+    )
+    await rig.executor.accept(planned(ClearClamp(asset_id=1), "clamp:1:7"), chain_now=NOW)
+    # when
+    result = await rig.executor.advance("clamp:1:7")
+    # then
+    assert result.state is ActionState.DONE
+    assert [tx.sender for tx in rig.chain.submitted] == [rig.admin.address]
+    assert not rig.chain.state.feeds[1].clamp_active
+    [tx] = await rig.journal.transactions("clamp:1:7")
+    assert tx.purpose is TxPurpose.EXECUTE
+
+
+async def test_no_bot_free_leaves_the_action_planned_and_counts_the_refusal(rig: Rig) -> None:
+    # given: the only bot has expired
+    registry = CollectorRegistry()
+    rig.metrics = PrometheusExecutionMetrics(DaemonMetrics(registry))
+    rig.build()
+    rig.chain.add_bot(B, timelock_secs=0, expires_at=NOW - 1)
+    key = await close_lottery_1(rig)
+    # when
+    with structlog.testing.capture_logs() as logs:
+        result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.PLANNED and result.next_check_at == NOW + 15
+    assert rig.chain.submitted == []
+    refusal = next(e for e in logs if e["event"] == "guard_refused")
+    assert refusal["guard"] == "expiry"
+    assert registry.get_sample_value("autobot_guard_refusals_total", {"guard": "expiry"}) == 1
+
+
+async def test_dry_run_simulates_and_logs_every_transaction_and_submits_nothing(rig: Rig) -> None:
+    # given
+    rig.live = False
+    rig.build()
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    # when
+    with structlog.testing.capture_logs() as logs:
+        result = await rig.executor.advance(key)
+    # then
+    assert rig.chain.submitted == []
+    assert await rig.journal.live_transactions() == []
+    assert result.state is ActionState.PLANNED
+    shown = [e for e in logs if e["event"] == "dry_run_transaction"]
+    assert [(e["function"], e["sender"]) for e in shown] == [
+        ("automation::announce_dry_run", A),
+        ("lottery_registry::advance_status", rig.admin.address),
+        ("automation::record_success", A),
+    ]
+    assert shown[1]["arguments"] == ["u64:1", "u8:2"] and shown[1]["simulated"] == "ok"
+
+
+async def test_an_operator_can_park_an_action_and_retry_it(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    # when
+    parked = await rig.executor.park(key, reason="investigating")
+    retried = await rig.executor.retry(key)
+    result = await rig.executor.advance(key)
+    # then
+    assert parked.state is ActionState.PARKED
+    assert retried.state is ActionState.PLANNED
+    assert result.state is ActionState.DONE
+
+
+async def test_only_parked_or_failed_actions_can_be_retried(rig: Rig) -> None:
+    # given
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    # when / then
+    with pytest.raises(ValueError, match="only parked or failed"):
+        await rig.executor.retry(key)
+
+
+async def test_advance_due_skips_actions_whose_check_time_has_not_come(rig: Rig) -> None:
+    # given: one action waits for its timelock, one is new
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    rig.chain.add_bot(B, timelock_secs=0, allowed_actions=(6,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.state.lotteries[2] = lottery(2)
+    await rig.executor.accept(planned(AutoClose(lottery_id=2), "close:2:0"), chain_now=NOW)
+    # when
+    results = await rig.executor.advance_due()
+    # then: close:2:0 could not be routed (A is busy, B not allowed), close:1:0 was not touched
+    assert [r.key for r in results] == ["close:2:0"]
+    assert results[0].state is ActionState.PLANNED

@@ -1,0 +1,215 @@
+"""The per-account sequencer: sequence numbers, the submit window, journal-first, re-sending."""
+
+from __future__ import annotations
+
+import pytest
+from execution_fakes import ADMIN, Rig
+
+from autobot.domain import calls as c
+from autobot.errors import RpcRejected, RpcTimeout, SequenceRace
+from autobot.execution.sequencer import Sequencer, SubmitWindowFull
+from autobot.journal.records import ActionState, NewAction, TxPurpose, TxRecord, TxState
+
+KEY = "close:1:0"
+DIGEST = b"\x11" * 32
+
+
+@pytest.fixture
+async def journaled(rig: Rig) -> Rig:
+    """An action to hang transactions on, and a lottery the admin may close."""
+    from execution_fakes import lottery
+
+    rig.chain.state.lotteries[1] = lottery(1)
+    rig.chain.state.lotteries[2] = lottery(2)
+    await rig.journal.add_action(
+        NewAction(
+            key=KEY, kind="close", subject_id=1, action_id=1, recipe="{}", reason="t", due_at=0
+        ),
+        chain_now=0,
+    )
+    return rig
+
+
+async def send(seq: Sequencer, lottery_id: int = 1) -> TxRecord:
+    return await seq.send(
+        c.advance_status(lottery_id, 2),
+        action_key=KEY,
+        action_digest=DIGEST,
+        purpose=TxPurpose.EXECUTE,
+        expect=set(ActionState),
+        chain_now=0,
+    )
+
+
+async def test_the_first_number_comes_from_the_chain_then_counts_locally(journaled: Rig) -> None:
+    # given: the account has sent 5 transactions before
+    journaled.chain.sequences[ADMIN.address] = 5
+    reads: list[str] = []
+    original = journaled.chain.account_sequence
+
+    async def counting(address: str) -> int:
+        reads.append(address)
+        return await original(address)
+
+    journaled.chain.account_sequence = counting  # type: ignore[method-assign]
+    # when
+    first = await send(journaled.admin, 1)
+    second = await send(journaled.admin, 2)
+    # then
+    assert (first.sequence_number, second.sequence_number) == (5, 6)
+    assert reads == [ADMIN.address]
+
+
+async def test_a_restart_continues_after_the_journals_highest_executed_number(
+    journaled: Rig,
+) -> None:
+    # given: two executed transactions, and a node that lags behind them
+    await send(journaled.admin, 1)
+    await send(journaled.admin, 2)
+    journaled.chain.sequences[ADMIN.address] = 1
+    await journaled.reopen()
+    # when
+    next_number = await journaled.admin.next_sequence()
+    # then
+    assert next_number == 2
+
+
+async def test_numbers_held_by_live_transactions_are_skipped(journaled: Rig) -> None:
+    # given: a transaction the node holds but has not executed
+    journaled.chain.hold = True
+    held = await send(journaled.admin, 1)
+    await journaled.reopen()
+    # when
+    next_number = await journaled.admin.next_sequence()
+    # then
+    assert held.state is TxState.SUBMITTED
+    assert next_number == held.sequence_number + 1
+
+
+async def test_the_window_bounds_transactions_in_flight(journaled: Rig) -> None:
+    # given
+    journaled.window = 2
+    journaled.build()
+    journaled.chain.hold = True
+    await send(journaled.admin, 1)
+    await send(journaled.admin, 2)
+    # when / then
+    with pytest.raises(SubmitWindowFull):
+        await send(journaled.admin, 1)
+    assert len(await journaled.journal.live_transactions()) == 2
+
+
+async def test_a_transaction_is_journaled_before_it_is_submitted(journaled: Rig) -> None:
+    # given: the node is unreachable
+    journaled.chain.submit_faults.append((RpcTimeout("no answer"), False))
+    # when
+    record = await send(journaled.admin)
+    # then: the bytes are in the journal although no node took them
+    stored = await journaled.journal.get_transaction(record.tx_hash)
+    assert stored is not None and stored.state is TxState.SIGNED
+    assert stored.raw == journaled.chain.submitted[0].payload
+
+
+async def test_an_unknown_outcome_is_resolved_by_resending_the_same_bytes(journaled: Rig) -> None:
+    # given
+    journaled.chain.submit_faults.append((RpcTimeout("no answer"), False))
+    record = await send(journaled.admin)
+    # when
+    resent = await journaled.admin.follow(record)
+    settled = await journaled.admin.follow(resent)
+    # then
+    first, again = journaled.chain.submitted
+    assert first.payload == again.payload
+    assert settled.state is TxState.COMMITTED
+    assert len(journaled.chain.executed("lottery_registry::advance_status")) == 1
+
+
+async def test_a_lost_response_is_found_on_chain_and_not_sent_again(journaled: Rig) -> None:
+    # given: the node executed it but its answer was lost
+    journaled.chain.submit_faults.append((RpcTimeout("reset"), True))
+    record = await send(journaled.admin)
+    # when
+    settled = await journaled.admin.follow(record)
+    # then
+    assert settled.state is TxState.COMMITTED
+    assert len(journaled.chain.submitted) == 1
+
+
+async def test_an_unexpired_transaction_the_node_forgot_is_resent(journaled: Rig) -> None:
+    # given
+    journaled.chain.hold = True
+    record = await send(journaled.admin)
+    journaled.chain.forget(record.tx_hash)
+    journaled.chain.hold = False
+    # when
+    followed = await journaled.admin.follow(record)
+    # then
+    assert followed.state is TxState.SUBMITTED and followed.submissions == 2
+    assert len(journaled.chain.executed("lottery_registry::advance_status")) == 1
+
+
+async def test_an_expired_absent_transaction_is_dropped_and_its_number_reused(
+    journaled: Rig,
+) -> None:
+    # given: the node lost it and its expiry (wall clock) plus the grace has passed
+    journaled.chain.hold = True
+    record = await send(journaled.admin)
+    journaled.chain.forget(record.tx_hash)
+    journaled.clock.advance(journaled.ttl_seconds + 31)
+    journaled.chain.hold = False
+    # when
+    dropped = await journaled.admin.follow(record)
+    again = await send(journaled.admin)
+    # then
+    assert dropped.state is TxState.DROPPED
+    assert again.sequence_number == record.sequence_number
+    assert again.tx_hash != record.tx_hash
+
+
+async def test_an_expired_transaction_is_not_dropped_within_the_grace(journaled: Rig) -> None:
+    # given
+    journaled.chain.hold = True
+    record = await send(journaled.admin)
+    journaled.chain.forget(record.tx_hash)
+    journaled.clock.advance(journaled.ttl_seconds + 5)
+    # when
+    followed = await journaled.admin.follow(record)
+    # then: still live, and not sent again (a node would refuse expired bytes)
+    assert followed.state.live
+    assert len(journaled.chain.submitted) == 1
+
+
+async def test_a_sequence_refusal_of_fresh_bytes_drops_them_and_resyncs(journaled: Rig) -> None:
+    # given: someone else used number 0 (the node says it is too old)
+    journaled.chain.submit_faults.append((SequenceRace("too old"), False))
+    journaled.chain.sequences[ADMIN.address] = 0
+    first = await send(journaled.admin, 1)
+    journaled.chain.sequences[ADMIN.address] = 1
+    # when
+    second = await send(journaled.admin, 1)
+    # then
+    assert first.state is TxState.DROPPED
+    assert second.sequence_number == 1 and second.state is TxState.SUBMITTED
+
+
+async def test_an_executed_abort_is_settled_with_its_code(journaled: Rig) -> None:
+    # given: lottery 3 does not exist, so the admin call aborts on chain
+    journaled.chain.hold = True
+    record = await send(journaled.admin, 3)
+    journaled.chain.release()
+    # when
+    settled = await journaled.admin.follow(record)
+    # then
+    assert settled.state is TxState.ABORTED
+    assert (settled.error_code, settled.error_name) == (0x1202, "E_REGISTRY_MISSING")
+
+
+async def test_a_rejected_transaction_is_journaled_as_dropped_and_reported(journaled: Rig) -> None:
+    # given
+    journaled.chain.submit_faults.append((RpcRejected("bad signature", status=400), False))
+    # when
+    with pytest.raises(RpcRejected):
+        await send(journaled.admin)
+    # then
+    [tx] = await journaled.journal.transactions(KEY)
+    assert tx.state is TxState.DROPPED and "bad signature" in (tx.error_message or "")
