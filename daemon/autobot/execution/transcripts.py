@@ -19,7 +19,7 @@ from autobot.domain import calls as c
 from autobot.domain.calls import Call, MoveArg
 from autobot.planning.plan import TimedCall
 
-__all__ = ["call_from_json", "call_to_json", "calls_from_text", "calls_to_text"]
+__all__ = ["call_from_json", "call_to_json", "calls_to_text"]
 
 
 def _arg_to_json(arg: MoveArg) -> list[Any]:
@@ -81,19 +81,4 @@ def calls_to_text(calls: Sequence[TimedCall]) -> str:
         ],
         sort_keys=True,
         separators=(",", ":"),
-    )
-
-
-def calls_from_text(text: str) -> tuple[TimedCall, ...]:
-    """Inverse of ``calls_to_text``."""
-    items = json.loads(text)
-    if not isinstance(items, list):
-        raise ValueError("journaled calls must be a JSON list")
-    return tuple(
-        TimedCall(
-            call=call_from_json(item),
-            not_before=int(item["not_before"]),
-            secondary=tuple(str(s) for s in item.get("secondary", ())),
-        )
-        for item in items
     )
