@@ -31,9 +31,9 @@ def _handler(target: str) -> Handler:
 
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(
-            f"expected HOST:PORT with a port in 1..65535, got {value!r}"
+            f"expected HOST:PORT with a port in 0..65535 (0: any free port), got {value!r}"
         )
     return host.strip("[]"), int(port)
 

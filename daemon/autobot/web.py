@@ -5,9 +5,8 @@
 * ``/healthz`` is liveness: 200 while autobot's last good tick is younger than
   ``tick_max_age_seconds``, 503 with the reason otherwise. Before the first good tick the server's own
   start time stands in, so a daemon that never manages a tick is reported dead after the same limit.
-  The same rule (:func:`check_liveness`) gates systemd's ``WATCHDOG=1`` (``SdNotifier.watchdog_loop``
-  with ``healthy=lambda: server.liveness().alive``), so the unit's watchdog and the probes agree on
-  what "alive" means.
+  Gate systemd's ``WATCHDOG=1`` with the same rule (``SdNotifier.watchdog_loop(healthy=lambda:
+  server.liveness().alive)``) so the unit's watchdog and the probes agree on what "alive" means.
 * ``/readyz`` is readiness: 200 once the server is up and the health object says ready (every service
   started and the chain answered), 503 with the reason otherwise.
 

@@ -60,7 +60,9 @@ def _exported_names() -> set[str]:
                     fallback_active=False,
                 ),
             ),
-            refunds=(RefundSample(lottery_id=7, round=1, remaining=10, last_ts=1, sla_breach=False),),
+            refunds=(
+                RefundSample(lottery_id=7, round=1, remaining=10, last_ts=1, sla_breach=False),
+            ),
             payout_round_gaps=((4, 1),),
             operations_budget_remaining=10,
             operations_budget_total=100,
@@ -68,7 +70,7 @@ def _exported_names() -> set[str]:
             feed_updates_total={1: 5},
         )
     )
-    names = set()
+    names: set[str] = set()
     for family in registry.collect():
         names.update(sample.name for sample in family.samples)
     assert generate_latest(registry)  # renders

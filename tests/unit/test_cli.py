@@ -88,7 +88,7 @@ def run_autobot(*args: str) -> subprocess.CompletedProcess[str]:
         (["frobnicate"], "COMMAND"),
         (["check-config"], "PATH"),
         (["run", "--listen", "nohost"], "--listen"),
-        (["run", "--listen", "127.0.0.1:0"], "--listen"),
+        (["run", "--listen", "127.0.0.1:65536"], "--listen"),
         (["localnet", "--time-scale", "0"], "--time-scale"),
         (["localnet", "--port", "http"], "--port"),
         (["localnet", "--port", "70000"], "--port"),

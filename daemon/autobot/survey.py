@@ -1,0 +1,336 @@
+"""What the daemon would see and do, read by the operator CLI: journal knowledge, one chain
+snapshot, the planners' answer and each action's route.
+
+The CLI must tell the same story the daemon acts on, so it reuses the daemon's parts rather than
+re-deriving them: the planners (``plan_all``, and ``planning.requests.decide`` for a new
+request), the router's candidate order (``execution.routing.Router``) and the guards
+(``execution.guards.DEFAULT_GUARDS``). ``build_plan_context`` turns config + journal into the
+``PlanContext`` the planners take.
+
+TODO(lead): the daemon's composition root builds the same ``PlanContext``; one builder should
+serve both (this one, moved or imported), so the CLI's answers never drift from the daemon's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from autobot.chain.gateway import ChainGateway
+from autobot.config import Config
+from autobot.domain.bots import Bot
+from autobot.domain.snapshot import Snapshot
+from autobot.errors import AutobotError
+from autobot.execution.bookkeeping import SLOT_STATES
+from autobot.execution.guards import DEFAULT_GUARDS, GuardContext, Guards
+from autobot.execution.routing import Router
+from autobot.journal.records import ActionRecord, ActionState, Outcome, RequestRecord
+from autobot.journal.store import SqliteJournal
+from autobot.planning import ActionKey, PlanContext, PlannedAction, PlanResult
+from autobot.planning.requests import OperatorRequest, decide, request_from_journal
+
+__all__ = [
+    "PROBE_REQUEST_ID",
+    "ChainFacts",
+    "CheckedRequest",
+    "JournalFacts",
+    "OperatorNames",
+    "RequestRefused",
+    "Routing",
+    "build_plan_context",
+    "busy_operators",
+    "chain_deadline",
+    "check_request",
+    "read_snapshot",
+    "route",
+    "routes_for",
+    "unreachable",
+]
+
+PROBE_REQUEST_ID = 0
+"""The id a request carries while it is checked, before the journal gives it one (ids start at 1)."""
+
+_FEED_EVENT = "price_feed::PriceFeedUpdatedEvent"
+_MAX_EVENT_PAGES = 50  # feed discovery without [feeds] assets reads at most 5 000 events
+
+
+class RequestRefused(Exception):
+    """The daemon would not carry out a request (or it could not be checked); nothing written."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorNames:
+    """The configured operator names (``keys.operator_key_files``) and their addresses."""
+
+    by_name: Mapping[str, str]  # name -> 0x address
+
+    def name(self, address: str | None) -> str | None:
+        return next((n for n, a in self.by_name.items() if a == address), None)
+
+    def label(self, address: str | None) -> str:
+        """``A`` for a configured operator, else the address shortened (``0x3277…7503``)."""
+        if address is None:
+            return "-"
+        return self.name(address) or f"{address[:6]}…{address[-4:]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Routing:
+    """The bot a planned action would go to now (Decisions §8), or why none would."""
+
+    operator: str | None
+    timelock_secs: int | None = None
+    note: str = ""  # why there is no bot, or that the chosen one is busy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainFacts:
+    """One chain read and the planning pass over it."""
+
+    snapshot: Snapshot
+    result: PlanResult
+    routes: Mapping[str, Routing]  # by planned action key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalFacts:
+    """What the journal says, read once."""
+
+    path: str
+    open_actions: tuple[ActionRecord, ...]
+    pending_requests: tuple[RequestRecord, ...]
+    parked: tuple[ActionRecord, ...] = ()
+    failed: tuple[ActionRecord, ...] = ()
+    requests_would_reject: Mapping[int, str] = field(default_factory=dict)
+
+
+async def build_plan_context(
+    config: Config, journal: SqliteJournal, *, extra: Sequence[OperatorRequest] = ()
+) -> tuple[PlanContext, list[RequestRecord]]:
+    """The planners' ``PlanContext`` (config values + journal knowledge) and the pending
+    requests it holds; ``extra`` requests are appended after the journal's."""
+    open_actions = await journal.open_actions()
+    parked = await journal.list_actions(states={ActionState.PARKED}, limit=100_000)
+    done = await journal.list_actions(states={ActionState.DONE}, limit=100_000)
+    latest_fallback: dict[int, bool] = {}
+    for action in (a for a in done if a.kind == "fallback"):  # newest first
+        if action.subject_id not in latest_fallback:
+            latest_fallback[action.subject_id] = bool(json.loads(action.recipe).get("active"))
+    pending = await journal.pending_requests()
+    requests: list[OperatorRequest] = []
+    for record in pending:
+        try:
+            params = json.loads(record.params)
+            request = request_from_journal(record.id, record.kind.value, record.subject, params)
+        except ValueError:
+            continue  # the daemon rejects it: nothing for the planners
+        if request is not None:
+            requests.append(request)
+    keys: set[ActionKey] = set()
+    for action in open_actions:
+        try:
+            keys.add(ActionKey.parse(action.key))
+        except ValueError:
+            continue
+    ctx = PlanContext(
+        chain_id=config.chain.chain_id,
+        auto_close_grace_seconds=config.automation.grace_period_seconds,
+        num_confirmations=config.draws.num_confirmations,
+        winners_batch_limit=config.draws.winners_batch_limit,
+        manual_retry_delay_seconds=config.draws.manual_retry_delay_seconds,
+        vrf_deadline_seconds=config.draws.vrf_deadline_seconds,
+        cancel_on_vrf_failure=config.draws.cancel_on_vrf_failure,
+        auto_refund=config.refunds.auto_refund,
+        refund_batch_size=config.refunds.batch_size,
+        refund_first_batch_sla_seconds=config.refunds.first_batch_sla_seconds,
+        refund_complete_sla_seconds=config.refunds.complete_sla_seconds,
+        fallback_on_stale=config.feeds.fallback_on_stale,
+        fallback_reason=config.feeds.fallback_reason,
+        bot_expiry_warning_seconds=config.automation.bot_expiry_warning_seconds,
+        bot_pending_grace_seconds=config.automation.bot_pending_grace_seconds,
+        open_actions=frozenset(keys),
+        escalated_draws=frozenset(
+            a.subject_id for a in parked if a.outcome is Outcome.ESCALATED and a.kind == "draw"
+        ),
+        fallbacks_set_by_autobot=frozenset(a for a, on in latest_fallback.items() if on),
+        archived_lotteries=await journal.terminal_lotteries(),
+        requests=(*requests, *extra),
+    )
+    return ctx, pending
+
+
+# --------------------------------------------------------------------------------------------
+# Routing
+
+
+def busy_operators(open_actions: Sequence[ActionRecord]) -> set[str]:
+    """Operators whose pending slot one of autobot's open actions holds (or is taking)."""
+    return {a.operator for a in open_actions if a.operator and a.state in SLOT_STATES}
+
+
+def route(
+    action_id: int,
+    bots: Sequence[Bot],
+    *,
+    holders: Collection[str],
+    busy: Collection[str],
+    now: int,
+    names: OperatorNames,
+) -> Routing:
+    """``Router.route`` without its logging and metrics: the allowed bot with the smallest
+    timelock whose key autobot holds (sensitive ids: timelock >= 900 s) that passes every guard.
+    If only busy bots qualify, the first of them (the action waits for its slot)."""
+    refusals: list[str] = []
+    waiting: list[Bot] = []
+    for bot in Router(guards=Guards(()), operators=holders).candidates(action_id, bots):
+        if bot.timelock_secs > 0 and bot.operator in busy:
+            waiting.append(bot)
+            continue
+        ctx = GuardContext(bot=bot, action_id=action_id, now=now, announcing=bot.timelock_secs > 0)
+        refused = next((r for g in DEFAULT_GUARDS if (r := g.check(ctx)) is not None), None)
+        if refused is None:
+            return Routing(operator=bot.operator, timelock_secs=bot.timelock_secs)
+        refusals.append(f"{names.label(bot.operator)}: {refused}")
+    if waiting:
+        note = "busy: its pending slot holds another of autobot's actions, this one waits"
+        return Routing(operator=waiting[0].operator, timelock_secs=waiting[0].timelock_secs, note=note)
+    reason = "; ".join(refusals) or "no bot autobot holds a key for is allowed this action"
+    return Routing(operator=None, note=reason)
+
+
+def routes_for(
+    actions: Sequence[PlannedAction],
+    snapshot: Snapshot,
+    names: OperatorNames,
+    open_actions: Sequence[ActionRecord],
+) -> dict[str, Routing]:
+    """The route of every planned action that a bot attests, by key."""
+    busy = busy_operators(open_actions)
+    holders = set(names.by_name.values())
+    return {
+        str(a.key): route(
+            int(a.action_id),
+            snapshot.bots,
+            holders=holders,
+            busy=busy,
+            now=snapshot.now,
+            names=names,
+        )
+        for a in actions
+        if a.action_id is not None
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The chain
+
+
+def chain_deadline(config: Config) -> float:
+    """How long one command waits for its whole chain read."""
+    return max(5.0, 3 * config.chain.request_timeout_seconds)
+
+
+def unreachable(exc: BaseException, config: Config) -> str:
+    """Why a chain read failed, in one line."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {chain_deadline(config):g} s"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _asset_ids(config: Config, gateway: ChainGateway) -> tuple[int, ...]:
+    """``[feeds] assets``, else every asset seen in a ``PriceFeedUpdatedEvent`` (registration
+    emits one), reading at most ``_MAX_EVENT_PAGES`` pages."""
+    if config.feeds.assets is not None:
+        return config.feeds.assets
+    found: set[int] = set()
+    cursor: str | None = None
+    for _ in range(_MAX_EVENT_PAGES):
+        page = await gateway.events(_FEED_EVENT, cursor=cursor)
+        found.update(int(str(e.data["asset_id"])) for e in page.events if "asset_id" in e.data)
+        cursor = page.cursor
+        if cursor is None or not page.events:
+            break
+    return tuple(sorted(found))
+
+
+async def read_snapshot(
+    config: Config,
+    gateway: ChainGateway,
+    journal: SqliteJournal,
+    *,
+    lottery_ids: Collection[int] | None = None,
+    asset_ids: Collection[int] | None = None,
+) -> Snapshot:
+    """One chain read within ``chain_deadline``: by default every lottery the journal does not
+    know as terminal and every watched feed. Raises ``AutobotError`` or ``TimeoutError``."""
+    async with asyncio.timeout(chain_deadline(config)):
+        if lottery_ids is None:
+            terminal = await journal.terminal_lotteries()
+            lottery_ids = [i for i in await gateway.lottery_ids() if i not in terminal]
+        if asset_ids is None:
+            asset_ids = await _asset_ids(config, gateway)
+        return await gateway.snapshot(lottery_ids=lottery_ids, asset_ids=asset_ids)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a new request
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckedRequest:
+    """A request the daemon's planner accepts, and how it would be carried out now."""
+
+    planned: PlannedAction
+    routing: Routing | None  # None: no bot attestation (an admin call gated locally)
+    snapshot: Snapshot
+
+
+async def check_request(
+    request: OperatorRequest,
+    *,
+    config: Config,
+    names: OperatorNames,
+    journal: SqliteJournal,
+    gateway: ChainGateway,
+    lottery_ids: Collection[int] = (),
+    asset_ids: Collection[int] = (),
+) -> CheckedRequest:
+    """Run the daemon's request planner over a fresh snapshot with ``request`` (carrying
+    ``PROBE_REQUEST_ID``) after the pending ones; ``RequestRefused`` says why not."""
+    try:
+        snapshot = await read_snapshot(
+            config, gateway, journal, lottery_ids=lottery_ids, asset_ids=asset_ids
+        )
+    except (AutobotError, TimeoutError) as exc:
+        raise RequestRefused(
+            f"cannot read the chain ({unreachable(exc, config)}): a request is checked against "
+            "the chain before it is written"
+        ) from None
+    ctx, _ = await build_plan_context(config, journal, extra=(request,))
+    outcome = decide(snapshot, ctx)
+    rejected = next((r for r in outcome.rejected if r.request_id == PROBE_REQUEST_ID), None)
+    if rejected is not None:
+        raise RequestRefused(rejected.reason)
+    planned = next(a for a in outcome.actions if a.request_id == PROBE_REQUEST_ID)
+    existing = await journal.get_action(str(planned.key))
+    if existing is not None and not existing.is_open:
+        # The executor keeps an existing key as it is: the request would change nothing.
+        again = existing.state in (ActionState.PARKED, ActionState.FAILED)
+        hint = f"; run it again with `autobot actions retry {existing.key}`" if again else ""
+        raise RequestRefused(
+            f"the daemon would plan {planned.key}, which the journal already has "
+            f"({existing.state.value}){hint}"
+        )
+    routing = None
+    if planned.action_id is not None:
+        routing = route(
+            int(planned.action_id),
+            snapshot.bots,
+            holders=set(names.by_name.values()),
+            busy=busy_operators(await journal.open_actions()),
+            now=snapshot.now,
+            names=names,
+        )
+    return CheckedRequest(planned=planned, routing=routing, snapshot=snapshot)

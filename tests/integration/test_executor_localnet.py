@@ -1,0 +1,143 @@
+"""The execution pipeline end to end against the in-process localnet (demo scenario).
+
+Operator A is the demo's timelocked bot (900 s, actions 1, 2, 6, 7), operator B the timelock-0 bot
+(actions 1-4). Chain time is advanced with ``POST /localnet/v1/advance``, never slept through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from autobot.chain.signer import Signer
+from autobot.chain.supra import SupraGateway
+from autobot.clock import SystemClock
+from autobot.domain.lotteries import LotteryStatus
+from autobot.execution.executor import Executor
+from autobot.execution.guards import Guards
+from autobot.execution.routing import Router
+from autobot.execution.sequencer import Sequencer
+from autobot.journal.records import ActionState, TxPurpose, TxState
+from autobot.journal.store import SqliteJournal
+from autobot.localnet.runner import Localnet
+from autobot.planning.plan import ActionKey, PlannedAction, Recipe
+from autobot.planning.recipes import AutoClose, Cancel
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def gateway(localnet: Localnet) -> AsyncIterator[SupraGateway]:
+    info = localnet.info
+    async with SupraGateway(
+        rpc_urls=[info.rpc_url], chain_id=info.chain_id, package=info.package_address
+    ) as gw:
+        yield gw
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
+    j = await SqliteJournal.open(tmp_path / "journal.sqlite3", clock=SystemClock())
+    yield j
+    await j.close()
+
+
+@pytest.fixture
+def executor(localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal) -> Executor:
+    info = localnet.info
+
+    def sequencer(key_hex: str) -> Sequencer:
+        return Sequencer(
+            signer=Signer.from_private_key_hex(key_hex),
+            gateway=gateway,
+            journal=journal,
+            clock=SystemClock(),
+            window=4,
+            ttl_seconds=60,
+        )
+
+    operators = {s.address: s for s in (sequencer(op.private_key) for op in info.operators[:2])}
+    guards = Guards()
+    return Executor(
+        journal=journal,
+        gateway=gateway,
+        admin=sequencer(info.admin.private_key),
+        operators=operators,
+        router=Router(guards=guards, operators=operators),
+        guards=guards,
+        clock=SystemClock(),
+        live=True,
+        confirm_seconds=5.0,
+    )
+
+
+async def plan(executor: Executor, gateway: SupraGateway, recipe: Recipe, key: str) -> str:
+    kind, subject, round_ = key.split(":")
+    now = (await gateway.chain_time()).seconds
+    action = PlannedAction(
+        key=ActionKey(kind=kind, subject=int(subject), round=int(round_)),
+        action_id=recipe.action_id,
+        subject_id=int(subject),
+        recipe=recipe,
+        due_at=now,
+        reason="integration test",
+    )
+    record, _ = await executor.accept(action, chain_now=now)
+    return record.key
+
+
+async def advance_chain(localnet: Localnet, seconds: int) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{localnet.base_url}localnet/v1/advance", json={"seconds": seconds}) as reply,
+    ):
+        assert reply.status == 200, await reply.text()
+
+
+async def test_operator_b_closes_lottery_1_and_records_it_at_once(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor: Executor
+) -> None:
+    # given: lottery 1's sales ended; B (timelock 0) is the quickest bot allowed to close
+    operator_b = localnet.info.operators[1]
+    key = await plan(executor, gateway, AutoClose(lottery_id=1), "close:1:0")
+    # when
+    result = await executor.advance(key)
+    # then
+    assert result.state is ActionState.DONE
+    assert (await gateway.lottery_status(1)).status is LotteryStatus.CLOSING
+    bot = await gateway.get_bot(Signer.from_private_key_hex(operator_b.private_key).address)
+    action = await journal.get_action(key)
+    assert bot is not None and action is not None
+    assert (bot.success_streak, bot.last_action_hash) == (1, action.action_hash)
+    txs = await journal.transactions(key)
+    assert [(t.purpose, t.state) for t in txs] == [
+        (TxPurpose.EXECUTE, TxState.COMMITTED),
+        (TxPurpose.RECORD, TxState.COMMITTED),
+    ]
+
+
+async def test_operator_a_announces_waits_out_the_timelock_then_cancels(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor: Executor
+) -> None:
+    # given: cancelling lottery 5 is sensitive (action 7): only A (900 s) may carry it
+    operator_a = Signer.from_private_key_hex(localnet.info.operators[0].private_key).address
+    key = await plan(executor, gateway, Cancel(lottery_id=5, reason=3), "cancel:5:3")
+    # when: announced, then the chain moves past the timelock
+    announced = await executor.advance(key)
+    bot = await gateway.get_bot(operator_a)
+    action = await journal.get_action(key)
+    assert action is not None and action.execute_at is not None
+    await advance_chain(localnet, action.execute_at - (await gateway.chain_time()).seconds + 1)
+    done = await executor.advance(key)
+    # then
+    assert announced.state is ActionState.WAITING and announced.next_check_at == action.execute_at
+    assert bot is not None and bot.pending_action_hash == action.action_hash
+    assert done.state is ActionState.DONE
+    assert (await gateway.lottery_status(5)).status is LotteryStatus.CANCELED
+    after = await gateway.get_bot(operator_a)
+    assert after is not None and after.pending_action_hash == b""
+    assert after.last_action_hash == action.action_hash
+    assert [i.type for i in await journal.incidents()] == ["Cancellation", "Dry-run"]
