@@ -254,10 +254,14 @@ class Daemon:
             return
 
     def _healthy(self) -> bool:
-        last = self.health.last_good_tick_monotonic
-        if last is None:
-            return True  # starting: systemd's own start timeout covers a daemon that never ticks
-        return time.monotonic() - last <= self.health.tick_max_age_seconds
+        """The watchdog's verdict: a good tick recently, or the web server started recently.
+
+        Measured from the web server's start before the first tick, so a daemon that sends
+        READY=1 and then never completes a sweep stops pinging and systemd restarts it.
+        """
+        if self.web is None:
+            return False
+        return self.web.liveness().alive
 
     async def _sweep(self) -> None:
         if self._stop.is_set():

@@ -46,7 +46,7 @@ import logging
 import os
 import pwd
 import sys
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -58,37 +58,21 @@ from autobot.chain.supra import SupraGateway
 from autobot.clock import SystemClock
 from autobot.config import Config, load_config
 from autobot.domain.bots import Bot
-from autobot.domain.snapshot import Snapshot
 from autobot.domain.values import normalise_address
 from autobot.errors import EX_CONFIG, AutobotError, ConfigError, JournalError
-from autobot.execution.bookkeeping import SLOT_STATES
-from autobot.execution.guards import DEFAULT_GUARDS, GuardContext, Guards
-from autobot.execution.routing import Router
-from autobot.journal.records import (
-    ActionRecord,
-    ActionState,
-    Outcome,
-    RequestKind,
-    RequestRecord,
-)
+from autobot.journal.records import ActionRecord, ActionState, RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
-from autobot.planning import ActionKey, PlanContext, PlannedAction, plan_all
-from autobot.planning.recipes import RefundPlan, recipe_from_json
+from autobot.planning import plan_all
+from autobot.planning.recipes import RefundPlan
 from autobot.planning.requests import (
     CancelRequest,
     ClearClampRequest,
     OperatorRequest,
     RefundRequest,
     RotateRequest,
-    decide,
-    request_from_journal,
 )
 from autobot.report import (
-    ChainFacts,
-    JournalFacts,
-    OperatorNames,
-    Routing,
     action_detail,
     action_row,
     incident_row,
@@ -100,28 +84,35 @@ from autobot.report import (
     status_report,
     utc,
 )
+from autobot.survey import (
+    PROBE_REQUEST_ID,
+    ChainFacts,
+    CheckedRequest,
+    JournalFacts,
+    OperatorNames,
+    RequestRefused,
+    build_plan_context,
+    chain_deadline,
+    check_request,
+    read_snapshot,
+    routes_for,
+    unreachable,
+)
 
 __all__ = [
     "CANCEL_REASONS",
     "CommandError",
     "actions_command",
-    "build_plan_context",
     "cancel_command",
     "clear_clamp_command",
     "incidents_command",
     "refund_command",
     "rotate_command",
-    "route",
     "status_command",
 ]
 
-log = structlog.get_logger(__name__)
-
 EXIT_REFUSED = 1
 CANCEL_REASONS: Mapping[str, int] = {"vrf-failure": 1, "compliance": 2, "operations": 3}
-_FEED_EVENT = "price_feed::PriceFeedUpdatedEvent"
-_MAX_EVENT_PAGES = 50  # asset discovery without [feeds] assets: at most 5 000 events read
-_PROBE_ID = 0  # request id used while validating (journal ids start at 1)
 
 
 class CommandError(Exception):
@@ -161,7 +152,7 @@ def _logs_to_stderr() -> Iterator[None]:
         structlog.configure(**saved)
 
 
-def _run(body: Callable[[], Awaitable[int]]) -> int:
+def _run(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
     with _logs_to_stderr():
         try:
             return asyncio.run(body())
@@ -173,6 +164,9 @@ def _run(body: Callable[[], Awaitable[int]]) -> int:
         except CommandError as exc:
             print(f"autobot: {exc}", file=sys.stderr)
             return exc.exit_code
+        except RequestRefused as exc:
+            print(f"autobot: refused: {exc}; nothing was written", file=sys.stderr)
+            return EXIT_REFUSED
         except JournalError as exc:
             print(f"autobot: {exc}", file=sys.stderr)
             return EXIT_REFUSED
@@ -218,10 +212,6 @@ def _requested_by() -> str:
         return f"uid {os.geteuid()}"
 
 
-def _chain_deadline(config: Config) -> float:
-    return max(5.0, 3 * config.chain.request_timeout_seconds)
-
-
 def _sweep_note(config: Config) -> str:
     note = f"on its next sweep, within ~{span(config.scheduler.poll_interval_seconds)}"
     note += " (scheduler.poll_interval_seconds)"
@@ -231,163 +221,6 @@ def _sweep_note(config: Config) -> str:
             "nothing is submitted"
         )
     return note
-
-
-# --------------------------------------------------------------------------------------------
-# What the daemon knows: the plan context, routing, the snapshot
-
-
-async def build_plan_context(
-    config: Config, journal: SqliteJournal, *, extra: Sequence[OperatorRequest] = ()
-) -> tuple[PlanContext, list[RequestRecord]]:
-    """The ``PlanContext`` the daemon's planners see (config values + journal knowledge), plus
-    the pending requests it was built from; ``extra`` requests go after the journal's."""
-    open_actions = await journal.open_actions()
-    parked = await journal.list_actions(states={ActionState.PARKED}, limit=100_000)
-    done_fallbacks = [
-        a for a in await journal.list_actions(states={ActionState.DONE}, limit=100_000)
-        if a.kind == "fallback"
-    ]  # fmt: skip
-    latest: dict[int, bool] = {}
-    for action in done_fallbacks:  # newest first: the first seen per asset is its latest
-        if action.subject_id not in latest:
-            latest[action.subject_id] = bool(json.loads(action.recipe).get("active"))
-    pending = await journal.pending_requests()
-    requests: list[OperatorRequest] = []
-    for record in pending:
-        try:
-            request = request_from_journal(
-                record.id, record.kind.value, record.subject, json.loads(record.params)
-            )
-        except ValueError:
-            continue  # the daemon rejects it; nothing for the planners
-        if request is not None:
-            requests.append(request)
-    keys = set()
-    for action in open_actions:
-        try:
-            keys.add(ActionKey.parse(action.key))
-        except ValueError:
-            continue
-    ctx = PlanContext(
-        chain_id=config.chain.chain_id,
-        auto_close_grace_seconds=config.automation.grace_period_seconds,
-        num_confirmations=config.draws.num_confirmations,
-        winners_batch_limit=config.draws.winners_batch_limit,
-        manual_retry_delay_seconds=config.draws.manual_retry_delay_seconds,
-        vrf_deadline_seconds=config.draws.vrf_deadline_seconds,
-        cancel_on_vrf_failure=config.draws.cancel_on_vrf_failure,
-        auto_refund=config.refunds.auto_refund,
-        refund_batch_size=config.refunds.batch_size,
-        refund_first_batch_sla_seconds=config.refunds.first_batch_sla_seconds,
-        refund_complete_sla_seconds=config.refunds.complete_sla_seconds,
-        fallback_on_stale=config.feeds.fallback_on_stale,
-        fallback_reason=config.feeds.fallback_reason,
-        bot_expiry_warning_seconds=config.automation.bot_expiry_warning_seconds,
-        bot_pending_grace_seconds=config.automation.bot_pending_grace_seconds,
-        open_actions=frozenset(keys),
-        escalated_draws=frozenset(
-            a.subject_id for a in parked if a.outcome is Outcome.ESCALATED and a.kind == "draw"
-        ),
-        fallbacks_set_by_autobot=frozenset(a for a, active in latest.items() if active),
-        archived_lotteries=await journal.terminal_lotteries(),
-        requests=(*requests, *extra),
-    )
-    return ctx, pending
-
-
-def route(
-    action_id: int,
-    bots: Sequence[Bot],
-    *,
-    holders: Collection[str],
-    busy: Collection[str],
-    now: int,
-    names: OperatorNames,
-) -> Routing:
-    """The executor's routing (``execution.routing.Router``) without its logging side effects:
-    the allowed bot with the smallest timelock whose key autobot holds, sensitive ids only to
-    bots with timelock >= 900 s, every guard passed; a busy bot's action waits for its slot."""
-    refusals: list[str] = []
-    waiting: list[Bot] = []
-    for bot in Router(guards=Guards(()), operators=holders).candidates(action_id, bots):
-        if bot.timelock_secs > 0 and bot.operator in busy:
-            waiting.append(bot)
-            continue
-        ctx = GuardContext(bot=bot, action_id=action_id, now=now, announcing=bot.timelock_secs > 0)
-        refused = next((r for g in DEFAULT_GUARDS if (r := g.check(ctx)) is not None), None)
-        if refused is None:
-            return Routing(operator=bot.operator, timelock_secs=bot.timelock_secs)
-        refusals.append(f"{names.label(bot.operator)}: {refused}")
-    if waiting:
-        first = waiting[0]
-        note = "its pending slot holds another of autobot's actions: waits for it"
-        return Routing(operator=first.operator, timelock_secs=first.timelock_secs, note=note)
-    reason = "; ".join(refusals) or "no bot autobot holds a key for is allowed this action"
-    return Routing(operator=None, note=reason)
-
-
-async def _asset_ids(config: Config, gateway: SupraGateway) -> tuple[int, ...]:
-    """``[feeds] assets``, else every asset seen in ``PriceFeedUpdatedEvent`` (registration
-    emits one), reading at most ``_MAX_EVENT_PAGES`` pages."""
-    if config.feeds.assets is not None:
-        return config.feeds.assets
-    found: set[int] = set()
-    cursor: str | None = None
-    for _ in range(_MAX_EVENT_PAGES):
-        page = await gateway.events(_FEED_EVENT, cursor=cursor)
-        found.update(int(str(e.data["asset_id"])) for e in page.events if "asset_id" in e.data)
-        cursor = page.cursor
-        if cursor is None or not page.events:
-            break
-    return tuple(sorted(found))
-
-
-async def _snapshot(
-    config: Config,
-    gateway: SupraGateway,
-    journal: SqliteJournal,
-    *,
-    lottery_ids: Collection[int] | None = None,
-    asset_ids: Collection[int] | None = None,
-) -> Snapshot:
-    """One chain read (within the deadline): every lottery not known terminal and every feed,
-    unless the caller names them."""
-    async with asyncio.timeout(_chain_deadline(config)):
-        if lottery_ids is None:
-            terminal = await journal.terminal_lotteries()
-            lottery_ids = [i for i in await gateway.lottery_ids() if i not in terminal]
-        if asset_ids is None:
-            asset_ids = await _asset_ids(config, gateway)
-        return await gateway.snapshot(lottery_ids=lottery_ids, asset_ids=asset_ids)
-
-
-def _unreachable(exc: BaseException, config: Config) -> str:
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {_chain_deadline(config):g} s"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _busy(open_actions: Sequence[ActionRecord]) -> set[str]:
-    return {a.operator for a in open_actions if a.operator and a.state in SLOT_STATES}
-
-
-def _routes(
-    actions: Sequence[PlannedAction],
-    snapshot: Snapshot,
-    names: OperatorNames,
-    open_actions: Sequence[ActionRecord],
-) -> dict[str, Routing]:
-    busy = _busy(open_actions)
-    holders = set(names.by_name.values())
-    return {
-        str(a.key): route(
-            int(a.action_id), snapshot.bots, holders=holders, busy=busy, now=snapshot.now,
-            names=names,
-        )
-        for a in actions
-        if a.action_id is not None
-    }  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,12 +243,12 @@ async def _status(args: argparse.Namespace) -> int:
         error: str | None = None
         try:
             async with SupraGateway.from_config(config.chain) as gateway:
-                snapshot = await _snapshot(config, gateway, journal)
+                snapshot = await read_snapshot(config, gateway, journal)
         except (AutobotError, TimeoutError) as exc:
-            error = _unreachable(exc, config)
+            error = unreachable(exc, config)
         else:
             result = plan_all(snapshot, ctx)
-            routes = _routes(result.actions, snapshot, names, open_actions)
+            routes = routes_for(result.actions, snapshot, names, open_actions)
             chain = ChainFacts(snapshot=snapshot, result=result, routes=routes)
         rejects = (
             {}
@@ -568,97 +401,69 @@ async def _incidents(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Requests that need one chain read: cancel, refund, clear-clamp, rotate
+# Requests checked against the chain: cancel, refund, clear-clamp, rotate
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Checked:
-    """A request the daemon's planner accepts, and how it would be carried out now."""
-
-    planned: PlannedAction
-    routing: Routing | None  # None: no bot attestation (admin call gated locally)
-    snapshot: Snapshot
-
-
-async def _check(
-    config: Config,
-    names: OperatorNames,
-    journal: SqliteJournal,
-    gateway: SupraGateway,
-    request: OperatorRequest,
-    *,
-    lottery_ids: Collection[int] = (),
-    asset_ids: Collection[int] = (),
-) -> _Checked:
-    """Run the daemon's request planner on a fresh snapshot with ``request`` appended."""
-    try:
-        snapshot = await _snapshot(
-            config, gateway, journal, lottery_ids=lottery_ids, asset_ids=asset_ids
-        )
-    except (AutobotError, TimeoutError) as exc:
-        raise CommandError(
-            f"cannot read the chain ({_unreachable(exc, config)}): this request is validated "
-            "against the chain first; nothing was written"
-        ) from None
-    ctx, _ = await build_plan_context(config, journal, extra=(request,))
-    outcome = decide(snapshot, ctx)
-    rejected = next((r for r in outcome.rejected if r.request_id == _PROBE_ID), None)
-    if rejected is not None:
-        raise CommandError(f"refused: {rejected.reason}; nothing was written")
-    planned = next(a for a in outcome.actions if a.request_id == _PROBE_ID)
-    existing = await journal.get_action(str(planned.key))
-    if existing is not None and not existing.is_open:
-        hint = (
-            f"; run it again with `autobot actions retry {existing.key}`"
-            if existing.state in (ActionState.PARKED, ActionState.FAILED)
-            else ""
-        )
-        raise CommandError(
-            f"refused: the daemon would plan {planned.key}, which the journal already has "
-            f"({existing.state.value}){hint}; nothing was written"
-        )
-    routing = None
-    if planned.action_id is not None:
-        routing = route(
-            int(planned.action_id),
-            snapshot.bots,
-            holders=set(names.by_name.values()),
-            busy=_busy(await journal.open_actions()),
-            now=snapshot.now,
-            names=names,
-        )
-    return _Checked(planned=planned, routing=routing, snapshot=snapshot)
-
-
-def _attested_note(checked: _Checked, names: OperatorNames, executes: str) -> str:
+def _route_note(checked: CheckedRequest, names: OperatorNames, executes: str) -> str:
+    """How an attested request's action will run: its bot, its timelock, when it executes."""
     routing = checked.routing
     if routing is None or routing.operator is None:
         why = "" if routing is None else f" ({routing.note})"
         return (
             f"WARNING: no bot can carry action {checked.planned.action_id} now{why}; the daemon "
-            "plans it and escalates (bot_unavailable) until a bot can"
+            "plans it and escalates it (bot_unavailable) until one can"
         )
-    timelock = routing.timelock_secs or 0
+    operator, timelock = names.label(routing.operator), routing.timelock_secs or 0
     note = (
-        f"announce it via operator {names.label(routing.operator)} (timelock {timelock} s) and "
-        f"{executes} no earlier than ~{span(timelock)} after the announcement"
+        f"announce it via operator {operator} (timelock {timelock} s) and {executes} no "
+        f"earlier than ~{span(timelock)} after the announcement"
     )
-    if routing.note:
-        note += f" ({names.label(routing.operator)}: {routing.note})"
-    return note
+    return note + (f" (operator {operator} is {routing.note})" if routing.note else "")
 
 
-async def _lottery_ids_or_refuse(gateway: SupraGateway, lottery_id: int, config: Config) -> None:
+async def _request_checked(
+    request: OperatorRequest,
+    *,
+    setup: _Setup,
+    kind: RequestKind,
+    subject: str,
+    params: Mapping[str, object],
+    lottery_id: int | None = None,
+    asset_id: int | None = None,
+) -> tuple[CheckedRequest, int]:
+    """Check ``request`` with one chain read, then journal it; returns the check and its id."""
+    config = setup.config
+    async with await _open_journal(config) as journal:
+        async with SupraGateway.from_config(config.chain) as gateway:
+            if lottery_id is not None:
+                await _lottery_exists(gateway, lottery_id, config)
+            checked = await check_request(
+                request,
+                config=config,
+                names=setup.names,
+                journal=journal,
+                gateway=gateway,
+                lottery_ids=() if lottery_id is None else (lottery_id,),
+                asset_ids=() if asset_id is None else (asset_id,),
+            )
+        record = await journal.add_request(
+            kind, subject, requested_by=_requested_by(), params=params
+        )
+    return checked, record.id
+
+
+async def _lottery_exists(gateway: SupraGateway, lottery_id: int, config: Config) -> None:
     try:
-        async with asyncio.timeout(_chain_deadline(config)):
+        async with asyncio.timeout(chain_deadline(config)):
             known = await gateway.lottery_ids()
     except (AutobotError, TimeoutError) as exc:
-        raise CommandError(
-            f"cannot read the chain ({_unreachable(exc, config)}); nothing was written"
-        ) from None
+        raise RequestRefused(f"cannot read the chain ({unreachable(exc, config)})") from None
     if lottery_id not in known:
         listed = ", ".join(str(i) for i in known[-10:]) or "none"
-        raise CommandError(f"lottery {lottery_id} does not exist (lotteries: {listed})")
+        raise CommandError(
+            f"lottery {lottery_id} does not exist (lotteries on chain: {listed}); nothing was "
+            "written"
+        )
 
 
 def cancel_command(args: argparse.Namespace) -> int:
@@ -667,30 +472,27 @@ def cancel_command(args: argparse.Namespace) -> int:
 
 async def _cancel(args: argparse.Namespace) -> int:
     setup = _setup(args)
-    config, names = setup.config, setup.names
     lottery_id, reason = int(args.lottery_id), CANCEL_REASONS[args.reason]
-    probe = CancelRequest(request_id=_PROBE_ID, lottery_id=lottery_id, reason=reason)
-    async with await _open_journal(config) as journal:
-        async with SupraGateway.from_config(config.chain) as gateway:
-            await _lottery_ids_or_refuse(gateway, lottery_id, config)
-            checked = await _check(config, names, journal, gateway, probe, lottery_ids=[lottery_id])
-        request = await journal.add_request(
-            RequestKind.CANCEL,
-            str(lottery_id),
-            requested_by=_requested_by(),
-            params={"reason": reason},
-        )
+    checked, request_id = await _request_checked(
+        CancelRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id, reason=reason),
+        setup=setup,
+        kind=RequestKind.CANCEL,
+        subject=str(lottery_id),
+        params={"reason": reason},
+        lottery_id=lottery_id,
+    )
+    config = setup.config
     status = checked.snapshot.lotteries[lottery_id].status.name
+    execute = _route_note(checked, setup.names, "execute cancellation::cancel_lottery_admin")
     print(
-        f"cancel of lottery {lottery_id} ({status}; reason {args.reason}, code {reason}) "
-        f"requested as request #{request.id}; the daemon will plan it as {checked.planned.key} "
-        f"{_sweep_note(config)}, "
-        f"{_attested_note(checked, names, 'execute cancellation::cancel_lottery_admin')}."
+        f"cancel of lottery {lottery_id} ({status}) with reason {args.reason} (code {reason}) "
+        f"requested as request #{request_id}; the daemon will plan it as {checked.planned.key} "
+        f"{_sweep_note(config)}, {execute}."
     )
     if config.refunds.auto_refund:
-        print("After the cancellation the daemon plans the refund by itself (refunds.auto_refund).")
+        print("The refund is planned automatically once the cancellation lands (auto_refund).")
     else:
-        print(f"refunds.auto_refund is off: request the refund with `autobot refund {lottery_id}`.")
+        print(f"refunds.auto_refund is off: then run `autobot refund {lottery_id}`.")
     return 0
 
 
@@ -700,35 +502,33 @@ def refund_command(args: argparse.Namespace) -> int:
 
 async def _refund(args: argparse.Namespace) -> int:
     setup = _setup(args)
-    config, names = setup.config, setup.names
     lottery_id = int(args.lottery_id)
-    probe = RefundRequest(request_id=_PROBE_ID, lottery_id=lottery_id)
-    async with await _open_journal(config) as journal:
-        async with SupraGateway.from_config(config.chain) as gateway:
-            await _lottery_ids_or_refuse(gateway, lottery_id, config)
-            checked = await _check(config, names, journal, gateway, probe, lottery_ids=[lottery_id])
-        request = await journal.add_request(
-            RequestKind.REFUND, str(lottery_id), requested_by=_requested_by(), params={}
-        )
+    checked, request_id = await _request_checked(
+        RefundRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id),
+        setup=setup,
+        kind=RequestKind.REFUND,
+        subject=str(lottery_id),
+        params={},
+        lottery_id=lottery_id,
+    )
     recipe = checked.planned.recipe
     progress = checked.snapshot.lotteries[lottery_id].refund
+    plan = "every ticket is refunded: archive_canceled_lottery_admin only"
     if isinstance(recipe, RefundPlan) and recipe.batches:
         tickets = sum(b[1] for b in recipe.batches)
         amount = sum(b[2] + b[3] for b in recipe.batches)
-        start = "starting" if progress.refund_round == 0 else "resuming"
         plan = (
-            f"{start} at round {recipe.first_round}: {len(recipe.batches)} batch(es) of "
-            f"force_refund_batch_admin ({tickets} tickets, {amount} refunded), "
-            f"{span(recipe.cooldown_secs)} apart"
+            f"{'resuming' if progress.refund_round else 'starting'} at round "
+            f"{recipe.first_round}: {len(recipe.batches)} force_refund_batch_admin batch(es) "
+            f"({tickets} tickets, {amount} refunded) {span(recipe.cooldown_secs)} apart"
             + (", then archive_canceled_lottery_admin" if recipe.archive else "")
         )
-    else:
-        plan = "every ticket is refunded: archive_canceled_lottery_admin only"
+    execute = _route_note(checked, setup.names, "run the first batch")
     print(
-        f"refund of lottery {lottery_id} requested as request #{request.id} "
-        f"(round {progress.refund_round}, {progress.tickets_refunded}/{progress.tickets_sold} "
-        f"tickets refunded so far); the daemon will plan {checked.planned.key} — {plan} — "
-        f"{_sweep_note(config)}, {_attested_note(checked, names, 'run the first batch')}."
+        f"refund of lottery {lottery_id} requested as request #{request_id} (so far round "
+        f"{progress.refund_round}, {progress.tickets_refunded}/{progress.tickets_sold} tickets "
+        f"refunded); the daemon will plan {checked.planned.key}, {plan}, "
+        f"{_sweep_note(setup.config)}, {execute}."
     )
     return 0
 
@@ -739,24 +539,22 @@ def clear_clamp_command(args: argparse.Namespace) -> int:
 
 async def _clear_clamp(args: argparse.Namespace) -> int:
     setup = _setup(args)
-    config = setup.config
     asset_id = int(args.asset_id)
-    probe = ClearClampRequest(request_id=_PROBE_ID, asset_id=asset_id)
-    async with await _open_journal(config) as journal:
-        async with SupraGateway.from_config(config.chain) as gateway:
-            checked = await _check(
-                config, setup.names, journal, gateway, probe, asset_ids=[asset_id]
-            )
-        request = await journal.add_request(
-            RequestKind.CLEAR_CLAMP, str(asset_id), requested_by=_requested_by(), params={}
-        )
+    checked, request_id = await _request_checked(
+        ClearClampRequest(request_id=PROBE_REQUEST_ID, asset_id=asset_id),
+        setup=setup,
+        kind=RequestKind.CLEAR_CLAMP,
+        subject=str(asset_id),
+        params={},
+        asset_id=asset_id,
+    )
     feed = checked.snapshot.feeds[asset_id]
     print(
-        f"clear-clamp of asset {asset_id} (price {feed.price}, clamped) requested as request "
-        f"#{request.id}; the daemon will call price_feed::clear_clamp as the admin as "
-        f"clamp:{asset_id}:{request.id} {_sweep_note(config)}, with no bot and no timelock "
-        "(Decisions §8). The feed's freshness restarts then, without a new price: check the "
-        "price source first."
+        f"clear-clamp of asset {asset_id} (last accepted price {feed.price}) requested as "
+        f"request #{request_id}; the daemon will call price_feed::clear_clamp as the admin "
+        f"(action clamp:{asset_id}:{request_id}) {_sweep_note(setup.config)}; there is no bot "
+        "and no timelock for it (Decisions §8). Freshness restarts then without a new price: "
+        "check the price source first."
     )
     return 0
 
@@ -765,61 +563,90 @@ def rotate_command(args: argparse.Namespace) -> int:
     return _run(lambda: _rotate(args))
 
 
-def _cron_text(raw: bytes) -> str | None:
+def _operator_address(wanted: str, names: OperatorNames) -> str:
+    """A configured operator by name (``A``) or address (any spelling)."""
+    if wanted in names.by_name:
+        return names.by_name[wanted]
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+        address = normalise_address(wanted)
+    except ValueError:
+        address = None
+    if address is not None and address in names.by_name.values():
+        return address
+    configured = ", ".join(f"{n} ({a})" for n, a in names.by_name.items())
+    raise CommandError(
+        f"operator {wanted!r} is not configured (keys.operator_key_files: {configured}); "
+        "rotate_bot needs the operator's signature, so autobot must hold its key"
+    )
+
+
+async def _current_bot(address: str, setup: _Setup) -> Bot:
+    config = setup.config
+    async with SupraGateway.from_config(config.chain) as gateway:
+        try:
+            async with asyncio.timeout(chain_deadline(config)):
+                bot = await gateway.get_bot(address)
+        except (AutobotError, TimeoutError) as exc:
+            raise RequestRefused(f"cannot read the chain ({unreachable(exc, config)})") from None
+    if bot is None:
+        raise CommandError(
+            f"operator {setup.names.label(address)} ({address}) is not registered as a bot on "
+            "chain: rotate_bot needs a registered bot (register_bot is not automated)"
+        )
+    return bot
+
+
+def _rotate_params(args: argparse.Namespace, bot: Bot) -> dict[str, Any]:
+    """Explicit values for every setting: the given ones, the bot's current ones for the rest.
+
+    An unset expiry is stored as the bot's current ``expires_at``; ``--expires-in`` is stored as
+    ``expires_in`` (seconds from the daemon's chain time when it plans the rotation).
+    """
+    allowed = bot.allowed_actions if args.allowed_actions is None else args.allowed_actions
+    params: dict[str, Any] = {
+        "max_failures": bot.max_failures if args.max_failures is None else args.max_failures,
+        "timelock_secs": bot.timelock_secs if args.timelock is None else args.timelock,
+        "allowed_actions": list(allowed),
+    }
+    cron = args.cron
+    if cron is None:
+        try:
+            cron = bot.cron_spec.decode("utf-8")
+        except UnicodeDecodeError:
+            cron = None  # not text: leaving it unset keeps the bot's current bytes
+    if cron is not None:
+        params["cron_spec"] = cron
+    if args.expires_in is not None:
+        params["expires_in"] = args.expires_in
+    else:
+        params["expires_at"] = bot.expires_at
+    return params
 
 
 async def _rotate(args: argparse.Namespace) -> int:
     setup = _setup(args)
-    config, names = setup.config, setup.names
-    wanted = str(args.operator)
-    address = names.by_name.get(wanted)
-    if address is None and wanted.lower().startswith("0x"):
-        address = next((a for a in names.by_name.values() if _same_address(a, wanted)), None)
-    if address is None:
-        configured = ", ".join(f"{n} ({a})" for n, a in names.by_name.items())
-        raise CommandError(
-            f"operator {wanted!r} is not configured (keys.operator_key_files: {configured}); "
-            "rotate_bot needs the operator's signature, so autobot must hold its key"
-        )
-    async with await _open_journal(config) as journal:
-        async with SupraGateway.from_config(config.chain) as gateway:
-            try:
-                async with asyncio.timeout(_chain_deadline(config)):
-                    bot = await gateway.get_bot(address)
-            except (AutobotError, TimeoutError) as exc:
-                raise CommandError(
-                    f"cannot read the chain ({_unreachable(exc, config)}); nothing was written"
-                ) from None
-            if bot is None:
-                raise CommandError(
-                    f"operator {names.label(address)} ({address}) is not registered as a bot "
-                    "on chain: rotate_bot needs a registered bot (register_bot is not automated)"
-                )
-            params = _rotate_params(args, bot)
-            probe = RotateRequest(
-                request_id=_PROBE_ID,
-                operator=address,
-                max_failures=params["max_failures"],
-                timelock_secs=params["timelock_secs"],
-                expires_in=args.expires_in,
-                allowed_actions=tuple(params["allowed_actions"]),
-                cron_spec=params.get("cron_spec"),
-            )
-            checked = await _check(config, names, journal, gateway, probe)
-        request = await journal.add_request(
-            RequestKind.ROTATE, address, requested_by=_requested_by(), params=params
-        )
-    recipe = json.loads(json.dumps(checked.planned.recipe.to_json()))
+    address = _operator_address(str(args.operator), setup.names)
+    bot = await _current_bot(address, setup)
+    params = _rotate_params(args, bot)
+    probe = RotateRequest(
+        request_id=PROBE_REQUEST_ID,
+        operator=address,
+        max_failures=params["max_failures"],
+        timelock_secs=params["timelock_secs"],
+        expires_in=args.expires_in,
+        allowed_actions=tuple(params["allowed_actions"]),
+        cron_spec=params.get("cron_spec"),
+    )
+    checked, request_id = await _request_checked(
+        probe, setup=setup, kind=RequestKind.ROTATE, subject=address, params=params
+    )
+    label = setup.names.label(address)
+    changes = _rotate_changes(bot, checked.planned.recipe.to_json(), checked.snapshot.now)
     print(
-        f"rotate of operator {names.label(address)} ({address}) requested as request "
-        f"#{request.id}:\n{_rotate_changes(bot, recipe, checked.snapshot.now)}\n"
-        f"The daemon will submit automation::rotate_bot signed by the admin and operator "
-        f"{names.label(address)} (multi-agent) as rotate:{address}:{request.id} "
-        f"{_sweep_note(config)}; no timelock applies (no action id, Decisions §8)."
+        f"rotate of operator {label} ({address}) requested as request #{request_id}:\n"
+        f"{changes}\nThe daemon will submit automation::rotate_bot signed by the admin and "
+        f"operator {label} (multi-agent) as rotate:{address}:{request_id} "
+        f"{_sweep_note(setup.config)}; no timelock applies (no action id, Decisions §8)."
     )
     if bot.has_pending:
         print(
@@ -829,53 +656,25 @@ async def _rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _same_address(a: str, b: str) -> bool:
-    try:
-        return normalise_address(a) == normalise_address(b)
-    except ValueError:
-        return False
-
-
-def _rotate_params(args: argparse.Namespace, bot: Bot) -> dict[str, Any]:
-    """Explicit values for every setting: the given ones, the bot's current ones for the rest."""
-    params: dict[str, Any] = {
-        "max_failures": bot.max_failures if args.max_failures is None else args.max_failures,
-        "timelock_secs": bot.timelock_secs if args.timelock is None else args.timelock,
-        "allowed_actions": list(
-            bot.allowed_actions if args.allowed_actions is None else args.allowed_actions
-        ),
-    }
-    cron = args.cron if args.cron is not None else _cron_text(bot.cron_spec)
-    if cron is not None:  # a current spec that is not UTF-8 text is kept by leaving it unset
-        params["cron_spec"] = cron
-    if args.expires_in is not None:
-        params["expires_in"] = args.expires_in
-    else:
-        params["expires_at"] = bot.expires_at
-    return params
-
-
 def _rotate_changes(bot: Bot, recipe: Mapping[str, Any], now: int) -> str:
-    rows = [
-        ("max_failures", bot.max_failures, recipe["max_failures"], ""),
-        ("timelock_secs", bot.timelock_secs, recipe["timelock_secs"], " s"),
-        ("allowed_actions", list(bot.allowed_actions), recipe["allowed_actions"], ""),
-        ("expires_at", bot.expires_at, recipe["expires_at"], ""),
-        ("cron_spec", bot.cron_spec.hex(), recipe["cron_spec_hex"], ""),
+    def cron(hex_text: str) -> str:
+        return repr(bytes.fromhex(hex_text).decode("utf-8", errors="replace"))
+
+    rows: list[tuple[str, object, object, str, str]] = [
+        ("max_failures", bot.max_failures, recipe["max_failures"], "", ""),
+        ("timelock", bot.timelock_secs, recipe["timelock_secs"], "", " s"),
+        ("allowed actions", list(bot.allowed_actions), list(recipe["allowed_actions"]), "", ""),
+        ("expires", utc(bot.expires_at), utc(recipe["expires_at"]), "", ""),
+        ("cron", cron(bot.cron_spec.hex()), cron(recipe["cron_spec_hex"]), "", ""),
     ]
     lines = []
-    for name, old, new, unit in rows:
-        shown_old, shown_new = old, new
-        if name == "expires_at":
-            shown_old, shown_new = utc(old), f"{utc(new)} (~{span(new - now)} from now)"
-        if name == "cron_spec":
-            shown_old = repr(bytes.fromhex(old).decode("utf-8", errors="replace"))
-            shown_new = repr(bytes.fromhex(new).decode("utf-8", errors="replace"))
+    for name, old, new, _, unit in rows:
         if old == new:
-            change = f"{shown_new}{unit} (unchanged)"
+            lines.append(f"  {name}: {new}{unit} (unchanged)")
         else:
-            change = f"{shown_old}{unit} → {shown_new}{unit}"
-        lines.append(f"  {name}: {change}")
+            lines.append(f"  {name}: {old}{unit} → {new}{unit}")
+    if recipe["expires_at"] != bot.expires_at:
+        lines[3] += f", ~{span(recipe['expires_at'] - now)} from now"
     if bot.is_locked_out:
         lines.append(f"  (the bot is locked out at {bot.failure_count} failures)")
     return "\n".join(lines)

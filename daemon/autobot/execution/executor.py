@@ -517,7 +517,7 @@ class Executor:
         refused = self._refusal(record, snap.bot(record.operator), now)
         if refused is not None:
             return await self._book.park(record, now, f"cannot record: {refused}")
-        operator = self._operators[record.operator]
+        operator = self._sequencer(record.operator)
         sim = await self._gateway.simulate(
             call=call, sender=operator.signer, sequence_number=await operator.next_sequence()
         )
@@ -563,7 +563,11 @@ class Executor:
         return self._book.wait(record, until)
 
     def _sequencer(self, address: str) -> Sequencer:
-        return self._admin if address == self._admin.address else self._operators[address]
+        if address == self._admin.address:
+            return self._admin
+        if address not in self._operators:
+            raise UnusableAction(f"no key for {address} (removed from [keys]?)")
+        return self._operators[address]
 
     def _co_signers(self, timed: TimedCall) -> tuple[Signer, ...]:
         missing = [a for a in timed.secondary if a not in self._operators]

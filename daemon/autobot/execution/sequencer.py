@@ -226,17 +226,18 @@ class Sequencer:
         """
         if not tx.state.live:
             return tx
+        # Ask outside the lock (waiting must not hold up this account's other transactions).
+        if wait_seconds > 0:
+            try:
+                outcome = await self._gateway.wait_for(tx.tx_hash, timeout=wait_seconds)
+            except RpcTimeout:
+                outcome = await self._gateway.status(tx.tx_hash)
+        else:
+            outcome = await self._gateway.status(tx.tx_hash)
         async with self._lock:
             fresh = await self._journal.get_transaction(tx.tx_hash)
             if fresh is None or not fresh.state.live:
-                return fresh or tx
-            if wait_seconds > 0:
-                try:
-                    outcome = await self._gateway.wait_for(tx.tx_hash, timeout=wait_seconds)
-                except RpcTimeout:
-                    outcome = await self._gateway.status(tx.tx_hash)
-            else:
-                outcome = await self._gateway.status(tx.tx_hash)
+                return fresh or tx  # settled meanwhile (a concurrent follow)
             match outcome.state:
                 case ChainTxState.SUCCESS:
                     return await self._settle(fresh, TxState.COMMITTED)

@@ -379,3 +379,89 @@ async def test_advance_due_skips_actions_whose_check_time_has_not_come(rig: Rig)
     # then: close:2:0 could not be routed (A is busy, B not allowed), close:1:0 was not touched
     assert [r.key for r in results] == ["close:2:0"]
     assert results[0].state is ActionState.PLANNED
+
+
+async def test_an_announcement_cleared_by_a_rotation_is_announced_again(rig: Rig) -> None:
+    # given: announced, then a person rotated the bot (which clears its pending slot)
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    first = await rig.journal.get_action(key)
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))  # fresh state: slot empty
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.WAITING
+    second = await rig.journal.get_action(key)
+    assert first is not None and second is not None
+    assert second.action_hash != first.action_hash
+    assert len(rig.chain.executed("automation::announce_dry_run")) == 2
+    assert rig.chain.executed("lottery_registry::advance_status") == []
+    newest_first = await rig.journal.incidents()
+    assert [i.type for i in newest_first] == ["Dry-run", "Инцидент", "Dry-run"]
+    assert "no longer pending" in newest_first[1].description
+
+
+async def test_a_bot_that_expired_during_the_timelock_parks_the_action(rig: Rig) -> None:
+    # given: the bot's expiry falls inside the timelock
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,), expires_at=NOW + 600)
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance(key)
+    # then: nothing executed; a person must rotate the bot (the slot still holds the hash)
+    assert result.state is ActionState.PARKED
+    assert rig.chain.executed("lottery_registry::advance_status") == []
+    [incident, _] = await rig.journal.incidents()
+    assert "expiry" in incident.description and "may still hold" in incident.description
+
+
+async def test_a_bot_locked_out_before_recording_parks_the_action(rig: Rig) -> None:
+    # given: a timelock-0 bot reaches its failure limit between the close and its record
+    rig.chain.add_bot(B, timelock_secs=0, max_failures=1)
+    key = await close_lottery_1(rig)
+    original = rig.chain.handlers[("lottery_registry", "advance_status")]
+
+    def close_and_lock_out(state: object, call: Call) -> None:
+        original(state, call)  # type: ignore[arg-type]
+        rig.chain.add_bot(B, timelock_secs=0, max_failures=1, failure_count=1)
+
+    rig.chain.handlers[("lottery_registry", "advance_status")] = close_and_lock_out
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.PARKED
+    assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
+    assert rig.chain.executed("automation::record_success") == []
+    action = await rig.journal.get_action(key)
+    assert action is not None and "failure budget" in (action.error_message or "")
+
+
+async def test_an_announce_that_would_abort_is_not_sent_and_retried_later(rig: Rig) -> None:
+    # given: the chain says the bot's slot is taken although the snapshot did not show it
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    original = rig.chain.simulate
+
+    async def slot_taken(**kw: object) -> object:
+        result = await original(**kw)  # type: ignore[arg-type]
+        call = kw["call"]
+        if isinstance(call, Call) and call.function == "announce_dry_run":
+            from autobot.chain.gateway import SimResult
+            from autobot.errors import MoveAbort
+
+            abort = MoveAbort(code=0x1A08, name="E_AUTOBOT_PENDING_EXISTS", module="automation")
+            return SimResult(success=False, vm_status="abort", abort=abort)
+        return result
+
+    rig.chain.simulate = slot_taken  # type: ignore[assignment,method-assign]
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert (result.state, result.next_check_at) == (ActionState.PLANNED, NOW + 15)
+    assert rig.chain.submitted == []
+    action = await rig.journal.get_action(key)
+    assert action is not None and action.error_name == "E_AUTOBOT_PENDING_EXISTS"
+    assert action.action_hash is None

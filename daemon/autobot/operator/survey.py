@@ -195,7 +195,9 @@ def route(
         refusals.append(f"{names.label(bot.operator)}: {refused}")
     if waiting:
         note = "busy: its pending slot holds another of autobot's actions, this one waits"
-        return Routing(operator=waiting[0].operator, timelock_secs=waiting[0].timelock_secs, note=note)
+        return Routing(
+            operator=waiting[0].operator, timelock_secs=waiting[0].timelock_secs, note=note
+        )
     reason = "; ".join(refusals) or "no bot autobot holds a key for is allowed this action"
     return Routing(operator=None, note=reason)
 
