@@ -41,6 +41,7 @@ from autobot.engine import Engine
 from autobot.errors import EX_CONFIG, EX_IOERR, AutobotError, ConfigError, JournalError
 from autobot.execution.executor import Executor
 from autobot.execution.guards import Guards
+from autobot.execution.recovery import recover
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import PrometheusExecutionMetrics
@@ -91,6 +92,7 @@ class Daemon:
         self.gateway: SupraGateway | None = None
         self._scheduler: SweepScheduler | None = None
         self._engine: Engine | None = None
+        self._executor: Executor | None = None
 
     # ------------------------------------------------------------------ resources
 
@@ -144,7 +146,7 @@ class Daemon:
             for name in self._keyring.operators
         }
         guards = Guards(metrics=exec_metrics)
-        executor = Executor(
+        self._executor = executor = Executor(
             journal=self._journal,
             gateway=self._gateway,
             admin=sequencer("admin"),
@@ -214,6 +216,7 @@ class Daemon:
             await self._wait_ready()
             if self._stop.is_set():
                 return
+            await self._recover()
             scheduler = self._scheduler_ref
             scheduler.start()
             self._stack.push_async_callback(self._shutdown_scheduler)
@@ -229,6 +232,25 @@ class Daemon:
                 for task in helpers:
                     task.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _recover(self) -> None:
+        """Reconcile the journal with the chain before the first sweep (settle, re-send, report)."""
+        assert self._executor is not None
+        try:
+            report = await recover(
+                journal=self._journal, gateway=self._gateway, executor=self._executor
+            )
+        except AutobotError as exc:  # the sweeps continue unfinished actions anyway
+            log.warning("recovery_incomplete", error=type(exc).__name__, detail=str(exc))
+            return
+        log.info(
+            "recovered",
+            settled=report.settled,
+            still_live=report.still_live,
+            unreachable=report.unreachable,
+            orphan_slots=len(report.orphan_slots),
+            actions=len(report.actions),
+        )
 
     async def _shutdown_scheduler(self) -> None:
         try:

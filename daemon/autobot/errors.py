@@ -6,6 +6,7 @@
     │   ├── RpcUnavailable        connection refused/reset, HTTP 5xx
     │   ├── RpcRateLimited        HTTP 429 (``retry_after`` seconds if the node said)
     │   ├── SequenceRace          the node refused a sequence number (too old / too far ahead)
+    │   ├── SubmitWindowFull      an account already has its window of transactions in flight
     │   └── NotYet                a "not yet" Move abort (retry window, timelock, cooldown, paused)
     └── PermanentError            will not change by retrying
         ├── ConfigError           every problem of a config file, by dotted path
@@ -16,6 +17,7 @@
         ├── RpcProtocolError      a response that does not have the node's shape
         ├── MoveAbort             a Move abort: ``code``, ``name``, ``module``
         ├── GuardRefused          an off-chain guard refused a step: ``guard``, ``reason``
+        ├── UnusableAction        a journaled action whose recipe no longer yields its calls
         └── JournalError          the journal cannot be opened, is corrupt, or the disk refused a write
 
 Foreign exceptions (httpx, supra_sdk, sqlite3) are translated in one place each

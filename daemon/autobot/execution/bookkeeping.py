@@ -63,6 +63,11 @@ class StepResult:
     soon: bool = False
 
 
+def _holds_slot(record: ActionRecord) -> bool:
+    """The action's announcement occupies its bot's pending slot (or is on its way there)."""
+    return bool(record.timelock_secs) and record.state in SLOT_STATES
+
+
 def _hash(record: ActionRecord) -> str:
     return "0x" + (record.action_hash or b"").hex()
 
@@ -141,8 +146,7 @@ class Bookkeeper:
     ) -> None:
         """The outcome is decided: record it under the bot, or end now if nothing is attested."""
         note = self.incident(record, "Инцидент", incident) if incident else None
-        unattested = record.action_id is None or record.operator is None
-        if unattested or (outcome is Outcome.MOOT and record.state is ActionState.PLANNED):
+        if record.action_id is None or record.operator is None:
             await self.finish(record, now, outcome, code=code, name=name, incident=note)
             return
         await self.update(
@@ -157,16 +161,16 @@ class Bookkeeper:
         )
 
     async def moot(self, record: ActionRecord, now: int) -> None:
-        """The chain moved on. A slot we hold is still cleared (``record_success``), and said so."""
-        holds_slot = record.operator is not None and (record.timelock_secs or 0) > 0
-        how = (
-            f"clearing the pending slot of {record.operator} with record_success "
-            f"(hash {_hash(record)})"
-            if holds_slot and record.state is not ActionState.PLANNED
-            else "nothing was executed"
-        )
+        """The chain moved on. A slot we hold is still cleared (``record_success``), and said so;
+        with no slot to clear (not announced, or a timelock-0 bot) the action just ends."""
         log.info("action_moot", stage=record.state.value)
-        text = f"{record.key} is moot: the chain already shows its goal; {how}"
+        if not _holds_slot(record):
+            await self.finish(record, now, Outcome.MOOT)
+            return
+        text = (
+            f"{record.key} is moot: the chain already shows its goal; clearing the pending slot "
+            f"of {record.operator} with record_success (hash {_hash(record)})"
+        )
         await self.conclude(record, now, Outcome.MOOT, incident=text)
 
     async def finish(
@@ -192,7 +196,7 @@ class Bookkeeper:
     async def park(self, record: ActionRecord, now: int, reason: str) -> StepResult:
         """Needs a person: stop, and say why in the journal and the incident log."""
         slot = ""
-        if record.action_hash and record.state in SLOT_STATES and record.timelock_secs:
+        if record.action_hash and _holds_slot(record):
             slot = f"; the pending slot of {record.operator} may still hold {_hash(record)}"
         text = f"{record.key} parked in {record.state.value}: {reason}{slot}"
         log.error("action_parked", reason=reason, state=record.state.value)

@@ -32,38 +32,25 @@ from collections.abc import Mapping
 
 import structlog
 
-from autobot.chain.codec import action_hash
 from autobot.chain.gateway import ChainGateway
-from autobot.chain.signer import Signer
 from autobot.clock import Clock
-from autobot.domain import calls as c
-from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import JournalError, PermanentError, TransientError
-from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
-from autobot.execution.dryrun import WouldSend, rehearse
-from autobot.execution.guards import GuardContext, Guards
-from autobot.execution.outcomes import (
-    Verdict,
-    classify_abort,
-    incident_type,
-)
+from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
+from autobot.execution.guards import Guards
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
+from autobot.execution.steps import ActionSteps
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
-from autobot.execution.transcripts import calls_to_text
-from autobot.execution.view import StepView, UnusableAction, recipe_of
+from autobot.execution.view import StepView
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
     NewAction,
     Outcome,
-    TxPurpose,
-    TxRecord,
-    TxState,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
-from autobot.planning.plan import PlannedAction, Recipe, TimedCall
+from autobot.journal.store import SqliteJournal
+from autobot.planning.plan import PlannedAction
 
 __all__ = ["Executor", "StepResult"]
 
@@ -109,9 +96,20 @@ class Executor:
             retry_max_seconds=retry_max_seconds,
         )
         self._confirm = confirm_seconds
-        self._dry_recheck = dry_run_recheck_seconds
         self._max_steps = max_steps
-        self._route_lock = asyncio.Lock()
+        self._steps = ActionSteps(
+            journal=journal,
+            gateway=gateway,
+            admin=admin,
+            operators=operators,
+            router=router,
+            guards=guards,
+            clock=clock,
+            live=live,
+            metrics=self._metrics,
+            book=self._book,
+            dry_run_recheck_seconds=dry_run_recheck_seconds,
+        )
         self._running: set[str] = set()
 
     # ------------------------------------------------------------------ public API
@@ -164,7 +162,7 @@ class Executor:
         view = StepView(
             gateway=self._gateway,
             journal=self._journal,
-            sequencer=self._sequencer,
+            sequencer=self._steps.sequencer,
             confirm_seconds=self._confirm,
             snapshot=snapshot,
         )
@@ -175,7 +173,7 @@ class Executor:
                     if not record.is_open:
                         return StepResult(key=key, state=record.state)
                     try:
-                        waiting = await self._step(record, view)
+                        waiting = await self._steps.step(record, view)
                     except TransientError as exc:
                         return await self._book.defer(key, view.last_now(record), exc)
                     except JournalError:
@@ -226,361 +224,3 @@ class Executor:
         return frozenset(
             a.subject_id for a in parked if a.outcome is Outcome.ESCALATED and a.kind == "draw"
         )
-
-    # ------------------------------------------------------------------ the state machine
-
-    async def _step(self, record: ActionRecord, view: StepView) -> StepResult | None:
-        if not self._live and record.state is not ActionState.PLANNED:
-            log.info("dry_run_left_alone", state=record.state.value)
-            return StepResult(key=record.key, state=record.state)
-        if record.next_check_at is not None and await view.now() < record.next_check_at:
-            return self._book.wait(record, record.next_check_at)
-        match record.state:
-            case ActionState.PLANNED:
-                return await self._start(record, view)
-            case ActionState.ANNOUNCED:
-                return await self._announced(record, view)
-            case ActionState.WAITING:
-                return await self._waiting(record, view)
-            case ActionState.EXECUTING:
-                return await self._execute(record, view)
-            case _:
-                return await self._record(record, view)
-
-    async def _start(self, record: ActionRecord, view: StepView) -> StepResult | None:
-        recipe = recipe_of(record)
-        snap = await view.snapshot(record)
-        now = snap.now
-        if recipe.goal_reached(snap):
-            await self._book.moot(record, now)
-            return None
-        if record.action_id is None:  # gated locally: no bot, no attestation
-            return await self._fix(record, now, None, recipe)
-        async with self._route_lock:
-            busy = {
-                a.operator
-                for a in await self._journal.open_actions()
-                if a.operator and a.key != record.key and a.state in SLOT_STATES
-            }
-            route = self._router.route(
-                record.action_id, snap.bots, now=now, busy=busy, action_key=record.key
-            )
-            if route.bot is None:
-                log.info("action_unrouted", reason=route.reason)
-                return await self._book.retry_later(record, now, message=f"no bot: {route.reason}")
-            return await self._fix(record, now, route.bot, recipe)
-
-    async def _fix(
-        self, record: ActionRecord, now: int, bot: Bot | None, recipe: Recipe
-    ) -> StepResult | None:
-        """Fix time, calls and hash; announce them (timelocked bot) or go straight to executing."""
-        timelock = bot.timelock_secs if bot is not None else 0
-        execute_at = now + timelock
-        calls = recipe.calls(execute_at)
-        digest = action_hash(
-            record.action_id or 0, record.subject_id, [t.call for t in calls], execute_at
-        )
-        operator = self._operators[bot.operator] if bot is not None else None
-        announce = None
-        if operator is not None and timelock > 0:
-            assert record.action_id is not None
-            announce = c.announce_dry_run(record.action_id, digest, now, execute_at)
-        if not self._live:
-            return await self._dry_run(record, now, operator, announce, calls, digest)
-        fixed: ActionChanges = {
-            "state": ActionState.EXECUTING,
-            "operator": bot.operator if bot is not None else None,
-            "timelock_secs": None if bot is None else timelock,
-            "execute_at": execute_at,
-            "action_hash": digest,
-            "calls": calls_to_text(calls),
-            "progress": 0,
-            "error_code": None,
-            "error_name": None,
-            "error_message": None,
-        }
-        if announce is None or operator is None:
-            await self._book.update(record, now, **fixed)
-            return None
-        sim = await self._gateway.simulate(
-            call=announce, sender=operator.signer, sequence_number=await operator.next_sequence()
-        )
-        if not sim.success:
-            name = sim.abort.name if sim.abort is not None else sim.vm_status
-            log.warning("announce_refused", operator=operator.address, abort=name)
-            code = sim.abort.code if sim.abort is not None else None
-            return await self._book.retry_later(
-                record, now, code=code, name=name, message="announce_dry_run would abort"
-            )
-        await operator.send(
-            announce,
-            action_key=record.key,
-            action_digest=digest,
-            purpose=TxPurpose.ANNOUNCE,
-            expect={ActionState.PLANNED},
-            chain_now=now,
-            **(fixed | {"state": ActionState.ANNOUNCED}),
-        )
-        self._metrics.first_submission(self._clock.wall() - record.created_wall)
-        log.info("action_announced", operator=operator.address, execute_at=execute_at)
-        return None
-
-    async def _announced(self, record: ActionRecord, view: StepView) -> StepResult | None:
-        tx = await view.tracked(record, TxPurpose.ANNOUNCE, 0)
-        if tx is not None and tx.state.live:
-            return self._book.soon(record)
-        now = await view.now()
-        if tx is not None and tx.state is TxState.COMMITTED:
-            text = (
-                f"announced action {record.action_id} for {record.key}: hash "
-                f"0x{(record.action_hash or b'').hex()}, executes after {record.execute_at}, "
-                f"operator {record.operator}, tx {tx.tx_hash}"
-            )
-            note = self._book.incident(record, "Dry-run", text, tx_hash=tx.tx_hash)
-            await self._book.update(
-                record,
-                now,
-                state=ActionState.WAITING,
-                next_check_at=record.execute_at,
-                incident=note,
-            )
-            return None
-        # Provably never landed (dropped), or aborted on chain: start over, new time and hash.
-        why = "announce aborted" if tx is not None and tx.state is TxState.ABORTED else "lost"
-        log.warning("announce_failed", why=why, abort=tx.error_name if tx else None)
-        changes = restart(
-            attempts=record.attempts + 1,
-            next_check_at=now + self._book.backoff(record),
-            error_code=tx.error_code if tx else None,
-            error_name=tx.error_name if tx else None,
-            error_message=f"announcement {why}; announcing again",
-        )
-        await self._book.update(record, now, **changes)
-        return None
-
-    async def _waiting(self, record: ActionRecord, view: StepView) -> StepResult | None:
-        assert record.execute_at is not None and record.action_hash is not None
-        now = await view.now()
-        if now < record.execute_at:
-            return self._book.wait(record, record.execute_at)
-        snap = await view.snapshot(record, fresh=True)
-        bot = snap.bot(record.operator or "")
-        if bot is None or bot.pending_action_hash != record.action_hash:
-            text = (
-                f"announcement 0x{record.action_hash.hex()} of {record.key} is no longer pending "
-                f"on {record.operator} (rotate_bot?); announcing again"
-            )
-            log.warning("announcement_gone", operator=record.operator)
-            note = self._book.incident(record, "Инцидент", text)
-            await self._book.update(record, snap.now, incident=note, **restart())
-            return None
-        if snap.now < bot.pending_execute_after:
-            return self._book.wait(record, bot.pending_execute_after)
-        if recipe_of(record).goal_reached(snap):
-            await self._book.moot(record, snap.now)
-            return None
-        refused = self._refusal(record, bot, snap.now)
-        if refused is not None:
-            return await self._book.park(record, snap.now, refused)
-        await self._book.update(record, snap.now, state=ActionState.EXECUTING, progress=0)
-        return None
-
-    async def _execute(self, record: ActionRecord, view: StepView) -> StepResult | None:
-        assert record.execute_at is not None and record.action_hash is not None
-        digest = record.action_hash
-        recipe = recipe_of(record)
-        calls = recipe.calls(record.execute_at)
-        if calls_to_text(calls) != record.calls:
-            now = await view.now()
-            reason = "the recipe no longer gives the journaled calls (changed code?)"
-            return await self._book.park(record, now, reason)
-        sends = 0
-        while sends <= len(calls):  # a call refused again and again waits for the next advance
-            if record.progress >= len(calls):
-                await self._book.conclude(record, await view.now(), Outcome.SUCCESS)
-                return None
-            timed = calls[record.progress]
-            tx = await view.tracked(record, TxPurpose.EXECUTE, record.progress)
-            if tx is not None and tx.state.live:
-                return self._book.soon(record)
-            now = await view.now()
-            if tx is not None and tx.state is TxState.COMMITTED:
-                record = await self._progressed(record, now, timed, tx)
-                continue
-            if tx is not None and tx.state is TxState.ABORTED:
-                return await self._on_abort(record, view, timed, tx.error_code or 0, tx.error_name)
-            snap = await view.snapshot(record)
-            done = min(recipe.calls_done(snap), len(calls))
-            if done > record.progress:  # the chain is ahead of the journal (refund_round, ...)
-                log.info("calls_already_applied", first=record.progress, upto=done)
-                record = await self._book.update(record, now, progress=done)
-                continue
-            if now < timed.not_before:
-                return self._book.wait(record, timed.not_before)
-            if record.operator is not None:
-                refused = self._refusal(record, snap.bot(record.operator), now)
-                if refused is not None:
-                    return await self._book.park(record, now, refused)
-            co_signers = self._co_signers(timed)
-            sim = await self._gateway.simulate(
-                call=timed.call,
-                sender=self._admin.signer,
-                sequence_number=await self._admin.next_sequence(),
-                secondary=co_signers,
-            )
-            if not sim.success:
-                code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
-                return await self._on_abort(record, view, timed, code, name)
-            sent = await self._admin.send(
-                timed.call,
-                action_key=record.key,
-                action_digest=digest,
-                purpose=TxPurpose.EXECUTE,
-                call_index=record.progress,
-                secondary=co_signers,
-                expect={ActionState.EXECUTING},
-                chain_now=now,
-            )
-            sends += 1
-            log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
-            if record.operator is None and record.progress == 0:
-                self._metrics.first_submission(self._clock.wall() - record.created_wall)
-        return self._book.soon(record)
-
-    async def _progressed(
-        self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord
-    ) -> ActionRecord:
-        note = None
-        kind = incident_type(timed.call)
-        if kind is not None:
-            text = (
-                f"{timed.call.render()} executed for {record.key} (action hash "
-                f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
-            )
-            note = self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
-        log.info("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
-        return await self._book.update(record, now, progress=record.progress + 1, incident=note)
-
-    async def _on_abort(
-        self, record: ActionRecord, view: StepView, timed: TimedCall, code: int, name: str | None
-    ) -> StepResult | None:
-        now = await view.now()
-        verdict = classify_abort(code, timed.call)
-        log.info("call_aborts", call_index=record.progress, abort=name, verdict=verdict.value)
-        if verdict is Verdict.WAIT:
-            return await self._book.retry_later(
-                record, now, code=code, name=name, message="not yet: waiting to try again"
-            )
-        digest = "0x" + (record.action_hash or b"").hex()
-        if verdict is Verdict.ESCALATE:
-            text = (
-                f"draw of lottery {record.subject_id} refused with {name} (strict VRF): retries "
-                f"stopped and escalated to a person; action {record.key}, hash {digest}"
-            )
-            await self._book.conclude(
-                record, now, Outcome.ESCALATED, code=code, name=name, incident=text
-            )
-            return None
-        snap = await view.snapshot(record, fresh=True)
-        if recipe_of(record).goal_reached(snap):
-            if record.progress > 0:  # our own earlier calls got there
-                await self._book.conclude(record, snap.now, Outcome.SUCCESS, code=code, name=name)
-            else:
-                await self._book.moot(record, snap.now)
-            return None
-        text = (
-            f"{timed.call.render()} would abort {name}(0x{code:x}): the plan {record.key} cannot "
-            f"run (action hash {digest})"
-        )
-        await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)
-        return None
-
-    async def _record(self, record: ActionRecord, view: StepView) -> StepResult | None:
-        assert record.outcome is not None and record.action_hash is not None
-        assert record.action_id is not None and record.operator is not None
-        tx = await view.tracked(record, TxPurpose.RECORD, 0)
-        if tx is not None and tx.state.live:
-            return self._book.soon(record)
-        now = await view.now()
-        if tx is not None and tx.state is TxState.COMMITTED:
-            await self._book.finish(record, now, record.outcome, tx_hash=tx.tx_hash)
-            return None
-        if tx is not None and tx.state is TxState.ABORTED:
-            return await self._book.park(record, now, f"record aborted {tx.error_name}")
-        if record.outcome is Outcome.FAILURE:
-            call = c.record_failure(
-                record.action_id, record.action_hash, now, record.error_code or 0
-            )
-        else:
-            call = c.record_success(record.action_id, record.action_hash, now)
-        snap = await view.snapshot(record)
-        refused = self._refusal(record, snap.bot(record.operator), now)
-        if refused is not None:
-            return await self._book.park(record, now, f"cannot record: {refused}")
-        operator = self._sequencer(record.operator)
-        sim = await self._gateway.simulate(
-            call=call, sender=operator.signer, sequence_number=await operator.next_sequence()
-        )
-        if not sim.success:
-            if sim.abort is not None and classify_abort(sim.abort.code, call) is Verdict.WAIT:
-                return await self._book.retry_later(record, now, message="record not yet accepted")
-            return await self._book.park(record, now, f"record would abort: {sim.vm_status}")
-        await operator.send(
-            call,
-            action_key=record.key,
-            action_digest=record.action_hash,
-            purpose=TxPurpose.RECORD,
-            expect={ActionState.RECORDING},
-            chain_now=now,
-        )
-        return None
-
-    # ------------------------------------------------------------------ helpers
-
-    async def _dry_run(
-        self,
-        record: ActionRecord,
-        now: int,
-        operator: Sequencer | None,
-        announce: c.Call | None,
-        calls: tuple[TimedCall, ...],
-        digest: bytes,
-    ) -> StepResult:
-        plan: list[WouldSend] = []
-        if announce is not None and operator is not None:
-            plan.append(WouldSend(call=announce, sender=operator))
-        plan += [
-            WouldSend(call=t.call, sender=self._admin, co_signers=self._co_signers(t))
-            for t in calls
-        ]
-        if operator is not None and record.action_id is not None:
-            record_call = c.record_success(record.action_id, digest, now)
-            plan.append(WouldSend(call=record_call, sender=operator, simulate=False))
-        await rehearse(self._gateway, plan, action_key=record.key, action_hash=digest)
-        until = now + self._dry_recheck
-        message = "dry-run: simulated and logged, nothing submitted"
-        await self._book.update(record, now, next_check_at=until, error_message=message)
-        return self._book.wait(record, until)
-
-    def _sequencer(self, address: str) -> Sequencer:
-        if address == self._admin.address:
-            return self._admin
-        if address not in self._operators:
-            raise UnusableAction(f"no key for {address} (removed from [keys]?)")
-        return self._operators[address]
-
-    def _co_signers(self, timed: TimedCall) -> tuple[Signer, ...]:
-        missing = [a for a in timed.secondary if a not in self._operators]
-        if missing:
-            raise UnusableAction(f"no key to co-sign {timed.call.function} as {', '.join(missing)}")
-        return tuple(self._operators[a].signer for a in timed.secondary)
-
-    def _refusal(self, record: ActionRecord, bot: Bot | None, now: int) -> str | None:
-        """The guards before executing or recording under ``record``'s bot (not announcing)."""
-        if bot is None:
-            return f"operator {record.operator} is not a registered bot"
-        assert record.action_id is not None
-        refused = self._guards.refusal(
-            GuardContext(bot=bot, action_id=record.action_id, now=now), action_key=record.key
-        )
-        return None if refused is None else str(refused)

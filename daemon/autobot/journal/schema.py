@@ -11,8 +11,22 @@ Never edit a released migration: append a new one.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
+from pathlib import Path
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migration_statements"]
+import aiosqlite
+
+from autobot.errors import JournalError
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "fetch_one",
+    "fetch_one_or_none",
+    "migration_statements",
+    "prepare",
+    "rollback",
+]
 
 _V1 = """
 CREATE TABLE actions (
@@ -139,3 +153,68 @@ def migration_statements(version: int) -> list[str]:
             f"incomplete SQL statement in migration {version}: {buffer.strip()[:60]!r}"
         )
     return out
+
+
+async def prepare(db: aiosqlite.Connection, *, path: Path, busy_timeout_ms: int) -> list[int]:
+    """Make a fresh connection ready: busy timeout, integrity check, WAL, ``synchronous=FULL``,
+    foreign keys, then every missing migration. Returns the versions it applied.
+
+    Raises ``JournalError`` for a corrupt file, a newer schema or a file that cannot use WAL;
+    ``sqlite3`` errors propagate for the store to translate.
+    """
+    await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+    problems = [str(r[0]) for r in await db.execute_fetchall("PRAGMA integrity_check")]
+    if problems != ["ok"]:
+        raise JournalError(
+            f"journal {path} is corrupt ({'; '.join(problems[:3])}): stop autobot, keep the file "
+            "for the post-mortem and restore the last backup; recovery then reconciles it with "
+            "the chain"
+        )
+    mode = (await fetch_one(db, "PRAGMA journal_mode = WAL", ()))[0]
+    if str(mode).lower() != "wal":
+        raise JournalError(f"journal {path}: cannot enable WAL (mode {mode!r})")
+    await db.execute("PRAGMA synchronous = FULL")
+    await db.execute("PRAGMA foreign_keys = ON")
+    found = int((await fetch_one(db, "PRAGMA user_version", ()))[0])
+    if found > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path} has schema version {found}, newer than this autobot's "
+            f"{SCHEMA_VERSION}: run the newer autobot, or restore a backup made by this one"
+        )
+    applied: list[int] = []
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migration_statements(version):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {version:d}")
+        except BaseException:
+            await rollback(db)
+            raise
+        await db.execute("COMMIT")
+        applied.append(version)
+    return applied
+
+
+async def rollback(db: aiosqlite.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite ends it by itself on some errors (a full
+    disk, an I/O error), and a failing ROLLBACK must not hide the error that caused it."""
+    if db.in_transaction:
+        with suppress(sqlite3.Error):
+            await db.execute("ROLLBACK")
+
+
+async def fetch_one_or_none(
+    db: aiosqlite.Connection, sql: str, params: tuple[object, ...]
+) -> sqlite3.Row | None:
+    async with db.execute(sql, params) as cursor:
+        row: sqlite3.Row | None = await cursor.fetchone()
+    return row
+
+
+async def fetch_one(db: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> sqlite3.Row:
+    """The one row ``sql`` selects (inside a transaction, where it must exist)."""
+    row = await fetch_one_or_none(db, sql, params)
+    if row is None:
+        raise JournalError(f"journal row vanished inside its own transaction: {sql}")
+    return row

@@ -6,7 +6,9 @@ and per-lottery next-check times. The daemon is the only writer of actions and t
 CLI only adds requests (WAL lets both open the file at once; ``busy_timeout`` covers the overlap).
 
 Every ``sqlite3`` error is translated to ``JournalError`` here, in ``_translated``, with what to do
-about it: the rest of autobot never sees ``sqlite3``.
+about it: the rest of autobot never sees ``sqlite3``. The file's setup and migrations are in
+``schema.py``; the SQL of requests, incidents and lottery bookkeeping in ``operations.py`` (a mixin
+that runs on this class's connection, lock and error translation).
 
 All writes run in ``BEGIN IMMEDIATE`` transactions under one lock, so a row and the state change it
 implies (a signed transaction and its action's new state) land together or not at all.
@@ -19,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager, suppress
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypedDict, Unpack
@@ -31,22 +32,19 @@ import structlog
 
 from autobot.clock import Clock
 from autobot.errors import JournalError
+from autobot.journal.operations import OperationsTables
 from autobot.journal.records import (
     OPEN_ACTION_STATES,
     ActionRecord,
     ActionState,
-    Incident,
     NewAction,
     NewIncident,
     NewTransaction,
     Outcome,
-    RequestKind,
-    RequestRecord,
-    RequestState,
     TxRecord,
     TxSettlement,
 )
-from autobot.journal.schema import SCHEMA_VERSION, migration_statements
+from autobot.journal.schema import fetch_one, fetch_one_or_none, prepare, rollback
 
 __all__ = ["ActionChanges", "SqliteJournal"]
 
@@ -99,7 +97,7 @@ def _translated(path: Path, doing: str) -> Iterator[None]:
         raise JournalError(f"{where}: {doing} failed ({name}: {exc}); {hint}") from exc
 
 
-class SqliteJournal:
+class SqliteJournal(OperationsTables):
     """The journal. Open with ``await SqliteJournal.open(path, clock=...)``; close when done."""
 
     def __init__(self, *, db: aiosqlite.Connection, path: Path, clock: Clock) -> None:
@@ -114,7 +112,11 @@ class SqliteJournal:
     async def open(
         cls, path: str | Path, *, clock: Clock, busy_timeout_ms: int = 5_000
     ) -> SqliteJournal:
-        """Open (creating if needed), check integrity, enable WAL, migrate to the current schema."""
+        """Open (creating if needed), check integrity, enable WAL, migrate to the current schema.
+
+        A corrupt file, one written by a newer autobot, or one that cannot use WAL raises
+        ``JournalError`` saying what to do.
+        """
         path = Path(path)
         connecting = aiosqlite.connect(path, isolation_level=None)
         try:
@@ -130,45 +132,12 @@ class SqliteJournal:
         try:
             with _translated(path, "opening"):
                 db.row_factory = sqlite3.Row
-                await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
-                checked = await db.execute_fetchall("PRAGMA integrity_check")
-                problems = [str(r[0]) for r in checked]
-                if problems != ["ok"]:
-                    raise JournalError(
-                        f"journal {path} is corrupt ({'; '.join(problems[:3])}): stop autobot, "
-                        "keep the file for the post-mortem and restore the last backup; "
-                        "recovery then reconciles it with the chain"
-                    )
-                mode = await _scalar(db, "PRAGMA journal_mode = WAL")
-                if str(mode).lower() != "wal":
-                    raise JournalError(f"journal {path}: cannot enable WAL (mode {mode!r})")
-                await db.execute("PRAGMA synchronous = FULL")
-                await db.execute("PRAGMA foreign_keys = ON")
-                await cls._migrate(db, path)
+                for version in await prepare(db, path=path, busy_timeout_ms=busy_timeout_ms):
+                    log.info("journal_migrated", path=str(path), version=version)
         except BaseException:
             await db.close()
             raise
         return cls(db=db, path=path, clock=clock)
-
-    @staticmethod
-    async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
-        found = int(await _scalar(db, "PRAGMA user_version"))
-        if found > SCHEMA_VERSION:
-            raise JournalError(
-                f"journal {path} has schema version {found}, newer than this autobot's "
-                f"{SCHEMA_VERSION}: run the newer autobot, or restore a backup made by this one"
-            )
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in migration_statements(version):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {version:d}")
-            except BaseException:
-                await _rollback(db)
-                raise
-            await db.execute("COMMIT")
-            log.info("journal_migrated", path=str(path), version=version)
 
     async def close(self) -> None:
         with _translated(self.path, "closing"):
@@ -193,7 +162,7 @@ class SqliteJournal:
                 try:
                     yield self._db
                 except BaseException:
-                    await _rollback(self._db)
+                    await rollback(self._db)
                     raise
                 await self._db.execute("COMMIT")
 
@@ -216,7 +185,7 @@ class SqliteJournal:
                  new.due_at, wall, wall, chain_now, chain_now),
             )  # fmt: skip
             created = cursor.rowcount == 1
-            row = await _one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
+            row = await fetch_one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
         return ActionRecord.from_row(row), created
 
     async def get_action(self, key: str) -> ActionRecord | None:
@@ -283,7 +252,7 @@ class SqliteJournal:
             f"UPDATE actions SET {sets} WHERE key = ? AND state IN ({', '.join('?' * len(states))})",
             (*values.values(), key, *states),
         )
-        row = await _one_or_none(db, "SELECT * FROM actions WHERE key = ?", (key,))
+        row = await fetch_one_or_none(db, "SELECT * FROM actions WHERE key = ?", (key,))
         if row is None:
             raise JournalError(f"journal {self.path}: no action {key}")
         if cursor.rowcount != 1:
@@ -314,7 +283,7 @@ class SqliteJournal:
                  tx.raw, self._clock.wall()),
             )  # fmt: skip
             await self._update(db, tx.action_key, expect, chain_now, changes)
-            row = await _one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx.tx_hash,))
+            row = await fetch_one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx.tx_hash,))
         return TxRecord.from_row(row)
 
     async def mark_submitted(self, tx_hash: str) -> TxRecord:
@@ -326,7 +295,7 @@ class SqliteJournal:
                 " WHERE tx_hash = ?",
                 (self._clock.wall(), tx_hash),
             )
-            row = await _one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,))
+            row = await fetch_one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,))
         return TxRecord.from_row(row)
 
     async def settle_transaction(self, s: TxSettlement) -> TxRecord:
@@ -343,7 +312,9 @@ class SqliteJournal:
             (s.state.value, s.error_code, s.error_name, s.error_message, self._clock.wall(),
              s.tx_hash),
         )  # fmt: skip
-        row = await _one_or_none(db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,))
+        row = await fetch_one_or_none(
+            db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
+        )
         if row is None:
             raise JournalError(f"journal {self.path}: no transaction {s.tx_hash}")
         return TxRecord.from_row(row)
@@ -388,139 +359,6 @@ class SqliteJournal:
         value = found[0][0]
         return None if value is None else int(value)
 
-    # ------------------------------------------------------------------ operator requests
-
-    async def add_request(
-        self,
-        kind: RequestKind,
-        subject: str,
-        *,
-        requested_by: str,
-        params: Mapping[str, object] | None = None,
-    ) -> RequestRecord:
-        """Written by the CLI: the daemon carries it out on its next sweep."""
-        text = json.dumps(dict(params or {}), sort_keys=True)
-        async with self._write("adding an operator request") as db:
-            cursor = await db.execute(
-                "INSERT INTO requests (kind, subject, params, requested_by, requested_wall)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (kind.value, subject, text, requested_by, self._clock.wall()),
-            )
-            row = await _one(db, "SELECT * FROM requests WHERE id = ?", (cursor.lastrowid,))
-        return RequestRecord.from_row(row)
-
-    async def pending_requests(self) -> list[RequestRecord]:
-        found = await self._read(
-            "listing requests", "SELECT * FROM requests WHERE state = 'pending' ORDER BY id"
-        )
-        return [RequestRecord.from_row(r) for r in found]
-
-    async def finish_request(
-        self, request_id: int, *, state: RequestState, result: str
-    ) -> RequestRecord:
-        """Mark a pending request ``done`` or ``rejected`` with a human ``result``."""
-        if state is RequestState.PENDING:
-            raise ValueError("finishing a request needs done or rejected")
-        async with self._write(f"finishing request {request_id}") as db:
-            cursor = await db.execute(
-                "UPDATE requests SET state = ?, result = ?, handled_wall = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (state.value, result, self._clock.wall(), request_id),
-            )
-            if cursor.rowcount != 1:
-                raise JournalError(f"journal {self.path}: no pending request {request_id}")
-            row = await _one(db, "SELECT * FROM requests WHERE id = ?", (request_id,))
-        return RequestRecord.from_row(row)
-
-    # ------------------------------------------------------------------ incident log
-
-    async def add_incident(self, incident: NewIncident) -> Incident:
-        """Append an incident-log row stamped with the current UTC minute."""
-        async with self._write("adding an incident") as db:
-            return await self._incident(db, incident)
-
-    async def _incident(self, db: aiosqlite.Connection, new: NewIncident) -> Incident:
-        wall = self._clock.wall()
-        at_utc = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M")
-        hash_hex = None if new.action_hash is None else "0x" + new.action_hash.hex()
-        cursor = await db.execute(
-            "INSERT INTO incidents (at_utc, wall, type, description, responsible, links,"
-            " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at_utc, wall, new.type, new.description, new.responsible, new.links,
-             new.action_key, hash_hex, new.tx_hash),
-        )  # fmt: skip
-        row = await _one(db, "SELECT * FROM incidents WHERE id = ?", (cursor.lastrowid,))
-        return Incident.from_row(row)
-
-    async def incidents(self, *, limit: int = 100) -> list[Incident]:
-        """The incident log, newest first."""
-        found = await self._read(
-            "listing incidents",
-            "SELECT * FROM incidents ORDER BY wall DESC, id DESC LIMIT ?",
-            (limit,),
-        )
-        return [Incident.from_row(r) for r in found]
-
-    # ------------------------------------------------------------------ lotteries
-
-    async def mark_terminal(self, lottery_id: int, *, status: int, chain_now: int) -> None:
-        """Remember a finalized or archived lottery so it is not read again."""
-        async with self._write(f"marking lottery {lottery_id} terminal") as db:
-            await db.execute(
-                "INSERT OR IGNORE INTO terminal_lotteries VALUES (?, ?, ?, ?)",
-                (lottery_id, status, self._clock.wall(), chain_now),
-            )
-            await db.execute("DELETE FROM lottery_checks WHERE lottery_id = ?", (lottery_id,))
-
-    async def terminal_lotteries(self) -> frozenset[int]:
-        found = await self._read(
-            "listing terminal lotteries", "SELECT lottery_id FROM terminal_lotteries"
-        )
-        return frozenset(int(r[0]) for r in found)
-
-    async def set_next_check(self, lottery_id: int, chain_ts: int) -> None:
-        """Do not read ``lottery_id`` again before chain time ``chain_ts``."""
-        async with self._write(f"setting lottery {lottery_id}'s next check") as db:
-            await db.execute(
-                "INSERT INTO lottery_checks VALUES (?, ?)"
-                " ON CONFLICT (lottery_id) DO UPDATE SET next_check_at = excluded.next_check_at",
-                (lottery_id, chain_ts),
-            )
-
-    async def next_checks(self) -> dict[int, int]:
-        found = await self._read(
-            "reading next checks", "SELECT lottery_id, next_check_at FROM lottery_checks"
-        )
-        return {int(r[0]): int(r[1]) for r in found}
-
 
 def _column(value: object) -> object:
     return value.value if isinstance(value, ActionState | Outcome) else value
-
-
-async def _one_or_none(
-    db: aiosqlite.Connection, sql: str, params: tuple[object, ...]
-) -> sqlite3.Row | None:
-    async with db.execute(sql, params) as cursor:
-        row: sqlite3.Row | None = await cursor.fetchone()
-    return row
-
-
-async def _rollback(db: aiosqlite.Connection) -> None:
-    """Roll back if a transaction is still open: SQLite ends it by itself on some errors (a full
-    disk, an I/O error), and a failing ROLLBACK must not hide the error that caused it."""
-    if db.in_transaction:
-        with suppress(sqlite3.Error):
-            await db.execute("ROLLBACK")
-
-
-async def _scalar(db: aiosqlite.Connection, sql: str) -> Any:
-    row = await _one(db, sql, ())
-    return row[0]
-
-
-async def _one(db: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> sqlite3.Row:
-    row = await _one_or_none(db, sql, params)
-    if row is None:
-        raise JournalError(f"journal row vanished inside its own transaction: {sql}")
-    return row

@@ -7,8 +7,9 @@ request), the router's candidate order (``execution.routing.Router``) and the gu
 (``execution.guards.DEFAULT_GUARDS``). ``build_plan_context`` turns config + journal into the
 ``PlanContext`` the planners take.
 
-TODO(lead): the daemon's composition root builds the same ``PlanContext``; one builder should
-serve both (this one, moved or imported), so the CLI's answers never drift from the daemon's.
+``build_plan_context`` mirrors ``Engine._context`` and ``read_snapshot`` mirrors
+``Engine._read``. TODO(lead): one shared builder (an engine function both call) would make drift
+impossible; until then a change to one needs the same change in the other.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
 from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
+from autobot.engine import DEFAULT_FEED_PROBE
 from autobot.errors import AutobotError
 from autobot.execution.bookkeeping import SLOT_STATES
 from autobot.execution.guards import DEFAULT_GUARDS, GuardContext, Guards
 from autobot.execution.routing import Router
-from autobot.journal.records import ActionRecord, ActionState, Outcome, RequestRecord
+from autobot.journal.records import (
+    ActionRecord,
+    ActionState,
+    Outcome,
+    RequestKind,
+    RequestRecord,
+)
 from autobot.journal.store import SqliteJournal
 from autobot.planning import ActionKey, PlanContext, PlannedAction, PlanResult
 from autobot.planning.requests import OperatorRequest, decide, request_from_journal
@@ -51,9 +59,6 @@ __all__ = [
 
 PROBE_REQUEST_ID = 0
 """The id a request carries while it is checked, before the journal gives it one (ids start at 1)."""
-
-_FEED_EVENT = "price_feed::PriceFeedUpdatedEvent"
-_MAX_EVENT_PAGES = 50  # feed discovery without [feeds] assets reads at most 5 000 events
 
 
 class RequestRefused(Exception):
@@ -107,34 +112,38 @@ class JournalFacts:
 
 
 async def build_plan_context(
-    config: Config, journal: SqliteJournal, *, extra: Sequence[OperatorRequest] = ()
-) -> tuple[PlanContext, list[RequestRecord]]:
-    """The planners' ``PlanContext`` (config values + journal knowledge) and the pending
-    requests it holds; ``extra`` requests are appended after the journal's."""
+    config: Config,
+    journal: SqliteJournal,
+    *,
+    names: OperatorNames,
+    snapshot: Snapshot | None = None,
+    extra: Sequence[OperatorRequest] = (),
+) -> PlanContext:
+    """The planners' ``PlanContext`` as the daemon's sweep builds it (``Engine._context``):
+    config values, open action keys, escalated draws, fallbacks autobot holds, archived
+    lotteries (journal terminal ones not in ``snapshot``, and those ``snapshot`` shows archived)
+    and the pending requests, then ``extra``."""
     open_actions = await journal.open_actions()
     parked = await journal.list_actions(states={ActionState.PARKED}, limit=100_000)
     done = await journal.list_actions(states={ActionState.DONE}, limit=100_000)
     latest_fallback: dict[int, bool] = {}
     for action in (a for a in done if a.kind == "fallback"):  # newest first
         if action.subject_id not in latest_fallback:
-            latest_fallback[action.subject_id] = bool(json.loads(action.recipe).get("active"))
-    pending = await journal.pending_requests()
-    requests: list[OperatorRequest] = []
-    for record in pending:
-        try:
-            params = json.loads(record.params)
-            request = request_from_journal(record.id, record.kind.value, record.subject, params)
-        except ValueError:
-            continue  # the daemon rejects it: nothing for the planners
-        if request is not None:
-            requests.append(request)
-    keys: set[ActionKey] = set()
-    for action in open_actions:
-        try:
-            keys.add(ActionKey.parse(action.key))
-        except ValueError:
-            continue
-    ctx = PlanContext(
+            try:
+                active = bool(json.loads(action.recipe or "{}").get("active", False))
+            except ValueError:
+                continue
+            latest_fallback[action.subject_id] = active
+    requests = [
+        r for r in (_planner_request(r, names) for r in await journal.pending_requests()) if r
+    ]
+    terminal = await journal.terminal_lotteries()
+    archived = terminal
+    if snapshot is not None:
+        archived = frozenset(i for i in terminal if i not in snapshot.lotteries) | frozenset(
+            i for i, v in snapshot.lotteries.items() if v.archived
+        )
+    return PlanContext(
         chain_id=config.chain.chain_id,
         auto_close_grace_seconds=config.automation.grace_period_seconds,
         num_confirmations=config.draws.num_confirmations,
@@ -150,15 +159,28 @@ async def build_plan_context(
         fallback_reason=config.feeds.fallback_reason,
         bot_expiry_warning_seconds=config.automation.bot_expiry_warning_seconds,
         bot_pending_grace_seconds=config.automation.bot_pending_grace_seconds,
-        open_actions=frozenset(keys),
+        open_actions=frozenset(ActionKey.parse(a.key) for a in open_actions),
         escalated_draws=frozenset(
             a.subject_id for a in parked if a.outcome is Outcome.ESCALATED and a.kind == "draw"
         ),
         fallbacks_set_by_autobot=frozenset(a for a, on in latest_fallback.items() if on),
-        archived_lotteries=await journal.terminal_lotteries(),
+        archived_lotteries=archived,
         requests=(*requests, *extra),
     )
-    return ctx, pending
+
+
+def _planner_request(record: RequestRecord, names: OperatorNames) -> OperatorRequest | None:
+    """A pending request as the planners see it (``None``: retry/park, or malformed)."""
+    if record.kind in (RequestKind.RETRY, RequestKind.PARK):
+        return None
+    subject = record.subject
+    if record.kind is RequestKind.ROTATE:
+        subject = names.by_name.get(subject, subject)
+    try:
+        params = json.loads(record.params or "{}")
+        return request_from_journal(record.id, record.kind.value, subject, params)
+    except (ValueError, TypeError):
+        return None  # the daemon rejects it as malformed
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,22 +263,6 @@ def unreachable(exc: BaseException, config: Config) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def _asset_ids(config: Config, gateway: ChainGateway) -> tuple[int, ...]:
-    """``[feeds] assets``, else every asset seen in a ``PriceFeedUpdatedEvent`` (registration
-    emits one), reading at most ``_MAX_EVENT_PAGES`` pages."""
-    if config.feeds.assets is not None:
-        return config.feeds.assets
-    found: set[int] = set()
-    cursor: str | None = None
-    for _ in range(_MAX_EVENT_PAGES):
-        page = await gateway.events(_FEED_EVENT, cursor=cursor)
-        found.update(int(str(e.data["asset_id"])) for e in page.events if "asset_id" in e.data)
-        cursor = page.cursor
-        if cursor is None or not page.events:
-            break
-    return tuple(sorted(found))
-
-
 async def read_snapshot(
     config: Config,
     gateway: ChainGateway,
@@ -265,14 +271,15 @@ async def read_snapshot(
     lottery_ids: Collection[int] | None = None,
     asset_ids: Collection[int] | None = None,
 ) -> Snapshot:
-    """One chain read within ``chain_deadline``: by default every lottery the journal does not
-    know as terminal and every watched feed. Raises ``AutobotError`` or ``TimeoutError``."""
+    """One chain read within ``chain_deadline``, by default what the daemon's sweep reads: every
+    lottery the journal does not know as terminal, and ``[feeds] assets`` or the engine's
+    ``DEFAULT_FEED_PROBE``. Raises ``AutobotError`` or ``TimeoutError``."""
     async with asyncio.timeout(chain_deadline(config)):
         if lottery_ids is None:
             terminal = await journal.terminal_lotteries()
             lottery_ids = [i for i in await gateway.lottery_ids() if i not in terminal]
         if asset_ids is None:
-            asset_ids = await _asset_ids(config, gateway)
+            asset_ids = config.feeds.assets or DEFAULT_FEED_PROBE
         return await gateway.snapshot(lottery_ids=lottery_ids, asset_ids=asset_ids)
 
 
@@ -310,7 +317,9 @@ async def check_request(
             f"cannot read the chain ({unreachable(exc, config)}): a request is checked against "
             "the chain before it is written"
         ) from None
-    ctx, _ = await build_plan_context(config, journal, extra=(request,))
+    ctx = await build_plan_context(
+        config, journal, names=names, snapshot=snapshot, extra=(request,)
+    )
     outcome = decide(snapshot, ctx)
     rejected = next((r for r in outcome.rejected if r.request_id == PROBE_REQUEST_ID), None)
     if rejected is not None:

@@ -11,7 +11,7 @@ from autobot.domain.calls import Call
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.refunds import RefundProgress
-from autobot.errors import RpcUnavailable
+from autobot.errors import RpcRejected, RpcUnavailable
 from autobot.execution.telemetry import PrometheusExecutionMetrics
 from autobot.journal.records import ActionState, Outcome, TxPurpose
 from autobot.metrics import DaemonMetrics
@@ -465,3 +465,81 @@ async def test_an_announce_that_would_abort_is_not_sent_and_retried_later(rig: R
     action = await rig.journal.get_action(key)
     assert action is not None and action.error_name == "E_AUTOBOT_PENDING_EXISTS"
     assert action.action_hash is None
+
+
+async def test_a_call_that_aborts_because_someone_else_got_there_is_moot(rig: Rig) -> None:
+    # given: a person closes lottery 1 just before the bot's close is simulated
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    original = rig.chain.simulate
+
+    async def closed_meanwhile(**kw: object) -> object:
+        rig.chain.state.set_lottery(1, status=LotteryStatus.CLOSING)
+        return await original(**kw)  # type: ignore[arg-type]
+
+    rig.chain.simulate = closed_meanwhile  # type: ignore[assignment,method-assign]
+    # when
+    result = await rig.executor.advance(key)
+    # then: nothing to clear (timelock 0), so nothing is recorded either
+    assert result.state is ActionState.MOOT
+    assert rig.chain.submitted == []
+    assert rig.chain.state.bots[B].failure_count == 0
+
+
+async def test_a_transaction_the_node_rejects_parks_the_action(rig: Rig) -> None:
+    # given: the node refuses the close's bytes outright (HTTP 400)
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    rig.chain.submit_faults.append((RpcRejected("gas price too low", status=400), False))
+    # when
+    result = await rig.executor.advance(key)
+    # then: a person looks at it; nothing was recorded against the bot
+    assert result.state is ActionState.PARKED
+    action = await rig.journal.get_action(key)
+    assert action is not None and "gas price too low" in (action.error_message or "")
+    assert rig.chain.executed("automation::record_failure") == []
+    assert "parked in executing" in (await rig.journal.incidents())[0].description
+
+
+async def test_dry_run_leaves_actions_a_live_run_started_alone(rig: Rig) -> None:
+    # given: announced in live mode, then the daemon restarted in dry-run mode
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.live = False
+    rig.build()
+    rig.chain.advance(900)
+    submitted = len(rig.chain.submitted)
+    # when
+    result = await rig.executor.advance(key)
+    # then
+    assert result.state is ActionState.WAITING
+    assert len(rig.chain.submitted) == submitted
+
+
+async def test_a_call_that_aborted_on_chain_is_decided_again_by_a_new_simulation(
+    rig: Rig,
+) -> None:
+    # given: the simulation passed, but on chain the cap's cooldown was not over yet (another
+    # lottery's batch used the shared cap in between)
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    original = rig.chain.handlers[("lottery_registry", "advance_status")]
+    executions: list[int] = []
+
+    def cooldown_once(state: object, call: Call) -> None:
+        if state is rig.chain.state:  # the real execution, not a simulation
+            executions.append(1)
+            if len(executions) == 1:
+                raise Abort(0x1809, "payouts")  # E_PAYOUT_BATCH_COOLDOWN
+        original(state, call)  # type: ignore[arg-type]
+
+    rig.chain.handlers[("lottery_registry", "advance_status")] = cooldown_once
+    # when
+    await rig.executor.advance(key)
+    done = await rig.executor.advance(key)
+    # then: the reverted attempt is history; the plan went on and no failure was recorded
+    assert done.state is ActionState.DONE
+    assert len(executions) == 2
+    assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
+    assert rig.chain.executed("automation::record_failure") == []

@@ -1,177 +1,113 @@
-"""What the operator CLI shows: JSON-shaped reports and their text and Markdown renderings.
+"""``autobot status [--json]``: what the chain and the journal say, and what the daemon does next.
 
-``autobot.operator`` gathers the facts (``autobot.survey``); the ``*_report``/``*_row``
-functions here turn them into plain dicts with stable keys, which ``--json`` prints as they are
-(bytes as ``0x`` hex, chain and wall times as integers plus ``*_utc`` strings), and the
-``render_*`` functions turn the *same* dicts into text, so text and JSON never tell two stories.
-Nothing here does I/O or reads a clock, and nothing here ever sees key material.
+One story, from one chain read and one planning pass (``autobot.operator.survey``): the chain
+(id, time, height, status counters); the bots (configured name, address, failures of max,
+pending announcement and when it may execute, timelock, expiry, alert states); the lotteries
+that need work, each with its planned actions (key, action id, the bot routing would pick,
+Decisions §8), its actions in progress and its escalations; refund progress with the SLA; the
+price feeds (price, age, stale/clamp/fallback); and the journal's backlog (open actions by
+state, parked and failed actions, pending requests and whether the planner would reject them).
 
-The incident log in Markdown is the handbook's table (domain.md §8) with an **English** header,
-``| Date/time (UTC) | Type | Description | Responsible | Links |`` (the handbook's own reads
-``| Дата/время (UTC) | …``): newest first, ``|`` escaped as ``\\|``, one line per row, and the
-description names the action, the transaction and the action hash when the row has them.
+``--json`` prints ``status_report``'s dict: stable keys, bytes as ``0x`` hex, times as integers
+plus ``*_utc``. If the chain cannot be read within the deadline, the chain sections are
+``null``, ``chain.error`` says why, the journal part is still shown and the exit code is 0.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
+import argparse
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autobot.domain.actions import ActionId
+from autobot.chain.supra import SupraGateway
 from autobot.domain.snapshot import LotteryView
-from autobot.journal.records import ActionRecord, Incident, RequestRecord, TxRecord
-from autobot.planning import Escalation, PlannedAction
-from autobot.survey import ChainFacts, JournalFacts, OperatorNames, Routing
+from autobot.errors import AutobotError
+from autobot.journal.records import ActionState, RequestRecord
+from autobot.operator.actions import action_row
+from autobot.operator.console import (
+    action_name,
+    from_json,
+    open_journal,
+    plain,
+    relative,
+    run,
+    setup,
+    short,
+    span,
+    utc,
+)
+from autobot.operator.survey import (
+    ChainFacts,
+    JournalFacts,
+    OperatorNames,
+    Routing,
+    build_plan_context,
+    read_snapshot,
+    routes_for,
+    unreachable,
+)
+from autobot.planning import Escalation, PlannedAction, plan_all
 
-__all__ = [
-    "MARKDOWN_HEADER",
-    "action_detail",
-    "action_row",
-    "incident_row",
-    "render_action_detail",
-    "render_actions",
-    "render_incidents",
-    "render_status",
-    "span",
-    "status_report",
-    "utc",
-]
+__all__ = ["LOTTERY_KINDS", "render_status", "status_command", "status_report"]
 
 Report = dict[str, Any]
 
-MARKDOWN_HEADER = "| Date/time (UTC) | Type | Description | Responsible | Links |"
 LOTTERY_KINDS = frozenset({"close", "draw", "schedule", "winners", "refund", "cancel"})
-"""Action-key kinds whose subject is a lottery id (docs/architecture.md, key scheme)."""
+"""Action-key kinds whose subject is a lottery id (docs/architecture.md, the key scheme)."""
 
 
-def utc(ts: float | None) -> str | None:
-    """``2025-01-31 12:00:00 UTC`` (``None`` stays ``None``)."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def status_command(args: argparse.Namespace) -> int:
+    return run(lambda: _status(args))
 
 
-def span(seconds: float) -> str:
-    """A duration for people: ``45 s``, ``15 min``, ``2 h 5 min``, ``3 d 4 h``."""
-    s = int(abs(seconds))
-    if s < 120:
-        return f"{s} s"
-    if s < 7_200:
-        return f"{s // 60} min"
-    if s < 172_800:
-        h, m = divmod(s // 60, 60)
-        return f"{h} h {m} min" if m else f"{h} h"
-    d, h = divmod(s // 3_600, 24)
-    return f"{d} d {h} h" if h else f"{d} d"
-
-
-def relative(ts: int, now: int) -> str:
-    """``in 15 min``, ``12 s ago`` or ``now``."""
-    if ts == now:
-        return "now"
-    return f"in {span(ts - now)}" if ts > now else f"{span(now - ts)} ago"
-
-
-def _plain(value: Any) -> Any:
-    """A domain value as JSON: dataclasses as dicts, bytes as 0x hex, enums by name."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, bytes):
-        return "0x" + value.hex() if value else None
-    if isinstance(value, enum.Enum):
-        return value.value if isinstance(value, str) else value.name
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _action_name(action_id: int | None) -> str | None:
-    if action_id is None:
-        return None
-    try:
-        return ActionId(action_id).name
-    except ValueError:
-        return f"UNKNOWN_{action_id}"
-
-
-# --------------------------------------------------------------------------------------------
-# Journal rows
-
-
-def action_row(record: ActionRecord, names: OperatorNames) -> Report:
-    """One ``autobot actions`` entry."""
-    return {
-        "key": record.key,
-        "kind": record.kind,
-        "subject_id": record.subject_id,
-        "action_id": record.action_id,
-        "action_name": _action_name(record.action_id),
-        "state": record.state.value,
-        "outcome": _plain(record.outcome),
-        "operator": record.operator,
-        "operator_name": names.name(record.operator),
-        "attempts": record.attempts,
-        "due_at": record.due_at,
-        "due_at_utc": utc(record.due_at),
-        "execute_at": record.execute_at,
-        "next_check_at": record.next_check_at,
-        "updated_utc": utc(record.updated_wall),
-        "error_name": record.error_name,
-        "error_code": record.error_code,
-    }
-
-
-def _tx_row(tx: TxRecord, names: OperatorNames) -> Report:
-    row: Report = _plain(tx)
-    del row["raw"]  # the signed bytes: public once submitted, but noise here
-    row |= {
-        "call": _json(tx.call),
-        "sender_name": names.name(tx.sender) or "admin",
-        "vm_status": tx.error_message,
-        "expires_at_utc": utc(tx.expires_at),
-        "created_utc": utc(tx.created_wall),
-        "submitted_utc": utc(tx.submitted_wall),
-        "settled_utc": utc(tx.settled_wall),
-        "raw_bytes": len(tx.raw),
-    }
-    return row
-
-
-def action_detail(
-    record: ActionRecord, transactions: Sequence[TxRecord], names: OperatorNames
-) -> Report:
-    """``autobot actions show``: the row, recipe, calls, hash and every transaction in order."""
-    calls = _json(record.calls)
-    return action_row(record, names) | {
-        "reason": record.reason,
-        "timelock_secs": record.timelock_secs,
-        "execute_at_utc": utc(record.execute_at),
-        "action_hash": _plain(record.action_hash),
-        "progress": record.progress,
-        "call_count": len(calls) if isinstance(calls, list) else None,
-        "error_message": record.error_message,
-        "created_utc": utc(record.created_wall),
-        "recipe": _json(record.recipe),
-        "calls": calls,
-        "transactions": [_tx_row(tx, names) for tx in transactions],
-    }
-
-
-def incident_row(incident: Incident) -> Report:
-    row: Report = _plain(incident)
-    return row
+async def _status(args: argparse.Namespace) -> int:
+    ready = setup(args)
+    config, names = ready.config, ready.names
+    async with await open_journal(config) as journal:
+        pending = await journal.pending_requests()
+        open_actions = await journal.open_actions()
+        parked = await journal.list_actions(states={ActionState.PARKED})
+        failed = await journal.list_actions(states={ActionState.FAILED})
+        chain: ChainFacts | None = None
+        error: str | None = None
+        try:
+            async with SupraGateway.from_config(config.chain) as gateway:
+                snapshot = await read_snapshot(config, gateway, journal)
+        except (AutobotError, TimeoutError) as exc:
+            error = unreachable(exc, config)
+        else:
+            ctx = await build_plan_context(config, journal, names=names, snapshot=snapshot)
+            result = plan_all(snapshot, ctx)
+            routes = routes_for(result.actions, snapshot, names, open_actions)
+            chain = ChainFacts(snapshot=snapshot, result=result, routes=routes)
+        rejects = (
+            {}
+            if chain is None
+            else {r.request_id: r.reason for r in chain.result.rejected_requests}
+        )
+        facts = JournalFacts(
+            path=str(journal.path),
+            open_actions=tuple(open_actions),
+            pending_requests=tuple(pending),
+            parked=tuple(parked),
+            failed=tuple(failed),
+            requests_would_reject=rejects,
+        )
+    report = status_report(
+        config_path=str(config.source),
+        mode=config.automation.mode,
+        chain_id=config.chain.chain_id,
+        rpc_urls=config.chain.rpc_urls,
+        poll_interval_seconds=config.scheduler.poll_interval_seconds,
+        names=names,
+        chain=chain,
+        chain_error=error,
+        journal=facts,
+    )
+    print(json.dumps(report, indent=2) if args.json else render_status(report))
+    return 0
 
 
 def _request_row(request: RequestRecord, would_reject: Mapping[int, str]) -> Report:
@@ -179,15 +115,11 @@ def _request_row(request: RequestRecord, would_reject: Mapping[int, str]) -> Rep
         "id": request.id,
         "kind": request.kind.value,
         "subject": request.subject,
-        "params": _json(request.params),
+        "params": from_json(request.params),
         "requested_by": request.requested_by,
         "requested_utc": utc(request.requested_wall),
         "would_be_rejected": would_reject.get(request.id),
     }
-
-
-# --------------------------------------------------------------------------------------------
-# autobot status
 
 
 _BOT_KEYS = (
@@ -210,12 +142,12 @@ def _bot_entry(address: str, chain: ChainFacts | None, names: OperatorNames) -> 
     pending = None
     if bot.has_pending:
         pending = {
-            "action_hash": _plain(bot.pending_action_hash),
+            "action_hash": plain(bot.pending_action_hash),
             "execute_after": bot.pending_execute_after,
             "execute_after_utc": utc(bot.pending_execute_after),
             "ready": bot.pending_ready(now),
         }
-    alerts = [_plain(a) for a in chain.result.bot_alerts if a.operator == address]
+    alerts = [plain(a) for a in chain.result.bot_alerts if a.operator == address]
     return entry | {
         "failure_count": bot.failure_count,
         "max_failures": bot.max_failures,
@@ -241,7 +173,7 @@ def _planned(action: PlannedAction, chain: ChainFacts, names: OperatorNames) -> 
         "key": str(action.key),
         "kind": action.recipe.KIND.value,
         "action_id": None if action.action_id is None else int(action.action_id),
-        "action_name": _action_name(action.action_id),
+        "action_name": action_name(action.action_id),
         "subject_id": action.subject_id,
         "bot": None if routing is None else names.name(routing.operator),
         "operator": None if routing is None else routing.operator,
@@ -320,7 +252,7 @@ def _refunds(chain: ChainFacts) -> list[Report]:
         p, record, state = view.refund, view.cancellation, sla.get(lottery_id)
         out.append(
             {"lottery_id": lottery_id, "status": view.status.name, "archived": view.archived}
-            | _plain(p)
+            | plain(p)
             | {
                 "remaining_tickets": p.remaining_tickets,
                 "amount_refunded": p.amount_refunded,
@@ -329,7 +261,7 @@ def _refunds(chain: ChainFacts) -> list[Report]:
                 "cancel_reason": None if record is None else record.reason_code,
                 "sla": None
                 if state is None
-                else _plain(state)
+                else plain(state)
                 | {
                     "breached": state.breached,
                     "first_batch_due_utc": utc(state.first_batch_due),
@@ -342,8 +274,8 @@ def _refunds(chain: ChainFacts) -> list[Report]:
 
 def _feeds(chain: ChainFacts) -> list[Report]:
     return [
-        _plain(chain.snapshot.feeds[r.asset_id])
-        | _plain(r)
+        plain(chain.snapshot.feeds[r.asset_id])
+        | plain(r)
         | {
             "last_updated_utc": utc(chain.snapshot.feeds[r.asset_id].last_updated_ts),
             "usable": r.usable,
@@ -393,7 +325,7 @@ def status_report(
             "time": None if snapshot is None else snapshot.now,
             "time_utc": None if snapshot is None else utc(snapshot.now),
             "height": None if snapshot is None else snapshot.height,
-            "overview": None if snapshot is None else _plain(snapshot.overview),
+            "overview": None if snapshot is None else plain(snapshot.overview),
             "error": chain_error,
         },
         "bots": None,
@@ -429,10 +361,6 @@ def status_report(
 # Text
 
 
-def _short(address: str | None) -> str:
-    return "-" if not address else f"{address[:6]}…{address[-4:]}"
-
-
 def _planned_line(p: Report) -> str:
     if p["action_id"] is None:
         action, via = p["kind"], "as the admin, no bot attestation"
@@ -441,14 +369,16 @@ def _planned_line(p: Report) -> str:
         if p["operator"] is None:
             via = f"NO BOT CAN CARRY IT: {p['route_note']}"
         else:
-            via = f"via operator {p['bot'] or _short(p['operator'])} (timelock {p['timelock_secs']} s)"
+            via = (
+                f"via operator {p['bot'] or short(p['operator'])} (timelock {p['timelock_secs']} s)"
+            )
             via += f", {p['route_note']}" if p["route_note"] else ""
     request = f" [request #{p['request_id']}]" if p["request_id"] is not None else ""
     return f"next: {p['key']} {action} {via} — {p['reason']}{request}"
 
 
 def _open_line(a: Report) -> str:
-    who = f" operator {a['operator_name'] or _short(a['operator'])}" if a["operator"] else ""
+    who = f" operator {a['operator_name'] or short(a['operator'])}" if a["operator"] else ""
     when = f", executes at {utc(a['execute_at'])}" if a["execute_at"] else ""
     tries = f", {a['attempts']} attempt(s)" if a["attempts"] else ""
     error = f", last error {a['error_name']}" if a["error_name"] else ""
@@ -606,113 +536,3 @@ def _journal_lines(j: Report) -> list[str]:
             line += f" — the daemon would reject it: {r['would_be_rejected']}"
         out.append(line)
     return out
-
-
-def render_actions(rows: Iterable[Report]) -> str:
-    """``autobot actions``: one line per action, newest first."""
-    lines = []
-    for r in rows:
-        action = f"{r['action_name']}({r['action_id']})" if r["action_id"] is not None else "-"
-        operator = r["operator_name"] or _short(r["operator"])
-        line = (
-            f"{r['key']:<28} {r['kind']:<9} subject {r['subject_id']:<4} {action:<16}"
-            f" {operator:<8} {r['state']:<10} attempts {r['attempts']:<3}"
-            f" due {r['due_at_utc']}  updated {r['updated_utc']}"
-        )
-        lines.append(line + (f"  error {r['error_name']}" if r["error_name"] else ""))
-    return "\n".join(lines) if lines else "no actions"
-
-
-def _call_text(call: Any) -> str:
-    if not isinstance(call, dict):
-        return str(call)
-    args = ", ".join(f"{a[0]} {a[1]}" for a in call.get("args", []) if isinstance(a, list))
-    text = f"{call.get('module')}::{call.get('function')}({args})"
-    if "not_before" in call:
-        text += f" not before {utc(call['not_before'])}"
-    if call.get("secondary"):
-        text += f" co-signed by {', '.join(_short(s) for s in call['secondary'])}"
-    return text
-
-
-def render_action_detail(d: Report) -> str:
-    """``autobot actions show KEY``: the full timeline."""
-    attest = f"action id {d['action_id']} ({d['action_name']})" if d["action_id"] else "no bot"
-    count = "?" if d["call_count"] is None else d["call_count"]
-    timelock = "-" if d["timelock_secs"] is None else f"{d['timelock_secs']} s"
-    out = [
-        f"action {d['key']} — {d['kind']}, subject {d['subject_id']}, {attest}",
-        f"  state {d['state']}  outcome {d['outcome'] or '-'}  attempts {d['attempts']}"
-        f"  progress {d['progress']}/{count}",
-        f"  operator {d['operator_name'] or d['operator'] or '-'}  timelock {timelock}"
-        f"  execute at {d['execute_at_utc'] or '-'}",
-        f"  action hash {d['action_hash'] or '- (fixed when the action is announced)'}",
-        f"  reason: {d['reason']}",
-        f"  due {d['due_at_utc']}  created {d['created_utc']}  updated {d['updated_utc']}",
-    ]
-    if d["error_name"] or d["error_message"]:
-        code = "" if d["error_code"] is None else f"(0x{d['error_code']:x})"
-        out.append(f"  last error: {d['error_name'] or ''}{code} {d['error_message'] or ''}")
-    out.append(f"recipe: {json.dumps(d['recipe'], sort_keys=True)}")
-    calls = d["calls"]
-    if isinstance(calls, list):
-        out.append(f"calls ({len(calls)}):")
-        out += [f"  {i}. {_call_text(c)}" for i, c in enumerate(calls, start=1)]
-    else:
-        out.append("calls: not fixed yet (materialised with the hash when announced)")
-    out.append(f"transactions ({len(d['transactions'])}):")
-    for i, tx in enumerate(d["transactions"], start=1):
-        out += [
-            f"  {i}. {tx['purpose']} #{tx['call_index']} {tx['tx_hash']} — {tx['state']}",
-            f"     call {_call_text(tx['call'])}",
-            f"     sender {tx['sender_name']} {tx['sender']} sequence {tx['sequence_number']}"
-            f"  expires {tx['expires_at_utc']}  submissions {tx['submissions']}",
-            f"     signed {tx['created_utc']}  submitted {tx['submitted_utc'] or '-'}"
-            f"  settled {tx['settled_utc'] or '-'}",
-        ]
-        if tx["error_name"] or tx["vm_status"]:
-            out.append(f"     vm_status: {tx['vm_status'] or tx['error_name']}")
-    if not d["transactions"]:
-        out.append("  none")
-    return "\n".join(out)
-
-
-# --------------------------------------------------------------------------------------------
-# Incidents
-
-
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def _description(row: Report) -> str:
-    text: str = row["description"]
-    extras = [
-        f"{label} {value}"
-        for label, value in (
-            ("action", row["action_key"]),
-            ("tx", row["tx_hash"]),
-            ("action hash", row["action_hash"]),
-        )
-        if value and value not in text
-    ]
-    return f"{text} ({', '.join(extras)})" if extras else text
-
-
-def render_incidents(rows: Sequence[Report], *, fmt: str) -> str:
-    """The incident log, newest first: ``text``, ``markdown`` (the handbook's table) or ``json``."""
-    if fmt == "json":
-        return json.dumps(list(rows), indent=2)
-    if fmt == "markdown":
-        cells = (
-            (r["at_utc"], r["type"], _description(r), r["responsible"], r["links"]) for r in rows
-        )
-        body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in cells]
-        return "\n".join([MARKDOWN_HEADER, "| --- | --- | --- | --- | --- |", *body])
-    if not rows:
-        return "no incidents"
-    return "\n".join(
-        f"{r['at_utc']}  {r['type']:<13} {_description(r)} — {r['responsible']}"
-        + (f"  {r['links']}" if r["links"] else "")
-        for r in rows
-    )

@@ -1,0 +1,155 @@
+"""The journal's operations tables: operator requests, the incident log, lottery bookkeeping.
+
+A mixin of ``SqliteJournal`` (``store.py``), which provides the connection, the write lock and
+the translation of ``sqlite3`` errors; this module only holds the SQL of these three concerns.
+
+* **Requests** — written by the CLI (``cancel``, ``clear-clamp``, ``refund``, ``retry``, ``park``,
+  ``rotate``), carried out by the daemon, which marks each ``done`` or ``rejected`` with a reason.
+* **Incident log** — the handbook's table: UTC minute, type, description (naming the transaction
+  and the action hash), responsible, links; newest first.
+* **Lotteries** — those known terminal (finalized, or canceled and archived: never read again)
+  and per-lottery next-check times (chain seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from autobot.clock import Clock
+from autobot.errors import JournalError
+from autobot.journal.records import (
+    Incident,
+    NewIncident,
+    RequestKind,
+    RequestRecord,
+    RequestState,
+)
+from autobot.journal.schema import fetch_one
+
+__all__ = ["OperationsTables"]
+
+
+class OperationsTables:
+    """Requests, incidents and lottery bookkeeping (mixed into ``SqliteJournal``)."""
+
+    path: Path
+    _clock: Clock
+
+    def _write(self, doing: str) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        raise NotImplementedError  # SqliteJournal: BEGIN IMMEDIATE ... COMMIT under the lock
+
+    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError  # SqliteJournal
+
+    # ------------------------------------------------------------------ operator requests
+
+    async def add_request(
+        self,
+        kind: RequestKind,
+        subject: str,
+        *,
+        requested_by: str,
+        params: Mapping[str, object] | None = None,
+    ) -> RequestRecord:
+        """Written by the CLI: the daemon carries it out on its next sweep."""
+        text = json.dumps(dict(params or {}), sort_keys=True)
+        async with self._write("adding an operator request") as db:
+            cursor = await db.execute(
+                "INSERT INTO requests (kind, subject, params, requested_by, requested_wall)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (kind.value, subject, text, requested_by, self._clock.wall()),
+            )
+            row = await fetch_one(db, "SELECT * FROM requests WHERE id = ?", (cursor.lastrowid,))
+        return RequestRecord.from_row(row)
+
+    async def pending_requests(self) -> list[RequestRecord]:
+        found = await self._read(
+            "listing requests", "SELECT * FROM requests WHERE state = 'pending' ORDER BY id"
+        )
+        return [RequestRecord.from_row(r) for r in found]
+
+    async def finish_request(
+        self, request_id: int, *, state: RequestState, result: str
+    ) -> RequestRecord:
+        """Mark a pending request ``done`` or ``rejected`` with a human ``result``."""
+        if state is RequestState.PENDING:
+            raise ValueError("finishing a request needs done or rejected")
+        async with self._write(f"finishing request {request_id}") as db:
+            cursor = await db.execute(
+                "UPDATE requests SET state = ?, result = ?, handled_wall = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (state.value, result, self._clock.wall(), request_id),
+            )
+            if cursor.rowcount != 1:
+                raise JournalError(f"journal {self.path}: no pending request {request_id}")
+            row = await fetch_one(db, "SELECT * FROM requests WHERE id = ?", (request_id,))
+        return RequestRecord.from_row(row)
+
+    # ------------------------------------------------------------------ incident log
+
+    async def add_incident(self, incident: NewIncident) -> Incident:
+        """Append an incident-log row stamped with the current UTC minute."""
+        async with self._write("adding an incident") as db:
+            return await self._incident(db, incident)
+
+    async def _incident(self, db: aiosqlite.Connection, new: NewIncident) -> Incident:
+        wall = self._clock.wall()
+        at_utc = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M")
+        hash_hex = None if new.action_hash is None else "0x" + new.action_hash.hex()
+        cursor = await db.execute(
+            "INSERT INTO incidents (at_utc, wall, type, description, responsible, links,"
+            " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at_utc, wall, new.type, new.description, new.responsible, new.links,
+             new.action_key, hash_hex, new.tx_hash),
+        )  # fmt: skip
+        row = await fetch_one(db, "SELECT * FROM incidents WHERE id = ?", (cursor.lastrowid,))
+        return Incident.from_row(row)
+
+    async def incidents(self, *, limit: int = 100) -> list[Incident]:
+        """The incident log, newest first."""
+        found = await self._read(
+            "listing incidents",
+            "SELECT * FROM incidents ORDER BY wall DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [Incident.from_row(r) for r in found]
+
+    # ------------------------------------------------------------------ lotteries
+
+    async def mark_terminal(self, lottery_id: int, *, status: int, chain_now: int) -> None:
+        """Remember a finalized or archived lottery so it is not read again."""
+        async with self._write(f"marking lottery {lottery_id} terminal") as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO terminal_lotteries VALUES (?, ?, ?, ?)",
+                (lottery_id, status, self._clock.wall(), chain_now),
+            )
+            await db.execute("DELETE FROM lottery_checks WHERE lottery_id = ?", (lottery_id,))
+
+    async def terminal_lotteries(self) -> frozenset[int]:
+        found = await self._read(
+            "listing terminal lotteries", "SELECT lottery_id FROM terminal_lotteries"
+        )
+        return frozenset(int(r[0]) for r in found)
+
+    async def set_next_check(self, lottery_id: int, chain_ts: int) -> None:
+        """Do not read ``lottery_id`` again before chain time ``chain_ts``."""
+        async with self._write(f"setting lottery {lottery_id}'s next check") as db:
+            await db.execute(
+                "INSERT INTO lottery_checks VALUES (?, ?)"
+                " ON CONFLICT (lottery_id) DO UPDATE SET next_check_at = excluded.next_check_at",
+                (lottery_id, chain_ts),
+            )
+
+    async def next_checks(self) -> dict[int, int]:
+        found = await self._read(
+            "reading next checks", "SELECT lottery_id, next_check_at FROM lottery_checks"
+        )
+        return {int(r[0]): int(r[1]) for r in found}

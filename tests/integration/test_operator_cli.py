@@ -1,0 +1,409 @@
+"""The operator CLI against the demo localnet and a real journal file.
+
+Commands run in-process through ``autobot.cli.main`` in a worker thread (each handler runs its own
+event loop with ``asyncio.run`` while the localnet keeps serving on the test's loop), and once as
+a real subprocess. Every run's stdout and stderr are checked for the localnet's dev private keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autobot.chain.supra import SupraGateway
+from autobot.cli import main
+from autobot.clock import SystemClock
+from autobot.config import load_config
+from autobot.errors import EX_CONFIG
+from autobot.journal.records import (
+    ActionState,
+    NewAction,
+    NewIncident,
+    NewTransaction,
+    RequestKind,
+    RequestRecord,
+    TxPurpose,
+    TxSettlement,
+    TxState,
+)
+from autobot.journal.store import SqliteJournal
+from autobot.localnet.config_writer import write_daemon_config
+from autobot.localnet.runner import Localnet
+
+pytestmark = pytest.mark.timeout(60)
+
+AUTOBOT = Path(sys.executable).parent / "autobot"
+
+
+@dataclass(frozen=True)
+class Env:
+    config: Path
+    journal: Path
+    localnet: Localnet
+
+    @property
+    def secrets(self) -> list[str]:
+        info = self.localnet.info
+        keys = [info.admin.private_key, *(op.private_key for op in info.operators)]
+        return [k.lower().removeprefix("0x") for k in keys]
+
+    @property
+    def operator_a(self) -> str:
+        return self.localnet.info.operators[0].address
+
+    @property
+    def operator_b(self) -> str:
+        return self.localnet.info.operators[1].address
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+async def env(localnet: Localnet, tmp_path: Path) -> Env:
+    config = tmp_path / "daemon" / "autobot.toml"
+    write_daemon_config(config, localnet.info)
+    journal_path = load_config(config).journal.path
+    journal = await SqliteJournal.open(journal_path, clock=SystemClock())  # as the daemon would
+    await journal.close()
+    return Env(config=config, journal=journal_path, localnet=localnet)
+
+
+async def autobot(env: Env, capsys: pytest.CaptureFixture[str], *argv: str) -> Ran:
+    """``autobot ARGV`` in-process (``{cfg}`` in an argument is the config path)."""
+    args = [a.replace("{cfg}", str(env.config)) for a in argv]
+    code = await asyncio.to_thread(main, args)
+    out, err = capsys.readouterr()
+    for secret in env.secrets:
+        assert secret not in out.lower() and secret not in err.lower(), "key material printed"
+    return Ran(code=code, out=out, err=err)
+
+
+async def pending(env: Env) -> list[RequestRecord]:
+    async with await SqliteJournal.open(env.journal, clock=SystemClock()) as journal:
+        return await journal.pending_requests()
+
+
+# --------------------------------------------------------------------------------------------
+# status
+
+
+async def test_status_tells_what_the_demo_needs(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(env, capsys, "status", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    assert env.operator_a in ran.out and env.operator_b in ran.out
+    assert "chain 77 at" in ran.out
+    assert "#4 CANCELED" in ran.out
+    assert "refund:4:1 PAYOUT_BATCH(6) via operator A (timelock 900 s)" in ran.out
+    assert "close:1:0 AUTO_CLOSE(1) via operator B" in ran.out
+    feeds = ran.out.split("Price feeds")[1].split("Journal")[0]
+    assert "asset 2" in feeds and "CLAMPED" in feeds.split("asset 2")[1].split("\n")[0]
+    assert "STALE" in feeds.split("asset 3")[1].split("\n")[0]
+    assert "tickets 0/1234 refunded" in ran.out
+
+
+async def test_status_json_is_the_same_story(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    ran = await autobot(env, capsys, "status", "--json", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    report = json.loads(ran.out)
+    assert report["chain"]["reachable"] is True and report["chain"]["chain_id"] == 77
+    bots = {b["name"]: b for b in report["bots"]}
+    assert set(bots) == {"A", "B"}
+    assert bots["A"]["operator"] == env.operator_a and bots["A"]["timelock_secs"] == 900
+    assert bots["A"]["allowed_actions"] == [1, 2, 6, 7] and bots["A"]["pending"] is None
+    lottery4 = next(lot for lot in report["lotteries"] if lot["lottery_id"] == 4)
+    (refund,) = lottery4["planned"]
+    assert (refund["key"], refund["action_id"], refund["bot"]) == ("refund:4:1", 6, "A")
+    assert refund["operator"] == env.operator_a
+    feeds = {f["asset_id"]: f for f in report["feeds"]}
+    assert feeds[2]["clamped"] and not feeds[2]["stale"]
+    assert feeds[3]["stale"] and not feeds[3]["clamped"]
+    assert feeds[1]["usable"]
+    (refund_progress,) = report["refunds"]
+    assert refund_progress["lottery_id"] == 4 and refund_progress["tickets_sold"] == 1234
+    assert report["journal"]["open_actions"] == 0 and report["journal"]["pending_requests"] == []
+
+
+async def test_status_without_the_chain_still_shows_the_journal(
+    env: Env, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert (
+        await autobot(env, capsys, "cancel", "3", "--reason", "compliance", "--config", "{cfg}")
+    ).code == 0
+    text = env.config.read_text()
+    offline = env.config.with_name("offline.toml")
+    offline.write_text(text.replace(env.localnet.info.rpc_url, "http://127.0.0.1:9/"))
+    ran = await autobot(env, capsys, "status", "--config", str(offline))
+    assert ran.code == 0, ran.err
+    assert "UNREACHABLE" in ran.out
+    assert "#1 cancel 3" in ran.out  # the journal part
+    ran = await autobot(env, capsys, "status", "--json", "--config", str(offline))
+    report = json.loads(ran.out)
+    assert report["chain"]["reachable"] is False and report["chain"]["error"]
+    assert report["lotteries"] is None and report["feeds"] is None
+    assert [r["kind"] for r in report["journal"]["pending_requests"]] == ["cancel"]
+
+
+async def test_status_as_a_subprocess(env: Env) -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(AUTOBOT), "status", "--config", str(env.config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=45)
+    assert process.returncode == 0, err.decode()
+    text = out.decode() + err.decode()
+    assert "refund:4:1 PAYOUT_BATCH(6) via operator A" in text
+    for secret in env.secrets:
+        assert secret not in text.lower()
+
+
+# --------------------------------------------------------------------------------------------
+# requests
+
+
+async def test_cancel_writes_a_pending_request(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(env, capsys, "cancel", "3", "--reason", "vrf-failure", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    assert "requested as request #1" in ran.out
+    assert "cancel:3:1" in ran.out and "operator A (timelock 900 s)" in ran.out
+    assert "no earlier than ~15 min after the announcement" in ran.out
+    (request,) = await pending(env)
+    assert (request.kind, request.subject, json.loads(request.params)) == (
+        RequestKind.CANCEL,
+        "3",
+        {"reason": 1},
+    )
+    assert request.requested_by
+    again = await autobot(env, capsys, "cancel", "3", "--reason", "operations", "--config", "{cfg}")
+    assert again.code == 1 and "already in progress" in again.err
+    assert len(await pending(env)) == 1
+
+
+async def test_a_bad_lottery_is_refused_and_nothing_written(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(env, capsys, "cancel", "99", "--reason", "operations", "--config", "{cfg}")
+    assert ran.code == 1 and "lottery 99 does not exist" in ran.err
+    ran = await autobot(env, capsys, "cancel", "4", "--reason", "operations", "--config", "{cfg}")
+    assert ran.code == 1 and "CANCELED" in ran.err
+    ran = await autobot(env, capsys, "refund", "2", "--config", "{cfg}")
+    assert ran.code == 1 and "nothing to refund" in ran.err
+    assert await pending(env) == []
+
+
+async def test_refund_and_clear_clamp_requests(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(env, capsys, "refund", "4", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    assert "refund:4:1" in ran.out and "3 force_refund_batch_admin batch(es)" in ran.out
+    assert "operator A (timelock 900 s)" in ran.out
+    ran = await autobot(env, capsys, "feed", "clear-clamp", "2", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    assert "price_feed::clear_clamp" in ran.out and "clamp:2:2" in ran.out
+    refused = await autobot(env, capsys, "feed", "clear-clamp", "1", "--config", "{cfg}")
+    assert refused.code == 1 and "not clamped" in refused.err
+    assert [(r.kind, r.subject, r.params) for r in await pending(env)] == [
+        (RequestKind.REFUND, "4", "{}"),
+        (RequestKind.CLEAR_CLAMP, "2", "{}"),
+    ]
+
+
+async def test_rotate_keeps_every_unset_value_explicitly(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    info = env.localnet.info
+    async with SupraGateway(
+        rpc_urls=[info.rpc_url], chain_id=info.chain_id, package=info.package_address
+    ) as gateway:
+        bot = await gateway.get_bot(env.operator_a)
+    assert bot is not None
+    ran = await autobot(
+        env, capsys, "bot", "rotate", "A", "--max-failures", "5", "--config", "{cfg}"
+    )
+    assert ran.code == 0, ran.err
+    assert "max_failures: 3 → 5" in ran.out and "timelock: 900 s (unchanged)" in ran.out
+    assert "signed by the admin and operator A (multi-agent)" in ran.out
+    (request,) = await pending(env)
+    assert request.kind is RequestKind.ROTATE and request.subject == env.operator_a
+    assert json.loads(request.params) == {
+        "max_failures": 5,
+        "timelock_secs": 900,
+        "allowed_actions": [1, 2, 6, 7],
+        "expires_at": bot.expires_at,
+        "cron_spec": "*/1 * * * *",
+    }
+
+
+async def test_rotate_by_address_with_a_new_expiry(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(
+        env, capsys, "bot", "rotate", env.operator_b.upper().replace("0X", "0x"),
+        "--expires-in", "30d", "--cron", "0 * * * *", "--config", "{cfg}",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    (request,) = await pending(env)
+    params = json.loads(request.params)
+    assert request.subject == env.operator_b
+    assert params["expires_in"] == 30 * 86_400 and "expires_at" not in params
+    assert params["cron_spec"] == "0 * * * *" and params["timelock_secs"] == 0
+
+
+async def test_rotate_that_breaks_the_timelock_policy_is_refused(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(
+        env, capsys, "bot", "rotate", "B", "--allowed-actions", "1,7", "--config", "{cfg}"
+    )
+    assert ran.code == 1 and "timelock >= 900" in ran.err
+    unknown = await autobot(env, capsys, "bot", "rotate", "C", "--config", "{cfg}")
+    assert unknown.code == 1 and "not configured" in unknown.err
+    assert await pending(env) == []
+
+
+# --------------------------------------------------------------------------------------------
+# actions and incidents
+
+
+async def _journal_a_parked_refund(env: Env) -> tuple[str, str]:
+    key, tx_hash = "refund:4:1", "0x" + "cd" * 32
+    async with await SqliteJournal.open(env.journal, clock=SystemClock()) as journal:
+        await journal.add_action(
+            NewAction(
+                key=key, kind="refund", subject_id=4, action_id=6,
+                recipe='{"type": "refund_plan", "lottery_id": 4, "batches": [[1, 500, 1, 2]]}',
+                reason="canceled: 1 refund batch", due_at=1_000,
+            ),
+            chain_now=1_000,
+        )  # fmt: skip
+        calls = '[{"module":"payouts","function":"force_refund_batch_admin","args":[["u64",4]],"not_before":1900,"secondary":[]}]'
+        await journal.add_transaction(
+            NewTransaction(
+                tx_hash=tx_hash, action_key=key, action_hash=b"\xab" * 32,
+                purpose=TxPurpose.ANNOUNCE, call_index=0,
+                call='{"module":"automation","function":"announce_dry_run","args":[]}',
+                sender=env.operator_a, sequence_number=7, expires_at=2_000_000_000, raw=b"\x01",
+            ),
+            expect={ActionState.PLANNED}, chain_now=1_001, state=ActionState.ANNOUNCED,
+            operator=env.operator_a, timelock_secs=900, execute_at=1_900,
+            action_hash=b"\xab" * 32, calls=calls,
+        )  # fmt: skip
+        await journal.settle_transaction(
+            TxSettlement(
+                tx_hash=tx_hash, state=TxState.ABORTED, error_code=0x1A08,
+                error_name="E_AUTOBOT_PENDING_EXISTS", error_message="Move abort in 0x…: E_AUTOBOT_PENDING_EXISTS(0x1a08)",
+            )
+        )  # fmt: skip
+        await journal.update_action(
+            key, expect={ActionState.ANNOUNCED}, chain_now=1_002, state=ActionState.PARKED,
+            error_name="E_AUTOBOT_PENDING_EXISTS", error_code=0x1A08,
+        )  # fmt: skip
+    return key, tx_hash
+
+
+async def test_actions_list_show_and_retry(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    key, tx_hash = await _journal_a_parked_refund(env)
+    listed = await autobot(
+        env, capsys, "actions", "--json", "--state", "parked", "--config", "{cfg}"
+    )
+    assert listed.code == 0, listed.err
+    (row,) = json.loads(listed.out)
+    assert (row["key"], row["state"], row["operator_name"], row["action_id"]) == (
+        key, "parked", "A", 6,
+    )  # fmt: skip
+    none_open = await autobot(env, capsys, "actions", "--state", "open", "--config", "{cfg}")
+    assert none_open.out.strip() == "no actions"
+
+    shown = await autobot(env, capsys, "actions", "--config", "{cfg}", "show", key)
+    assert shown.code == 0, shown.err
+    assert tx_hash in shown.out and "announce" in shown.out and "sequence 7" in shown.out
+    assert "0x" + "ab" * 32 in shown.out  # the action hash
+    assert "payouts::force_refund_batch_admin(u64 4)" in shown.out
+    assert "E_AUTOBOT_PENDING_EXISTS(0x1a08)" in shown.out  # the vm_status
+    detail = json.loads(
+        (
+            await autobot(env, capsys, "actions", "--config", "{cfg}", "show", "refund:4", "--json")
+        ).out
+    )
+    assert detail["key"] == key and detail["transactions"][0]["tx_hash"] == tx_hash
+    assert "raw" not in detail["transactions"][0]
+
+    retried = await autobot(env, capsys, "actions", "--config", "{cfg}", "retry", key)
+    assert retried.code == 0, retried.err
+    assert "the daemon will run refund:4:1 (parked) again" in retried.out
+    assert "within ~" in retried.out
+    (request,) = await pending(env)
+    assert (request.kind, request.subject) == (RequestKind.RETRY, key)
+    parked = await autobot(env, capsys, "actions", "--config", "{cfg}", "park", key)
+    assert parked.code == 1 and "only open actions" in parked.err
+
+
+async def test_actions_show_of_an_unknown_key(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    ran = await autobot(env, capsys, "actions", "--config", "{cfg}", "show", "close:42:0")
+    assert ran.code == 1 and "no action 'close:42:0'" in ran.err
+    ran = await autobot(env, capsys, "actions", "--config", "{cfg}", "retry", "nope")
+    assert ran.code == 1
+
+
+async def test_incidents_as_the_handbooks_markdown_table(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with await SqliteJournal.open(env.journal, clock=SystemClock()) as journal:
+        await journal.add_incident(
+            NewIncident(type="Dry-run", description="announced refund:4:1", responsible="autobot",
+                        action_key="refund:4:1", action_hash=b"\xab" * 32, tx_hash="0x" + "cd" * 32)
+        )  # fmt: skip
+        await journal.add_incident(
+            NewIncident(type="Cancellation", description="lottery 3 | reason 1",
+                        responsible="autobot (operator A)", links="https://example/3")
+        )  # fmt: skip
+    ran = await autobot(env, capsys, "incidents", "--format", "markdown", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    lines = ran.out.strip().splitlines()
+    assert lines[0] == "| Date/time (UTC) | Type | Description | Responsible | Links |"
+    assert lines[1].startswith("| ---")
+    assert "| Cancellation | lottery 3 \\| reason 1 | autobot (operator A) |" in lines[2]  # newest
+    assert "| Dry-run |" in lines[3]
+    assert "tx 0x" + "cd" * 32 in lines[3] and "action hash 0x" + "ab" * 32 in lines[3]
+    rows = json.loads(
+        (await autobot(env, capsys, "incidents", "--format", "json", "--config", "{cfg}")).out
+    )
+    assert [r["type"] for r in rows] == ["Cancellation", "Dry-run"]
+
+
+# --------------------------------------------------------------------------------------------
+# config and journal problems
+
+
+async def test_a_missing_config_exits_78(
+    env: Env, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.toml"
+    for argv in (["status"], ["incidents"], ["cancel", "3", "--reason", "operations"]):
+        ran = await autobot(env, capsys, *argv, "--config", str(missing))
+        assert ran.code == EX_CONFIG and "cannot read the config file" in ran.err
+
+
+async def test_a_missing_journal_is_reported_not_created(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(env.journal) + suffix).unlink(missing_ok=True)
+    for argv in (["status"], ["actions"], ["refund", "4"]):
+        ran = await autobot(env, capsys, *argv, "--config", "{cfg}")
+        assert ran.code == 1 and "no journal at" in ran.err
+    assert not env.journal.exists()
