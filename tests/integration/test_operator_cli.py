@@ -342,6 +342,13 @@ async def test_actions_list_show_and_retry(env: Env, capsys: pytest.CaptureFixtu
     assert detail["key"] == key and detail["transactions"][0]["tx_hash"] == tx_hash
     assert "raw" not in detail["transactions"][0]
 
+    # The planner plans refund:4:1 again, but the executor keeps the parked action as it is.
+    status = await autobot(env, capsys, "status", "--config", "{cfg}")
+    assert "refund:4:1 is already journaled as parked" in status.out
+    assert "autobot actions retry refund:4:1" in status.out
+    refund = await autobot(env, capsys, "refund", "4", "--config", "{cfg}")
+    assert refund.code == 1 and "already has (parked)" in refund.err
+
     retried = await autobot(env, capsys, "actions", "--config", "{cfg}", "retry", key)
     assert retried.code == 0, retried.err
     assert "the daemon will run refund:4:1 (parked) again" in retried.out

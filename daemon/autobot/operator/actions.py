@@ -69,6 +69,7 @@ def action_row(record: ActionRecord, names: OperatorNames) -> Report:
         "updated_utc": utc(record.updated_wall),
         "error_name": record.error_name,
         "error_code": record.error_code,
+        "error_message": record.error_message,
     }
 
 
@@ -99,7 +100,6 @@ def action_detail(
         "action_hash": plain(record.action_hash),
         "progress": record.progress,
         "call_count": len(calls) if isinstance(calls, list) else None,
-        "error_message": record.error_message,
         "created_utc": utc(record.created_wall),
         "recipe": from_json(record.recipe),
         "calls": calls,

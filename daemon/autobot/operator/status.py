@@ -81,7 +81,12 @@ async def _status(args: argparse.Namespace) -> int:
             ctx = await build_plan_context(config, journal, names=names, snapshot=snapshot)
             result = plan_all(snapshot, ctx)
             routes = routes_for(result.actions, snapshot, names, open_actions)
-            chain = ChainFacts(snapshot=snapshot, result=result, routes=routes)
+            journaled = {}
+            for action in result.actions:
+                record = await journal.get_action(str(action.key))
+                if record is not None:
+                    journaled[record.key] = record.state
+            chain = ChainFacts(snapshot=snapshot, result=result, routes=routes, journaled=journaled)
         rejects = (
             {}
             if chain is None
@@ -182,6 +187,7 @@ def _planned(action: PlannedAction, chain: ChainFacts, names: OperatorNames) -> 
         "reason": action.reason,
         "due_at": action.due_at,
         "request_id": action.request_id,
+        "journaled_state": plain(chain.journaled.get(str(action.key))),
     }
 
 
@@ -374,7 +380,16 @@ def _planned_line(p: Report) -> str:
             )
             via += f", {p['route_note']}" if p["route_note"] else ""
     request = f" [request #{p['request_id']}]" if p["request_id"] is not None else ""
-    return f"next: {p['key']} {action} {via} — {p['reason']}{request}"
+    line = f"next: {p['key']} {action} {via} — {p['reason']}{request}"
+    state = p["journaled_state"]
+    if state in ("parked", "failed"):
+        line += (
+            f"\n       BUT {p['key']} is already journaled as {state}: the daemon will not run it"
+            f" again by itself (`autobot actions retry {p['key']}`)"
+        )
+    elif state is not None:
+        line += f"\n       BUT {p['key']} is already journaled as {state}: nothing new will run"
+    return line
 
 
 def _open_line(a: Report) -> str:
@@ -523,7 +538,8 @@ def _journal_lines(j: Report) -> list[str]:
         if j[label]:
             out.append(f"  {label}: {len(j[label])} (`autobot actions retry KEY` runs one again)")
             out += [
-                f"    {a['key']} {a['error_name'] or ''} updated {a['updated_utc']}"
+                f"    {a['key']} updated {a['updated_utc']}: "
+                f"{a['error_name'] or a['error_message'] or 'no error recorded'}"
                 for a in j[label][:10]
             ]
     out.append(f"  pending requests: {len(j['pending_requests'])}")

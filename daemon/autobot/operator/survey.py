@@ -97,6 +97,9 @@ class ChainFacts:
     snapshot: Snapshot
     result: PlanResult
     routes: Mapping[str, Routing]  # by planned action key
+    journaled: Mapping[str, ActionState] = field(default_factory=dict)
+    """Planned keys the journal already has: the executor keeps an existing key as it is, so a
+    parked, failed, done or moot one is not run again without ``autobot actions retry``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
