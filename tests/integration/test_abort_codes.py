@@ -1032,7 +1032,9 @@ async def _start(case: Case, localnet_factory: Any, tmp_path: Path) -> Localnet:
         path = tmp_path / "abort-codes.toml"
         path.write_text(SCENARIO, encoding="utf-8")
         scenario = str(path)
-    net: Localnet = await localnet_factory(scenario=scenario, vrf_retry=case.vrf_retry)
+    net: Localnet = await localnet_factory(
+        scenario=scenario, vrf_retry=case.vrf_retry, block_interval_ms=20
+    )
     return net
 
 

@@ -1,8 +1,11 @@
 """``autobot localnet``: run a local Supra node with the lottery_multi package until interrupted.
 
 Exit codes: 0 after SIGINT/SIGTERM, 2 for bad arguments (a non-loopback ``--host`` without
-``--allow-remote``, a missing scenario file), 1 when the node cannot start (port in use, a state
-directory of another chain).
+``--allow-remote``, a missing scenario file, a bad ``--faults`` spec), 1 when the node cannot start
+(port in use, a state directory of another chain).
+
+``--faults SPEC`` (JSON text or a file; format in ``autobot.localnet.faults``) injects faults into
+the ``/rpc/`` routes from the start; ``POST /localnet/v1/faults`` replaces the spec while running.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import structlog
 
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.config_writer import write_daemon_config
+from autobot.localnet.faults import load_fault_spec
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions, is_loopback
 
@@ -37,6 +41,7 @@ def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
         raise ValueError(f"--port must be in 0..65535, got {args.port}")
     if args.scenario not in ("demo", "empty") and not Path(args.scenario).is_file():
         raise ValueError(f"--scenario: no such file {args.scenario!r} (or use demo / empty)")
+    faults = load_fault_spec(args.faults) if args.faults else None  # FaultSpecError: ValueError
     return LocalnetOptions(
         host=args.host,
         port=args.port,
@@ -46,6 +51,7 @@ def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
         vrf_retry=args.vrf_retry,
         block_interval_ms=args.block_interval_ms,
         allow_remote=args.allow_remote,
+        faults=faults,
     )
 
 
@@ -67,6 +73,7 @@ def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
     if written:
         lines += ["", f"Daemon config written: {written[0]} (+ {len(written) - 1} key file(s))"]
     lines += ["", 'Dev endpoints: GET /localnet/v1/info, POST /localnet/v1/advance {"seconds": N}']
+    lines += ["  GET/POST /localnet/v1/faults (fault injection on /rpc/)"]
     return "\n".join(lines)
 
 
@@ -80,6 +87,8 @@ async def _serve(options: LocalnetOptions, write_config: str | None) -> int:
             info = net.info
             written = write_daemon_config(Path(write_config), info) if write_config else []
             print(_banner(info, state_dir=net.state_dir, written=written), flush=True)
+            if options.faults is not None and options.faults.enabled:
+                log.warning("localnet_faults_injected", spec=options.faults.to_json())
             await stop.wait()
             log.info("localnet_signal_received")
     finally:
@@ -98,8 +107,6 @@ def localnet_command(args: argparse.Namespace) -> int:
     from autobot.logs import configure_logging
 
     configure_logging(level="info")
-    if args.faults:
-        log.warning("localnet_faults_not_supported_yet", spec=args.faults)
     try:
         return asyncio.run(_serve(options, args.write_config))
     except LocalnetError as exc:

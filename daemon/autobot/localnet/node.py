@@ -42,6 +42,7 @@ from autobot.localnet.execution import (
     user_row,
 )
 from autobot.localnet.genesis import create_genesis
+from autobot.localnet.history import RecentHistory
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.mempool import DEFAULT_MAX_GAP, Mempool
 from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
@@ -108,6 +109,7 @@ class LocalNode:
         self._mempool = Mempool(max_gap=options.max_sequence_gap)
         self._block_waiters: list[asyncio.Future[BlockHeader]] = []
         self._closed = False
+        self._history = RecentHistory(tip)  # for lagging views (fault injection)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -212,8 +214,12 @@ class LocalNode:
     def oracle(self) -> Oracle:
         return self._oracle
 
-    def sequence_number(self, address: str) -> int:
-        return self._sequences.get(address, 0)
+    def sequence_number(self, address: str, *, behind: int = 0) -> int:
+        """``address``'s sequence number now, or as of ``behind`` blocks ago (a lagging view)."""
+        current = self._sequences.get(address, 0)
+        if behind <= 0:
+            return current
+        return self._history.sequence(address, current=current, behind=behind)
 
     def registered_operators(self) -> tuple[DevAccount, ...]:
         """Dev operators registered as automation bots, in the order A, B, C, D."""
@@ -239,8 +245,9 @@ class LocalNode:
             operators=self.registered_operators(),
         )
 
-    def block_json(self) -> dict[str, object]:
-        tip = self._tip
+    def block_json(self, *, behind: int = 0) -> dict[str, object]:
+        """The latest block, or the one ``behind`` blocks before it (a lagging view)."""
+        tip = self._tip if behind <= 0 else self._history.block(behind)
         return block_json(
             tip,
             chain_id=self.chain_id,
@@ -351,6 +358,10 @@ class LocalNode:
             simulate=simulate,
         )
 
+    def transaction_hash(self, body: bytes) -> str:
+        """Check a signed transaction like ``submit`` does, without admitting it (a lost submit)."""
+        return self._decode(body, simulate=False).hash
+
     def submit(self, body: bytes) -> str:
         """Admit a signed transaction; returns its hash. Raises ``Rejected``."""
         tx = self._decode(body, simulate=False)
@@ -436,6 +447,7 @@ class LocalNode:
         header_json = block_header_json(block, chain_id=self.chain_id)
         events: list[EventRow] = []
         sequences: dict[str, int] = {}
+        previous: dict[str, int] = {}
         model_changed = False
         for position, (call, tx_hash) in enumerate(zip(system_calls, system_hashes, strict=True)):
             outcome = execute(
@@ -481,6 +493,7 @@ class LocalNode:
                 signers=tx.signers,
                 args=tx.args,
             )
+            previous.setdefault(tx.sender, self.sequence_number(tx.sender))
             self._sequences[tx.sender] = sequences[tx.sender] = tx.sequence_number + 1
             new_events = self._events.record(outcome.events, tx_hash=tx.hash, height=height)
             events.extend(new_events)
@@ -499,6 +512,7 @@ class LocalNode:
             log.debug("localnet_tx_executed", tx_hash=tx.hash, status=outcome.status, height=height)
         model_changed |= self._oracle.observe(model=self._model, block_s=block_s)
         self._tip = block
+        self._history.record(block, previous)
         every = self.options.tip_write_every_blocks
         if rows or model_changed or height - self._last_written_height >= every:
             self._commit(

@@ -8,6 +8,12 @@
 Used by ``autobot localnet`` (``cli.py``), by the daemon's embedded mode and by the test fixtures.
 Port 0 picks a free port. Without ``state_dir`` the chain lives in a temporary directory removed
 on exit. A non-loopback host needs ``allow_remote``.
+
+One chain, several front ends: ``await net.add_frontend(faults=spec)`` serves the same node on
+another port with its own fault injection (``faults.py``) and returns a ``Frontend`` (``url``,
+``faults``, ``stop()``), so a test can put one chain behind a healthy and a faulty URL and take
+one of them down mid-run. ``net.faults`` is the main front end's ``FaultEngine``
+(``LocalnetOptions.faults`` sets its initial spec).
 """
 
 from __future__ import annotations
@@ -20,15 +26,17 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import structlog
 from aiohttp import web
 
+from autobot.localnet.faults import FaultEngine, FaultSpec
 from autobot.localnet.info import LOCALNET_CHAIN_ID, LocalnetInfo
 from autobot.localnet.node import LocalNode, NodeOptions
 from autobot.localnet.server import build_app
 
-__all__ = ["Localnet", "LocalnetError", "LocalnetOptions", "is_loopback"]
+__all__ = ["Frontend", "Localnet", "LocalnetError", "LocalnetOptions", "is_loopback"]
 
 log = structlog.get_logger()
 
@@ -48,6 +56,7 @@ class LocalnetOptions:
     block_interval_ms: int = 200
     allow_remote: bool = False
     chain_id: int = LOCALNET_CHAIN_ID
+    faults: FaultSpec | None = None  # the main front end's fault injection (None: none)
 
 
 def is_loopback(host: str) -> bool:
@@ -80,21 +89,107 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class Frontend:
+    """One HTTP front end of the node: its URL, its fault injection; ``stop()`` takes it down."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        port: int,
+        faults: FaultEngine,
+        runner: web.AppRunner,
+        sock: socket.socket,
+    ) -> None:
+        self.url = url
+        self.port = port
+        self.faults = faults
+        self._runner = runner
+        self._sock = sock
+        self._stopped = False
+
+    @classmethod
+    async def serve(
+        cls, node: LocalNode, *, sock: socket.socket, host: str, faults: FaultSpec | None
+    ) -> Self:
+        """Serve ``node`` on the listening ``sock`` (owned from now on, closed by ``stop``)."""
+        try:
+            port = int(sock.getsockname()[1])
+            url = f"http://{_url_host(host)}:{port}/"
+            engine = FaultEngine(faults)
+            runner = web.AppRunner(
+                build_app(node, rpc_url=url, faults=engine), access_log=None, shutdown_timeout=1.0
+            )
+            await runner.setup()
+            try:
+                await web.SockSite(runner, sock).start()
+            except BaseException:
+                await runner.cleanup()
+                raise
+        except BaseException:
+            sock.close()
+            raise
+        return cls(url=url, port=port, faults=engine, runner=runner, sock=sock)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    async def stop(self) -> None:
+        """Stop serving (connections are refused from now on); idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            await self._runner.cleanup()
+        finally:
+            self._sock.close()
+        log.info("localnet_frontend_stopped", url=self.url)
+
+
 class Localnet:
     """A running localnet; create it with ``Localnet.start``."""
 
     def __init__(
-        self, *, node: LocalNode, base_url: str, host: str, port: int, state_dir: Path
+        self,
+        *,
+        node: LocalNode,
+        frontend: Frontend,
+        host: str,
+        state_dir: Path,
+        stack: contextlib.AsyncExitStack,
     ) -> None:
         self.node = node
-        self.base_url = base_url
+        self.frontend = frontend
+        self.base_url = frontend.url
         self.host = host
-        self.port = port
+        self.port = frontend.port
         self.state_dir = state_dir
+        self._stack = stack
+        self._extra: list[Frontend] = []
 
     @property
     def info(self) -> LocalnetInfo:
         return self.node.info(rpc_url=self.base_url)
+
+    @property
+    def faults(self) -> FaultEngine:
+        """The main front end's fault injection."""
+        return self.frontend.faults
+
+    @property
+    def frontends(self) -> tuple[Frontend, ...]:
+        """Every front end, the main one first."""
+        return (self.frontend, *self._extra)
+
+    async def add_frontend(self, *, port: int = 0, faults: FaultSpec | None = None) -> Frontend:
+        """Serve the same node on another port (0: a free one) with its own fault injection."""
+        sock = _bind(self.host, port)
+        frontend = await Frontend.serve(self.node, sock=sock, host=self.host, faults=faults)
+        self._stack.push_async_callback(frontend.stop)
+        self._extra.append(frontend)
+        log.info("localnet_frontend_started", url=frontend.url, faults=frontend.faults.spec.enabled)
+        return frontend
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -115,7 +210,7 @@ class Localnet:
                     state_dir.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise LocalnetError(f"cannot use state dir {state_dir}: {exc}") from exc
-            sock = _bind(options.host, options.port)
+            sock = _bind(options.host, options.port)  # a busy port fails before the chain opens
             stack.callback(sock.close)
             try:
                 node = LocalNode.open(
@@ -131,15 +226,10 @@ class Localnet:
             except ValueError as exc:  # another chain's state dir, a bad scenario file
                 raise LocalnetError(str(exc)) from exc
             stack.callback(node.close)
-            port = int(sock.getsockname()[1])
-            url_host = _url_host(options.host)
-            base_url = f"http://{url_host}:{port}/"
-            runner = web.AppRunner(
-                build_app(node, rpc_url=base_url), access_log=None, shutdown_timeout=1.0
+            frontend = await Frontend.serve(
+                node, sock=sock, host=options.host, faults=options.faults
             )
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            await web.SockSite(runner, sock).start()
+            stack.push_async_callback(frontend.stop)
             blocks = asyncio.create_task(node.run(), name="localnet-blocks")
 
             async def stop_blocks() -> None:
@@ -148,13 +238,15 @@ class Localnet:
                     await blocks
 
             stack.push_async_callback(stop_blocks)
+            base_url = frontend.url
             log.info(
                 "localnet_started",
                 url=base_url,
                 chain_id=options.chain_id,
                 state_dir=str(state_dir),
+                faults=frontend.faults.spec.enabled,
             )
             yield cls(
-                node=node, base_url=base_url, host=options.host, port=port, state_dir=state_dir
+                node=node, frontend=frontend, host=options.host, state_dir=state_dir, stack=stack
             )
             log.info("localnet_stopping", url=base_url)

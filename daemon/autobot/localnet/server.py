@@ -11,13 +11,23 @@ Dev endpoints (never under ``/rpc/``):
 * ``POST /localnet/v1/advance`` ``{"seconds": N}`` (1 ≤ N ≤ 10 years) → moves chain time forward and
   produces a block at once; answers ``{"chain_time", "block_height"}``;
 * ``GET /localnet/v1/transactions/{hash}`` → ``{hash, kind, status, block_height, accepted_wall,
-  executed_wall}`` (host wall seconds; for benchmarks).
+  executed_wall}`` (host wall seconds; for benchmarks);
+* ``GET /localnet/v1/faults`` → ``{"spec", "counts": {kind: n}, "total", "requests"}`` (this front
+  end's fault injection, ``faults.py``); ``POST /localnet/v1/faults`` with a spec replaces it
+  (400 naming the bad keys; ``{}`` turns faults off) and answers like ``GET``.
+
+Faults apply to ``/rpc/`` requests only, in the outermost middleware (``_faults``): a fault that
+answers for the node (5xx, 429, reset, timeout) never reaches a handler; ``stale_view`` and
+``drop_submit`` are flags the handlers honour; ``malformed_json``, ``wrong_chain_id`` and
+``hide_status`` act on the handler's answer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -25,6 +35,7 @@ from aiohttp import web
 
 from autobot.localnet.accounts import normalise_address
 from autobot.localnet.admission import MIN_GAS_UNIT_PRICE, RejectCode, Rejected
+from autobot.localnet.faults import FaultEngine, FaultSpec, FaultSpecError, Route
 from autobot.localnet.node import EVENTS_PAGE_MAX, LocalNode, MoveAborted
 
 __all__ = ["BCS_SIGNED_TRANSACTION", "MAX_ADVANCE_SECONDS", "build_app"]
@@ -36,6 +47,13 @@ MAX_ADVANCE_SECONDS = 10 * 366 * 86_400
 _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _NODE_KEY: web.AppKey[LocalNode] = web.AppKey("node", LocalNode)
 _URL_KEY: web.AppKey[str] = web.AppKey("rpc_url", str)
+_FAULTS_KEY: web.AppKey[FaultEngine] = web.AppKey("faults", FaultEngine)
+# Per-request fault flags (set by ``_faults``, honoured by the handlers / the header hook).
+_BEHIND = "localnet.stale_blocks"
+_DROP = "localnet.drop_submit"
+_WRONG_CHAIN = "localnet.wrong_chain_id"
+_ROUTES = {"block": Route.BLOCK, "account": Route.ACCOUNT, "submit": Route.SUBMIT}
+_HTTP_FAULTS = {"http_500": 500, "http_502": 502, "http_503": 503, "http_429": 429}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,6 +79,63 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("localnet_request_failed", path=request.path)
         return _error(500, "internal error")
+
+
+def _reset(request: web.Request) -> web.Response:
+    """Close the connection without an answer (RST); the returned response is never sent."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    return web.Response(status=500)
+
+
+@web.middleware
+async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.path.startswith("/rpc/"):
+        return await handler(request)
+    engine = request.app[_FAULTS_KEY]
+    route = request.match_info.route.name
+    decision = engine.decide(_ROUTES.get(route or "", Route.OTHER))
+    if decision.delay > 0 and not await engine.pause(decision.delay):
+        return _reset(request)
+    kind = decision.kind
+    spec = engine.spec
+    if kind == "timeout":
+        await engine.pause(spec.timeout_seconds)
+        return _reset(request)
+    if kind == "reset":
+        return _reset(request)
+    if kind in _HTTP_FAULTS:
+        status = _HTTP_FAULTS[kind]
+        response = _error(status, f"localnet fault injection: HTTP {status}")
+        if status == 429:
+            response.headers["Retry-After"] = str(spec.retry_after_seconds)
+        return response
+    if kind == "stale_view":
+        request[_BEHIND] = spec.stale_blocks
+    elif kind == "drop_submit":
+        request[_DROP] = True
+    elif kind == "wrong_chain_id":
+        request[_WRONG_CHAIN] = True
+    if route == "transaction" and _HASH.fullmatch(request.match_info["hash"]):
+        tx_hash = _hash_param(request)
+        timing = _node(request).transaction_timing(tx_hash)
+        executed = None if timing is None else timing["executed_wall"]
+        if engine.hidden(tx_hash, executed if isinstance(executed, int | float) else None):
+            return _error(404, f"transaction {tx_hash} not found")
+    response = await handler(request)
+    if kind == "malformed_json" and isinstance(response, web.Response):
+        body = response.body if isinstance(response.body, bytes) else b""
+        response.body = body[: len(body) // 2] + b"<!-- localnet fault injection: truncated"
+    elif kind == "hide_status" and isinstance(response, web.Response) and response.status == 200:
+        body = response.body if isinstance(response.body, bytes) else b"null"
+        tx_hash = json.loads(body)
+        if isinstance(tx_hash, str):
+            engine.hide(tx_hash)
+    return response
 
 
 def _node(request: web.Request) -> LocalNode:
@@ -90,9 +165,8 @@ async def _account(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text=f"invalid account address {raw!r}") from None
     node = _node(request)
     # Every address exists on the localnet (like anvil's): unknown ones are at sequence number 0.
-    return web.json_response(
-        {"sequence_number": node.sequence_number(address), "authentication_key": address}
-    )
+    sequence = node.sequence_number(address, behind=request.get(_BEHIND, 0))
+    return web.json_response({"sequence_number": sequence, "authentication_key": address})
 
 
 async def _gas_price(request: web.Request) -> web.Response:
@@ -119,7 +193,10 @@ async def _bcs_body(request: web.Request) -> bytes:
 
 async def _submit(request: web.Request) -> web.Response:
     body = await _bcs_body(request)
-    return web.json_response(_node(request).submit(body))
+    node = _node(request)
+    if request.get(_DROP):  # acknowledged, never admitted: the transaction is lost
+        return web.json_response(node.transaction_hash(body))
+    return web.json_response(node.submit(body))
 
 
 async def _simulate(request: web.Request) -> web.Response:
@@ -170,7 +247,7 @@ async def _view(request: web.Request) -> web.Response:
 
 
 async def _block(request: web.Request) -> web.Response:
-    return web.json_response(_node(request).block_json())
+    return web.json_response(_node(request).block_json(behind=request.get(_BEHIND, 0)))
 
 
 def _event_type(raw: str) -> str:
@@ -229,27 +306,60 @@ async def _timing(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def _faults_report(request: web.Request) -> web.Response:
+    return web.json_response(request.app[_FAULTS_KEY].report())
+
+
+async def _faults_replace(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    try:
+        spec = FaultSpec.from_json(body)
+    except FaultSpecError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    engine = request.app[_FAULTS_KEY]
+    engine.replace(spec)
+    log.info("localnet_faults_replaced", url=request.app[_URL_KEY], spec=spec.to_json())
+    return web.json_response(engine.report())
+
+
 async def _chain_id_header(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["x-supra-chain-id"] = str(request.app[_NODE_KEY].chain_id)
+    chain_id = request.app[_NODE_KEY].chain_id
+    if request.get(_WRONG_CHAIN):
+        chain_id = chain_id % 255 + 1
+    response.headers["x-supra-chain-id"] = str(chain_id)
 
 
-def build_app(node: LocalNode, *, rpc_url: str) -> web.Application:
-    """The aiohttp application serving ``node``; ``rpc_url`` is reported by ``info``."""
-    app = web.Application(middlewares=[_errors], client_max_size=1 << 20)
+async def _release_held(app: web.Application) -> None:
+    app[_FAULTS_KEY].close()
+
+
+def build_app(
+    node: LocalNode, *, rpc_url: str, faults: FaultEngine | None = None
+) -> web.Application:
+    """The aiohttp application serving ``node``; ``rpc_url`` is reported by ``info``.
+
+    ``faults`` is this front end's fault injection (none by default; replace its spec at
+    ``/localnet/v1/faults``). Held requests are released when the application shuts down.
+    """
+    app = web.Application(middlewares=[_faults, _errors], client_max_size=1 << 20)
     app[_NODE_KEY] = node
     app[_URL_KEY] = rpc_url
+    app[_FAULTS_KEY] = faults if faults is not None else FaultEngine()
     app.on_response_prepare.append(_chain_id_header)
+    app.on_shutdown.append(_release_held)
     app.router.add_get("/rpc/v1/transactions/chain_id", _chain_id)
     app.router.add_get("/rpc/v3/transactions/chain_id", _chain_id)
     app.router.add_get("/rpc/v3/transactions/estimate_gas_price", _gas_price)
-    app.router.add_post("/rpc/v3/transactions/submit", _submit)
+    app.router.add_post("/rpc/v3/transactions/submit", _submit, name="submit")
     app.router.add_post("/rpc/v3/transactions/simulate", _simulate)
-    app.router.add_get("/rpc/v3/transactions/{hash}", _transaction)
-    app.router.add_get("/rpc/v3/accounts/{address}", _account)
+    app.router.add_get("/rpc/v3/transactions/{hash}", _transaction, name="transaction")
+    app.router.add_get("/rpc/v3/accounts/{address}", _account, name="account")
     app.router.add_post("/rpc/v3/view", _view)
-    app.router.add_get("/rpc/v3/block", _block)
+    app.router.add_get("/rpc/v3/block", _block, name="block")
     app.router.add_get("/rpc/v3/events/{event_type}", _events)
     app.router.add_get("/localnet/v1/info", _info)
     app.router.add_post("/localnet/v1/advance", _advance)
     app.router.add_get("/localnet/v1/transactions/{hash}", _timing)
+    app.router.add_get("/localnet/v1/faults", _faults_report)
+    app.router.add_post("/localnet/v1/faults", _faults_replace)
     return app

@@ -331,24 +331,25 @@ async def _rotate(args: argparse.Namespace) -> int:
 
 
 def _rotate_changes(bot: Bot, recipe: Mapping[str, Any], now: int) -> str:
+    """Each setting, current → requested (as the planner resolved it)."""
+
     def cron(hex_text: str) -> str:
         return repr(bytes.fromhex(hex_text).decode("utf-8", errors="replace"))
 
-    rows: list[tuple[str, object, object, str, str]] = [
-        ("max_failures", bot.max_failures, recipe["max_failures"], "", ""),
-        ("timelock", bot.timelock_secs, recipe["timelock_secs"], "", " s"),
-        ("allowed actions", list(bot.allowed_actions), list(recipe["allowed_actions"]), "", ""),
-        ("expires", utc(bot.expires_at), utc(recipe["expires_at"]), "", ""),
-        ("cron", cron(bot.cron_spec.hex()), cron(recipe["cron_spec_hex"]), "", ""),
-    ]
-    lines = []
-    for name, old, new, _, unit in rows:
-        if old == new:
-            lines.append(f"  {name}: {new}{unit} (unchanged)")
-        else:
-            lines.append(f"  {name}: {old}{unit} → {new}{unit}")
+    expires = utc(recipe["expires_at"])
     if recipe["expires_at"] != bot.expires_at:
-        lines[3] += f", ~{span(recipe['expires_at'] - now)} from now"
+        expires = f"{expires} (~{span(recipe['expires_at'] - now)} from now)"
+    rows: list[tuple[str, object, object]] = [
+        ("max_failures", bot.max_failures, recipe["max_failures"]),
+        ("timelock", f"{bot.timelock_secs} s", f"{recipe['timelock_secs']} s"),
+        ("allowed actions", list(bot.allowed_actions), list(recipe["allowed_actions"])),
+        ("expires", utc(bot.expires_at), expires),
+        ("cron", cron(bot.cron_spec.hex()), cron(recipe["cron_spec_hex"])),
+    ]
+    lines = [
+        f"  {name}: {new} (unchanged)" if old == new else f"  {name}: {old} → {new}"
+        for name, old, new in rows
+    ]
     if bot.is_locked_out:
         lines.append(f"  (the bot is locked out at {bot.failure_count} failures)")
     return "\n".join(lines)
