@@ -152,9 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = with_config(sub.add_parser("status", help="what the chain and the journal say"))
     status.add_argument("--json", action="store_true")
-    status.set_defaults(handler=_handler("autobot.operator:status_command"))
+    status.set_defaults(handler=_handler("autobot.control:status_command"))
 
-    actions = with_config(sub.add_parser("actions", help="list, show, retry or park actions"))
+    # --config may stand before or after the subcommand (`actions --config F show ID` and
+    # `actions show ID --config F`); main() insists that one of them gave it.
+    actions = sub.add_parser("actions", help="list, show, retry or park actions")
+    actions.add_argument("--config", metavar="PATH", help="daemon config (TOML)")
     actions.add_argument("--state", metavar="S")
     actions.add_argument("--json", action="store_true")
     actions_sub = actions.add_subparsers(dest="actions_command", metavar="SUBCOMMAND")
@@ -162,28 +165,29 @@ def build_parser() -> argparse.ArgumentParser:
         p = actions_sub.add_parser(name)
         p.add_argument("action_id", metavar="ACTION_ID")
         p.add_argument("--json", action="store_true", dest="json_sub")
-    actions.set_defaults(handler=_handler("autobot.operator:actions_command"))
+        p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="daemon config")
+    actions.set_defaults(handler=_handler("autobot.control:actions_command"))
 
     incidents = with_config(sub.add_parser("incidents", help="the incident log, newest first"))
     incidents.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    incidents.set_defaults(handler=_handler("autobot.operator:incidents_command"))
+    incidents.set_defaults(handler=_handler("autobot.control:incidents_command"))
 
     cancel = with_config(sub.add_parser("cancel", help="request a lottery cancellation"))
     cancel.add_argument("lottery_id", type=_non_negative_int, metavar="LOTTERY")
     cancel.add_argument(
         "--reason", required=True, choices=("vrf-failure", "compliance", "operations")
     )
-    cancel.set_defaults(handler=_handler("autobot.operator:cancel_command"))
+    cancel.set_defaults(handler=_handler("autobot.control:cancel_command"))
 
     refund = with_config(sub.add_parser("refund", help="start or resume a lottery's refund"))
     refund.add_argument("lottery_id", type=_non_negative_int, metavar="LOTTERY")
-    refund.set_defaults(handler=_handler("autobot.operator:refund_command"))
+    refund.set_defaults(handler=_handler("autobot.control:refund_command"))
 
     feed = sub.add_parser("feed", help="price-feed requests")
     feed_sub = feed.add_subparsers(dest="feed_command", metavar="SUBCOMMAND", required=True)
     clear = with_config(feed_sub.add_parser("clear-clamp", help="request clear_clamp for ASSET"))
     clear.add_argument("asset_id", type=_non_negative_int, metavar="ASSET")
-    clear.set_defaults(handler=_handler("autobot.operator:clear_clamp_command"))
+    clear.set_defaults(handler=_handler("autobot.control:clear_clamp_command"))
 
     bot = sub.add_parser("bot", help="automation bot requests")
     bot_sub = bot.add_subparsers(dest="bot_command", metavar="SUBCOMMAND", required=True)
@@ -194,13 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--expires-in", type=parse_duration, metavar="DURATION")
     rotate.add_argument("--allowed-actions", type=_action_list, metavar="1,2,…")
     rotate.add_argument("--cron", metavar="SPEC")
-    rotate.set_defaults(handler=_handler("autobot.operator:rotate_command"))
+    rotate.set_defaults(handler=_handler("autobot.control:rotate_command"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "actions" and not args.config:
+        parser.error("the following arguments are required: --config")
     handler = cast(Handler, args.handler)
     try:
         return handler(args)

@@ -244,3 +244,20 @@ def test_the_module_entry_point_runs_the_same_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 78
+
+
+def test_actions_takes_config_before_or_after_the_subcommand() -> None:
+    parser = build_parser()
+    before = parser.parse_args(["actions", "--config", "a.toml", "show", "close:1:0"])
+    after = parser.parse_args(["actions", "show", "close:1:0", "--config", "b.toml"])
+    assert (before.config, before.action_id) == ("a.toml", "close:1:0")
+    assert (after.config, after.action_id) == ("b.toml", "close:1:0")
+
+
+def test_actions_without_config_anywhere_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["actions", "retry", "close:1:0"])
+    assert exit_info.value.code == 2
+    assert "--config" in capsys.readouterr().err

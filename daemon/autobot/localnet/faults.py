@@ -316,8 +316,8 @@ def _latency(raw: object, problems: list[str]) -> Latency | None:
         )
         return None
     if mode in ("fixed", "exponential_mean"):
-        if _ms(value) and (mode == "fixed" or float(value) > 0):  # type: ignore[arg-type]
-            return Latency(mode, float(value))  # type: ignore[arg-type]
+        if _ms(value) and (mode == "fixed" or float(value) > 0):
+            return Latency(mode, float(value))
         problems.append(
             f"latency_ms.{mode}: must be milliseconds in "
             f"{'[0' if mode == 'fixed' else '(0'}, {_MAX_LATENCY_MS:.0f}], got {value!r}"

@@ -110,10 +110,10 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _reset(request)
     if kind in _HTTP_FAULTS:
         status = _HTTP_FAULTS[kind]
-        response = _error(status, f"localnet fault injection: HTTP {status}")
+        refusal = _error(status, f"localnet fault injection: HTTP {status}")
         if status == 429:
-            response.headers["Retry-After"] = str(spec.retry_after_seconds)
-        return response
+            refusal.headers["Retry-After"] = str(spec.retry_after_seconds)
+        return refusal
     if kind == "stale_view":
         request[_BEHIND] = spec.stale_blocks
     elif kind == "drop_submit":

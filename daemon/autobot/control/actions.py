@@ -23,7 +23,7 @@ from autobot.journal.records import (
     TxRecord,
 )
 from autobot.journal.store import SqliteJournal
-from autobot.operator.console import (
+from autobot.control.console import (
     CommandError,
     action_name,
     from_json,
@@ -36,7 +36,7 @@ from autobot.operator.console import (
     sweep_note,
     utc,
 )
-from autobot.operator.survey import OperatorNames
+from autobot.control.survey import OperatorNames
 
 __all__ = [
     "action_detail",

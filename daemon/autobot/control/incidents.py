@@ -21,7 +21,7 @@ from typing import Any
 
 from autobot.config import load_config
 from autobot.journal.records import Incident
-from autobot.operator.console import open_journal, plain, run
+from autobot.control.console import open_journal, plain, run
 
 __all__ = ["MARKDOWN_HEADER", "incident_row", "incidents_command", "render_incidents"]
 

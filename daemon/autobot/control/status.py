@@ -1,6 +1,6 @@
 """``autobot status [--json]``: what the chain and the journal say, and what the daemon does next.
 
-One story, from one chain read and one planning pass (``autobot.operator.survey``): the chain
+One story, from one chain read and one planning pass (``autobot.control.survey``): the chain
 (id, time, height, status counters); the bots (configured name, address, failures of max,
 pending announcement and when it may execute, timelock, expiry, alert states); the lotteries
 that need work, each with its planned actions (key, action id, the bot routing would pick,
@@ -25,8 +25,8 @@ from autobot.chain.supra import SupraGateway
 from autobot.domain.snapshot import LotteryView
 from autobot.errors import AutobotError
 from autobot.journal.records import ActionState, RequestRecord
-from autobot.operator.actions import action_row
-from autobot.operator.console import (
+from autobot.control.actions import action_row
+from autobot.control.console import (
     action_name,
     from_json,
     open_journal,
@@ -38,7 +38,7 @@ from autobot.operator.console import (
     span,
     utc,
 )
-from autobot.operator.survey import (
+from autobot.control.survey import (
     ChainFacts,
     JournalFacts,
     OperatorNames,

@@ -30,15 +30,15 @@ plan: plan context, snapshot, routing, request checks), ``status``, ``actions``,
 and ``requests`` (one per command family).
 """
 
-from autobot.operator.actions import actions_command
-from autobot.operator.incidents import incidents_command
-from autobot.operator.requests import (
+from autobot.control.actions import actions_command
+from autobot.control.incidents import incidents_command
+from autobot.control.requests import (
     cancel_command,
     clear_clamp_command,
     refund_command,
     rotate_command,
 )
-from autobot.operator.status import status_command
+from autobot.control.status import status_command
 
 __all__ = [
     "actions_command",

@@ -1,4 +1,4 @@
-"""The CLI routes and reads the journal the way the daemon does (``autobot.operator.survey``)."""
+"""The CLI routes and reads the journal the way the daemon does (``autobot.control.survey``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from autobot.execution.guards import Guards
 from autobot.execution.routing import Router
 from autobot.journal.records import ActionState, NewAction, Outcome, RequestKind
 from autobot.journal.store import SqliteJournal
-from autobot.operator.survey import OperatorNames, build_plan_context, route
+from autobot.control.survey import OperatorNames, build_plan_context, route
 from autobot.planning.plan import ActionKey
 from autobot.planning.requests import CancelRequest, RotateRequest
 

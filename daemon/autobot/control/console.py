@@ -31,7 +31,7 @@ from autobot.domain.actions import ActionId
 from autobot.errors import EX_CONFIG, ConfigError, JournalError
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
-from autobot.operator.survey import OperatorNames, RequestRefused
+from autobot.control.survey import OperatorNames, RequestRefused
 
 __all__ = [
     "EXIT_REFUSED",

@@ -1,7 +1,7 @@
 """Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate.
 
 Each command reads the chain once, runs the daemon's own request planner
-(``autobot.operator.survey.check_request``) and, only if the daemon would carry the request
+(``autobot.control.survey.check_request``) and, only if the daemon would carry the request
 out, journals it and says what will happen and when. Refused → exit 1, nothing written.
 
 =====================  ===============  ===========  ========================================
@@ -37,7 +37,7 @@ from autobot.domain.bots import Bot
 from autobot.domain.values import normalise_address
 from autobot.errors import AutobotError
 from autobot.journal.records import RequestKind
-from autobot.operator.console import (
+from autobot.control.console import (
     CommandError,
     Setup,
     open_journal,
@@ -48,7 +48,7 @@ from autobot.operator.console import (
     sweep_note,
     utc,
 )
-from autobot.operator.survey import (
+from autobot.control.survey import (
     PROBE_REQUEST_ID,
     CheckedRequest,
     OperatorNames,
