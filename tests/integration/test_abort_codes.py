@@ -1,6 +1,6 @@
 """Every abort code an entry function can reach, reached through real signed transactions.
 
-Acceptance point: every abort code of domain.md §1.4, §2.3–§2.5, §3 (entry functions), §4 and §5
+Acceptance point: every abort code of domain.md §1.4, §2.3 to §2.5, §3 (entry functions), §4 and §5
 that an entry function can reach is reached here by a transaction built and signed with the
 official ``supra_sdk`` (``tx_factory``), submitted over HTTP to an in-process localnet with the SDK's
 ``SupraClient``, and asserted in the transaction's ``output.Move.vm_status`` exactly
@@ -12,8 +12,9 @@ seeded with the demo, the ``empty`` scenario or ``SCENARIO`` below; the case's s
 signed transaction that must succeed (or ``/localnet/v1/advance`` and view polling while the dVRF
 oracle answers); then ONE signed transaction that must abort. For every case it also checks that
 the aborted transaction used its sender's sequence number (and no secondary signer's), emitted no
-event, and changed no state: the same answers from a set of views before and after, and the same
-package model document.
+event, and changed no state: the same answers before and after from the global views, the views
+of the lottery the call names and, for price-feed calls, the price views; and the same package
+model document.
 
 ``module`` is the module whose code aborts, as the Move source does it: a code asserted in a
 callee aborts in the callee (``vrf_deposit`` for a paused deposit, ``types`` for the rng count,
@@ -28,10 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tomllib
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -44,6 +46,7 @@ from supra_sdk.transactions import TransactionArgument
 
 from autobot.chain.aborts import ABORT_NAMES, abort_name_in, format_vm_status
 from autobot.localnet.accounts import dev_accounts
+from autobot.localnet.model import ENTRY_FUNCTIONS
 from autobot.localnet.runner import Localnet
 
 pytestmark = pytest.mark.timeout(60)
@@ -56,7 +59,7 @@ SECTION_CODES: dict[str, frozenset[int]] = {
         {0x1201, 0x1A01, 0x1A02, 0x1A03, 0x1A04, 0x1A05, 0x1A06}
         | {0x1A07, 0x1A08, 0x1A09, 0x1A0A, 0x1A0B, 0x1A0C}
     ),
-    # §2.3 request_draw_admin steps 1–13 and schedule_manual_retry_admin
+    # §2.3 request_draw_admin steps 1 to 13 and schedule_manual_retry_admin
     "2.3 request_draw_admin, schedule_manual_retry_admin": frozenset(
         {0x1401, 0x1403, 0x170D, 0x1210, 0x1706, 0x1707, 0x1202, 0x1701, 0x170F, 0x1709}
         | {0x1705, 0x170A, 0x1703, 0x1702, 0x170E, 0x1710}
@@ -64,7 +67,9 @@ SECTION_CODES: dict[str, frozenset[int]] = {
     # §2.4 vrf_callback (0x1210: canceled while the request was out)
     "2.4 vrf_callback": frozenset({0x1703, 0x1702, 0x1708, 0x1706, 0x1704, 0x1210}),
     # §2.5 compute_winners_admin
-    "2.5 compute_winners_admin": frozenset({0x1202, 0x1501, 0x1210, 0x1801, 0x1708, 0x1802, 0x1804}),
+    "2.5 compute_winners_admin": frozenset(
+        {0x1202, 0x1501, 0x1210, 0x1801, 0x1708, 0x1802, 0x1804}
+    ),
     # §3 entry functions (admin check 0x1202), and the latest_price codes (not an entry)
     "3 price feed": frozenset(
         {0x1202, 0x1901, 0x1902, 0x1903, 0x1908} | {0x1904, 0x1905, 0x1906, 0x1907}
@@ -103,8 +108,8 @@ UNREACHABLE: dict[int, str] = {
         "directly seeded switch in test_a_disabled_draw_feature_aborts_in_draw"
     ),
     0x1705: (
-        "E_VRF_ATTEMPT_OUT_OF_ORDER: needs attempt 255, but the attempt never passes "
-        "MAX_VRF_ATTEMPTS (5): the fifth retry runs the exhaustion path instead"
+        "E_VRF_ATTEMPT_OUT_OF_ORDER: needs a stored attempt of 255, but it never passes "
+        "MAX_VRF_ATTEMPTS (5): a request at attempt 5 runs the exhaustion path instead"
     ),
     0x170A: "E_VRF_CLIENT_SEED_OVERFLOW: needs 2^64 - 1 earlier requests for one lottery",
     0x1703: (
@@ -215,12 +220,13 @@ def addr(address: str) -> TransactionArgument:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One entry-function call: ``function`` is ``module::name``."""
+    """One entry-function call: ``function`` is ``module::name``; ``lottery`` the id it names."""
 
     signer: str
     function: str
     args: tuple[TransactionArgument, ...]
     secondary: str | None = None
+    lottery: int | None = None
 
     @property
     def module(self) -> str:
@@ -231,8 +237,14 @@ class Call:
         return self.function.split("::")[1]
 
 
-def call(signer: str, function: str, *args: TransactionArgument, secondary: str | None = None) -> Call:
-    return Call(signer, function, args, secondary)
+def call(
+    signer: str,
+    function: str,
+    *args: TransactionArgument,
+    secondary: str | None = None,
+    lottery: int | None = None,
+) -> Call:
+    return Call(signer, function, args, secondary, lottery)
 
 
 # --- the chain a case talks to ----------------------------------------------------------------
@@ -241,7 +253,9 @@ def call(signer: str, function: str, *args: TransactionArgument, secondary: str 
 class Chain:
     """One localnet seen through the SDK: signed calls, views, ``/localnet/v1/advance``."""
 
-    def __init__(self, net: Localnet, client: SupraClient, tx_factory: Any, http: httpx.AsyncClient):
+    def __init__(
+        self, net: Localnet, client: SupraClient, tx_factory: Any, http: httpx.AsyncClient
+    ):
         self.net = net
         self.client = client
         self.tx = tx_factory
@@ -313,7 +327,9 @@ class Chain:
 
     async def wait_status(self, lottery_id: int, status: int, *, within: float = 5.0) -> None:
         async with asyncio.timeout(within):
-            while await self.lottery_status(lottery_id) != status:
+            while True:
+                if await self.lottery_status(lottery_id) == status:
+                    return
                 await asyncio.sleep(0.02)
 
 
@@ -341,6 +357,15 @@ def drawn(lottery_id: int) -> Step:
     return step
 
 
+def later(seconds: int) -> Step:
+    """Setup step: move chain time forward (``POST /localnet/v1/advance``), no sleeping."""
+
+    async def step(ch: Chain) -> None:
+        await ch.advance(seconds)
+
+    return step
+
+
 def remember(key: str, function: str, *args: int | str, pick: Callable[[Any], int]) -> Step:
     """Setup step: keep ``pick(view result)`` in ``ch.memo[key]`` for the failing call."""
 
@@ -362,6 +387,7 @@ def request(ch: Chain, lottery_id: int, signer: str = "admin") -> Call:
         u64(ch.height),
         u8(ch.net.node.chain_id),
         u64(1),
+        lottery=lottery_id,
     )
 
 
@@ -372,20 +398,38 @@ def schedule(ch: Chain, lottery_id: int, retry_after_ts: int, signer: str = "adm
         u64(lottery_id),
         u64(ch.now),
         u64(retry_after_ts),
+        lottery=lottery_id,
     )
 
 
 def compute(lottery_id: int, batch_limit: int, signer: str = "admin") -> Call:
-    return call(signer, "payouts::compute_winners_admin", u64(lottery_id), u64(batch_limit))
+    return call(
+        signer,
+        "payouts::compute_winners_admin",
+        u64(lottery_id),
+        u64(batch_limit),
+        lottery=lottery_id,
+    )
 
 
 def advance_status(lottery_id: int, next_status: int, signer: str = "admin") -> Call:
-    return call(signer, "lottery_registry::advance_status", u64(lottery_id), u8(next_status))
+    return call(
+        signer,
+        "lottery_registry::advance_status",
+        u64(lottery_id),
+        u8(next_status),
+        lottery=lottery_id,
+    )
 
 
 def cancel(ch: Chain, lottery_id: int, reason: int, signer: str = "admin") -> Call:
     return call(
-        signer, "cancellation::cancel_lottery_admin", u64(lottery_id), u8(reason), u64(ch.now)
+        signer,
+        "cancellation::cancel_lottery_admin",
+        u64(lottery_id),
+        u8(reason),
+        u64(ch.now),
+        lottery=lottery_id,
     )
 
 
@@ -402,12 +446,17 @@ def refund(
         signer,
         "payouts::force_refund_batch_admin",
         *map(u64, (lottery_id, refund_round, tickets, prize, operations, timestamp)),
+        lottery=lottery_id,
     )
 
 
 def archive(lottery_id: int, finalized_at: int = T, signer: str = "admin") -> Call:
     return call(
-        signer, "payouts::archive_canceled_lottery_admin", u64(lottery_id), u64(finalized_at)
+        signer,
+        "payouts::archive_canceled_lottery_admin",
+        u64(lottery_id),
+        u64(finalized_at),
+        lottery=lottery_id,
     )
 
 
@@ -424,16 +473,17 @@ def payout(
         signer,
         "payouts::record_payout_batch_admin",
         *map(u64, (lottery_id, payout_round, winners, prize, operations, timestamp)),
+        lottery=lottery_id,
     )
 
 
 def finalize(lottery_id: int, signer: str = "admin") -> Call:
-    return call(signer, "payouts::finalize_lottery_admin", u64(lottery_id), u64(T))
+    return call(
+        signer, "payouts::finalize_lottery_admin", u64(lottery_id), u64(T), lottery=lottery_id
+    )
 
 
-def set_cap(
-    max_batch: int, budget: int, cooldown: int, stride: int, signer: str = "admin"
-) -> Call:
+def set_cap(max_batch: int, budget: int, cooldown: int, stride: int, signer: str = "admin") -> Call:
     return call(
         signer,
         "roles::set_payout_batch_cap_admin",
@@ -467,7 +517,13 @@ def bot(
 
 
 def announce(
-    ch: Chain, operator: str, action: int, action_hash: bytes, *, now: int | None = None, delay: int = 900
+    ch: Chain,
+    operator: str,
+    action: int,
+    action_hash: bytes,
+    *,
+    now: int | None = None,
+    delay: int = 900,
 ) -> Call:
     now_ts = ch.now if now is None else now
     return call(
@@ -577,11 +633,6 @@ tickets_sold = 0
 ``max_failures`` 3; a PayoutBatchCap (max 500, budget 10^15, no cooldown, no stride); a healthy
 VRF deposit; feeds 1, 2 (clamped) and 3."""
 
-SCENARIO_LOTTERIES = {
-    "demo": (1, 2, 3, 4, 5),
-    "custom": tuple(int(lot["id"]) for lot in tomllib.loads(SCENARIO)["lotteries"]),
-    "empty": (),
-}
 SCENARIO_ASSETS = {"demo": (1, 2, 3), "custom": (), "empty": ()}
 
 
@@ -597,7 +648,7 @@ class Case:
     setup: tuple[Step, ...] = ()
     scenario: str = "demo"  # "demo" | "custom" (SCENARIO) | "empty"
     vrf_retry: str = "intent"
-    extra: bool = field(default=False)  # a code outside the acceptance sections
+    extra: bool = False  # a code outside the acceptance sections, or an extra module's check
 
     @property
     def id(self) -> str:
@@ -608,10 +659,6 @@ def _case(code: int, module: str, slug: str, act: Maker, *setup: Step, **options
     return Case(code=code, module=module, slug=slug, act=act, setup=setup, **options)
 
 
-def _expires(view: Any) -> int:
-    return int(view["vec"][0]["expires_at"])
-
-
 def _canceled_ts(view: Any) -> int:
     return int(view["vec"][0]["canceled_ts"])
 
@@ -620,34 +667,65 @@ def _proceeds(view: Any) -> int:
     return int(view["proceeds_accum"])
 
 
-A_ADDRESS = SIGNERS["A"].address
-
 AUTOMATION = [
-    _case(0x1201, "automation", "init-automation-twice", lambda ch: call("admin", "automation::init_automation")),
-    _case(0x1A01, "automation", "init-automation-non-admin", lambda ch: call("A", "automation::init_automation")),
+    _case(
+        0x1201,
+        "automation",
+        "init-automation-twice",
+        lambda ch: call("admin", "automation::init_automation"),
+    ),
+    _case(
+        0x1A01,
+        "automation",
+        "init-automation-non-admin",
+        lambda ch: call("A", "automation::init_automation"),
+    ),
     _case(0x1A01, "automation", "register-bot-non-admin", lambda ch: bot(ch, "D", "C", [1])),
-    _case(0x1A01, "automation", "rotate-bot-non-admin", lambda ch: bot(ch, "C", "A", [1], function="rotate_bot")),
+    _case(
+        0x1A01,
+        "automation",
+        "rotate-bot-non-admin",
+        lambda ch: bot(ch, "C", "A", [1], function="rotate_bot"),
+    ),
     _case(0x1A02, "automation", "register-bot-twice", lambda ch: bot(ch, "admin", "A", [1])),
     _case(0x1A03, "automation", "announce-unregistered", lambda ch: announce(ch, "C", 1, H1)),
-    _case(0x1A03, "automation", "record-success-unregistered", lambda ch: record_success(ch, "C", H1)),
+    _case(
+        0x1A03, "automation", "record-success-unregistered", lambda ch: record_success(ch, "C", H1)
+    ),
     _case(
         0x1A03,
         "automation",
         "report-call-rejected-unregistered",
         lambda ch: call("C", "automation::report_call_rejected", u64(1), raw(H1), u64(0x1A07)),
     ),
-    _case(0x1A03, "automation", "rotate-bot-unregistered", lambda ch: bot(ch, "admin", "C", [1], function="rotate_bot")),
-    _case(0x1A04, "automation", "register-bot-expires-at-zero", lambda ch: bot(ch, "admin", "C", [1], expires_at=0)),
+    _case(
+        0x1A03,
+        "automation",
+        "rotate-bot-unregistered",
+        lambda ch: bot(ch, "admin", "C", [1], function="rotate_bot"),
+    ),
     _case(
         0x1A04,
         "automation",
-        "announce-after-expiry",
-        lambda ch: announce(ch, "A", 1, H1, now=ch.memo["expires_at"] + 1),
-        remember("expires_at", "views::get_automation_bot", A_ADDRESS, pick=_expires),
+        "register-bot-expires-at-zero",
+        lambda ch: bot(ch, "admin", "C", [1], expires_at=0),
+    ),
+    _case(
+        0x1A04,
+        "automation",
+        "record-success-after-expiry",
+        lambda ch: record_success(ch, "B", H1),
+        tx(lambda ch: bot(ch, "admin", "B", [1], function="rotate_bot", expires_at=ch.now + 60)),
+        later(61),
     ),
     _case(0x1A05, "automation", "register-bot-no-actions", lambda ch: bot(ch, "admin", "C", [])),
     _case(0x1A05, "automation", "announce-action-not-allowed", lambda ch: announce(ch, "A", 3, H1)),
-    _case(0x1A06, "automation", "register-bot-max-failures-zero", lambda ch: bot(ch, "admin", "C", [1], max_failures=0)),
+    _case(
+        0x1A06,
+        "automation",
+        "register-bot-max-failures-zero",
+        lambda ch: bot(ch, "admin", "C", [1], max_failures=0),
+    ),
     _case(
         0x1A06,
         "automation",
@@ -655,15 +733,27 @@ AUTOMATION = [
         lambda ch: record_success(ch, "B", H1),
         tx(*[lambda ch: record_failure(ch, "B", H1)] * 3),
     ),
-    _case(0x1A07, "automation", "register-bot-sensitive-short-timelock", lambda ch: bot(ch, "admin", "C", [1, 7], timelock=899)),
+    _case(
+        0x1A07,
+        "automation",
+        "register-bot-sensitive-short-timelock",
+        lambda ch: bot(ch, "admin", "C", [1, 7], timelock=899),
+    ),
     _case(
         0x1A07,
         "automation",
         "rotate-bot-sensitive-short-timelock",
         lambda ch: bot(ch, "admin", "A", [6], function="rotate_bot", timelock=60),
     ),
-    _case(0x1A07, "automation", "announce-with-zero-timelock", lambda ch: announce(ch, "B", 1, H1, delay=0)),
-    _case(0x1A07, "automation", "announce-too-early", lambda ch: announce(ch, "A", 1, H1, delay=899)),
+    _case(
+        0x1A07,
+        "automation",
+        "announce-with-zero-timelock",
+        lambda ch: announce(ch, "B", 1, H1, delay=0),
+    ),
+    _case(
+        0x1A07, "automation", "announce-too-early", lambda ch: announce(ch, "A", 1, H1, delay=899)
+    ),
     _case(
         0x1A07,
         "automation",
@@ -685,10 +775,22 @@ AUTOMATION = [
         lambda ch: record_success(ch, "A", H2, later=900),
         tx(lambda ch: announce(ch, "A", 1, H1)),
     ),
-    _case(0x1A0A, "automation", "record-success-without-announce", lambda ch: record_success(ch, "A", H1)),
-    _case(0x1A0A, "automation", "record-failure-without-announce", lambda ch: record_failure(ch, "A", H1)),
+    _case(
+        0x1A0A,
+        "automation",
+        "record-success-without-announce",
+        lambda ch: record_success(ch, "A", H1),
+    ),
+    _case(
+        0x1A0A,
+        "automation",
+        "record-failure-without-announce",
+        lambda ch: record_failure(ch, "A", H1),
+    ),
     _case(0x1A0B, "automation", "announce-empty-hash", lambda ch: announce(ch, "A", 1, b"")),
-    _case(0x1A0B, "automation", "record-failure-empty-hash", lambda ch: record_failure(ch, "B", b"")),
+    _case(
+        0x1A0B, "automation", "record-failure-empty-hash", lambda ch: record_failure(ch, "B", b"")
+    ),
 ]
 
 DRAW = [
@@ -751,8 +853,12 @@ DRAW = [
         tx(lambda ch: request(ch, 4)),
         scenario="custom",
     ),
-    _case(0x1201, "draw", "init-draw-twice", lambda ch: call("admin", "draw::init_draw"), extra=True),
-    _case(0x1202, "draw", "init-draw-non-admin", lambda ch: call("A", "draw::init_draw"), extra=True),
+    _case(
+        0x1201, "draw", "init-draw-twice", lambda ch: call("admin", "draw::init_draw"), extra=True
+    ),
+    _case(
+        0x1202, "draw", "init-draw-non-admin", lambda ch: call("A", "draw::init_draw"), extra=True
+    ),
 ]
 
 WINNERS = [
@@ -787,8 +893,19 @@ WINNERS = [
 ]
 
 PRICE_FEED = [
-    _case(0x1201, "price_feed", "init-price-feed-twice", lambda ch: call("admin", "price_feed::init_price_feed", u16(1)), extra=True),
-    _case(0x1202, "price_feed", "init-price-feed-non-admin", lambda ch: call("A", "price_feed::init_price_feed", u16(1))),
+    _case(
+        0x1201,
+        "price_feed",
+        "init-price-feed-twice",
+        lambda ch: call("admin", "price_feed::init_price_feed", u16(1)),
+        extra=True,
+    ),
+    _case(
+        0x1202,
+        "price_feed",
+        "init-price-feed-non-admin",
+        lambda ch: call("A", "price_feed::init_price_feed", u16(1)),
+    ),
     _case(0x1202, "price_feed", "register-feed-non-admin", lambda ch: register_feed(9, signer="A")),
     _case(
         0x1202,
@@ -802,7 +919,12 @@ PRICE_FEED = [
         "set-fallback-non-admin",
         lambda ch: call("A", "price_feed::set_fallback", u64(1), flag(True), u8(2)),
     ),
-    _case(0x1202, "price_feed", "clear-clamp-non-admin", lambda ch: call("A", "price_feed::clear_clamp", u64(2), u64(T))),
+    _case(
+        0x1202,
+        "price_feed",
+        "clear-clamp-non-admin",
+        lambda ch: call("A", "price_feed::clear_clamp", u64(2), u64(T)),
+    ),
     _case(0x1901, "price_feed", "register-feed-existing-asset", lambda ch: register_feed(1)),
     _case(
         0x1902,
@@ -816,24 +938,57 @@ PRICE_FEED = [
         "set-fallback-unknown-asset",
         lambda ch: call("admin", "price_feed::set_fallback", u64(99), flag(True), u8(2)),
     ),
-    _case(0x1902, "price_feed", "clear-clamp-unknown-asset", lambda ch: call("admin", "price_feed::clear_clamp", u64(99), u64(T))),
+    _case(
+        0x1902,
+        "price_feed",
+        "clear-clamp-unknown-asset",
+        lambda ch: call("admin", "price_feed::clear_clamp", u64(99), u64(T)),
+    ),
     # decimals are checked before the duplicate: asset 1 exists
-    _case(0x1903, "price_feed", "register-feed-19-decimals", lambda ch: register_feed(1, decimals=19)),
-    _case(0x1908, "price_feed", "clear-clamp-not-clamped", lambda ch: call("admin", "price_feed::clear_clamp", u64(1), u64(T))),
+    _case(
+        0x1903, "price_feed", "register-feed-19-decimals", lambda ch: register_feed(1, decimals=19)
+    ),
+    _case(
+        0x1908,
+        "price_feed",
+        "clear-clamp-not-clamped",
+        lambda ch: call("admin", "price_feed::clear_clamp", u64(1), u64(T)),
+    ),
 ]
 
 CANCEL_AND_REFUND = [
     _case(0x1202, "lottery_registry", "cancel-non-admin", lambda ch: cancel(ch, 1, 3, signer="A")),
     # the admin check comes before the reason check
-    _case(0x1202, "lottery_registry", "cancel-non-admin-reason-zero", lambda ch: cancel(ch, 1, 0, signer="A")),
+    _case(
+        0x1202,
+        "lottery_registry",
+        "cancel-non-admin-reason-zero",
+        lambda ch: cancel(ch, 1, 0, signer="A"),
+    ),
     _case(0x1211, "lottery_registry", "cancel-reason-zero", lambda ch: cancel(ch, 1, 0)),
     _case(0x1204, "lottery_registry", "cancel-already-canceled", lambda ch: cancel(ch, 4, 3)),
-    _case(0x1202, "lottery_registry", "advance-status-non-admin", lambda ch: advance_status(1, 2, signer="A")),
-    _case(0x1204, "lottery_registry", "advance-status-canceled-to-active", lambda ch: advance_status(4, 1)),
+    _case(
+        0x1202,
+        "lottery_registry",
+        "advance-status-non-admin",
+        lambda ch: advance_status(1, 2, signer="A"),
+    ),
+    _case(
+        0x1204,
+        "lottery_registry",
+        "advance-status-canceled-to-active",
+        lambda ch: advance_status(4, 1),
+    ),
     _case(0x1202, "payouts", "refund-non-admin", lambda ch: refund(4, 1, 1, 1, 0, signer="A")),
     _case(0x1815, "payouts", "refund-lottery-not-canceled", lambda ch: refund(1, 1, 1, 1, 0)),
     _case(0x1816, "sales", "refund-empty-batch", lambda ch: refund(4, 1, 0, 0, 0)),
-    _case(0x1815, "sales", "refund-canceled-without-sales", lambda ch: refund(6, 1, 1, 1, 0), scenario="custom"),
+    _case(
+        0x1815,
+        "sales",
+        "refund-canceled-without-sales",
+        lambda ch: refund(6, 1, 1, 1, 0),
+        scenario="custom",
+    ),
     _case(
         0x1811,
         "sales",
@@ -849,8 +1004,20 @@ CANCEL_AND_REFUND = [
         lambda ch: refund(4, 2, 1, 1, 0, timestamp=T - 1),
         tx(lambda ch: refund(4, 1, 1, 1, 0, timestamp=T)),
     ),
-    _case(0x1813, "sales", "refund-more-tickets-than-sold", lambda ch: refund(5, 1, 11, 0, 0), scenario="custom"),
-    _case(0x1814, "sales", "refund-more-than-proceeds", lambda ch: refund(5, 1, 1, 1_000, 1), scenario="custom"),
+    _case(
+        0x1813,
+        "sales",
+        "refund-more-tickets-than-sold",
+        lambda ch: refund(5, 1, 11, 0, 0),
+        scenario="custom",
+    ),
+    _case(
+        0x1814,
+        "sales",
+        "refund-more-than-proceeds",
+        lambda ch: refund(5, 1, 1, 1_000, 1),
+        scenario="custom",
+    ),
     _case(
         0x1814,
         "sales",
@@ -923,7 +1090,9 @@ CANCEL_AND_REFUND = [
 ]
 
 PAYOUTS = [
-    _case(0x1202, "payouts", "payout-batch-non-admin", lambda ch: payout(1, 1, 0, 0, 0, signer="A")),
+    _case(
+        0x1202, "payouts", "payout-batch-non-admin", lambda ch: payout(1, 1, 0, 0, 0, signer="A")
+    ),
     _case(0x1210, "payouts", "payout-batch-not-in-payout", lambda ch: payout(1, 1, 0, 0, 0)),
     _case(
         0x1805,
@@ -969,7 +1138,15 @@ PAYOUTS = [
         tx(lambda ch: compute(1, 10)),
         scenario="custom",
     ),
-    _case(0x1808, "roles", "payout-batch-too-large", lambda ch: payout(1, 1, 501, 0, 0), drawn(1), tx(lambda ch: compute(1, 10)), scenario="custom"),
+    _case(
+        0x1808,
+        "roles",
+        "payout-batch-too-large",
+        lambda ch: payout(1, 1, 501, 0, 0),
+        drawn(1),
+        tx(lambda ch: compute(1, 10)),
+        scenario="custom",
+    ),
     _case(0x1202, "payouts", "finalize-non-admin", lambda ch: finalize(1, signer="A")),
     _case(0x1210, "payouts", "finalize-not-in-payout", lambda ch: finalize(1)),
     _case(
@@ -984,26 +1161,120 @@ PAYOUTS = [
 ]
 
 OTHER_MODULES = [  # admin checks and init-twice of the remaining modules (§0), §2.7 codes
-    _case(0x1202, "vrf_deposit", "snapshot-non-admin", lambda ch: snapshot(ch, 1, 1, 1, signer="A"), extra=True),
-    _case(0x1202, "vrf_deposit", "resume-requests-non-admin", lambda ch: call("A", "vrf_deposit::resume_requests", u64(T)), extra=True),
-    _case(0x1201, "vrf_deposit", "init-vrf-deposit-twice", lambda ch: call("admin", "vrf_deposit::init_vrf_deposit", u64(12_000), u64(0)), extra=True),
-    _case(0x170C, "vrf_deposit", "update-config-multiplier-below-one", lambda ch: call("admin", "vrf_deposit::update_config", u64(9_999), u64(0)), extra=True),
-    _case(0x170B, "vrf_deposit", "snapshot-without-ledger", lambda ch: snapshot(ch, 1, 1, 1), scenario="empty", extra=True),
-    _case(0x1201, "roles", "init-roles-twice", lambda ch: call("admin", "roles::init_roles"), extra=True),
-    _case(0x1202, "roles", "set-cap-non-admin", lambda ch: set_cap(1, 1, 0, 0, signer="A"), extra=True),
-    _case(0x1202, "roles", "revoke-cap-non-admin", lambda ch: call("A", "roles::revoke_payout_batch_cap_admin"), extra=True),
-    _case(0x1104, "roles", "revoke-cap-without-cap", lambda ch: call("admin", "roles::revoke_payout_batch_cap_admin"), scenario="empty", extra=True),
-    _case(0x1201, "payouts", "init-payouts-twice", lambda ch: call("admin", "payouts::init_payouts"), extra=True),
-    _case(0x1202, "payouts", "init-payouts-non-admin", lambda ch: call("A", "payouts::init_payouts"), extra=True),
+    _case(
+        0x1202,
+        "vrf_deposit",
+        "snapshot-non-admin",
+        lambda ch: snapshot(ch, 1, 1, 1, signer="A"),
+        extra=True,
+    ),
+    _case(
+        0x1202,
+        "vrf_deposit",
+        "resume-requests-non-admin",
+        lambda ch: call("A", "vrf_deposit::resume_requests", u64(T)),
+        extra=True,
+    ),
+    _case(
+        0x1202,
+        "vrf_deposit",
+        "init-vrf-deposit-non-admin",
+        lambda ch: call("A", "vrf_deposit::init_vrf_deposit", u64(12_000), u64(0)),
+        extra=True,
+    ),
+    _case(
+        0x1202,
+        "vrf_deposit",
+        "update-config-non-admin",
+        lambda ch: call("A", "vrf_deposit::update_config", u64(12_000), u64(0)),
+        extra=True,
+    ),
+    _case(
+        0x1201,
+        "vrf_deposit",
+        "init-vrf-deposit-twice",
+        lambda ch: call("admin", "vrf_deposit::init_vrf_deposit", u64(12_000), u64(0)),
+        extra=True,
+    ),
+    _case(
+        0x170C,
+        "vrf_deposit",
+        "update-config-multiplier-below-one",
+        lambda ch: call("admin", "vrf_deposit::update_config", u64(9_999), u64(0)),
+        extra=True,
+    ),
+    _case(
+        0x170B,
+        "vrf_deposit",
+        "snapshot-without-ledger",
+        lambda ch: snapshot(ch, 1, 1, 1),
+        scenario="empty",
+        extra=True,
+    ),
+    _case(
+        0x1202,
+        "roles",
+        "init-roles-non-admin",
+        lambda ch: call("A", "roles::init_roles"),
+        extra=True,
+    ),
+    _case(
+        0x1201,
+        "roles",
+        "init-roles-twice",
+        lambda ch: call("admin", "roles::init_roles"),
+        extra=True,
+    ),
+    _case(
+        0x1202, "roles", "set-cap-non-admin", lambda ch: set_cap(1, 1, 0, 0, signer="A"), extra=True
+    ),
+    _case(
+        0x1202,
+        "roles",
+        "revoke-cap-non-admin",
+        lambda ch: call("A", "roles::revoke_payout_batch_cap_admin"),
+        extra=True,
+    ),
+    _case(
+        0x1104,
+        "roles",
+        "revoke-cap-without-cap",
+        lambda ch: call("admin", "roles::revoke_payout_batch_cap_admin"),
+        scenario="empty",
+        extra=True,
+    ),
+    _case(
+        0x1201,
+        "payouts",
+        "init-payouts-twice",
+        lambda ch: call("admin", "payouts::init_payouts"),
+        extra=True,
+    ),
+    _case(
+        0x1202,
+        "payouts",
+        "init-payouts-non-admin",
+        lambda ch: call("A", "payouts::init_payouts"),
+        extra=True,
+    ),
 ]
 
-CASES: list[Case] = [*AUTOMATION, *DRAW, *WINNERS, *PRICE_FEED, *CANCEL_AND_REFUND, *PAYOUTS, *OTHER_MODULES]
+CASES: list[Case] = [
+    *AUTOMATION,
+    *DRAW,
+    *WINNERS,
+    *PRICE_FEED,
+    *CANCEL_AND_REFUND,
+    *PAYOUTS,
+    *OTHER_MODULES,
+]
 
 # --- the test ---------------------------------------------------------------------------------
 
 
-async def _observe(ch: Chain, scenario: str) -> list[Any]:
-    """Views whose answers an aborted transaction must not change."""
+async def _observe(ch: Chain, failing: Call, scenario: str) -> list[Any]:
+    """Views whose answers the aborted transaction must not change: the global ones, the
+    lottery the call names, and the price feeds (price-feed calls name an asset)."""
     queries: list[tuple[str, tuple[int | str, ...]]] = [
         ("views::status_overview", (T,)),
         ("views::list_automation_bots", ()),
@@ -1011,9 +1282,9 @@ async def _observe(ch: Chain, scenario: str) -> list[Any]:
         ("views::list_finalized_ids", (0, 1000)),
         ("roles::payout_batch_cap_view", ()),
     ]
-    for lottery_id in SCENARIO_LOTTERIES[scenario]:
+    if failing.lottery is not None:
         queries += [
-            (function, (lottery_id,))
+            (function, (failing.lottery,))
             for function in (
                 "views::get_lottery_status",
                 "views::get_refund_progress",
@@ -1022,7 +1293,8 @@ async def _observe(ch: Chain, scenario: str) -> list[Any]:
                 "payouts::winner_progress",
             )
         ]
-    queries += [("price_feed::get_price_view", (asset,)) for asset in SCENARIO_ASSETS[scenario]]
+    if failing.module == "price_feed":
+        queries += [("price_feed::get_price_view", (a,)) for a in SCENARIO_ASSETS[scenario]]
     return list(await asyncio.gather(*(ch.view(function, *args) for function, args in queries)))
 
 
@@ -1055,7 +1327,7 @@ async def test_abort_code_is_reported_in_vm_status(
             if failing.secondary is None
             else await ch.client.account_sequence_number(ch.address(failing.secondary))
         )
-        views_before = await _observe(ch, case.scenario)
+        views_before = await _observe(ch, failing, case.scenario)
         model_before = net.node.model.to_json()
 
         # when
@@ -1073,7 +1345,7 @@ async def test_abort_code_is_reported_in_vm_status(
         if failing.secondary is not None:
             secondary_after = await ch.client.account_sequence_number(ch.address(failing.secondary))
             assert secondary_after == secondary_before
-        assert await _observe(ch, case.scenario) == views_before
+        assert await _observe(ch, failing, case.scenario) == views_before
         assert net.node.model.to_json() == model_before
 
 
@@ -1102,9 +1374,7 @@ async def test_a_user_signed_vrf_callback_is_refused(
     assert "NUMBER_OF_SIGNER_ARGUMENTS_MISMATCH" in str(caught.value)
 
 
-async def test_a_disabled_draw_feature_aborts_in_draw(
-    localnet: Localnet, tx_factory: Any
-) -> None:
+async def test_a_disabled_draw_feature_aborts_in_draw(localnet: Localnet, tx_factory: Any) -> None:
     """0x1403 has no entry function or scenario key to set it up: the switch is seeded directly."""
     localnet.node.model.seed_feature_draw(False)
     async with Chain.open(localnet, tx_factory) as ch:
@@ -1130,3 +1400,32 @@ def test_every_section_code_is_reached_or_listed_unreachable() -> None:
     ]
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
+
+
+OPERATOR_FUNCTIONS = frozenset(
+    {"announce_dry_run", "record_success", "record_failure", "report_call_rejected"}
+)
+
+
+def test_every_admin_entry_function_refuses_a_non_admin_signer() -> None:
+    """Each admin-signed entry of the localnet's ABI has a case signed by someone else."""
+    admin_only = {
+        f"{module}::{function}"
+        for (module, function), signature in ENTRY_FUNCTIONS.items()
+        if signature.signers > 0 and function not in OPERATOR_FUNCTIONS
+    }
+    refused = {
+        failing.function
+        for case in CASES
+        if case.code in (0x1202, 0x1A01)
+        for failing in [_dry_act(case)]
+        if failing.signer != "admin"
+    }
+    assert sorted(admin_only - refused) == []
+
+
+def _dry_act(case: Case) -> Call:
+    """The case's failing call built without a chain (chain time, height and memo all 0)."""
+    node = SimpleNamespace(chain_id=77)
+    stub = SimpleNamespace(now=0, height=0, memo=defaultdict(int), net=SimpleNamespace(node=node))
+    return case.act(stub)  # type: ignore[arg-type]

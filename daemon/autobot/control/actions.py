@@ -15,14 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autobot.config import Config
-from autobot.journal.records import (
-    OPEN_ACTION_STATES,
-    ActionRecord,
-    ActionState,
-    RequestKind,
-    TxRecord,
-)
-from autobot.journal.store import SqliteJournal
 from autobot.control.console import (
     CommandError,
     action_name,
@@ -37,6 +29,14 @@ from autobot.control.console import (
     utc,
 )
 from autobot.control.survey import OperatorNames
+from autobot.journal.records import (
+    OPEN_ACTION_STATES,
+    ActionRecord,
+    ActionState,
+    RequestKind,
+    TxRecord,
+)
+from autobot.journal.store import SqliteJournal
 
 __all__ = [
     "action_detail",

@@ -27,11 +27,11 @@ import structlog
 from autobot.chain.keys import load_keyring
 from autobot.clock import SystemClock
 from autobot.config import Config, load_config
+from autobot.control.survey import OperatorNames, RequestRefused
 from autobot.domain.actions import ActionId
 from autobot.errors import EX_CONFIG, ConfigError, JournalError
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
-from autobot.control.survey import OperatorNames, RequestRefused
 
 __all__ = [
     "EXIT_REFUSED",

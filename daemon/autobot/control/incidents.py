@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from autobot.config import load_config
-from autobot.journal.records import Incident
 from autobot.control.console import open_journal, plain, run
+from autobot.journal.records import Incident
 
 __all__ = ["MARKDOWN_HEADER", "incident_row", "incidents_command", "render_incidents"]
 

@@ -33,10 +33,6 @@ from typing import Any
 
 from autobot.chain.supra import SupraGateway
 from autobot.config import Config
-from autobot.domain.bots import Bot
-from autobot.domain.values import normalise_address
-from autobot.errors import AutobotError
-from autobot.journal.records import RequestKind
 from autobot.control.console import (
     CommandError,
     Setup,
@@ -57,6 +53,10 @@ from autobot.control.survey import (
     check_request,
     unreachable,
 )
+from autobot.domain.bots import Bot
+from autobot.domain.values import normalise_address
+from autobot.errors import AutobotError
+from autobot.journal.records import RequestKind
 from autobot.planning.recipes import RefundPlan
 from autobot.planning.requests import (
     CancelRequest,

@@ -22,9 +22,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autobot.chain.supra import SupraGateway
-from autobot.domain.snapshot import LotteryView
-from autobot.errors import AutobotError
-from autobot.journal.records import ActionState, RequestRecord
 from autobot.control.actions import action_row
 from autobot.control.console import (
     action_name,
@@ -48,6 +45,9 @@ from autobot.control.survey import (
     routes_for,
     unreachable,
 )
+from autobot.domain.snapshot import LotteryView
+from autobot.errors import AutobotError
+from autobot.journal.records import ActionState, RequestRecord
 from autobot.planning import Escalation, PlannedAction, plan_all
 
 __all__ = ["LOTTERY_KINDS", "render_status", "status_command", "status_report"]

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from autobot.domain.bots import Bot
-from autobot.journal.records import ActionState
 from autobot.control.actions import _states
 from autobot.control.console import CommandError, plain, relative, span, utc
 from autobot.control.incidents import MARKDOWN_HEADER, render_incidents
 from autobot.control.requests import _rotate_params
+from autobot.domain.bots import Bot
+from autobot.journal.records import ActionState
 
 BOT = Bot(
     operator="0x" + "1" * 64,

@@ -10,12 +10,12 @@ from structlog.testing import capture_logs
 
 from autobot.clock import FakeClock
 from autobot.config import parse_config
+from autobot.control.survey import OperatorNames, build_plan_context, route
 from autobot.domain.bots import Bot
 from autobot.execution.guards import Guards
 from autobot.execution.routing import Router
 from autobot.journal.records import ActionState, NewAction, Outcome, RequestKind
 from autobot.journal.store import SqliteJournal
-from autobot.control.survey import OperatorNames, build_plan_context, route
 from autobot.planning.plan import ActionKey
 from autobot.planning.requests import CancelRequest, RotateRequest
 
