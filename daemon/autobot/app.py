@@ -36,19 +36,34 @@ import structlog
 from autobot.chain.keys import Keyring, load_keyring
 from autobot.chain.supra import SupraGateway
 from autobot.clock import Clock, SystemClock
-from autobot.config import Config, changed_settings, load_config
+from autobot.config import (
+    Config,
+    changed_settings,
+    check_config_file,
+    is_loopback_host,
+    load_config,
+)
 from autobot.engine import Engine
-from autobot.errors import EX_CONFIG, EX_IOERR, AutobotError, ConfigError, JournalError
+from autobot.errors import (
+    EX_CONFIG,
+    EX_IOERR,
+    EX_SOFTWARE,
+    AutobotError,
+    ConfigError,
+    JournalError,
+    Problem,
+)
 from autobot.execution.executor import Executor
-from autobot.execution.guards import Guards
+from autobot.execution.guards import DEFAULT_GUARDS, Guards
 from autobot.execution.recovery import recover
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
-from autobot.execution.telemetry import PrometheusExecutionMetrics
+from autobot.execution.telemetry import ACTION_OUTCOMES, PrometheusExecutionMetrics
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
 from autobot.notify import SdNotifier
+from autobot.planning.plan import ACTION_KINDS
 from autobot.scheduling import ChainClockMap, SweepScheduler
 from autobot.web import TickHealth, WebServer
 
@@ -83,7 +98,12 @@ class Daemon:
         max_age = max(60.0, config.scheduler.poll_interval_seconds * 4)
         self.health = TickHealth(tick_max_age_seconds=max_age)
         self.registry = make_registry()
-        self.metrics = DaemonMetrics(self.registry)
+        self.metrics = DaemonMetrics(
+            self.registry,
+            guards=[guard.name for guard in DEFAULT_GUARDS],
+            action_kinds=ACTION_KINDS,
+            action_outcomes=ACTION_OUTCOMES,
+        )
         self.clock_map = ChainClockMap()
         self.sweeps = 0
         self._last_summary = "starting"
@@ -119,7 +139,8 @@ class Daemon:
         config = self.config
         self.journal = await SqliteJournal.open(config.journal.path, clock=self._clock)
         self._stack.push_async_callback(self.journal.close)
-        self.gateway = SupraGateway.from_config(config.chain)
+        await self.journal.check_writable()  # a read-only disk stops the start (exit 74)
+        self.gateway = SupraGateway.from_config(config.chain, observer=self.metrics)
         self._stack.push_async_callback(self.gateway.aclose)
         exec_metrics = PrometheusExecutionMetrics(self.metrics)
         window = config.chain.submit_window
@@ -156,12 +177,14 @@ class Daemon:
             clock=self._clock,
             live=config.automation.live,
             metrics=exec_metrics,
+            stopping=self._stop.is_set,
         )
         self._scheduler = SweepScheduler(
             sweep=self._sweep,
             poll_interval_seconds=config.scheduler.poll_interval_seconds,
             clock_map=self.clock_map,
             wall=self._clock.wall,
+            chain_time=self._chain_seconds,
         )
         self._engine = Engine(
             config=config,
@@ -240,6 +263,8 @@ class Daemon:
             report = await recover(
                 journal=self._journal, gateway=self._gateway, executor=self._executor
             )
+        except JournalError:
+            raise  # without its journal autobot must not act: stop (exit 74)
         except AutobotError as exc:  # the sweeps continue unfinished actions anyway
             log.warning("recovery_incomplete", error=type(exc).__name__, detail=str(exc))
             return
@@ -253,11 +278,18 @@ class Daemon:
         )
 
     async def _shutdown_scheduler(self) -> None:
-        try:
-            async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
-                await self._scheduler_ref.shutdown()
-        except TimeoutError:
+        """The grace period: a sweep in progress may finish; after it, it is cancelled (every
+        transaction it sent was journaled first, so the next start finishes its action)."""
+        finished = await self._scheduler_ref.shutdown(grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        # actions advancing in the background: each finishes its step in progress (stopping)
+        if self._executor is not None:
+            finished &= await self._executor.drain(grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        if not finished:
             log.warning("shutdown_grace_expired", grace_seconds=SHUTDOWN_GRACE_SECONDS)
+
+    async def _chain_seconds(self) -> float:
+        """The latest block's chain time in (fractional) seconds; the scheduler's wake-ups."""
+        return (await self._gateway.chain_time()).micros / 1e6
 
     async def _wait_ready(self) -> None:
         """Ready once the chain answered with the configured chain id; retry until then."""
@@ -271,7 +303,7 @@ class Daemon:
                     async with asyncio.timeout(READY_RETRY_SECONDS):
                         await self._stop.wait()
                 continue
-            self.clock_map.observe(wall=self._clock.wall(), chain=tip.seconds)
+            self.clock_map.observe(wall=self._clock.wall(), chain=tip.micros / 1e6)
             self.health.mark_ready()
             return
 
@@ -366,20 +398,54 @@ def _signals(loop: asyncio.AbstractEventLoop, daemon: Daemon) -> Iterator[None]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``autobot run``: exit 0 after a clean stop, 78 on configuration problems."""
+    """``autobot run``: exit 0 after a clean stop, 78 on configuration problems, 74 when the
+    journal cannot be used, 70 on a bug (logged through the redacting log pipeline, so a
+    traceback never carries key material)."""
     try:
         return asyncio.run(_run(args, os.environ))
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EX_CONFIG
+    except Exception as exc:  # the process boundary: a bug; systemd restarts the daemon
+        log.critical("daemon_crashed", error=type(exc).__name__, exc_info=True)
+        print(
+            f"autobot: crashed ({type(exc).__name__}); the log has the traceback", file=sys.stderr
+        )
+        return EX_SOFTWARE
 
 
 async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     listen: tuple[str, int] | None = args.listen
     if args.config is None:
         return await _run_embedded(args, environ, listen)
-    config = load_config(args.config, environ=environ)
+    try:
+        config = load_config(args.config, environ=environ)
+    except ConfigError as exc:
+        # List the key files' problems too, as check-config does: one round of fixes.
+        _, problems = check_config_file(args.config, environ=environ)
+        raise ConfigError(problems or exc.problems, source=str(args.config)) from None
+    _check_listen_override(listen, config)
     return await _run_daemon(config, environ, listen)
+
+
+def _check_listen_override(listen: tuple[str, int] | None, config: Config) -> None:
+    """``--listen`` replaces ``[http] listen`` but not its rule: loopback unless allow_remote."""
+    if listen is None or config.http.allow_remote or is_loopback_host(listen[0]):
+        return
+    host, port = listen
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    raise ConfigError(
+        [
+            Problem(
+                "--listen",
+                "not a loopback address; set [http] allow_remote = true to serve other hosts "
+                "(the endpoints have no authentication)",
+                shown,
+                has_value=True,
+            )
+        ],
+        source=str(config.source),
+    )
 
 
 async def _run_daemon(
@@ -392,6 +458,7 @@ async def _run_daemon(
         async with Daemon(config=config, keyring=keyring, notifier=notifier, listen=listen) as d:
             await d.run_until_stopped()
             if d.fatal is not None:
+                print(f"autobot: {d.fatal}", file=sys.stderr)
                 return EX_IOERR
     except JournalError as exc:
         log.error("journal_unusable", detail=str(exc))

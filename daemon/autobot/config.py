@@ -73,6 +73,7 @@ __all__ = [
     "SchedulerConfig",
     "changed_settings",
     "check_config_command",
+    "check_config_file",
     "is_loopback_host",
     "load_config",
     "parse_config",
@@ -522,17 +523,19 @@ def changed_settings(old: Config, new: Config) -> tuple[str, ...]:
 # autobot check-config PATH
 
 
-def check_config_command(args: argparse.Namespace) -> int:
-    """Validate the file and its key files; print every problem, exit 78 if there is one.
+def check_config_file(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> tuple[Config | None, list[Problem]]:
+    """Every problem of a config file *and* of its key files, in one list (empty: usable).
 
-    Key files are checked even when other sections have problems, so one run lists everything.
-    Run it as the daemon's user: key files must be owned by the user that reads them.
+    Key files are checked even when other sections have problems, so one run lists everything;
+    ``autobot check-config`` prints this, and ``autobot run`` reports it when it cannot start.
     """
-    source = Path(args.path)
+    source = Path(path)
     data, problems = _read(source)
     config: Config | None = None
     if data is not None:
-        config, ctx = _parse(data, source=source, environ=None)
+        config, ctx = _parse(data, source=source, environ=environ)
         problems = ctx.problems
         keys = ctx.values.get("keys", {})
         if keys:  # check whatever key paths converted, even if the rest of [keys] did not
@@ -545,6 +548,16 @@ def check_config_command(args: argparse.Namespace) -> int:
                 credentials_directory=ctx.credentials_dir,
             )
             problems = [*problems, *key_problems]
+    return config, problems
+
+
+def check_config_command(args: argparse.Namespace) -> int:
+    """Validate the file and its key files; print every problem, exit 78 if there is one.
+
+    Run it as the daemon's user: key files must be owned by the user that reads them.
+    """
+    source = Path(args.path)
+    config, problems = check_config_file(source)
     if problems or config is None:
         for problem in problems:
             print(problem.render(), file=sys.stderr)

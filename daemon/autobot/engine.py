@@ -1,13 +1,18 @@
 """One sweep of the daemon: read → decide → act, then report.
 
-A sweep reads one snapshot of the chain (aggregate views once, per-lottery views for the
-lotteries that are not known terminal), builds the planners' context from the journal, plans with
-the pure planners, journals new actions, carries operator requests to the executor, and advances
-every open action that is due. It finishes by refreshing the metrics, asking the scheduler to wake
-up at the next known due time, and logging one summary line (``tick``).
+A sweep reads one snapshot of the chain through the ``Watchlist`` (aggregate views once; a
+lottery's views only when its next check has come or it changed; the kept views of every other
+live lottery; terminal lotteries never), builds the planners' context from the journal, plans with
+the pure planners, journals new actions, carries operator requests to the executor, and starts
+every open action that is due in the background (``Executor.start_due``: a sweep never waits for
+another action's confirmations). It finishes by refreshing the metrics, asking the scheduler to
+wake up at the next known due time, and logging one summary line (``tick``). When an action's
+step ends, the lottery it touched is read again at the next sweep, and an action that finished
+asks for that sweep at once.
 
-Everything a sweep decides is derived from the chain and the journal, never from memory, so a
-sweep after a restart continues exactly where the last one stopped.
+Everything a sweep decides is derived from the chain and the journal; the kept views are a cache
+of the chain that a restart rebuilds by reading every live lottery once, so a sweep after a
+restart continues exactly where the last one stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -40,12 +45,17 @@ from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.plan import ActionKey
 from autobot.planning.requests import OperatorRequest, request_from_journal
 from autobot.scheduling import ChainClockMap
+from autobot.watchlist import Watchlist
 
 __all__ = ["DEFAULT_FEED_PROBE", "Engine", "SweepSummary"]
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_FEED_PROBE = tuple(range(1, 9))  # asset ids read when [feeds] assets is not set
+LOTTERY_KINDS = frozenset({"close", "draw", "schedule", "winners", "refund", "cancel"})
+"""Action kinds whose subject is a lottery (see ``planning/plan.py``'s key scheme)."""
+_QUIET_STATES = frozenset({ActionState.PLANNED, ActionState.ANNOUNCED, ActionState.WAITING})
+"""A step that stopped in one of these sent nothing that changes its lottery."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +65,7 @@ class SweepSummary:
     chain_time: int
     height: int
     lotteries_read: int
+    lotteries_kept: int
     statuses: Mapping[str, int]
     bots: int
     feeds: Mapping[str, int]
@@ -107,16 +118,28 @@ class Engine:
         self._escalated: set[tuple[str, str]] = set()
         self._feed_updates: Counter[int] = Counter()
         self._last_feed_ts: dict[int, int] = {}
+        self._base_ctx = self._config_context()
+        self._watchlist = Watchlist(gateway=gateway, journal=journal, schedule=self._base_ctx)
+        self._last_now = 0
+
+    @property
+    def watchlist(self) -> Watchlist:
+        return self._watchlist
 
     # ------------------------------------------------------------------ the sweep
 
     async def sweep(self) -> SweepSummary:
         started = time.monotonic()
-        snapshot = await self._read()
-        self._clock_map.observe(wall=snapshot.time.observed_at or self._wall(), chain=snapshot.now)
-        await self._remember_terminal(snapshot)
+        if self._executor.fatal is not None:
+            raise self._executor.fatal  # a background step lost the journal: stop
+        open_actions = await self._journal.open_actions()
+        snapshot = await self._read(open_actions)
+        self._last_now = snapshot.now
+        self._clock_map.observe(
+            wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
+        )
         requests = await self._journal.pending_requests()
-        ctx = await self._context(snapshot, requests)
+        ctx = await self._context(snapshot, requests, open_actions)
         result = plan_all(snapshot, ctx)
         planned = 0
         for action in result.actions:
@@ -128,16 +151,20 @@ class Engine:
                 )
         await self._handle_requests(requests, result)
         await self._escalate(result, snapshot.now)
-        steps = await self._executor.advance_due(
-            snapshot=snapshot, concurrency=self._config.scheduler.max_concurrent_actions
+        await self._executor.start_due(
+            snapshot=snapshot,
+            concurrency=self._config.scheduler.max_concurrent_actions,
+            done=self._step_done,
         )
-        self._schedule(result, steps, snapshot.now)
+        self._schedule(result, snapshot.now)
         journal_counts = await self._journal_counts()
         self._report(snapshot, journal_counts)
+        read = self._watchlist.last
         summary = SweepSummary(
             chain_time=snapshot.now,
             height=snapshot.height,
-            lotteries_read=len(snapshot.lotteries),
+            lotteries_read=read.read,
+            lotteries_kept=read.kept,
             statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
             bots=len(snapshot.bots),
             feeds={
@@ -159,6 +186,11 @@ class Engine:
             height=summary.height,
             lotteries=dict(summary.statuses),
             lotteries_read=summary.lotteries_read,
+            lotteries_kept=summary.lotteries_kept,
+            lotteries_due=read.due,
+            lotteries_changed=read.changed,
+            events=read.events,
+            running=self._executor.running,
             bots=summary.bots,
             feeds=dict(summary.feeds),
             planned=summary.planned,
@@ -168,33 +200,44 @@ class Engine:
         )
         return summary
 
-    async def _read(self) -> Snapshot:
-        terminal = await self._journal.terminal_lotteries()
-        ids = [i for i in await self._gateway.lottery_ids() if i not in terminal]
-        assets = self._config.feeds.assets or DEFAULT_FEED_PROBE
-        return await self._gateway.snapshot(lottery_ids=ids, asset_ids=assets)
+    async def _read(self, open_actions: Sequence[ActionRecord]) -> Snapshot:
+        """The watchlist's snapshot: due and changed lotteries read, the others kept."""
+        pending: dict[int, int] = {}
+        for action in open_actions:
+            at = action.execute_at if action.next_check_at is None else action.next_check_at
+            if action.kind in LOTTERY_KINDS and at is not None:
+                pending[action.subject_id] = min(at, pending.get(action.subject_id, at))
+        try:
+            estimated: float | None = self._clock_map.chain_now(self._wall())
+        except LookupError:
+            estimated = None
+        return await self._watchlist.read(
+            asset_ids=self._config.feeds.assets or DEFAULT_FEED_PROBE,
+            estimated_now=estimated,
+            pending=pending,
+        )
 
-    async def _remember_terminal(self, snapshot: Snapshot) -> None:
-        """Finalized lotteries and archived cancellations are never read again."""
-        for lottery_id, view in snapshot.lotteries.items():
-            done = view.status == LotteryStatus.FINALIZED or (
-                view.status == LotteryStatus.CANCELED and view.archived
-            )
-            if done:
-                await self._journal.mark_terminal(
-                    lottery_id, status=int(view.status), chain_now=snapshot.now
-                )
+    def _step_done(self, key: str, step: StepResult | None) -> None:
+        """An action's background advance stopped: re-read its lottery, wake when it is due."""
+        try:
+            parsed = ActionKey.parse(key)
+        except ValueError:
+            parsed = None
+        acted = step is None or step.state not in _QUIET_STATES
+        if acted and parsed is not None and parsed.kind in LOTTERY_KINDS:
+            self._watchlist.mark_changed([int(parsed.subject)])
+        if step is None:
+            self._wake_at_chain(self._last_now + 1, key)
+        elif step.next_check_at is not None:
+            self._wake_at_chain(step.next_check_at, key)
+        elif step.soon:
+            self._wake_at_chain(self._last_now + 1, key)
+        else:  # finished: plan what it made possible (and route what waited for its bot)
+            self._wake_at_chain(self._last_now, "finished")
 
-    async def _context(self, snapshot: Snapshot, requests: list[RequestRecord]) -> PlanContext:
+    def _config_context(self) -> PlanContext:
+        """The planners' context from the config alone (``next_check`` needs no more)."""
         c = self._config
-        open_actions = await self._journal.open_actions()
-        done = await self._journal.list_actions(states={ActionState.DONE}, limit=100_000)
-        terminal = await self._journal.terminal_lotteries()
-        planner_requests: list[OperatorRequest] = []
-        for record in requests:
-            converted = self._convert_request(record)
-            if converted is not None:
-                planner_requests.append(converted)
         return PlanContext(
             chain_id=c.chain.chain_id,
             auto_close_grace_seconds=c.automation.grace_period_seconds,
@@ -211,6 +254,25 @@ class Engine:
             fallback_reason=c.feeds.fallback_reason,
             bot_expiry_warning_seconds=c.automation.bot_expiry_warning_seconds,
             bot_pending_grace_seconds=c.automation.bot_pending_grace_seconds,
+        )
+
+    async def _context(
+        self,
+        snapshot: Snapshot,
+        requests: list[RequestRecord],
+        open_actions: Sequence[ActionRecord],
+    ) -> PlanContext:
+        done = await self._journal.list_actions(
+            states={ActionState.DONE}, kinds=("fallback",), limit=100_000
+        )
+        terminal = self._watchlist.terminal
+        planner_requests: list[OperatorRequest] = []
+        for record in requests:
+            converted = self._convert_request(record)
+            if converted is not None:
+                planner_requests.append(converted)
+        return replace(
+            self._base_ctx,
             open_actions=frozenset(ActionKey.parse(a.key) for a in open_actions),
             escalated_draws=await self._executor.escalated_draws(),
             fallbacks_set_by_autobot=_fallbacks_held(done),
@@ -290,20 +352,16 @@ class Engine:
                 )
             )
 
-    def _schedule(self, result: PlanResult, steps: list[StepResult], now: int) -> None:
+    def _schedule(self, result: PlanResult, now: int) -> None:
         if result.wake_at is not None and result.wake_at > now:
             self._wake_at_chain(result.wake_at, "plan")
-        for step in steps:
-            if step.next_check_at is not None and step.next_check_at > now:
-                self._wake_at_chain(step.next_check_at, step.key)
-            elif step.soon:
-                self._wake_at_chain(now + 1, step.key)
+        next_due = self._watchlist.next_due()
+        if next_due is not None and next_due > now:
+            self._wake_at_chain(next_due, "lottery")
 
     async def _journal_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys((s.value for s in ActionState), 0)
-        for record in await self._journal.list_actions(limit=1_000_000):
-            counts[record.state.value] += 1
-        return counts
+        counts = await self._journal.action_counts()
+        return {state.value: count for state, count in counts.items()}
 
     def _report(self, snapshot: Snapshot, journal_counts: Mapping[str, int]) -> None:
         for asset_id, feed in snapshot.feeds.items():

@@ -14,7 +14,8 @@ last processor before rendering replaces
 * any 64+ hex-digit run in a field whose name mentions a key, secret, seed, token, password or
   private (except ``*address``/``*_id``/``*_file``/``*_path`` fields), and
 * any registered secret (``register_secret``, called by key loading) anywhere: in the event, in
-  any value (also nested, or inside an object's ``repr``) and in formatted tracebacks.
+  any value (also nested, or inside an object's ``repr``) and in formatted tracebacks; a hex
+  secret in any letter case, and its bytes as base64 or as a Python ``bytes`` repr.
 
 Values that are not JSON scalars, strings, lists or dicts are rendered as their ``repr`` (never
 ``str``: the SDK's ``PrivateKey.__str__`` is the key's hex). Tracebacks are plain text
@@ -31,6 +32,7 @@ the level is ``debug``.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import sys
@@ -60,14 +62,16 @@ class SecretRedactor:
         self._pattern: re.Pattern[str] | None = None
 
     def register(self, secret: str) -> None:
-        """Redact ``secret`` (and, for hex, its ``0x`` and upper-case spellings) from now on."""
+        """Redact ``secret`` from now on: for hex, also its ``0x`` and upper-case spellings and
+        its bytes as base64 (either alphabet) and as Python's ``bytes`` repr."""
         text = secret.strip()
         if text[:2].lower() == "0x":
             text = text[2:]
         if len(text) < _MIN_SECRET_LENGTH or text.lower() in self._secrets:
             return
         self._secrets = self._secrets | {text.lower()}
-        alternatives = "|".join(re.escape(s) for s in sorted(self._secrets, key=len, reverse=True))
+        spellings = {s for secret in self._secrets for s in (secret, *_byte_spellings(secret))}
+        alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
         # Swapped in whole: records logged from other threads see the old or the new pattern.
         self._pattern = re.compile(f"(?:0[xX])?(?:{alternatives})", re.IGNORECASE)
 
@@ -96,6 +100,20 @@ class SecretRedactor:
         # Both renderers would print repr(value) (JSONRenderer's fallback, ConsoleRenderer): judge,
         # and hand on, exactly that text. (Not str(): the SDK's PrivateKey.__str__ is its hex.)
         return self._clean(name, repr(value), depth)
+
+
+def _byte_spellings(secret: str) -> tuple[str, ...]:
+    """The other ways a program prints the bytes of a hex secret. (Matched case-insensitively
+    like the rest: over-redacting a 43-character base64 lookalike costs nothing.)"""
+    try:
+        raw = bytes.fromhex(secret)
+    except ValueError:
+        return ()
+    return (
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        repr(raw)[2:-1],
+    )
 
 
 class _AutobotHandler(logging.StreamHandler[TextIO]):

@@ -262,9 +262,22 @@ class SnapshotCollector(Collector):
 
 
 class DaemonMetrics:
-    """The daemon's own metrics, registered on an injected registry."""
+    """The daemon's own metrics, registered on an injected registry.
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    Label values known up front (``guards``; every ``action_kinds`` with every ``action_outcomes``) get their
+    series at 0 from the start: ``increase()`` and ``rate()`` cannot see the first event of a
+    series that appears at 1, so the first failed action of a kind would never fire
+    ``AutobotActionsFailing``, and a panel would show "no data" instead of 0.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        guards: Iterable[str] = (),
+        action_kinds: Iterable[str] = (),
+        action_outcomes: Iterable[str] = (),
+    ) -> None:
         self.registry = registry
         self.build_info = Info("autobot_build", "autobot build information", registry=registry)
         self.build_info.info({"version": __version__})
@@ -288,13 +301,13 @@ class DaemonMetrics:
         )
         self.rpc_requests = Counter(
             "autobot_rpc_requests",
-            "RPC requests by endpoint template and outcome",
+            "RPC request attempts by endpoint (configured host[:port]) and outcome (ok = answered)",
             ["endpoint", "outcome"],
             registry=registry,
         )
         self.rpc_duration = Histogram(
             "autobot_rpc_duration_seconds",
-            "RPC request duration",
+            "RPC request attempt duration by endpoint",
             ["endpoint"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=registry,
@@ -323,6 +336,17 @@ class DaemonMetrics:
         )
         self.snapshot = SnapshotCollector()
         registry.register(self.snapshot)
+        for guard in guards:
+            self.guard_refusals.labels(guard)
+        outcomes = tuple(action_outcomes)
+        for kind in action_kinds:
+            for outcome in outcomes:
+                self.actions.labels(kind, outcome)
+
+    def rpc_request(self, *, endpoint: str, outcome: str, seconds: float) -> None:
+        """One RPC attempt (``autobot.chain.endpoints.RpcObserver``, given to the gateway)."""
+        self.rpc_requests.labels(endpoint, outcome).inc()
+        self.rpc_duration.labels(endpoint).observe(seconds)
 
 
 def make_registry(*, process_collectors: bool = True) -> CollectorRegistry:

@@ -6,13 +6,22 @@ that arrives while one runs marks the scheduler dirty and the running sweep is f
 
 Due times are **chain times** (a timelock's ``pending_execute_after``, a retry window, a sales end).
 The chain may run faster than the wall clock (the localnet's ``--time-scale``), so ``ChainClockMap``
-learns the mapping chain → wall from observed blocks: a least-squares line over recent
-(wall, chain) pairs, falling back to rate 1 until two distinct observations exist.
+learns the mapping chain → wall from observed blocks: the rate is a least-squares slope over
+recent (wall, chain) pairs (rate 1 until two distinct observations exist), and the offset is the
+*earliest* the chain was seen at its time (a block is observed some time after it was produced,
+never before). A reading far off the line (the chain jumped: ``/localnet/v1/advance``, a restart)
+starts the learning over.
+
+A wake-up fires at the wall time the chain is expected to reach its chain time; with a
+``chain_time`` reader, the scheduler then polls the latest block every ``CHAIN_POLL_SECONDS`` until
+the chain has really reached it (at most ``CHAIN_WAIT_SECONDS``), so the sweep sees the work due
+within a poll of the block that made it due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -23,6 +32,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 log = structlog.get_logger(__name__)
 
 SWEEP_JOB = "sweep"
+CHAIN_POLL_SECONDS = 0.02
+CHAIN_WAIT_SECONDS = 2.0
+JUMP_WALL_SECONDS = 2.0
+"""A reading this many wall seconds (at the learned rate) off the line is a jump, not noise."""
+CANCEL_UNWIND_SECONDS = 5.0
+"""How long a sweep cancelled at shutdown gets to unwind before its resources are closed."""
 
 
 class ChainClockMap:
@@ -32,8 +47,13 @@ class ChainClockMap:
         self._points: deque[tuple[float, float]] = deque(maxlen=window)
 
     def observe(self, *, wall: float, chain: float) -> None:
+        """A block with chain time ``chain`` (seconds, fractions welcome) seen at ``wall``."""
         if self._points and self._points[-1][1] == chain:
             return  # the same block seen twice carries no new information
+        if len(self._points) >= 2:
+            rate = self.rate
+            if abs(chain - self.chain_now(wall)) > JUMP_WALL_SECONDS * rate:
+                self._points.clear()  # the chain jumped (or stalled): learn it again
         self._points.append((wall, chain))
 
     @property
@@ -52,17 +72,22 @@ class ChainClockMap:
         # Blocks carry whole-block timestamps; a noisy fit must never stop or reverse time.
         return slope if slope > 0.01 else 1.0
 
-    def chain_now(self, wall: float) -> float:
+    def _offset(self, rate: float) -> float:
+        """Wall time of chain time 0 on the line through the earliest-seen observation."""
         if not self._points:
             raise LookupError("no chain time observed yet")
         last_wall, last_chain = self._points[-1]
-        return last_chain + (wall - last_wall) * self.rate
+        # relative to the last point, so the subtraction keeps its precision
+        lag = min((w - last_wall) - (c - last_chain) / rate for w, c in self._points)
+        return last_wall + lag - last_chain / rate
+
+    def chain_now(self, wall: float) -> float:
+        rate = self.rate
+        return (wall - self._offset(rate)) * rate
 
     def wall_at(self, chain_ts: float) -> float:
-        if not self._points:
-            raise LookupError("no chain time observed yet")
-        last_wall, last_chain = self._points[-1]
-        return last_wall + (chain_ts - last_chain) / self.rate
+        rate = self.rate
+        return self._offset(rate) + chain_ts / rate
 
 
 class SweepScheduler:
@@ -75,11 +100,15 @@ class SweepScheduler:
         poll_interval_seconds: float,
         clock_map: ChainClockMap,
         wall: Callable[[], float],
+        chain_time: Callable[[], Awaitable[float]] | None = None,
     ) -> None:
+        """``chain_time`` reads the latest block's time (seconds): wake-ups wait for it."""
         self._sweep = sweep
         self._interval = poll_interval_seconds
         self._clock_map = clock_map
         self._wall = wall
+        self._chain_time = chain_time
+        self._chain_read: asyncio.Task[float] | None = None
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
         self._dirty = False
@@ -98,12 +127,29 @@ class SweepScheduler:
         )
         self._scheduler.start()
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, *, grace_seconds: float = 10.0) -> bool:
+        """Stop sweeping: no new sweep starts; one in progress gets ``grace_seconds`` to finish,
+        then it is cancelled and given ``CANCEL_UNWIND_SECONDS`` to unwind (its journal writes
+        roll back). Returns whether it finished within the grace period.
+
+        APScheduler's asyncio executor cancels running jobs on ``shutdown``, so the scheduler is
+        only *paused* while the grace period runs, and shut down after it.
+        """
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        # Let a sweep in progress finish its current step; the caller bounds this with a timeout.
-        async with self._lock:
-            pass
+            self._scheduler.pause()
+        finished = True
+        try:
+            async with asyncio.timeout(grace_seconds), self._lock:
+                pass
+        except TimeoutError:
+            finished = False
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)  # cancels a sweep still in progress
+        if not finished:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CANCEL_UNWIND_SECONDS), self._lock:
+                    pass
+        return finished
 
     @property
     def pending_wakeups(self) -> int:
@@ -130,15 +176,41 @@ class SweepScheduler:
             self._run_wakeup,
             "date",
             run_date=when,
-            args=(key,),
+            args=(key, chain_ts),
             id=f"wake:{key}",
             replace_existing=True,
             misfire_grace_time=None,
         )
 
-    async def _run_wakeup(self, key: str) -> None:
+    async def _run_wakeup(self, key: str, chain_ts: int | None = None) -> None:
         self._wakeups.pop(key, None)
+        if chain_ts is not None:
+            await self._until_chain(chain_ts)
         await self._run()
+
+    async def _until_chain(self, chain_ts: int) -> None:
+        """Poll the latest block until the chain reaches ``chain_ts`` (bounded; errors end it)."""
+        if self._chain_time is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CHAIN_WAIT_SECONDS
+        while loop.time() < deadline:
+            try:
+                if await self._read_chain() >= chain_ts:
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the sweep will meet (and report) the same problem
+                return
+            await asyncio.sleep(CHAIN_POLL_SECONDS)
+
+    async def _read_chain(self) -> float:
+        """One chain-time read shared by every wake-up waiting at the same moment."""
+        assert self._chain_time is not None
+        task = self._chain_read
+        if task is None or task.done():
+            task = self._chain_read = asyncio.ensure_future(self._chain_time())
+        return await asyncio.shield(task)
 
     async def _run(self) -> None:
         if self._lock.locked():

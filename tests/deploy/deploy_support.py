@@ -1,20 +1,31 @@
-"""Shared by the deployment tests: paths, the issue's metric catalogue, PromQL metric extraction, tools.
+"""Shared by the deployment tests: paths, the issue's metric catalogue, PromQL metric extraction, tools,
+and a real alerting pipeline (Prometheus → Alertmanager → in-test webhooks).
 
 The catalogue is the list of metric names fixed by the issue "Operate it". Alerts and dashboard panels
 may only use these (plus what Prometheus itself provides), so a renamed metric in the engine or a typo
 in a rule shows up here rather than as a silently empty panel or an alert that never fires.
+
+The pipeline (``alerting_pipeline``, ``serve_webhooks``) is used by ``test_pipeline.py`` and by the
+end-to-end alert test in ``tests/e2e`` (which puts this folder on ``sys.path``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import shutil
+import socket
 import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
+from aiohttp import web
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -224,3 +235,165 @@ def github_anchors(markdown: str) -> set[str]:
             slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
             anchors.add(slug)
     return anchors
+
+
+# --- a real alerting pipeline -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def process(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process with stderr in ``log``; terminated (then killed) on exit."""
+    with log.open("wb") as log_file:
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log_file)
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@dataclass
+class Webhooks:
+    """Collects Alertmanager webhook deliveries by receiver path (``POST /<receiver>``)."""
+
+    port: int = 0
+    received: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body: dict[str, Any] = await request.json()
+        self.received.setdefault(request.match_info["receiver"], []).append(body)
+        self._arrived.set()
+        return web.Response(text="ok")
+
+    def alerts(self, receiver: str) -> list[dict[str, Any]]:
+        """Every alert delivered to ``receiver``, oldest first (one per delivery it was in)."""
+        return [alert for body in self.received.get(receiver, []) for alert in body["alerts"]]
+
+    def alertnames(self, receiver: str) -> set[str]:
+        return {alert["labels"]["alertname"] for alert in self.alerts(receiver)}
+
+    async def wait_until(self, done: Callable[[], bool], *, within: float) -> bool:
+        """Wait for deliveries until ``done()``; False if ``within`` seconds passed first."""
+        try:
+            async with asyncio.timeout(within):
+                while not done():
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            return done()
+        return True
+
+
+@contextlib.asynccontextmanager
+async def serve_webhooks() -> AsyncIterator[Webhooks]:
+    """An in-test webhook receiver on a free loopback port (runs on the test's event loop)."""
+    hooks = Webhooks(port=free_port())
+    app = web.Application()
+    app.router.add_post("/{receiver}", hooks.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", hooks.port).start()
+    try:
+        yield hooks
+    finally:
+        await runner.cleanup()
+
+
+async def get_json(url: str) -> Any:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.json()
+
+
+def fast_alertmanager_config(hook_port: int) -> dict[str, Any]:
+    """The repository's Alertmanager config with receivers pointed at the test, waits cut to 1 s."""
+    text = ALERTMANAGER_CONFIG.read_text(encoding="utf-8")
+    config: dict[str, Any] = yaml.safe_load(
+        text.replace("http://127.0.0.1:9099/", f"http://127.0.0.1:{hook_port}/")
+    )
+    for route in [config["route"], *config["route"]["routes"]]:
+        route.update(group_wait="1s", group_interval="1s")
+    return config
+
+
+_FOR = re.compile(r"^(\s+)for: \S+[ \t]*$", re.MULTILINE)
+
+
+def fast_alert_rules(duration: str = "1s") -> str:
+    """alerts.yml with every ``for:`` set to ``duration`` and nothing else changed."""
+    text = ALERTS.read_text(encoding="utf-8")
+    fast = _FOR.sub(rf"\g<1>for: {duration}", text)
+    shipped, changed = yaml.safe_load(text), yaml.safe_load(fast)
+    for group in shipped["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = duration
+    assert changed == shipped, "only the for: durations may differ"
+    return fast
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingPipeline:
+    prometheus_url: str
+    alertmanager_url: str
+
+
+@contextlib.contextmanager
+def alerting_pipeline(
+    folder: Path, *, target: str, hook_port: int, rules: str
+) -> Iterator[AlertingPipeline]:
+    """A real Prometheus (job ``autobot`` scraping ``target``, 1 s scrape and evaluation, ``rules``)
+    sending to a real Alertmanager (``fast_alertmanager_config``); both stopped on exit.
+
+    Prometheus scrapes for the first time about 5 s after it starts.
+    """
+    prometheus_bin, alertmanager_bin = tool("prometheus"), tool("prometheus-alertmanager")
+    folder.mkdir(parents=True, exist_ok=True)
+    am_port, prom_port = free_port(), free_port()
+    (folder / "alertmanager.yml").write_text(yaml.safe_dump(fast_alertmanager_config(hook_port)))
+    (folder / "alerts.yml").write_text(rules)
+    prometheus_config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": ["alerts.yml"],
+        "alerting": {
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
+        },
+        "scrape_configs": [{"job_name": "autobot", "static_configs": [{"targets": [target]}]}],
+    }
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config))
+    alertmanager_argv = [
+        alertmanager_bin,
+        f"--config.file={folder / 'alertmanager.yml'}",
+        f"--storage.path={folder / 'am'}",
+        f"--web.listen-address=127.0.0.1:{am_port}",
+        "--cluster.listen-address=",
+    ]
+    prometheus_argv = [
+        prometheus_bin,
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{prom_port}",
+        # Alerts evaluated before Prometheus has discovered Alertmanager are dropped and by
+        # default sent again only after a minute: the watchdog fires from the first evaluation.
+        "--rules.alert.resend-delay=1s",
+    ]
+    with (
+        process(alertmanager_argv, folder / "alertmanager.log"),
+        process(prometheus_argv, folder / "prometheus.log"),
+    ):
+        yield AlertingPipeline(
+            prometheus_url=f"http://127.0.0.1:{prom_port}",
+            alertmanager_url=f"http://127.0.0.1:{am_port}",
+        )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_support import ALERTMANAGER_CONFIG, alert_rules, load_yaml, run, tool
+from deploy_support import ALERTMANAGER_CONFIG, alert_rules, free_port, load_yaml, run, tool
 
 RECEIVER_BY_SEVERITY = {"page": "page", "ticket": "ticket"}
 
@@ -128,13 +127,6 @@ def test_autobot_stalled_inhibits_domain_alerts_only() -> None:
 # --- inhibition, by a real Alertmanager -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _http(url: str, body: object | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
@@ -152,7 +144,7 @@ def _http(url: str, body: object | None = None) -> Any:
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A real Alertmanager on a free loopback port with the repository's config; yields its URL."""
     binary = tool("prometheus-alertmanager")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "alertmanager.log"
     with log_path.open("w") as log_file:

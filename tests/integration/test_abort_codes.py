@@ -20,7 +20,14 @@ model document.
 callee aborts in the callee (``vrf_deposit`` for a paused deposit, ``types`` for the rng count,
 ``sales`` for most refund checks, ``roles`` for the PayoutBatchCap, ``economics`` for the
 accounting caps, ``history`` for the archive, ``lottery_registry`` for every check of
-``cancellation::cancel_lottery_admin``).
+``cancellation::cancel_lottery_admin`` and for the lottery status ``vrf_callback`` moves on,
+``supra_vrf`` at the dVRF address for the dVRF's own checks).
+
+``draw::vrf_callback`` takes no signer, so any account's transaction can call it (§2.4): the
+callback cases are signed by operators C and D, with the arguments the localnet dVRF would send
+for a pending request (``PackageModel.vrf_callback_args``, read from the in-process node) before
+tampering. They use demo lottery 3, whose callbacks the oracle never sends: its request stays
+pending at the dVRF, and nothing but the case's transactions answers it.
 
 Case ids are ``<NAME>-<what happens>``, e.g. ``E_AUTOBOT_TIMELOCK-announce-too-early``.
 """
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -40,13 +48,13 @@ import httpx
 import pytest
 from supra_sdk.account_address import AccountAddress
 from supra_sdk.bcs import Serializer
-from supra_sdk.clients.api_client import ApiError
 from supra_sdk.clients.rest import SupraClient, SupraClientConfig
 from supra_sdk.transactions import TransactionArgument
 
 from autobot.chain.aborts import ABORT_NAMES, abort_name_in, format_vm_status
 from autobot.localnet.accounts import dev_accounts
-from autobot.localnet.model import ENTRY_FUNCTIONS
+from autobot.localnet.model import ENTRY_FUNCTIONS, dvrf
+from autobot.localnet.model.draw import SUPRA_VRF_ADDRESS
 from autobot.localnet.runner import Localnet
 
 pytestmark = pytest.mark.timeout(60)
@@ -91,11 +99,6 @@ _PARTNER = (
     "only record_partner_payout_admin raises it, and partner payouts are out of the localnet's "
     "scope (Decisions §10): the function is not in the localnet's ABI"
 )
-_CALLBACK = (
-    "only draw::vrf_callback raises it, and the localnet refuses a user-signed vrf_callback "
-    "(NUMBER_OF_SIGNER_ARGUMENTS_MISMATCH, see test_a_user_signed_vrf_callback_is_refused); "
-    "only its own dVRF oracle calls it, as a system transaction"
-)
 
 UNREACHABLE: dict[int, str] = {
     0x1401: (
@@ -112,21 +115,16 @@ UNREACHABLE: dict[int, str] = {
         "MAX_VRF_ATTEMPTS (5): a request at attempt 5 runs the exhaustion path instead"
     ),
     0x170A: "E_VRF_CLIENT_SEED_OVERFLOW: needs 2^64 - 1 earlier requests for one lottery",
-    0x1703: (
-        "E_VRF_NONCE_UNKNOWN: request_draw_admin raises it for a nonce already mapped, but the "
-        "dVRF hands out strictly increasing nonces; " + _CALLBACK
-    ),
-    0x1706: (
-        "E_VRF_RNG_COUNT_INVALID: request_draw_admin needs a prize plan of 0 or more than 255 "
-        "slots, which the scenario format refuses (create_draft_admin is not in the localnet's "
-        "ABI); " + _CALLBACK
-    ),
-    0x1704: "E_VRF_PAYLOAD_MISMATCH: " + _CALLBACK,
     0x1708: (
-        "E_VRF_CONSUMED: vrf_callback sees REQUESTED draws, which are never consumed; "
-        "compute_winners_admin consumes the VRF in the same transaction that initialises the "
-        "winner state (later batches skip the check), and the only other writer of consumed "
-        "(the exhaustion path) leaves the draw FAILED, which aborts E_WINNER_VRF_NOT_READY first"
+        "E_VRF_CONSUMED: only two writes set consumed=true: compute_winners_admin (which needs "
+        "the draw FULFILLED) and the exhaustion path (which leaves it FAILED). vrf_callback: its "
+        "earlier check needs the draw REQUESTED, and a draw becomes REQUESTED only in "
+        "request_draw_admin, which sets consumed=false; nothing returns a FULFILLED or FAILED "
+        "draw to REQUESTED (request_draw_admin needs the lottery CLOSING or DRAW_REQUESTED, but "
+        "a FULFILLED draw's lottery is DRAWN or later and an exhausted one's CANCELED, and "
+        "lottery statuses only move forward). compute_winners_admin: it consumes the VRF in the "
+        "same transaction that initialises the winner state (later batches skip the check), and "
+        "a FAILED draw aborts E_WINNER_VRF_NOT_READY first"
     ),
     0x1904: "E_PRICE_STALE: only from price_feed::latest_price, which is not an entry function",
     0x1905: "E_PRICE_FALLBACK_ACTIVE: only from price_feed::latest_price (not an entry function)",
@@ -158,8 +156,25 @@ UNREACHABLE: dict[int, str] = {
 """Codes of the sections above that no entry function can reach on the localnet, and why."""
 
 PATH_GAPS: dict[tuple[str, int], str] = {
-    ("draw::vrf_callback", 0x1702): _CALLBACK + " (reached through schedule_manual_retry_admin)",
-    ("draw::vrf_callback", 0x1210): _CALLBACK + " (reached through request_draw_admin and others)",
+    ("draw::vrf_callback", 0x1702): (
+        "E_VRF_NOT_REQUESTED needs a nonce still mapped to its lottery, equal to the draw's "
+        "request_id, on a draw that is not REQUESTED. Every write of the VRF status rules that "
+        "out: request_draw_admin sets REQUESTED with request_id = the new nonce; a verified "
+        "vrf_callback sets FULFILLED and removes that nonce's mapping in the same transaction "
+        "(a later callback aborts 0x1703 at the mapping); the exhaustion path sets FAILED with "
+        "request_id = 0, and dVRF nonces start at 1 (its last nonce stays mapped: 0x1703 at "
+        "request_id); a draw is IDLE only inside the request that creates it. (Reached through "
+        "schedule_manual_retry_admin)"
+    ),
+    ("draw::request_draw_admin", 0x1703): (
+        "the duplicate-nonce abort: the dVRF hands out strictly increasing nonces, so a new "
+        "nonce is never already mapped (reached through vrf_callback)"
+    ),
+    ("draw::request_draw_admin", 0x1706): (
+        "the rng-count abort (in types): needs a prize plan of 0 or more than 255 slots, which "
+        "the scenario format refuses, and create_draft_admin is not in the localnet's ABI "
+        "(reached through vrf_callback)"
+    ),
     ("draw::request_draw_admin", 0x1202): (
         "the DrawLedger-missing abort: the ledger exists from genesis (the admin check, a "
         "localnet deviation by Decisions §1, is reached)"
@@ -260,7 +275,7 @@ class Chain:
         self.client = client
         self.tx = tx_factory
         self.http = http
-        self.memo: dict[str, int] = {}
+        self.memo: dict[str, Any] = {}
         self._seq = dict.fromkeys(SIGNERS, 0)  # genesis uses no account's sequence number
 
     @classmethod
@@ -371,6 +386,24 @@ def remember(key: str, function: str, *args: int | str, pick: Callable[[Any], in
 
     async def step(ch: Chain) -> None:
         ch.memo[key] = pick(await ch.view(function, *args))
+
+    return step
+
+
+def keep_callback(key: str, lottery_id: int) -> Step:
+    """Setup step: keep the dVRF's callback arguments for the lottery's pending request."""
+
+    async def step(ch: Chain) -> None:
+        ch.memo[key] = pending_callback(ch, lottery_id)
+
+    return step
+
+
+def expect(what: str, holds: Callable[[Chain], bool]) -> Step:
+    """Setup step: assert a fact about the in-process model (which path the failing call takes)."""
+
+    async def step(ch: Chain) -> None:
+        assert holds(ch), what
 
     return step
 
@@ -578,6 +611,71 @@ def register_feed(asset_id: int, decimals: int = 8, signer: str = "admin") -> Ca
     )
 
 
+CALLBACK_FIELDS = ("nonce", "message", "signature", "caller_address", "rng_count", "client_seed")
+
+
+def pending_callback(ch: Chain, lottery_id: int) -> list[Any]:
+    """The ``vrf_callback`` arguments the localnet dVRF sends for the lottery's latest request
+    still pending at the dVRF (``PackageModel.vrf_callback_args``, signed with the dVRF's key)."""
+    model = ch.net.node.model
+    nonces = [r.nonce for r in model.pending_vrf_requests() if r.lottery_id == lottery_id]
+    assert nonces, f"lottery {lottery_id} has no request pending at the dVRF"
+    return model.vrf_callback_args(nonces[-1])
+
+
+def callback(signer: str, args: Sequence[Any], *, lottery: int | None = None) -> Call:
+    """``draw::vrf_callback``: no signer parameter, so ``signer`` is just the sender."""
+    nonce, message, signature, caller, rng_count, client_seed = args
+    return call(
+        signer,
+        "draw::vrf_callback",
+        u64(nonce),
+        raw(message),
+        raw(signature),
+        addr(caller),
+        u8(rng_count),
+        u64(client_seed),
+        lottery=lottery,
+    )
+
+
+def tampered(
+    ch: Chain, lottery_id: int, *, resign: bool = False, **changes: Callable[[Any], Any]
+) -> Call:
+    """A callback of the lottery's pending request, ``changes`` applied per field (a function
+    of the dVRF's value); ``resign``: then signed by the dVRF's key again, so only the changed
+    field is wrong. Sent by operator C."""
+    args = dict(zip(CALLBACK_FIELDS, pending_callback(ch, lottery_id), strict=True))
+    assert set(changes) <= set(args), changes
+    for field, change in changes.items():
+        args[field] = change(args[field])
+    if resign:
+        args["signature"] = dvrf.sign(args["message"])
+    return callback("C", list(args.values()), lottery=lottery_id)
+
+
+def _flip_last_byte(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 1])
+
+
+def _signed_by_operator_a(ch: Chain) -> Call:
+    """The pending callback with an ed25519 signature of its message by another key."""
+    args = pending_callback(ch, 3)
+    args[2] = ACCOUNTS.operator("A").sdk_account().sign(args[1]).data()
+    return callback("C", args, lottery=3)
+
+
+def _legacy_signature(ch: Chain) -> Call:
+    """The pending callback with the localnet's former, forgeable "signature" (two sha3-256)."""
+    args = pending_callback(ch, 3)
+    message = args[1]
+    args[2] = (
+        hashlib.sha3_256(b"localnet-dvrf-sig-1" + message).digest()
+        + hashlib.sha3_256(b"localnet-dvrf-sig-2" + message).digest()
+    )
+    return callback("C", args, lottery=3)
+
+
 # --- scenarios --------------------------------------------------------------------------------
 
 SCENARIO = """\
@@ -649,9 +747,12 @@ class Case:
     scenario: str = "demo"  # "demo" | "custom" (SCENARIO) | "empty"
     vrf_retry: str = "intent"
     extra: bool = False  # a code outside the acceptance sections, or an extra module's check
+    address: str | None = None  # where ``module`` lives when not in the package (the dVRF's)
 
     @property
     def id(self) -> str:
+        if self.address is not None:
+            return f"{self.module}({self.code:#x})-{self.slug}"
         return f"{abort_name_in(self.module, self.code)}-{self.slug}"
 
 
@@ -858,6 +959,118 @@ DRAW = [
     ),
     _case(
         0x1202, "draw", "init-draw-non-admin", lambda ch: call("A", "draw::init_draw"), extra=True
+    ),
+]
+
+REQUEST_3 = tx(lambda ch: request(ch, 3))
+"""Demo lottery 3's draw: REQUESTED, and the oracle never sends its callback."""
+
+
+def _mapped(key: str, lottery_id: int) -> Callable[[Chain], bool]:
+    """The kept callback's nonce is still mapped to the lottery (the 0x1703 mapping check passes)."""
+    return lambda ch: ch.net.node.model.state.nonce_to_lottery.get(ch.memo[key][0]) == lottery_id
+
+
+def _current(key: str, lottery_id: int) -> Callable[[Chain], bool]:
+    """The kept callback's nonce is the draw's request_id (the 0x1703 request_id check passes)."""
+    return lambda ch: ch.net.node.model.state.draws[lottery_id].request_id == ch.memo[key][0]
+
+
+CALLBACK = [  # §2.4, each failing call a vrf_callback sent by an operator that is not the dVRF
+    _case(
+        0x1703,
+        "draw",
+        "callback-unknown-nonce",
+        lambda ch: callback("C", [999, b"message", bytes(64), PACKAGE, 1, 0]),
+    ),
+    _case(
+        0x1703,
+        "draw",
+        "callback-already-fulfilled",  # the mapping was removed by the verified callback
+        lambda ch: callback("D", ch.memo["callback"], lottery=3),
+        REQUEST_3,
+        keep_callback("callback", 3),
+        tx(lambda ch: callback("C", ch.memo["callback"], lottery=3)),  # a user delivers it
+        expect("the lottery is DRAWN", lambda ch: ch.net.node.model.state.lotteries[3].status == 4),
+        expect("the nonce is unmapped", lambda ch: not _mapped("callback", 3)(ch)),
+    ),
+    _case(
+        0x1703,
+        "draw",
+        "callback-superseded-request",  # still mapped, but the draw's request_id moved on
+        lambda ch: callback("C", ch.memo["callback"], lottery=3),
+        REQUEST_3,
+        keep_callback("callback", 3),
+        later(60),  # past the FIXED 60 s retry window (intent variant): request again
+        REQUEST_3,
+        expect("the first nonce is still mapped", _mapped("callback", 3)),
+        expect("request_id moved on", lambda ch: not _current("callback", 3)(ch)),
+    ),
+    _case(
+        0x1706,
+        "draw",
+        "callback-rng-count-differs",
+        lambda ch: tampered(ch, 3, rng_count=lambda n: n + 1),
+        REQUEST_3,
+    ),
+    _case(
+        0x1704,
+        "draw",
+        "callback-client-seed-differs",
+        lambda ch: tampered(ch, 3, client_seed=lambda n: n + 1),
+        REQUEST_3,
+    ),
+    _case(
+        0x1704,
+        "draw",
+        "callback-message-differs-signed-by-the-dvrf",
+        lambda ch: tampered(ch, 3, message=_flip_last_byte, resign=True),
+        REQUEST_3,
+    ),
+    _case(
+        0x1210,
+        "lottery_registry",
+        "callback-lottery-canceled-while-requested",
+        lambda ch: tampered(ch, 3),  # the dVRF's answer, unchanged
+        REQUEST_3,
+        tx(lambda ch: cancel(ch, 3, 3)),
+    ),
+    # supra_vrf::verify_callback (invented codes, see autobot.localnet.model.draw)
+    _case(
+        3,
+        "supra_vrf",
+        "callback-signed-by-another-key",
+        _signed_by_operator_a,
+        REQUEST_3,
+        address=SUPRA_VRF_ADDRESS,
+        extra=True,
+    ),
+    _case(
+        3,
+        "supra_vrf",
+        "callback-former-sha3-signature",
+        _legacy_signature,
+        REQUEST_3,
+        address=SUPRA_VRF_ADDRESS,
+        extra=True,
+    ),
+    _case(
+        3,
+        "supra_vrf",
+        "callback-signature-bit-flipped",
+        lambda ch: tampered(ch, 3, signature=_flip_last_byte),
+        REQUEST_3,
+        address=SUPRA_VRF_ADDRESS,
+        extra=True,
+    ),
+    _case(
+        2,
+        "supra_vrf",
+        "callback-caller-differs",
+        lambda ch: tampered(ch, 3, caller_address=lambda _: ACCOUNTS.operator("C").address),
+        REQUEST_3,
+        address=SUPRA_VRF_ADDRESS,
+        extra=True,
     ),
 ]
 
@@ -1262,6 +1475,7 @@ OTHER_MODULES = [  # admin checks and init-twice of the remaining modules (§0),
 CASES: list[Case] = [
     *AUTOMATION,
     *DRAW,
+    *CALLBACK,
     *WINNERS,
     *PRICE_FEED,
     *CANCEL_AND_REFUND,
@@ -1337,7 +1551,7 @@ async def test_abort_code_is_reported_in_vm_status(
         move = done["output"]["Move"]
         assert (done["status"], move["vm_status"]) == (
             "Fail",
-            format_vm_status(net.info.package_address, case.module, case.code),
+            format_vm_status(case.address or net.info.package_address, case.module, case.code),
         )
         assert move["events"] == []
         assert done["header"]["sequence_number"] == sequence_before
@@ -1350,28 +1564,6 @@ async def test_abort_code_is_reported_in_vm_status(
 
 
 # --- what the table cannot show ---------------------------------------------------------------
-
-
-async def test_a_user_signed_vrf_callback_is_refused(
-    localnet: Localnet, supra_client: SupraClient, tx_factory: Any
-) -> None:
-    """The localnet admits only its oracle's vrf_callback; a signed one never reaches the package.
-
-    On a Move chain an entry function without signer parameters accepts any sender (the VM checks
-    the signer count only when the function takes signers), so a real node would run these calls;
-    this is why the §2.4 codes are listed in UNREACHABLE / PATH_GAPS.
-    """
-    body = tx_factory.entry(
-        ACCOUNTS.operator("A").sdk_account(),
-        "draw",
-        "vrf_callback",
-        [u64(1), raw(b"message"), raw(b"\x00" * 64), addr(PACKAGE), u8(1), u64(0)],
-        sequence_number=0,
-    )
-    with pytest.raises(ApiError) as caught:
-        await supra_client.submit(body)
-    assert caught.value.status_code == 400
-    assert "NUMBER_OF_SIGNER_ARGUMENTS_MISMATCH" in str(caught.value)
 
 
 async def test_a_disabled_draw_feature_aborts_in_draw(localnet: Localnet, tx_factory: Any) -> None:

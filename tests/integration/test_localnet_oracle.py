@@ -1,7 +1,9 @@
 """The localnet's dVRF oracle: callbacks after a chain-time delay, withheld per scenario.
 
 Draws are requested with ``draw::request_draw_admin`` signed by the admin through the official
-SDK; chain time is moved with ``advance`` instead of sleeping.
+SDK; chain time is moved with ``advance`` instead of sleeping. ``vrf_callback`` takes no signer, so
+the oracle is only one possible submitter: any account can deliver the dVRF's answer, and only the
+dVRF's signature makes a callback verify.
 """
 
 from __future__ import annotations
@@ -10,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from supra_sdk.account_address import AccountAddress
+from supra_sdk.bcs import Serializer
 from supra_sdk.clients.rest import SupraClient
+from supra_sdk.transactions import TransactionArgument
 
+from autobot.chain.aborts import format_vm_status
+from autobot.localnet.accounts import dev_accounts
+from autobot.localnet.model.draw import SUPRA_VRF_ADDRESS
 from autobot.localnet.runner import Localnet
 
 pytestmark = pytest.mark.timeout(30)
@@ -84,7 +92,122 @@ async def test_a_lottery_whose_callbacks_never_arrive_stays_requested(
     assert int(state["status"]) == REQUESTED
     status = await _view(supra_client, localnet, "views::get_lottery_status", "3")
     assert int(status["status"]) == DRAW_REQUESTED
+    # the request stays pending at the dVRF (on-chain state); only the oracle withholds it
+    (pending,) = localnet.node.model.pending_vrf_requests()
+    assert pending.lottery_id == 3
+    assert localnet.node.oracle.scheduled_callbacks() == {}
+
+
+def _pending_nonce(net: Localnet, lottery_id: int) -> int:
+    nonces = [r.nonce for r in net.node.model.pending_vrf_requests() if r.lottery_id == lottery_id]
+    assert nonces, f"no request of lottery {lottery_id} is pending at the dVRF"
+    return nonces[-1]
+
+
+def _callback_body(txs: Any, sender: Any, args: list[Any], *, seq: int) -> bytes:
+    """A user transaction calling ``draw::vrf_callback`` (no signer parameter) with ``args``."""
+    nonce, message, signature, caller, rng_count, client_seed = args
+    body: bytes = txs.entry(
+        sender,
+        "draw",
+        "vrf_callback",
+        [
+            txs.u64(nonce),
+            txs.bytes_(message),
+            txs.bytes_(signature),
+            TransactionArgument(AccountAddress.from_str(caller), Serializer.struct),
+            txs.u8(rng_count),
+            txs.u64(client_seed),
+        ],
+        sequence_number=seq,
+    )
+    return body
+
+
+async def test_any_account_can_deliver_the_dvrf_callback(
+    localnet: Localnet, supra_client: SupraClient, tx_factory: Any
+) -> None:
+    # demo lottery 3: the oracle never answers; operator C delivers the dVRF's signed answer
+    await _request_draw(localnet, supra_client, tx_factory, 3, seq=0)
+    localnet.node.advance(60)
+    args = localnet.node.model.vrf_callback_args(_pending_nonce(localnet, 3))
+    operator = dev_accounts().operator("C").sdk_account()  # not a registered bot
+    body = _callback_body(tx_factory, operator, args, seq=0)
+    done = await tx_factory.wait(supra_client, await supra_client.submit(body))
+    assert done["status"] == "Success", done["output"]
+    assert done["txn_type"] == "user"
+    assert done["header"]["sender"] == str(operator.address())
+    assert [e["type"].rsplit("::", 1)[-1] for e in done["output"]["Move"]["events"]] == [
+        "VrfFulfilledEvent"
+    ]
+    assert await supra_client.account_sequence_number(operator.address()) == 1
+    state = await _view(supra_client, localnet, "draw::vrf_state_view", "3")
+    assert int(state["status"]) == FULFILLED
+    status = await _view(supra_client, localnet, "views::get_lottery_status", "3")
+    assert int(status["status"]) == DRAWN
     assert localnet.node.model.pending_vrf_requests() == []
+
+
+async def test_a_forged_signature_is_refused_and_the_dvrf_answer_still_fulfils(
+    localnet: Localnet, supra_client: SupraClient, tx_factory: Any
+) -> None:
+    await _request_draw(localnet, supra_client, tx_factory, 3, seq=0)
+    nonce = _pending_nonce(localnet, 3)
+    args = localnet.node.model.vrf_callback_args(nonce)
+    forger = dev_accounts().operator("D").sdk_account()
+    forged = [*args[:2], forger.sign(args[1]).data(), *args[3:]]  # a valid ed25519 signature
+    done = await tx_factory.wait(
+        supra_client, await supra_client.submit(_callback_body(tx_factory, forger, forged, seq=0))
+    )
+    assert (done["status"], done["output"]["Move"]["vm_status"]) == (
+        "Fail",
+        format_vm_status(SUPRA_VRF_ADDRESS, "supra_vrf", 3),
+    )
+    assert done["output"]["Move"]["events"] == []
+    state = await _view(supra_client, localnet, "draw::vrf_state_view", "3")
+    assert int(state["status"]) == REQUESTED
+    assert [r.nonce for r in localnet.node.model.pending_vrf_requests()] == [nonce]
+    genuine = _callback_body(tx_factory, forger, args, seq=1)
+    done = await tx_factory.wait(supra_client, await supra_client.submit(genuine))
+    assert done["status"] == "Success", done["output"]
+    state = await _view(supra_client, localnet, "draw::vrf_state_view", "3")
+    assert int(state["status"]) == FULFILLED
+
+
+async def test_an_oracle_callback_that_aborts_is_not_resent_and_stays_pending(
+    localnet: Localnet, supra_client: SupraClient, tx_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oracle = localnet.node.oracle
+    settled = oracle.settled
+    callbacks: list[bool] = []
+
+    def spy(call: Any, *, success: bool, model: Any) -> bool:
+        if call.function == "vrf_callback":
+            callbacks.append(success)
+        return settled(call, success=success, model=model)
+
+    monkeypatch.setattr(oracle, "settled", spy)
+    # demo lottery 2: answered 5 chain seconds after the request, but canceled meanwhile
+    await _request_draw(localnet, supra_client, tx_factory, 2, seq=0)
+    cancel = tx_factory.entry(
+        tx_factory.account(localnet.info.admin.private_key),
+        "cancellation",
+        "cancel_lottery_admin",
+        [tx_factory.u64(2), tx_factory.u8(3), tx_factory.u64(localnet.node.chain_time)],
+        sequence_number=1,
+    )
+    done = await tx_factory.wait(supra_client, await supra_client.submit(cancel))
+    assert done["status"] == "Success", done["output"]
+    nonce = _pending_nonce(localnet, 2)
+    localnet.node.advance(5)
+    assert callbacks == [False]  # aborted: E_DRAW_STATUS_INVALID, the lottery is CANCELED
+    localnet.node.advance(60)
+    assert callbacks == [False]
+    assert oracle.scheduled_callbacks() == {}
+    # still pending at the dVRF, as after a failed transaction on chain
+    assert [r.nonce for r in localnet.node.model.pending_vrf_requests()] == [nonce]
+    state = await _view(supra_client, localnet, "draw::vrf_state_view", "2")
+    assert int(state["status"]) == REQUESTED
 
 
 SCENARIO = """

@@ -11,10 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
+from supra_sdk.account_address import AccountAddress
 from supra_sdk.authenticator import Authenticator, MultiAgentAuthenticator
+from supra_sdk.bcs import Serializer
 from supra_sdk.clients.api_client import ApiError
 from supra_sdk.clients.rest import SupraClient
-from supra_sdk.transactions import MultiAgentRawTransaction, SignedTransaction, SupraTransaction
+from supra_sdk.transactions import (
+    MultiAgentRawTransaction,
+    SignedTransaction,
+    SupraTransaction,
+    TransactionArgument,
+)
 
 from autobot.chain.aborts import format_vm_status
 from autobot.localnet.accounts import dev_accounts
@@ -242,6 +249,58 @@ async def test_a_multi_agent_function_needs_both_signers(
     done = await tx_factory.wait(supra_client, await supra_client.submit(both))
     assert done["status"] == "Success", done["output"]
     assert "MultiAgent" in done["authenticator"]
+
+
+def _vrf_callback_args(txs: Any, nonce: int) -> list[Any]:
+    """``draw::vrf_callback`` arguments for a nonce the dVRF never handed out."""
+    return [
+        txs.u64(nonce),
+        txs.bytes_(b"message"),
+        txs.bytes_(bytes(64)),
+        TransactionArgument(
+            AccountAddress.from_str(dev_accounts().package_address), Serializer.struct
+        ),
+        txs.u8(1),
+        txs.u64(0),
+    ]
+
+
+async def test_a_function_without_signer_parameters_accepts_any_sender(
+    localnet: Localnet, supra_client: SupraClient, tx_factory: Any
+) -> None:
+    """As on a Move chain: ``vrf_callback`` declares no signer, so no signer count is required
+    (single or multi-agent); it runs, and aborts in the package, for any sender."""
+    accounts = dev_accounts()
+    sender, secondary = accounts.operator("D"), accounts.operator("C")
+    unknown_nonce = format_vm_status(localnet.info.package_address, "draw", 0x1703)
+    single = tx_factory.entry(
+        sender.sdk_account(),
+        "draw",
+        "vrf_callback",
+        _vrf_callback_args(tx_factory, 999),
+        sequence_number=0,
+    )
+    simulated = await supra_client.simulate(tx_factory.zero_signatures(single))
+    assert (simulated["status"], simulated["output"]["Move"]["vm_status"]) == (
+        "Fail",
+        unknown_nonce,
+    )
+    done = await tx_factory.wait(supra_client, await supra_client.submit(single))
+    assert (done["status"], done["output"]["Move"]["vm_status"]) == ("Fail", unknown_nonce)
+    assert done["txn_type"] == "user"
+    multi = tx_factory.multi_agent(
+        sender.sdk_account(),
+        [secondary.sdk_account()],
+        "draw",
+        "vrf_callback",
+        _vrf_callback_args(tx_factory, 998),
+        sequence_number=1,
+    )
+    done = await tx_factory.wait(supra_client, await supra_client.submit(multi))
+    assert (done["status"], done["output"]["Move"]["vm_status"]) == ("Fail", unknown_nonce)
+    assert "MultiAgent" in done["authenticator"]
+    assert await supra_client.account_sequence_number(sender.sdk_account().address()) == 2
+    assert await supra_client.account_sequence_number(secondary.sdk_account().address()) == 0
 
 
 async def test_a_reused_sequence_number_is_refused(

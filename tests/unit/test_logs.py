@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -171,6 +172,29 @@ def test_a_registered_secret_is_redacted_wherever_it_appears() -> None:
     assert lines[1]["obj"] == f"Holder({REDACTED})"
     assert lines[2]["event"] == f"stdlib says {REDACTED}"
     assert f"ValueError: {REDACTED}" in lines[3]["exception"]
+
+
+def test_a_registered_key_is_redacted_as_base64_and_as_a_bytes_repr_too() -> None:
+    # given: a key spelled the ways a library might put it into an exception or a repr
+    out = io.StringIO()
+    configure_logging(log_format="json", stream=out)
+    register_secret(SECRET)
+    raw = bytes.fromhex(SECRET)
+    spelled = [
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        repr(raw),
+    ]
+    # when
+    try:
+        raise ValueError(" ".join(spelled))
+    except ValueError:
+        structlog.get_logger().exception("failed", seen=spelled)
+    # then
+    text = out.getvalue()
+    for spelling in spelled:
+        assert spelling.strip("=") not in text and json.dumps(spelling)[1:-1] not in text
+    assert text.count(REDACTED) >= 6
 
 
 def test_console_rendering_redacts_registered_secrets_too() -> None:

@@ -227,21 +227,30 @@ class ParsedAbort:
     code: int
 
 
+# ASCII only (``re.ASCII``: ``\s`` and ``\b`` must not match Unicode lookalikes); codes are u64s,
+# so at most 16 significant hex or 20 decimal digits (leading zeros allowed).
 _VM_STATUS_RE = re.compile(
     r"Move abort in (?P<address>0x[0-9a-fA-F]{1,64})::(?P<module>[A-Za-z_][A-Za-z0-9_]*)\s*:\s*"
-    r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\((?P<named_code>0x[0-9a-fA-F]+|\d+)\)"
-    r"|(?P<bare_code>0x[0-9a-fA-F]+|\d+)\b)"
+    r"(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)\((?P<named_code>0x0*[0-9a-fA-F]{1,16}|0*[0-9]{1,20})\)"
+    r"|(?P<bare_code>0x0*[0-9a-fA-F]{1,16}|0*[0-9]{1,20})\b)",
+    re.ASCII,
 )
+_MAX_U64 = (1 << 64) - 1
 
 
 def parse_vm_status(text: str) -> ParsedAbort | None:
-    """Parse a Move abort out of a node's ``vm_status``; ``None`` for any other status."""
+    """Parse a Move abort out of a node's ``vm_status``; ``None`` for any other status.
+
+    Never raises: a code that is not a u64 (a node cannot abort with one) is not an abort.
+    """
     match = _VM_STATUS_RE.search(text)
     if match is None:
         return None
     module = match["module"]
     raw_code = match["named_code"] or match["bare_code"]
     code = int(raw_code, 16) if raw_code.lower().startswith("0x") else int(raw_code)
+    if code > _MAX_U64:
+        return None
     name = match["name"]
     if name is None or name == _UNKNOWN_NAME:
         name = abort_name_in(module, code)

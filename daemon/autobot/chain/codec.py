@@ -206,6 +206,8 @@ def _serialize_arg(ser: Any, arg: MoveArg) -> None:
             else:
                 ser.uleb128(1)
                 ser.u64(v)
+        case _:  # a Call refuses these when built; never encode nothing silently
+            raise ValueError(f"not a Move argument: {arg!r}")
 
 
 def encode_arg(arg: MoveArg) -> bytes:

@@ -32,7 +32,7 @@ from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
-from autobot.domain.snapshot import Snapshot, StatusOverview
+from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.domain.values import ChainTime
 from autobot.errors import MoveAbort, NotYet
 
@@ -163,6 +163,10 @@ class ChainGateway(Protocol):
         self, *, lottery_ids: Collection[int], asset_ids: Collection[int] = ()
     ) -> Snapshot:
         """Chain time first, then every view, for the given lotteries and price feeds."""
+        ...
+
+    async def lottery_views(self, lottery_ids: Collection[int]) -> Mapping[int, LotteryView]:
+        """Every per-lottery view of ``lottery_ids`` (no chain time, no aggregate views)."""
         ...
 
     # -- typed views ------------------------------------------------------------------------

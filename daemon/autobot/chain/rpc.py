@@ -24,25 +24,37 @@ other HTTP 4xx                      ``RpcRejected``
 anything else unexpected            ``RpcProtocolError``
 ==================================  =========================================================
 
-Failover (``EndpointPool``): timeouts, unavailability, rate limits and chain mismatches move the
-request to the next endpoint. Submitting the same signed bytes twice is safe: a sequence number
-executes at most once, and the second endpoint answers with the hash or a ``SequenceRace``.
+Failover (``EndpointPool``, ``chain/endpoints.py``): each request goes to the pool's first
+candidate; after a transport-level failure (timeout, connection error, 5xx, 429, a malformed
+answer, another chain's id) it moves to the next endpoint not yet tried, and once every
+candidate was tried it may ask again, after a short backoff, up to ``max_attempts`` attempts in
+all — but never re-asks an endpoint that timed out (a hung endpoint would multiply the wait),
+and waits out a ``Retry-After`` only up to ``MAX_RETRY_AFTER_SECONDS``. A submit is a request
+like the others: sent to one endpoint, re-sent (the same signed bytes) elsewhere only after such
+a failure. That is safe: a sequence number executes at most once, and a second endpoint answers
+with the hash or a ``SequenceRace``.
+
+``fetch`` runs the caller's ``decode`` inside the attempt, so an answer that does not decode
+(``RpcProtocolError``) counts against the endpoint and fails over too; ``decode`` may also raise
+``StaleAnswer`` (a lagging endpoint) to try the next one. ``second_opinion`` statuses (404 for a
+transaction hash) are confirmed with one other healthy endpoint before they are believed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from supra_sdk.clients.rest.supra_client import SupraClient, SupraClientConfig
 
-from autobot.chain.endpoints import Endpoint, EndpointPool
+from autobot.chain.endpoints import Endpoint, EndpointPool, HealthPolicy, Outcome, RpcObserver
 from autobot.chain.responses import abort_from_vm_status, error_message, parse_json
 from autobot.errors import (
     AutobotError,
@@ -54,9 +66,17 @@ from autobot.errors import (
     RpcTimeout,
     RpcUnavailable,
     SequenceRace,
+    TransientError,
 )
 
-__all__ = ["BCS_CONTENT_TYPE", "Reply", "RpcClient", "parse_retry_after"]
+__all__ = [
+    "BCS_CONTENT_TYPE",
+    "MAX_RETRY_AFTER_SECONDS",
+    "Reply",
+    "RpcClient",
+    "StaleAnswer",
+    "parse_retry_after",
+]
 
 BCS_CONTENT_TYPE = "application/x.supra.signed_transaction+bcs"
 CHAIN_ID_HEADER = "x-supra-chain-id"
@@ -65,7 +85,31 @@ _SEQUENCE = re.compile(
     r"SEQUENCE_NUMBER_(TOO_OLD|TOO_NEW|ALREADY_PENDING)|sequence number (is )?too (old|new)",
     re.IGNORECASE,
 )
-_FAILOVER = (RpcTimeout, RpcUnavailable, RpcRateLimited, ChainMismatch)
+MAX_RETRY_AFTER_SECONDS = 2.0
+"""Longest ``Retry-After`` waited out inside one request; a longer one is the caller's to wait."""
+DEFAULT_MAX_ATTEMPTS = 4
+SECOND_ANSWER_GRACE_SECONDS = 0.5
+"""``each_healthy``: how long the other endpoints may take once one has answered."""
+_BACKOFF_SECONDS = 0.05
+_MAX_BACKOFF_SECONDS = 0.5
+
+
+class StaleAnswer(TransientError):
+    """A ``decode`` refused an answer because its endpoint lags the chain (``reading`` kept)."""
+
+    def __init__(self, message: str, *, reading: object = None) -> None:
+        super().__init__(message)
+        self.reading = reading
+
+
+def _outcome(exc: Exception) -> Outcome:
+    if isinstance(exc, RpcTimeout):
+        return Outcome.TIMEOUT
+    if isinstance(exc, RpcRateLimited):
+        return Outcome.RATE_LIMITED
+    if isinstance(exc, RpcProtocolError):
+        return Outcome.PROTOCOL_ERROR
+    return Outcome.UNAVAILABLE
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -94,6 +138,7 @@ class Reply:
     content: bytes
     headers: Mapping[str, str]
     url: str
+    endpoint: Endpoint | None = None
 
     def json(self, what: str) -> object:
         return parse_json(self.content, what)
@@ -109,10 +154,21 @@ class RpcClient:
         chain_id: int,
         timeout: float,
         pool: EndpointPool | None = None,
+        observer: RpcObserver | None = None,
+        policy: HealthPolicy | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         self.chain_id = chain_id
         self.timeout = timeout
-        self.pool = pool if pool is not None else EndpointPool([self._endpoint(u) for u in urls])
+        self.pool = (
+            pool
+            if pool is not None
+            else EndpointPool([self._endpoint(u) for u in urls], policy=policy, observer=observer)
+        )
+        n = len(self.pool.endpoints)
+        self.max_attempts = max(n, DEFAULT_MAX_ATTEMPTS) if max_attempts is None else max_attempts
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
 
     def _endpoint(self, url: str) -> Endpoint:
         base = url if url.endswith("/") else url + "/"
@@ -131,10 +187,7 @@ class RpcClient:
         params: Mapping[str, Any] | None = None,
         accept: frozenset[int] = frozenset({200}),
     ) -> Reply:
-        async def send(api: Any) -> Any:
-            return await api.get(path, params=dict(params or {}), strict_mode=False)
-
-        return await self._request(send, what=what, accept=accept)
+        return await self.fetch("GET", path, what=what, decode=_same, params=params, accept=accept)
 
     async def post(
         self,
@@ -145,38 +198,178 @@ class RpcClient:
         bcs: bytes | None = None,
         accept: frozenset[int] = frozenset({200}),
     ) -> Reply:
-        async def send(api: Any) -> Any:
-            if bcs is not None:
-                return await api.post(
-                    path, data=bcs, headers={"Content-Type": BCS_CONTENT_TYPE}, strict_mode=False
-                )
-            return await api.post(path, data=dict(json_body or {}), strict_mode=False)
+        return await self.fetch(
+            "POST", path, what=what, decode=_same, json_body=json_body, bcs=bcs, accept=accept
+        )
 
-        return await self._request(send, what=what, accept=accept)
+    async def fetch[T](
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        decode: Callable[[Reply], T],
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        bcs: bytes | None = None,
+        accept: frozenset[int] = frozenset({200}),
+        second_opinion: frozenset[int] = frozenset(),
+        only: Endpoint | None = None,
+    ) -> T:
+        """One request with failover; ``decode(reply)`` runs inside each attempt.
 
-    async def _request(self, send: Any, *, what: str, accept: frozenset[int]) -> Reply:
-        candidates = self.pool.candidates()
-        if not candidates:
-            raise RpcUnavailable(f"{what}: no usable RPC endpoint (all disabled)")
-        last: AutobotError | None = None
-        for endpoint in candidates:
+        ``only`` pins the request to one endpoint (one attempt, no failover).
+        """
+        send = _sender(method, path, params=params, json_body=json_body, bcs=bcs)
+        if only is not None:
+            return (await self._attempt(only, send, decode, what=what, accept=accept))[1]
+        tried: list[Endpoint] = []
+        errors: dict[Endpoint, Exception] = {}
+        last: Exception | None = None
+        for attempt in range(self.max_attempts):
+            # Never re-asked within one request: an endpoint that timed out (it would multiply
+            # the wait) or lagged (asking again does not make it current).
+            candidates = [
+                e
+                for e in self.pool.candidates()
+                if not isinstance(errors.get(e), RpcTimeout | StaleAnswer)
+            ]
+            if not candidates:
+                if last is None:
+                    raise RpcUnavailable(f"{what}: no usable RPC endpoint (all disabled)")
+                break
+            fresh = [e for e in candidates if e not in tried]
+            endpoint = fresh[0] if fresh else candidates[0]
+            if not fresh:  # every candidate had its chance: ask the best again after a pause
+                pause = _pause(attempt, errors.get(endpoint))
+                if pause is None:
+                    break
+                await asyncio.sleep(pause)
+            tried.append(endpoint)
             try:
-                reply = await self._once(endpoint, send, what=what, accept=accept)
-            except ChainMismatch as exc:
-                self.pool.disable(endpoint, str(exc))
-                last = exc
-                continue
+                reply, result = await self._attempt(
+                    endpoint, send, decode, what=what, accept=accept
+                )
             except _FAILOVER as exc:
-                self.pool.failed(endpoint, exc)
-                last = exc
+                errors[endpoint] = last = exc
                 continue
-            self.pool.succeeded(endpoint)
-            return reply
+            if reply.status in second_opinion:
+                return await self._confirm(
+                    result, reply.status, tried, send, decode, what=what, accept=accept
+                )
+            return result
         assert last is not None
         raise last
 
+    async def _confirm[T](
+        self,
+        result: T,
+        status: int,
+        tried: Sequence[Endpoint],
+        send: Callable[[Any], Awaitable[Any]],
+        decode: Callable[[Reply], T],
+        *,
+        what: str,
+        accept: frozenset[int],
+    ) -> T:
+        """``result`` came with a status worth double-checking: ask one other healthy endpoint."""
+        others = [e for e in self.pool.healthy() if e not in tried]
+        if not others:
+            return result
+        try:
+            reply, second = await self._attempt(others[0], send, decode, what=what, accept=accept)
+        except AutobotError:
+            return result
+        return result if reply.status == status else second
+
+    async def each_healthy[T](
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        decode: Callable[[Reply], T],
+        accept: frozenset[int] = frozenset({200}),
+    ) -> list[T]:
+        """Ask every healthy endpoint at once; the decoded answers of those that answered.
+
+        After the first answer the others get ``SECOND_ANSWER_GRACE_SECONDS`` (a hung endpoint
+        must not hold the read up for a whole timeout). Falls back to one ordinary request (with
+        failover) when fewer than two are healthy or none answered; an error answer on purpose
+        (a 4xx) is raised.
+        """
+        healthy = self.pool.healthy()
+        if len(healthy) < 2:
+            return [await self.fetch(method, path, what=what, decode=decode, accept=accept)]
+        loop = asyncio.get_running_loop()
+        pending = {
+            asyncio.ensure_future(
+                self.fetch(method, path, what=what, decode=decode, accept=accept, only=e)
+            )
+            for e in healthy
+        }
+        answers: list[T] = []
+        deadline: float | None = None
+        try:
+            while pending:
+                wait = None if deadline is None else max(0.0, deadline - loop.time())
+                done, pending = await asyncio.wait(
+                    pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    break  # the grace is over
+                for task in done:
+                    error = task.exception()
+                    if error is None:
+                        answers.append(task.result())
+                    elif not isinstance(error, _FAILOVER):
+                        raise error
+                if answers and deadline is None:
+                    deadline = loop.time() + SECOND_ANSWER_GRACE_SECONDS
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if answers:
+            return answers
+        return [await self.fetch(method, path, what=what, decode=decode, accept=accept)]
+
+    async def _attempt[T](
+        self,
+        endpoint: Endpoint,
+        send: Callable[[Any], Awaitable[Any]],
+        decode: Callable[[Reply], T],
+        *,
+        what: str,
+        accept: frozenset[int],
+    ) -> tuple[Reply, T]:
+        """One attempt on ``endpoint``, reported to the pool; raises the translated error."""
+        started = time.monotonic()
+        try:
+            reply = await self._once(endpoint, send, what=what, accept=accept)
+            result = decode(reply)
+        except ChainMismatch as exc:
+            self.pool.disable(endpoint, str(exc), time.monotonic() - started)
+            raise
+        except StaleAnswer:
+            self.pool.lagged(endpoint, time.monotonic() - started)
+            raise
+        except (RpcTimeout, RpcUnavailable, RpcRateLimited, RpcProtocolError) as exc:
+            self.pool.failed(endpoint, exc, time.monotonic() - started, outcome=_outcome(exc))
+            raise
+        except AutobotError:  # an answer on purpose (a Move abort, a sequence refusal, a 4xx)
+            self.pool.succeeded(endpoint, time.monotonic() - started)
+            raise
+        self.pool.succeeded(endpoint, time.monotonic() - started)
+        return reply, result
+
     async def _once(
-        self, endpoint: Endpoint, send: Any, *, what: str, accept: frozenset[int]
+        self,
+        endpoint: Endpoint,
+        send: Callable[[Any], Awaitable[Any]],
+        *,
+        what: str,
+        accept: frozenset[int],
     ) -> Reply:
         url = endpoint.url
         try:
@@ -193,7 +386,9 @@ class RpcClient:
         self._check_chain(headers.get(CHAIN_ID_HEADER), url, required=status == 200)
         if status in accept:
             lowered = {k.lower(): v for k, v in headers.items()}
-            return Reply(status=status, content=content, headers=lowered, url=url)
+            return Reply(
+                status=status, content=content, headers=lowered, url=url, endpoint=endpoint
+            )
         raise _status_error(status, content, headers, what=what, url=url)
 
     def _check_chain(self, header: str | None, url: str, *, required: bool) -> None:
@@ -203,6 +398,48 @@ class RpcClient:
             raise ChainMismatch(
                 expected=self.chain_id, got=None if header is None else header[:20], url=url
             )
+
+
+_FAILOVER = (
+    RpcTimeout,
+    RpcUnavailable,
+    RpcRateLimited,
+    RpcProtocolError,
+    ChainMismatch,
+    StaleAnswer,
+)
+
+
+def _same(reply: Reply) -> Reply:
+    return reply
+
+
+def _pause(attempt: int, error: Exception | None) -> float | None:
+    """How long to wait before asking an endpoint again; None: give up now."""
+    if isinstance(error, RpcRateLimited) and error.retry_after is not None:
+        wait: float = error.retry_after
+        return wait if wait <= MAX_RETRY_AFTER_SECONDS else None
+    return min(_MAX_BACKOFF_SECONDS, _BACKOFF_SECONDS * 2.0 ** max(0, attempt - 1))
+
+
+def _sender(
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None,
+    json_body: Mapping[str, Any] | None,
+    bcs: bytes | None,
+) -> Callable[[Any], Awaitable[Any]]:
+    async def send(api: Any) -> Any:
+        if method == "GET":
+            return await api.get(path, params=dict(params or {}), strict_mode=False)
+        if bcs is not None:
+            return await api.post(
+                path, data=bcs, headers={"Content-Type": BCS_CONTENT_TYPE}, strict_mode=False
+            )
+        return await api.post(path, data=dict(json_body or {}), strict_mode=False)
+
+    return send
 
 
 def _status_error(

@@ -12,8 +12,17 @@ domain values. What it deliberately does not use from the SDK, and why:
   not seen yet. ``wait_for`` polls ``status`` and treats both as "keep waiting".
 * The SDK's one fixed 60 s timeout: replaced by ``request_timeout`` (``chain/rpc.py``).
 
-Chain time never runs backwards through this gateway: if an endpoint answers with an older block
-than one already seen (failover to a lagging node), the newer reading is returned again.
+Several endpoints (``rpc_urls``): ``chain/rpc.py`` fails over and ``chain/endpoints.py`` scores
+them; every answer is decoded inside its attempt, so a malformed one counts against its endpoint.
+A lagging endpoint is never trusted for time or sequence numbers:
+
+* chain time never runs backwards through this gateway; a block more than the pool's
+  ``lag_tolerance_blocks`` behind the best seen marks its endpoint lagging and is read again
+  elsewhere (if every endpoint lags, the last trusted reading is returned again);
+* ``account_sequence`` asks every healthy endpoint and takes the highest answer, and never
+  returns less than it returned before for that account (sequence numbers only grow);
+* a 404 for a transaction hash is confirmed by a second healthy endpoint before it is believed;
+* a submit goes to one endpoint; the same bytes go to another only after a transport failure.
 """
 
 from __future__ import annotations
@@ -23,13 +32,14 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from autobot.chain import views
 from autobot.chain.codec import entry_function, fail, field, obj, uint, view_arguments, view_result
+from autobot.chain.endpoints import RpcObserver
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxState
 from autobot.chain.responses import (
     decode_account_sequence,
@@ -39,7 +49,7 @@ from autobot.chain.responses import (
     decode_submit,
     decode_transaction,
 )
-from autobot.chain.rpc import RpcClient
+from autobot.chain.rpc import Reply, RpcClient, StaleAnswer
 from autobot.chain.signer import Signer, signed_transaction_bytes
 from autobot.domain.bots import Bot
 from autobot.domain.calls import U64, Address, Call, MoveArg
@@ -85,10 +95,14 @@ class SupraGateway:
         gas_unit_price: int | None = None,
         max_concurrency: int = 8,
         rpc: RpcClient | None = None,
+        observer: RpcObserver | None = None,
     ) -> None:
+        """``observer`` receives every RPC attempt (endpoint label, outcome, seconds): metrics."""
         self._chain_id = chain_id
         self._package = normalise_address(package)
-        self._rpc = rpc or RpcClient(urls=rpc_urls, chain_id=chain_id, timeout=request_timeout)
+        self._rpc = rpc or RpcClient(
+            urls=rpc_urls, chain_id=chain_id, timeout=request_timeout, observer=observer
+        )
         self._ttl = tx_ttl_seconds
         self._max_gas = max_gas_amount
         self._fixed_gas_price = gas_unit_price
@@ -96,10 +110,14 @@ class SupraGateway:
         self._gas_read_at = -GAS_PRICE_REFRESH_SECONDS
         self._limit = asyncio.Semaphore(max_concurrency)
         self._last_time: ChainTime | None = None
+        self._sequences: dict[str, int] = {}  # highest sequence number returned, per account
 
     @classmethod
-    def from_config(cls, chain: ChainConfig) -> SupraGateway:
+    def from_config(
+        cls, chain: ChainConfig, *, observer: RpcObserver | None = None
+    ) -> SupraGateway:
         return cls(
+            observer=observer,
             rpc_urls=chain.rpc_urls,
             chain_id=chain.chain_id,
             package=chain.package_address,
@@ -133,24 +151,39 @@ class SupraGateway:
     # -- time, gas, snapshot ------------------------------------------------------------------
 
     async def chain_time(self) -> ChainTime:
-        reply = await self._rpc.get("rpc/v3/block", what="latest block")
-        micros, height = decode_block(reply.json("latest block"))
-        reading = ChainTime.from_micros(micros, height=height, observed_at=time.time())
+        try:
+            reading = await self._rpc.fetch(
+                "GET", "rpc/v3/block", what="latest block", decode=self._current_block
+            )
+        except StaleAnswer as exc:  # every endpoint asked lags: keep the last trusted reading
+            if self._last_time is not None:
+                return self._last_time
+            assert isinstance(exc.reading, ChainTime)
+            reading = exc.reading
         last = self._last_time
         if last is not None and (reading.height < last.height or reading.micros < last.micros):
             return last
         self._last_time = reading
         return reading
 
+    def _current_block(self, reply: Reply) -> ChainTime:
+        micros, height = decode_block(reply.json("latest block"))
+        reading = ChainTime.from_micros(micros, height=height, observed_at=time.time())
+        endpoint = reply.endpoint
+        if endpoint is not None and self._rpc.pool.observe_block(endpoint, height=height):
+            raise StaleAnswer(
+                f"latest block: {endpoint.label} is {endpoint.lag_blocks} blocks behind",
+                reading=reading,
+            )
+        return reading
+
     async def refresh_gas_price(self) -> int:
         """Re-read the node's ``min_configured_gas_price`` (unless one is configured)."""
         if self._fixed_gas_price is not None:
             return self._fixed_gas_price
-        reply = await self._rpc.get("rpc/v3/transactions/estimate_gas_price", what="gas price")
-        body = obj(reply.json("gas price"), "gas price")
-        price = uint(field(body, "min_configured_gas_price", "gas price"), "gas price.min")
-        if price == 0:
-            fail("gas price.min_configured_gas_price", "zero")
+        price = await self._rpc.fetch(
+            "GET", "rpc/v3/transactions/estimate_gas_price", what="gas price", decode=_gas_price
+        )
         self._gas_price = price
         self._gas_read_at = time.monotonic()
         return price
@@ -180,6 +213,12 @@ class SupraGateway:
             cap=cap.result(),
             lotteries={v.lottery_id: v for v in (t.result() for t in lotteries)},
         )
+
+    async def lottery_views(self, lottery_ids: Collection[int]) -> dict[int, LotteryView]:
+        """Every per-lottery view of ``lottery_ids`` (read concurrently), by lottery id."""
+        async with _tasks() as group:
+            tasks = [group.create_task(self._lottery_view(i)) for i in sorted(set(lottery_ids))]
+        return {v.lottery_id: v for v in (t.result() for t in tasks)}
 
     async def _feed_or_none(self, asset_id: int) -> PriceFeed | None:
         try:
@@ -234,54 +273,76 @@ class SupraGateway:
         self, module: str, function: str, args: Sequence[MoveArg] = (), *, count: int = 1
     ) -> list[object]:
         """Call ``<package>::module::function`` as a view; the raw node-JSON results."""
+        return await self._view(module, function, args, count=count, decode=_results)
+
+    async def _view[T](
+        self,
+        module: str,
+        function: str,
+        args: Sequence[MoveArg],
+        *,
+        count: int,
+        decode: Callable[[list[object]], T],
+    ) -> T:
+        """A view decoded inside its RPC attempt: an answer that does not decode fails over."""
         what = f"{module}::{function}"
         body = {
             "function": f"{self._package}::{module}::{function}",
             "type_arguments": [],
             "arguments": view_arguments(args),
         }
-        async with self._limit:
-            reply = await self._rpc.post("rpc/v3/view", what=what, json_body=body)
-        return view_result(reply.json(what), count, what)
 
-    async def _one(self, module: str, function: str, *args: MoveArg) -> object:
-        return (await self.view(module, function, args))[0]
+        def run(reply: Reply) -> T:
+            return decode(view_result(reply.json(what), count, what))
+
+        async with self._limit:
+            return await self._rpc.fetch(
+                "POST", "rpc/v3/view", what=what, decode=run, json_body=body
+            )
+
+    async def _one[T](
+        self, decode: Callable[[object], T], module: str, function: str, *args: MoveArg
+    ) -> T:
+        """A one-result view, decoded into a domain value by ``decode`` (``views.py``)."""
+        return await self._view(module, function, args, count=1, decode=lambda r: decode(r[0]))
 
     async def status_overview(self, now_ts: int) -> StatusOverview:
-        return views.decode_overview(await self._one("views", "status_overview", U64(now_ts)))
+        return await self._one(views.decode_overview, "views", "status_overview", U64(now_ts))
 
     async def list_bots(self) -> tuple[Bot, ...]:
-        return views.decode_bot_list(await self._one("views", "list_automation_bots"))
+        return await self._one(views.decode_bot_list, "views", "list_automation_bots")
 
     async def get_bot(self, operator: str) -> Bot | None:
-        raw = await self._one("views", "get_automation_bot", Address(operator))
-        return views.decode_bot_option(raw)
+        return await self._one(
+            views.decode_bot_option, "views", "get_automation_bot", Address(operator)
+        )
 
     async def refund_progress(self, lottery_id: int) -> RefundProgress:
-        raw = await self._one("views", "get_refund_progress", U64(lottery_id))
-        return views.decode_refund_progress(raw)
+        return await self._one(
+            views.decode_refund_progress, "views", "get_refund_progress", U64(lottery_id)
+        )
 
     async def cancellation(self, lottery_id: int) -> Cancellation | None:
-        raw = await self._one("views", "get_cancellation", U64(lottery_id))
-        return views.decode_cancellation(raw)
+        return await self._one(
+            views.decode_cancellation, "views", "get_cancellation", U64(lottery_id)
+        )
 
     async def vrf_deposit_status(self) -> VrfDepositStatus:
-        return views.decode_deposit(await self._one("views", "get_vrf_deposit_status"))
+        return await self._one(views.decode_deposit, "views", "get_vrf_deposit_status")
 
     async def lottery_status(self, lottery_id: int) -> LotteryStatusView:
-        raw = await self._one("views", "get_lottery_status", U64(lottery_id))
-        return views.decode_status(raw)
+        return await self._one(views.decode_status, "views", "get_lottery_status", U64(lottery_id))
 
     async def lottery_config(self, lottery_id: int) -> LotteryConfig:
-        return views.decode_config(await self._one("views", "get_lottery", U64(lottery_id)))
+        return await self._one(views.decode_config, "views", "get_lottery", U64(lottery_id))
 
     async def accounting(self, lottery_id: int) -> Accounting:
-        raw = await self._one("views", "accounting_snapshot", U64(lottery_id))
-        return views.decode_accounting(raw)
+        return await self._one(
+            views.decode_accounting, "views", "accounting_snapshot", U64(lottery_id)
+        )
 
     async def list_active(self, *, start: int = 0, limit: int = 1000) -> tuple[int, ...]:
-        raw = await self._one("views", "list_active", U64(start), U64(limit))
-        return views.decode_id_list(raw)
+        return await self._one(views.decode_id_list, "views", "list_active", U64(start), U64(limit))
 
     async def lottery_ids(self, *, page: int = 1000) -> tuple[int, ...]:
         """Every registered lottery id, oldest first.
@@ -293,8 +354,9 @@ class SupraGateway:
         found: list[int] = []
         start = 0
         while True:
-            raw = await self._one("views", "list_by_all_tags", U64(0), U64(start), U64(page))
-            ids = views.decode_id_list(raw)
+            ids = await self._one(
+                views.decode_id_list, "views", "list_by_all_tags", U64(0), U64(start), U64(page)
+            )
             found.extend(ids)
             if len(ids) < page:
                 break
@@ -302,29 +364,40 @@ class SupraGateway:
         return tuple(sorted(set(found)))
 
     async def vrf_state(self, lottery_id: int) -> VrfState:
-        return views.decode_vrf_state(await self._one("draw", "vrf_state_view", U64(lottery_id)))
+        return await self._one(views.decode_vrf_state, "draw", "vrf_state_view", U64(lottery_id))
 
     async def winner_progress(self, lottery_id: int) -> WinnerProgress:
-        raw = await self._one("payouts", "winner_progress", U64(lottery_id))
-        return views.decode_winner_progress(raw)
+        return await self._one(
+            views.decode_winner_progress, "payouts", "winner_progress", U64(lottery_id)
+        )
 
     async def price_feed(self, asset_id: int) -> PriceFeed:
-        raw = await self._one("price_feed", "get_price_view", U64(asset_id))
-        return views.decode_price_feed(raw)
+        return await self._one(
+            views.decode_price_feed, "price_feed", "get_price_view", U64(asset_id)
+        )
 
     async def payout_batch_cap(self) -> PayoutBatchCap | None:
-        return views.decode_cap(await self._one("roles", "payout_batch_cap_view"))
+        return await self._one(views.decode_cap, "roles", "payout_batch_cap_view")
 
     # -- transactions ---------------------------------------------------------------------------
 
     async def account_sequence(self, address: str) -> int:
+        """The highest of the healthy endpoints' answers, never lower than one returned before."""
         account = normalise_address(address)
-        reply = await self._rpc.get(
-            f"rpc/v3/accounts/{account}", what="account", accept=frozenset({200, 404})
+        answers = await self._rpc.each_healthy(
+            "GET",
+            f"rpc/v3/accounts/{account}",
+            what="account",
+            decode=_account_sequence,
+            accept=frozenset({200, 404}),
         )
-        if reply.status == 404:
-            return 0
-        return decode_account_sequence(reply.json("account"))
+        sequence = max([*answers, self._sequences.get(account, 0)])
+        if sequence > max(answers):
+            log.info(
+                "account_sequence_behind", account=account, answered=max(answers), known=sequence
+            )
+        self._sequences[account] = sequence
+        return sequence
 
     def _bytes(
         self,
@@ -394,13 +467,23 @@ class SupraGateway:
             simulate=True,
         )
         what = f"simulate {call.module}::{call.function}"
-        reply = await self._rpc.post("rpc/v3/transactions/simulate", what=what, bcs=payload)
-        return decode_simulation(reply.json(what))
+        return await self._rpc.fetch(
+            "POST",
+            "rpc/v3/transactions/simulate",
+            what=what,
+            decode=lambda reply: decode_simulation(reply.json(what)),
+            bcs=payload,
+        )
 
     async def submit(self, tx: SignedTx) -> str:
         what = f"submit {tx.call.module}::{tx.call.function}"
-        reply = await self._rpc.post("rpc/v3/transactions/submit", what=what, bcs=tx.payload)
-        node_hash = decode_submit(reply.json(what))
+        node_hash = await self._rpc.fetch(
+            "POST",
+            "rpc/v3/transactions/submit",
+            what=what,
+            decode=lambda reply: decode_submit(reply.json(what)),
+            bcs=tx.payload,
+        )
         if node_hash != tx.tx_hash:
             log.warning("tx_hash_differs", computed=tx.tx_hash, node=node_hash)
         return node_hash
@@ -409,12 +492,20 @@ class SupraGateway:
         if not _TX_HASH.fullmatch(tx_hash):
             raise ValueError(f"not a transaction hash: {tx_hash!r}")
         tx_hash = tx_hash.lower()
-        reply = await self._rpc.get(
-            f"rpc/v3/transactions/{tx_hash}", what="transaction", accept=frozenset({200, 404})
+
+        def decode(reply: Reply) -> TxOutcome:
+            if reply.status == 404:
+                return TxOutcome(tx_hash=tx_hash, state=TxState.NOT_FOUND)
+            return decode_transaction(reply.json("transaction"), tx_hash)
+
+        return await self._rpc.fetch(
+            "GET",
+            f"rpc/v3/transactions/{tx_hash}",
+            what="transaction",
+            decode=decode,
+            accept=frozenset({200, 404}),
+            second_opinion=frozenset({404}),  # one node not knowing a hash proves little
         )
-        if reply.status == 404:
-            return TxOutcome(tx_hash=tx_hash, state=TxState.NOT_FOUND)
-        return decode_transaction(reply.json("transaction"), tx_hash)
 
     async def wait_for(
         self,
@@ -468,11 +559,34 @@ class SupraGateway:
             params["end_height"] = end_height
         if cursor:
             params["start"] = cursor
-        reply = await self._rpc.get(f"rpc/v3/events/{event_type}", what="events", params=params)
-        next_cursor = reply.headers.get("x-supra-cursor") or None
-        if next_cursor is not None and len(next_cursor) > 1024:
-            fail("events.x-supra-cursor", "cursor too long")
-        return EventPage(events=decode_events(reply.json("events")), cursor=next_cursor)
+        return await self._rpc.fetch(
+            "GET", f"rpc/v3/events/{event_type}", what="events", decode=_event_page, params=params
+        )
+
+
+def _results(results: list[object]) -> list[object]:
+    return results
+
+
+def _gas_price(reply: Reply) -> int:
+    body = obj(reply.json("gas price"), "gas price")
+    price = uint(field(body, "min_configured_gas_price", "gas price"), "gas price.min")
+    if price == 0:
+        fail("gas price.min_configured_gas_price", "zero")
+    return price
+
+
+def _account_sequence(reply: Reply) -> int:
+    if reply.status == 404:
+        return 0
+    return decode_account_sequence(reply.json("account"))
+
+
+def _event_page(reply: Reply) -> EventPage:
+    next_cursor = reply.headers.get("x-supra-cursor") or None
+    if next_cursor is not None and len(next_cursor) > 1024:
+        fail("events.x-supra-cursor", "cursor too long")
+    return EventPage(events=decode_events(reply.json("events")), cursor=next_cursor)
 
 
 @contextlib.asynccontextmanager

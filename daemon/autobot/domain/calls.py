@@ -5,7 +5,8 @@ address is configuration) and its non-signer arguments as typed ``MoveArg`` valu
 is encoded to BCS for the transaction (``chain/codec.py``), hashed into the action hash, journaled,
 and printed in dry-run mode, so it must be exact: every argument is range-checked when it is
 built, and building an impossible argument (a negative u64, a 300 in a u8) raises ``ValueError``
-at the planner's line that computed it, not at signing time.
+at the planner's line that computed it, not at signing time. A ``Call`` checks its names are Move
+identifiers and its arguments ``MoveArg`` values, for the same reason.
 
 The constructor helpers below are the only way the daemon spells an entry function; their
 parameter names follow the package source (domain.md §1.3, §2-§5).
@@ -13,6 +14,7 @@ parameter names follow the package source (domain.md §1.3, §2-§5).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -164,7 +166,10 @@ class OptU64:
 
 type MoveArg = U8 | U16 | U64 | U128 | Bool | Address | Bytes | VecU64 | OptU64
 
+_MOVE_ARGS = (U8, U16, U64, U128, Bool, Address, Bytes, VecU64, OptU64)
 _MULTI_AGENT = frozenset({("automation", "register_bot"), ("automation", "rotate_bot")})
+_IDENTIFIER = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9_]+)", re.ASCII)
+"""A Move identifier (module and function names): ASCII, so it is also its own UTF-8."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,8 +181,14 @@ class Call:
     args: tuple[MoveArg, ...] = ()
 
     def __post_init__(self) -> None:
+        for what, name in (("module", self.module), ("function", self.function)):
+            if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+                raise ValueError(f"{what} is not a Move identifier: {name!r}")
         if not isinstance(self.args, tuple):
             object.__setattr__(self, "args", tuple(self.args))
+        for arg in self.args:
+            if not isinstance(arg, _MOVE_ARGS):
+                raise ValueError(f"not a Move argument (U8, U64, Address, ...): {arg!r}")
 
     @property
     def needs_operator(self) -> bool:

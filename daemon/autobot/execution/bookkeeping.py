@@ -22,7 +22,7 @@ import structlog
 
 from autobot.errors import TransientError
 from autobot.execution.outcomes import TERMINAL_STATE, backoff_seconds
-from autobot.execution.telemetry import ExecutionMetrics
+from autobot.execution.telemetry import PARKED, ExecutionMetrics
 from autobot.journal.records import ActionRecord, ActionState, NewIncident, Outcome
 from autobot.journal.store import ActionChanges, SqliteJournal
 
@@ -208,7 +208,7 @@ class Bookkeeper:
             next_check_at=None,
             incident=self.incident(record, "Инцидент", text),
         )
-        self._metrics.action_finished(record.kind, "parked")
+        self._metrics.action_finished(record.kind, PARKED)
         return StepResult(key=record.key, state=ActionState.PARKED)
 
     # ------------------------------------------------------------------ waiting

@@ -22,13 +22,19 @@ submitted. Transport errors only defer a step.
 
 With ``live=False`` (dry-run) planned actions are routed and every transaction they would send is
 simulated and logged (``execution/dryrun.py``); nothing is signed, and the action stays planned.
+
+``start_due`` advances due actions in the background (at most ``concurrency`` steps at once), so a
+sweep never waits for another action's confirmation: each action runs as its own task and reports
+where it stopped through a callback. When an action that held a bot's pending slot ends, the
+oldest planned action of the same action id that was waiting for a free bot is due again at once
+(instead of after its backoff). ``drain`` ends the background work at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import structlog
 
@@ -78,8 +84,10 @@ class Executor:
         retry_max_seconds: int = 300,
         dry_run_recheck_seconds: int = 600,
         max_steps: int = 32,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._journal = journal
+        self._stopping = stopping  # SIGTERM: finish the step in progress, start no other
         self._gateway = gateway
         self._admin = admin
         self._operators = dict(operators)
@@ -111,6 +119,9 @@ class Executor:
             dry_run_recheck_seconds=dry_run_recheck_seconds,
         )
         self._running: set[str] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._gate: asyncio.Semaphore | None = None
+        self.fatal: JournalError | None = None  # a background step lost the journal
 
     # ------------------------------------------------------------------ public API
 
@@ -144,6 +155,8 @@ class Executor:
 
         async def one(key: str) -> StepResult | None:
             async with gate:
+                if self._stopping():
+                    return None
                 try:
                     return await self.advance(key, snapshot=snapshot)
                 except JournalError:
@@ -152,7 +165,103 @@ class Executor:
                     log.exception("action_step_failed", action_key=key)
                     return None
 
-        return [r for r in await asyncio.gather(*(one(k) for k in due)) if r is not None]
+        tasks = [asyncio.create_task(one(k)) for k in due]
+        try:
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            # A journal failure (or cancellation) ends the sweep: stop the other actions' steps
+            # before it propagates, so none runs on while the daemon closes the journal.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return [r for r in results if r is not None]
+
+    async def start_due(
+        self,
+        *,
+        snapshot: Snapshot | None = None,
+        concurrency: int = 4,
+        done: Callable[[str, StepResult | None], None] = lambda key, result: None,
+    ) -> int:
+        """Start advancing, in the background, every due open action not already running.
+
+        ``done(key, result)`` is called when an action's advance stops (``result`` is ``None``
+        after an error, which is logged; a ``JournalError`` is also kept in ``fatal``).
+        Returns how many were started.
+        """
+        if self._stopping():
+            return 0
+        now = snapshot.now if snapshot is not None else (await self._gateway.chain_time()).seconds
+        due = [
+            a.key
+            for a in await self._journal.open_actions()
+            if (a.next_check_at is None or a.next_check_at <= now) and a.key not in self._tasks
+        ]
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(concurrency)
+        for key in due:
+            task = asyncio.create_task(self._background(key, snapshot, done))
+            self._tasks[key] = task
+        return len(due)
+
+    @property
+    def running(self) -> int:
+        """Actions being advanced in the background right now."""
+        return len(self._tasks)
+
+    async def _background(
+        self,
+        key: str,
+        snapshot: Snapshot | None,
+        done: Callable[[str, StepResult | None], None],
+    ) -> None:
+        result: StepResult | None = None
+        try:
+            assert self._gate is not None
+            async with self._gate:
+                if self._stopping():
+                    return
+                result = await self.advance(key, snapshot=snapshot)
+                if result.next_check_at is None and not result.soon:
+                    await self._slot_freed(key)
+        except JournalError as exc:
+            self.fatal = exc
+            log.error("action_step_journal_failed", action_key=key, detail=str(exc))
+        except Exception:  # job boundary: one action's bug must not stop the others
+            log.exception("action_step_failed", action_key=key)
+        finally:
+            self._tasks.pop(key, None)
+            done(key, result)
+
+    async def _slot_freed(self, key: str) -> None:
+        """An action ended: if it held a slot, the next one waiting for a bot may go now."""
+        record = await self._book.get(key)
+        if record.is_open or not record.timelock_secs or record.action_id is None:
+            return
+        waiting = [
+            a
+            for a in await self._journal.open_actions()  # oldest first
+            if a.state is ActionState.PLANNED
+            and a.key not in self._tasks
+            and a.action_id == record.action_id
+            and a.next_check_at is not None
+            and (a.error_message or "").startswith("no bot:")
+        ]
+        if waiting:
+            await self._book.update(waiting[0], record.updated_chain, next_check_at=None)
+
+    async def drain(self, *, grace_seconds: float) -> bool:
+        """Let background steps finish (no new ones start once stopping); cancel the rest after
+        ``grace_seconds``. Returns whether all finished in time."""
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return True
+        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return not pending
 
     async def advance(self, key: str, *, snapshot: Snapshot | None = None) -> StepResult:
         """Take every step ``key`` can take now; ``snapshot`` is the sweep's read, if any."""
@@ -168,10 +277,12 @@ class Executor:
         )
         try:
             with structlog.contextvars.bound_contextvars(action_key=key):
-                for _ in range(self._max_steps):
+                for taken in range(self._max_steps):
                     record = await self._book.get(key)
                     if not record.is_open:
                         return StepResult(key=key, state=record.state)
+                    if taken and self._stopping():
+                        return self._book.soon(record)
                     try:
                         waiting = await self._steps.step(record, view)
                     except TransientError as exc:

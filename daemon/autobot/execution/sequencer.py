@@ -68,7 +68,9 @@ class Sequencer:
         ttl_seconds: int,
         expiry_grace_seconds: float = 30.0,
         metrics: ExecutionMetrics | None = None,
+        confirm_poll_seconds: float = 0.05,
     ) -> None:
+        """``confirm_poll_seconds``: how often ``follow`` asks while it waits for a final answer."""
         if window < 1 or ttl_seconds < 1:
             raise ValueError("submit window and transaction TTL must be at least 1")
         self._signer = signer
@@ -78,6 +80,7 @@ class Sequencer:
         self._window = window
         self._ttl = ttl_seconds
         self._grace = expiry_grace_seconds
+        self._poll = confirm_poll_seconds
         self._metrics = metrics if metrics is not None else NullExecutionMetrics()
         self._lock = asyncio.Lock()
         self._next: int | None = None
@@ -229,7 +232,9 @@ class Sequencer:
         # Ask outside the lock (waiting must not hold up this account's other transactions).
         if wait_seconds > 0:
             try:
-                outcome = await self._gateway.wait_for(tx.tx_hash, timeout=wait_seconds)
+                outcome = await self._gateway.wait_for(
+                    tx.tx_hash, timeout=wait_seconds, poll_interval=self._poll
+                )
             except RpcTimeout:
                 outcome = await self._gateway.status(tx.tx_hash)
         else:

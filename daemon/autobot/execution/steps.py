@@ -5,6 +5,14 @@
 ``StepResult`` when it has to wait (chain time, a transaction in flight, a backoff). The transitions
 are drawn in ``executor.py``'s docstring; the rules they follow in ``docs/architecture.md``
 ("Journal and execution").
+
+**Pipelined calls.** A recipe whose calls form a chain (``Recipe.PIPELINED``: refund batches and
+the archive, winner batches) does not wait a block per call: once the first unexecuted call
+simulated successfully and was sent, the calls after it whose time has come are signed and sent
+right behind it (consecutive sequence numbers, up to the account's submit window). They are not
+simulated one by one — their preconditions are the effects of the calls ahead of them, which no
+simulation against the current chain can see. If one aborts on chain anyway (and with it every
+later one), it is decided again by a new simulation, as any call that aborted on chain.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
 from autobot.execution.outcomes import Verdict, classify_abort, incident_type
 from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
+from autobot.execution.sequencer import Sequencer, SubmitWindowFull
 from autobot.execution.telemetry import ExecutionMetrics
 from autobot.execution.transcripts import calls_to_text
 from autobot.execution.view import StepView, UnusableAction, recipe_of
@@ -62,6 +70,7 @@ class ActionSteps:
         metrics: ExecutionMetrics,
         book: Bookkeeper,
         dry_run_recheck_seconds: int,
+        pipeline: bool = True,
     ) -> None:
         self._journal = journal
         self._gateway = gateway
@@ -74,6 +83,7 @@ class ActionSteps:
         self._metrics = metrics
         self._book = book
         self._dry_recheck = dry_run_recheck_seconds
+        self._pipeline = pipeline
         self._route_lock = asyncio.Lock()
 
     async def step(self, record: ActionRecord, view: StepView) -> StepResult | None:
@@ -292,7 +302,39 @@ class ActionSteps:
             log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
             if record.operator is None and record.progress == 0:
                 self._metrics.first_submission(self._clock.wall() - record.created_wall)
+            if self._pipeline and recipe.PIPELINED:
+                await self._send_behind(record, calls, digest, now)
         return self._book.soon(record)
+
+    async def _send_behind(
+        self, record: ActionRecord, calls: tuple[TimedCall, ...], digest: bytes, now: int
+    ) -> None:
+        """Send the calls after ``record.progress`` whose time has come (see the module doc)."""
+        latest: dict[int, TxRecord] = {}
+        for mine in await self._journal.transactions(record.key):
+            if mine.purpose is TxPurpose.EXECUTE and mine.action_hash == digest:
+                latest[mine.call_index] = mine
+        for index in range(record.progress + 1, len(calls)):
+            timed = calls[index]
+            if timed.not_before > now:
+                return
+            tx = latest.get(index)
+            if tx is not None and (tx.state.live or tx.state is TxState.COMMITTED):
+                continue  # already on its way (an earlier pipeline)
+            try:
+                sent = await self._admin.send(
+                    timed.call,
+                    action_key=record.key,
+                    action_digest=digest,
+                    purpose=TxPurpose.EXECUTE,
+                    call_index=index,
+                    secondary=self._co_signers(timed),
+                    expect={ActionState.EXECUTING},
+                    chain_now=now,
+                )
+            except SubmitWindowFull:
+                return  # the window is full: the rest follow as the window drains
+            log.info("call_pipelined", call_index=index, tx_hash=sent.tx_hash)
 
     async def _progressed(
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord

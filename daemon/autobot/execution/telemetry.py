@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from autobot.journal.records import Outcome
+
 __all__ = [
+    "ACTION_OUTCOMES",
+    "PARKED",
     "CounterFamily",
     "ExecutionMetrics",
     "HistogramLike",
@@ -19,6 +23,10 @@ __all__ = [
     "UnlabelledCounter",
 ]
 
+PARKED = "parked"
+ACTION_OUTCOMES = (*(o.value for o in Outcome), PARKED)
+"""``action_finished``'s outcomes: the journal's ``Outcome`` values, or ``parked`` by an operator."""
+
 
 class ExecutionMetrics(Protocol):
     def guard_refused(self, guard: str) -> None:
@@ -26,7 +34,7 @@ class ExecutionMetrics(Protocol):
         ...
 
     def action_finished(self, kind: str, outcome: str) -> None:
-        """An action reached a terminal state; ``outcome`` is done/failed/moot/parked/escalated."""
+        """An action reached a terminal state; ``outcome`` is one of ``ACTION_OUTCOMES``."""
         ...
 
     def sequence_resynced(self) -> None:

@@ -63,13 +63,17 @@ def call_to_json(call: Call) -> dict[str, Any]:
 
 
 def call_from_json(data: Any) -> Call:
-    if not isinstance(data, dict):
-        raise ValueError(f"not a journaled call: {data!r}")
-    return Call(
-        module=str(data["module"]),
-        function=str(data["function"]),
-        args=tuple(_arg_from_json(a) for a in data["args"]),
-    )
+    """The ``Call`` that ``call_to_json`` wrote; anything else raises ``ValueError``."""
+    if not isinstance(data, dict) or not isinstance(data.get("args"), list):
+        raise ValueError(f"not a journaled call: {data!r:.200}")
+    try:
+        return Call(
+            module=data.get("module", ""),  # Call checks these are Move identifiers
+            function=data.get("function", ""),
+            args=tuple(_arg_from_json(a) for a in data["args"]),
+        )
+    except (TypeError, ValueError) as exc:  # e.g. bytes.fromhex(3), tuple(5) in a reader
+        raise ValueError(f"not a journaled call: {exc}") from None
 
 
 def calls_to_text(calls: Sequence[TimedCall]) -> str:

@@ -43,6 +43,8 @@ __all__ = [
     "TxRecord",
     "TxSettlement",
     "TxState",
+    "from_sqlite_u64",
+    "to_sqlite_u64",
 ]
 
 
@@ -294,6 +296,23 @@ class Incident:
         return cls(**_convert(cls, row))
 
 
+_U64_COLUMNS = frozenset({"error_code"})
+"""Integer columns holding any u64 (Move abort codes), stored as the signed 64-bit integer with
+the same bits: SQLite's INTEGER is signed, and a node may report ``0xffffffffffffffff``."""
+
+
+def to_sqlite_u64(value: int | None) -> int | None:
+    """A u64 as the signed 64-bit integer with the same bits (``None`` stays ``None``)."""
+    if value is None or value < 1 << 63:
+        return value
+    return value - (1 << 64) if value < 1 << 64 else value  # larger: let sqlite3 refuse it
+
+
+def from_sqlite_u64(value: int | None) -> int | None:
+    """The inverse of ``to_sqlite_u64``."""
+    return value + (1 << 64) if value is not None and value < 0 else value
+
+
 def _convert(cls: type, row: Row) -> dict[str, Any]:
     """Row → keyword arguments: enum columns through their enum, BLOBs as ``bytes``."""
     enums: Mapping[str, type[enum.Enum]] = getattr(cls, "ENUM_COLUMNS", {})
@@ -304,5 +323,7 @@ def _convert(cls: type, row: Row) -> dict[str, Any]:
             value = enums[f.name](value)
         elif isinstance(value, memoryview):
             value = bytes(value)
+        elif f.name in _U64_COLUMNS:
+            value = from_sqlite_u64(value)
         out[f.name] = value
     return out

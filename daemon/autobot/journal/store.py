@@ -19,8 +19,11 @@ disk before its bytes reach a node.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -43,6 +46,7 @@ from autobot.journal.records import (
     Outcome,
     TxRecord,
     TxSettlement,
+    to_sqlite_u64,
 )
 from autobot.journal.schema import fetch_one, fetch_one_or_none, prepare, rollback
 
@@ -72,6 +76,44 @@ class ActionChanges(TypedDict, total=False):
 _OPEN = tuple(sorted(s.value for s in OPEN_ACTION_STATES))
 
 
+_READ_ONLY_HINT = (
+    "the file system is read-only: remount it read-write (after a kernel-forced read-only "
+    "remount: check the disk and run fsck first), then restart autobot"
+)
+_FULL_HINT = (
+    "the disk is full: free space, then restart autobot; it will not act without its journal"
+)
+
+
+def _file_system_problem(path: Path) -> str | None:
+    """Why the journal's folder refuses writes, if it can be told: read-only or full.
+
+    Only called on an error path. ``statvfs`` sees a read-only mount and a full disk; a file
+    system the kernel turned read-only after an error (ext4 ``errors=remount-ro``) still reports
+    ``rw`` there, so a probe file is created (and removed at once) to ask the kernel itself.
+    """
+    folder = path.parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return _READ_ONLY_HINT
+    if stats.f_bavail == 0:
+        return _FULL_HINT
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".autobot-probe-") as probe:
+            probe.write(b"\0" * stats.f_bsize)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return _READ_ONLY_HINT
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _FULL_HINT
+    return None
+
+
 @contextmanager
 def _translated(path: Path, doing: str) -> Iterator[None]:
     """The one place ``sqlite3`` errors become ``JournalError`` (with what to do about them)."""
@@ -80,14 +122,23 @@ def _translated(path: Path, doing: str) -> Iterator[None]:
     except sqlite3.Error as exc:
         name = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
         where = f"journal {path}"
-        if name.startswith("SQLITE_READONLY"):
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and (
+            found := _file_system_problem(path)
+        ):
+            hint = found
+        elif name.startswith("SQLITE_READONLY"):
             hint = "the file or its directory is read-only: the daemon user must own both"
         elif name == "SQLITE_FULL":
-            hint = "the disk is full: free space; autobot will not act without its journal"
+            hint = _FULL_HINT
         elif name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-            hint = "the file is corrupt: stop autobot, keep the file, restore the last backup"
+            hint = (
+                "the file is corrupt: stop autobot, move the file aside (keep it for the "
+                "post-mortem) and restore the last backup; recovery then reconciles it with the chain"
+            )
         elif name.startswith("SQLITE_CANTOPEN"):
             hint = "cannot open the file: check that its directory exists and is writable"
+        elif name.startswith("SQLITE_IOERR"):
+            hint = "the disk reported an I/O error: check it (dmesg) before restarting autobot"
         elif name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
             hint = "another process holds the write lock: is a second daemon running?"
         elif isinstance(exc, sqlite3.IntegrityError):
@@ -95,6 +146,13 @@ def _translated(path: Path, doing: str) -> Iterator[None]:
         else:
             hint = "unexpected SQLite error"
         raise JournalError(f"{where}: {doing} failed ({name}: {exc}); {hint}") from exc
+    except OverflowError as exc:
+        # sqlite3 binds integers as signed 64-bit; only error codes use the full u64 range and are
+        # stored as such (records.to_sqlite_u64). Anything else this large is not a real value.
+        raise JournalError(
+            f"journal {path}: {doing} failed: an integer beyond SQLite's signed 64-bit range "
+            "(a chain value no honest node returns, or a bug: report it)"
+        ) from exc
 
 
 class SqliteJournal(OperationsTables):
@@ -138,6 +196,20 @@ class SqliteJournal(OperationsTables):
             await db.close()
             raise
         return cls(db=db, path=path, clock=clock)
+
+    async def check_writable(self) -> None:
+        """Raise ``JournalError`` now if the journal cannot take a write (a read-only file or
+        file system), rather than at the daemon's first write: a write is attempted and rolled
+        back, so nothing reaches the disk. The operator CLI does not call this: reading a journal
+        on a read-only backup is fine."""
+        async with self._lock:
+            with _translated(self.path, "checking that it is writable"):
+                version = (await fetch_one(self._db, "PRAGMA user_version", ()))[0]
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._db.execute(f"PRAGMA user_version = {int(version):d}")
+                finally:
+                    await rollback(self._db)
 
     async def close(self) -> None:
         with _translated(self.path, "closing"):
@@ -203,18 +275,36 @@ class SqliteJournal(OperationsTables):
         return [ActionRecord.from_row(r) for r in found]
 
     async def list_actions(
-        self, *, states: Collection[ActionState] = (), limit: int = 100
+        self,
+        *,
+        states: Collection[ActionState] = (),
+        kinds: Collection[str] = (),
+        limit: int = 100,
     ) -> list[ActionRecord]:
-        """Actions, newest first, optionally only in ``states``."""
-        where, params = "", [s.value for s in states]
-        if params:
-            where = f"WHERE state IN ({', '.join('?' * len(params))})"
+        """Actions, newest first, optionally only in ``states`` and of ``kinds``."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, values in (("state", [s.value for s in states]), ("kind", list(kinds))):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         found = await self._read(
             "listing actions",
             f"SELECT * FROM actions {where} ORDER BY updated_wall DESC, key LIMIT ?",
             [*params, limit],
         )
         return [ActionRecord.from_row(r) for r in found]
+
+    async def action_counts(self) -> dict[ActionState, int]:
+        """How many actions are in each state (every state present, zeros included)."""
+        found = await self._read(
+            "counting actions", "SELECT state, COUNT(*) FROM actions GROUP BY state"
+        )
+        counts = dict.fromkeys(ActionState, 0)
+        for state, count in found:
+            counts[ActionState(state)] = int(count)
+        return counts
 
     async def update_action(
         self,
@@ -243,7 +333,7 @@ class SqliteJournal(OperationsTables):
         chain_now: int,
         changes: ActionChanges,
     ) -> ActionRecord:
-        values: dict[str, object] = {k: _column(v) for k, v in changes.items()}
+        values: dict[str, object] = {k: _column(k, v) for k, v in changes.items()}
         values["updated_wall"] = self._clock.wall()
         values["updated_chain"] = chain_now
         states = [s.value for s in expect]
@@ -309,8 +399,8 @@ class SqliteJournal(OperationsTables):
         await db.execute(
             "UPDATE transactions SET state = ?, error_code = ?, error_name = ?, error_message = ?,"
             " settled_wall = ? WHERE tx_hash = ?",
-            (s.state.value, s.error_code, s.error_name, s.error_message, self._clock.wall(),
-             s.tx_hash),
+            (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
+             self._clock.wall(), s.tx_hash),
         )  # fmt: skip
         row = await fetch_one_or_none(
             db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
@@ -360,5 +450,7 @@ class SqliteJournal(OperationsTables):
         return None if value is None else int(value)
 
 
-def _column(value: object) -> object:
+def _column(name: str, value: object) -> object:
+    if name == "error_code" and isinstance(value, int):
+        return to_sqlite_u64(value)
     return value.value if isinstance(value, ActionState | Outcome) else value

@@ -1,8 +1,11 @@
 """The localnet's well-known development accounts (like anvil's): derived, never random.
 
 Every key is ``sha3-256(b"autobot-localnet-dev-key:" + label)`` used as an ed25519 seed, with
-labels ``admin`` and ``operator-A`` … ``operator-D``. The addresses follow from the keys the way the
+labels ``admin`` and ``operator-A`` … ``operator-D`` (the spare ``operator-E`` … ``operator-J``
+only where a scenario registers them). The addresses follow from the keys the way the
 chain derives them (``sha3-256(public key ‖ 0x00)``, the SDK's ``AccountAddress.from_key``).
+The localnet dVRF's signing key (not an account) is derived the same way with label
+``dvrf-oracle``, in ``autobot.localnet.model.dvrf``.
 
 The package is published at the admin's address: ``lottery_multi`` checks ``signer ==
 @lottery_multi``, so on the localnet ``@lottery_multi`` is the admin account and
@@ -31,7 +34,10 @@ __all__ = [
 _HEX = re.compile(r"[0-9a-fA-F]{1,64}")
 _LABEL_PREFIX = b"autobot-localnet-dev-key:"
 OPERATOR_NAMES: tuple[str, ...] = ("A", "B", "C", "D")
-"""Operators in the order the demo scenario and ``info`` use (the demo registers A and B)."""
+"""The well-known operators, in the order scenarios index them (the demo registers A and B)."""
+SPARE_OPERATOR_NAMES: tuple[str, ...] = ("E", "F", "G", "H", "I", "J")
+"""More operators, derived the same way, for scenarios that register more than four bots
+(benchmarks: ten timelocked operators); scenarios index them after D (``operator = 4`` is E)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,7 +61,7 @@ class DevAccount:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DevAccounts:
-    """The admin (also the package address) and the operators A to D."""
+    """The admin (also the package address) and the operators A to D (or to J, with spares)."""
 
     admin: DevAccount
     operators: tuple[DevAccount, ...]
@@ -86,11 +92,12 @@ def _derive(name: str, label: str) -> DevAccount:
     )
 
 
-def dev_accounts() -> DevAccounts:
-    """The fixed development accounts (pure; the same on every machine)."""
+def dev_accounts(*, spares: bool = False) -> DevAccounts:
+    """The fixed development accounts (pure; the same on every machine); ``spares`` adds E to J."""
+    names = OPERATOR_NAMES + (SPARE_OPERATOR_NAMES if spares else ())
     return DevAccounts(
         admin=_derive("admin", "admin"),
-        operators=tuple(_derive(name, f"operator-{name}") for name in OPERATOR_NAMES),
+        operators=tuple(_derive(name, f"operator-{name}") for name in names),
     )
 
 

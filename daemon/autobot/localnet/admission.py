@@ -20,6 +20,12 @@ starts with a stable code (Aptos/Supra VM status names), e.g.
    ``NUMBER_OF_ARGUMENTS_MISMATCH``, ``FAILED_TO_DESERIALIZE_ARGUMENT`` (per argument, trailing bytes
    included).
 
+Signers, as the Move VM does it: a function that declares signer parameters needs exactly that many
+transaction signers (sender first, then the secondary signers of a multi-agent transaction); a
+function that declares none (``draw::vrf_callback``) accepts any sender, and the VM passes it no
+signer (``DecodedTransaction.signer_arguments``). Either way every signature is checked and the
+sender's sequence number is used.
+
 Sequence-number checks need account state and live in the node (``SEQUENCE_NUMBER_TOO_OLD``,
 ``SEQUENCE_NUMBER_TOO_NEW``, ``SEQUENCE_NUMBER_ALREADY_PENDING``).
 
@@ -93,6 +99,7 @@ class DecodedTransaction:
     body: bytes
     sender: str
     secondary_signers: tuple[str, ...]
+    takes_signers: bool  # the entry function declares signer parameters
     sequence_number: int
     module: str
     function: str
@@ -106,7 +113,13 @@ class DecodedTransaction:
 
     @property
     def signers(self) -> tuple[str, ...]:
+        """The accounts that signed: the sender, then the secondary signers."""
         return (self.sender, *self.secondary_signers)
+
+    @property
+    def signer_arguments(self) -> tuple[str, ...]:
+        """The signers the entry function receives: none if it declares no signer parameter."""
+        return self.signers if self.takes_signers else ()
 
     def header_json(self) -> dict[str, object]:
         return {
@@ -253,7 +266,7 @@ def decode_transaction(
             RejectCode.FUNCTION_RESOLUTION_FAILURE,
             f"no entry function {module_address}::{module}::{function}",
         )
-    if len(signer_keys) != signature.signers:
+    if signature.signers and len(signer_keys) != signature.signers:
         raise Rejected(
             RejectCode.NUMBER_OF_SIGNER_ARGUMENTS_MISMATCH,
             f"{module}::{function} takes {signature.signers} signer(s), the transaction has {len(signer_keys)}",
@@ -293,6 +306,7 @@ def decode_transaction(
         body=body,
         sender=sender,
         secondary_signers=tuple(c for c, _ in signer_keys[1:] if c is not None),
+        takes_signers=signature.signers > 0,
         sequence_number=int(raw.sequence_number),
         module=module,
         function=function,

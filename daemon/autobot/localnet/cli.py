@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 
-from autobot.localnet.accounts import dev_accounts
+from autobot.localnet.accounts import OPERATOR_NAMES, dev_accounts
 from autobot.localnet.config_writer import write_daemon_config
 from autobot.localnet.faults import load_fault_spec
 from autobot.localnet.info import LocalnetInfo
@@ -67,7 +67,8 @@ def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
         "Dev accounts (well-known keys: never use them on a real chain)",
         f"  admin  {info.admin.address}  {info.admin.private_key}",
     ]
-    for op in dev_accounts().operators:
+    spares = tuple(op for op in info.operators if op.name not in OPERATOR_NAMES)  # registered
+    for op in dev_accounts().operators + spares:
         mark = "registered bot" if op.name in registered else "not registered"
         lines.append(f"  {op.name:<5}  {op.address}  {op.private_key}  ({mark})")
     if written:

@@ -63,10 +63,20 @@ def execute(
     function: str,
     signers: Sequence[str],
     args: Sequence[object],
+    simulate: bool = False,
+    system: bool = False,
 ) -> Outcome:
-    """Run one entry function; a call without signers is a system call (``vrf_callback``)."""
+    """Run one entry function with its signer arguments (none for ``vrf_callback``).
+
+    ``system`` marks the localnet's own actors (``oracle.SystemCall``); a user transaction's
+    ``signers`` are ``DecodedTransaction.signer_arguments``. ``simulate`` undoes the call
+    afterwards (``PackageModel.simulate``): the outcome only.
+    """
     try:
-        events = model.call(module, function, signers=signers, args=args, system=not signers)
+        if simulate:
+            events = model.simulate(module, function, signers=signers, args=args)
+        else:
+            events = model.call(module, function, signers=signers, args=args, system=system)
     except ModelAbort as abort:
         return Outcome(status="Fail", vm_status=abort.vm_status(model.package_address), events=[])
     except Exception as exc:  # a model bug: report it as the VM reports an invariant violation

@@ -377,6 +377,7 @@ class FaultEngine:
         self._rng = random.Random(self._spec.seed)
         self.counts: Counter[str] = Counter()
         self.requests = 0
+        self.routes: Counter[str] = Counter()  # RPC requests by route kind
         self._hidden: dict[str, tuple[float, float]] = {}  # hash -> (hidden at, seconds)
         self._closing = asyncio.Event()
 
@@ -392,6 +393,7 @@ class FaultEngine:
     def decide(self, route: Route) -> Decision:
         """Draw this request's fault (and delay); counts the request and the fault."""
         self.requests += 1
+        self.routes[route.value] += 1
         spec = self._spec
         delay = spec.latency.sample(self._rng) if spec.latency is not None else 0.0
         pairs = spec.route_rates(route)
@@ -406,12 +408,14 @@ class FaultEngine:
         return Decision(None, delay)
 
     def report(self) -> dict[str, object]:
-        """``GET /localnet/v1/faults``: the spec, faults injected by kind, their total."""
+        """``GET /localnet/v1/faults``: the spec, faults injected by kind, their total, and the
+        RPC requests seen (all, and by route: block, account, submit, other)."""
         return {
             "spec": self._spec.to_json(),
             "counts": {k: self.counts[k] for k in FAULT_KINDS if self.counts[k]},
             "total": sum(self.counts.values()),
             "requests": self.requests,
+            "routes": {r.value: self.routes[r.value] for r in Route if self.routes[r.value]},
         }
 
     # --- hide_status ---------------------------------------------------------------------

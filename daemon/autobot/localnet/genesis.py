@@ -18,6 +18,7 @@ import structlog
 from autobot.localnet.accounts import DevAccounts
 from autobot.localnet.execution import EventLedger
 from autobot.localnet.model import PackageModel
+from autobot.localnet.model.state import RowEncoder
 from autobot.localnet.oracle import Oracle, OracleSettings
 from autobot.localnet.render import (
     SUCCESS_VM_STATUS,
@@ -25,7 +26,7 @@ from autobot.localnet.render import (
     event_json,
     transaction_json,
 )
-from autobot.localnet.scenario import ScenarioInfo, seed
+from autobot.localnet.scenario import CallbackRule, ScenarioInfo, seed
 from autobot.localnet.store import BlockHeader, NodeStore, StoredChain, TransactionRow
 
 if TYPE_CHECKING:
@@ -39,14 +40,21 @@ log = structlog.get_logger()
 def _oracle_settings(info: ScenarioInfo) -> OracleSettings:
     return OracleSettings(
         callback_delay_seconds=info.oracle.callback_delay_seconds,
-        lotteries=dict(info.oracle.callbacks),
+        # only the exceptions (the default rule is implied): the oracle's state, settings
+        # included, is written with every block
+        lotteries={k: v for k, v in info.oracle.callbacks.items() if v != CallbackRule()},
         pusher_assets=info.oracle.pusher_assets,
         push_interval_seconds=info.oracle.push_interval_seconds,
     )
 
 
-def create_genesis(*, store: NodeStore, options: NodeOptions, accounts: DevAccounts) -> StoredChain:
-    """Seed a model with the scenario and write block 0; raises ``ScenarioError`` if invalid."""
+def create_genesis(
+    *, store: NodeStore, options: NodeOptions, accounts: DevAccounts
+) -> tuple[StoredChain, PackageModel]:
+    """Seed a model with the scenario and write block 0; raises ``ScenarioError`` if invalid.
+
+    Returns what was stored and the seeded model itself (no need to read it back).
+    """
     now_us = int(time.time() * 1_000_000)
     package = accounts.package_address
     model = PackageModel(
@@ -109,7 +117,8 @@ def create_genesis(*, store: NodeStore, options: NodeOptions, accounts: DevAccou
         accepted_wall=now_us / 1_000_000,
         executed_wall=now_us / 1_000_000,
     )
-    model_json = model.to_json()
+    model.mark_all_dirty()
+    rows = model.changed_rows(RowEncoder())
     oracle_json = oracle.to_json()
     store.commit_block(
         tip=tip,
@@ -121,23 +130,27 @@ def create_genesis(*, store: NodeStore, options: NodeOptions, accounts: DevAccou
             "chain_id": str(options.chain_id),
             "package_address": package,
             "scenario": info.name,
-            "model": model_json,
+            "model_meta": {"package_address": package, "vrf_retry": model.vrf_retry},
             "oracle": oracle_json,
             "system_count": "0",
         },
+        model_rows=rows,
     )
     log.info("localnet_genesis", scenario=info.name, chain_id=options.chain_id, timestamp_us=now_us)
     counts: dict[str, int] = {}
     for event in events:
         counts[event.type] = event.sequence_number + 1
-    return StoredChain(
+    stored = StoredChain(
         chain_id=options.chain_id,
         package_address=package,
         tip=tip,
-        model=model_json,
+        model={},
+        model_rows=[],  # the caller has the model itself
+        vrf_retry=model.vrf_retry,
         oracle=oracle_json,
         sequences={},
         event_counts=counts,
         next_event_id=len(events) + 1,
         system_count=0,
     )
+    return stored, model

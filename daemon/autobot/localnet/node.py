@@ -11,16 +11,24 @@ Everything runs on one asyncio loop and every state change happens inside a sync
 * A pending transaction that expires (host wall clock) before its turn is dropped and reported
   with status ``Invalid``.
 * Persistence (``store.py``): a block with transactions is written in one SQLite transaction with
-  the model and oracle state; otherwise the tip is written every ``tip_write_every_blocks`` blocks
-  and at ``close``. After a crash up to that many empty blocks are produced again (with new times).
+  the model rows it changed and the oracle state; otherwise the tip is written every
+  ``tip_write_every_blocks`` blocks and at ``close``. After a crash up to that many empty blocks
+  are produced again (with new times).
+* Simulation runs the call on the live model and undoes it (``PackageModel.simulate``), so it
+  costs what the call touches, also with 10,000 lotteries.
+* Block times (benchmarks): the node remembers, for every block it produced since it started, the
+  host wall time of its production next to its chain timestamp; ``time_reached(chain_ts)`` is the
+  first block whose timestamp is at or after ``chain_ts`` (``GET /localnet/v1/time_reached/{ts}``):
+  the wall time at which anyone could first see the chain at that time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import bisect
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +54,7 @@ from autobot.localnet.history import RecentHistory
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.mempool import DEFAULT_MAX_GAP, Mempool
 from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
+from autobot.localnet.model.state import RowEncoder
 from autobot.localnet.oracle import Oracle
 from autobot.localnet.render import block_header_json, block_json, event_with_context_json
 from autobot.localnet.render import transaction_json as render_transaction
@@ -56,6 +65,8 @@ __all__ = ["EVENTS_PAGE_MAX", "LocalNode", "MoveAborted", "NodeOptions"]
 log = structlog.get_logger()
 
 EVENTS_PAGE_MAX = 100
+BLOCK_TIMES_KEPT = 200_000
+"""Blocks whose production wall time is remembered (11 hours at the default 200 ms interval)."""
 _MICROS = 1_000_000
 
 
@@ -93,7 +104,7 @@ class LocalNode:
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.options = options
-        self.accounts: DevAccounts = dev_accounts()
+        self.accounts: DevAccounts = dev_accounts(spares=True)
         self.package_address = self.accounts.package_address
         self.chain_id = options.chain_id
         self._store = store
@@ -109,6 +120,10 @@ class LocalNode:
         self._mempool = Mempool(max_gap=options.max_sequence_gap)
         self._block_waiters: list[asyncio.Future[BlockHeader]] = []
         self._closed = False
+        self._rows = RowEncoder()
+        self._legacy_model_meta = False  # a schema-1 state dir: the first write converts it
+        # (timestamp_us, height, production wall time) of the blocks produced since start
+        self._block_times: deque[tuple[int, int, float]] = deque(maxlen=BLOCK_TIMES_KEPT)
         self._history = RecentHistory(tip)  # for lagging views (fault injection)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -125,9 +140,10 @@ class LocalNode:
         store = NodeStore(state_dir / "chain.sqlite3")
         try:
             stored = store.load()
-            accounts = dev_accounts()
+            accounts = dev_accounts(spares=True)
+            model: PackageModel | None = None
             if stored is None:
-                stored = create_genesis(store=store, options=options, accounts=accounts)
+                stored, model = create_genesis(store=store, options=options, accounts=accounts)
             elif (stored.chain_id, stored.package_address) != (
                 options.chain_id,
                 accounts.package_address,
@@ -136,7 +152,19 @@ class LocalNode:
                     f"{store.path} holds chain {stored.chain_id} with package "
                     f"{stored.package_address}, not this localnet's chain {options.chain_id}"
                 )
-            model = PackageModel.from_json(stored.model)
+            legacy = model is None and not stored.model_rows
+            if model is None:
+                model = (
+                    PackageModel.from_json(stored.model)
+                    if legacy
+                    else PackageModel.from_rows(
+                        package_address=stored.package_address,
+                        vrf_retry=stored.vrf_retry,
+                        rows=stored.model_rows,
+                    )
+                )
+            if legacy:
+                model.mark_all_dirty()  # schema 1: the next write stores every row
             oracle = Oracle.restore(
                 state=stored.oracle,
                 admin_address=accounts.admin.address,
@@ -152,7 +180,7 @@ class LocalNode:
                 reason="the state directory's chain keeps the variant it was created with",
             )
         log.info("localnet_chain_opened", path=str(store.path), height=stored.tip.height)
-        return cls(
+        node = cls(
             options=options,
             store=store,
             model=model,
@@ -163,13 +191,15 @@ class LocalNode:
             system_count=stored.system_count,
             wall=wall,
         )
+        node._legacy_model_meta = legacy
+        return node
 
     def close(self) -> None:
         """Write the tip and close the store (pending transactions are dropped)."""
         if self._closed:
             return
         self._closed = True
-        if self._tip.height != self._last_written_height:
+        if self._tip.height != self._last_written_height or self._legacy_model_meta:
             self._commit(self._tip, rows=[], events=[], sequences={}, model_changed=False)
         self._store.close()
         for waiter in self._block_waiters:
@@ -387,11 +417,12 @@ class LocalNode:
                 f"account {tx.sender} is at sequence number {current}, got {tx.sequence_number}",
             )
         outcome = execute(
-            copy.deepcopy(self._model),
+            self._model,
             module=tx.module,
             function=tx.function,
-            signers=tx.signers,
+            signers=tx.signer_arguments,
             args=tx.args,
+            simulate=True,
         )
         return render_transaction(
             txn_type="",
@@ -456,6 +487,7 @@ class LocalNode:
                 function=call.function,
                 signers=call.signers,
                 args=call.args,
+                system=True,
             )
             new_events = self._events.record(outcome.events, tx_hash=tx_hash, height=height)
             events.extend(new_events)
@@ -490,7 +522,7 @@ class LocalNode:
                 self._model,
                 module=tx.module,
                 function=tx.function,
-                signers=tx.signers,
+                signers=tx.signer_arguments,
                 args=tx.args,
             )
             previous.setdefault(tx.sender, self.sequence_number(tx.sender))
@@ -512,6 +544,7 @@ class LocalNode:
             log.debug("localnet_tx_executed", tx_hash=tx.hash, status=outcome.status, height=height)
         model_changed |= self._oracle.observe(model=self._model, block_s=block_s)
         self._tip = block
+        self._block_times.append((block.timestamp_us, block.height, wall))
         self._history.record(block, previous)
         every = self.options.tip_write_every_blocks
         if rows or model_changed or height - self._last_written_height >= every:
@@ -537,14 +570,43 @@ class LocalNode:
             "oracle": self._oracle.to_json(),
             "system_count": str(self._system_count),
         }
-        if model_changed:
-            meta["model"] = self._model.to_json()
-        self._store.commit_block(
-            tip=block,
-            store_block=block.txn_count > 0,
-            transactions=rows,
-            events=events,
-            sequences=sequences,
-            meta=meta,
-        )
+        drop: list[str] = []
+        if self._legacy_model_meta:
+            meta["model_meta"] = {
+                "package_address": self._model.package_address,
+                "vrf_retry": self._model.vrf_retry,
+            }
+            drop.append("model")
+        model_rows = self._model.changed_rows(self._rows)
+        try:
+            self._store.commit_block(
+                tip=block,
+                store_block=block.txn_count > 0,
+                transactions=rows,
+                events=events,
+                sequences=sequences,
+                meta=meta,
+                model_rows=model_rows,
+                drop_meta=drop,
+            )
+        except BaseException:
+            # The rows were not written: write every row with the next block (and forget which
+            # long members the encoder believes are stored).
+            self._rows = RowEncoder()
+            self._model.mark_all_dirty()
+            raise
+        self._legacy_model_meta = False
         self._last_written_height = block.height
+
+    def time_reached(self, chain_ts_us: int) -> dict[str, object] | None:
+        """The first block produced since start with a timestamp at or after ``chain_ts_us``.
+
+        ``None`` if the chain has not reached that time yet, or reached it before this node
+        started (its block times are not remembered across restarts).
+        """
+        times = self._block_times
+        if not times or times[-1][0] < chain_ts_us or times[0][0] > chain_ts_us:
+            return None
+        index = bisect.bisect_left(times, chain_ts_us, key=lambda t: t[0])
+        timestamp_us, height, wall = times[index]
+        return {"height": height, "timestamp_us": timestamp_us, "produced_wall": wall}

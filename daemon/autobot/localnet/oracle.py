@@ -7,11 +7,14 @@ dVRF inbox (``observe``); at the start of every block it asks for the due calls 
 and reports each call's outcome (``settled``).
 
 dVRF oracle: a request first seen in the inbox after a block with timestamp T is answered with
-``draw::vrf_callback`` (arguments from ``PackageModel.vrf_callback_args``) in the first block at
-or after ``T + callback_delay_seconds`` of chain time. Per lottery a scenario can make callbacks
-never arrive (``never``) or withhold the first N requests (``fail_first``); a withheld request is
-dismissed from the inbox. A callback is sent once: if it aborts (the lottery was canceled, or the
-request was superseded by a retry) the request is dismissed too.
+``draw::vrf_callback`` (arguments from ``PackageModel.vrf_callback_args``, signed with the dVRF's
+dev key, see ``model/dvrf.py``) in the first block at or after ``T + callback_delay_seconds`` of
+chain time. Per lottery a scenario can make callbacks never arrive (``never``) or withhold the
+first N requests (``fail_first``). A callback is sent once: if it aborts (the lottery was canceled,
+or the request was superseded by a retry) it is not sent again. The oracle only reads the inbox: a
+withheld request, or one whose callback aborted, stays pending at the dVRF as on a chain, and
+``vrf_callback`` takes no signer, so any account may still deliver a callback for it (one that
+verifies needs the dVRF's signature).
 
 Price pusher: every ``push_interval_seconds`` of chain time after a feed's ``last_updated_ts`` it
 sends ``price_feed::update_price`` (admin signer, system transaction) for each asset of its set
@@ -104,8 +107,6 @@ class OracleModel(Protocol):
 
     def vrf_callback_args(self, nonce: int) -> list[object]: ...
 
-    def dismiss_vrf_request(self, nonce: int) -> None: ...
-
 
 class Oracle:
     def __init__(
@@ -168,8 +169,10 @@ class Oracle:
         return dict(self._due)
 
     def observe(self, *, model: OracleModel, block_s: int) -> bool:
-        """Look at the dVRF inbox after a block at ``block_s``; True if the model was changed."""
-        changed = False
+        """Look at the dVRF inbox after a block at ``block_s``; True if the model was changed.
+
+        The oracle only reads the inbox, so this is always False (withheld requests stay pending).
+        """
         for request in model.pending_vrf_requests():
             if request.nonce <= self._seen_up_to:
                 continue
@@ -187,11 +190,9 @@ class Oracle:
                     request=seen,
                     mode=rule.mode.value,
                 )
-                model.dismiss_vrf_request(request.nonce)
-                changed = True
                 continue
             self._due[request.nonce] = block_s + self.settings.callback_delay_seconds
-        return changed
+        return False
 
     def due_calls(self, *, now_s: int, model: OracleModel) -> list[SystemCall]:
         """System calls to run at the start of a block whose timestamp is ``now_s``."""
@@ -219,10 +220,11 @@ class Oracle:
         return calls
 
     def settled(self, call: SystemCall, *, success: bool, model: OracleModel) -> bool:
-        """Record a system call's outcome; True if the model was changed."""
-        if call.function == "vrf_callback" and not success:
-            model.dismiss_vrf_request(int(str(call.args[0])))
-            return True
+        """Record a system call's outcome; True if the model was changed.
+
+        Nothing to record (always False): a callback left the schedule when it was sent, and one
+        that aborted leaves its request pending at the dVRF, as a failed transaction would.
+        """
         return False
 
     def _push(self, asset_id: int, now_s: int, model: OracleModel) -> SystemCall | None:

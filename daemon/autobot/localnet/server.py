@@ -12,8 +12,11 @@ Dev endpoints (never under ``/rpc/``):
   produces a block at once; answers ``{"chain_time", "block_height"}``;
 * ``GET /localnet/v1/transactions/{hash}`` → ``{hash, kind, status, block_height, accepted_wall,
   executed_wall}`` (host wall seconds; for benchmarks);
-* ``GET /localnet/v1/faults`` → ``{"spec", "counts": {kind: n}, "total", "requests"}`` (this front
-  end's fault injection, ``faults.py``); ``POST /localnet/v1/faults`` with a spec replaces it
+* ``GET /localnet/v1/time_reached/{seconds}`` → ``{height, timestamp_us, produced_wall}``: the first
+  block since the node started whose timestamp is at or after that chain time, and the host wall
+  time it was produced at (for benchmarks; 404 if not reached yet, or reached before the start);
+* ``GET /localnet/v1/faults`` → ``{"spec", "counts": {kind: n}, "total", "requests", "routes":
+  {route: n}}`` (this front end's fault injection and RPC traffic, ``faults.py``); ``POST /localnet/v1/faults`` with a spec replaces it
   (400 naming the bad keys; ``{}`` turns faults off) and answers like ``GET``.
 
 Faults apply to ``/rpc/`` requests only, in the outermost middleware (``_faults``): a fault that
@@ -49,9 +52,9 @@ _NODE_KEY: web.AppKey[LocalNode] = web.AppKey("node", LocalNode)
 _URL_KEY: web.AppKey[str] = web.AppKey("rpc_url", str)
 _FAULTS_KEY: web.AppKey[FaultEngine] = web.AppKey("faults", FaultEngine)
 # Per-request fault flags (set by ``_faults``, honoured by the handlers / the header hook).
-_BEHIND = "localnet.stale_blocks"
-_DROP = "localnet.drop_submit"
-_WRONG_CHAIN = "localnet.wrong_chain_id"
+_BEHIND: web.RequestKey[int] = web.RequestKey("stale_blocks", int)
+_DROP: web.RequestKey[bool] = web.RequestKey("drop_submit", bool)
+_WRONG_CHAIN: web.RequestKey[bool] = web.RequestKey("wrong_chain_id", bool)
 _ROUTES = {"block": Route.BLOCK, "account": Route.ACCOUNT, "submit": Route.SUBMIT}
 _HTTP_FAULTS = {"http_500": 500, "http_502": 502, "http_503": 503, "http_429": 429}
 
@@ -306,6 +309,16 @@ async def _timing(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def _time_reached(request: web.Request) -> web.Response:
+    raw = request.match_info["seconds"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPBadRequest(text=f"chain time must be whole seconds, got {raw!r}")
+    body = _node(request).time_reached(int(raw) * 1_000_000)
+    if body is None:
+        raise web.HTTPNotFound(text=f"no block produced since start has reached chain time {raw}")
+    return web.json_response(body)
+
+
 async def _faults_report(request: web.Request) -> web.Response:
     return web.json_response(request.app[_FAULTS_KEY].report())
 
@@ -360,6 +373,7 @@ def build_app(
     app.router.add_get("/localnet/v1/info", _info)
     app.router.add_post("/localnet/v1/advance", _advance)
     app.router.add_get("/localnet/v1/transactions/{hash}", _timing)
+    app.router.add_get("/localnet/v1/time_reached/{seconds}", _time_reached)
     app.router.add_get("/localnet/v1/faults", _faults_report)
     app.router.add_post("/localnet/v1/faults", _faults_replace)
     return app

@@ -2,10 +2,14 @@
 
 What is kept: chain identity (chain id, package address), the tip block, every block that carried
 transactions, every executed (or dropped) transaction with its bytes, status, rendered JSON and
-wall times, every event, account sequence numbers, the package model's state
-(``PackageModel.to_json()``) and the oracle's bookkeeping. One block is written in one SQLite
-transaction; the node writes only blocks with transactions, plus the tip every few blocks so that
-chain time and height resume where they were.
+wall times, every event, account sequence numbers, the package model's state and the oracle's
+bookkeeping. One block is written in one SQLite transaction; the node writes only blocks with
+transactions, plus the tip every few blocks so that chain time and height resume where they were.
+
+The model is kept as rows (``model_rows``: one per table slot, ``model.state.RowEncoder``) and a
+block writes only the rows its transactions changed, so a block costs what it touched, not the
+size of the chain (10,000 lotteries are ~35 MB as one document). Schema 1 kept the model as one
+JSON document in ``meta``; such a state directory is still read, and its first write converts it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["BlockHeader", "EventRow", "NodeStore", "StoredChain", "TransactionRow"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
@@ -36,7 +40,13 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
 CREATE TABLE IF NOT EXISTS accounts (address TEXT PRIMARY KEY, sequence_number INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS model_rows (
+    tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
 """
+
+type ModelRow = tuple[str, str, str | None]
+"""``(table, key, JSON)`` of the package model; ``None`` deletes the row (and ``key#…`` rows)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +110,9 @@ class StoredChain:
     chain_id: int
     package_address: str
     tip: BlockHeader
-    model: dict[str, object]
+    model: dict[str, object]  # schema 1's one-document model ({} when kept as rows)
+    model_rows: list[tuple[str, str, str]]
+    vrf_retry: str  # the model's VRF retry variant (kept beside the rows)
     oracle: dict[str, object]
     sequences: dict[str, int]
     event_counts: dict[str, int]
@@ -119,7 +131,7 @@ class NodeStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
+        if version in (0, 1):  # 1 → 2 only adds model_rows (created above)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
             raise RuntimeError(
@@ -145,11 +157,17 @@ class NodeStore:
             )
         }
         max_id = self._db.execute("SELECT MAX(id) FROM events").fetchone()[0]
+        model_meta = json.loads(self._meta("model_meta") or "{}")
         return StoredChain(
+            vrf_retry=str(model_meta.get("vrf_retry", "intent")),
             chain_id=int(self._meta("chain_id") or 0),
             package_address=str(self._meta("package_address")),
             tip=BlockHeader.from_json(json.loads(tip)),
             model=json.loads(self._meta("model") or "{}"),
+            model_rows=[
+                (str(t), str(k), str(v))
+                for t, k, v in self._db.execute("SELECT tbl, key, value FROM model_rows")
+            ],
             oracle=json.loads(self._meta("oracle") or "{}"),
             sequences={
                 str(a): int(s)
@@ -169,11 +187,27 @@ class NodeStore:
         events: Sequence[EventRow],
         sequences: Mapping[str, int],
         meta: Mapping[str, object],
+        model_rows: Sequence[ModelRow] = (),
+        drop_meta: Sequence[str] = (),
     ) -> None:
-        """Write one block (and the new tip) in one SQLite transaction."""
+        """Write one block (and the new tip) in one SQLite transaction.
+
+        ``model_rows`` are the model's changed rows; ``drop_meta`` names meta keys to delete.
+        """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            for table, key, value in model_rows:
+                if value is None:
+                    db.execute(
+                        "DELETE FROM model_rows WHERE tbl = ? AND (key = ? OR substr(key, 1, ?) = ?)",
+                        (table, key, len(key) + 1, key + "#"),
+                    )
+            db.executemany(
+                "INSERT OR REPLACE INTO model_rows VALUES (?, ?, ?)",
+                [(t, k, v) for t, k, v in model_rows if v is not None],
+            )
+            db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in drop_meta])
             if store_block:
                 db.execute(
                     "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?)",

@@ -45,6 +45,7 @@ from autobot.domain.calls import Call
 from autobot.domain.snapshot import Snapshot
 
 __all__ = [
+    "ACTION_KINDS",
     "ActionKey",
     "Decision",
     "Escalation",
@@ -56,6 +57,19 @@ __all__ = [
 ]
 
 JsonDict = dict[str, Any]
+
+ACTION_KINDS = (
+    "close",
+    "draw",
+    "schedule",
+    "winners",
+    "refund",
+    "cancel",
+    "fallback",
+    "clamp",
+    "rotate",
+)
+"""Every ``ActionKey.kind`` the planners make (the table above): the ``kind`` label's values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +131,11 @@ class Recipe(abc.ABC):
     __slots__ = ()
     TYPE: ClassVar[str]
     KIND: ClassVar[ActionKind]
+    PIPELINED: ClassVar[bool] = False
+    """The calls form a chain (each one's preconditions are the previous one's effects, e.g.
+    ``refund_round = previous + 1``): no simulation against the current chain can judge a call
+    before the one ahead of it executed, so the executor submits the calls after the first one
+    that simulated successfully behind it, in the same submit window (see ``execution/steps.py``)."""
 
     @abc.abstractmethod
     def calls(self, execute_at: int) -> tuple[TimedCall, ...]:

@@ -135,6 +135,7 @@ class ComputeWinners(Recipe):
 
     TYPE: ClassVar[str] = "compute_winners"
     KIND: ClassVar[ActionKind] = ActionKind.COMPUTE_WINNERS
+    PIPELINED: ClassVar[bool] = True
     lottery_id: int
     batch_limit: int
     batches: int
@@ -179,6 +180,7 @@ class RefundPlan(Recipe):
 
     TYPE: ClassVar[str] = "refund_plan"
     KIND: ClassVar[ActionKind] = ActionKind.REFUND_PLAN
+    PIPELINED: ClassVar[bool] = True
     lottery_id: int
     batches: tuple[tuple[int, int, int, int], ...]
     cooldown_secs: int = 0

@@ -55,8 +55,13 @@ async def gateway(node: FakeNode) -> AsyncIterator[SupraGateway]:
 
 
 def _always(response: web.Response):
+    """A handler answering ``response`` to every request (a fresh copy each time: the gateway
+    retries, and an aiohttp response can be sent only once)."""
+
     async def handler(request: web.Request) -> web.Response:
-        return response
+        return web.Response(
+            body=response.body, status=response.status, headers=dict(response.headers)
+        )
 
     return handler
 

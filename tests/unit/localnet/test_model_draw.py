@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -20,15 +21,22 @@ from model_builders import (
     names,
     request,
 )
+from nacl.signing import SigningKey, VerifyKey
 
 from autobot.localnet.model import (
     LotteryStatus,
     ModelAbort,
+    PackageModel,
     RetryPolicy,
     RetryStrategy,
     VrfStatus,
+    dvrf,
 )
-from autobot.localnet.model.draw import MAX_VRF_ATTEMPTS, compute_retry_schedule
+from autobot.localnet.model.draw import (
+    MAX_VRF_ATTEMPTS,
+    SUPRA_VRF_ADDRESS,
+    compute_retry_schedule,
+)
 
 EXP = RetryPolicy(strategy=RetryStrategy.EXPONENTIAL, base_delay_secs=300, max_delay_secs=1800)
 MANUAL = RetryPolicy(strategy=RetryStrategy.MANUAL, base_delay_secs=0, max_delay_secs=0)
@@ -250,10 +258,7 @@ def test_a_verified_callback_fulfils_the_draw_and_moves_the_lottery_to_drawn() -
     assert model.pending_vrf_requests() == []
 
 
-def _callback(model: object, args: list[object]) -> ModelAbort:
-    from autobot.localnet.model import PackageModel
-
-    assert isinstance(model, PackageModel)
+def _callback(model: PackageModel, args: list[object]) -> ModelAbort:
     with pytest.raises(ModelAbort) as caught:
         model.call("draw", "vrf_callback", signers=[], args=args, system=True)
     return caught.value
@@ -267,9 +272,20 @@ def _callback(model: object, args: list[object]) -> ModelAbort:
         (5, 77, 0x1704, "draw"),
         (1, b"forged", 0x1704, "draw"),
         (2, b"\x00" * 64, 3, "supra_vrf"),
+        (2, b"", 3, "supra_vrf"),
+        (2, b"\x01" * 65, 3, "supra_vrf"),
         (3, STRANGER, 2, "supra_vrf"),
     ],
-    ids=["nonce", "rng-count", "client-seed", "message", "signature", "caller"],
+    ids=[
+        "nonce",
+        "rng-count",
+        "client-seed",
+        "message",
+        "signature",
+        "empty-sig",
+        "long-sig",
+        "caller",
+    ],
 )
 def test_callback_refusals(index: int, value: object, code: int, module: str) -> None:
     model = demo_model()
@@ -298,3 +314,109 @@ def test_a_second_callback_aborts_nonce_unknown() -> None:
     args = model.vrf_callback_args(nonce)
     fulfil(model, 2)
     assert _callback(model, args).code == 0x1703
+
+
+# --- the localnet dVRF's signature ------------------------------------------------------------
+
+
+def _dev_key(label: str) -> SigningKey:
+    """A dev key as ``autobot.localnet.accounts`` derives them."""
+    return SigningKey(hashlib.sha3_256(b"autobot-localnet-dev-key:" + label.encode()).digest())
+
+
+def test_the_dvrf_key_is_the_dev_key_labelled_dvrf_oracle() -> None:
+    assert dvrf.DVRF_KEY_LABEL == "dvrf-oracle"
+    assert bytes(_dev_key("dvrf-oracle").verify_key) == dvrf.public_key()
+    assert dvrf.public_key().hex() == (
+        "00092cd202a7f57afb6951d421e274f957450ca48656bc2506ca22ac097bbd31"
+    )
+
+
+def test_the_callback_carries_the_dvrf_ed25519_signature_of_the_message() -> None:
+    model = demo_model()
+    request(model, 2, NOW)
+    nonce, message, signature, *_ = model.vrf_callback_args(model.state.draws[2].request_id)
+    assert isinstance(message, bytes) and isinstance(signature, bytes)
+    assert len(signature) == 64
+    assert VerifyKey(dvrf.public_key()).verify(message, signature) == message
+    assert model.vrf_callback_args(int(str(nonce)))[2] == signature  # deterministic (RFC 8032)
+
+
+def test_the_random_numbers_derive_from_the_signature() -> None:
+    model = demo_model()
+    request(model, 2, NOW)
+    signature = model.vrf_callback_args(model.state.draws[2].request_id)[2]
+    assert isinstance(signature, bytes)
+    fulfil(model, 2)
+    numbers = model.state.draws[2].verified_numbers
+    assert numbers == dvrf.numbers(signature, 3)
+    assert numbers[0] == int.from_bytes(
+        hashlib.sha3_256(b"autobot-localnet/dvrf-number" + signature + bytes(8)).digest(), "little"
+    )
+    assert len(set(numbers)) == 3
+
+
+def _resigned(model: PackageModel, sign: Callable[[bytes], bytes]) -> list[object]:
+    """Lottery 2's pending callback with ``sign(message)`` as its signature."""
+    args = model.vrf_callback_args(model.state.draws[2].request_id)
+    message = args[1]
+    assert isinstance(message, bytes)
+    args[2] = sign(message)
+    return args
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda m: _dev_key("admin").sign(m).signature,
+        lambda m: (
+            hashlib.sha3_256(b"localnet-dvrf-sig-1" + m).digest()
+            + hashlib.sha3_256(b"localnet-dvrf-sig-2" + m).digest()
+        ),
+        lambda m: dvrf.sign(m + b"\x00"),
+        lambda m: dvrf.sign(m)[:63] + bytes([dvrf.sign(m)[63] ^ 0x01]),
+    ],
+    ids=["another-dev-key", "former-sha3-scheme", "other-message", "bit-flipped"],
+)
+def test_a_signature_not_made_by_the_dvrf_key_for_this_message_aborts_in_supra_vrf(
+    forge: Callable[[bytes], bytes],
+) -> None:
+    model = demo_model()
+    request(model, 2, NOW)
+    err = _callback(model, _resigned(model, forge))
+    assert (err.code, err.module, err.address) == (3, "supra_vrf", SUPRA_VRF_ADDRESS)
+    assert model.state.draws[2].status == VrfStatus.REQUESTED
+    assert len(model.pending_vrf_requests()) == 1
+
+
+def test_a_non_canonical_encoding_of_the_dvrf_signature_is_refused() -> None:
+    """S + L verifies in lax ed25519 implementations; libsodium refuses it (no re-encoding)."""
+    order = 2**252 + 27742317777372353535851937790883648493
+    model = demo_model()
+    request(model, 2, NOW)
+
+    def malleate(message: bytes) -> bytes:
+        signature = dvrf.sign(message)
+        s_value = int.from_bytes(signature[32:], "little") + order
+        assert s_value < 2**256
+        return signature[:32] + s_value.to_bytes(32, "little")
+
+    assert _callback(model, _resigned(model, malleate)).code == 3
+
+
+def test_a_callback_submitted_by_a_user_fulfils_like_the_oracle_s() -> None:
+    """``vrf_callback`` takes no signer: a user's transaction calls it with none, not system."""
+    model = demo_model()
+    request(model, 2, NOW)
+    args = model.vrf_callback_args(model.state.draws[2].request_id)
+    events = model.call("draw", "vrf_callback", signers=[], args=args, system=False)
+    assert names(events) == ["history::VrfFulfilledEvent"]
+    assert model.state.lotteries[2].status == LotteryStatus.DRAWN
+
+
+def test_vrf_callback_takes_no_signer_argument() -> None:
+    model = demo_model()
+    request(model, 2, NOW)
+    args = model.vrf_callback_args(model.state.draws[2].request_id)
+    with pytest.raises(ValueError, match="takes 0 signer"):
+        model.call("draw", "vrf_callback", signers=[STRANGER], args=args)

@@ -193,13 +193,23 @@ def _discard[K, V](table: MutableMapping[K, V], key: K) -> None:
 
 
 class UndoLog:
-    """Remembers the first value of every table slot a call writes, to restore it on abort."""
+    """Remembers the first value of every table slot a call writes, to restore it on abort.
 
-    __slots__ = ("_steps", "_touched")
+    It also tells what a call wrote (``written``: ``(id(table), key)`` per slot, ``id(list)`` per
+    appended list), which the node uses to persist only the rows that changed.
+    """
+
+    __slots__ = ("_appended", "_steps", "_touched")
 
     def __init__(self) -> None:
         self._steps: list[Callable[[], None]] = []
         self._touched: set[tuple[int, object]] = set()
+        self._appended: set[int] = set()
+
+    @property
+    def written(self) -> tuple[frozenset[tuple[int, object]], frozenset[int]]:
+        """The table slots and the lists this call wrote (by ``id`` of the table or list)."""
+        return frozenset(self._touched), frozenset(self._appended)
 
     def touch[K, V](self, table: MutableMapping[K, V], key: K) -> None:
         """Snapshot ``table[key]`` (or its absence) once per call, before the first write."""
@@ -217,6 +227,7 @@ class UndoLog:
         """Append to a list, remembering its length."""
         length = len(items)
         self._steps.append(lambda: items.__delitem__(slice(length, None)))
+        self._appended.add(id(items))
         items.append(item)
 
     def rollback(self) -> None:
@@ -224,6 +235,7 @@ class UndoLog:
             step()
         self._steps.clear()
         self._touched.clear()
+        self._appended.clear()
 
 
 class Args:

@@ -19,26 +19,23 @@ order. ``request_draw_admin`` also checks the admin signer first (``E_REGISTRY_M
 **The localnet dVRF** (``supra_vrf`` at the dVRF address). ``rng_request`` hands out nonces
 1, 2, 3, … and keeps each request in an inbox: lottery id, attempt, request time, rng count,
 client seed, caller (the package address) and the message, which is the BCS ``PayloadV1`` whose
-sha3-256 is the stored ``payload_hash``. The oracle reads the inbox
-(``PackageModel.pending_vrf_requests``) and submits ``vrf_callback`` with
-``vrf_callback_args(nonce)``, where
+sha3-256 is the stored ``payload_hash``. The inbox is the dVRF's on-chain table of pending
+requests: only a verified callback removes a request (a request the oracle withholds, or whose
+callback aborted, stays pending). ``PackageModel.vrf_callback_args(nonce)`` gives the arguments
+the localnet dVRF sends, its ed25519 signature of the message included (``dvrf.sign``: a dev key,
+see ``model/dvrf.py``, which also derives the random numbers from the signature). The oracle
+submits them; so may anyone: ``vrf_callback`` takes no signer.
 
-    signature = sha3-256(b"localnet-dvrf-sig-1" || message) || sha3-256(b"localnet-dvrf-sig-2" || message)
-    number[i] = little-endian u256 of sha3-256(b"autobot-localnet/dvrf-number" || signature || BCS u64 i)
-
-(64 bytes like an ed25519 signature; the message is unique per request because it carries the
-lottery id, attempt and client seed.)
-
-``verify_callback`` recomputes both and aborts in ``supra_vrf`` with invented codes: 1 (no such
-request in the inbox), 2 (message, caller, rng count or client seed differ from the request),
-3 (bad signature). A verified callback removes the request from the inbox. Requests superseded by
-a retry stay in the inbox (a real dVRF would still answer them); their callbacks abort
-``E_VRF_NONCE_UNKNOWN`` because the lottery's ``request_id`` moved on.
+``verify_callback`` aborts in ``supra_vrf`` with invented codes: 1 (no such request in the inbox),
+2 (message, caller, rng count or client seed differ from the request), 3 (the signature does not
+verify under the dVRF's public key). A verified callback removes the request from the inbox.
+Requests superseded by a retry stay in the inbox (a real dVRF would still answer them); their
+callbacks abort ``E_VRF_NONCE_UNKNOWN`` because the lottery's ``request_id`` moved on.
 """
 
 from __future__ import annotations
 
-from autobot.localnet.model import registry, sales
+from autobot.localnet.model import dvrf, registry, sales
 from autobot.localnet.model.core import (
     TABLE_ADDRESS,
     TABLE_NOT_FOUND,
@@ -347,27 +344,18 @@ def schedule_manual_retry_admin(c: CallContext, a: Args) -> None:
 # --- dVRF -----------------------------------------------------------------------------------
 
 
-def dvrf_signature(message: bytes) -> bytes:
-    """The localnet dVRF's deterministic 64-byte "signature" of a request message."""
-    return sha3(b"localnet-dvrf-sig-1" + message) + sha3(b"localnet-dvrf-sig-2" + message)
-
-
-def dvrf_numbers(signature: bytes, rng_count: int) -> tuple[int, ...]:
-    return tuple(
-        int.from_bytes(sha3(b"autobot-localnet/dvrf-number" + signature + bcs_u64(i)), "little")
-        for i in range(rng_count)
-    )
-
-
 def callback_args(state: PackageState, nonce: int) -> list[object]:
-    """The six ``vrf_callback`` arguments the localnet dVRF sends for ``nonce``."""
+    """The six ``vrf_callback`` arguments the localnet dVRF sends for a pending ``nonce``.
+
+    ``KeyError`` if the inbox has no such request (never made, or already answered).
+    """
     request = state.vrf_inbox.get(nonce)
     if request is None:
         raise KeyError(f"no pending dVRF request with nonce {nonce}")
     return [
         nonce,
         request.message,
-        dvrf_signature(request.message),
+        dvrf.sign(request.message),
         request.caller_address,
         request.rng_count,
         request.client_seed,
@@ -393,14 +381,18 @@ def _verify_callback(
         or request.client_seed != client_seed
     ):
         c.abort(E_DVRF_REQUEST_MISMATCH, "supra_vrf", address=SUPRA_VRF_ADDRESS)
-    if signature != dvrf_signature(message):
+    if not dvrf.verify(message, signature):
         c.abort(E_DVRF_BAD_SIGNATURE, "supra_vrf", address=SUPRA_VRF_ADDRESS)
     c.delete(c.state.vrf_inbox, nonce)
-    return dvrf_numbers(signature, rng_count)
+    return dvrf.numbers(signature, rng_count)
 
 
 def vrf_callback(c: CallContext, a: Args) -> None:
-    """``draw::vrf_callback(nonce, message, signature, caller_address, rng_count, client_seed)``."""
+    """``draw::vrf_callback(nonce, message, signature, caller_address, rng_count, client_seed)``.
+
+    No signer: any account may submit it (the localnet's oracle is one submitter); only the
+    dVRF's signature, checked by ``_verify_callback``, makes it succeed.
+    """
     nonce, message, signature = a.u(0), a.raw(1), a.raw(2)
     caller, rng_count, client_seed = a.addr(3), a.u(4), a.u(5)
     _ledger(c)

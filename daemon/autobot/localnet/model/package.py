@@ -1,9 +1,12 @@
 """``PackageModel``: the ``lottery_multi`` package as a pure, synchronous, deterministic object.
 
 The node owns time, blocks and persistence; the model owns the package's storage and rules.
-``call`` runs one entry function all-or-nothing (see ``core.UndoLog``), ``view`` answers a view
-in node JSON, ``to_json``/``from_json`` persist every table. Nothing here reads a clock:
-timestamps are the callers' arguments.
+``call`` runs one entry function all-or-nothing (see ``core.UndoLog``), ``simulate`` runs one and
+undoes it whatever happens (no copy of the state: a simulation costs what the call touches),
+``view`` answers a view in node JSON, ``to_json``/``from_json`` persist every table. The model
+remembers which table slots changed since ``changed_rows`` was last asked, so the node persists
+only those (``state.RowEncoder``). Nothing here reads a clock: timestamps are the callers'
+arguments.
 
 Scenario seeding writes lotteries and sales directly (``seed_*``: no checks, no events), because
 draft creation and ticket sales are out of the localnet's scope; everything else is seeded by
@@ -12,7 +15,8 @@ running real entry functions (see ``autobot.localnet.scenario``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal
 
 from autobot.localnet.model import (
@@ -39,8 +43,11 @@ from autobot.localnet.model.state import (
     LotteryConfig,
     PackageState,
     Purchase,
+    Row,
+    RowEncoder,
     VrfRequest,
     state_from_json,
+    state_from_rows,
     state_to_json,
 )
 
@@ -93,6 +100,15 @@ class PackageModel:
         self._package = normalise_address(package_address)
         self.vrf_retry: VrfRetryMode = vrf_retry
         self._state = PackageState()
+        self._dirty: set[tuple[str, object]] = set()  # (table, key) written since changed_rows
+        self._everything_dirty = False
+        self._table_names: dict[int, str] = {}
+        self._index_tables()
+
+    def _index_tables(self) -> None:
+        self._table_names = {
+            id(getattr(self._state, f.name)): f.name for f in dataclasses.fields(self._state)
+        }
 
     @property
     def package_address(self) -> str:
@@ -116,12 +132,35 @@ class PackageModel:
     ) -> list[ModelEvent]:
         """Execute an entry function; returns its events or raises ``ModelAbort`` unchanged.
 
-        ``signers`` (admin first) must match the function's signer count. ``system`` marks the
-        localnet's own actors (the dVRF oracle's ``vrf_callback`` with no signers, the price
-        pusher's ``update_price`` signed by the admin); the package cannot tell them apart, so
-        it changes nothing in execution. Wrong argument counts or Python types raise ``ValueError`` /
+        ``signers`` (admin first) must match the function's signer count: none for
+        ``vrf_callback``, whoever submitted it. ``system`` marks the localnet's own actors (the
+        dVRF oracle's ``vrf_callback``, the price pusher's ``update_price`` signed by the admin);
+        the package cannot tell them apart, so it changes nothing in execution. Wrong argument counts or Python types raise ``ValueError`` /
         ``TypeError`` (the node validates them before calling) and change nothing either.
         """
+        context = self._run(module, function, signers=signers, args=args, keep=True)
+        touched, appended = context.undo.written
+        for table_id, key in touched:
+            self._mark(self._table_names.get(table_id), key)
+        for list_id in appended:
+            self._mark(self._table_names.get(list_id), None)
+        return list(context.events)
+
+    def simulate(
+        self, module: str, function: str, *, signers: Sequence[str], args: Sequence[object]
+    ) -> list[ModelEvent]:
+        """Run an entry function and undo it: its events, or ``ModelAbort``; state untouched."""
+        return list(self._run(module, function, signers=signers, args=args, keep=False).events)
+
+    def _run(
+        self,
+        module: str,
+        function: str,
+        *,
+        signers: Sequence[str],
+        args: Sequence[object],
+        keep: bool,
+    ) -> CallContext:
         signature = ENTRY_FUNCTIONS.get((module, function))
         handler = ENTRY_HANDLERS.get((module, function))
         if signature is None or handler is None:
@@ -145,7 +184,31 @@ class PackageModel:
         except BaseException:
             context.undo.rollback()
             raise
-        return list(context.events)
+        if not keep:
+            context.undo.rollback()
+        return context
+
+    def _mark(self, table: str | None, key: object) -> None:
+        if table is None:  # a write outside the known tables: persist everything to be safe
+            self._everything_dirty = True
+        else:
+            self._dirty.add((table, key))
+
+    def mark_all_dirty(self) -> None:
+        """Make the next ``changed_rows`` return every row (genesis; after a failed write)."""
+        self._everything_dirty = True
+
+    def changed_rows(self, encoder: RowEncoder) -> list[Row]:
+        """The rows of every table slot written since the last call (then forgets them)."""
+        if self._everything_dirty:
+            rows = encoder.all_rows(self._state)
+        else:
+            rows = []
+            for table, key in self._dirty:
+                rows.extend(encoder.rows(self._state, table, key))
+        self._dirty.clear()
+        self._everything_dirty = False
+        return rows
 
     def view(self, module: str, function: str, args: Sequence[object]) -> list[object]:
         """A view's ``result`` list in node JSON; ``KeyError`` for an unknown view."""
@@ -154,11 +217,20 @@ class PackageModel:
     # --- the localnet dVRF ------------------------------------------------------------------
 
     def pending_vrf_requests(self) -> list[VrfRequest]:
-        """dVRF requests not yet answered by a successful callback (nor dismissed), by nonce."""
+        """dVRF requests not yet answered by a verified callback (nor dismissed), by nonce.
+
+        Withheld requests (the oracle's ``never``/``fail_first`` rules), superseded ones and those
+        whose callback aborted are still pending: the dVRF's inbox is on-chain state that only a
+        verified callback changes.
+        """
         return [self._state.vrf_inbox[n] for n in sorted(self._state.vrf_inbox)]
 
     def vrf_callback_args(self, nonce: int) -> list[object]:
-        """The ``vrf_callback`` arguments (nonce, message, signature, caller, rng_count, seed)."""
+        """The ``vrf_callback`` arguments (nonce, message, signature, caller, rng_count, seed).
+
+        What the localnet dVRF sends for a pending request, signed with its dev key
+        (``model/dvrf.py``); ``KeyError`` if ``nonce`` is not pending.
+        """
         return draw.callback_args(self._state, nonce)
 
     def vrf_request_message(self, lottery_id: int) -> bytes | None:
@@ -169,8 +241,10 @@ class PackageModel:
         return self._state.vrf_inbox[d.request_id].message
 
     def dismiss_vrf_request(self, nonce: int) -> None:
-        """Drop a request the oracle will never answer (its policy, or a failed callback)."""
+        """Drop a pending request from the dVRF's inbox (a tool's shortcut: no transaction does
+        this, and the oracle does not; its callback then aborts in ``supra_vrf`` with code 1)."""
         self._state.vrf_inbox.pop(nonce, None)
+        self._mark("vrf_inbox", nonce)
 
     # --- persistence ------------------------------------------------------------------------
 
@@ -190,6 +264,22 @@ class PackageModel:
             raise ValueError("malformed package model document: no state")
         model = cls(package_address=address, vrf_retry="strict" if mode == "strict" else "intent")
         model._state = state_from_json(state)
+        model._index_tables()
+        return model
+
+    @classmethod
+    def from_rows(
+        cls, *, package_address: str, vrf_retry: str, rows: Iterable[tuple[str, str, str]]
+    ) -> PackageModel:
+        """A model from the rows ``changed_rows`` produced (``ValueError`` if malformed)."""
+        if vrf_retry not in ("intent", "strict"):
+            raise ValueError("malformed package model rows: unknown VRF retry variant")
+        model = cls(
+            package_address=package_address,
+            vrf_retry="strict" if vrf_retry == "strict" else "intent",
+        )
+        model._state = state_from_rows(rows)
+        model._index_tables()
         return model
 
     # --- scenario seeding (no checks, no events) --------------------------------------------
@@ -202,6 +292,7 @@ class PackageModel:
         """
         g = self._state.g
         g.registry = g.sales = g.history = g.draw = g.payouts = True
+        self._mark("globals_", 0)
 
     def seed_lottery(
         self,
@@ -223,6 +314,8 @@ class PackageModel:
             slots_checksum=registry.slots_checksum(config.prize_plan),
         )
         self._state.ordered_ids.append(lottery_id)
+        self._mark("lotteries", lottery_id)
+        self._mark("ordered_ids", None)
 
     def seed_sales(
         self, lottery_id: int, purchases: Sequence[Purchase], *, last_purchase_ts: int
@@ -237,7 +330,9 @@ class PackageModel:
             ],
             last_purchase_ts=last_purchase_ts,
         )
+        self._mark("sales", lottery_id)
 
     def seed_feature_draw(self, enabled: bool | None) -> None:
         """The DRAW feature switch: ``None`` = switch not initialised (allowed)."""
         self._state.g.feature_draw = enabled
+        self._mark("globals_", 0)

@@ -6,13 +6,22 @@ record with a shallow copy, so atomicity costs what a call touches.
 
 ``to_json``/``from_json`` serialise everything through the dataclass type hints (bytes as hex,
 tuples as lists, table keys as strings), so the node can persist and restore the package.
+
+**Rows.** The node persists the state incrementally, one row per table slot (``table``, ``key``,
+JSON): ``RowEncoder.rows`` encodes the slots a transaction wrote, and ``state_from_rows`` rebuilds
+the whole state from every row. A record member longer than ``PART_MIN_ITEMS`` (a lottery's ticket
+purchases, its winner records) is kept in a row of its own, ``key#member``, and encoded again only
+when the record holds a different object (members are immutable: a change assigns a new one), so
+a refund batch on a lottery with 5,000 tickets does not re-encode its purchases.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +40,8 @@ __all__ = [
     "PrizeSlot",
     "Purchase",
     "RetryPolicy",
+    "Row",
+    "RowEncoder",
     "SalesDistribution",
     "SalesState",
     "VrfDeposit",
@@ -38,6 +49,7 @@ __all__ = [
     "WinnerRecord",
     "WinnerState",
     "state_from_json",
+    "state_from_rows",
     "state_to_json",
 ]
 
@@ -450,3 +462,80 @@ def _seq(data: object) -> list[object]:
     if not isinstance(data, list):
         raise TypeError(f"expected list, got {data!r}")
     return data
+
+
+# --- rows (incremental persistence) ---------------------------------------------------------
+
+LIST_TABLES = ("ordered_ids", "finalized_ids")
+"""Tables that are lists: one row each (key ``""``), rewritten whole when appended to."""
+MAP_TABLES = tuple(f.name for f in dataclasses.fields(PackageState) if f.name not in LIST_TABLES)
+PART_MIN_ITEMS = 32
+"""Record members with more items than this get their own row (see the module doc)."""
+
+type Row = tuple[str, str, str | None]
+"""``(table, key, JSON text)``; ``None`` deletes the row and its member rows."""
+
+
+class RowEncoder:
+    """Encodes table slots as rows, remembering which long members it already wrote."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, str], dict[str, object]] = {}  # row -> member -> object
+
+    def rows(self, state: PackageState, table: str, key: object) -> list[Row]:
+        """The rows that make ``state.<table>[key]`` durable (``key`` is ignored for lists)."""
+        if table in LIST_TABLES:
+            return [(table, "", json.dumps(getattr(state, table)))]
+        records = getattr(state, table)
+        name = str(key)
+        if key not in records:
+            self._parts.pop((table, name), None)
+            return [(table, name, None)]
+        value = records[key]
+        if not (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            return [(table, name, json.dumps(_dump(value)))]
+        written = self._parts.setdefault((table, name), {})
+        out: list[Row] = []
+        inline: dict[str, object] = {}
+        for f in dataclasses.fields(value):
+            member = getattr(value, f.name)
+            if isinstance(member, tuple | frozenset) and len(member) > PART_MIN_ITEMS:
+                if written.get(f.name) is not member:
+                    written[f.name] = member
+                    out.append((table, f"{name}#{f.name}", json.dumps(_dump(member))))
+                continue
+            written.pop(f.name, None)
+            inline[f.name] = _dump(member)
+        out.append((table, name, json.dumps(inline)))
+        return out
+
+    def all_rows(self, state: PackageState) -> list[Row]:
+        """Every row of ``state`` (genesis, or a chain converted from the one-document format)."""
+        out: list[Row] = []
+        for table in LIST_TABLES:
+            out.extend(self.rows(state, table, None))
+        for table in MAP_TABLES:
+            for key in list(getattr(state, table)):
+                out.extend(self.rows(state, table, key))
+        return out
+
+
+def state_from_rows(rows: Iterable[tuple[str, str, str]]) -> PackageState:
+    """The state the rows describe (inverse of ``RowEncoder``); ``ValueError`` if malformed."""
+    tables: dict[str, dict[str, object]] = {name: {} for name in MAP_TABLES}
+    lists: dict[str, object] = {name: [] for name in LIST_TABLES}
+    parts: list[tuple[str, str, object]] = []
+    for table, key, text in rows:
+        value = json.loads(text)
+        if table in lists:
+            lists[table] = value
+        elif "#" in key:
+            parts.append((table, key, value))
+        elif table in tables:
+            tables[table][key] = value
+    for table, key, value in parts:
+        base, _, member = key.partition("#")
+        row = tables.get(table, {}).get(base)
+        if isinstance(row, dict):
+            row.setdefault(member, value)  # an inline member (written later) wins
+    return state_from_json({**tables, **lists})

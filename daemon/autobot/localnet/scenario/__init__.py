@@ -104,6 +104,9 @@ def _check(
     ids = [lot.id for lot in spec.lotteries]
     if len(set(ids)) != len(ids):
         problems.append("lotteries: duplicate id")
+    for lot in spec.lotteries:
+        if lot.archived and (lot.status != LotteryStatus.CANCELED or lot.tickets):
+            problems.append(f"lotteries: {lot.id} archived needs status canceled, no tickets sold")
     assets = [f.asset_id for f in spec.feeds]
     if len(set(assets)) != len(assets):
         problems.append("feeds: duplicate asset_id")
@@ -168,6 +171,8 @@ def _apply(
                 lot.cancel_reason,
                 now_ts + lot.canceled_at,
             )
+            if lot.archived:
+                run("payouts", "archive_canceled_lottery_admin", lot.id, now_ts + lot.canceled_at)
     return ScenarioInfo(
         name=spec.name,
         oracle=OracleSettings(
@@ -221,7 +226,7 @@ def _seed_lottery(model: PackageModel, lot: LotterySpec, *, now_ts: int) -> None
         winners_dedup=lot.dedup,
         draw_algo=0,
         auto_close_enabled=True,
-        grace_period_secs=0,
+        grace_period_secs=lot.auto_close_grace,
         reward_backend_type=0,
         reward_backend_blob=b"",
         retry_policy=lot.retry,

@@ -47,8 +47,10 @@ relative to ``now_ts``)::
     distribution = [6000, 0, 2500, 1500]  # prize, jackpot, operations, reserve bps (sum 10000)
     retry = { strategy = "fixed", base_delay_seconds = 600, max_delay_seconds = 600 }
     callbacks = "normal"                # "normal" | "never" | N (the first N requests unanswered)
+    auto_close_grace_seconds = 0        # the lottery's AutoClosePolicy grace
     cancel_reason = 3                   # status = "canceled" only
     canceled_offset_seconds = -300      # status = "canceled" only
+    archived = false                    # status = "canceled", tickets_sold = 0 only: archived too
 """
 
 from __future__ import annotations
@@ -296,7 +298,7 @@ def _lottery(t: _Reader) -> LotterySpec:
         r.done()
     callbacks = _callbacks(t)
     canceled = status == LotteryStatus.CANCELED
-    for key in ("cancel_reason", "canceled_offset_seconds"):
+    for key in ("cancel_reason", "canceled_offset_seconds", "archived"):
         if t.has(key) and not canceled:
             t.problems.append(f'{t.path}.{key}: only for status = "canceled"')
     lottery = LotterySpec(
@@ -313,7 +315,11 @@ def _lottery(t: _Reader) -> LotterySpec:
         callbacks=callbacks,
         cancel_reason=t.int_("cancel_reason", 3, low=1, high=255),
         canceled_at=t.int_("canceled_offset_seconds", -300, low=-(2**40), high=2**40),
+        archived=t.bool_("archived", False),
+        auto_close_grace=t.int_("auto_close_grace_seconds", 0, high=2**40),
     )
+    if lottery.archived and tickets:
+        t.problems.append(f"{t.path}.archived: only for a lottery with tickets_sold = 0")
     t.done()
     return lottery
 

@@ -147,6 +147,8 @@ class LotterySpec:
     callbacks: CallbackRule = CallbackRule()
     cancel_reason: int = 3
     canceled_at: int = -300
+    archived: bool = False  # canceled with no tickets: archived right after the cancel
+    auto_close_grace: int = 0  # AutoClosePolicy.grace_period_secs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,304 @@
+"""Which lotteries a sweep reads: reads scale with the work due, not with the lottery count.
+
+The ``Watchlist`` keeps the last view of every live lottery between sweeps and gives the planners a
+full ``Snapshot`` every time, but reads a lottery's seven views again only when
+
+* its **next check** has come (``planning.schedule.next_check``: sales end, retry window, VRF
+  deadline, refund SLA, the end of a pending execution),
+* it **changed**: an event of the package named it (``LOTTERY_EVENTS``, scanned once per sweep
+  from the block after the last scanned one up to the snapshot's block), one of autobot's own
+  actions on it moved (``mark_changed``), or it is new (``status_overview.total`` grew: the ids are
+  listed again),
+* or the status counts of ``status_overview`` disagree with the views kept (a change no event
+  announces, e.g. someone's ``advance_status``): the ACTIVE ids are listed again and compared; if
+  the counts keep disagreeing for ``FULL_SCAN_AFTER_SECONDS`` of chain time, every kept lottery's
+  status is read once.
+
+Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
+Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
+An idle sweep therefore costs the aggregate views plus one events request per event type,
+whatever the number of lotteries. After a restart every live lottery is read once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import structlog
+
+from autobot.chain.gateway import ChainGateway
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
+from autobot.errors import EventsPruned
+from autobot.journal.store import SqliteJournal
+from autobot.planning.plan import PlanContext
+from autobot.planning.schedule import is_terminal, next_check
+
+__all__ = ["LOTTERY_EVENTS", "ReadStats", "Watchlist"]
+
+log = structlog.get_logger(__name__)
+
+LOTTERY_EVENTS = (
+    "history::LotteryCanceledEvent",
+    "history::LotteryFinalizedEvent",
+    "history::VrfRequestedEvent",
+    "history::VrfFulfilledEvent",
+    "history::WinnersComputedEvent",
+    "history::PayoutBatchEvent",
+    "history::RefundBatchEvent",
+)
+"""Events that name a lottery (``lottery_id``; ``id`` in ``LotteryFinalizedEvent``)."""
+
+FULL_SCAN_AFTER_SECONDS = 60
+"""Chain seconds of unexplained status counts before every kept lottery's status is read."""
+
+_LIVE_STATUSES = (
+    LotteryStatus.DRAFT,
+    LotteryStatus.ACTIVE,
+    LotteryStatus.CLOSING,
+    LotteryStatus.DRAW_REQUESTED,
+    LotteryStatus.DRAWN,
+    LotteryStatus.PAYOUT,
+)
+"""Statuses no terminal lottery has: their counts must equal the kept views' counts."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadStats:
+    """What one ``Watchlist.read`` did (the ``tick`` log line, benchmarks, tests)."""
+
+    read: int = 0  # lotteries whose views were read
+    due: int = 0  # ... because their next check had come (or a pending execution's time)
+    changed: int = 0  # ... because they changed (events, own actions, new, reconciliation)
+    events: int = 0  # events scanned
+    kept: int = 0  # live lotteries in the snapshot
+    terminal: int = 0  # lotteries known terminal (never read)
+
+
+class Watchlist:
+    """The live lotteries' views between sweeps and the rules for reading them again."""
+
+    def __init__(
+        self,
+        *,
+        gateway: ChainGateway,
+        journal: SqliteJournal,
+        schedule: PlanContext,
+        event_types: Collection[str] = LOTTERY_EVENTS,
+    ) -> None:
+        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs)."""
+        self._gateway = gateway
+        self._journal = journal
+        self._schedule = schedule
+        self._event_types = tuple(event_types)
+        self._views: dict[int, LotteryView] = {}
+        self._next: dict[int, int] = {}  # lottery id -> chain second of its next check
+        self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
+        self._terminal: set[int] | None = None
+        self._changed: set[int] = set()  # read at the next sweep
+        self._cursor: int | None = None  # first block height whose events are not scanned
+        self._mismatch_since: int | None = None  # chain time the status counts began to differ
+        self.last = ReadStats()
+
+    @property
+    def views(self) -> Mapping[int, LotteryView]:
+        """The kept views of the live lotteries."""
+        return self._views
+
+    @property
+    def terminal(self) -> frozenset[int]:
+        return frozenset(self._terminal or ())
+
+    def next_checks(self) -> Mapping[int, int]:
+        """Lottery id → the chain second it will be read again at the latest (if no change)."""
+        return dict(self._next)
+
+    def next_due(self) -> int | None:
+        """The earliest next check of any kept lottery."""
+        return min(self._next.values(), default=None)
+
+    def mark_changed(self, lottery_ids: Iterable[int]) -> None:
+        """Read these lotteries at the next sweep (autobot's own action on them moved)."""
+        self._changed.update(lottery_ids)
+
+    # ------------------------------------------------------------------ the read
+
+    async def read(
+        self,
+        *,
+        asset_ids: Collection[int],
+        estimated_now: float | None = None,
+        pending: Mapping[int, int] | None = None,
+    ) -> Snapshot:
+        """One snapshot with every live lottery, reading only what is due or changed.
+
+        ``estimated_now`` (chain seconds) picks the due lotteries to read together with the
+        aggregate views; any the real chain time makes due as well are read right after.
+        ``pending`` maps a lottery to the chain time an open action on it executes.
+        """
+        if self._terminal is None:
+            self._terminal = set(await self._journal.terminal_lotteries())
+        terminal = self._terminal
+        pending = pending or {}
+        first = self._cursor is None
+        if first:
+            due_ids = set(await self._gateway.lottery_ids()) - terminal
+        else:
+            horizon = estimated_now if estimated_now is not None else float("-inf")
+            due_ids = self._due(horizon, pending) | self._changed
+        snapshot = await self._gateway.snapshot(lottery_ids=due_ids, asset_ids=asset_ids)
+        now, height = snapshot.now, snapshot.height
+        fresh = dict(snapshot.lotteries)
+        due_count = len(due_ids - self._changed)
+        self._changed -= due_ids
+
+        changed: set[int] = set()
+        scanned = 0
+        if self._cursor is not None and height >= self._cursor:
+            found, scanned = await self._scan_events(self._cursor, height + 1)
+            changed |= found
+        self._cursor = height + 1
+        known = set(self._views) | set(fresh) | terminal
+        if snapshot.overview.total != len(known):
+            changed |= set(await self._gateway.lottery_ids()) - known
+        changed |= self._due(now, pending) - set(fresh)
+        changed -= set(fresh) | terminal
+        if changed:
+            fresh.update(await self._gateway.lottery_views(changed))
+        await self._keep(fresh, now, pending)
+        reconciled = await self._reconcile(snapshot.overview, now, pending)
+
+        self.last = ReadStats(
+            read=len(fresh) + reconciled,
+            due=due_count,
+            changed=len(fresh) - due_count + reconciled,
+            events=scanned,
+            kept=len(self._views),
+            terminal=len(terminal),
+        )
+        return replace(snapshot, lotteries=self._views)
+
+    def _due(self, now: float, pending: Mapping[int, int]) -> set[int]:
+        due = {i for i, at in self._next.items() if at <= now}
+        due |= {
+            i
+            for i, at in pending.items()
+            if at <= now and i in self._views and self._read_at.get(i, 0) < at
+        }
+        return due
+
+    async def _keep(
+        self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
+    ) -> None:
+        assert self._terminal is not None
+        for lottery_id, view in sorted(fresh.items()):
+            self._read_at[lottery_id] = now
+            if is_terminal(view):
+                self._forget(lottery_id)
+                self._terminal.add(lottery_id)
+                await self._journal.mark_terminal(
+                    lottery_id, status=int(view.status), chain_now=now
+                )
+                continue
+            self._views[lottery_id] = view
+            when = next_check(view, now, self._schedule, pending_until=pending.get(lottery_id))
+            if when is None:
+                self._next.pop(lottery_id, None)
+            else:
+                self._next[lottery_id] = when
+
+    def _forget(self, lottery_id: int) -> None:
+        self._views.pop(lottery_id, None)
+        self._next.pop(lottery_id, None)
+        self._read_at.pop(lottery_id, None)
+
+    async def _scan_events(self, start: int, end: int) -> tuple[set[int], int]:
+        """Lottery ids named by the package's events in blocks ``[start, end)``."""
+        try:
+            pages = await asyncio.gather(
+                *(self._scan_type(t, start, end) for t in self._event_types)
+            )
+        except EventsPruned as exc:
+            # The node no longer has those blocks' events: read every kept lottery again.
+            log.warning("events_pruned", start_height=start, detail=str(exc))
+            return set(self._views), 0
+        ids: set[int] = set()
+        scanned = 0
+        for found, count in pages:
+            ids |= found
+            scanned += count
+        return ids, scanned
+
+    async def _scan_type(self, event_type: str, start: int, end: int) -> tuple[set[int], int]:
+        ids: set[int] = set()
+        scanned = 0
+        cursor: str | None = None
+        while True:
+            page = await self._gateway.events(
+                event_type, start_height=start, end_height=end, cursor=cursor
+            )
+            scanned += len(page.events)
+            for event in page.events:
+                raw = event.data.get("lottery_id", event.data.get("id"))
+                if isinstance(raw, str | int) and str(raw).isdigit():
+                    ids.add(int(raw))
+            if not page.cursor or not page.events:
+                return ids, scanned
+            cursor = page.cursor
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def _counts(self) -> dict[LotteryStatus, int]:
+        counts = dict.fromkeys(_LIVE_STATUSES, 0)
+        for view in self._views.values():
+            if view.status in counts:
+                counts[view.status] += 1
+        return counts
+
+    async def _reconcile(
+        self, overview: StatusOverview, now: int, pending: Mapping[int, int]
+    ) -> int:
+        """Status counts no event explains: find the lotteries behind them; how many were read."""
+        kept = self._counts()
+        if all(overview.count(s) == kept[s] for s in _LIVE_STATUSES):
+            self._mismatch_since = None
+            return 0
+        if self._mismatch_since is None:
+            self._mismatch_since = now
+        log.info(
+            "status_counts_differ",
+            chain={s.name.lower(): overview.count(s) for s in _LIVE_STATUSES},
+            kept={s.name.lower(): n for s, n in kept.items()},
+            since=self._mismatch_since,
+        )
+        if now - self._mismatch_since < FULL_SCAN_AFTER_SECONDS:
+            active = await self._active_ids()
+            suspects = {
+                i
+                for i, v in self._views.items()
+                if (v.status == LotteryStatus.ACTIVE) != (i in active)
+            }
+        else:  # the cheap way did not explain it: read every kept lottery's status once
+            log.warning("status_counts_unexplained", lotteries=len(self._views))
+            ids = sorted(self._views)
+            statuses = await asyncio.gather(*(self._gateway.lottery_status(i) for i in ids))
+            suspects = {
+                i for i, s in zip(ids, statuses, strict=True) if s.status != self._views[i].status
+            }
+            self._mismatch_since = None
+        if not suspects:
+            return 0
+        await self._keep(await self._gateway.lottery_views(suspects), now, pending)
+        return len(suspects)
+
+    async def _active_ids(self) -> set[int]:
+        found: set[int] = set()
+        start = 0
+        while True:
+            page = await self._gateway.list_active(start=start, limit=1000)
+            found.update(page)
+            if len(page) < 1000:
+                return found
+            start += 1000
