@@ -417,15 +417,23 @@ class TimelockSkipper:
     Every ``interval`` seconds it reads the journal; an action in ``waiting`` whose ``execute_at``
     is still ahead of the chain gets ``POST /localnet/v1/advance`` by the difference (a new block
     at once). The daemon's own behaviour is unchanged: it still waits for chain time; there is
-    just less wall time to wait. ``paused`` holds it off (a test that wants to catch ``waiting``).
+    just less wall time to wait. ``short_by`` stops that many chain seconds before ``execute_at``,
+    so the last stretch of the timelock passes at the chain's own pace (a daemon that did not wait
+    would act in it). ``paused`` holds it off (a test that wants to catch ``waiting``).
     """
 
     def __init__(
-        self, net: LocalnetProcess, journal: JournalReader, *, interval: float = 0.1
+        self,
+        net: LocalnetProcess,
+        journal: JournalReader,
+        *,
+        interval: float = 0.1,
+        short_by: int = 0,
     ) -> None:
         self._net = net
         self._journal = journal
         self._interval = interval
+        self._short_by = short_by
         self.paused = False
         self.advanced: list[tuple[str, int]] = []
         self._task: asyncio.Task[None] | None = None
@@ -449,6 +457,7 @@ class TimelockSkipper:
             if not waiting:
                 continue
             target = min(a.execute_at for a in waiting if a.execute_at is not None)
+            target -= self._short_by
             now = await self._net.chain_now()
             if target > now:
                 await self._net.advance(target - now)

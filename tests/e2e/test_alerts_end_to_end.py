@@ -58,12 +58,13 @@ ACTION_ID = 3  # one of B's allowed actions (1-4) that autobot never runs
 
 
 def delivered(
-    hooks: Webhooks, alertname: str, status: str, **labels: str
+    hooks: Webhooks, alertname: str, status: str, *, since: int = 0, **labels: str
 ) -> Callable[[], dict[str, Any] | None]:
-    """The first alert delivered to ``page`` with this name, status and labels (None until then)."""
+    """The first alert delivered to ``page`` with this name, status and labels, among the
+    deliveries from the ``since``-th on (None until there is one)."""
 
     def find() -> dict[str, Any] | None:
-        for alert in hooks.alerts("page"):
+        for alert in hooks.alerts("page")[since:]:
             wanted = alert["labels"]["alertname"] == alertname and alert["status"] == status
             if wanted and all(alert["labels"].get(k) == v for k, v in labels.items()):
                 return alert
@@ -126,16 +127,18 @@ async def test_clamp_and_failure_limit_page_through_prometheus_and_alertmanager_
                 fired_after = time.monotonic() - started
 
                 # When the operator clears both through the daemon
-                requested = time.monotonic()
+                requested, before = time.monotonic(), len(hooks.alerts("page"))
                 for result in await asyncio.gather(
                     autobot_cli("feed", "clear-clamp", str(ASSET), "--config", config),
                     autobot_cli("bot", "rotate", "B", "--max-failures", "6", "--config", config),
                 ):
                     assert result.returncode == 0, result.stdout + result.stderr
                 cli_seconds = time.monotonic() - requested
-                clamp_resolved = delivered(hooks, "PriceFeedClamp", "resolved", asset_id=str(ASSET))
+                clamp_resolved = delivered(
+                    hooks, "PriceFeedClamp", "resolved", since=before, asset_id=str(ASSET)
+                )
                 limit_resolved = delivered(
-                    hooks, "AutomationFailureLimit", "resolved", operator="B"
+                    hooks, "AutomationFailureLimit", "resolved", since=before, operator="B"
                 )
                 both = await hooks.wait_until(
                     lambda: bool(clamp_resolved() and limit_resolved()), within=30

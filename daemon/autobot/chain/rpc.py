@@ -28,8 +28,9 @@ Failover (``EndpointPool``, ``chain/endpoints.py``): each request goes to the po
 candidate; after a transport-level failure (timeout, connection error, 5xx, 429, a malformed
 answer, another chain's id) it moves to the next endpoint not yet tried, and once every
 candidate was tried it may ask again, after a short backoff, up to ``max_attempts`` attempts in
-all — but never re-asks an endpoint that timed out (a hung endpoint would multiply the wait),
-and waits out a ``Retry-After`` only up to ``MAX_RETRY_AFTER_SECONDS``. A submit is a request
+all — but an endpoint that timed out is asked again only when no other is left, and then once
+(a hung endpoint would multiply the wait), and a ``Retry-After`` is waited out only up to
+``MAX_RETRY_AFTER_SECONDS``. A submit is a request
 like the others: sent to one endpoint, re-sent (the same signed bytes) elsewhere only after such
 a failure. That is safe: a sequence number executes at most once, and a second endpoint answers
 with the hash or a ``SequenceRace``.
@@ -227,13 +228,14 @@ class RpcClient:
         errors: dict[Endpoint, Exception] = {}
         last: Exception | None = None
         for attempt in range(self.max_attempts):
-            # Never re-asked within one request: an endpoint that timed out (it would multiply
-            # the wait) or lagged (asking again does not make it current).
+            # Not re-asked within one request: an endpoint that lagged (asking again does not
+            # make it current), or that timed out while another one is left to ask (a hung
+            # endpoint would multiply the wait; a lone one gets one more chance).
             candidates = [
-                e
-                for e in self.pool.candidates()
-                if not isinstance(errors.get(e), RpcTimeout | StaleAnswer)
+                e for e in self.pool.candidates() if not isinstance(errors.get(e), StaleAnswer)
             ]
+            untimed = [e for e in candidates if not isinstance(errors.get(e), RpcTimeout)]
+            candidates = untimed or [e for e in candidates if tried.count(e) < 2]
             if not candidates:
                 if last is None:
                     raise RpcUnavailable(f"{what}: no usable RPC endpoint (all disabled)")

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS events (
     block_height INTEGER NOT NULL, tx_hash TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, id);
+CREATE INDEX IF NOT EXISTS events_by_type_height ON events (type, block_height, id);
 CREATE TABLE IF NOT EXISTS accounts (address TEXT PRIMARY KEY, sequence_number INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS model_rows (
     tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (tbl, key)

@@ -281,17 +281,23 @@ async def test_a_short_retry_after_is_waited_out_and_a_long_one_is_the_callers(
         assert caught.value.retry_after == 60 and time.monotonic() - started < 1
 
 
-async def test_an_endpoint_that_timed_out_is_not_asked_again_in_the_same_request(
+async def test_a_hung_endpoint_is_asked_again_only_when_it_is_the_last_and_only_once(
     nodes: tuple[FakeNode, FakeNode],
 ) -> None:
-    first, _ = nodes
+    first, second = nodes
     first.fixed = first.stall
-    async with gateway(first.url, timeout=0.2) as gw:
+    second.fixed = answer({"message": "busy"}, status=503)
+    async with gateway(first.url, second.url, timeout=0.2) as gw:
         started = time.monotonic()
+        with pytest.raises(RpcUnavailable):
+            await gw.chain_time()
+        assert time.monotonic() - started < 1
+    assert len(first.requests) == 1  # the fast-failing one was asked again instead
+    assert len(second.requests) == 3
+    async with gateway(first.url, timeout=0.2) as gw:
         with pytest.raises(RpcTimeout):
             await gw.chain_time()
-        assert time.monotonic() - started < 0.6
-    assert len(first.requests) == 1
+    assert len(first.requests) == 3  # alone: one more chance, not max_attempts
 
 
 async def test_the_daemon_metrics_count_attempts_by_endpoint_and_outcome(
