@@ -17,7 +17,10 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
 Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
 Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
 An idle sweep therefore costs the aggregate views plus one events request per event type,
-whatever the number of lotteries. After a restart every live lottery is read once.
+whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
+with a summary (``views::list_finalized_ids``) are terminal without reading their views (one
+status read each, for the journal), the others are read ``READ_CHUNK`` at a time, so memory stays
+flat however many there are.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ LOTTERY_EVENTS = (
 )
 """Events that name a lottery (``lottery_id``; ``id`` in ``LotteryFinalizedEvent``)."""
 
+READ_CHUNK = 64
+"""Lotteries whose views are read concurrently (each is seven requests)."""
 FULL_SCAN_AFTER_SECONDS = 60
 """Chain seconds of unexplained status counts before every kept lottery's status is read."""
 
@@ -144,13 +149,16 @@ class Watchlist:
         pending = pending or {}
         first = self._cursor is None
         if first:
+            await self._summarised()
             due_ids = set(await self._gateway.lottery_ids()) - terminal
         else:
             horizon = estimated_now if estimated_now is not None else float("-inf")
             due_ids = self._due(horizon, pending) | self._changed
-        snapshot = await self._gateway.snapshot(lottery_ids=due_ids, asset_ids=asset_ids)
+        with_snapshot = due_ids if len(due_ids) <= READ_CHUNK else set()
+        snapshot = await self._gateway.snapshot(lottery_ids=with_snapshot, asset_ids=asset_ids)
         now, height = snapshot.now, snapshot.height
         fresh = dict(snapshot.lotteries)
+        fresh.update(await self._views_of(due_ids - with_snapshot))
         due_count = len(due_ids - self._changed)
         self._changed -= due_ids
 
@@ -165,8 +173,7 @@ class Watchlist:
             changed |= set(await self._gateway.lottery_ids()) - known
         changed |= self._due(now, pending) - set(fresh)
         changed -= set(fresh) | terminal
-        if changed:
-            fresh.update(await self._gateway.lottery_views(changed))
+        fresh.update(await self._views_of(changed))
         await self._keep(fresh, now, pending)
         reconciled = await self._reconcile(snapshot.overview, now, pending)
 
@@ -189,18 +196,38 @@ class Watchlist:
         }
         return due
 
+    async def _views_of(self, lottery_ids: Collection[int]) -> dict[int, LotteryView]:
+        """Every view of ``lottery_ids``, ``READ_CHUNK`` lotteries at a time."""
+        ids = sorted(lottery_ids)
+        found: dict[int, LotteryView] = {}
+        for start in range(0, len(ids), READ_CHUNK):
+            found.update(await self._gateway.lottery_views(ids[start : start + READ_CHUNK]))
+        return found
+
+    async def _summarised(self) -> None:
+        """Lotteries with a summary are terminal: remember them without reading their views."""
+        assert self._terminal is not None
+        new = sorted(set(await self._gateway.finalized_ids()) - self._terminal)
+        statuses: dict[int, int] = {}
+        for start in range(0, len(new), READ_CHUNK * 8):
+            chunk = new[start : start + READ_CHUNK * 8]
+            read = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
+            statuses.update({i: int(s.status) for i, s in zip(chunk, read, strict=True)})
+        now = (await self._gateway.chain_time()).seconds if statuses else 0
+        await self._journal.mark_terminal_many(statuses, chain_now=now)
+        self._terminal.update(statuses)
+
     async def _keep(
         self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
     ) -> None:
         assert self._terminal is not None
+        ended: dict[int, int] = {}
         for lottery_id, view in sorted(fresh.items()):
             self._read_at[lottery_id] = now
             if is_terminal(view):
                 self._forget(lottery_id)
                 self._terminal.add(lottery_id)
-                await self._journal.mark_terminal(
-                    lottery_id, status=int(view.status), chain_now=now
-                )
+                ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view
             when = next_check(view, now, self._schedule, pending_until=pending.get(lottery_id))
@@ -208,6 +235,7 @@ class Watchlist:
                 self._next.pop(lottery_id, None)
             else:
                 self._next[lottery_id] = when
+        await self._journal.mark_terminal_many(ended, chain_now=now)
 
     def _forget(self, lottery_id: int) -> None:
         self._views.pop(lottery_id, None)
@@ -290,7 +318,7 @@ class Watchlist:
             self._mismatch_since = None
         if not suspects:
             return 0
-        await self._keep(await self._gateway.lottery_views(suspects), now, pending)
+        await self._keep(await self._views_of(suspects), now, pending)
         return len(suspects)
 
     async def _active_ids(self) -> set[int]:

@@ -77,6 +77,7 @@ _EVENT_TYPE = re.compile(
     r"(0x[0-9a-fA-F]{1,64}::)?[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_<>,: ]*"
 )
 _E_HISTORY_MISSING = 0x1B01
+_E_REGISTRY_MISSING = 0x1202  # also what sales views abort with for a lottery without sales
 _E_PRICE_FEED_NOT_FOUND = 0x1902  # ABORT_NAMES[0x1902]
 
 
@@ -232,7 +233,7 @@ class SupraGateway:
         async with _tasks() as group:
             status = group.create_task(self.lottery_status(lottery_id))
             config = group.create_task(self.lottery_config(lottery_id))
-            accounting = group.create_task(self.accounting(lottery_id))
+            accounting = group.create_task(self._accounting_or_zero(lottery_id))
             vrf = group.create_task(self.vrf_state(lottery_id))
             winners = group.create_task(self.winner_progress(lottery_id))
             refund = group.create_task(self.refund_progress(lottery_id))
@@ -252,6 +253,16 @@ class SupraGateway:
             cancellation=cancellation.result(),
             archived=archived,
         )
+
+    async def _accounting_or_zero(self, lottery_id: int) -> Accounting:
+        """``accounting_snapshot`` aborts ``E_REGISTRY_MISSING`` in ``sales`` for a lottery that
+        has no sales state (no ticket sold yet): its accounting is all zeros."""
+        try:
+            return await self.accounting(lottery_id)
+        except MoveAbort as exc:
+            if exc.module == "sales" and exc.code == _E_REGISTRY_MISSING:
+                return Accounting()
+            raise
 
     async def has_summary(self, lottery_id: int) -> bool:
         """True once ``history`` holds the lottery's summary (archived or finalized).
@@ -357,6 +368,29 @@ class SupraGateway:
             ids = await self._one(
                 views.decode_id_list, "views", "list_by_all_tags", U64(0), U64(start), U64(page)
             )
+            found.extend(ids)
+            if len(ids) < page:
+                break
+            start += page
+        return tuple(sorted(set(found)))
+
+    async def finalized_ids(self, *, page: int = 1000) -> tuple[int, ...]:
+        """Lotteries with a ``LotterySummary`` (finalized, or canceled and archived), oldest first.
+
+        ``views::list_finalized_ids(from, limit)`` (newest first, ``limit <= 1000``), paged; an
+        empty tuple without a history ledger.
+        """
+        found: list[int] = []
+        start = 0
+        while True:
+            try:
+                ids = await self._one(
+                    views.decode_id_list, "views", "list_finalized_ids", U64(start), U64(page)
+                )
+            except MoveAbort as exc:
+                if exc.code == _E_HISTORY_MISSING:
+                    return ()
+                raise
             found.extend(ids)
             if len(ids) < page:
                 break

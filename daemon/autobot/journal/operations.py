@@ -133,6 +133,20 @@ class OperationsTables:
             )
             await db.execute("DELETE FROM lottery_checks WHERE lottery_id = ?", (lottery_id,))
 
+    async def mark_terminal_many(self, statuses: Mapping[int, int], *, chain_now: int) -> None:
+        """``mark_terminal`` for many lotteries (lottery id → status) in one commit."""
+        if not statuses:
+            return
+        async with self._write(f"marking {len(statuses)} lotteries terminal") as db:
+            wall = self._clock.wall()
+            await db.executemany(
+                "INSERT OR IGNORE INTO terminal_lotteries VALUES (?, ?, ?, ?)",
+                [(i, s, wall, chain_now) for i, s in statuses.items()],
+            )
+            await db.executemany(
+                "DELETE FROM lottery_checks WHERE lottery_id = ?", [(i,) for i in statuses]
+            )
+
     async def terminal_lotteries(self) -> frozenset[int]:
         found = await self._read(
             "listing terminal lotteries", "SELECT lottery_id FROM terminal_lotteries"
