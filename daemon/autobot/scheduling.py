@@ -32,6 +32,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 log = structlog.get_logger(__name__)
 
 SWEEP_JOB = "sweep"
+# A wake-up job may fire while an earlier run of the same job id still waits on the sweep lock;
+# APScheduler would skip (and so lose) it at max_instances=1. _run coalesces them instead.
+_WAKE_INSTANCES = 64
 CHAIN_POLL_SECONDS = 0.02
 CHAIN_WAIT_SECONDS = 2.0
 JUMP_WALL_SECONDS = 2.0
@@ -158,7 +161,12 @@ class SweepScheduler:
     def wake_now(self) -> None:
         """Ask for a sweep as soon as possible (coalesced with one in progress)."""
         self._scheduler.add_job(
-            self._run, "date", run_date=datetime.now(UTC), id="wake:now", replace_existing=True
+            self._run,
+            "date",
+            run_date=datetime.now(UTC),
+            id="wake:now",
+            replace_existing=True,
+            max_instances=_WAKE_INSTANCES,
         )
 
     def wake_at_chain(self, chain_ts: int, *, key: str) -> None:
@@ -180,6 +188,7 @@ class SweepScheduler:
             id=f"wake:{key}",
             replace_existing=True,
             misfire_grace_time=None,
+            max_instances=_WAKE_INSTANCES,
         )
 
     async def _run_wakeup(self, key: str, chain_ts: int | None = None) -> None:

@@ -11,6 +11,7 @@ no lottery or feed changed. Every transaction the demo's actions would send is l
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ async def test_dry_run_submits_nothing_and_logs_every_would_be_transaction(
     assert not config.automation.live
     keyring = load_keyring(config)
     node = localnet.node
-    accounts = [keyring.admin.address, *(s.address for s in keyring.operators.values())]
+    accounts = [str(keyring.admin.address), *(str(s.address) for s in keyring.operators.values())]
     accounts += [op.address for op in localnet.info.operators]
     sequences_before = {a: node.sequence_number(a) for a in accounts}
     submitted: list[SignedTx] = []
@@ -122,11 +123,11 @@ async def test_dry_run_submits_nothing_and_logs_every_would_be_transaction(
     for entry in shown:
         assert entry["function"] and entry["sender"].startswith("0x")
         assert isinstance(entry["arguments"], list)
-    admin = keyring.admin.address
-    operator_a = keyring.operators["A"].address
-    operator_b = keyring.operators["B"].address
+    admin = str(keyring.admin.address)
+    operator_a = str(keyring.operators["A"].address)
+    operator_b = str(keyring.operators["B"].address)
 
-    def lines(function: str, key: str) -> list[dict[str, Any]]:
+    def lines(function: str, key: str) -> list[MutableMapping[str, Any]]:
         return [e for e in shown if e["function"] == function and e["action_key"] == key]
 
     # lottery 1: auto-close (action 1) by the admin, attested by B (timelock 0: no announce)

@@ -5,11 +5,11 @@ Engine issue, acceptance 3. Given the demo with operator B (timelock 0, actions 
 (the official SDK; a timelock-0 bot may record directly), a real daemon runs against the localnet
 process: no transaction from B reaches the chain while B is locked out (B's sequence number on the
 node, the journal's transactions, the chain's automation events), the failure-budget guard refuses
-B (``guard_refused`` log lines, ``autobot_guard_refusals_total{guard="failure_budget"}``) and the
-work B would have done goes to operator A (timelock 900 s) or waits. Then ``autobot bot rotate B
---max-failures 6`` (a request the daemon carries out: ``rotate_bot``, multi-agent) and B takes
-actions again: its transactions land after the rotation, it records successes and its failure
-count is back at 0.
+B (``guard_refused`` log lines, ``autobot_guard_refusals_total{guard="failure_budget"}``) and
+work B would have done (closes, draws) goes to operator A (timelock 900 s) instead. Then
+``autobot bot rotate B --max-failures 6`` (a request the daemon carries out: ``rotate_bot``,
+multi-agent) and B takes actions again: its transactions land after the rotation, it records
+successes and its failure count is back at 0.
 """
 
 from __future__ import annotations
@@ -38,19 +38,14 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 ACTION_DEFRAGMENT_INDEX = 3  # allowed to B, never used by autobot
-E_SOMETHING = 0x1A06
+SOME_ABORT_CODE = 0x1A06
 
 
 async def until(
-    what: str, check: Callable[[], object], daemon: DaemonProcess, *, within: float = 30.0
+    what: str, check: Callable[[], bool], daemon: DaemonProcess, *, within: float = 30.0
 ) -> None:
     deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
+    while not check():
         daemon.check_alive()
         if time.monotonic() > deadline:
             pytest.fail(f"not within {within} s: {what}\n{daemon.tail()}")
@@ -72,7 +67,7 @@ async def lock_out(net: LocalnetProcess, tx_factory: TxFactory, private_key: str
                     tx_factory.u64(ACTION_DEFRAGMENT_INDEX),
                     tx_factory.bytes_(hashlib.sha3_256(b"locked out %d" % seq).digest()),
                     tx_factory.u64(now),
-                    tx_factory.u64(E_SOMETHING),
+                    tx_factory.u64(SOME_ABORT_CODE),
                 ],
                 sequence_number=seq,
             )
@@ -96,7 +91,7 @@ async def test_a_locked_out_bot_gets_no_transaction_until_rotate_bot_raises_its_
 ) -> None:
     async with LocalnetProcess.start(tmp_path) as net:
         operator_a, operator_b = net.operator("A"), net.operator("B")
-        key_b = (net.config_path.parent / "localnet-operator-b.key").read_text().strip()
+        key_b = net.config.keys.operator_key_files["B"].read_text().strip()
         # given: B at its failure limit (3 of 3), before the daemon starts
         await lock_out(net, tx_factory, key_b)
         bot_b = await net.gateway.get_bot(operator_b)

@@ -1,0 +1,56 @@
+"""Run the benchmarks: ``python -m bench.run [--quick] [--only reaction refunds sweep footprint]``.
+
+Prints the machine, then per benchmark a table and a final ``BENCH <name> key=value ...`` line;
+``--json FILE`` also writes every number. Work files go to a temporary directory (``--keep DIR``
+keeps them: localnet and daemon logs, journals, scenario files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench import footprint, reaction, refunds, sweep
+from bench.harness import machine, say
+
+Benchmark = Callable[..., Awaitable[dict[str, float]]]
+BENCHMARKS: dict[str, Benchmark] = {
+    "reaction": reaction.run,
+    "refunds": refunds.run,
+    "sweep": sweep.run,
+    "footprint": footprint.run,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs (under two minutes)")
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the numbers here")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the work files here")
+    args = parser.parse_args()
+    names = args.only or list(BENCHMARKS)
+    info = machine()
+    say(f"autobot benchmarks ({'quick' if args.quick else 'full'}): {', '.join(names)}")
+    say(f"machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}")
+    say(info["memory"])
+    started = time.perf_counter()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="autobot-bench-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            results[name] = asyncio.run(BENCHMARKS[name](workdir, quick=args.quick))
+    say(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
