@@ -128,6 +128,8 @@ async def _reactions(net: Net, hashes: dict[int, str]) -> list[float]:
         accepted = await net.accepted_wall(tx_hash)
         if reached is not None and accepted is not None:
             out.append((accepted - reached) * 1000)
+            if len(out) <= 5:
+                print("DEBUG", lottery_id, config["sales_window"], reached, accepted)
     return out
 
 
