@@ -38,5 +38,8 @@ lint: env
 typecheck: env
 	$(VENV)/bin/mypy
 
+soak: env
+	$(VENV)/bin/python tests/soak/soak.py
+
 clean:
 	rm -rf .tools $(VENV) .autobot .pytest_cache .mypy_cache .ruff_cache

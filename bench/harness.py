@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,7 @@ class Net:
     proc: subprocess.Popen[bytes]
     info: dict[str, Any]
     http: httpx.AsyncClient
+    timings: dict[int, tuple[float, float]] = field(default_factory=dict)  # benchmark notes
 
     async def get(self, path: str) -> Any:
         reply = await self.http.get(self.url + path)
@@ -260,6 +261,10 @@ async def daemon(net: Net, *, log_name: str = "daemon.log", ready_timeout: float
         notify.setblocking(False)
         env = dict(os.environ, NOTIFY_SOCKET=str(Path(tmp) / "notify"))
         argv = [AUTOBOT, "run", "--config", str(net.config), "--listen", f"127.0.0.1:{port}"]
+        if os.environ.get("BENCH_PROFILE"):  # where the daemon's time goes (pyinstrument)
+            report = net.folder / f"{log_name}.profile.txt"
+            argv = [sys.executable, "-m", "pyinstrument", "--no-color", "--interval=0.01",
+                    "-o", str(report), "-m", "autobot", *argv[1:]]  # fmt: skip
         started = time.perf_counter()
         with process(argv, net.folder / log_name, env=env) as proc:
             ready_after = await _wait_ready(notify, proc, started, ready_timeout, net.folder / log_name)

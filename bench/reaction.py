@@ -69,9 +69,15 @@ async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
                 what="every autobot lottery closed",
             )
             baseline_hashes = await poller
-            say(f"  all closed {closed:.0f} s after the daemon was ready")
+            cpu = harness.cpu_seconds(daemon.proc.pid)
+            requests = await net.rpc_requests()
+            say(
+                f"  all closed {closed:.0f} s after the daemon was ready; daemon CPU {cpu:.1f} s, "
+                f"{requests} RPC requests"
+            )
             ours_hashes = _close_hashes(daemon.journal)
         reactions = await _reactions(net, ours_hashes)
+        (folder / "timings.json").write_text(json.dumps(net.timings))
         baseline = await _reactions(net, baseline_hashes)
     return report(reactions, baseline)
 
@@ -128,8 +134,7 @@ async def _reactions(net: Net, hashes: dict[int, str]) -> list[float]:
         accepted = await net.accepted_wall(tx_hash)
         if reached is not None and accepted is not None:
             out.append((accepted - reached) * 1000)
-            if len(out) <= 5:
-                print("DEBUG", lottery_id, config["sales_window"], reached, accepted)
+            net.timings[lottery_id] = (reached, accepted)
     return out
 
 

@@ -32,6 +32,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "Finding",
@@ -156,9 +157,16 @@ def scan_sqlite(path: Path, keys: Mapping[str, bytes]) -> list[Finding]:
             for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         ]
         for table in tables:
-            cursor = db.execute(f'SELECT rowid, * FROM "{table}"')
-            columns = [d[0] for d in cursor.description][1:]
-            for rowid, *values in cursor:
+            rows: Iterable[tuple[Any, ...]]
+            try:
+                cursor = db.execute(f'SELECT rowid, * FROM "{table}"')
+                columns = [d[0] for d in cursor.description][1:]
+                rows = cursor
+            except sqlite3.OperationalError:  # a WITHOUT ROWID table: number the rows instead
+                cursor = db.execute(f'SELECT * FROM "{table}"')
+                columns = [d[0] for d in cursor.description]
+                rows = ((n, *row) for n, row in enumerate(cursor))
+            for rowid, *values in rows:
                 for column, value in zip(columns, values, strict=True):
                     if value is None:
                         continue

@@ -195,6 +195,7 @@ class Daemon:
             clock_map=self.clock_map,
             operator_names={s.address: name for name, s in self._keyring.operators.items()},
             wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
+            wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
         )
         host, port = self._listen
         self.web = WebServer(host=host, port=port, registry=self.registry, health=self.health)
@@ -209,6 +210,12 @@ class Daemon:
             metrics_url=f"{self.web.url}/metrics",
             journal=str(config.journal.path),
         )
+
+    @property
+    def engine(self) -> Engine:
+        """The sweep (benchmarks and tests drive it directly)."""
+        assert self._engine is not None
+        return self._engine
 
     @property
     def _gateway(self) -> SupraGateway:

@@ -52,10 +52,21 @@ __all__ = ["DEFAULT_FEED_PROBE", "Engine", "SweepSummary"]
 log = structlog.get_logger(__name__)
 
 DEFAULT_FEED_PROBE = tuple(range(1, 9))  # asset ids read when [feeds] assets is not set
+SOON_SECONDS = 0.25
+"""Wall seconds before the sweep that follows up a finished action or a seen change (what
+arrives meanwhile shares that sweep)."""
+SCAN_DEFER_SECONDS = 1.0
+"""A sweep that started due actions leaves the scan to a sweep a moment later (the actions get
+the event loop first), but never for longer than this."""
 LOTTERY_KINDS = frozenset({"close", "draw", "schedule", "winners", "refund", "cancel"})
 """Action kinds whose subject is a lottery (see ``planning/plan.py``'s key scheme)."""
 _QUIET_STATES = frozenset({ActionState.PLANNED, ActionState.ANNOUNCED, ActionState.WAITING})
 """A step that stopped in one of these sent nothing that changes its lottery."""
+_SILENT_KINDS = frozenset({"close", "schedule"})
+"""Their calls (``advance_status``, ``schedule_manual_retry_admin``) emit no event: the
+watchlist would not learn of the change from the chain's events."""
+_SURPRISES = frozenset({ActionState.MOOT, ActionState.FAILED, ActionState.PARKED})
+"""Endings that say the chain is not what the plan expected: read the lottery again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +114,7 @@ class Engine:
         clock_map: ChainClockMap,
         operator_names: Mapping[str, str],
         wake_at_chain: Callable[[int, str], None],
+        wake_after: Callable[[float, str], None] | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
@@ -114,6 +126,7 @@ class Engine:
         self._operator_names = dict(operator_names)  # address -> configured name
         self._name_to_address = {name: addr for addr, name in self._operator_names.items()}
         self._wake_at_chain = wake_at_chain
+        self._wake_after = wake_after
         self._wall = wall
         self._escalated: set[tuple[str, str]] = set()
         self._feed_updates: Counter[int] = Counter()
@@ -121,6 +134,7 @@ class Engine:
         self._base_ctx = self._config_context()
         self._watchlist = Watchlist(gateway=gateway, journal=journal, schedule=self._base_ctx)
         self._last_now = 0
+        self._scanned_at = 0.0
 
     @property
     def watchlist(self) -> Watchlist:
@@ -132,15 +146,20 @@ class Engine:
         started = time.monotonic()
         if self._executor.fatal is not None:
             raise self._executor.fatal  # a background step lost the journal: stop
+        _t0 = time.perf_counter()
+        log.info("dbg_sweep_start")
         open_actions = await self._journal.open_actions()
         snapshot = await self._read(open_actions)
+        _t1 = time.perf_counter()
         self._last_now = snapshot.now
         self._clock_map.observe(
             wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
         )
         requests = await self._journal.pending_requests()
         ctx = await self._context(snapshot, requests, open_actions)
+        _t2 = time.perf_counter()
         result = plan_all(snapshot, ctx)
+        _t3 = time.perf_counter()
         planned = 0
         for action in result.actions:
             _, created = await self._executor.accept(action, chain_now=snapshot.now)
@@ -151,11 +170,22 @@ class Engine:
                 )
         await self._handle_requests(requests, result)
         await self._escalate(result, snapshot.now)
+        _t4 = time.perf_counter()
         await self._executor.start_due(
             snapshot=snapshot,
             concurrency=self._config.scheduler.max_concurrent_actions,
             done=self._step_done,
         )
+        _t5 = time.perf_counter()
+        if planned and self._wall() - self._scanned_at < SCAN_DEFER_SECONDS:
+            self._soon()  # new work started: let it have the event loop first
+        else:
+            self._scanned_at = self._wall()
+            busy = {a.subject_id for a in open_actions if a.kind in LOTTERY_KINDS}
+            if await self._watchlist.scan(busy=busy):  # changes read: plan soon, not next poll
+                self._soon()
+        _t6 = time.perf_counter()
+        log.info("dbg_sweep", read=round((_t1-_t0)*1000,1), ctx=round((_t2-_t1)*1000,1), plan=round((_t3-_t2)*1000,1), accept=round((_t4-_t3)*1000,1), start=round((_t5-_t4)*1000,1), scan=round((_t6-_t5)*1000,1), actions=len(result.actions))
         self._schedule(result, snapshot.now)
         journal_counts = await self._journal_counts()
         self._report(snapshot, journal_counts)
@@ -223,8 +253,7 @@ class Engine:
             parsed = ActionKey.parse(key)
         except ValueError:
             parsed = None
-        acted = step is None or step.state not in _QUIET_STATES
-        if acted and parsed is not None and parsed.kind in LOTTERY_KINDS:
+        if parsed is not None and parsed.kind in LOTTERY_KINDS and _may_have_changed(parsed, step):
             self._watchlist.mark_changed([int(parsed.subject)])
         if step is None:
             self._wake_at_chain(self._last_now + 1, key)
@@ -233,7 +262,14 @@ class Engine:
         elif step.soon:
             self._wake_at_chain(self._last_now + 1, key)
         else:  # finished: plan what it made possible (and route what waited for its bot)
-            self._wake_at_chain(self._last_now, "finished")
+            self._soon()
+
+    def _soon(self) -> None:
+        """A sweep in a moment (``SOON_SECONDS``: whatever asks meanwhile shares that sweep)."""
+        if self._wake_after is not None:
+            self._wake_after(SOON_SECONDS, "soon")
+        else:
+            self._wake_at_chain(self._last_now, "soon")
 
     def _config_context(self) -> PlanContext:
         """The planners' context from the config alone (``next_check`` needs no more)."""
@@ -381,6 +417,13 @@ class Engine:
             self._metrics.journal_actions.labels(state).set(count)
         lag = self._wall() - self._clock_map.wall_at(snapshot.now)
         self._metrics.chain_lag.set(max(0.0, lag))
+
+
+def _may_have_changed(key: ActionKey, step: StepResult | None) -> bool:
+    """Whether a step's lottery must be read again (events announce the other changes)."""
+    if step is None or step.state in _SURPRISES:
+        return True
+    return key.kind in _SILENT_KINDS and step.state not in _QUIET_STATES
 
 
 def _fallbacks_held(done: Sequence[ActionRecord]) -> frozenset[int]:

@@ -191,10 +191,30 @@ class SweepScheduler:
             max_instances=_WAKE_INSTANCES,
         )
 
+    def wake_after(self, seconds: float, *, key: str) -> None:
+        """Ask for a sweep ``seconds`` wall seconds from now (one job per key, the earliest wins):
+        work that just became possible, gathered over a moment instead of a sweep per event."""
+        wall = self._wall() + seconds
+        known = self._wakeups.get(key)
+        if known is not None and known <= wall:
+            return
+        self._wakeups[key] = wall
+        self._scheduler.add_job(
+            self._run_wakeup,
+            "date",
+            run_date=datetime.fromtimestamp(wall, UTC),
+            args=(key, None),
+            id=f"wake:{key}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
     async def _run_wakeup(self, key: str, chain_ts: int | None = None) -> None:
         self._wakeups.pop(key, None)
         if chain_ts is not None:
+            log.info("dbg_wake", key=key, chain_ts=chain_ts)
             await self._until_chain(chain_ts)
+            log.info("dbg_reached", key=key, chain_ts=chain_ts, locked=self._lock.locked())
         await self._run()
 
     async def _until_chain(self, chain_ts: int) -> None:

@@ -8,7 +8,7 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
 * it **changed**: an event of the package named it (``LOTTERY_EVENTS``, scanned once per sweep
   from the block after the last scanned one up to the snapshot's block), one of autobot's own
   actions on it moved (``mark_changed``), or it is new (``status_overview.total`` grew: the ids are
-  listed again),
+  listed again) — read by ``scan`` after the sweep acted, for the next sweep,
 * or the status counts of ``status_overview`` disagree with the views kept (a change no event
   announces, e.g. someone's ``advance_status``): the ACTIVE ids are listed again and compared; if
   the counts keep disagreeing for ``FULL_SCAN_AFTER_SECONDS`` of chain time, every kept lottery's
@@ -16,8 +16,9 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
 
 Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
 Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
-An idle sweep therefore costs the aggregate views plus one events request per event type,
-whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
+``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
+that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle sweep therefore costs the aggregate views plus one events request
+per event type, whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
 with a summary (``views::list_finalized_ids``) are terminal without reading their views (one
 status read each, for the journal), the others are read ``READ_CHUNK`` at a time, so memory stays
 flat however many there are.
@@ -26,6 +27,7 @@ flat however many there are.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -56,6 +58,9 @@ LOTTERY_EVENTS = (
 
 READ_CHUNK = 64
 """Lotteries whose views are read concurrently (each is seven requests)."""
+BUSY_REFRESH_SECONDS = 15.0
+"""A changed lottery with an action of autobot's in progress is read at most this often (wall
+seconds)."""
 FULL_SCAN_AFTER_SECONDS = 60
 """Chain seconds of unexplained status counts before every kept lottery's status is read."""
 
@@ -101,10 +106,14 @@ class Watchlist:
         self._views: dict[int, LotteryView] = {}
         self._next: dict[int, int] = {}  # lottery id -> chain second of its next check
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
+        self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
         self._terminal: set[int] | None = None
         self._changed: set[int] = set()  # read at the next sweep
         self._cursor: int | None = None  # first block height whose events are not scanned
         self._mismatch_since: int | None = None  # chain time the status counts began to differ
+        self._last: Snapshot | None = None  # the last read's snapshot (for ``scan``)
+        self._pending: Mapping[int, int] = {}
+        self._fresh: set[int] = set()  # lotteries the last read read
         self.last = ReadStats()
 
     @property
@@ -141,67 +150,104 @@ class Watchlist:
 
         ``estimated_now`` (chain seconds) picks the due lotteries to read together with the
         aggregate views; any the real chain time makes due as well are read right after.
-        ``pending`` maps a lottery to the chain time an open action on it executes.
+        ``pending`` maps a lottery to the chain time an open action on it executes. What changed
+        since is found by ``scan`` (after the sweep acted) and read at the next sweep.
         """
         if self._terminal is None:
             self._terminal = set(await self._journal.terminal_lotteries())
         terminal = self._terminal
         pending = pending or {}
-        first = self._cursor is None
-        if first:
+        if self._cursor is None:  # the first read: every live lottery
             await self._summarised()
             due_ids = set(await self._gateway.lottery_ids()) - terminal
         else:
             horizon = estimated_now if estimated_now is not None else float("-inf")
-            due_ids = self._due(horizon, pending) | self._changed
+            due_ids = self._due(horizon)
         with_snapshot = due_ids if len(due_ids) <= READ_CHUNK else set()
         snapshot = await self._gateway.snapshot(lottery_ids=with_snapshot, asset_ids=asset_ids)
-        now, height = snapshot.now, snapshot.height
         fresh = dict(snapshot.lotteries)
         fresh.update(await self._views_of(due_ids - with_snapshot))
-        due_count = len(due_ids - self._changed)
-        self._changed -= due_ids
-
-        changed: set[int] = set()
-        scanned = 0
-        if self._cursor is not None and height >= self._cursor:
-            found, scanned = await self._scan_events(self._cursor, height + 1)
-            changed |= found
-        self._cursor = height + 1
-        known = set(self._views) | set(fresh) | terminal
-        if snapshot.overview.total != len(known):
-            changed |= set(await self._gateway.lottery_ids()) - known
-        changed |= self._due(now, pending) - set(fresh)
-        changed -= set(fresh) | terminal
-        fresh.update(await self._views_of(changed))
-        await self._keep(fresh, now, pending)
-        reconciled = await self._reconcile(snapshot.overview, now, pending)
-
-        self.last = ReadStats(
-            read=len(fresh) + reconciled,
-            due=due_count,
-            changed=len(fresh) - due_count + reconciled,
-            events=scanned,
-            kept=len(self._views),
-            terminal=len(terminal),
-        )
+        late = self._due(snapshot.now) - set(fresh)  # the estimate was behind
+        fresh.update(await self._views_of(late))
+        self._changed -= set(fresh)
+        if self._cursor is None:
+            self._cursor = snapshot.height + 1
+        await self._keep(fresh, snapshot.now, pending)
+        self._last = snapshot
+        self._pending = pending
+        self._fresh = set(fresh)
+        self.last = ReadStats(read=len(fresh), due=len(fresh), kept=len(self._views))
         return replace(snapshot, lotteries=self._views)
 
-    def _due(self, now: float, pending: Mapping[int, int]) -> set[int]:
-        due = {i for i, at in self._next.items() if at <= now}
-        due |= {
+    async def scan(self, *, busy: Collection[int] = ()) -> int:
+        """After the sweep acted: read what changed, for the next sweep's planners.
+
+        Events since the last scan (up to the last snapshot's block) name changed lotteries; a
+        grown ``status_overview.total`` means new ones; ``mark_changed`` added autobot's own;
+        status counts the kept views do not explain are looked into (see the module doc), and
+        read at the next scan. Returns how many lotteries were read (the next sweep should plan
+        with them soon).
+
+        ``busy`` lotteries have an action of autobot's in progress: the planners leave them to
+        it, so their changes (a refund batch every block) are read at most every
+        ``BUSY_REFRESH_SECONDS`` (their metrics stay current) and when it ends.
+        """
+        snapshot, terminal = self._last, self._terminal
+        if snapshot is None or terminal is None or self._cursor is None:
+            return 0
+        changed: set[int] = set()
+        scanned = 0
+        height = snapshot.height
+        if height >= self._cursor:
+            changed, scanned = await self._scan_events(self._cursor, height + 1)
+            self._cursor = height + 1
+        known = set(self._views) | terminal
+        if snapshot.overview.total != len(known):
+            changed |= set(await self._gateway.lottery_ids()) - known
+        # a lottery read in this sweep's snapshot already shows what happened up to its block
+        self._changed |= changed - self._fresh
+        self._changed |= self._pending_due(snapshot.now)
+        self._changed -= terminal
+        wall = time.monotonic()
+        later = {
             i
-            for i, at in pending.items()
+            for i in self._changed & set(busy)
+            if wall - self._read_wall.get(i, float("-inf")) < BUSY_REFRESH_SECONDS
+        }
+        to_read, self._changed = self._changed - later, later
+        fresh = await self._views_of(to_read)
+        await self._keep(fresh, snapshot.now, self._pending)
+        if not to_read:
+            self._changed |= await self._reconcile(snapshot.overview, snapshot.now)
+        self.last = replace(
+            self.last,
+            read=self.last.read + len(fresh),
+            changed=len(fresh),
+            events=scanned,
+            terminal=len(terminal),
+            kept=len(self._views),
+        )
+        return len(fresh)
+
+    def _due(self, now: float) -> set[int]:
+        return {i for i, at in self._next.items() if at <= now}
+
+    def _pending_due(self, now: int) -> set[int]:
+        """Lotteries whose action's execution time came since they were last read."""
+        return {
+            i
+            for i, at in self._pending.items()
             if at <= now and i in self._views and self._read_at.get(i, 0) < at
         }
-        return due
 
     async def _views_of(self, lottery_ids: Collection[int]) -> dict[int, LotteryView]:
-        """Every view of ``lottery_ids``, ``READ_CHUNK`` lotteries at a time."""
+        """The views of ``lottery_ids`` their status can make non-default (``scoped``),
+        ``READ_CHUNK`` lotteries at a time."""
         ids = sorted(lottery_ids)
         found: dict[int, LotteryView] = {}
         for start in range(0, len(ids), READ_CHUNK):
-            found.update(await self._gateway.lottery_views(ids[start : start + READ_CHUNK]))
+            chunk = ids[start : start + READ_CHUNK]
+            found.update(await self._gateway.lottery_views(chunk, scoped=True))
         return found
 
     async def _summarised(self) -> None:
@@ -222,8 +268,10 @@ class Watchlist:
     ) -> None:
         assert self._terminal is not None
         ended: dict[int, int] = {}
+        wall = time.monotonic()
         for lottery_id, view in sorted(fresh.items()):
             self._read_at[lottery_id] = now
+            self._read_wall[lottery_id] = wall
             if is_terminal(view):
                 self._forget(lottery_id)
                 self._terminal.add(lottery_id)
@@ -241,6 +289,7 @@ class Watchlist:
         self._views.pop(lottery_id, None)
         self._next.pop(lottery_id, None)
         self._read_at.pop(lottery_id, None)
+        self._read_wall.pop(lottery_id, None)
 
     async def _scan_events(self, start: int, end: int) -> tuple[set[int], int]:
         """Lottery ids named by the package's events in blocks ``[start, end)``."""
@@ -285,14 +334,12 @@ class Watchlist:
                 counts[view.status] += 1
         return counts
 
-    async def _reconcile(
-        self, overview: StatusOverview, now: int, pending: Mapping[int, int]
-    ) -> int:
-        """Status counts no event explains: find the lotteries behind them; how many were read."""
+    async def _reconcile(self, overview: StatusOverview, now: int) -> set[int]:
+        """Status counts no event explains: the lotteries behind them (to read next)."""
         kept = self._counts()
         if all(overview.count(s) == kept[s] for s in _LIVE_STATUSES):
             self._mismatch_since = None
-            return 0
+            return set()
         if self._mismatch_since is None:
             self._mismatch_since = now
         log.info(
@@ -316,10 +363,7 @@ class Watchlist:
                 i for i, s in zip(ids, statuses, strict=True) if s.status != self._views[i].status
             }
             self._mismatch_since = None
-        if not suspects:
-            return 0
-        await self._keep(await self._views_of(suspects), now, pending)
-        return len(suspects)
+        return suspects
 
     async def _active_ids(self) -> set[int]:
         found: set[int] = set()

@@ -71,7 +71,9 @@ class ViewsChain:
             lotteries=await self.lottery_views(lottery_ids),
         )
 
-    async def lottery_views(self, lottery_ids: Collection[int]) -> dict[int, LotteryView]:
+    async def lottery_views(
+        self, lottery_ids: Collection[int], *, scoped: bool = False
+    ) -> dict[int, LotteryView]:
         self.reads.update(lottery_ids)
         self.requests += 8 * len(lottery_ids)
         return {i: self.views[i] for i in lottery_ids}
@@ -121,7 +123,10 @@ def watchlist(chain: ViewsChain, journal: SqliteJournal) -> Watchlist:
 
 
 async def read(wl: Watchlist, chain: ViewsChain) -> Snapshot:
-    return await wl.read(asset_ids=(), estimated_now=chain.now)
+    """One sweep's share: read (due and changed), then scan (changes for the next sweep)."""
+    snapshot = await wl.read(asset_ids=(), estimated_now=chain.now)
+    await wl.scan()
+    return snapshot
 
 
 async def test_an_idle_lottery_is_not_read_again_until_its_next_check(
@@ -196,11 +201,12 @@ async def test_a_lottery_that_becomes_finalized_is_read_once_more_then_never(
     chain.views[5] = lottery(5, LotteryStatus.PAYOUT)
     wl = watchlist(chain, journal)
     await read(wl, chain)
-    # when: the treasury finalizes it
+    # when: the treasury finalizes it (the sweep that sees the event reads it at the next one)
     chain.tick()
     chain.views[5] = lottery(5, LotteryStatus.FINALIZED)
     chain.emit("history::LotteryFinalizedEvent", id="5")
-    snapshot = await read(wl, chain)
+    await read(wl, chain)
+    snapshot = await read(wl, chain)  # (the next sweep no longer has it)
     for _ in range(3):
         chain.tick()
         chain.emit("history::PayoutBatchEvent", lottery_id="5")
@@ -222,9 +228,10 @@ async def test_a_lottery_named_by_an_event_is_read_at_the_next_sweep(
     chain.tick()
     chain.views[1] = lottery(1, LotteryStatus.DRAW_REQUESTED)
     chain.emit("history::VrfRequestedEvent", lottery_id="1")
-    snapshot = await read(wl, chain)
-    # then
+    await read(wl, chain)  # the sweep that sees the event reads it after acting
     assert chain.reads == {1: 2, 2: 1}
+    snapshot = await read(wl, chain)  # the next sweep plans with it
+    # then
     assert snapshot.lotteries[1].status == LotteryStatus.DRAW_REQUESTED
     chain.tick()
     await read(wl, chain)
@@ -242,6 +249,8 @@ async def test_a_status_change_without_an_event_is_found_through_the_active_ids(
     # when: someone closes lottery 2 (advance_status emits no event)
     chain.tick()
     chain.views[2] = lottery(2, LotteryStatus.CLOSING)
+    await read(wl, chain)  # the counts disagree: the active ids tell which
+    await read(wl, chain)  # read after acting
     snapshot = await read(wl, chain)
     # then: the status counts disagreed, the active ids told which
     assert snapshot.lotteries[2].status == LotteryStatus.CLOSING
@@ -255,6 +264,7 @@ async def test_a_new_lottery_is_read_once_the_total_grows(journal: SqliteJournal
     await read(wl, chain)
     chain.tick()
     chain.views[7] = lottery(7, LotteryStatus.DRAFT)
+    await read(wl, chain)  # the total grew: read after acting
     snapshot = await read(wl, chain)
     assert set(snapshot.lotteries) == {1, 7}
     assert chain.reads == {1: 1, 7: 1}
@@ -266,11 +276,16 @@ async def test_a_pending_execution_reads_its_lottery_when_it_comes(
     chain = ViewsChain()
     chain.views[4] = lottery(4, LotteryStatus.DRAFT)
     wl = watchlist(chain, journal)
-    await read(wl, chain)
+
+    async def sweep() -> None:
+        await wl.read(asset_ids=(), estimated_now=chain.now, pending={4: NOW + 20})
+        await wl.scan()
+
+    await sweep()
     chain.tick(15)
-    await wl.read(asset_ids=(), estimated_now=chain.now, pending={4: NOW + 20})
+    await sweep()
     assert chain.reads[4] == 1
     chain.tick(15)
-    await wl.read(asset_ids=(), estimated_now=chain.now, pending={4: NOW + 20})
-    await wl.read(asset_ids=(), estimated_now=chain.now, pending={4: NOW + 20})
-    assert chain.reads[4] == 2  # once when it came, not at every sweep after
+    await sweep()
+    await sweep()
+    assert chain.reads[4] == 2  # once when it came (after acting), not at every sweep after

@@ -165,8 +165,11 @@ class ChainGateway(Protocol):
         """Chain time first, then every view, for the given lotteries and price feeds."""
         ...
 
-    async def lottery_views(self, lottery_ids: Collection[int]) -> Mapping[int, LotteryView]:
-        """Every per-lottery view of ``lottery_ids`` (no chain time, no aggregate views)."""
+    async def lottery_views(
+        self, lottery_ids: Collection[int], *, scoped: bool = False
+    ) -> Mapping[int, LotteryView]:
+        """Every per-lottery view of ``lottery_ids`` (no chain time, no aggregate views);
+        ``scoped``: the status first, then only the views that status can make non-default."""
         ...
 
     # -- typed views ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ HTTP 4xx ``SEQUENCE_NUMBER_*``      ``SequenceRace``
 HTTP 4xx with a Move abort message  ``MoveAbort`` (a view that aborted)
 HTTP 410                            ``EventsPruned`` (``oldest_block`` from its header)
 other HTTP 4xx                      ``RpcRejected``
+HTTP 4xx whose body is no ErrResp   ``RpcProtocolError`` (garbled: asked again, counted)
 anything else unexpected            ``RpcProtocolError``
 ==================================  =========================================================
 
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import math
 import re
 import time
@@ -56,7 +58,12 @@ import httpx
 from supra_sdk.clients.rest.supra_client import SupraClient, SupraClientConfig
 
 from autobot.chain.endpoints import Endpoint, EndpointPool, HealthPolicy, Outcome, RpcObserver
-from autobot.chain.responses import abort_from_vm_status, error_message, parse_json
+from autobot.chain.responses import (
+    MAX_BODY_BYTES,
+    abort_from_vm_status,
+    error_message,
+    parse_json,
+)
 from autobot.errors import (
     AutobotError,
     ChainMismatch,
@@ -444,6 +451,17 @@ def _sender(
     return send
 
 
+def _is_err_resp(content: bytes) -> bool:
+    """Is ``content`` the node's ``ErrResp`` (a JSON object with a string ``message``)?"""
+    if len(content) > MAX_BODY_BYTES:
+        return False
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and isinstance(body.get("message"), str)
+
+
 def _status_error(
     status: int, content: bytes, headers: httpx.Headers, *, what: str, url: str
 ) -> AutobotError:
@@ -456,6 +474,10 @@ def _status_error(
     if 500 <= status <= 599:
         return RpcUnavailable(f"{what}: HTTP {status} from {url}: {message}", status=status)
     if 400 <= status <= 499:
+        if not _is_err_resp(content):
+            # Not the node's ErrResp: a garbled answer (cut short on the way, a proxy's page),
+            # so the refusal cannot be read; it counts against the endpoint and is asked again.
+            return RpcProtocolError(f"{what}: HTTP {status} from {url} without an ErrResp body")
         if _SEQUENCE.search(message):
             return SequenceRace(f"{what}: {message}")
         abort = abort_from_vm_status(message)

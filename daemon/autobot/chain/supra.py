@@ -77,6 +77,21 @@ _EVENT_TYPE = re.compile(
     r"(0x[0-9a-fA-F]{1,64}::)?[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_<>,: ]*"
 )
 _E_HISTORY_MISSING = 0x1B01
+_ALL_VIEWS = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
+SCOPED_VIEWS: dict[LotteryStatus, frozenset[str]] = {
+    # the package only writes draw state from the first request (CLOSING on), winner state from
+    # the first compute (DRAWN on), a cancellation record with status CANCELED; accounting is
+    # what a refund plan splits by (CANCELED). Tickets sold come with the refund progress.
+    LotteryStatus.DRAFT: frozenset({"config", "refund"}),
+    LotteryStatus.ACTIVE: frozenset({"config", "refund"}),
+    LotteryStatus.CLOSING: frozenset({"config", "refund", "vrf"}),
+    LotteryStatus.DRAW_REQUESTED: frozenset({"config", "refund", "vrf"}),
+    LotteryStatus.DRAWN: frozenset({"config", "refund", "vrf", "winners"}),
+    LotteryStatus.PAYOUT: frozenset({"config", "refund", "vrf", "winners"}),
+    LotteryStatus.FINALIZED: frozenset({"config"}),
+    LotteryStatus.CANCELED: _ALL_VIEWS,
+}
+"""The views a ``scoped`` read asks for besides the status (``lottery_views``)."""
 _E_REGISTRY_MISSING = 0x1202  # also what sales views abort with for a lottery without sales
 _E_PRICE_FEED_NOT_FOUND = 0x1902  # ABORT_NAMES[0x1902]
 
@@ -215,11 +230,46 @@ class SupraGateway:
             lotteries={v.lottery_id: v for v in (t.result() for t in lotteries)},
         )
 
-    async def lottery_views(self, lottery_ids: Collection[int]) -> dict[int, LotteryView]:
-        """Every per-lottery view of ``lottery_ids`` (read concurrently), by lottery id."""
+    async def lottery_views(
+        self, lottery_ids: Collection[int], *, scoped: bool = False
+    ) -> dict[int, LotteryView]:
+        """Every per-lottery view of ``lottery_ids`` (read concurrently), by lottery id.
+
+        ``scoped`` reads the status first and then only the views its status can make differ
+        from their defaults (``SCOPED_VIEWS``); the others are left at their defaults.
+        """
+        read = self._scoped_view if scoped else self._lottery_view
         async with _tasks() as group:
-            tasks = [group.create_task(self._lottery_view(i)) for i in sorted(set(lottery_ids))]
+            tasks = [group.create_task(read(i)) for i in sorted(set(lottery_ids))]
         return {v.lottery_id: v for v in (t.result() for t in tasks)}
+
+    async def _scoped_view(self, lottery_id: int) -> LotteryView:
+        status = await self.lottery_status(lottery_id)
+        wanted = SCOPED_VIEWS[status.status]
+        if len(wanted) == len(_ALL_VIEWS):
+            return await self._lottery_view(lottery_id)
+        reads = {
+            "config": self.lottery_config,
+            "accounting": self._accounting_or_zero,
+            "vrf": self.vrf_state,
+            "winners": self.winner_progress,
+            "refund": self.refund_progress,
+            "cancellation": self.cancellation,
+        }
+        async with _tasks() as group:
+            tasks = {name: group.create_task(reads[name](lottery_id)) for name in wanted}
+            archived = (
+                group.create_task(self.has_summary(lottery_id))
+                if status.status == LotteryStatus.FINALIZED
+                else None
+            )
+        return LotteryView(
+            lottery_id=lottery_id,
+            status=status.status,
+            snapshot_frozen=status.snapshot_frozen,
+            archived=archived.result() if archived is not None else False,
+            **{name: task.result() for name, task in tasks.items()},  # type: ignore[arg-type]
+        )
 
     async def _feed_or_none(self, asset_id: int) -> PriceFeed | None:
         try:

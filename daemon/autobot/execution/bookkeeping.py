@@ -20,7 +20,7 @@ from typing import Unpack
 
 import structlog
 
-from autobot.errors import TransientError
+from autobot.errors import RpcProtocolError, TransientError
 from autobot.execution.outcomes import TERMINAL_STATE, backoff_seconds
 from autobot.execution.telemetry import PARKED, ExecutionMetrics
 from autobot.journal.records import ActionRecord, ActionState, NewIncident, Outcome
@@ -235,8 +235,8 @@ class Bookkeeper:
         )
         return self.wait(record, until)
 
-    async def defer(self, key: str, now: int, exc: TransientError) -> StepResult:
-        """A transport error: try again after a backoff; never a failure of the action or bot."""
+    async def defer(self, key: str, now: int, exc: TransientError | RpcProtocolError) -> StepResult:
+        """A transport error or a garbled answer: try again after a backoff; never a failure."""
         log.warning("action_deferred", error=str(exc), error_type=type(exc).__name__)
         record = await self.get(key)
         until = now + self.backoff(record)

@@ -41,7 +41,7 @@ import structlog
 from autobot.chain.gateway import ChainGateway
 from autobot.clock import Clock
 from autobot.domain.snapshot import Snapshot
-from autobot.errors import JournalError, PermanentError, TransientError
+from autobot.errors import JournalError, PermanentError, RpcProtocolError, TransientError
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
 from autobot.execution.guards import Guards
 from autobot.execution.routing import Router
@@ -285,7 +285,9 @@ class Executor:
                         return self._book.soon(record)
                     try:
                         waiting = await self._steps.step(record, view)
-                    except TransientError as exc:
+                    except (TransientError, RpcProtocolError) as exc:
+                        # a garbled answer (after the gateway's failover) says nothing about
+                        # the action: look again later, as after a timeout; never park on it
                         return await self._book.defer(key, view.last_now(record), exc)
                     except JournalError:
                         raise

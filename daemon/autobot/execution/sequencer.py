@@ -68,7 +68,7 @@ class Sequencer:
         ttl_seconds: int,
         expiry_grace_seconds: float = 30.0,
         metrics: ExecutionMetrics | None = None,
-        confirm_poll_seconds: float = 0.05,
+        confirm_poll_seconds: float = 0.1,
     ) -> None:
         """``confirm_poll_seconds``: how often ``follow`` asks while it waits for a final answer."""
         if window < 1 or ttl_seconds < 1:
@@ -106,8 +106,10 @@ class Sequencer:
             self._metrics.sequence_resynced()
             return await self._peek()
 
-    async def _peek(self) -> int:
-        live = {t.sequence_number for t in await self._journal.live_transactions(self.address)}
+    async def _peek(self, live_numbers: Collection[int] | None = None) -> int:
+        if live_numbers is None:
+            live_numbers = await self._journal.live_sequences(self.address)
+        live = set(live_numbers)
         if self._next is None:
             chain = await self._gateway.account_sequence(self.address)
             executed = await self._journal.highest_sequence(self.address, include_live=False)
@@ -141,12 +143,12 @@ class Sequencer:
         Raises ``SubmitWindowFull``; ``RpcRejected`` after journaling the refusal as dropped.
         """
         async with self._lock:
-            live = await self._journal.live_transactions(self.address)
+            live = await self._journal.live_sequences(self.address)
             if len(live) >= self._window:
                 raise SubmitWindowFull(
                     f"{self.address} has {len(live)} transactions in flight (window {self._window})"
                 )
-            seq = await self._peek()
+            seq = await self._peek(live)
             signed = self._gateway.sign(
                 call=call,
                 sender=self._signer,
@@ -183,6 +185,75 @@ class Sequencer:
                 action_key=action_key,
             )
             return await self._submit(record, signed)
+
+    async def send_many(
+        self,
+        calls: Sequence[tuple[int, Call]],
+        *,
+        action_key: str,
+        action_digest: bytes,
+        purpose: TxPurpose,
+        expect: Collection[ActionState],
+        chain_now: int,
+    ) -> list[TxRecord]:
+        """``send`` for several ``(call_index, call)`` of one action, as far as the window allows:
+        consecutive numbers, one journal commit for all, then every submit at once (a node holds
+        the later numbers until the earlier arrive). Returns the records of those sent, in order;
+        raises ``SubmitWindowFull`` if none fit."""
+        async with self._lock:
+            live = await self._journal.live_sequences(self.address)
+            room = self._window - len(live)
+            if room <= 0:
+                raise SubmitWindowFull(
+                    f"{self.address} has {len(live)} transactions in flight (window {self._window})"
+                )
+            taken = set(live)
+            seq = await self._peek(live)
+            expires_at = int(self._clock.wall()) + self._ttl
+            batch: list[tuple[NewTransaction, SignedTx]] = []
+            for call_index, call in calls[:room]:
+                while seq in taken:
+                    seq += 1
+                signed = self._gateway.sign(
+                    call=call, sender=self._signer, sequence_number=seq, expires_at=expires_at
+                )
+                new = NewTransaction(
+                    tx_hash=signed.tx_hash,
+                    action_key=action_key,
+                    action_hash=action_digest,
+                    purpose=purpose,
+                    call_index=call_index,
+                    call=json.dumps(call_to_json(call), sort_keys=True),
+                    sender=self.address,
+                    sequence_number=seq,
+                    expires_at=expires_at,
+                    raw=signed.payload,
+                    secondary=(),
+                )
+                batch.append((new, signed))
+                seq += 1
+            records = await self._journal.add_transactions(
+                [n for n, _ in batch], expect=expect, chain_now=chain_now
+            )
+            self._next = seq
+            for record, (_, signed) in zip(records, batch, strict=True):
+                self._unaccepted.add(record.tx_hash)
+                log.info(
+                    "transaction_signed",
+                    tx_hash=record.tx_hash,
+                    sender=self.address,
+                    sequence_number=record.sequence_number,
+                    function=f"{signed.call.module}::{signed.call.function}",
+                    action_key=action_key,
+                )
+            results = await asyncio.gather(
+                *(self._submit(r, sgn) for r, (_, sgn) in zip(records, batch, strict=True)),
+                return_exceptions=True,
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [r for r in results if isinstance(r, TxRecord)]
 
     async def _submit(
         self, record: TxRecord, signed: SignedTx, *, resend: bool = False

@@ -114,11 +114,14 @@ class ActionSteps:
         if record.action_id is None:  # gated locally: no bot, no attestation
             return await self._fix(record, now, None, recipe)
         async with self._route_lock:
-            busy = {
-                a.operator
-                for a in await self._journal.open_actions()
-                if a.operator and a.key != record.key and a.state in SLOT_STATES
-            }
+            busy: set[str] = set()
+            candidates = self._router.candidates(record.action_id, snap.bots)
+            if any(bot.timelock_secs > 0 for bot in candidates):  # only they have a slot
+                busy = {
+                    a.operator
+                    for a in await self._journal.open_actions()
+                    if a.operator and a.key != record.key and a.state in SLOT_STATES
+                }
             route = self._router.route(
                 record.action_id, snap.bots, now=now, busy=busy, action_key=record.key
             )
@@ -252,6 +255,7 @@ class ActionSteps:
             reason = "the recipe no longer gives the journaled calls (changed code?)"
             return await self._book.park(record, now, reason)
         sends = 0
+        caught_up = False
         while sends <= len(calls):  # a call refused again and again waits for the next advance
             if record.progress >= len(calls):
                 await self._book.conclude(record, await view.now(), Outcome.SUCCESS)
@@ -262,6 +266,9 @@ class ActionSteps:
                 return self._book.soon(record)
             now = await view.now()
             if tx is not None and tx.state is TxState.COMMITTED:
+                if not caught_up and recipe.PIPELINED:  # the calls behind it, all at once
+                    await view.follow_all(record, TxPurpose.EXECUTE)
+                    caught_up = True
                 record = await self._progressed(record, now, timed, tx)
                 continue
             # No transaction, a dropped one, or one that aborted on chain (its effects reverted,
@@ -314,27 +321,29 @@ class ActionSteps:
         for mine in await self._journal.transactions(record.key):
             if mine.purpose is TxPurpose.EXECUTE and mine.action_hash == digest:
                 latest[mine.call_index] = mine
+        behind: list[tuple[int, c.Call]] = []
         for index in range(record.progress + 1, len(calls)):
             timed = calls[index]
-            if timed.not_before > now:
-                return
+            if timed.not_before > now or timed.secondary:
+                break  # not yet (a cooldown), or a co-signed call: sent on its own turn
             tx = latest.get(index)
             if tx is not None and (tx.state.live or tx.state is TxState.COMMITTED):
                 continue  # already on its way (an earlier pipeline)
-            try:
-                sent = await self._admin.send(
-                    timed.call,
-                    action_key=record.key,
-                    action_digest=digest,
-                    purpose=TxPurpose.EXECUTE,
-                    call_index=index,
-                    secondary=self._co_signers(timed),
-                    expect={ActionState.EXECUTING},
-                    chain_now=now,
-                )
-            except SubmitWindowFull:
-                return  # the window is full: the rest follow as the window drains
-            log.info("call_pipelined", call_index=index, tx_hash=sent.tx_hash)
+            behind.append((index, timed.call))
+        if not behind:
+            return
+        try:
+            sent = await self._admin.send_many(
+                behind,
+                action_key=record.key,
+                action_digest=digest,
+                purpose=TxPurpose.EXECUTE,
+                expect={ActionState.EXECUTING},
+                chain_now=now,
+            )
+        except SubmitWindowFull:
+            return  # the window is full: the rest follow as the window drains
+        log.info("calls_pipelined", calls=[t.call_index for t in sent])
 
     async def _progressed(
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord
@@ -402,8 +411,7 @@ class ActionSteps:
             )
         else:
             call = c.record_success(record.action_id, record.action_hash, now)
-        snap = await view.snapshot(record)
-        refused = self._refusal(record, snap.bot(record.operator), now)
+        refused = self._refusal(record, await view.bot(record, record.operator), now)
         if refused is not None:
             return await self._book.park(record, now, f"cannot record: {refused}")
         operator = self.sequencer(record.operator)

@@ -9,10 +9,13 @@ settled from the chain's answer, or its exact bytes re-sent.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 
 from autobot.chain.gateway import ChainGateway
+from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import PermanentError
 from autobot.execution.outcomes import snapshot_scope
@@ -22,7 +25,9 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import recipe_from_json
 
-__all__ = ["StepView", "UnusableAction", "recipe_of"]
+__all__ = ["NOW_REUSE_SECONDS", "StepView", "UnusableAction", "recipe_of"]
+
+NOW_REUSE_SECONDS = 0.05
 
 
 class UnusableAction(PermanentError):
@@ -55,25 +60,66 @@ class StepView:
         self._confirm = confirm_seconds
         self._snapshot = snapshot
         self._stale = snapshot is None
+        self._now: tuple[int, float] | None = None  # (chain seconds, monotonic when read)
 
     async def snapshot(self, record: ActionRecord, *, fresh: bool = False) -> Snapshot:
-        """The chain at one time, for ``record``'s subject (fresh if asked or if we changed it)."""
+        """The chain at one time, for ``record``'s subject (fresh if asked or if we changed it).
+
+        A fresh read asks only what a step judges by: chain time, the bots, and the subject (the
+        lottery's views its status can make non-default; a feed through the full snapshot).
+        """
         if self._snapshot is None or self._stale or fresh:
             lotteries, assets = snapshot_scope(recipe_of(record).KIND, record.subject_id)
-            self._snapshot = await self._gateway.snapshot(lottery_ids=lotteries, asset_ids=assets)
+            if assets:
+                self._snapshot = await self._gateway.snapshot(
+                    lottery_ids=lotteries, asset_ids=assets
+                )
+            else:
+                now, bots, views = await asyncio.gather(
+                    self._gateway.chain_time(),
+                    self._gateway.list_bots(),
+                    self._gateway.lottery_views(lotteries, scoped=True),
+                )
+                self._snapshot = Snapshot(time=now, bots=bots, lotteries=views)
             self._stale = False
         return self._snapshot
 
+    async def bot(self, record: ActionRecord, operator: str) -> Bot | None:
+        """The operator's bot: from the current snapshot, else read alone (guards only)."""
+        if self._snapshot is not None and not self._stale:
+            return self._snapshot.bot(operator)
+        return await self._gateway.get_bot(operator)
+
     async def now(self) -> int:
-        """Chain seconds: the snapshot's while it is current, else the latest block's."""
+        """Chain seconds: the snapshot's while it is current, else the latest block's (a read
+        less than ``NOW_REUSE_SECONDS`` old is used again: steps ask often, time moves little)."""
         if self._snapshot is not None and not self._stale:
             return self._snapshot.now
-        return (await self._gateway.chain_time()).seconds
+        clock = time.monotonic()
+        if self._now is not None and clock - self._now[1] < NOW_REUSE_SECONDS:
+            return self._now[0]
+        seconds = (await self._gateway.chain_time()).seconds
+        self._now = (seconds, clock)
+        return seconds
 
     def last_now(self, record: ActionRecord) -> int:
         """The latest chain time known without asking the chain (for error paths)."""
         seen = self._snapshot.now if self._snapshot is not None else 0
         return max(seen, record.updated_chain)
+
+    async def follow_all(self, record: ActionRecord, purpose: TxPurpose) -> None:
+        """Follow every live transaction of this step of this attempt at once (one status read
+        each, no waiting): the calls pipelined behind the first land together."""
+        live = [
+            t
+            for t in await self._journal.transactions(record.key)
+            if t.purpose is purpose and t.action_hash == record.action_hash and t.state.live
+        ]
+        if not live:
+            return
+        followed = await asyncio.gather(*(self._sequencer(t.sender).follow(t) for t in live))
+        if any(t.state.consumed for t in followed):
+            self._stale = True
 
     async def tracked(
         self, record: ActionRecord, purpose: TxPurpose, index: int = 0

@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -375,6 +375,42 @@ class SqliteJournal(OperationsTables):
             await self._update(db, tx.action_key, expect, chain_now, changes)
             row = await fetch_one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx.tx_hash,))
         return TxRecord.from_row(row)
+
+    async def add_transactions(
+        self, txs: Sequence[NewTransaction], *, expect: Collection[ActionState], chain_now: int
+    ) -> list[TxRecord]:
+        """Journal several signed transactions of actions in ``expect`` in one commit (the
+        pipelined calls of a recipe); ``add_transaction`` without action changes, for many."""
+        if not txs:
+            return []
+        async with self._write(f"journaling {len(txs)} transactions") as db:
+            wall = self._clock.wall()
+            await db.executemany(
+                "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
+                " call, secondary, sender, sequence_number, expires_at, raw, state, created_wall)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
+                [(tx.tx_hash, tx.action_key, tx.action_hash, tx.purpose.value, tx.call_index,
+                  tx.call, json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number,
+                  tx.expires_at, tx.raw, wall) for tx in txs],
+            )  # fmt: skip
+            for key in dict.fromkeys(tx.action_key for tx in txs):
+                await self._update(db, key, expect, chain_now, {})
+            marks = ", ".join("?" * len(txs))
+            rows = await db.execute_fetchall(
+                f"SELECT * FROM transactions WHERE tx_hash IN ({marks})", [t.tx_hash for t in txs]
+            )
+        by_hash = {r["tx_hash"]: TxRecord.from_row(r) for r in rows}
+        return [by_hash[t.tx_hash] for t in txs]
+
+    async def live_sequences(self, sender: str) -> list[int]:
+        """The sequence numbers of ``sender``'s transactions that may still land, ascending."""
+        found = await self._read(
+            "listing live sequence numbers",
+            "SELECT sequence_number FROM transactions WHERE state IN ('signed', 'submitted')"
+            " AND sender = ? ORDER BY sequence_number",
+            (sender,),
+        )
+        return [int(r[0]) for r in found]
 
     async def mark_submitted(self, tx_hash: str) -> TxRecord:
         """A node accepted (or re-accepted) these bytes: count it; ``signed`` becomes ``submitted``."""

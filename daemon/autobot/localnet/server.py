@@ -79,6 +79,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error(
             exc.status, exc.reason if exc.text is None else exc.text.removeprefix(f"{exc.status}: ")
         )
+    except ConnectionError:  # the client left mid-request (cancelled, timed out): no one to answer
+        log.debug("localnet_client_gone", path=request.path)
+        return _error(400, "connection lost")
     except Exception:
         log.exception("localnet_request_failed", path=request.path)
         return _error(500, "internal error")

@@ -214,10 +214,15 @@ async def test_4xx_rejections_and_sequence_races(node: FakeNode, gateway: SupraG
     with pytest.raises(RpcRejected) as caught:
         await gateway.submit(tx)
     assert caught.value.status == 400 and "TRANSACTION_EXPIRED" in str(caught.value)
-    node.fixed = _always(reply("x" * 100_000, status=400))
+    node.fixed = _always(reply({"message": "x" * 100_000}, status=400))
     with pytest.raises(RpcRejected) as caught:
         await gateway.submit(tx)
     assert len(str(caught.value)) < 400
+    # A 4xx that is not the node's ErrResp (cut short, a proxy's page) cannot be read: garbled.
+    for garbled in ("x" * 100_000, '{"message": "Move abort in 0x1', "<html>400</html>"):
+        node.fixed = _always(reply(garbled, status=400))
+        with pytest.raises(RpcProtocolError):
+            await gateway.submit(tx)
 
 
 async def test_submit_posts_bcs_and_returns_the_node_hash(

@@ -204,6 +204,14 @@ class FakeChain:
     async def get_bot(self, operator: str) -> Bot | None:
         return self.state.bots.get(operator)
 
+    async def list_bots(self) -> tuple[Bot, ...]:
+        return tuple(self.state.bots.values())
+
+    async def lottery_views(
+        self, lottery_ids: Collection[int], *, scoped: bool = False
+    ) -> dict[int, LotteryView]:
+        return {i: self.state.lotteries[i] for i in lottery_ids if i in self.state.lotteries}
+
     async def account_sequence(self, address: str) -> int:
         return self.sequences.get(address, 0)
 

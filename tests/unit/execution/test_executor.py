@@ -11,7 +11,7 @@ from autobot.domain.calls import Call
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.refunds import RefundProgress
-from autobot.errors import RpcRejected, RpcUnavailable
+from autobot.errors import RpcProtocolError, RpcRejected, RpcUnavailable
 from autobot.execution.telemetry import PrometheusExecutionMetrics
 from autobot.journal.records import ActionState, Outcome, TxPurpose
 from autobot.metrics import DaemonMetrics
@@ -235,6 +235,27 @@ async def test_a_transport_error_defers_the_step_without_any_failure(rig: Rig) -
         raise RpcUnavailable("connection refused")
 
     rig.chain.simulate = unavailable  # type: ignore[assignment,method-assign]
+    # when
+    deferred = await rig.executor.advance(key)
+    rig.chain.simulate = original  # type: ignore[method-assign]
+    rig.chain.advance(30)
+    done = await rig.executor.advance(key)
+    # then
+    assert deferred.state is ActionState.EXECUTING and deferred.next_check_at is not None
+    assert done.state is ActionState.DONE
+    assert rig.chain.executed("automation::record_failure") == []
+
+
+async def test_a_garbled_answer_defers_the_step_instead_of_parking_the_action(rig: Rig) -> None:
+    # given: the soak's malformed_json fault, on every endpoint the gateway failed over to
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    original = rig.chain.simulate
+
+    async def garbled(**kw: object) -> object:
+        raise RpcProtocolError("transaction: response is not JSON (JSONDecodeError)")
+
+    rig.chain.simulate = garbled  # type: ignore[assignment,method-assign]
     # when
     deferred = await rig.executor.advance(key)
     rig.chain.simulate = original  # type: ignore[method-assign]

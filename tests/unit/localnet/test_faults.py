@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from autobot.cli import build_parser
+from autobot.localnet.cli import localnet_command, options_from_args
 from autobot.localnet.faults import (
     FAULT_KINDS,
     FaultEngine,
@@ -205,3 +207,19 @@ def test_the_cli_spec_is_json_text_or_a_file(tmp_path: Path) -> None:
     path.write_text('{"rates": {"http_500": 3}}')
     with pytest.raises(FaultSpecError, match=r"rates\.http_500"):
         load_fault_spec(str(path))
+
+
+def test_the_localnet_command_takes_faults_and_refuses_a_bad_spec(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = build_parser().parse_args(["localnet", "--faults", '{"seed": 2, "rate": 0.1}'])
+    options = options_from_args(args)
+    assert options.faults is not None and options.faults.rate == 0.1 and options.faults.seed == 2
+    path = tmp_path / "faults.json"
+    path.write_text('{"rates": {"stale_view": 0.5}, "stale_blocks": 3}')
+    from_file = options_from_args(build_parser().parse_args(["localnet", "--faults", str(path)]))
+    assert from_file.faults is not None
+    assert from_file.faults.rates == {"stale_view": 0.5} and from_file.faults.stale_blocks == 3
+    args = build_parser().parse_args(["localnet", "--faults", '{"rates": {"reset": 9}}'])
+    assert localnet_command(args) == 2
+    assert "rates.reset" in capsys.readouterr().err

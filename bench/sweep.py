@@ -1,0 +1,129 @@
+"""Sweep: what one idle tick costs with many lotteries, 95 % of them idle or terminal.
+
+The scenario (``scenarios.scale``): half the lotteries canceled and archived (terminal), 45 %
+ACTIVE with sales ending in a week (idle), 5 % canceled with refunds owed (live: their metrics are
+kept; automatic refunds are off, so nothing is due). The daemon runs in this process (the
+composition root, ``autobot.app.Daemon``) so each sweep can be measured alone: RPC requests (the
+localnet's count of ``/rpc/`` requests) and CPU milliseconds of this process (``process_time``:
+the event loop and the journal's thread) per sweep. The localnet is another process.
+
+Baseline, on the same localnet in the same run: the sweep as it was before the watchlist,
+reading every lottery not known terminal at every tick (``EveryLottery``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path
+
+from bench import harness, scenarios
+from bench.harness import Net, bench_line, median, say, table
+from autobot.app import Daemon
+from autobot.chain.keys import load_keyring
+from autobot.chain.supra import SupraGateway
+from autobot.config import load_config
+from autobot.domain.snapshot import Snapshot
+from autobot.journal.store import SqliteJournal
+from autobot.logs import configure_logging
+from autobot.watchlist import ReadStats
+
+IDLE_TICKS = 8
+
+
+class EveryLottery:
+    """The baseline read: ``lottery_ids()`` minus the journal's terminal ones, every view."""
+
+    def __init__(self, gateway: SupraGateway, journal: SqliteJournal) -> None:
+        self._gateway = gateway
+        self._journal = journal
+        self.last = ReadStats()
+        self.terminal: frozenset[int] = frozenset()
+
+    async def read(
+        self,
+        *,
+        asset_ids: Collection[int],
+        estimated_now: float | None = None,
+        pending: Mapping[int, int] | None = None,
+    ) -> Snapshot:
+        self.terminal = await self._journal.terminal_lotteries()
+        ids = [i for i in await self._gateway.lottery_ids() if i not in self.terminal]
+        snapshot = await self._gateway.snapshot(lottery_ids=ids, asset_ids=asset_ids)
+        self.last = ReadStats(read=len(ids), kept=len(ids))
+        return snapshot
+
+    async def scan(self, *, busy: Collection[int] = ()) -> int:
+        return 0
+
+    def next_due(self) -> int | None:
+        return None
+
+    def mark_changed(self, lottery_ids: Iterable[int]) -> None:
+        pass
+
+
+async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
+    total = 2_000 if quick else 10_000
+    folder = workdir / "sweep"
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"sweep: {total} lotteries (50 % terminal, 45 % idle, 5 % live)")
+    scenario = scenarios.scale(folder / "scenario.toml", total=total)
+    async with harness.localnet(folder, scenario) as net:
+        harness.patch_config(
+            net.config,
+            {"feeds": {"assets": [1]}, "refunds": {"auto_refund": False}},
+        )
+        config = load_config(net.config)
+        configure_logging(level="warning")
+        async with Daemon(
+            config=config, keyring=load_keyring(config), listen=("127.0.0.1", 0)
+        ) as daemon:
+            engine = daemon.engine
+            cold = await measure(net, engine.sweep)
+            idle = []
+            for _ in range(IDLE_TICKS):
+                await asyncio.sleep(0.3)  # a block or two: the chain moves, nothing is due
+                idle.append(await measure(net, engine.sweep))
+            assert daemon.gateway is not None and daemon.journal is not None
+            engine._watchlist = EveryLottery(daemon.gateway, daemon.journal)  # type: ignore[assignment]  # noqa: SLF001
+            baseline = await measure(net, engine.sweep)
+    requests = median(r for r, _, _ in idle)
+    cpu_ms = median(c for _, c, _ in idle)
+    rows = [("", "requests", "CPU ms", "wall ms")]
+    rows.append(("autobot, first sweep", f"{cold[0]}", f"{cold[1]:.0f}", f"{cold[2]:.0f}"))
+    rows.append(
+        (
+            f"autobot, idle (median of {IDLE_TICKS})",
+            f"{requests:.0f}",
+            f"{cpu_ms:.1f}",
+            f"{median(w for _, _, w in idle):.0f}",
+        )
+    )
+    rows.append(("every lottery", f"{baseline[0]}", f"{baseline[1]:.0f}", f"{baseline[2]:.0f}"))
+    table(f"sweep: one tick with {total} lotteries", rows)
+    result = {
+        "requests_per_tick": requests,
+        "cpu_ms_per_tick": cpu_ms,
+        "baseline_requests_per_tick": float(baseline[0]),
+        "baseline_cpu_ms_per_tick": baseline[1],
+    }
+    result["ratio"] = result["baseline_requests_per_tick"] / requests
+    bench_line(
+        "sweep",
+        requests_per_tick=round(requests),
+        cpu_ms_per_tick=round(cpu_ms, 1),
+        baseline_requests_per_tick=baseline[0],
+        ratio=round(result["ratio"], 1),
+    )
+    return result
+
+
+async def measure(net: Net, sweep: object) -> tuple[int, float, float]:
+    """(RPC requests, CPU ms, wall ms) of one sweep."""
+    before = await net.rpc_requests()
+    cpu, wall = time.process_time(), time.perf_counter()
+    await sweep()  # type: ignore[operator]
+    cpu_ms, wall_ms = (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+    return await net.rpc_requests() - before, cpu_ms, wall_ms
