@@ -43,7 +43,12 @@ from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.plan import ActionKey
-from autobot.planning.requests import OperatorRequest, request_from_journal
+from autobot.planning.requests import (
+    CancelRequest,
+    OperatorRequest,
+    RefundRequest,
+    request_from_journal,
+)
 from autobot.scheduling import ChainClockMap
 from autobot.watchlist import Watchlist
 
@@ -158,7 +163,8 @@ class Engine:
         requests = await self._journal.pending_requests()
         ctx = await self._context(snapshot, requests, open_actions)
         _t2 = time.perf_counter()
-        result = plan_all(snapshot, ctx)
+        requested = {r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)}
+        result = plan_all(self._watchlist.for_planning(snapshot, also=requested), ctx)
         _t3 = time.perf_counter()
         planned = 0
         for action in result.actions:

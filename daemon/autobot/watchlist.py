@@ -39,7 +39,7 @@ from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.errors import EventsPruned
 from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
-from autobot.planning.schedule import is_terminal, next_check
+from autobot.planning.schedule import is_idle, is_terminal, next_check
 
 __all__ = ["LOTTERY_EVENTS", "ReadStats", "Watchlist"]
 
@@ -104,6 +104,7 @@ class Watchlist:
         self._schedule = schedule
         self._event_types = tuple(event_types)
         self._views: dict[int, LotteryView] = {}
+        self._working: dict[int, LotteryView] = {}  # views the planners may act on (not idle)
         self._next: dict[int, int] = {}  # lottery id -> chain second of its next check
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
@@ -124,6 +125,13 @@ class Watchlist:
     @property
     def terminal(self) -> frozenset[int]:
         return frozenset(self._terminal or ())
+
+    def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot:
+        """``snapshot`` with only the lotteries the planners may act on (``is_idle`` as of
+        their last read: an idle one is read again at its next check), plus ``also``."""
+        views = dict(self._working)
+        views.update((i, self._views[i]) for i in also if i in self._views)
+        return replace(snapshot, lotteries=views)
 
     def next_checks(self) -> Mapping[int, int]:
         """Lottery id → the chain second it will be read again at the latest (if no change)."""
@@ -278,6 +286,10 @@ class Watchlist:
                 ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view
+            if is_idle(view, now, self._schedule):
+                self._working.pop(lottery_id, None)
+            else:
+                self._working[lottery_id] = view
             when = next_check(view, now, self._schedule, pending_until=pending.get(lottery_id))
             if when is None:
                 self._next.pop(lottery_id, None)
@@ -287,6 +299,7 @@ class Watchlist:
 
     def _forget(self, lottery_id: int) -> None:
         self._views.pop(lottery_id, None)
+        self._working.pop(lottery_id, None)
         self._next.pop(lottery_id, None)
         self._read_at.pop(lottery_id, None)
         self._read_wall.pop(lottery_id, None)

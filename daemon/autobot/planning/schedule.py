@@ -19,7 +19,8 @@ archived CANCELED
 ==================  ===========================================================================
 
 ``pending_until`` adds the end of a pending execution (an open action's ``execute_at``), so the
-view is fresh when the action runs. Work due *now* is not a next check: the planners act on the
+view is fresh when the action runs. ``is_idle`` says which views the planners can skip until
+then (most of them: the sweep's planning costs what may have work, not the lottery count). Work due *now* is not a next check: the planners act on the
 view they have, and what that work changes comes back as a change. The result is always strictly
 after ``now``, or ``None`` (no time-triggered read).
 """
@@ -32,7 +33,7 @@ from autobot.domain.snapshot import LotteryView
 from autobot.planning.autoclose import close_after
 from autobot.planning.plan import PlanContext
 
-__all__ = ["is_terminal", "next_check"]
+__all__ = ["is_idle", "is_terminal", "next_check"]
 
 
 def is_terminal(view: LotteryView) -> bool:
@@ -40,6 +41,17 @@ def is_terminal(view: LotteryView) -> bool:
     return view.status == LotteryStatus.FINALIZED or (
         view.status == LotteryStatus.CANCELED and view.archived
     )
+
+
+def is_idle(view: LotteryView, now: int, ctx: PlanContext) -> bool:
+    """The planners decide nothing about ``view`` until its next check or a change.
+
+    DRAFT and PAYOUT lotteries are only watched (autobot never advances a draft, and payouts are
+    the treasury's); an ACTIVE lottery waits for its sales end. Everything else may have work.
+    """
+    if view.status in (LotteryStatus.DRAFT, LotteryStatus.PAYOUT):
+        return True
+    return view.status == LotteryStatus.ACTIVE and now <= close_after(view, ctx)
 
 
 def next_check(
