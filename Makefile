@@ -38,6 +38,13 @@ lint: env
 typecheck: env
 	$(VENV)/bin/mypy
 
+# Benchmarks (bench/): each prints a table and a final `BENCH <name> key=value ...` line.
+bench: env
+	$(VENV)/bin/python -m bench.run
+
+bench-quick: env
+	$(VENV)/bin/python -m bench.run --quick
+
 soak: env
 	$(VENV)/bin/python tests/soak/soak.py
 

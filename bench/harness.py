@@ -100,7 +100,9 @@ def machine() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def process(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    argv: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
@@ -202,16 +204,20 @@ async def localnet(
         deadline = time.monotonic() + startup_timeout
         while not config.exists():
             if proc.poll() is not None:
-                raise RuntimeError(f"localnet exited: {(folder / 'localnet.log').read_text()[-2000:]}")
+                raise RuntimeError(f"localnet exited: {tail(folder / 'localnet.log')}")
             if time.monotonic() > deadline:
                 raise RuntimeError("localnet did not start in time")
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)
         url = re.search(r'rpc_urls = \["([^"]+)"\]', config.read_text())
         assert url is not None
-        async with httpx.AsyncClient(timeout=120.0, limits=httpx.Limits(max_connections=32)) as http:
+        async with httpx.AsyncClient(
+            timeout=120.0, limits=httpx.Limits(max_connections=32)
+        ) as http:
             info = (await http.get(url.group(1) + "localnet/v1/info")).json()
-            yield Net(url=url.group(1), config=config, folder=folder, proc=proc, info=info, http=http)
+            yield Net(
+                url=url.group(1), config=config, folder=folder, proc=proc, info=info, http=http
+            )
 
 
 def patch_config(path: Path, sections: dict[str, dict[str, object]]) -> None:
@@ -249,10 +255,13 @@ class Daemon:
     metrics_url: str
     journal: Path
     ready_after: float  # seconds from spawn to READY=1
+    log: Path
 
 
 @contextlib.asynccontextmanager
-async def daemon(net: Net, *, log_name: str = "daemon.log", ready_timeout: float = 60.0) -> AsyncIterator[Daemon]:
+async def daemon(
+    net: Net, *, log_name: str = "daemon.log", ready_timeout: float = 60.0
+) -> AsyncIterator[Daemon]:
     """``autobot run --config`` with ``NOTIFY_SOCKET``; yields once it sent ``READY=1``."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="autobot-bench-") as tmp:
@@ -267,7 +276,9 @@ async def daemon(net: Net, *, log_name: str = "daemon.log", ready_timeout: float
                     "-o", str(report), "-m", "autobot", *argv[1:]]  # fmt: skip
         started = time.perf_counter()
         with process(argv, net.folder / log_name, env=env) as proc:
-            ready_after = await _wait_ready(notify, proc, started, ready_timeout, net.folder / log_name)
+            ready_after = await _wait_ready(
+                notify, proc, started, ready_timeout, net.folder / log_name
+            )
             journal_line = re.search(r'path = "([^"]+)"', _section(net.config, "journal"))
             assert journal_line is not None
             journal = net.config.parent / journal_line.group(1)
@@ -277,19 +288,20 @@ async def daemon(net: Net, *, log_name: str = "daemon.log", ready_timeout: float
                     metrics_url=f"http://127.0.0.1:{port}/metrics",
                     journal=journal,
                     ready_after=ready_after,
+                    log=net.folder / log_name,
                 )
             finally:
                 notify.close()
 
 
 async def _wait_ready(
-    sock: socket.socket, proc: subprocess.Popen[bytes], started: float, timeout: float, log: Path
+    sock: socket.socket, proc: subprocess.Popen[bytes], started: float, within: float, log: Path
 ) -> float:
     loop = asyncio.get_running_loop()
-    deadline = started + timeout
+    deadline = started + within
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"daemon exited: {log.read_text()[-3000:]}")
+            raise RuntimeError(f"daemon exited: {tail(log)}")
         try:
             data = await asyncio.wait_for(loop.sock_recv(sock, 4096), timeout=0.05)
         except TimeoutError:
@@ -312,8 +324,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def tail(path: Path, chars: int = 3000) -> str:
+    return path.read_text()[-chars:]
+
+
 def journal_rows(path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-    """Read the daemon's journal (read-only; WAL lets us while the daemon writes)."""
+    """Read the daemon's journal (read-only; WAL lets us while the daemon writes); no rows
+    while it does not exist yet."""
+    if not path.exists():
+        return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
         return list(db.execute(sql, tuple(params)))
@@ -322,13 +341,21 @@ def journal_rows(path: Path, sql: str, params: Sequence[object] = ()) -> list[tu
 
 
 async def until(
-    check: Any, *, timeout: float, interval: float = 0.5, what: str = "condition"
+    check: Any,
+    *,
+    within: float,
+    interval: float = 0.5,
+    what: str = "condition",
+    daemon: Daemon | None = None,
 ) -> float:
-    """Await ``check()`` (async, truthy when done) every ``interval``; seconds it took."""
+    """Await ``check()`` (async, truthy when done) every ``interval``; seconds it took. With
+    ``daemon``, its exit ends the wait (with its log's end)."""
     started = time.perf_counter()
     while True:
         if await check():
             return time.perf_counter() - started
-        if time.perf_counter() - started > timeout:
-            raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
+        if daemon is not None and daemon.proc.poll() is not None:
+            raise RuntimeError(f"the daemon exited {daemon.proc.returncode}: {tail(daemon.log)}")
+        if time.perf_counter() - started > within:
+            raise TimeoutError(f"{what} not reached within {within:.0f} s")
         await asyncio.sleep(interval)

@@ -23,13 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench import harness, scenarios
-from bench.harness import Net, bench_line, say, table
 from autobot.chain.supra import SupraGateway
 from autobot.domain.calls import Bool, Call
 from autobot.planning.plan import PlanContext, PlannedAction
 from autobot.planning.recipes import RefundPlan
 from autobot.planning.refunds import plan_refund
+from bench import harness, scenarios
+from bench.harness import Net, bench_line, say, table
 
 TICKETS = 5_000
 OPERATORS = 10
@@ -46,7 +46,9 @@ async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
         tickets=TICKETS,
         operators=OPERATORS,
     )
-    say(f"refunds: {count} lotteries x {TICKETS} tickets, {OPERATORS} operators; baseline sample {sample}")
+    say(
+        f"refunds: {count} lotteries x {TICKETS} tickets, {OPERATORS} operators; baseline sample {sample}"
+    )
     async with harness.localnet(folder, scenario) as net:
         harness.patch_config(
             net.config,
@@ -127,7 +129,11 @@ async def autobot(net: Net, daemon: harness.Daemon, count: int) -> tuple[float, 
     async with _gateway(net) as gateway:
         # the first round: ten plans announced, their timelocks passed before the clock starts
         await harness.until(
-            lambda: _announced(gateway, OPERATORS), timeout=120, interval=0.1, what="announced"
+            lambda: _announced(gateway, OPERATORS),
+            within=120,
+            interval=0.1,
+            what="announced",
+            daemon=daemon,
         )
         rounds = 1
         await _pass_timelocks(net, gateway)
@@ -144,7 +150,11 @@ async def autobot(net: Net, daemon: harness.Daemon, count: int) -> tuple[float, 
         lapse = asyncio.create_task(time_lapse())
         try:
             await harness.until(
-                lambda: _all_done(daemon, count), timeout=600, interval=0.1, what="refunds done"
+                lambda: _all_done(daemon, count),
+                within=600,
+                interval=0.1,
+                what="refunds done",
+                daemon=daemon,
             )
         finally:
             done.set()
@@ -173,9 +183,7 @@ async def _pass_timelocks(net: Net, gateway: SupraGateway) -> bool:
 
 
 async def _all_done(daemon: harness.Daemon, count: int) -> bool:
-    if not daemon.journal.exists():
-        return False
-    (done,) = harness.journal_rows(
+    rows = harness.journal_rows(
         daemon.journal, "SELECT COUNT(*) FROM actions WHERE kind = 'refund' AND state = 'done'"
-    )[0]
-    return int(done) >= count
+    )
+    return bool(rows) and int(rows[0][0]) >= count

@@ -45,7 +45,9 @@ def main() -> int:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for name in names:
+            began = time.perf_counter()
             results[name] = asyncio.run(BENCHMARKS[name](workdir, quick=args.quick))
+            say(f"  ({name}: {time.perf_counter() - began:.0f} s)")
     say(f"\nall benchmarks: {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))

@@ -99,9 +99,7 @@ def refunds(path: Path, *, lotteries: int, baseline: int, tickets: int, operator
     (archived by the baseline before autobot starts); ``operators`` timelocked (900 s) bots."""
     head = FEED + cap(500) + "".join(bot_toml(op, 900, (6,)) for op in range(operators))
     lots = [Lottery(id=i + 1, status="canceled", tickets=tickets) for i in range(lotteries)]
-    lots += [
-        Lottery(id=100_001 + i, status="canceled", tickets=tickets) for i in range(baseline)
-    ]
+    lots += [Lottery(id=100_001 + i, status="canceled", tickets=tickets) for i in range(baseline)]
     return write(path, name="bench-refunds", head=head, lotteries=lots)
 
 

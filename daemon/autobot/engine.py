@@ -57,7 +57,7 @@ __all__ = ["DEFAULT_FEED_PROBE", "Engine", "SweepSummary"]
 log = structlog.get_logger(__name__)
 
 DEFAULT_FEED_PROBE = tuple(range(1, 9))  # asset ids read when [feeds] assets is not set
-SOON_SECONDS = 0.25
+SOON_SECONDS = 0.5
 """Wall seconds before the sweep that follows up a finished action or a seen change (what
 arrives meanwhile shares that sweep)."""
 SCAN_DEFER_SECONDS = 1.0
@@ -151,21 +151,16 @@ class Engine:
         started = time.monotonic()
         if self._executor.fatal is not None:
             raise self._executor.fatal  # a background step lost the journal: stop
-        _t0 = time.perf_counter()
-        log.info("dbg_sweep_start")
         open_actions = await self._journal.open_actions()
         snapshot = await self._read(open_actions)
-        _t1 = time.perf_counter()
         self._last_now = snapshot.now
         self._clock_map.observe(
             wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
         )
         requests = await self._journal.pending_requests()
         ctx = await self._context(snapshot, requests, open_actions)
-        _t2 = time.perf_counter()
         requested = {r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)}
         result = plan_all(self._watchlist.for_planning(snapshot, also=requested), ctx)
-        _t3 = time.perf_counter()
         planned = 0
         for action in result.actions:
             _, created = await self._executor.accept(action, chain_now=snapshot.now)
@@ -176,13 +171,11 @@ class Engine:
                 )
         await self._handle_requests(requests, result)
         await self._escalate(result, snapshot.now)
-        _t4 = time.perf_counter()
         await self._executor.start_due(
             snapshot=snapshot,
             concurrency=self._config.scheduler.max_concurrent_actions,
             done=self._step_done,
         )
-        _t5 = time.perf_counter()
         if planned and self._wall() - self._scanned_at < SCAN_DEFER_SECONDS:
             self._soon()  # new work started: let it have the event loop first
         else:
@@ -190,8 +183,6 @@ class Engine:
             busy = {a.subject_id for a in open_actions if a.kind in LOTTERY_KINDS}
             if await self._watchlist.scan(busy=busy):  # changes read: plan soon, not next poll
                 self._soon()
-        _t6 = time.perf_counter()
-        log.info("dbg_sweep", read=round((_t1-_t0)*1000,1), ctx=round((_t2-_t1)*1000,1), plan=round((_t3-_t2)*1000,1), accept=round((_t4-_t3)*1000,1), start=round((_t5-_t4)*1000,1), scan=round((_t6-_t5)*1000,1), actions=len(result.actions))
         self._schedule(result, snapshot.now)
         journal_counts = await self._journal_counts()
         self._report(snapshot, journal_counts)

@@ -212,9 +212,7 @@ class SweepScheduler:
     async def _run_wakeup(self, key: str, chain_ts: int | None = None) -> None:
         self._wakeups.pop(key, None)
         if chain_ts is not None:
-            log.info("dbg_wake", key=key, chain_ts=chain_ts)
             await self._until_chain(chain_ts)
-            log.info("dbg_reached", key=key, chain_ts=chain_ts, locked=self._lock.locked())
         await self._run()
 
     async def _until_chain(self, chain_ts: int) -> None:

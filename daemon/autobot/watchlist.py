@@ -5,8 +5,9 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
 
 * its **next check** has come (``planning.schedule.next_check``: sales end, retry window, VRF
   deadline, refund SLA, the end of a pending execution),
-* it **changed**: an event of the package named it (``LOTTERY_EVENTS``, scanned once per sweep
-  from the block after the last scanned one up to the snapshot's block), one of autobot's own
+* it **changed**: an event of the package named it (``LOTTERY_EVENTS``, scanned from the block
+  after the last scanned one up to the snapshot's block whenever ``status_overview``'s counts
+  moved, and at least every ``EVENTS_EVERY_SECONDS``), one of autobot's own
   actions on it moved (``mark_changed``), or it is new (``status_overview.total`` grew: the ids are
   listed again) — read by ``scan`` after the sweep acted, for the next sweep,
 * or the status counts of ``status_overview`` disagree with the views kept (a change no event
@@ -17,8 +18,8 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
 Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
 Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
-that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle sweep therefore costs the aggregate views plus one events request
-per event type, whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
+that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle sweep therefore costs chain time and the aggregate views (plus, every
+``EVENTS_EVERY_SECONDS``, one events request per event type), whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
 with a summary (``views::list_finalized_ids``) are terminal without reading their views (one
 status read each, for the journal), the others are read ``READ_CHUNK`` at a time, so memory stays
 flat however many there are.
@@ -58,6 +59,10 @@ LOTTERY_EVENTS = (
 
 READ_CHUNK = 64
 """Lotteries whose views are read concurrently (each is seven requests)."""
+EVENTS_EVERY_SECONDS = 10.0
+"""Events are scanned when ``status_overview`` changed since the last scan (its counts move with
+almost every change the events announce), else at least this often (wall seconds): a change
+the counts do not show (a payout batch) is seen within this time."""
 BUSY_REFRESH_SECONDS = 15.0
 """A changed lottery with an action of autobot's in progress is read at most this often (wall
 seconds)."""
@@ -73,6 +78,20 @@ _LIVE_STATUSES = (
     LotteryStatus.PAYOUT,
 )
 """Statuses no terminal lottery has: their counts must equal the kept views' counts."""
+
+
+def _fingerprint(overview: StatusOverview) -> tuple[int, ...]:
+    """The overview's counts that only a transaction changes (not time: retry windows, SLAs)."""
+    return (
+        overview.total,
+        *(overview.count(s) for s in LotteryStatus),
+        overview.vrf_requested,
+        overview.vrf_fulfilled_pending,
+        overview.winners_pending,
+        overview.payout_backlog,
+        overview.refund_active,
+        overview.refund_batch_pending,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +133,8 @@ class Watchlist:
         self._mismatch_since: int | None = None  # chain time the status counts began to differ
         self._last: Snapshot | None = None  # the last read's snapshot (for ``scan``)
         self._pending: Mapping[int, int] = {}
+        self._fingerprint: tuple[int, ...] | None = None  # the overview at the last events scan
+        self._events_at = float("-inf")  # monotonic second of the last events scan
         self._fresh: set[int] = set()  # lotteries the last read read
         self.last = ReadStats()
 
@@ -206,9 +227,15 @@ class Watchlist:
         changed: set[int] = set()
         scanned = 0
         height = snapshot.height
-        if height >= self._cursor:
+        clock = time.monotonic()
+        fingerprint = _fingerprint(snapshot.overview)
+        quiet = (
+            fingerprint == self._fingerprint and clock - self._events_at < EVENTS_EVERY_SECONDS
+        )
+        if height >= self._cursor and not quiet:
             changed, scanned = await self._scan_events(self._cursor, height + 1)
             self._cursor = height + 1
+            self._fingerprint, self._events_at = fingerprint, clock
         known = set(self._views) | terminal
         if snapshot.overview.total != len(known):
             changed |= set(await self._gateway.lottery_ids()) - known

@@ -87,3 +87,57 @@ async def test_a_wakeup_at_a_chain_time_runs_a_sweep() -> None:
         assert scheduler.pending_wakeups == 0
     finally:
         await scheduler.shutdown()
+
+
+def test_clock_map_learns_again_after_the_chain_jumps() -> None:
+    clock = ChainClockMap()
+    for i in range(5):
+        clock.observe(wall=100.0 + i, chain=1_000.0 + i)
+    clock.observe(wall=105.0, chain=1_905.0)  # /localnet/v1/advance 900
+    clock.observe(wall=106.0, chain=1_906.0)
+    assert clock.rate == pytest.approx(1.0)
+    assert clock.wall_at(1_910) == pytest.approx(110.0)
+
+
+async def test_a_wakeup_waits_until_the_chain_has_reached_its_time() -> None:
+    seen: list[float] = []
+    chain = {"now": 1_000.0}
+
+    async def sweep() -> None:
+        seen.append(chain["now"])
+
+    async def chain_time() -> float:
+        chain["now"] += 0.5  # the chain moves on every time it is asked
+        return chain["now"]
+
+    clock = ChainClockMap()
+    clock.observe(wall=time.time(), chain=1_000.0)
+    scheduler = SweepScheduler(
+        sweep=sweep, poll_interval_seconds=3600, clock_map=clock, wall=time.time,
+        chain_time=chain_time,
+    )  # fmt: skip
+    # when: the wake-up's wall time comes before the chain reached 1002
+    await scheduler._run_wakeup("close:1", 1_002)
+    # then: it polled the chain until it had, and only then swept
+    assert seen == [1_002.0]
+
+
+async def test_wake_after_runs_a_sweep_a_moment_later() -> None:
+    ran = asyncio.Event()
+
+    async def sweep() -> None:
+        ran.set()
+
+    scheduler = SweepScheduler(
+        sweep=sweep, poll_interval_seconds=3600, clock_map=ChainClockMap(), wall=time.time
+    )
+    scheduler.start()
+    try:
+        ran.clear()
+        await asyncio.sleep(0.05)
+        ran.clear()
+        scheduler.wake_after(0.05, key="soon")
+        scheduler.wake_after(0.5, key="soon")  # the earlier one stays
+        await asyncio.wait_for(ran.wait(), timeout=0.4)
+    finally:
+        await scheduler.shutdown()

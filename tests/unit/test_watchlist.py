@@ -166,9 +166,14 @@ async def test_an_idle_sweep_costs_the_same_whatever_the_number_of_lotteries(
         await read(wl, chain)
         chain.tick()
         before = chain.requests
-        await read(wl, chain)
+        await read(wl, chain)  # the first scan reads the events
         costs.append(chain.requests - before)
-    assert costs[0] == costs[1] == 5 + 7  # aggregates with chain time, one request per event type
+        chain.tick()
+        before = chain.requests
+        await read(wl, chain)  # the overview did not move: no events scan
+        costs.append(chain.requests - before)
+    # chain time and the aggregate views, then one request per event type when scanning
+    assert costs == [5 + 7, 5, 5 + 7, 5]
 
 
 async def test_a_finalized_lottery_is_never_read_again(journal: SqliteJournal) -> None:
@@ -289,3 +294,21 @@ async def test_a_pending_execution_reads_its_lottery_when_it_comes(
     await sweep()
     await sweep()
     assert chain.reads[4] == 2  # once when it came (after acting), not at every sweep after
+
+
+async def test_the_planners_get_only_the_lotteries_that_may_have_work(
+    journal: SqliteJournal,
+) -> None:
+    chain = ViewsChain()
+    chain.views[1] = lottery(1, LotteryStatus.ACTIVE, sales_end=NOW + 30)
+    chain.views[2] = lottery(2, LotteryStatus.ACTIVE, sales_end=NOW + 7 * 86_400)
+    chain.views[3] = lottery(3, LotteryStatus.CLOSING)
+    chain.views[4] = lottery(4, LotteryStatus.PAYOUT)
+    wl = watchlist(chain, journal)
+    snapshot = await read(wl, chain)
+    assert set(snapshot.lotteries) == {1, 2, 3, 4}  # the metrics see every live lottery
+    assert set(wl.for_planning(snapshot).lotteries) == {3}
+    assert set(wl.for_planning(snapshot, also=[2]).lotteries) == {2, 3}  # an operator request
+    chain.tick(31)
+    snapshot = await read(wl, chain)  # lottery 1's sales ended: read, and it may have work
+    assert set(wl.for_planning(snapshot).lotteries) == {1, 3}

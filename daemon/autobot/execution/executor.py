@@ -225,9 +225,12 @@ class Executor:
                 result = await self.advance(key, snapshot=snapshot)
                 if result.next_check_at is None and not result.soon:
                     await self._slot_freed(key)
-        except JournalError as exc:
+        except JournalError as exc:  # nothing may be sent without the journal: stop them all
             self.fatal = exc
             log.error("action_step_journal_failed", action_key=key, detail=str(exc))
+            for other, task in list(self._tasks.items()):
+                if other != key:
+                    task.cancel()
         except Exception:  # job boundary: one action's bug must not stop the others
             log.exception("action_step_failed", action_key=key)
         finally:

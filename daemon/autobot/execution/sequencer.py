@@ -69,8 +69,10 @@ class Sequencer:
         expiry_grace_seconds: float = 30.0,
         metrics: ExecutionMetrics | None = None,
         confirm_poll_seconds: float = 0.1,
+        confirm_first_seconds: float = 0.15,
     ) -> None:
-        """``confirm_poll_seconds``: how often ``follow`` asks while it waits for a final answer."""
+        """``confirm_poll_seconds``: how often ``follow`` asks while it waits for a final answer;
+        ``confirm_first_seconds``: how long after its submission it first asks (about a block)."""
         if window < 1 or ttl_seconds < 1:
             raise ValueError("submit window and transaction TTL must be at least 1")
         self._signer = signer
@@ -81,6 +83,7 @@ class Sequencer:
         self._ttl = ttl_seconds
         self._grace = expiry_grace_seconds
         self._poll = confirm_poll_seconds
+        self._first_poll = confirm_first_seconds
         self._metrics = metrics if metrics is not None else NullExecutionMetrics()
         self._lock = asyncio.Lock()
         self._next: int | None = None
@@ -149,13 +152,7 @@ class Sequencer:
                     f"{self.address} has {len(live)} transactions in flight (window {self._window})"
                 )
             seq = await self._peek(live)
-            signed = self._gateway.sign(
-                call=call,
-                sender=self._signer,
-                sequence_number=seq,
-                expires_at=int(self._clock.wall()) + self._ttl,
-                secondary=secondary,
-            )
+            signed = await self._sign_new(call, seq, secondary=secondary)
             record = await self._journal.add_transaction(
                 NewTransaction(
                     tx_hash=signed.tx_hash,
@@ -214,9 +211,7 @@ class Sequencer:
             for call_index, call in calls[:room]:
                 while seq in taken:
                     seq += 1
-                signed = self._gateway.sign(
-                    call=call, sender=self._signer, sequence_number=seq, expires_at=expires_at
-                )
+                signed = await self._sign_new(call, seq, expires_at=expires_at)
                 new = NewTransaction(
                     tx_hash=signed.tx_hash,
                     action_key=action_key,
@@ -226,7 +221,7 @@ class Sequencer:
                     call=json.dumps(call_to_json(call), sort_keys=True),
                     sender=self.address,
                     sequence_number=seq,
-                    expires_at=expires_at,
+                    expires_at=signed.expires_at,
                     raw=signed.payload,
                     secondary=(),
                 )
@@ -254,6 +249,30 @@ class Sequencer:
             if isinstance(result, BaseException):
                 raise result
         return [r for r in results if isinstance(r, TxRecord)]
+
+    async def _sign_new(
+        self,
+        call: Call,
+        seq: int,
+        *,
+        secondary: Sequence[Signer] = (),
+        expires_at: int | None = None,
+    ) -> SignedTx:
+        """Sign bytes the journal has never held: a number freed by a drop, signed again for the
+        same call within the same second, would give the dropped transaction's very bytes (and
+        hash); the expiry moves a second on instead."""
+        expiry = expires_at if expires_at is not None else int(self._clock.wall()) + self._ttl
+        while True:
+            signed = self._gateway.sign(
+                call=call,
+                sender=self._signer,
+                sequence_number=seq,
+                expires_at=expiry,
+                secondary=secondary,
+            )
+            if await self._journal.get_transaction(signed.tx_hash) is None:
+                return signed
+            expiry += 1
 
     async def _submit(
         self, record: TxRecord, signed: SignedTx, *, resend: bool = False
@@ -302,6 +321,10 @@ class Sequencer:
             return tx
         # Ask outside the lock (waiting must not hold up this account's other transactions).
         if wait_seconds > 0:
+            # a transaction just submitted is not in a block yet: the first question waits a bit
+            age = self._clock.wall() - (tx.submitted_wall or tx.created_wall)
+            if 0 <= age < self._first_poll:
+                await asyncio.sleep(self._first_poll - age)
             try:
                 outcome = await self._gateway.wait_for(
                     tx.tx_hash, timeout=wait_seconds, poll_interval=self._poll

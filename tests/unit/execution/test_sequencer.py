@@ -213,3 +213,18 @@ async def test_a_rejected_transaction_is_journaled_as_dropped_and_reported(journ
     # then
     [tx] = await journaled.journal.transactions(KEY)
     assert tx.state is TxState.DROPPED and "bad signature" in (tx.error_message or "")
+
+
+async def test_a_refused_number_signed_again_in_the_same_second_gets_new_bytes(
+    journaled: Rig,
+) -> None:
+    # given: another writer holds number 0 pending, so the node refuses ours (ALREADY_PENDING)
+    journaled.chain.submit_faults.append((SequenceRace("already pending"), False))
+    first = await send(journaled.admin, 1)
+    assert first.state is TxState.DROPPED
+    # when: the same call is signed again with the same number, in the same wall second
+    second = await send(journaled.admin, 1)
+    # then: different bytes (the expiry moved on), both journaled
+    assert second.sequence_number == first.sequence_number == 0
+    assert second.tx_hash != first.tx_hash and second.expires_at == first.expires_at + 1
+    assert second.state is TxState.SUBMITTED

@@ -217,3 +217,26 @@ def test_toml_errors_name_the_key(tmp_path: Path, text: str, problem: str) -> No
 def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError):
         seed(fresh(), scenario=tmp_path / "nope.toml", admin=ADMIN, operators=[], now_ts=NOW)
+
+
+def test_a_toml_lottery_can_be_archived_and_given_an_auto_close_grace(tmp_path: Path) -> None:
+    path = tmp_path / "scale.toml"
+    path.write_text(
+        '[[lotteries]]\nid = 1\nstatus = "canceled"\narchived = true\n'
+        '[[lotteries]]\nid = 2\nstatus = "active"\nauto_close_grace_seconds = 600\n'
+    )
+    model = fresh()
+    seed(model, scenario=path, admin=ADMIN, operators=[], now_ts=NOW)
+    assert model.state.lotteries[1].status == LotteryStatus.CANCELED
+    assert 1 in model.state.summaries and model.state.finalized_ids == [1]
+    assert model.state.lotteries[2].config.grace_period_secs == 600
+
+
+def test_only_a_canceled_lottery_without_tickets_can_be_archived(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[lotteries]]\nid = 1\nstatus = "canceled"\ntickets_sold = 5\narchived = true\n'
+    )
+    with pytest.raises(ScenarioError) as caught:
+        seed(fresh(), scenario=path, admin=ADMIN, operators=[], now_ts=NOW)
+    assert any("lotteries[0].archived" in p for p in caught.value.problems)
