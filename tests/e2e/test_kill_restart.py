@@ -89,7 +89,10 @@ KILL_POINTS = [
     ),
     KillPoint(
         "executing",
-        lambda a, txs: _target("executing")(a) and not any(t.purpose == "execute" for t in txs),
+        # the executor journals the state and its first call together, so "executing" means:
+        # in that state, with no admin call of it executed yet (signed or in flight is fine)
+        lambda a, txs: _target("executing")(a)
+        and not any(t.purpose == "execute" and t.state in ("committed", "aborted") for t in txs),
     ),
     KillPoint(
         "first-batch-in-flight",
