@@ -91,8 +91,10 @@ KILL_POINTS = [
         "executing",
         # the executor journals the state and its first call together, so "executing" means:
         # in that state, with no admin call of it executed yet (signed or in flight is fine)
-        lambda a, txs: _target("executing")(a)
-        and not any(t.purpose == "execute" and t.state in ("committed", "aborted") for t in txs),
+        lambda a, txs: (
+            _target("executing")(a)
+            and not any(t.purpose == "execute" and t.state in ("committed", "aborted") for t in txs)
+        ),
     ),
     KillPoint(
         "first-batch-in-flight",
@@ -100,7 +102,15 @@ KILL_POINTS = [
     ),
     KillPoint(
         "between-batches",
-        lambda a, _: _target("executing")(a) and 1 <= a.progress <= 2,
+        # later batches are pipelined behind the first: "between" means at least one batch of
+        # the plan executed while the action is still executing
+        lambda a, txs: (
+            _target("executing")(a)
+            and (
+                a.progress >= 1
+                or any(t.purpose == "execute" and t.state == "committed" for t in txs)
+            )
+        ),
     ),
     KillPoint("recording", lambda a, _: _target("recording")(a)),
     KillPoint(
