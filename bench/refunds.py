@@ -83,7 +83,7 @@ async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
             ),
         ],
     )
-    say(f"  autobot: {rounds} announcement rounds (one pending slot per bot)")
+    say(f"  autobot: chain time advanced past {rounds} timelocks (one pending slot per bot)")
     bench_line("refunds", **result)
     return result
 

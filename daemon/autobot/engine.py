@@ -17,6 +17,7 @@ restart continues exactly where the last one stopped.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -152,14 +153,23 @@ class Engine:
         if self._executor.fatal is not None:
             raise self._executor.fatal  # a background step lost the journal: stop
         open_actions = await self._journal.open_actions()
-        snapshot = await self._read(open_actions)
+        # the chain (HTTP) and the journal (its thread) at once
+        snapshot, requests, done, escalated = await asyncio.gather(
+            self._read(open_actions),
+            self._journal.pending_requests(),
+            self._journal.list_actions(
+                states={ActionState.DONE}, kinds=("fallback",), limit=100_000
+            ),
+            self._executor.escalated_draws(),
+        )
         self._last_now = snapshot.now
         self._clock_map.observe(
             wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
         )
-        requests = await self._journal.pending_requests()
-        ctx = await self._context(snapshot, requests, open_actions)
-        requested = {r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)}
+        ctx = await self._context(snapshot, requests, open_actions, done, escalated)
+        requested = {
+            r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)
+        }
         result = plan_all(self._watchlist.for_planning(snapshot, also=requested), ctx)
         planned = 0
         for action in result.actions:
@@ -294,11 +304,9 @@ class Engine:
         snapshot: Snapshot,
         requests: list[RequestRecord],
         open_actions: Sequence[ActionRecord],
+        done: Sequence[ActionRecord],
+        escalated: frozenset[int],
     ) -> PlanContext:
-        done = await self._journal.list_actions(
-            states={ActionState.DONE}, kinds=("fallback",), limit=100_000
-        )
-        terminal = self._watchlist.terminal
         planner_requests: list[OperatorRequest] = []
         for record in requests:
             converted = self._convert_request(record)
@@ -307,10 +315,10 @@ class Engine:
         return replace(
             self._base_ctx,
             open_actions=frozenset(ActionKey.parse(a.key) for a in open_actions),
-            escalated_draws=await self._executor.escalated_draws(),
+            escalated_draws=escalated,
             fallbacks_set_by_autobot=_fallbacks_held(done),
-            archived_lotteries=frozenset(i for i in terminal if i not in snapshot.lotteries)
-            | frozenset(i for i, v in snapshot.lotteries.items() if v.archived),
+            # archived or finalized: the watchlist keeps no view of them (never read again)
+            archived_lotteries=self._watchlist.terminal,
             requests=tuple(planner_requests),
         )
 

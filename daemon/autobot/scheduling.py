@@ -211,24 +211,34 @@ class SweepScheduler:
 
     async def _run_wakeup(self, key: str, chain_ts: int | None = None) -> None:
         self._wakeups.pop(key, None)
-        if chain_ts is not None:
-            await self._until_chain(chain_ts)
+        if chain_ts is not None and not await self._until_chain(chain_ts):
+            self.wake_at_chain(chain_ts, key=key)  # far off yet (the chain's pace changed)
+            return
         await self._run()
 
-    async def _until_chain(self, chain_ts: int) -> None:
-        """Poll the latest block until the chain reaches ``chain_ts`` (bounded; errors end it)."""
+    async def _until_chain(self, chain_ts: int) -> bool:
+        """Poll the latest block until the chain reaches ``chain_ts`` (bounded; errors end it).
+
+        False if the chain is further from it than the wait allows: the wake-up is set again
+        from what the clock map learned meanwhile (it saw this block).
+        """
         if self._chain_time is None:
-            return
+            return True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CHAIN_WAIT_SECONDS
-        while loop.time() < deadline:
+        while True:
             try:
-                if await self._read_chain() >= chain_ts:
-                    return
+                now = await self._read_chain()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the sweep will meet (and report) the same problem
-                return
+                return True
+            if now >= chain_ts:
+                return True
+            self._clock_map.observe(wall=self._wall(), chain=now)
+            left = (chain_ts - now) / self._clock_map.rate
+            if loop.time() + left > deadline:
+                return False
             await asyncio.sleep(CHAIN_POLL_SECONDS)
 
     async def _read_chain(self) -> float:

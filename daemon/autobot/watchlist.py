@@ -128,6 +128,7 @@ class Watchlist:
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
         self._terminal: set[int] | None = None
+        self._terminal_copy: frozenset[int] | None = None
         self._changed: set[int] = set()  # read at the next sweep
         self._cursor: int | None = None  # first block height whose events are not scanned
         self._mismatch_since: int | None = None  # chain time the status counts began to differ
@@ -145,7 +146,10 @@ class Watchlist:
 
     @property
     def terminal(self) -> frozenset[int]:
-        return frozenset(self._terminal or ())
+        """Lotteries known finalized or archived (a copy made again only when one is added)."""
+        if self._terminal_copy is None:
+            self._terminal_copy = frozenset(self._terminal or ())
+        return self._terminal_copy
 
     def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot:
         """``snapshot`` with only the lotteries the planners may act on (``is_idle`` as of
@@ -192,10 +196,10 @@ class Watchlist:
         else:
             horizon = estimated_now if estimated_now is not None else float("-inf")
             due_ids = self._due(horizon)
-        with_snapshot = due_ids if len(due_ids) <= READ_CHUNK else set()
-        snapshot = await self._gateway.snapshot(lottery_ids=with_snapshot, asset_ids=asset_ids)
-        fresh = dict(snapshot.lotteries)
-        fresh.update(await self._views_of(due_ids - with_snapshot))
+        # the aggregate views and the due lotteries' (scoped) views at once
+        snapshot, fresh = await asyncio.gather(
+            self._gateway.snapshot(lottery_ids=(), asset_ids=asset_ids), self._views_of(due_ids)
+        )
         late = self._due(snapshot.now) - set(fresh)  # the estimate was behind
         fresh.update(await self._views_of(late))
         self._changed -= set(fresh)
@@ -224,23 +228,23 @@ class Watchlist:
         snapshot, terminal = self._last, self._terminal
         if snapshot is None or terminal is None or self._cursor is None:
             return 0
-        changed: set[int] = set()
         scanned = 0
         height = snapshot.height
         clock = time.monotonic()
         fingerprint = _fingerprint(snapshot.overview)
-        quiet = (
-            fingerprint == self._fingerprint and clock - self._events_at < EVENTS_EVERY_SECONDS
-        )
+        quiet = fingerprint == self._fingerprint and clock - self._events_at < EVENTS_EVERY_SECONDS
+        # Everything found goes into ``_changed`` at once and leaves it only once read: a
+        # request that fails half-way (the next await) loses nothing, the next scan reads it.
+        # (A lottery read in this sweep may have been read a moment before the snapshot's
+        # block: an event naming it is read again.)
         if height >= self._cursor and not quiet:
             changed, scanned = await self._scan_events(self._cursor, height + 1)
+            self._changed |= changed
             self._cursor = height + 1
             self._fingerprint, self._events_at = fingerprint, clock
         known = set(self._views) | terminal
         if snapshot.overview.total != len(known):
-            changed |= set(await self._gateway.lottery_ids()) - known
-        # a lottery read in this sweep's snapshot already shows what happened up to its block
-        self._changed |= changed - self._fresh
+            self._changed |= set(await self._gateway.lottery_ids()) - known
         self._changed |= self._pending_due(snapshot.now)
         self._changed -= terminal
         wall = time.monotonic()
@@ -249,8 +253,9 @@ class Watchlist:
             for i in self._changed & set(busy)
             if wall - self._read_wall.get(i, float("-inf")) < BUSY_REFRESH_SECONDS
         }
-        to_read, self._changed = self._changed - later, later
+        to_read = self._changed - later
         fresh = await self._views_of(to_read)
+        self._changed -= set(fresh)
         await self._keep(fresh, snapshot.now, self._pending)
         if not to_read:
             self._changed |= await self._reconcile(snapshot.overview, snapshot.now)
@@ -297,6 +302,7 @@ class Watchlist:
         now = (await self._gateway.chain_time()).seconds if statuses else 0
         await self._journal.mark_terminal_many(statuses, chain_now=now)
         self._terminal.update(statuses)
+        self._terminal_copy = None
 
     async def _keep(
         self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
@@ -310,6 +316,7 @@ class Watchlist:
             if is_terminal(view):
                 self._forget(lottery_id)
                 self._terminal.add(lottery_id)
+                self._terminal_copy = None
                 ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view

@@ -14,6 +14,7 @@ from autobot.clock import FakeClock
 from autobot.domain.lotteries import LotteryConfig, LotteryStatus, LotteryStatusView
 from autobot.domain.snapshot import LotteryView, Snapshot, compute_overview
 from autobot.domain.values import ChainTime
+from autobot.errors import TransientError
 from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
 from autobot.watchlist import Watchlist
@@ -312,3 +313,50 @@ async def test_the_planners_get_only_the_lotteries_that_may_have_work(
     chain.tick(31)
     snapshot = await read(wl, chain)  # lottery 1's sales ended: read, and it may have work
     assert set(wl.for_planning(snapshot).lotteries) == {1, 3}
+
+
+class FlakyViewsChain(ViewsChain):
+    """The read named by ``down`` fails ("the views" of lotteries, or "the lottery ids")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = ""
+
+    async def lottery_views(
+        self, lottery_ids: Collection[int], *, scoped: bool = False
+    ) -> dict[int, LotteryView]:
+        if self.down == "the views" and lottery_ids:
+            raise TransientError("connection reset")
+        return await super().lottery_views(lottery_ids, scoped=scoped)
+
+    async def lottery_ids(self) -> tuple[int, ...]:
+        if self.down == "the lottery ids":
+            raise TransientError("connection reset")
+        return await super().lottery_ids()
+
+
+@pytest.mark.parametrize("failing", ["the views", "the lottery ids"])
+async def test_a_change_whose_read_fails_is_read_at_a_later_scan(
+    journal: SqliteJournal, failing: str
+) -> None:
+    # given: lottery 1 drawn-requested by someone (an event names it) and a new lottery 2
+    chain = FlakyViewsChain()
+    chain.views[1] = lottery(1, LotteryStatus.CLOSING)
+    wl = watchlist(chain, journal)
+    await read(wl, chain)
+    chain.tick()
+    chain.views[1] = lottery(1, LotteryStatus.DRAW_REQUESTED)
+    chain.views[2] = lottery(2, LotteryStatus.ACTIVE)
+    chain.emit("history::VrfRequestedEvent", lottery_id="1")
+    await wl.read(asset_ids=(), estimated_now=chain.now)
+    # when: the scan's reads fail half-way (the events were already scanned)
+    chain.down = failing
+    with pytest.raises(TransientError):
+        await wl.scan()
+    # then: nothing was forgotten; the next sweep's scan reads both
+    chain.down = ""
+    chain.tick()
+    await read(wl, chain)
+    snapshot = await read(wl, chain)
+    assert snapshot.lotteries[1].status == LotteryStatus.DRAW_REQUESTED
+    assert snapshot.lotteries[2].status == LotteryStatus.ACTIVE

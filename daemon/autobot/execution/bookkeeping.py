@@ -26,9 +26,12 @@ from autobot.execution.telemetry import PARKED, ExecutionMetrics
 from autobot.journal.records import ActionRecord, ActionState, NewIncident, Outcome
 from autobot.journal.store import ActionChanges, SqliteJournal
 
-__all__ = ["SLOT_STATES", "Bookkeeper", "StepResult", "restart"]
+__all__ = ["BUSY_WAIT_SECONDS", "SLOT_STATES", "Bookkeeper", "StepResult", "restart"]
 
 log = structlog.get_logger(__name__)
+
+BUSY_WAIT_SECONDS = 86_400
+"""Chain seconds an action waits for a busy bot at the most: a slot's end makes it due first."""
 
 SLOT_STATES = frozenset(
     {ActionState.ANNOUNCED, ActionState.WAITING, ActionState.EXECUTING, ActionState.RECORDING}
@@ -233,6 +236,13 @@ class Bookkeeper:
             error_name=name,
             error_message=message,
         )
+        return self.wait(record, until)
+
+    async def wait_for_bot(self, record: ActionRecord, now: int, *, message: str) -> StepResult:
+        """Every bot that could take it holds a slot for another of our actions: wait until one
+        of those ends (``Executor`` makes it due then), ``BUSY_WAIT_SECONDS`` at the most."""
+        until = now + BUSY_WAIT_SECONDS
+        await self.update(record, now, next_check_at=until, error_message=message)
         return self.wait(record, until)
 
     async def defer(self, key: str, now: int, exc: TransientError | RpcProtocolError) -> StepResult:

@@ -198,8 +198,15 @@ class Executor:
             for a in await self._journal.open_actions()
             if (a.next_check_at is None or a.next_check_at <= now) and a.key not in self._tasks
         ]
-        if self._gate is None:
+        if self._gate is None:  # the first time: what waited for a bot before a restart may go
             self._gate = asyncio.Semaphore(concurrency)
+            if await self._wake_waiting_for_bots(now):
+                due = [
+                    a.key
+                    for a in await self._journal.open_actions()
+                    if (a.next_check_at is None or a.next_check_at <= now)
+                    and a.key not in self._tasks
+                ]
         for key in due:
             task = asyncio.create_task(self._background(key, snapshot, done))
             self._tasks[key] = task
@@ -224,7 +231,10 @@ class Executor:
                     return
                 result = await self.advance(key, snapshot=snapshot)
                 if result.next_check_at is None and not result.soon:
-                    await self._slot_freed(key)
+                    nxt = await self._slot_freed(key)
+                    if nxt is not None and nxt not in self._tasks and not self._stopping():
+                        # it goes now (fresh reads), not at the next sweep
+                        self._tasks[nxt] = asyncio.create_task(self._background(nxt, None, done))
         except JournalError as exc:  # nothing may be sent without the journal: stop them all
             self.fatal = exc
             log.error("action_step_journal_failed", action_key=key, detail=str(exc))
@@ -237,11 +247,12 @@ class Executor:
             self._tasks.pop(key, None)
             done(key, result)
 
-    async def _slot_freed(self, key: str) -> None:
-        """An action ended: if it held a slot, the next one waiting for a bot may go now."""
+    async def _slot_freed(self, key: str) -> str | None:
+        """An action ended: if it held a slot, the next one waiting for a bot may go now (its
+        key, made due)."""
         record = await self._book.get(key)
         if record.is_open or not record.timelock_secs or record.action_id is None:
-            return
+            return None
         waiting = [
             a
             for a in await self._journal.open_actions()  # oldest first
@@ -251,8 +262,19 @@ class Executor:
             and a.next_check_at is not None
             and (a.error_message or "").startswith("no bot:")
         ]
-        if waiting:
-            await self._book.update(waiting[0], record.updated_chain, next_check_at=None)
+        if not waiting:
+            return None
+        await self._book.update(waiting[0], record.updated_chain, next_check_at=None)
+        return waiting[0].key
+
+    async def _wake_waiting_for_bots(self, now: int) -> int:
+        woken = 0
+        for action in await self._journal.open_actions():
+            waiting = action.state is ActionState.PLANNED and action.next_check_at is not None
+            if waiting and (action.error_message or "").startswith("no bot:"):
+                await self._book.update(action, now, next_check_at=None)
+                woken += 1
+        return woken
 
     async def drain(self, *, grace_seconds: float) -> bool:
         """Let background steps finish (no new ones start once stopping); cancel the rest after

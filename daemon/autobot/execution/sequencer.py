@@ -98,7 +98,10 @@ class Sequencer:
         return self._signer
 
     async def next_sequence(self) -> int:
-        """The number the next transaction will carry (for simulations); does not reserve it."""
+        """The number the next transaction will carry (for simulations); does not reserve it.
+        Once known, the local number (a simulation only needs one the chain would accept)."""
+        if self._next is not None:
+            return self._next
         async with self._lock:
             return await self._peek()
 

@@ -127,6 +127,10 @@ class ActionSteps:
             )
             if route.bot is None:
                 log.info("action_unrouted", reason=route.reason)
+                if route.busy and not route.refusals:  # our own actions hold every slot
+                    return await self._book.wait_for_bot(
+                        record, now, message=f"no bot: {route.reason}"
+                    )
                 return await self._book.retry_later(record, now, message=f"no bot: {route.reason}")
             return await self._fix(record, now, route.bot, recipe)
 

@@ -8,7 +8,7 @@ from execution_fakes import OPERATOR_A, Rig, arg, lottery
 
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.refunds import RefundProgress
-from autobot.execution.bookkeeping import StepResult
+from autobot.execution.bookkeeping import BUSY_WAIT_SECONDS, StepResult
 from autobot.journal.records import ActionState, TxPurpose
 from autobot.planning.plan import ActionKey, PlannedAction
 from autobot.planning.recipes import RefundPlan
@@ -99,18 +99,26 @@ async def test_a_freed_bot_takes_the_next_action_waiting_for_it_at_once(rig: Rig
     second, _ = await rig.executor.accept(refund(5), chain_now=NOW)
     await rig.executor.advance(first.key)
     waiting = await rig.executor.advance(second.key)
-    assert (waiting.state, waiting.next_check_at) == (ActionState.PLANNED, NOW + 15)
-    # (a long backoff by now: it would not be due when the first plan ends)
-    await rig.journal.update_action(
-        second.key, expect={ActionState.PLANNED}, chain_now=NOW, next_check_at=NOW + 5_000
-    )
+    assert (waiting.state, waiting.next_check_at) == (ActionState.PLANNED, NOW + BUSY_WAIT_SECONDS)
+    # (the executor's first start looks at it once more: a restart may have freed its bot)
+    looked = asyncio.Event()
+    await rig.executor.start_due(concurrency=1, done=lambda key, result: looked.set())
+    await asyncio.wait_for(looked.wait(), timeout=5)
+    assert (await rig.journal.get_action(second.key)).next_check_at == NOW + BUSY_WAIT_SECONDS  # type: ignore[union-attr]
     rig.chain.advance(900)
-    finished = asyncio.Event()
+    reports: dict[str, StepResult | None] = {}
+    both = asyncio.Event()
+
+    def done(key: str, result: StepResult | None) -> None:
+        reports[key] = result
+        if len(reports) == 2:
+            both.set()
+
     # when: the first plan runs to its end in the background
-    await rig.executor.start_due(concurrency=1, done=lambda key, result: finished.set())
-    await asyncio.wait_for(finished.wait(), timeout=5)
-    # then: the second is due now, not after its backoff
+    await rig.executor.start_due(concurrency=1, done=done)
+    await asyncio.wait_for(both.wait(), timeout=5)
+    # then: the second went at once (announced under the freed bot), not after its wait
     assert (await rig.journal.get_action(first.key)).state is ActionState.DONE  # type: ignore[union-attr]
-    again = await rig.journal.get_action(second.key)
-    assert again is not None and again.state is ActionState.PLANNED
-    assert again.next_check_at is None
+    again = reports[second.key]
+    assert again is not None and again.state is ActionState.WAITING
+    assert len(rig.chain.executed("automation::announce_dry_run")) == 2
