@@ -178,9 +178,10 @@ async def test_under_the_strict_vrf_contract_lottery_3_is_escalated_not_looped(
             async with running(run_argv, daemon_log) as daemon:
 
                 def escalated(snapshot: Snapshot) -> bool:
-                    return "escalation" in daemon_log.read_text() and snapshot.lotteries[
-                        2
-                    ].status == LotteryStatus.PAYOUT
+                    return (
+                        "escalation" in daemon_log.read_text()
+                        and snapshot.lotteries[2].status == LotteryStatus.PAYOUT
+                    )
 
                 after, took = await until(gateway, escalated, daemon=daemon, log=daemon_log)
                 assert escalated(after), f"no escalation after {took:.0f} s"

@@ -15,6 +15,7 @@ the same commit. Endings follow Decisions §9:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Unpack
 
@@ -105,11 +106,17 @@ class Bookkeeper:
         now: int,
         *,
         incident: NewIncident | None = None,
+        incidents: Sequence[NewIncident] = (),
         **changes: Unpack[ActionChanges],
     ) -> ActionRecord:
         """Change ``record`` from the state it was read in (a second writer fails loudly)."""
         return await self._journal.update_action(
-            record.key, expect={record.state}, chain_now=now, incident=incident, **changes
+            record.key,
+            expect={record.state},
+            chain_now=now,
+            incident=incident,
+            incidents=incidents,
+            **changes,
         )
 
     def incident(

@@ -121,6 +121,7 @@ class Executor:
         self._running: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._gate: asyncio.Semaphore | None = None
+        self._wake_lock = asyncio.Lock()  # ``_slot_freed``: one waiter woken per freed slot
         self.fatal: JournalError | None = None  # a background step lost the journal
 
     # ------------------------------------------------------------------ public API
@@ -253,19 +254,22 @@ class Executor:
         record = await self._book.get(key)
         if record.is_open or not record.timelock_secs or record.action_id is None:
             return None
-        waiting = [
-            a
-            for a in await self._journal.open_actions()  # oldest first
-            if a.state is ActionState.PLANNED
-            and a.key not in self._tasks
-            and a.action_id == record.action_id
-            and a.next_check_at is not None
-            and (a.error_message or "").startswith("no bot:")
-        ]
-        if not waiting:
-            return None
-        await self._book.update(waiting[0], record.updated_chain, next_check_at=None)
-        return waiting[0].key
+        # One at a time: two slots freed at once must wake two waiters, not the oldest twice
+        # (which would leave a bot idle until the next slot frees).
+        async with self._wake_lock:
+            waiting = [
+                a
+                for a in await self._journal.open_actions()  # oldest first
+                if a.state is ActionState.PLANNED
+                and a.key not in self._tasks
+                and a.action_id == record.action_id
+                and a.next_check_at is not None
+                and (a.error_message or "").startswith("no bot:")
+            ]
+            if not waiting:
+                return None
+            await self._book.update(waiting[0], record.updated_chain, next_check_at=None)
+            return waiting[0].key
 
     async def _wake_waiting_for_bots(self, now: int) -> int:
         woken = 0

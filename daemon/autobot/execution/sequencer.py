@@ -27,7 +27,7 @@ from typing import Unpack
 
 import structlog
 
-from autobot.chain.gateway import ChainGateway, SignedTx
+from autobot.chain.gateway import ChainGateway, SignedTx, TxOutcome
 from autobot.chain.gateway import TxState as ChainTxState
 from autobot.chain.signer import Signer
 from autobot.clock import Clock
@@ -210,11 +210,17 @@ class Sequencer:
             taken = set(live)
             seq = await self._peek(live)
             expires_at = int(self._clock.wall()) + self._ttl
-            batch: list[tuple[NewTransaction, SignedTx]] = []
+            numbered: list[tuple[int, int, Call]] = []
             for call_index, call in calls[:room]:
                 while seq in taken:
                     seq += 1
-                signed = await self._sign_new(call, seq, expires_at=expires_at)
+                numbered.append((call_index, seq, call))
+                seq += 1
+            signatures = await self._sign_new_many(
+                [(call, number) for _, number, call in numbered], expires_at=expires_at
+            )
+            batch: list[tuple[NewTransaction, SignedTx]] = []
+            for (call_index, number, call), signed in zip(numbered, signatures, strict=True):
                 new = NewTransaction(
                     tx_hash=signed.tx_hash,
                     action_key=action_key,
@@ -223,13 +229,12 @@ class Sequencer:
                     call_index=call_index,
                     call=json.dumps(call_to_json(call), sort_keys=True),
                     sender=self.address,
-                    sequence_number=seq,
+                    sequence_number=number,
                     expires_at=signed.expires_at,
                     raw=signed.payload,
                     secondary=(),
                 )
                 batch.append((new, signed))
-                seq += 1
             records = await self._journal.add_transactions(
                 [n for n, _ in batch], expect=expect, chain_now=chain_now
             )
@@ -252,6 +257,22 @@ class Sequencer:
             if isinstance(result, BaseException):
                 raise result
         return [r for r in results if isinstance(r, TxRecord)]
+
+    async def _sign_new_many(
+        self, calls: Sequence[tuple[Call, int]], *, expires_at: int
+    ) -> list[SignedTx]:
+        """``_sign_new`` for several ``(call, sequence number)``: one journal lookup for all."""
+        signed = [
+            self._gateway.sign(
+                call=call, sender=self._signer, sequence_number=seq, expires_at=expires_at
+            )
+            for call, seq in calls
+        ]
+        known = await self._journal.known_hashes([s.tx_hash for s in signed])
+        for index, (call, seq) in enumerate(calls):
+            if signed[index].tx_hash in known:  # rare: a dropped transaction's very bytes
+                signed[index] = await self._sign_new(call, seq, expires_at=expires_at + 1)
+        return signed
 
     async def _sign_new(
         self,
@@ -336,30 +357,54 @@ class Sequencer:
                 outcome = await self._gateway.status(tx.tx_hash)
         else:
             outcome = await self._gateway.status(tx.tx_hash)
+        return await self._conclude(tx, outcome)
+
+    async def follow_many(self, txs: Sequence[TxRecord]) -> list[TxRecord]:
+        """``follow`` (no waiting) for several transactions of this account: their statuses
+        read at once, every final answer settled in one journal commit. Returns the records in
+        the order given. Transport errors propagate (the transactions stay live)."""
+        live = [t for t in txs if t.state.live]
+        outcomes = await asyncio.gather(*(self._gateway.status(t.tx_hash) for t in live))
+        final: list[tuple[TxRecord, TxSettlement]] = []
+        rest: list[tuple[TxRecord, TxOutcome]] = []
+        for tx, outcome in zip(live, outcomes, strict=True):
+            settlement = _settlement(tx.tx_hash, outcome)
+            if settlement is None:
+                rest.append((tx, outcome))
+            else:
+                final.append((tx, settlement))
+        found: dict[str, TxRecord] = {}
+        if final:
+            async with self._lock:
+                # only rows still live change (a concurrent follow may have settled one)
+                for record in await self._journal.settle_transactions([s for _, s in final]):
+                    found[record.tx_hash] = record
+                for tx, settlement in final:
+                    if tx.tx_hash in found:
+                        self._settled(tx, settlement)
+                    else:  # settled meanwhile: as the journal has it
+                        found[tx.tx_hash] = await self._journal.get_transaction(tx.tx_hash) or tx
+        for tx, outcome in rest:
+            found[tx.tx_hash] = await self._conclude(tx, outcome)
+        return [found.get(t.tx_hash, t) for t in txs]
+
+    async def _conclude(self, tx: TxRecord, outcome: TxOutcome) -> TxRecord:
+        """What the chain's answer about ``tx`` means: settle it, wait, or re-send its bytes."""
         async with self._lock:
             fresh = await self._journal.get_transaction(tx.tx_hash)
             if fresh is None or not fresh.state.live:
                 return fresh or tx  # settled meanwhile (a concurrent follow)
-            match outcome.state:
-                case ChainTxState.SUCCESS:
-                    return await self._settle(fresh, TxState.COMMITTED)
-                case ChainTxState.FAILED:
-                    abort = outcome.abort
-                    return await self._settle(
-                        fresh,
-                        TxState.ABORTED,
-                        code=abort.code if abort else None,
-                        name=abort.name if abort else None,
-                        message=outcome.vm_status,
-                    )
-                case ChainTxState.INVALID:
-                    return await self._settle(
-                        fresh,
-                        TxState.DROPPED,
-                        message=f"discarded by the node: {outcome.vm_status}",
-                    )
-                case ChainTxState.PENDING:
-                    return fresh
+            settlement = _settlement(fresh.tx_hash, outcome)
+            if settlement is not None:
+                return await self._settle(
+                    fresh,
+                    settlement.state,
+                    code=settlement.error_code,
+                    name=settlement.error_name,
+                    message=settlement.error_message,
+                )
+            if outcome.state is ChainTxState.PENDING:
+                return fresh
             # NOT_FOUND: absent for good only once expired (plus a grace for slow indexing);
             # until it expires, the same bytes again.
             wall = self._clock.wall()
@@ -392,16 +437,48 @@ class Sequencer:
                 error_message=message,
             )
         )
-        if state is TxState.DROPPED and self._next is not None:
+        self._settled(
+            tx,
+            TxSettlement(
+                tx_hash=tx.tx_hash, state=state, error_code=code, error_name=name,
+                error_message=message,
+            ),
+        )  # fmt: skip
+        return settled
+
+    def _settled(self, tx: TxRecord, s: TxSettlement) -> None:
+        if s.state is TxState.DROPPED and self._next is not None:
             self._next = min(self._next, tx.sequence_number)  # the number is free again
         log.info(
             "transaction_settled",
             tx_hash=tx.tx_hash,
-            state=state.value,
+            state=s.state.value,
             sequence_number=tx.sequence_number,
-            abort=name,
+            abort=s.error_name,
         )
-        return settled
+
+
+def _settlement(tx_hash: str, outcome: TxOutcome) -> TxSettlement | None:
+    """The settlement a final answer gives (``None``: pending or not found)."""
+    match outcome.state:
+        case ChainTxState.SUCCESS:
+            return TxSettlement(tx_hash=tx_hash, state=TxState.COMMITTED)
+        case ChainTxState.FAILED:
+            abort = outcome.abort
+            return TxSettlement(
+                tx_hash=tx_hash,
+                state=TxState.ABORTED,
+                error_code=abort.code if abort else None,
+                error_name=abort.name if abort else None,
+                error_message=outcome.vm_status,
+            )
+        case ChainTxState.INVALID:
+            return TxSettlement(
+                tx_hash=tx_hash,
+                state=TxState.DROPPED,
+                error_message=f"discarded by the node: {outcome.vm_status}",
+            )
+    return None
 
 
 def _signed_from(tx: TxRecord) -> SignedTx:

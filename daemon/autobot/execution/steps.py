@@ -33,7 +33,7 @@ from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
 from autobot.execution.outcomes import Verdict, classify_abort, incident_type
 from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer, SubmitWindowFull
+from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics
 from autobot.execution.transcripts import calls_to_text
 from autobot.execution.view import StepView, UnusableAction, recipe_of
@@ -273,7 +273,9 @@ class ActionSteps:
                 if not caught_up and recipe.PIPELINED:  # the calls behind it, all at once
                     await view.follow_all(record, TxPurpose.EXECUTE)
                     caught_up = True
-                record = await self._progressed(record, now, timed, tx)
+                    record = await self._progressed_many(record, now, calls)
+                else:
+                    record = await self._progressed(record, now, timed, tx)
                 continue
             # No transaction, a dropped one, or one that aborted on chain (its effects reverted,
             # e.g. a "not yet" that raced the simulation): decide afresh from a new simulation.
@@ -299,28 +301,77 @@ class ActionSteps:
             if not sim.success:
                 code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
                 return await self._on_abort(record, view, timed, code, name)
-            sent = await self._admin.send(
-                timed.call,
-                action_key=record.key,
-                action_digest=digest,
-                purpose=TxPurpose.EXECUTE,
-                call_index=record.progress,
-                secondary=co_signers,
-                expect={ActionState.EXECUTING},
-                chain_now=now,
-            )
+            if self._pipeline and recipe.PIPELINED and not co_signers:
+                # the simulated call and those behind it: one commit, submitted together (they
+                # land in one block)
+                behind = await self._behind(record, calls, digest, now)
+                sent = (
+                    await self._admin.send_many(
+                        [(record.progress, timed.call), *behind],
+                        action_key=record.key,
+                        action_digest=digest,
+                        purpose=TxPurpose.EXECUTE,
+                        expect={ActionState.EXECUTING},
+                        chain_now=now,
+                    )
+                )[0]
+                if behind:
+                    log.info("calls_pipelined", calls=[i for i, _ in behind])
+            else:
+                sent = await self._admin.send(
+                    timed.call,
+                    action_key=record.key,
+                    action_digest=digest,
+                    purpose=TxPurpose.EXECUTE,
+                    call_index=record.progress,
+                    secondary=co_signers,
+                    expect={ActionState.EXECUTING},
+                    chain_now=now,
+                )
             sends += 1
             log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
             if record.operator is None and record.progress == 0:
                 self._metrics.first_submission(self._clock.wall() - record.created_wall)
-            if self._pipeline and recipe.PIPELINED:
-                await self._send_behind(record, calls, digest, now)
         return self._book.soon(record)
 
-    async def _send_behind(
+    async def _progressed_many(
+        self, record: ActionRecord, now: int, calls: tuple[TimedCall, ...]
+    ) -> ActionRecord:
+        """``_progressed`` over every consecutive call from ``record.progress`` whose latest
+        transaction committed (the pipelined ones, just followed): one journal commit."""
+        latest = await self._latest_executes(record)
+        notes = []
+        progress = record.progress
+        while progress < len(calls):
+            tx = latest.get(progress)
+            if tx is None or tx.state is not TxState.COMMITTED:
+                break
+            kind = incident_type(calls[progress].call)
+            if kind is not None:
+                text = (
+                    f"{calls[progress].call.render()} executed for {record.key} (action hash "
+                    f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
+                )
+                notes.append(self._book.incident(record, kind, text, tx_hash=tx.tx_hash))
+            log.info("call_executed", call_index=progress, tx_hash=tx.tx_hash)
+            progress += 1
+        if progress == record.progress:
+            return record
+        return await self._book.update(record, now, progress=progress, incidents=notes)
+
+    async def _latest_executes(self, record: ActionRecord) -> dict[int, TxRecord]:
+        """Call index → the latest execute transaction of the current attempt."""
+        latest: dict[int, TxRecord] = {}
+        for mine in await self._journal.transactions(record.key):
+            if mine.purpose is TxPurpose.EXECUTE and mine.action_hash == record.action_hash:
+                latest[mine.call_index] = mine
+        return latest
+
+    async def _behind(
         self, record: ActionRecord, calls: tuple[TimedCall, ...], digest: bytes, now: int
-    ) -> None:
-        """Send the calls after ``record.progress`` whose time has come (see the module doc)."""
+    ) -> list[tuple[int, c.Call]]:
+        """The calls after ``record.progress`` whose time has come and that are not on their
+        way yet (see the module doc)."""
         latest: dict[int, TxRecord] = {}
         for mine in await self._journal.transactions(record.key):
             if mine.purpose is TxPurpose.EXECUTE and mine.action_hash == digest:
@@ -334,20 +385,7 @@ class ActionSteps:
             if tx is not None and (tx.state.live or tx.state is TxState.COMMITTED):
                 continue  # already on its way (an earlier pipeline)
             behind.append((index, timed.call))
-        if not behind:
-            return
-        try:
-            sent = await self._admin.send_many(
-                behind,
-                action_key=record.key,
-                action_digest=digest,
-                purpose=TxPurpose.EXECUTE,
-                expect={ActionState.EXECUTING},
-                chain_now=now,
-            )
-        except SubmitWindowFull:
-            return  # the window is full: the rest follow as the window drains
-        log.info("calls_pipelined", calls=[t.call_index for t in sent])
+        return behind
 
     async def _progressed(
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord

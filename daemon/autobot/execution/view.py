@@ -117,7 +117,13 @@ class StepView:
         ]
         if not live:
             return
-        followed = await asyncio.gather(*(self._sequencer(t.sender).follow(t) for t in live))
+        senders: dict[str, list[TxRecord]] = {}
+        for t in live:
+            senders.setdefault(t.sender, []).append(t)
+        per_sender = await asyncio.gather(
+            *(self._sequencer(sender).follow_many(txs) for sender, txs in senders.items())
+        )
+        followed = [t for txs in per_sender for t in txs]
         if any(t.state.consumed for t in followed):
             self._stale = True
 

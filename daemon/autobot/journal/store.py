@@ -313,16 +313,19 @@ class SqliteJournal(OperationsTables):
         expect: Collection[ActionState],
         chain_now: int,
         incident: NewIncident | None = None,
+        incidents: Sequence[NewIncident] = (),
         **changes: Unpack[ActionChanges],
     ) -> ActionRecord:
-        """Change an action that is in one of ``expect``; write ``incident`` in the same commit.
+        """Change an action that is in one of ``expect``; write ``incident`` (and ``incidents``,
+        in order, after it) in the same commit.
 
         Raises ``JournalError`` if the action is missing or in another state (a second writer).
         """
         async with self._write(f"updating action {key}") as db:
             record = await self._update(db, key, expect, chain_now, changes)
-            if incident is not None:
-                await self._incident(db, incident)
+            for note in (incident, *incidents):
+                if note is not None:
+                    await self._incident(db, note)
             return record
 
     async def _update(
@@ -429,6 +432,32 @@ class SqliteJournal(OperationsTables):
         async with self._write(f"settling {s.tx_hash}") as db:
             return await self._settle(db, s)
 
+    async def settle_transactions(self, settlements: Sequence[TxSettlement]) -> list[TxRecord]:
+        """``settle_transaction`` for several, in one commit; a transaction no longer live
+        (settled meanwhile) is left as it is. Returns the records of those settled now."""
+        for s in settlements:
+            if s.state.live:
+                raise ValueError(f"a settlement ends a transaction; {s.state} is not an end")
+        if not settlements:
+            return []
+        async with self._write(f"settling {len(settlements)} transactions") as db:
+            wall = self._clock.wall()
+            settled: list[TxRecord] = []
+            for s in settlements:
+                cursor = await db.execute(
+                    "UPDATE transactions SET state = ?, error_code = ?, error_name = ?,"
+                    " error_message = ?, settled_wall = ?"
+                    " WHERE tx_hash = ? AND state IN ('signed', 'submitted')",
+                    (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
+                     wall, s.tx_hash),
+                )  # fmt: skip
+                if cursor.rowcount == 1:
+                    row = await fetch_one(
+                        db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
+                    )
+                    settled.append(TxRecord.from_row(row))
+            return settled
+
     async def _settle(self, db: aiosqlite.Connection, s: TxSettlement) -> TxRecord:
         if s.state.live:
             raise ValueError(f"a settlement ends a transaction; {s.state} is not an end")
@@ -450,6 +479,20 @@ class SqliteJournal(OperationsTables):
             "reading a transaction", "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,)
         )
         return TxRecord.from_row(found[0]) if found else None
+
+    async def known_hashes(self, tx_hashes: Collection[str]) -> set[str]:
+        """Which of ``tx_hashes`` the journal holds (one read for many fresh signatures)."""
+        hashes = sorted(set(tx_hashes))
+        found: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            rows = await self._read(
+                "looking up transaction hashes",
+                f"SELECT tx_hash FROM transactions WHERE tx_hash IN ({', '.join('?' * len(chunk))})",
+                tuple(chunk),
+            )
+            found.update(str(r["tx_hash"]) for r in rows)
+        return found
 
     async def transactions(self, action_key: str) -> list[TxRecord]:
         """An action's transactions in the order they were signed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from execution_fakes import OPERATOR_A, Rig, arg, lottery
+from execution_fakes import OPERATOR_A, OPERATOR_B, Rig, arg, lottery
 
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.refunds import RefundProgress
@@ -15,6 +15,7 @@ from autobot.planning.recipes import RefundPlan
 
 NOW = 1_000
 A = OPERATOR_A.address
+B = OPERATOR_B.address
 BATCHES = ((1, 2, 20, 5), (2, 2, 20, 5), (3, 2, 20, 5), (4, 2, 20, 5))
 
 
@@ -122,3 +123,29 @@ async def test_a_freed_bot_takes_the_next_action_waiting_for_it_at_once(rig: Rig
     again = reports[second.key]
     assert again is not None and again.state is ActionState.WAITING
     assert len(rig.chain.executed("automation::announce_dry_run")) == 2
+
+
+async def test_two_slots_freed_at_once_wake_two_waiting_actions(rig: Rig) -> None:
+    # given: two timelocked bots busy with plans 4 and 5; plans 6 and 7 wait for a bot
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
+    rig.chain.add_bot(B, timelock_secs=900, allowed_actions=(6,))
+    for lottery_id in (4, 5, 6, 7):
+        canceled(rig, lottery_id)
+    keys = [(await rig.executor.accept(refund(i), chain_now=NOW))[0].key for i in (4, 5, 6, 7)]
+    for key in keys:
+        await rig.executor.advance(key)
+    for key in keys[2:]:
+        w = await rig.journal.get_action(key)
+        assert w is not None and w.next_check_at == NOW + BUSY_WAIT_SECONDS
+    rig.chain.advance(900)
+    for key in keys[:2]:
+        result = await rig.executor.advance(key)
+        while result.state is not ActionState.DONE:
+            result = await rig.executor.advance(key)
+    # when: both slots are reported free in the same moment
+    woken = await asyncio.gather(*(rig.executor._slot_freed(k) for k in keys[:2]))
+    # then: two different waiting plans are due now (the oldest is not woken twice)
+    assert sorted(w for w in woken if w is not None) == keys[2:]
+    for key in keys[2:]:
+        again = await rig.journal.get_action(key)
+        assert again is not None and again.next_check_at is None

@@ -228,3 +228,52 @@ async def test_a_refused_number_signed_again_in_the_same_second_gets_new_bytes(
     assert second.sequence_number == first.sequence_number == 0
     assert second.tx_hash != first.tx_hash and second.expires_at == first.expires_at + 1
     assert second.state is TxState.SUBMITTED
+
+
+async def test_follow_many_settles_every_final_answer_and_keeps_the_rest_live(
+    journaled: Rig,
+) -> None:
+    # given: three transactions in one block, the second aborts (lottery 3 does not exist)
+    journaled.chain.hold = True
+    sent = await journaled.admin.send_many(
+        [(0, c.advance_status(1, 2)), (1, c.advance_status(3, 2)), (2, c.advance_status(2, 2))],
+        action_key=KEY,
+        action_digest=DIGEST,
+        purpose=TxPurpose.EXECUTE,
+        expect=set(ActionState),
+        chain_now=0,
+    )
+    # when: nothing executed yet
+    pending = await journaled.admin.follow_many(sent)
+    # then: all stay live
+    assert [t.state for t in pending] == [TxState.SUBMITTED] * 3
+    # when: the block lands; one of them was settled meanwhile by a single follow
+    journaled.chain.release()
+    first = await journaled.admin.follow(sent[0])
+    followed = await journaled.admin.follow_many(sent)
+    # then: each as the chain says, in the order given, the concurrently settled one unchanged
+    assert [t.tx_hash for t in followed] == [t.tx_hash for t in sent]
+    assert [t.state for t in followed] == [TxState.COMMITTED, TxState.ABORTED, TxState.COMMITTED]
+    assert followed[0].settled_wall == first.settled_wall
+    assert followed[1].error_name == "E_REGISTRY_MISSING"
+    stored = {t.tx_hash: t.state for t in await journaled.journal.transactions(KEY)}
+    assert stored == {t.tx_hash: t.state for t in followed}
+
+
+async def test_send_many_never_reuses_bytes_the_journal_holds(journaled: Rig) -> None:
+    # given: number 0 refused (dropped) for a call, in this wall second
+    journaled.chain.submit_faults.append((SequenceRace("already pending"), False))
+    first = await send(journaled.admin, 1)
+    assert first.state is TxState.DROPPED
+    # when: the same call is sent again, pipelined, with the same number and second
+    [again] = await journaled.admin.send_many(
+        [(0, c.advance_status(1, 2))],
+        action_key=KEY,
+        action_digest=DIGEST,
+        purpose=TxPurpose.EXECUTE,
+        expect=set(ActionState),
+        chain_now=0,
+    )
+    # then: new bytes (the expiry moved on)
+    assert again.sequence_number == first.sequence_number
+    assert again.tx_hash != first.tx_hash and again.expires_at == first.expires_at + 1
