@@ -282,6 +282,7 @@ async def daemon(
             journal_line = re.search(r'path = "([^"]+)"', _section(net.config, "journal"))
             assert journal_line is not None
             journal = net.config.parent / journal_line.group(1)
+            drain = asyncio.create_task(_drain(notify))  # the watchdog pings, as systemd would
             try:
                 yield Daemon(
                     proc=proc,
@@ -291,7 +292,18 @@ async def daemon(
                     log=net.folder / log_name,
                 )
             finally:
+                drain.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drain
                 notify.close()
+
+
+async def _drain(sock: socket.socket) -> None:
+    """Read what the daemon sends after ``READY=1`` (``WATCHDOG=1``, ``STATUS=``): a full
+    socket buffer would make each of its pings fail."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await loop.sock_recv(sock, 4096)
 
 
 async def _wait_ready(

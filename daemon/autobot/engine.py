@@ -171,10 +171,9 @@ class Engine:
             r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)
         }
         result = plan_all(self._watchlist.for_planning(snapshot, also=requested), ctx)
-        planned = 0
+        accepted = await self._executor.accept_many(result.actions, chain_now=snapshot.now)
+        planned = sum(created for _, created in accepted)
         for action in result.actions:
-            _, created = await self._executor.accept(action, chain_now=snapshot.now)
-            planned += int(created)
             if action.request_id is not None:
                 await self._finish_request(
                     action.request_id, RequestState.DONE, f"planned as action {action.key}"

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
@@ -128,19 +128,30 @@ class Executor:
 
     async def accept(self, planned: PlannedAction, *, chain_now: int) -> tuple[ActionRecord, bool]:
         """Journal a planned action (idempotent by key); returns ``(record, created)``."""
-        new = NewAction(
-            key=str(planned.key),
-            kind=planned.key.kind,
-            subject_id=planned.subject_id,
-            action_id=None if planned.action_id is None else int(planned.action_id),
-            recipe=json.dumps(planned.recipe.to_json(), sort_keys=True, separators=(",", ":")),
-            reason=planned.reason,
-            due_at=planned.due_at,
-        )
-        record, created = await self._journal.add_action(new, chain_now=chain_now)
-        if created:
-            log.info("action_planned", action_key=record.key, reason=record.reason)
-        return record, created
+        [accepted] = await self.accept_many([planned], chain_now=chain_now)
+        return accepted
+
+    async def accept_many(
+        self, planned: Sequence[PlannedAction], *, chain_now: int
+    ) -> list[tuple[ActionRecord, bool]]:
+        """``accept`` for a sweep's whole plan, in one journal commit."""
+        news = [
+            NewAction(
+                key=str(p.key),
+                kind=p.key.kind,
+                subject_id=p.subject_id,
+                action_id=None if p.action_id is None else int(p.action_id),
+                recipe=json.dumps(p.recipe.to_json(), sort_keys=True, separators=(",", ":")),
+                reason=p.reason,
+                due_at=p.due_at,
+            )
+            for p in planned
+        ]
+        accepted = await self._journal.add_actions(news, chain_now=chain_now)
+        for record, created in accepted:
+            if created:
+                log.info("action_planned", action_key=record.key, reason=record.reason)
+        return accepted
 
     async def advance_due(
         self, *, snapshot: Snapshot | None = None, concurrency: int = 4

@@ -28,6 +28,7 @@ from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain import calls as c
 from autobot.domain.bots import Bot
+from autobot.errors import RpcProtocolError, TransientError
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
 from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
@@ -112,7 +113,7 @@ class ActionSteps:
             await self._book.moot(record, now)
             return None
         if record.action_id is None:  # gated locally: no bot, no attestation
-            return await self._fix(record, now, None, recipe)
+            return await self._fix(record, now, None, recipe, view)
         async with self._route_lock:
             busy: set[str] = set()
             candidates = self._router.candidates(record.action_id, snap.bots)
@@ -132,10 +133,10 @@ class ActionSteps:
                         record, now, message=f"no bot: {route.reason}"
                     )
                 return await self._book.retry_later(record, now, message=f"no bot: {route.reason}")
-            return await self._fix(record, now, route.bot, recipe)
+            return await self._fix(record, now, route.bot, recipe, view)
 
     async def _fix(
-        self, record: ActionRecord, now: int, bot: Bot | None, recipe: Recipe
+        self, record: ActionRecord, now: int, bot: Bot | None, recipe: Recipe, view: StepView
     ) -> StepResult | None:
         """Fix time, calls and hash; announce them (timelocked bot) or go straight to executing."""
         timelock = bot.timelock_secs if bot is not None else 0
@@ -164,6 +165,8 @@ class ActionSteps:
             "error_message": None,
         }
         if announce is None or operator is None:
+            if len(calls) == 1 and not calls[0].secondary and calls[0].not_before <= now:
+                return await self._execute_at_once(record, view, now, calls[0], digest, fixed)
             await self._book.update(record, now, **fixed)
             return None
         sim = await self._gateway.simulate(
@@ -187,6 +190,46 @@ class ActionSteps:
         )
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
         log.info("action_announced", operator=operator.address, execute_at=execute_at)
+        return None
+
+    async def _execute_at_once(
+        self,
+        record: ActionRecord,
+        view: StepView,
+        now: int,
+        timed: TimedCall,
+        digest: bytes,
+        fixed: ActionChanges,
+    ) -> StepResult | None:
+        """No timelock to wait for and a single call due now (a close, a draw request): simulate
+        it, then journal it together with the fixed plan (one commit, the action ``executing``)
+        and submit it. A simulation that aborts is decided as in the ``executing`` step."""
+        try:
+            sim = await self._gateway.simulate(
+                call=timed.call,
+                sender=self._admin.signer,
+                sequence_number=await self._admin.next_sequence(),
+            )
+        except (TransientError, RpcProtocolError):
+            await self._book.update(record, now, **fixed)  # fixed all the same; then deferred
+            raise
+        if not sim.success:
+            record = await self._book.update(record, now, **fixed)
+            code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
+            return await self._on_abort(record, view, timed, code, name)
+        sent = await self._admin.send(
+            timed.call,
+            action_key=record.key,
+            action_digest=digest,
+            purpose=TxPurpose.EXECUTE,
+            call_index=0,
+            expect={ActionState.PLANNED},
+            chain_now=now,
+            **fixed,
+        )
+        log.info("call_submitted", call_index=0, tx_hash=sent.tx_hash)
+        if fixed.get("operator") is None:
+            self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return None
 
     async def _announced(self, record: ActionRecord, view: StepView) -> StepResult | None:

@@ -260,6 +260,28 @@ class SqliteJournal(OperationsTables):
             row = await fetch_one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
         return ActionRecord.from_row(row), created
 
+    async def add_actions(
+        self, news: Sequence[NewAction], *, chain_now: int
+    ) -> list[tuple[ActionRecord, bool]]:
+        """``add_action`` for several, in one commit (a sweep's plan); in the order given."""
+        if not news:
+            return []
+        wall = self._clock.wall()
+        out: list[tuple[ActionRecord, bool]] = []
+        async with self._write(f"adding {len(news)} actions") as db:
+            for new in news:
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO actions (key, kind, subject_id, action_id, recipe,"
+                    " reason, due_at, state, created_wall, updated_wall, created_chain,"
+                    " updated_chain) VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)",
+                    (new.key, new.kind, new.subject_id, new.action_id, new.recipe, new.reason,
+                     new.due_at, wall, wall, chain_now, chain_now),
+                )  # fmt: skip
+                created = cursor.rowcount == 1
+                row = await fetch_one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
+                out.append((ActionRecord.from_row(row), created))
+        return out
+
     async def get_action(self, key: str) -> ActionRecord | None:
         found = await self._read("reading an action", "SELECT * FROM actions WHERE key = ?", (key,))
         return ActionRecord.from_row(found[0]) if found else None
