@@ -43,6 +43,7 @@ from autobot.clock import Clock
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import JournalError, PermanentError, RpcProtocolError, TransientError
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
+from autobot.execution.gate import PriorityGate
 from autobot.execution.guards import Guards
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
@@ -61,6 +62,24 @@ from autobot.planning.plan import PlannedAction
 __all__ = ["Executor", "StepResult"]
 
 log = structlog.get_logger(__name__)
+
+
+STEP_PRIORITY: Mapping[str, int] = {
+    "close": 0,
+    "draw": 1,
+    "schedule": 1,
+    "cancel": 1,
+    "fallback": 1,
+}
+"""Which background steps go first when ``max_concurrent_actions`` are running (smaller first): a
+sales close is judged by its reaction, draws and safety calls next; winner batches, refund plans
+and operator housekeeping have hours (``PriorityGate``)."""
+_LAST_PRIORITY = 2
+
+
+def step_priority(key: str) -> int:
+    """The priority of an action's steps, from its key's kind."""
+    return STEP_PRIORITY.get(key.partition(":")[0], _LAST_PRIORITY)
 
 
 class Executor:
@@ -120,7 +139,7 @@ class Executor:
         )
         self._running: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._gate: asyncio.Semaphore | None = None
+        self._gate: PriorityGate | None = None
         self._wake_lock = asyncio.Lock()  # ``_slot_freed``: one waiter woken per freed slot
         self.fatal: JournalError | None = None  # a background step lost the journal
 
@@ -211,7 +230,7 @@ class Executor:
             if (a.next_check_at is None or a.next_check_at <= now) and a.key not in self._tasks
         ]
         if self._gate is None:  # the first time: what waited for a bot before a restart may go
-            self._gate = asyncio.Semaphore(concurrency)
+            self._gate = PriorityGate(concurrency)
             if await self._wake_waiting_for_bots(now):
                 due = [
                     a.key
@@ -238,7 +257,7 @@ class Executor:
         result: StepResult | None = None
         try:
             assert self._gate is not None
-            async with self._gate:
+            async with self._gate.slot(step_priority(key)):
                 if self._stopping():
                     return
                 result = await self.advance(key, snapshot=snapshot)
