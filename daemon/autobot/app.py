@@ -59,6 +59,7 @@ from autobot.execution.recovery import recover
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ACTION_OUTCOMES, PrometheusExecutionMetrics
+from autobot.gcwatch import GcWatch
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
@@ -252,6 +253,8 @@ class Daemon:
             self._stack.push_async_callback(self._shutdown_scheduler)
             self._notifier.ready("started; waiting for the first sweep")
             log.info("daemon_ready", notify=self._notifier.enabled)
+            self._gc = GcWatch()
+            self._stack.callback(self._gc.close)
             helpers = [
                 asyncio.create_task(self._notifier.watchdog_loop(healthy=self._healthy)),
                 asyncio.create_task(self._reload_loop()),
@@ -342,11 +345,14 @@ class Daemon:
             log.warning("tick_failed", error=type(exc).__name__, detail=str(exc))
             return
         self.sweeps += 1
+        if self._gc is not None and not self._gc.frozen:
+            self._gc.freeze_after_start()  # the first sweep's reads: never walked again
         self.health.tick_succeeded(time.monotonic())
         self._last_summary = summary.status_line()
         self._notifier.status(self._last_summary)
 
     fatal: BaseException | None = None
+    _gc: GcWatch | None = None
 
     async def _reload_loop(self) -> None:
         while True:

@@ -12,8 +12,10 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
   listed again) — read by ``scan`` after the sweep acted, for the next sweep,
 * or the status counts of ``status_overview`` disagree with the views kept (a change no event
   announces, e.g. someone's ``advance_status``): the ACTIVE ids are listed again and compared; if
-  the counts keep disagreeing for ``FULL_SCAN_AFTER_SECONDS`` of chain time, every kept lottery's
-  status is read once.
+  the counts keep disagreeing *by the same amounts*, with no ACTIVE id explaining them, for
+  ``FULL_SCAN_AFTER_SECONDS`` of chain time (a busy chain's differences keep changing as its
+  changes are read: those are not unexplained), every
+  kept lottery's status is read once, ``READ_CHUNK`` at a time.
 
 Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
 Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
@@ -132,6 +134,7 @@ class Watchlist:
         self._changed: set[int] = set()  # read at the next sweep
         self._cursor: int | None = None  # first block height whose events are not scanned
         self._mismatch_since: int | None = None  # chain time the status counts began to differ
+        self._mismatch: tuple[int, ...] = ()  # by how much (chain minus kept, per live status)
         self._last: Snapshot | None = None  # the last read's snapshot (for ``scan``)
         self._pending: Mapping[int, int] = {}
         self._fingerprint: tuple[int, ...] | None = None  # the overview at the last events scan
@@ -384,11 +387,14 @@ class Watchlist:
     async def _reconcile(self, overview: StatusOverview, now: int) -> set[int]:
         """Status counts no event explains: the lotteries behind them (to read next)."""
         kept = self._counts()
-        if all(overview.count(s) == kept[s] for s in _LIVE_STATUSES):
+        difference = tuple(overview.count(s) - kept[s] for s in _LIVE_STATUSES)
+        if not any(difference):
             self._mismatch_since = None
             return set()
-        if self._mismatch_since is None:
-            self._mismatch_since = now
+        if self._mismatch_since is None or difference != self._mismatch:
+            # a new difference (a busy chain moves faster than its changes are read): only one
+            # that stays the same, and that the active ids do not explain, is unexplained
+            self._mismatch_since, self._mismatch = now, difference
         log.info(
             "status_counts_differ",
             chain={s.name.lower(): overview.count(s) for s in _LIVE_STATUSES},
@@ -402,13 +408,20 @@ class Watchlist:
                 for i, v in self._views.items()
                 if (v.status == LotteryStatus.ACTIVE) != (i in active)
             }
+            if suspects:  # explained: whatever remains is judged afresh
+                self._mismatch_since = None
         else:  # the cheap way did not explain it: read every kept lottery's status once
             log.warning("status_counts_unexplained", lotteries=len(self._views))
             ids = sorted(self._views)
-            statuses = await asyncio.gather(*(self._gateway.lottery_status(i) for i in ids))
-            suspects = {
-                i for i, s in zip(ids, statuses, strict=True) if s.status != self._views[i].status
-            }
+            suspects = set()
+            for start in range(0, len(ids), READ_CHUNK):  # a chunk at a time: due work goes between
+                chunk = ids[start : start + READ_CHUNK]
+                statuses = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
+                suspects |= {
+                    i
+                    for i, s in zip(chunk, statuses, strict=True)
+                    if i in self._views and s.status != self._views[i].status
+                }
             self._mismatch_since = None
         return suspects
 

@@ -360,3 +360,57 @@ async def test_a_change_whose_read_fails_is_read_at_a_later_scan(
     snapshot = await read(wl, chain)
     assert snapshot.lotteries[1].status == LotteryStatus.DRAW_REQUESTED
     assert snapshot.lotteries[2].status == LotteryStatus.ACTIVE
+
+
+async def test_moving_count_differences_of_a_busy_chain_never_trigger_the_full_scan(
+    journal: SqliteJournal,
+) -> None:
+    # given: many kept lotteries; every sweep, someone closes one more without an event
+    chain = ViewsChain()
+    for i in range(1, 40):
+        chain.views[i] = lottery(i, LotteryStatus.ACTIVE)
+    wl = watchlist(chain, journal)
+    await read(wl, chain)
+    chain.reads.clear()
+    status_reads = 0
+    original = chain.lottery_status
+
+    async def counted(lottery_id: int) -> LotteryStatusView:
+        nonlocal status_reads
+        status_reads += 1
+        return await original(lottery_id)
+
+    chain.lottery_status = counted  # type: ignore[method-assign]
+    # when: two minutes of chain time, counts differing by a different amount at most sweeps
+    for n in range(1, 9):
+        chain.tick()
+        for i in range(1, n + 1):
+            chain.views[i] = lottery(i, LotteryStatus.CLOSING)
+        await read(wl, chain)
+    # then: the active ids explained each difference; no lottery's status was read one by one
+    assert status_reads == 0
+    for _ in range(2):  # (the last close: found by the active ids at the next scan, then read)
+        await read(wl, chain)
+    snapshot = await read(wl, chain)
+    assert [i for i, v in snapshot.lotteries.items() if v.status == LotteryStatus.CLOSING] == list(
+        range(1, 9)
+    )
+
+
+async def test_a_difference_that_stays_the_same_for_a_minute_reads_every_status(
+    journal: SqliteJournal,
+) -> None:
+    # given: a kept lottery whose status changed in a way the active ids cannot show
+    chain = ViewsChain()
+    for i in range(1, 5):
+        chain.views[i] = lottery(i, LotteryStatus.CLOSING)
+    wl = watchlist(chain, journal)
+    await read(wl, chain)
+    chain.views[3] = lottery(3, LotteryStatus.DRAW_REQUESTED)  # no event, not ACTIVE either side
+    # when: the same difference for more than a minute of chain time
+    for _ in range(6):
+        chain.tick()
+        await read(wl, chain)
+    snapshot = await read(wl, chain)
+    # then: the full status read found it
+    assert snapshot.lotteries[3].status == LotteryStatus.DRAW_REQUESTED

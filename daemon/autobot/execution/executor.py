@@ -230,7 +230,7 @@ class Executor:
             if (a.next_check_at is None or a.next_check_at <= now) and a.key not in self._tasks
         ]
         if self._gate is None:  # the first time: what waited for a bot before a restart may go
-            self._gate = PriorityGate(concurrency)
+            self._gate = PriorityGate(concurrency, reserve=concurrency)
             if await self._wake_waiting_for_bots(now):
                 due = [
                     a.key

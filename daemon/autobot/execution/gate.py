@@ -5,7 +5,10 @@ steps at once. With a plain semaphore the waiters go in arrival order, so a sale
 became due behind a burst of winner batches and ``record_*`` calls (a VRF callback wave) waited
 for all of them: hundreds of milliseconds of reaction lost to work that has no deadline. Here a
 freed place goes to the waiter with the smallest priority number (arrival order among equals).
-Nothing is pre-empted: a running step keeps its place until it ends.
+Nothing is pre-empted: a running step keeps its place until it ends, and a step waiting for its
+transaction's confirmation (a block or two) keeps it too; so priority-0 steps may also use
+``reserve`` places of their own beyond ``limit``, which nothing else may take: a close that becomes
+due while every place is held goes at once (up to ``reserve`` of them).
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ __all__ = ["PriorityGate"]
 
 
 class PriorityGate:
-    """At most ``limit`` holders; a freed place goes to the lowest ``priority`` waiting."""
+    """At most ``limit`` holders (``limit + reserve`` counting priority-0 ones); a freed place
+    goes to the lowest ``priority`` waiting."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, reserve: int = 0) -> None:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
+        if reserve < 0:
+            raise ValueError(f"reserve must not be negative, not {reserve}")
         self.limit = limit
+        self.reserve = reserve
         self._held = 0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -46,8 +53,12 @@ class PriorityGate:
         finally:
             self._release()
 
+    def _room(self, priority: int) -> bool:
+        return self._held < self.limit + (self.reserve if priority <= 0 else 0)
+
     async def _acquire(self, priority: int) -> None:
-        if self._held < self.limit and not self.waiting:
+        best = min((w[0] for w in self._waiters if not w[2].done()), default=None)
+        if self._room(priority) and (best is None or priority < best):
             self._held += 1
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -61,9 +72,13 @@ class PriorityGate:
 
     def _release(self) -> None:
         self._held -= 1
-        while self._waiters and self._held < self.limit:
-            _, _, future = heapq.heappop(self._waiters)
+        while self._waiters:
+            priority, _, future = self._waiters[0]
             if future.done():  # its waiter was cancelled
+                heapq.heappop(self._waiters)
                 continue
+            if not self._room(priority):
+                return
+            heapq.heappop(self._waiters)
             self._held += 1
             future.set_result(None)

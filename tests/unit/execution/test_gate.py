@@ -105,3 +105,39 @@ def test_closes_go_before_draws_before_everything_else() -> None:
     assert step_priority("refund:7:1") == step_priority("rotate:0xab:3") == step_priority("x")
     with pytest.raises(ValueError, match="at least 1"):
         PriorityGate(0)
+    with pytest.raises(ValueError, match="negative"):
+        PriorityGate(1, reserve=-1)
+
+
+async def test_the_reserve_lets_urgent_steps_past_a_full_gate_and_no_one_else() -> None:
+    # given: one place plus one reserved for priority 0, held by a slow step
+    gate = PriorityGate(1, reserve=1)
+    release = asyncio.Event()
+    got: list[str] = []
+
+    async def holder() -> None:
+        async with gate.slot(2):
+            await release.wait()
+
+    async def step(name: str, priority: int, hold: asyncio.Event | None = None) -> None:
+        async with gate.slot(priority):
+            got.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    slow = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    # when: a draw and a close arrive while the place is held
+    draw = asyncio.create_task(step("draw", 1))
+    second_close_held = asyncio.Event()
+    close = asyncio.create_task(step("close", 0, second_close_held))
+    await asyncio.sleep(0)
+    # then: the close went at once on the reserve; the draw waits for the place
+    assert got == ["close"] and gate.held == 2
+    another = asyncio.create_task(step("close-2", 0))
+    await asyncio.sleep(0)
+    assert got == ["close"]  # the reserve is used up: it waits, ahead of the draw
+    release.set()
+    second_close_held.set()
+    await asyncio.gather(slow, draw, close, another)
+    assert got == ["close", "close-2", "draw"] and gate.held == 0
