@@ -34,7 +34,7 @@ from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
 from autobot.execution.outcomes import Verdict, classify_abort, incident_type
 from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
+from autobot.execution.sequencer import Sequencer, SubmitWindowFull
 from autobot.execution.telemetry import ExecutionMetrics
 from autobot.execution.transcripts import calls_to_text
 from autobot.execution.view import StepView, UnusableAction, recipe_of
@@ -217,16 +217,20 @@ class ActionSteps:
             record = await self._book.update(record, now, **fixed)
             code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
             return await self._on_abort(record, view, timed, code, name)
-        sent = await self._admin.send(
-            timed.call,
-            action_key=record.key,
-            action_digest=digest,
-            purpose=TxPurpose.EXECUTE,
-            call_index=0,
-            expect={ActionState.PLANNED},
-            chain_now=now,
-            **fixed,
-        )
+        try:
+            sent = await self._admin.send(
+                timed.call,
+                action_key=record.key,
+                action_digest=digest,
+                purpose=TxPurpose.EXECUTE,
+                call_index=0,
+                expect={ActionState.PLANNED},
+                chain_now=now,
+                **fixed,
+            )
+        except SubmitWindowFull:  # the plan stands; the call goes as the window drains
+            record = await self._book.update(record, now, **fixed)
+            return self._book.soon(record)
         log.info("call_submitted", call_index=0, tx_hash=sent.tx_hash)
         if fixed.get("operator") is None:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
@@ -348,29 +352,35 @@ class ActionSteps:
                 # the simulated call and those behind it: one commit, submitted together (they
                 # land in one block)
                 behind = await self._behind(record, calls, digest, now)
-                sent = (
-                    await self._admin.send_many(
-                        [(record.progress, timed.call), *behind],
-                        action_key=record.key,
-                        action_digest=digest,
-                        purpose=TxPurpose.EXECUTE,
-                        expect={ActionState.EXECUTING},
-                        chain_now=now,
-                    )
-                )[0]
+                try:
+                    sent = (
+                        await self._admin.send_many(
+                            [(record.progress, timed.call), *behind],
+                            action_key=record.key,
+                            action_digest=digest,
+                            purpose=TxPurpose.EXECUTE,
+                            expect={ActionState.EXECUTING},
+                            chain_now=now,
+                        )
+                    )[0]
+                except SubmitWindowFull:  # other actions' calls fill it: room within a block
+                    return self._book.soon(record)
                 if behind:
                     log.info("calls_pipelined", calls=[i for i, _ in behind])
             else:
-                sent = await self._admin.send(
-                    timed.call,
-                    action_key=record.key,
-                    action_digest=digest,
-                    purpose=TxPurpose.EXECUTE,
-                    call_index=record.progress,
-                    secondary=co_signers,
-                    expect={ActionState.EXECUTING},
-                    chain_now=now,
-                )
+                try:
+                    sent = await self._admin.send(
+                        timed.call,
+                        action_key=record.key,
+                        action_digest=digest,
+                        purpose=TxPurpose.EXECUTE,
+                        call_index=record.progress,
+                        secondary=co_signers,
+                        expect={ActionState.EXECUTING},
+                        chain_now=now,
+                    )
+                except SubmitWindowFull:
+                    return self._book.soon(record)
             sends += 1
             log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
             if record.operator is None and record.progress == 0:

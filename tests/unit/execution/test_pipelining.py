@@ -149,3 +149,30 @@ async def test_two_slots_freed_at_once_wake_two_waiting_actions(rig: Rig) -> Non
     for key in keys[2:]:
         again = await rig.journal.get_action(key)
         assert again is not None and again.next_check_at is None
+
+
+async def test_a_plan_meeting_a_full_window_looks_again_soon_without_a_backoff(rig: Rig) -> None:
+    # given: a window of 3 that plan 4's batches fill on a slow node; plan 5 is due too
+    rig.window = 3
+    rig.build()
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
+    rig.chain.add_bot(B, timelock_secs=900, allowed_actions=(6,))
+    canceled(rig, 4)
+    canceled(rig, 5)
+    first, _ = await rig.executor.accept(refund(4), chain_now=NOW)
+    second, _ = await rig.executor.accept(refund(5), chain_now=NOW)
+    await rig.executor.advance(first.key)
+    await rig.executor.advance(second.key)
+    rig.chain.advance(900)
+    rig.chain.hold = True
+    await rig.executor.advance(first.key)
+    # when
+    result = await rig.executor.advance(second.key)
+    # then: no transaction of its own yet, no failure, no backoff: it looks again within a block
+    assert result.soon and result.next_check_at is None
+    assert result.state is ActionState.EXECUTING
+    again = await rig.journal.get_action(second.key)
+    assert again is not None and again.attempts == 0 and again.error_message is None
+    assert not [
+        t for t in await rig.journal.transactions(second.key) if t.purpose is TxPurpose.EXECUTE
+    ]
