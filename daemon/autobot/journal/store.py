@@ -247,18 +247,8 @@ class SqliteJournal(OperationsTables):
 
     async def add_action(self, new: NewAction, *, chain_now: int) -> tuple[ActionRecord, bool]:
         """Journal a planned action; returns ``(record, created)``. An existing key is kept as is."""
-        wall = self._clock.wall()
-        async with self._write("adding an action") as db:
-            cursor = await db.execute(
-                "INSERT OR IGNORE INTO actions (key, kind, subject_id, action_id, recipe, reason,"
-                " due_at, state, created_wall, updated_wall, created_chain, updated_chain)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)",
-                (new.key, new.kind, new.subject_id, new.action_id, new.recipe, new.reason,
-                 new.due_at, wall, wall, chain_now, chain_now),
-            )  # fmt: skip
-            created = cursor.rowcount == 1
-            row = await fetch_one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
-        return ActionRecord.from_row(row), created
+        [added] = await self.add_actions([new], chain_now=chain_now)
+        return added
 
     async def add_actions(
         self, news: Sequence[NewAction], *, chain_now: int
