@@ -41,6 +41,7 @@ from autobot.execution.view import StepView, UnusableAction, recipe_of
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
+    NewIncident,
     Outcome,
     TxPurpose,
     TxRecord,
@@ -351,7 +352,7 @@ class ActionSteps:
             if self._pipeline and recipe.PIPELINED and not co_signers:
                 # the simulated call and those behind it: one commit, submitted together (they
                 # land in one block)
-                behind = await self._behind(record, calls, digest, now)
+                behind = await self._behind(record, calls, now)
                 try:
                     sent = (
                         await self._admin.send_many(
@@ -393,19 +394,15 @@ class ActionSteps:
         """``_progressed`` over every consecutive call from ``record.progress`` whose latest
         transaction committed (the pipelined ones, just followed): one journal commit."""
         latest = await self._latest_executes(record)
-        notes = []
+        notes: list[NewIncident] = []
         progress = record.progress
         while progress < len(calls):
             tx = latest.get(progress)
             if tx is None or tx.state is not TxState.COMMITTED:
                 break
-            kind = incident_type(calls[progress].call)
-            if kind is not None:
-                text = (
-                    f"{calls[progress].call.render()} executed for {record.key} (action hash "
-                    f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
-                )
-                notes.append(self._book.incident(record, kind, text, tx_hash=tx.tx_hash))
+            note = self._executed_note(record, calls[progress], tx)
+            if note is not None:
+                notes.append(note)
             log.info("call_executed", call_index=progress, tx_hash=tx.tx_hash)
             progress += 1
         if progress == record.progress:
@@ -421,14 +418,11 @@ class ActionSteps:
         return latest
 
     async def _behind(
-        self, record: ActionRecord, calls: tuple[TimedCall, ...], digest: bytes, now: int
+        self, record: ActionRecord, calls: tuple[TimedCall, ...], now: int
     ) -> list[tuple[int, c.Call]]:
         """The calls after ``record.progress`` whose time has come and that are not on their
         way yet (see the module doc)."""
-        latest: dict[int, TxRecord] = {}
-        for mine in await self._journal.transactions(record.key):
-            if mine.purpose is TxPurpose.EXECUTE and mine.action_hash == digest:
-                latest[mine.call_index] = mine
+        latest = await self._latest_executes(record)
         behind: list[tuple[int, c.Call]] = []
         for index in range(record.progress + 1, len(calls)):
             timed = calls[index]
@@ -443,16 +437,22 @@ class ActionSteps:
     async def _progressed(
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord
     ) -> ActionRecord:
-        note = None
-        kind = incident_type(timed.call)
-        if kind is not None:
-            text = (
-                f"{timed.call.render()} executed for {record.key} (action hash "
-                f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
-            )
-            note = self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
+        note = self._executed_note(record, timed, tx)
         log.info("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
         return await self._book.update(record, now, progress=record.progress + 1, incident=note)
+
+    def _executed_note(
+        self, record: ActionRecord, timed: TimedCall, tx: TxRecord
+    ) -> NewIncident | None:
+        """The incident-log line an executed call gets, if its kind is logged."""
+        kind = incident_type(timed.call)
+        if kind is None:
+            return None
+        text = (
+            f"{timed.call.render()} executed for {record.key} (action hash "
+            f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
+        )
+        return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
 
     async def _on_abort(
         self, record: ActionRecord, view: StepView, timed: TimedCall, code: int, name: str | None
