@@ -396,13 +396,7 @@ class Sequencer:
                 return fresh or tx  # settled meanwhile (a concurrent follow)
             settlement = _settlement(fresh.tx_hash, outcome)
             if settlement is not None:
-                return await self._settle(
-                    fresh,
-                    settlement.state,
-                    code=settlement.error_code,
-                    name=settlement.error_name,
-                    message=settlement.error_message,
-                )
+                return await self._settle_as(fresh, settlement)
             if outcome.state is ChainTxState.PENDING:
                 return fresh
             # NOT_FOUND: absent for good only once expired (plus a grace for slow indexing);
@@ -428,22 +422,17 @@ class Sequencer:
         name: str | None = None,
         message: str | None = None,
     ) -> TxRecord:
-        settled = await self._journal.settle_transaction(
-            TxSettlement(
-                tx_hash=tx.tx_hash,
-                state=state,
-                error_code=code,
-                error_name=name,
-                error_message=message,
-            )
-        )
-        self._settled(
+        return await self._settle_as(
             tx,
             TxSettlement(
                 tx_hash=tx.tx_hash, state=state, error_code=code, error_name=name,
                 error_message=message,
             ),
         )  # fmt: skip
+
+    async def _settle_as(self, tx: TxRecord, settlement: TxSettlement) -> TxRecord:
+        settled = await self._journal.settle_transaction(settlement)
+        self._settled(tx, settlement)
         return settled
 
     def _settled(self, tx: TxRecord, s: TxSettlement) -> None:
