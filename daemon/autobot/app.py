@@ -6,7 +6,7 @@
     async with Daemon(config=..., keyring=...) as daemon:
         await daemon.run_until_stopped()
 
-Signals only set flags (house style §10): SIGTERM/SIGINT stop planning; in-flight steps get a
+Signals only set flags (docs/conventions.md §10): SIGTERM/SIGINT stop planning; in-flight steps get a
 bounded grace period (``SHUTDOWN_GRACE_SECONDS``) and are then cancelled — every transaction was
 journaled before it was sent, so a cut step is finished by the next start. SIGHUP re-reads the
 config file: the log level is applied; any other change is refused with ``config_reload_refused``

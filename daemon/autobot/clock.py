@@ -1,14 +1,14 @@
-"""The host clock, injected like every other collaborator (house style §5).
+"""The host clock, injected like every other collaborator (docs/conventions.md §5).
 
 Two readings, never mixed up:
 
 * ``wall()`` — seconds since the Unix epoch (UTC), from the host. Used for what the host decides:
-  transaction expiry (Decisions §12: the SDK and the node compare expiry with wall time), journal
+  transaction expiry (docs/decisions.md §12: the SDK and the node compare expiry with wall time), journal
   wall timestamps, the incident log.
 * ``monotonic()`` — seconds from an arbitrary origin that never goes backwards. Used for timeouts,
   backoff and "how long ago".
 
-Chain time (Decisions §2) is neither: it comes from the gateway (``ChainGateway.chain_time()``) and is
+Chain time (docs/decisions.md §2) is neither: it comes from the gateway (``ChainGateway.chain_time()``) and is
 what every ``now_ts`` argument of the package receives.
 """
 

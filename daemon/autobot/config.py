@@ -1,6 +1,6 @@
 """The daemon's configuration: one TOML file, parsed once at the edge into frozen models.
 
-Why this shape (house style §7): every later layer receives plain, already-validated values, so
+Why this shape (docs/conventions.md §7): every later layer receives plain, already-validated values, so
 nothing downstream re-checks a URL or wonders whether ``15`` meant seconds. The loader collects
 *every* problem of a file before failing (an operator fixing a config should not play whack-a-mole)
 and raises one ``ConfigError`` whose problems name the dotted path (``chain.rpc_urls[1]``) and the
@@ -241,7 +241,7 @@ class ChainConfig:
     """Permit ``http://`` to a non-loopback host (signed transactions and reads in clear text)."""
     request_timeout_seconds: float = field(default=10.0, metadata=rules(gt=0))
     tx_ttl_seconds: int = field(default=60, metadata=rules(ge=1, le=86_400))
-    """Transaction expiry, from the host's wall clock (Decisions §12)."""
+    """Transaction expiry, from the host's wall clock (docs/decisions.md §12)."""
     max_gas_amount: int = field(default=500_000, metadata=rules(ge=1))
     gas_unit_price: int | None = field(default=None, metadata=rules(ge=1))
     """``None``: use the node's estimate (``estimate_gas_price``)."""

@@ -116,7 +116,7 @@ class MoveAbort(PermanentError):
 
 
 class NotYet(TransientError):
-    """A Move abort that means "wait and try again" (domain.md Decisions §9)."""
+    """A Move abort that means "wait and try again" (docs/decisions.md §9)."""
 
     def __init__(self, abort: MoveAbort) -> None:
         super().__init__(str(abort))

@@ -1,6 +1,6 @@
 """Prometheus metrics: the handbook's domain metrics and the daemon's own ``autobot_*`` metrics.
 
-Domain metrics (handbook names, domain.md §7) are *derived state*: they are rendered at scrape time
+Domain metrics (handbook names, docs/package.md §7) are *derived state*: they are rendered at scrape time
 from the last chain snapshot by ``SnapshotCollector``, so a lottery's series exist exactly while the
 lottery is live and disappear with it — label cardinality is bounded by construction, and nothing
 has to remember to delete a stale series. The daemon's own metrics are ordinary counters,

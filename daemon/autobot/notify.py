@@ -5,7 +5,7 @@ only when it receives ``READY=1`` and restarts it when ``WATCHDOG=1`` stops arri
 datagram of newline-separated ``KEY=VALUE`` assignments to the ``AF_UNIX`` socket named in
 ``NOTIFY_SOCKET`` (a path, or ``@name`` for the abstract namespace), so it needs no dependency.
 
-What the daemon sends, and when (house style §11: readiness and liveness are earned):
+What the daemon sends, and when (docs/conventions.md §11: readiness and liveness are earned):
 
 * ``READY=1`` once every service started (journal, gateway, web server, scheduler) and the chain
   answered — not at process start;
@@ -18,7 +18,7 @@ Outside systemd (a terminal, tests, containers) ``NOTIFY_SOCKET`` is unset and e
 no-op. A failed send is logged and swallowed: notification is advisory and must never take the daemon
 down (systemd reacts to the *absence* of messages anyway).
 
-Only ``config.py`` reads ``os.environ`` (house style §7) — except for the variables systemd itself sets
+Only ``config.py`` reads ``os.environ`` (docs/conventions.md §7) — except for the variables systemd itself sets
 for this protocol, which the composition root passes in: ``SdNotifier.from_environ(os.environ)``.
 """
 

@@ -1,7 +1,7 @@
 """Alertmanager's configuration: valid, routes each alert by severity, and inhibits while autobot is down.
 
 Routing is checked with ``amtool config routes test`` for every alert in alerts.yml; inhibition both by
-reading the rules and by a real Alertmanager (house style §15) that receives alerts over its API and
+reading the rules and by a real Alertmanager (docs/conventions.md §15) that receives alerts over its API and
 reports which ones it suppresses.
 """
 

@@ -14,7 +14,7 @@ read-only next to the running daemon (WAL lets a reader look while the writer wo
 * ``JournalReader`` — read-only queries on the journal file.
 * ``TimelockSkipper`` — while the daemon waits out a timelock (an action ``waiting`` for its
   ``execute_at``), moves chain time forward to that second with ``POST /localnet/v1/advance``,
-  so a 900 s timelock costs no wall time (house style §16: chain time is advanced, not slept).
+  so a 900 s timelock costs no wall time (docs/conventions.md §16: chain time is advanced, not slept).
 """
 
 from __future__ import annotations

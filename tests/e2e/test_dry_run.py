@@ -2,7 +2,7 @@
 
 Engine issue, acceptance 5. The real ``Daemon`` (``[automation] mode = "dry-run"``) runs a few
 sweeps in-process against the in-process localnet (demo scenario, over HTTP). A spy on
-``SupraGateway.submit`` proves the boundary was not crossed (house style §14: a mock only for
+``SupraGateway.submit`` proves the boundary was not crossed (docs/conventions.md §14: a mock only for
 that), and the node agrees: no account's sequence number moved, no event of any action appeared,
 no lottery or feed changed. Every transaction the demo's actions would send is logged as
 ``dry_run_transaction`` with its function, arguments and sender.

@@ -1,6 +1,6 @@
 """Every abort code an entry function can reach, reached through real signed transactions.
 
-Acceptance point: every abort code of domain.md §1.4, §2.3 to §2.5, §3 (entry functions), §4 and §5
+Acceptance point: every abort code of docs/package.md §1.4, §2.3 to §2.5, §3 (entry functions), §4 and §5
 that an entry function can reach is reached here by a transaction built and signed with the
 official ``supra_sdk`` (``tx_factory``), submitted over HTTP to an in-process localnet with the SDK's
 ``SupraClient``, and asserted in the transaction's ``output.Move.vm_status`` exactly
@@ -97,7 +97,7 @@ SECTION_CODES: dict[str, frozenset[int]] = {
 
 _PARTNER = (
     "only record_partner_payout_admin raises it, and partner payouts are out of the localnet's "
-    "scope (Decisions §10): the function is not in the localnet's ABI"
+    "scope (docs/decisions.md §10): the function is not in the localnet's ABI"
 )
 
 UNREACHABLE: dict[int, str] = {
@@ -141,7 +141,7 @@ UNREACHABLE: dict[int, str] = {
     ),
     0x1B05: (
         "E_HISTORY_EXPECTED_MISSING: raised by the legacy dual-write mirror, which the localnet "
-        "does not model (dual-write is out of scope, Decisions §10)"
+        "does not model (dual-write is out of scope, docs/decisions.md §10)"
     ),
     0x1103: (
         "E_ROLES_NOT_INITIALIZED: the RoleStore is created at genesis and no entry function "
@@ -177,7 +177,7 @@ PATH_GAPS: dict[tuple[str, int], str] = {
     ),
     ("draw::request_draw_admin", 0x1202): (
         "the DrawLedger-missing abort: the ledger exists from genesis (the admin check, a "
-        "localnet deviation by Decisions §1, is reached)"
+        "localnet deviation by docs/decisions.md §1, is reached)"
     ),
     ("lottery_registry::create_draft_admin", 0x1A01): (
         "E_BCS_DECODE (the other name of 0x1A01): raised by the config and history decoders of "

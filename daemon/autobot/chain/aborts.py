@@ -181,7 +181,7 @@ ABORT_NAMES: Mapping[int, str] = MappingProxyType(_NAMES)
 """Every abort code of ``errors.move`` → its name (0x1A01 → the automation meaning)."""
 
 NOT_YET_CODES: frozenset[int] = frozenset({0x1709, 0x1A07, 0x1809, 0x170D})
-"""Aborts that mean "wait and try again" (Decisions §9): retry window, bot timelock,
+"""Aborts that mean "wait and try again" (docs/decisions.md §9): retry window, bot timelock,
 PayoutBatchCap cooldown, VRF requests paused."""
 
 _UNKNOWN_NAME = "UNKNOWN"

@@ -265,7 +265,7 @@ def action_preimage(
 
 
 def action_hash(action_id: int, subject_id: int, calls: Sequence[Call], execute_at: int) -> bytes:
-    """sha3-256 of ``action_preimage(...)`` (32 bytes; Decisions §5).
+    """sha3-256 of ``action_preimage(...)`` (32 bytes; docs/decisions.md §5).
 
     Deterministic: the same calls with the same arguments and time give the same bytes after a
     restart, so an announced action is finished with exactly the hash that was announced.

@@ -9,9 +9,9 @@ unavailable or rate-limited endpoints, sequence races) and ``PermanentError`` su
 (``RpcRejected``, ``RpcProtocolError``, ``ChainMismatch``, ``MoveAbort`` for a view that aborts).
 Transaction *outcomes* are values, not exceptions: a simulated or executed call that aborts comes
 back as a ``SimResult``/``TxOutcome`` carrying the ``MoveAbort``; ``raise_for_abort()`` turns it
-into ``NotYet`` (Decisions §9 "not yet" codes) or ``MoveAbort`` where the caller wants that.
+into ``NotYet`` (docs/decisions.md §9 "not yet" codes) or ``MoveAbort`` where the caller wants that.
 
-Sequence numbers are the caller's (Decisions §3: one writer per account). The gateway never
+Sequence numbers are the caller's (docs/decisions.md §3: one writer per account). The gateway never
 fetches one behind the caller's back; ``account_sequence`` is there to resync after a
 ``SequenceRace``.
 """

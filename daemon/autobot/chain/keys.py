@@ -8,7 +8,7 @@ on what is wrong, and report it as config problems under ``keys.admin_key_file``
 * the admin key's address must be the package address (``lottery_multi`` checks
   ``signer == @lottery_multi``; with another key every admin call aborts ``E_REGISTRY_MISSING``);
 * no two roles may share a key: an operator's attestations must come from another account than
-  the admin's executions, and each account has one sequence-number writer (Decisions §3).
+  the admin's executions, and each account has one sequence-number writer (docs/decisions.md §3).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ domain values. What it deliberately does not use from the SDK, and why:
 
 * ``create_raw_transaction`` / ``create_signed_transaction``: they fetch the sequence number per
   transaction (treating 0 as "fetch"), plus gas price and chain id. autobot owns its sequence
-  numbers (Decisions §3), so ``sign`` is pure and takes them from the caller.
+  numbers (docs/decisions.md §3), so ``sign`` is pure and takes them from the caller.
 * ``submit_transaction``'s wait loop: it stops at the first status other than ``Pending``
   (``PendingAfterExecution`` is not final) and raises on the 404 a node gives for a hash it has
   not seen yet. ``wait_for`` polls ``status`` and treats both as "keep waiting".

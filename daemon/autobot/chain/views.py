@@ -1,4 +1,4 @@
-"""The package's view results (node JSON) decoded into domain values (domain.md §6).
+"""The package's view results (node JSON) decoded into domain values (docs/package.md §6).
 
 One function per view, each strict in the way ``chain/codec.py`` describes: a wrong shape raises
 ``RpcProtocolError`` naming the view and field path. Field names are the Move structs' own.

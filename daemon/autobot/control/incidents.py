@@ -4,7 +4,7 @@ The daemon writes a row for every dry-run announcement, cancellation, refund bat
 request and failure-limit event (``journal.records.Incident``: UTC minute, type, description,
 responsible, links, and the action key, action hash and transaction hash where there are some).
 
-``markdown`` is the handbook's table (domain.md §8) with an **English** header,
+``markdown`` is the handbook's table (docs/package.md §8) with an **English** header,
 ``| Date/time (UTC) | Type | Description | Responsible | Links |``; the handbook's own table
 starts ``| Дата/время (UTC)``, so a file kept with the handbook's tool needs its header
 swapped before appending. Rows are newest first, ``|`` in a cell is escaped as ``\\|`` (as the

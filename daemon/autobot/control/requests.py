@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 CANCEL_REASONS: Mapping[str, int] = {"vrf-failure": 1, "compliance": 2, "operations": 3}
-"""``--reason`` → ``cancel_lottery_admin``'s reason code (domain.md §4)."""
+"""``--reason`` → ``cancel_lottery_admin``'s reason code (docs/package.md §4)."""
 
 
 def _route_note(checked: CheckedRequest, names: OperatorNames, executes: str) -> str:
@@ -227,7 +227,7 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
         f"clear-clamp of asset {asset_id} (last accepted price {feed.price}) requested as "
         f"request #{request_id}; the daemon will call price_feed::clear_clamp as the admin "
         f"(action clamp:{asset_id}:{request_id}) {sweep_note(ready.config)}; there is no bot "
-        "and no timelock for it (Decisions §8). Freshness restarts then without a new price: "
+        "and no timelock for it (docs/decisions.md §8). Freshness restarts then without a new price: "
         "check the price source first."
     )
     return 0
@@ -320,7 +320,7 @@ async def _rotate(args: argparse.Namespace) -> int:
         f"rotate of operator {label} ({address}) requested as request #{request_id}:\n"
         f"{changes}\nThe daemon will submit automation::rotate_bot signed by the admin and "
         f"operator {label} (multi-agent) as rotate:{address}:{request_id} "
-        f"{sweep_note(ready.config)}; no timelock applies (no action id, Decisions §8)."
+        f"{sweep_note(ready.config)}; no timelock applies (no action id, docs/decisions.md §8)."
     )
     if bot.has_pending:
         print(

@@ -4,7 +4,7 @@ One story, from one chain read and one planning pass (``autobot.control.survey``
 (id, time, height, status counters); the bots (configured name, address, failures of max,
 pending announcement and when it may execute, timelock, expiry, alert states); the lotteries
 that need work, each with its planned actions (key, action id, the bot routing would pick,
-Decisions §8), its actions in progress and its escalations; refund progress with the SLA; the
+docs/decisions.md §8), its actions in progress and its escalations; refund progress with the SLA; the
 price feeds (price, age, stale/clamp/fallback); and the journal's backlog (open actions by
 state, parked and failed actions, pending requests and whether the planner would reject them).
 

@@ -83,7 +83,7 @@ class OperatorNames:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Routing:
-    """The bot a planned action would go to now (Decisions §8), or why none would."""
+    """The bot a planned action would go to now (docs/decisions.md §8), or why none would."""
 
     operator: str | None
     timelock_secs: int | None = None

@@ -1,4 +1,4 @@
-"""Bot action ids and what autobot does under each (domain.md §1.1, Decisions §8).
+"""Bot action ids and what autobot does under each (docs/package.md §1.1, docs/decisions.md §8).
 
 ``ActionId`` is the package's number: it goes into ``announce_dry_run``/``record_*`` and into the
 action hash's pre-image (the chain does not compare the recorded id with the announced one, so the
@@ -46,7 +46,7 @@ def is_sensitive(action_id: int) -> bool:
 
 
 class ActionKind(enum.StrEnum):
-    """Every kind of step autobot may take, routed per Decisions §8."""
+    """Every kind of step autobot may take, routed per docs/decisions.md §8."""
 
     AUTO_CLOSE = "auto_close"  # lottery_registry::advance_status(id, 2)
     REQUEST_DRAW = "request_draw"  # draw::request_draw_admin (first request and retries)

@@ -1,7 +1,7 @@
-"""Automation bots as the chain reports them (``views::AutomationBotView``, domain.md §1.2, §6).
+"""Automation bots as the chain reports them (``views::AutomationBotView``, docs/package.md §1.2, §6).
 
 The chain enforces only the timelock protocol; ``ensure_action`` (expiry, failure budget, allowed
-action) cannot be called from a transaction, so autobot replicates it off-chain (Decisions §4).
+action) cannot be called from a transaction, so autobot replicates it off-chain (docs/decisions.md §4).
 The predicates below are that replica, kept next to the data they read so planners and guards
 agree on one definition.
 """

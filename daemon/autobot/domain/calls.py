@@ -9,7 +9,7 @@ at the planner's line that computed it, not at signing time. A ``Call`` checks i
 identifiers and its arguments ``MoveArg`` values, for the same reason.
 
 The constructor helpers below are the only way the daemon spells an entry function; their
-parameter names follow the package source (domain.md §1.3, §2-§5).
+parameter names follow the package source (docs/package.md §1.3, §2-§5).
 """
 
 from __future__ import annotations
@@ -369,7 +369,7 @@ def rotate_bot(
     max_failures: int,
     expires_at: int,
 ) -> Call:
-    """Multi-agent; never automatic (Decisions §7). Clears the pending slot."""
+    """Multi-agent; never automatic (docs/decisions.md §7). Clears the pending slot."""
     return _bot_policy(
         "rotate_bot", cron_spec, allowed_actions, timelock_secs, max_failures, expires_at
     )

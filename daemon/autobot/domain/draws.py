@@ -1,4 +1,4 @@
-"""The draw: VRF request state, retry policy and winner progress (domain.md §2.2-§2.6, §5.1).
+"""The draw: VRF request state, retry policy and winner progress (docs/package.md §2.2-§2.6, §5.1).
 
 ``compute_retry_schedule`` mirrors the package's function of the same name exactly, so a planner
 can predict ``retry_after_ts`` before it asks, and tests can check the localnet against it.

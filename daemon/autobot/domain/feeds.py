@@ -1,4 +1,4 @@
-"""Price feeds (domain.md §3): ``price_feed::get_price_view(asset_id)``.
+"""Price feeds (docs/package.md §3): ``price_feed::get_price_view(asset_id)``.
 
 A clamp does not fail the update transaction: it only sets ``clamp_active``, so the daemon learns
 of clamps by reading this view (or the ClampEvent), never from an abort.
@@ -44,7 +44,7 @@ class PriceFeed:
         """``latest_price`` would abort ``E_PRICE_STALE``: ``now - last_updated > window``.
 
         A ``now`` before ``last_updated_ts`` (an arithmetic underflow on-chain) is not stale here;
-        autobot never passes such a time (Decisions §2).
+        autobot never passes such a time (docs/decisions.md §2).
         """
         return now > self.last_updated_ts and now - self.last_updated_ts > self.staleness_window
 

@@ -1,4 +1,4 @@
-"""Lotteries: status, configuration and accounting (domain.md §2.1, §6).
+"""Lotteries: status, configuration and accounting (docs/package.md §2.1, §6).
 
 Only the parts autobot decides on are typed: the sales window and auto-close policy (auto-close),
 the prize plan (``rng_count`` and the number of winners), the VRF retry policy (draw retries) and

@@ -1,8 +1,8 @@
-"""Payout-side limits autobot must respect or watch (domain.md §2.7, §5.2).
+"""Payout-side limits autobot must respect or watch (docs/package.md §2.7, §5.2).
 
 ``PayoutBatchCap`` is the one global cap shared by every lottery's payout *and* refund batches:
 its cooldown, nonce stride and operations budget are checked before each refund batch.
-``VrfDepositStatus`` is monitored (alerts), never topped up (Decisions §10).
+``VrfDepositStatus`` is monitored (alerts), never topped up (docs/decisions.md §10).
 """
 
 from __future__ import annotations

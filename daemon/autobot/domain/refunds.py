@@ -1,4 +1,4 @@
-"""Cancellation and refunds (domain.md §4, §6, Decisions §6).
+"""Cancellation and refunds (docs/package.md §4, §6, docs/decisions.md §6).
 
 A canceled lottery is refunded in batches that must end *exactly* at ``tickets_sold`` and
 ``proceeds_accum`` (archiving checks both), so the progress view carries the totals it is

@@ -4,7 +4,7 @@ Addresses are normalised once, where they enter autobot (config, codec): ``0x`` 
 lowercase hex digits. Everything downstream compares plain strings, so ``0x1`` and
 ``0x000…01`` can never be two different keys of one dictionary.
 
-Chain time is the only clock the domain knows (domain.md Decisions §2): the latest block's
+Chain time is the only clock the domain knows (docs/decisions.md §2): the latest block's
 timestamp, in whole seconds for the package's ``now_ts`` arguments, with the height it was read
 at and the host wall time at which it was observed (so callers can extrapolate between reads).
 """

@@ -2,7 +2,7 @@
 
 ``Bookkeeper`` turns the executor's decisions into journal writes: each change is made only from
 the state the executor read (``expect``), and an incident that belongs to a change is written in
-the same commit. Endings follow Decisions §9:
+the same commit. Endings follow docs/decisions.md §9:
 
 * ``conclude`` — the outcome is decided: an action a bot attests goes to ``recording`` (the record
   transaction is what clears the pending slot); one without a bot ends at once;

@@ -1,4 +1,4 @@
-"""Off-chain guards: ``ensure_action`` (domain.md §1.5) replicated before every step (Decisions §4).
+"""Off-chain guards: ``ensure_action`` (docs/package.md §1.5) replicated before every step (docs/decisions.md §4).
 
 The chain does not enforce actions 1, 2, 5, 6 and 7 (no entry takes an ``AutomationCap``), so
 autobot checks, before it announces, executes or records under a bot, what ``ensure_action`` would:

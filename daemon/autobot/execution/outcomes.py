@@ -1,6 +1,6 @@
 """Pure decisions of the executor: what an abort means, what is already done, how long to wait.
 
-Decisions §9, in code:
+docs/decisions.md §9, in code:
 
 * a "not yet" abort (``E_VRF_RETRY_WINDOW``, ``E_AUTOBOT_TIMELOCK``, ``E_PAYOUT_BATCH_COOLDOWN``,
   ``E_VRF_REQUESTS_PAUSED``) means wait and try again (``Verdict.WAIT``);

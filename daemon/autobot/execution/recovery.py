@@ -10,7 +10,7 @@
 2. **Pending slots.** Each bot autobot holds a key for is read: a pending hash that no action of
    ours (open, or parked) carries is reported as an incident (an announcement from a lost or older
    journal, or from someone else using the key): only ``rotate_bot`` clears it, and that is a
-   person's decision (Decisions §7).
+   person's decision (docs/decisions.md §7).
 3. **Actions.** Every open action is advanced by the executor, which derives its next step from the
    journal and the chain (an announcement on chain, a refund plan's ``refund_round``, a record that
    landed) and continues it.

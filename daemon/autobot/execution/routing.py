@@ -1,4 +1,4 @@
-"""Which operator carries an action (Decisions §8).
+"""Which operator carries an action (docs/decisions.md §8).
 
 An action goes to the bot with the **smallest timelock** among those allowed to do it; sensitive
 ids (5, 6, 7) only to bots with a timelock of at least 900 s. Only bots whose key autobot holds are

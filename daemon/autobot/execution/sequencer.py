@@ -1,4 +1,4 @@
-"""One sequencer per account: the only writer of that account's sequence numbers (Decisions §3).
+"""One sequencer per account: the only writer of that account's sequence numbers (docs/decisions.md §3).
 
 A sequencer signs, journals and submits, in that order, under one lock:
 
@@ -11,7 +11,7 @@ A sequencer signs, journals and submits, in that order, under one lock:
    submitted, so after a crash the same bytes are re-sent or found on chain.
 
 ``follow`` settles a live transaction from the chain's answer. A transaction the node does not
-know is re-sent byte for byte until its expiry (host wall clock, Decisions §12) plus a grace has
+know is re-sent byte for byte until its expiry (host wall clock, docs/decisions.md §12) plus a grace has
 passed; only then is it *dropped* (provably absent) and its sequence number reused, so nothing
 is ever re-signed while the original could still land. A node's sequence refusal (``SequenceRace``)
 drops a transaction only if no node ever accepted it (signed in this process, refused at its only

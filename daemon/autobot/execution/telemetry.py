@@ -1,4 +1,4 @@
-"""What the execution pipeline counts, behind a small protocol (house style §13).
+"""What the execution pipeline counts, behind a small protocol (docs/conventions.md §13).
 
 The pipeline reports facts (a guard refused, an action finished, a sequence was re-read, an action's
 first transaction left); ``PrometheusExecutionMetrics`` turns them into the daemon's ``autobot_*``

@@ -189,7 +189,7 @@ class NewTransaction:
     call: str  # JSON text of the call (module, function, typed arguments)
     sender: str
     sequence_number: int
-    expires_at: int  # host wall seconds (Decisions §12)
+    expires_at: int  # host wall seconds (docs/decisions.md §12)
     raw: bytes  # the exact bytes submitted
     secondary: tuple[str, ...] = ()  # co-signers of a multi-agent transaction
 

@@ -1,6 +1,6 @@
 """The localnet's own actors: the dVRF oracle and the demo's price pusher.
 
-Both act through SYSTEM transactions (Decisions §11): the node gives each a hash, runs it in a
+Both act through SYSTEM transactions (docs/decisions.md §11): the node gives each a hash, runs it in a
 block and records its events like any transaction, but no account's sequence number is used, so
 they never race a client. At the end of every block the node lets the oracle look at the model's
 dVRF inbox (``observe``); at the start of every block it asks for the due calls (``due_calls``)

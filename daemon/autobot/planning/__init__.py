@@ -1,4 +1,4 @@
-"""planning: pure, synchronous policies over one snapshot (house style §4).
+"""planning: pure, synchronous policies over one snapshot (docs/conventions.md §4).
 
 ``plan.py`` holds the contract types, ``recipes.py`` the concrete recipes, one module per policy
 (``autoclose``, ``draws``, ``refunds``, ``feeds``, ``requests``, ``bots``), ``batches.py`` the refund

@@ -3,7 +3,7 @@
 The package stores an ``AutoClosePolicy`` but never reads it (§2.1); closing is entirely
 off-chain. A lottery is due when ``now > sales_end + grace``, where the grace is the larger of
 the lottery's own policy (when enabled) and the daemon-wide ``ctx.auto_close_grace_seconds``.
-The only transition autobot ever makes with ``advance_status`` is ACTIVE → CLOSING (Decisions §7).
+The only transition autobot ever makes with ``advance_status`` is ACTIVE → CLOSING (docs/decisions.md §7).
 """
 
 from __future__ import annotations

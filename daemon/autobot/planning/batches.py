@@ -1,4 +1,4 @@
-"""Refund batch arithmetic: cumulative rounding that ends exactly (Decisions §6).
+"""Refund batch arithmetic: cumulative rounding that ends exactly (docs/decisions.md §6).
 
 ``archive_canceled_lottery_admin`` requires the refunds to total exactly ``tickets_sold`` tickets
 and ``proceeds_accum`` (prize + operations), so amounts are never computed per batch. Instead,

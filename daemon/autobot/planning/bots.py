@@ -1,6 +1,6 @@
 """Automation bots: alert states and whether any bot can carry an action (§1, §7, §11).
 
-Bots are never changed automatically (``rotate_bot`` is an operator request, Decisions §7).
+Bots are never changed automatically (``rotate_bot`` is an operator request, docs/decisions.md §7).
 This module only reports:
 
 * ``failure_limit_near`` — ``failure_count >= max_failures - 1`` (one failure from lockout);

@@ -1,6 +1,6 @@
 """Draws (action 2): first VRF request, retries, manual schedules, winners; VRF-failure cancel.
 
-Per lottery, by status (§2.2-§2.5, Decisions §1, §9):
+Per lottery, by status (§2.2-§2.5, docs/decisions.md §1, §9):
 
 * **CLOSING** with tickets and the deposit not paused: ``request_draw_admin`` (key
   ``draw:<id>:<attempt + 1>``). No tickets or a paused deposit: an escalation, no action.

@@ -7,7 +7,7 @@ Every feed gets a ``FeedReport`` (stale / clamped / fallback, for metrics and al
 * a feed autobot itself put in fallback (``ctx.fallbacks_set_by_autobot``, from the journal) is
   released with ``set_fallback(asset, false, 0)`` once it is fresh again **and not clamped**:
   ``set_fallback(false)`` also clears a clamp, and a clamp is never cleared automatically
-  (Decisions §7; only an operator's clear-clamp request does that).
+  (docs/decisions.md §7; only an operator's clear-clamp request does that).
 
 Keys are ``fallback:<asset>:<last_updated_ts>``: a feed goes stale, and comes back, only through
 a change of ``last_updated_ts``, so each episode gets its own key.

@@ -1,7 +1,7 @@
 """The planning contract: what planners produce and what the executor consumes.
 
 A planner is a pure, synchronous function ``plan(snapshot, ctx) -> list[PlannedAction]``
-(house style §4). It reads one ``Snapshot`` (the chain at one chain time) and one ``PlanContext``
+(docs/conventions.md §4). It reads one ``Snapshot`` (the chain at one chain time) and one ``PlanContext``
 (chain time, config values as plain ints/bools, and what the journal already knows) and returns
 the work the package needs next. It performs no I/O and never reads a clock.
 

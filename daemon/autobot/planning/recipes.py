@@ -265,7 +265,7 @@ class SetFallback(Recipe):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClearClamp(Recipe):
-    """``clear_clamp(asset, execute_at)`` (operator request only, Decisions §7)."""
+    """``clear_clamp(asset, execute_at)`` (operator request only, docs/decisions.md §7)."""
 
     TYPE: ClassVar[str] = "clear_clamp"
     KIND: ClassVar[ActionKind] = ActionKind.CLEAR_CLAMP

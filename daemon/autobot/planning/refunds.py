@@ -2,7 +2,7 @@
 
 A CANCELED lottery that is not archived gets a ``RefundPlan`` (key ``refund:<id>:<first round>``)
 planned from its *current* on-chain progress, so an interrupted plan resumes with the remaining
-batches. Amounts come from ``batches.plan_batches`` (cumulative rounding, Decisions §6); batch
+batches. Amounts come from ``batches.plan_batches`` (cumulative rounding, docs/decisions.md §6); batch
 sizes respect the PayoutBatchCap's ``max_batch_size`` and the optional ``ctx.refund_batch_size``;
 timestamps respect the cap's cooldown (batches ``cooldown_secs`` apart), the last refund timestamp
 and the cancellation time. A lottery with no tickets sold (or every refund done) is archived only.

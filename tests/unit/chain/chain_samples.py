@@ -1,4 +1,4 @@
-"""Node-JSON samples of every view autobot reads, written from the spec (domain.md §6, supra-notes).
+"""Node-JSON samples of every view autobot reads, written from the spec (docs/package.md §6).
 
 Shapes as a node prints them: u8/u16 as JSON numbers, u64/u128 as decimal strings, ``Option`` as
 ``{"vec": [...]}``, ``vector<u8>`` and addresses as ``0x`` hex. Imported as a plain module by the

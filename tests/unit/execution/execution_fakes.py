@@ -1,7 +1,7 @@
-"""A fake chain for the execution pipeline's unit tests (house style §14: fakes over mocks).
+"""A fake chain for the execution pipeline's unit tests (docs/conventions.md §14: fakes over mocks).
 
 ``FakeChain`` implements the ``ChainGateway`` methods the pipeline uses over a small in-memory
-model of ``lottery_multi``: bots with the automation checks of domain.md §1.5 (announce, record),
+model of ``lottery_multi``: bots with the automation checks of docs/package.md §1.5 (announce, record),
 lotteries, per-account sequence numbers with a mempool that executes transactions in sequence
 order, and admin-call effects a test registers (``on``). Simulation runs the same code on a copy.
 

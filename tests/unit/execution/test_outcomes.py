@@ -1,4 +1,4 @@
-"""What an abort means for a plan (Decisions §9)."""
+"""What an abort means for a plan (docs/decisions.md §9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routing (Decisions §8): smallest timelock, sensitive ids only to >= 900 s, one slot each."""
+"""Routing (docs/decisions.md §8): smallest timelock, sensitive ids only to >= 900 s, one slot each."""
 
 from __future__ import annotations
 

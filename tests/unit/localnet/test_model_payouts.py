@@ -244,7 +244,7 @@ def test_setting_a_cap_replaces_the_old_one_with_revoke_and_grant_events() -> No
 def refund_plan(
     tickets: int, prize_total: int, ops_total: int, batch: int
 ) -> list[tuple[int, int, int]]:
-    """Batches by cumulative rounding, ending exactly at the totals (Decisions §6)."""
+    """Batches by cumulative rounding, ending exactly at the totals (docs/decisions.md §6)."""
     out, done, prize_done, ops_done = [], 0, 0, 0
     while done < tickets:
         n = min(batch, tickets - done)

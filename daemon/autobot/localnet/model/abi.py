@@ -10,7 +10,7 @@ Move type strings used: ``u8 u16 u64 u128 bool address vector<u8> vector<u64>
 0x1::option::Option<u64>``. Parameter names follow the package's source so that error messages
 and docs can name them.
 
-Views are the package's plain ``public fun`` readers that Decisions §1 makes callable through
+Views are the package's plain ``public fun`` readers that docs/decisions.md §1 makes callable through
 ``POST /rpc/v3/view``; ``returns`` describes the result for documentation only.
 """
 

@@ -1,6 +1,6 @@
 """``draw``: VRF requests, retries and callbacks (§2.2 to §2.4), with the localnet's dVRF.
 
-**Retry behaviour** (Decisions §1). ``vrf_retry="strict"`` is the package: a lottery whose VRF is
+**Retry behaviour** (docs/decisions.md §1). ``vrf_retry="strict"`` is the package: a lottery whose VRF is
 ``REQUESTED`` aborts ``E_VRF_PENDING`` on every further request. ``vrf_retry="intent"`` (default)
 follows the handbook: a ``REQUESTED`` draw may be requested again once its retry window has
 passed. For a ``REQUESTED`` draw the retry gates run *before* the exhaustion check, so that the
