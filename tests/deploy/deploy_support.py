@@ -68,7 +68,7 @@ DAEMON_ALERTS = (
 REQUIRED_ALERTS = HANDBOOK_ALERTS + DAEMON_ALERTS
 ALWAYS_FIRING = frozenset({"AutobotWatchdog"})
 
-# status_overview fields (domain §6); `total` is exported as status_overview_lotteries.
+# status_overview fields (docs/package.md §6); `total` is exported as status_overview_lotteries.
 STATUS_OVERVIEW_FIELDS = (
     "lotteries",
     "draft",

@@ -101,7 +101,7 @@ def test_domain_alerts_are_labelled_domain_and_daemon_alerts_daemon() -> None:
 @pytest.mark.parametrize(
     ("name", "duration"),
     [
-        # domain §7: the handbook's durations
+        # docs/package.md §7: the handbook's durations
         ("PriceFeedClamp", "5m"),
         ("PriceFeedFallback", "5m"),
         ("VrfRequestsPaused", "5m"),

@@ -1,6 +1,6 @@
 """The executor: carries journaled actions through the bot protocol, one step at a time.
 
-States (docs/architecture.md) and what moves an action on::
+States (docs/architecture.md; aborts per docs/decisions.md §9) and what moves an action on::
 
     planned   ─ bot timelock > 0: announce_dry_run journaled with hash ─▶ announced
     announced ─ announce committed (incident "Dry-run") ─▶ waiting
@@ -9,7 +9,7 @@ States (docs/architecture.md) and what moves an action on::
     waiting   ─ goal already reached (moot) ─▶ recording (record_success clears the slot)
     planned   ─ bot timelock 0, or no bot (action_id None) ─▶ executing
     executing ─ every admin call committed ─▶ recording | done (no bot)
-    executing ─ a call aborts (§9) ─▶ wait (not yet) | recording (failure / moot / escalated)
+    executing ─ a call aborts ─▶ wait (not yet) | recording (failure / moot / escalated)
     recording ─ record_* committed ─▶ done | failed | moot | parked (escalated)
     any open  ─ needs a person ─▶ parked;   parked/failed ─ operator "retry" ─▶ planned | waiting
 

@@ -1,4 +1,5 @@
-"""The executor's flow of an action over a fake chain: announce, wait, execute, record (§9)."""
+"""The executor's flow of an action over a fake chain: announce, wait, execute, record
+(docs/decisions.md §9)."""
 
 from __future__ import annotations
 

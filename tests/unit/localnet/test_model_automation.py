@@ -1,4 +1,5 @@
-"""automation: registration, the dry-run → execute → record protocol, lockout (domain §1)."""
+"""automation: registration, the dry-run → execute → record protocol, lockout
+(docs/package.md §1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``automation``: the bot registry, its timelock protocol and its attestation events (§1).
 
-Check order and abort codes are the package's (domain §1.5). Two faithful oddities:
+Check order and abort codes are the package's (docs/package.md §1.5). Two faithful oddities:
 
 * ``AutomationErrorEvent``: the package builds it with ``now_ts`` and ``error_code`` swapped
   (its emitter passes ``(…, now_ts, error_code)`` to a constructor whose parameters are
