@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import structlog
 
@@ -93,6 +94,11 @@ class EventLedger:
     def __init__(self, *, counts: Mapping[str, int], next_id: int) -> None:
         self._counts = dict(counts)
         self._next_id = next_id
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        """Events recorded so far, by type tag (a live read-only view)."""
+        return MappingProxyType(self._counts)
 
     def record(self, events: Sequence[ModelEvent], *, tx_hash: str, height: int) -> list[EventRow]:
         rows: list[EventRow] = []

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from autobot.localnet.accounts import DevAccount
+from autobot.localnet.view_mode import DEFAULT_VIEW_MODE
 
 __all__ = ["LOCALNET_CHAIN_ID", "LocalnetInfo"]
 
@@ -28,6 +29,7 @@ class LocalnetInfo:
     rpc_url: str  # base URL with a trailing slash (the SDK needs it)
     admin: DevAccount
     operators: tuple[DevAccount, ...]
+    views: str = DEFAULT_VIEW_MODE.value  # "published" | "patched" (view_mode.py)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -37,6 +39,7 @@ class LocalnetInfo:
             "chain_time": self.chain_time,
             "block_height": self.block_height,
             "vrf_retry": self.vrf_retry,
+            "views": self.views,
             "rpc_url": self.rpc_url,
             "accounts": {
                 "admin": {"address": self.admin.address, "private_key": self.admin.private_key},
@@ -61,6 +64,7 @@ class LocalnetInfo:
             chain_time=int(str(data["chain_time"])),
             block_height=int(str(data["block_height"])),
             vrf_retry=str(data["vrf_retry"]),
+            views=str(data.get("views", DEFAULT_VIEW_MODE.value)),
             rpc_url=str(data.get("rpc_url", "")),
             admin=DevAccount(
                 name="admin", address=str(admin["address"]), private_key=str(admin["private_key"])

@@ -53,12 +53,20 @@ from autobot.localnet.genesis import create_genesis
 from autobot.localnet.history import RecentHistory
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.mempool import DEFAULT_MAX_GAP, Mempool
-from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
+from autobot.localnet.model import (
+    ENTRY_FUNCTIONS,
+    VIEW_ATTRIBUTE,
+    VIEW_FUNCTIONS,
+    ModelAbort,
+    PackageModel,
+)
 from autobot.localnet.model.state import RowEncoder
 from autobot.localnet.oracle import Oracle
 from autobot.localnet.render import block_header_json, block_json, event_with_context_json
 from autobot.localnet.render import transaction_json as render_transaction
+from autobot.localnet.storage import PackageStorage
 from autobot.localnet.store import BlockHeader, EventRow, NodeStore, TransactionRow
+from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, NOT_A_VIEW_MESSAGE, ViewMode
 
 __all__ = ["EVENTS_PAGE_MAX", "LocalNode", "MoveAborted", "NodeOptions"]
 
@@ -79,6 +87,7 @@ class NodeOptions:
     vrf_retry: str = "intent"
     max_sequence_gap: int = DEFAULT_MAX_GAP
     tip_write_every_blocks: int = 25
+    views: ViewMode = DEFAULT_VIEW_MODE
 
 
 class MoveAborted(Exception):
@@ -270,6 +279,7 @@ class LocalNode:
             chain_time=self.chain_time,
             block_height=self._tip.height,
             vrf_retry=self._model.vrf_retry,
+            views=self.options.views.value,
             rpc_url=rpc_url,
             admin=self.accounts.admin,
             operators=self.registered_operators(),
@@ -316,17 +326,41 @@ class LocalNode:
             "executed_wall": row.executed_wall,
         }
 
+    def storage(self) -> PackageStorage:
+        """The package's resources and table items now (``localnet.storage``)."""
+        return PackageStorage(
+            self._model.state, package=self.package_address, event_counts=self._events.counts
+        )
+
     def view(
-        self, function_id: str, type_arguments: Sequence[object], arguments: Sequence[object]
+        self,
+        function_id: str,
+        type_arguments: Sequence[object],
+        arguments: Sequence[object],
+        *,
+        any_reader: bool = False,
     ) -> list[object]:
-        """Run a view function given as ``0x<package>::<module>::<function>``; node JSON result."""
+        """Run a view function given as ``0x<package>::<module>::<function>``; node JSON result.
+
+        With ``--views published`` only ``#[view]`` functions run (``view_mode.py``); any other
+        function of the package is refused like a node refuses it. ``any_reader`` (the dev
+        endpoint ``/localnet/v1/view``) runs every reader the model implements in either mode.
+        """
         address, _, rest = function_id.partition("::")
         module, _, function = rest.partition("::")
         try:
             same_package = normalise_address(address) == self.package_address
         except ValueError:
             same_package = False
-        signature = VIEW_FUNCTIONS.get((module, function))
+        key = (module, function)
+        signature = VIEW_FUNCTIONS.get(key)
+        published = self.options.views == ViewMode.PUBLISHED and not any_reader
+        known = key in ENTRY_FUNCTIONS or signature is not None
+        if same_package and published and known and key not in VIEW_ATTRIBUTE:
+            raise Rejected(
+                RejectCode.INVALID_MAIN_FUNCTION_SIGNATURE,
+                f"{NOT_A_VIEW_MESSAGE}: {function_id}",
+            )
         if not same_package or signature is None:
             raise Rejected(
                 RejectCode.FUNCTION_RESOLUTION_FAILURE, f"no view function {function_id}"

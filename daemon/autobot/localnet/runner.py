@@ -35,6 +35,7 @@ from autobot.localnet.faults import FaultEngine, FaultSpec
 from autobot.localnet.info import LOCALNET_CHAIN_ID, LocalnetInfo
 from autobot.localnet.node import LocalNode, NodeOptions
 from autobot.localnet.server import build_app
+from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
 __all__ = ["Frontend", "Localnet", "LocalnetError", "LocalnetOptions", "is_loopback"]
 
@@ -53,6 +54,7 @@ class LocalnetOptions:
     time_scale: float = 1.0
     state_dir: Path | None = None  # None: a temporary directory, removed on exit
     vrf_retry: str = "intent"  # "intent" | "strict"
+    views: ViewMode = DEFAULT_VIEW_MODE  # what /rpc/v3/view executes (view_mode.py)
     block_interval_ms: int = 200
     allow_remote: bool = False
     chain_id: int = LOCALNET_CHAIN_ID
@@ -221,6 +223,7 @@ class Localnet:
                         time_scale=options.time_scale,
                         block_interval_ms=options.block_interval_ms,
                         vrf_retry=options.vrf_retry,
+                        views=ViewMode(options.views),
                     ),
                 )
             except ValueError as exc:  # another chain's state dir, a bad scenario file

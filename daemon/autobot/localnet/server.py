@@ -40,13 +40,23 @@ from autobot.localnet.accounts import normalise_address
 from autobot.localnet.admission import MIN_GAS_UNIT_PRICE, RejectCode, Rejected
 from autobot.localnet.faults import FaultEngine, FaultSpec, FaultSpecError, Route
 from autobot.localnet.node import EVENTS_PAGE_MAX, LocalNode, MoveAborted
+from autobot.localnet.storage.typetags import TypeTag, key_from_json, parse_type
 
-__all__ = ["BCS_SIGNED_TRANSACTION", "MAX_ADVANCE_SECONDS", "build_app"]
+__all__ = [
+    "BCS_SIGNED_TRANSACTION",
+    "MAX_ADVANCE_SECONDS",
+    "RESOURCES_PAGE_DEFAULT",
+    "RESOURCES_PAGE_MAX",
+    "build_app",
+]
 
 log = structlog.get_logger()
 
 BCS_SIGNED_TRANSACTION = "application/x.supra.signed_transaction+bcs"
 MAX_ADVANCE_SECONDS = 10 * 366 * 86_400
+RESOURCES_PAGE_DEFAULT = 100
+RESOURCES_PAGE_MAX = 1000
+_BCS_MEDIA = ("application/x-bcs", "application/octet-stream")
 _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _NODE_KEY: web.AppKey[LocalNode] = web.AppKey("node", LocalNode)
 _URL_KEY: web.AppKey[str] = web.AppKey("rpc_url", str)
@@ -235,7 +245,7 @@ async def _json_body(request: web.Request) -> dict[str, object]:
     return body
 
 
-async def _view(request: web.Request) -> web.Response:
+async def _view(request: web.Request, *, any_reader: bool = False) -> web.Response:
     body = await _json_body(request)
     function = body.get("function")
     type_arguments = body.get("type_arguments", [])
@@ -248,8 +258,147 @@ async def _view(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text='expected {"function": str, "type_arguments": [...], "arguments": [...]}'
         )
-    result = _node(request).view(function, type_arguments, arguments)
+    result = _node(request).view(function, type_arguments, arguments, any_reader=any_reader)
     return web.json_response({"result": result})
+
+
+async def _dev_view(request: web.Request) -> web.Response:
+    """``/localnet/v1/view``: ``/rpc/v3/view``'s body and answer, any reader in any mode."""
+    return await _view(request, any_reader=True)
+
+
+# --- storage: resources and table items -----------------------------------------------------
+
+
+def _address_param(request: web.Request) -> str:
+    raw = request.match_info["address"]
+    try:
+        return normalise_address(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"invalid account address {raw!r}") from None
+
+
+def _wants_bcs(request: web.Request) -> bool:
+    """The first of the answer types the node offers that ``Accept`` names (JSON by default)."""
+    for item in request.headers.get("Accept", "").split(","):
+        media = item.split(";")[0].strip().lower()
+        if media in _BCS_MEDIA:
+            return True
+        if media in ("application/json", "application/*", "*/*"):
+            return False
+    return False
+
+
+def _bcs_response(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/x-bcs")
+
+
+def _resource_page(
+    request: web.Request,
+) -> tuple[list[dict[str, object]], str | None]:
+    address = _address_param(request)
+    count = _int_query(request, "count")
+    if count == 0:
+        raise web.HTTPBadRequest(text="query parameter count must be at least 1")
+    limit = min(RESOURCES_PAGE_MAX, RESOURCES_PAGE_DEFAULT if count is None else count)
+    start = request.query.get("start")
+    first = ""
+    if start:
+        try:
+            first = bytes.fromhex(start.removeprefix("0x")).decode()
+        except ValueError:
+            raise web.HTTPBadRequest(text=f"invalid cursor start={start!r}") from None
+    storage = _node(request).storage()
+    tags = [t for t in storage.resource_types(address) if str(t) >= first]
+    page = [{"type": str(t), "data": storage.resource(address, t)} for t in tags[:limit]]
+    cursor = "0x" + str(tags[limit]).encode().hex() if len(tags) > limit else None
+    return page, cursor
+
+
+async def _resources(request: web.Request) -> web.Response:
+    """``GET /rpc/v3/accounts/{address}/resources``: a page of ``MoveResource``s."""
+    if _wants_bcs(request):
+        raise web.HTTPNotAcceptable(text="the localnet serves BCS for one resource only")
+    page, cursor = _resource_page(request)
+    headers = {"x-supra-cursor": cursor} if cursor is not None else None
+    return web.json_response(page, headers=headers)
+
+
+async def _resources_v2(request: web.Request) -> web.Response:
+    """``GET /rpc/v2/accounts/{address}/resources``: ``MoveResourcesResponse``."""
+    page, cursor = _resource_page(request)
+    return web.json_response({"resources": page, "cursor": cursor or ""})
+
+
+def _resource_type(raw: str) -> TypeTag:
+    try:
+        tag = parse_type(raw)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"invalid resource type: {exc}") from None
+    if not tag.is_struct:
+        raise web.HTTPBadRequest(text=f"invalid resource type {raw!r}: not a struct")
+    return tag
+
+
+async def _resource(request: web.Request) -> web.Response:
+    """``GET /rpc/v3/accounts/{address}/resources/{resource_type}``: JSON or BCS."""
+    address = _address_param(request)
+    tag = _resource_type(request.match_info["resource_type"])
+    storage = _node(request).storage()
+    missing = f"Resource not found by Address({address}), Struct tag({tag})"
+    if _wants_bcs(request):
+        body = storage.resource_bcs(address, tag)
+        if body is None:
+            raise web.HTTPNotFound(text=missing)
+        return _bcs_response(body)
+    value = storage.resource(address, tag)
+    if value is None:
+        raise web.HTTPNotFound(text=missing)
+    return web.json_response({"type": str(tag), "data": value})
+
+
+async def _table_item(request: web.Request) -> web.Response:
+    """``POST /rpc/v2/tables/{table_handle}/item`` ``{"key_type", "value_type", "key"}``."""
+    raw_handle = request.match_info["table_handle"]
+    try:
+        handle = normalise_address(raw_handle)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"invalid table handle {raw_handle!r}") from None
+    body = await _json_body(request)
+    key_type, value_type = body.get("key_type"), body.get("value_type")
+    if not isinstance(key_type, str) or not isinstance(value_type, str) or "key" not in body:
+        raise web.HTTPBadRequest(
+            text='expected {"key_type": str, "value_type": str, "key": <key in node JSON>}'
+        )
+    try:
+        key_tag, value_tag = parse_type(key_type), parse_type(value_type)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    storage = _node(request).storage()
+    missing = (
+        f"Table Item not found by Table handle({handle}), Table key({json.dumps(body['key'])})"
+    )
+    table = storage.table(handle)
+    if table is None:
+        raise web.HTTPNotFound(text=missing)
+    if (key_tag, value_tag) != (table.key_type, table.value_type):
+        raise web.HTTPBadRequest(
+            text=f"table {handle} maps {table.key_type} to {table.value_type}, "
+            f"not {key_tag} to {value_tag}"
+        )
+    try:
+        key = key_from_json(key_tag, body["key"])
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"invalid key: {exc}") from None
+    if _wants_bcs(request):
+        item = storage.table_item_bcs(table, key)
+        if item is None:
+            raise web.HTTPNotFound(text=missing)
+        return _bcs_response(item)
+    value = storage.table_item(table, key)
+    if value is None:
+        raise web.HTTPNotFound(text=missing)
+    return web.json_response(value)
 
 
 async def _block(request: web.Request) -> web.Response:
@@ -370,11 +519,17 @@ def build_app(
     app.router.add_post("/rpc/v3/transactions/simulate", _simulate)
     app.router.add_get("/rpc/v3/transactions/{hash}", _transaction, name="transaction")
     app.router.add_get("/rpc/v3/accounts/{address}", _account, name="account")
+    app.router.add_get("/rpc/v3/accounts/{address}/resources", _resources)
+    app.router.add_get("/rpc/v3/accounts/{address}/resources/{resource_type}", _resource)
+    app.router.add_get("/rpc/v2/accounts/{address}/resources", _resources_v2)
+    app.router.add_get("/rpc/v2/accounts/{address}/resources/{resource_type}", _resource)
+    app.router.add_post("/rpc/v2/tables/{table_handle}/item", _table_item)
     app.router.add_post("/rpc/v3/view", _view)
     app.router.add_get("/rpc/v3/block", _block, name="block")
     app.router.add_get("/rpc/v3/events/{event_type}", _events)
     app.router.add_get("/localnet/v1/info", _info)
     app.router.add_post("/localnet/v1/advance", _advance)
+    app.router.add_post("/localnet/v1/view", _dev_view)
     app.router.add_get("/localnet/v1/transactions/{hash}", _timing)
     app.router.add_get("/localnet/v1/time_reached/{seconds}", _time_reached)
     app.router.add_get("/localnet/v1/faults", _faults_report)

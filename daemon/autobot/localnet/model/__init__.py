@@ -8,6 +8,7 @@ tables and ``package`` for ``PackageModel``, the object the node drives.
 
 from autobot.localnet.model.abi import (
     ENTRY_FUNCTIONS,
+    VIEW_ATTRIBUTE,
     VIEW_FUNCTIONS,
     EntrySignature,
     Param,
@@ -32,6 +33,7 @@ from autobot.localnet.model.state import (
 
 __all__ = [
     "ENTRY_FUNCTIONS",
+    "VIEW_ATTRIBUTE",
     "VIEW_FUNCTIONS",
     "EntrySignature",
     "LotteryConfig",

@@ -10,8 +10,11 @@ Move type strings used: ``u8 u16 u64 u128 bool address vector<u8> vector<u64>
 0x1::option::Option<u64>``. Parameter names follow the package's source so that error messages
 and docs can name them.
 
-Views are the package's plain ``public fun`` readers that docs/decisions.md §1 makes callable through
-``POST /rpc/v3/view``; ``returns`` describes the result for documentation only.
+Views are the readers the model answers: ``history::is_legacy_summary``, the one function the
+published package marks ``#[view]`` (``VIEW_ATTRIBUTE``), and the package's plain ``public fun``
+readers, which a node executes through ``POST /rpc/v3/view`` only for a package redeployed with
+``#[view]`` on them (the localnet's ``--views patched``, see ``localnet.view_mode``); ``returns``
+describes the result for documentation only.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from types import MappingProxyType
 __all__ = [
     "ENTRY_FUNCTIONS",
     "MOVE_TYPES",
+    "VIEW_ATTRIBUTE",
     "VIEW_FUNCTIONS",
     "EntrySignature",
     "Param",
@@ -213,6 +217,7 @@ _VIEW: tuple[tuple[str, str, str, str], ...] = (
     ("views", "list_by_tag_mask", "tag_mask:u64 from:u64 limit:u64", "vector<u64>"),
     ("views", "list_by_all_tags", "tag_mask:u64 from:u64 limit:u64", "vector<u64>"),
     ("views", "list_finalized_ids", "from:u64 limit:u64", "vector<u64>"),
+    ("history", "is_legacy_summary", "lottery_id:u64", "bool"),
     ("draw", "vrf_state_view", "lottery_id:u64", "VrfStateView"),
     ("draw", "finalization_snapshot", "lottery_id:u64", "FinalizationSnapshot"),
     ("draw", "has_state", "lottery_id:u64", "bool"),
@@ -243,3 +248,7 @@ VIEW_FUNCTIONS: Mapping[tuple[str, str], ViewSignature] = MappingProxyType(
     }
 )
 """(module, function) → view signature, for every view the model answers."""
+
+VIEW_ATTRIBUTE: frozenset[tuple[str, str]] = frozenset({("history", "is_legacy_summary")})
+"""The functions the published package (pinned commit) marks ``#[view]``: the only ones a node
+executes through ``POST /rpc/v3/view``."""

@@ -288,10 +288,18 @@ class PackageModel:
         """Create the ledgers that have no entry function in the localnet's ABI.
 
         Registry, sales and history are created by ``init_*`` entries the localnet does not
-        expose; draw and payouts are marked too, so a fresh model is ready for lotteries.
+        expose; draw and payouts are marked too, so a fresh model is ready for lotteries. The
+        deployment also runs ``feature_switch::init_feature_switch(force_enable_devnet = true)``
+        (every feature on), ``legacy_bridge::init_dual_write(abort_on_mismatch = false,
+        abort_on_missing = false)`` and ``enable_legacy_mirror`` (no ``lottery_support`` history
+        bridge is deployed, so mirroring does nothing): none changes what the modelled entry
+        functions do, and every resource of the package exists, as ``localnet.storage`` serves it.
         """
         g = self._state.g
         g.registry = g.sales = g.history = g.draw = g.payouts = True
+        if g.feature_draw is None:
+            g.feature_draw = True
+        g.dual_write = g.legacy_mirror = True
         self._mark("globals_", 0)
 
     def seed_lottery(

@@ -326,7 +326,10 @@ class VrfDeposit:
 class Globals:
     """Which ledgers exist (``init_*`` ran), the singletons, and the dVRF nonce counter.
 
-    ``feature_draw`` models ``feature_switch``: ``None`` = switch not initialised (DRAW allowed).
+    ``feature_draw`` models ``feature_switch``: ``None`` = switch not initialised (DRAW allowed),
+    ``True`` = initialised with every feature on (``force_enable_devnet``), ``False`` = DRAW
+    disabled. ``dual_write`` = ``legacy_bridge::init_dual_write`` ran (enabled, never aborting:
+    the model keeps no expected hashes); ``legacy_mirror`` = ``enable_legacy_mirror`` ran.
     """
 
     registry: bool = False
@@ -341,6 +344,8 @@ class Globals:
     vrf_deposit: VrfDeposit | None = None
     payout_cap: PayoutBatchCap | None = None
     last_vrf_nonce: int = 0
+    dual_write: bool = False
+    legacy_mirror: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -453,7 +458,12 @@ def _load(hint: Any, data: object) -> object:
         if not isinstance(data, dict):
             raise TypeError(f"expected object for {hint.__name__}, got {data!r}")
         hints = _hints(hint)
-        kwargs = {f.name: _load(hints[f.name], data[f.name]) for f in dataclasses.fields(hint)}
+        kwargs = {
+            f.name: _load(hints[f.name], data[f.name])
+            for f in dataclasses.fields(hint)
+            # a field added later with a plain default may be missing from older state
+            if f.name in data or f.default is dataclasses.MISSING
+        }
         return hint(**kwargs)
     raise TypeError(f"unsupported type {hint!r}")
 

@@ -411,6 +411,15 @@ def get_lottery_summary(state: PackageState, args: Sequence[object]) -> list[Jso
     return [out]
 
 
+def is_legacy_summary(state: PackageState, args: Sequence[object]) -> list[Json]:
+    """``history::is_legacy_summary`` (the package's one ``#[view]``): the model imports no
+    legacy summaries (``import_legacy_summary_admin`` is not modelled), so every flag is false."""
+    _u(args, 0)
+    if not state.g.history:
+        raise ModelAbort(E_HISTORY_MISSING, "history")
+    return [False]
+
+
 def _listing(
     state: PackageState, args: Sequence[object], offset: int, keep: Callable[[int], bool]
 ) -> list[Json]:
@@ -569,6 +578,7 @@ VIEW_HANDLERS: Mapping[tuple[str, str], ViewHandler] = {
     ("views", "list_by_tag_mask"): list_by_tag_mask,
     ("views", "list_by_all_tags"): list_by_all_tags,
     ("views", "list_finalized_ids"): list_finalized_ids,
+    ("history", "is_legacy_summary"): is_legacy_summary,
     ("draw", "vrf_state_view"): draw_vrf_state_view,
     ("draw", "finalization_snapshot"): draw_finalization_snapshot,
     ("draw", "has_state"): draw_has_state,
