@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 from autobot import __version__
+from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -144,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--vrf-retry", choices=("intent", "strict"), default="intent")
     net.add_argument("--block-interval-ms", type=_positive_int, default=200, metavar="MS")
     net.add_argument("--faults", metavar="SPEC", help="fault injection spec (JSON or FILE)")
+    net.add_argument(
+        "--views",
+        choices=[mode.value for mode in ViewMode],
+        default=DEFAULT_VIEW_MODE.value,
+        help="published: /rpc/v3/view runs only the package's #[view] functions and refuses the "
+        "rest like a node (the package as deployed); patched: every reader answers (a package "
+        "redeployed with #[view]); POST /localnet/v1/view answers any reader in both modes "
+        "(default: %(default)s)",
+    )
     net.set_defaults(handler=_handler("autobot.localnet.cli:localnet_command"))
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -76,6 +76,47 @@ async def test_the_command_is_ready_in_under_three_seconds_and_stops_on_sigint(
     assert (tmp_path / "chain" / "chain.sqlite3").exists()
 
 
+async def test_views_published_refuses_status_overview_and_answers_is_legacy_summary(
+    tmp_path: Path,
+) -> None:
+    """Acceptance 1 of issue 11, run as a user runs it: ``autobot localnet --views published``."""
+    process = await _start(
+        "--port", "0", "--state-dir", str(tmp_path / "chain"), "--views", "published"
+    )
+    try:
+        url = await asyncio.wait_for(_url(process), timeout=10)
+        async with httpx.AsyncClient(base_url=url) as http:
+            info = (await http.get("localnet/v1/info")).json()
+            assert info["views"] == "published"
+            pkg = info["package_address"]
+
+            def body(function: str, *args: str) -> dict[str, object]:
+                return {
+                    "function": f"{pkg}::{function}",
+                    "type_arguments": [],
+                    "arguments": list(args),
+                }
+
+            now = str(info["chain_time"])
+            refused = await http.post("rpc/v3/view", json=body("views::status_overview", now))
+            assert refused.status_code == 400
+            assert "function not marked as view function" in refused.json()["message"]
+            legacy = await http.post("rpc/v3/view", json=body("history::is_legacy_summary", "1"))
+            assert (legacy.status_code, legacy.json()) == (200, {"result": [False]})
+            for function, args in (
+                ("views::status_overview", [now]),
+                ("history::is_legacy_summary", ["1"]),
+            ):
+                dev = await http.post("localnet/v1/view", json=body(function, *args))
+                assert dev.status_code == 200, dev.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = await asyncio.wait_for(_drain(process), timeout=10)
+        code = await asyncio.wait_for(process.wait(), timeout=10)
+    assert code == 0, output.decode()
+    assert b"views published" in output
+
+
 async def test_a_non_loopback_host_without_allow_remote_exits_2(tmp_path: Path) -> None:
     process = await _start("--host", "0.0.0.0", "--port", "0")
     output = await asyncio.wait_for(_drain(process), timeout=10)

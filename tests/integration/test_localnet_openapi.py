@@ -243,3 +243,58 @@ async def test_unknown_routes_and_dev_endpoint_errors_are_err_resp(
         assert response.status_code in (400, 404, 405), response.text
         assert response.headers["x-supra-chain-id"] == "77"
         openapi.validate_component(response.json(), "ErrResp")
+
+
+async def test_resources_and_table_items_have_the_node_shapes(
+    localnet: Localnet, http: httpx.AsyncClient, openapi: Any
+) -> None:
+    pkg = localnet.info.package_address
+    v3_list, v3_one = (
+        "/rpc/v3/accounts/{address}/resources",
+        "/rpc/v3/accounts/{address}/resources/{resource_type}",
+    )
+    v2_list, v2_one = (
+        "/rpc/v2/accounts/{address}/resources",
+        "/rpc/v2/accounts/{address}/resources/{resource_type}",
+    )
+    item_path = "/rpc/v2/tables/{table_handle}/item"
+    page = await http.get(f"rpc/v3/accounts/{pkg}/resources", params={"count": 2})
+    assert "x-supra-cursor" in page.headers
+    _checked(page, openapi, path=v3_list)
+    resources = _checked(await http.get(f"rpc/v3/accounts/{pkg}/resources"), openapi, path=v3_list)
+    _checked(await http.get(f"rpc/v2/accounts/{pkg}/resources"), openapi, path=v2_list)
+    for resource in resources:
+        one = await http.get(f"rpc/v3/accounts/{pkg}/resources/{resource['type']}")
+        assert _checked(one, openapi, path=v3_one) == resource
+        _checked(
+            await http.get(f"rpc/v2/accounts/{pkg}/resources/{resource['type']}"),
+            openapi,
+            path=v2_one,
+        )
+    registry = next(r["data"] for r in resources if r["type"].endswith("::Registry"))
+    ledger = next(r["data"] for r in resources if r["type"].endswith("::SalesLedger"))
+    handles = [
+        (registry["lotteries"]["handle"], "u64", f"{pkg}::lottery_registry::Lottery"),
+        (
+            registry["cancellations"]["handle"],
+            "u64",
+            f"{pkg}::lottery_registry::CancellationRecord",
+        ),
+        (ledger["states"]["handle"], "u64", f"{pkg}::sales::SalesState"),
+    ]
+    for handle, key_type, value_type in handles:
+        body = {"key_type": key_type, "value_type": value_type, "key": "4"}
+        item = await http.post(f"rpc/v2/tables/{handle}/item", json=body)
+        assert item.status_code == 200, item.text
+        _checked(item, openapi, path=item_path, method="post")
+    for response in (
+        await http.get(f"rpc/v3/accounts/{pkg}/resources/{pkg}::roles::Nope"),
+        await http.get(f"rpc/v3/accounts/{pkg}/resources/not-a-type"),
+        await http.post(
+            f"rpc/v2/tables/{handles[0][0]}/item",
+            json={"key_type": "u64", "value_type": handles[0][2], "key": "77"},
+        ),
+        await http.post(f"rpc/v2/tables/{handles[0][0]}/item", json={"key": "1"}),
+    ):
+        assert response.status_code in (400, 404), response.text
+        _checked(response, openapi, path=v3_one)

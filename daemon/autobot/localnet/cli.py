@@ -6,6 +6,9 @@ Exit codes: 0 after SIGINT/SIGTERM, 2 for bad arguments (a non-loopback ``--host
 
 ``--faults SPEC`` (JSON text or a file; format in ``autobot.localnet.faults``) injects faults into
 the ``/rpc/`` routes from the start; ``POST /localnet/v1/faults`` replaces the spec while running.
+
+``--views published|patched`` (``autobot.localnet.view_mode``): whether ``/rpc/v3/view`` runs only
+the package's ``#[view]`` functions, like a node, or every reader the model implements.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from autobot.localnet.config_writer import write_daemon_config
 from autobot.localnet.faults import load_fault_spec
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions, is_loopback
+from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
 __all__ = ["localnet_command", "options_from_args"]
 
@@ -52,6 +56,7 @@ def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
         block_interval_ms=args.block_interval_ms,
         allow_remote=args.allow_remote,
         faults=faults,
+        views=ViewMode(getattr(args, "views", DEFAULT_VIEW_MODE.value)),
     )
 
 
@@ -61,7 +66,7 @@ def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
         f"autobot localnet: chain id {info.chain_id}, listening on {info.rpc_url}",
         f"  package (= admin) {info.package_address}",
         f"  chain time {info.chain_time}, height {info.block_height}, time scale {info.time_scale}x, "
-        f"vrf retry {info.vrf_retry}",
+        f"vrf retry {info.vrf_retry}, views {info.views}",
         f"  state dir {state_dir}",
         "",
         "Dev accounts (well-known keys: never use them on a real chain)",
@@ -74,6 +79,7 @@ def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
     if written:
         lines += ["", f"Daemon config written: {written[0]} (+ {len(written) - 1} key file(s))"]
     lines += ["", 'Dev endpoints: GET /localnet/v1/info, POST /localnet/v1/advance {"seconds": N}']
+    lines += ["  POST /localnet/v1/view (any reader, whatever --views says)"]
     lines += ["  GET/POST /localnet/v1/faults (fault injection on /rpc/)"]
     return "\n".join(lines)
 
