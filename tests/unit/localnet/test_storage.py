@@ -361,3 +361,9 @@ def test_every_scenario_deploys_every_package_resource(scenario: str) -> None:
     missing = KEY_STRUCTS_IN_SOURCES - {"automation::AutomationCap"} - held
     # the empty scenario records no VRF deposit snapshot: init_vrf_deposit never ran
     assert missing == ({"vrf_deposit::VrfDepositLedger"} if scenario == "empty" else set())
+
+
+def test_without_any_init_every_reader_from_storage_aborts_or_defaults_like_the_model() -> None:
+    chain = Chain(model=PackageModel(package_address=ADMIN))
+    assert chain.storage().resource_types(ADMIN) == []
+    assert assert_views_match(chain) >= 40  # every reader, each aborting or at its default
