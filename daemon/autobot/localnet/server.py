@@ -2,12 +2,21 @@
 
 RPC endpoints answer in the node's own shapes (OpenAPI tag supra_rpc_v11.5.2); every response,
 errors included, carries ``x-supra-chain-id``; every error body is ``ErrResp`` ``{"message"}``
-(400 for a refused request, 404 for an unknown hash or route, 405, 500).
+(400 for a refused request, 404 for an unknown hash, resource, table item or route, 405, 406, 500).
+
+Storage (``localnet.storage``): ``GET /rpc/v3/accounts/{address}/resources`` (a page of
+``MoveResource``: ``count`` ≤ ``RESOURCES_PAGE_MAX``, ``start`` = the opaque cursor of
+``x-supra-cursor``; ``/rpc/v2/...`` answers ``{resources, cursor}``), ``GET
+/rpc/v{2,3}/accounts/{address}/resources/{resource_type}`` (JSON, or Move BCS for ``Accept:
+application/x-bcs``), ``POST /rpc/v2/tables/{table_handle}/item`` ``{"key_type", "value_type",
+"key"}`` (the types must be the table's). ``POST /rpc/v3/view`` honours ``--views``
+(``view_mode.py``).
 
 Dev endpoints (never under ``/rpc/``):
 
 * ``GET /localnet/v1/info`` → ``LocalnetInfo`` JSON (chain id, package, time scale, chain time,
-  height, VRF retry variant, rpc_url, the well-known dev accounts);
+  height, VRF retry variant, views mode, rpc_url, the well-known dev accounts);
+* ``POST /localnet/v1/view`` → ``/rpc/v3/view``'s body and answer, any reader whatever ``--views``;
 * ``POST /localnet/v1/advance`` ``{"seconds": N}`` (1 ≤ N ≤ 10 years) → moves chain time forward and
   produces a block at once; answers ``{"chain_time", "block_height"}``;
 * ``GET /localnet/v1/transactions/{hash}`` → ``{hash, kind, status, block_height, accepted_wall,
