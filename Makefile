@@ -24,7 +24,7 @@ env: $(VENV)/.synced
 
 run: env
 	rm -rf .autobot && mkdir -p .autobot
-	$(VENV)/bin/autobot run --state-dir .autobot
+	$(VENV)/bin/autobot run --state-dir .autobot --status-listen 127.0.0.1:8080
 
 test: env
 	$(VENV)/bin/ruff check daemon tests bench

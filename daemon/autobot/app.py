@@ -66,6 +66,7 @@ from autobot.metrics import DaemonMetrics, make_registry
 from autobot.notify import SdNotifier
 from autobot.planning.plan import ACTION_KINDS
 from autobot.scheduling import ChainClockMap, SweepScheduler
+from autobot.status.site import StatusSite, with_status_listen
 from autobot.web import TickHealth, WebServer
 
 __all__ = ["Daemon", "run_command"]
@@ -109,6 +110,7 @@ class Daemon:
         self.sweeps = 0
         self._last_summary = "starting"
         self.web: WebServer | None = None
+        self.status_site: StatusSite | None = None  # [status] listen: the public status page
         self.journal: SqliteJournal | None = None
         self.gateway: SupraGateway | None = None
         self._scheduler: SweepScheduler | None = None
@@ -202,6 +204,11 @@ class Daemon:
         self.web = WebServer(host=host, port=port, registry=self.registry, health=self.health)
         await self.web.start()
         self._stack.push_async_callback(self.web.stop)
+        if config.status.listen is not None:
+            site = StatusSite(config=config.status, journal=self._journal, clock_map=self.clock_map)
+            await site.start()
+            self._stack.push_async_callback(site.stop)
+            self.status_site = site
         log.info(
             "daemon_started",
             chain_id=config.chain.chain_id,
@@ -209,6 +216,7 @@ class Daemon:
             mode=config.automation.mode,
             operators=sorted(self._keyring.operators),
             metrics_url=f"{self.web.url}/metrics",
+            status_url=None if self.status_site is None else self.status_site.url,
             journal=str(config.journal.path),
         )
 
@@ -349,6 +357,8 @@ class Daemon:
             self._gc.freeze_after_start()  # the first sweep's reads: never walked again
         self.health.tick_succeeded(time.monotonic())
         self._last_summary = summary.status_line()
+        if self.status_site is not None:
+            self.status_site.sweep_finished(self._engine, summary)
         self._notifier.status(self._last_summary)
 
     fatal: BaseException | None = None
@@ -438,6 +448,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         _, problems = check_config_file(args.config, environ=environ)
         raise ConfigError(problems or exc.problems, source=str(args.config)) from None
     _check_listen_override(listen, config)
+    config = with_status_listen(config, getattr(args, "status_listen", None))
     return await _run_daemon(config, environ, listen)
 
 
@@ -508,13 +519,15 @@ async def _run_embedded(
         write_daemon_config(
             config_path, net.info, listen=f"{host}:{port}", journal=Path("journal.sqlite3")
         )
+        status_listen = getattr(args, "status_listen", None)
         log.warning(
             "embedded_localnet",
             message="running against a LOCAL chain started in this process (demo scenario, "
             "time-scale 60); pass --config to run against a real network",
             rpc_url=net.base_url,
             config=str(config_path),
+            status_page=None if status_listen is None else "http://{}:{}/".format(*status_listen),
         )
-        config = load_config(config_path, environ=environ)
+        config = with_status_listen(load_config(config_path, environ=environ), status_listen)
         return await _run_daemon(config, environ, listen)
     return 0  # unreachable: the stack's body always returns

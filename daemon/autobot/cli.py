@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", metavar="PATH", help="daemon config (TOML)")
     run.add_argument("--listen", type=_listen, metavar="HOST:PORT", help="override [http] listen")
     run.add_argument(
+        "--status-listen", type=_listen, metavar="HOST:PORT", help="override [status] listen"
+    )
+    run.add_argument(
         "--state-dir",
         metavar="DIR",
         help="embedded mode only: where the localnet, the journal and the written config live",

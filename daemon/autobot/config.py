@@ -71,6 +71,7 @@ __all__ = [
     "LogConfig",
     "RefundsConfig",
     "SchedulerConfig",
+    "StatusConfig",
     "changed_settings",
     "check_config_command",
     "check_config_file",
@@ -410,6 +411,27 @@ class RefundsConfig:
             )
 
 
+def _status_listen(raw: object, path: str, ctx: ParseContext) -> Any:
+    """``"HOST:PORT"`` as for ``[http]``; a bare port (``8080`` or ``":8080"``) is loopback."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if isinstance(raw, str) and (raw.isdigit() or (raw.startswith(":") and raw[1:].isdigit())):
+        raw = "127.0.0.1:" + raw.removeprefix(":")
+    return _listen(raw, path, ctx)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusConfig:
+    """``[status]``: the public status page (``autobot.status``); off unless ``listen`` is set."""
+
+    listen: ListenAddress | None = field(default=None, metadata=rules(parse=_status_listen))
+    """Where ``/``, ``/status.json`` and ``/status.schema.json`` listen; a bare port is loopback."""
+    max_age_seconds: int = field(default=120, metadata=rules(le=86_400))
+    """``Cache-Control: public, max-age`` of the page and the document (a public cache's lifetime)."""
+    page_refresh_seconds: float = field(default=60.0, metadata=rules(ge=1, le=86_400))
+    """How often the page fetches ``/status.json`` again."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole file. Every field typed as a section dataclass is a ``[table]``; the others are
@@ -427,6 +449,7 @@ class Config:
     draws: DrawsConfig = field(default_factory=DrawsConfig)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     refunds: RefundsConfig = field(default_factory=RefundsConfig)
+    status: StatusConfig = field(default_factory=StatusConfig)
 
 
 # --------------------------------------------------------------------------------------------

@@ -141,6 +141,10 @@ class Engine:
         self._watchlist = Watchlist(gateway=gateway, journal=journal, schedule=self._base_ctx)
         self._last_now = 0
         self._scanned_at = 0.0
+        self.last_snapshot: Snapshot | None = (
+            None  # the last sweep's, every live lottery (status page)
+        )
+        self.last_context: PlanContext | None = None
 
     @property
     def watchlist(self) -> Watchlist:
@@ -167,6 +171,7 @@ class Engine:
             wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
         )
         ctx = await self._context(snapshot, requests, open_actions, done, escalated)
+        self.last_snapshot, self.last_context = snapshot, ctx
         requested = {
             r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)
         }

@@ -70,6 +70,8 @@ BUSY_REFRESH_SECONDS = 15.0
 seconds)."""
 FULL_SCAN_AFTER_SECONDS = 60
 """Chain seconds of unexplained status counts before every kept lottery's status is read."""
+FINISHED_KEPT = 256
+"""The last views of lotteries seen becoming terminal kept for the status page (``finished``)."""
 
 _LIVE_STATUSES = (
     LotteryStatus.DRAFT,
@@ -140,6 +142,7 @@ class Watchlist:
         self._fingerprint: tuple[int, ...] | None = None  # the overview at the last events scan
         self._events_at = float("-inf")  # monotonic second of the last events scan
         self._fresh: set[int] = set()  # lotteries the last read read
+        self._finished: dict[int, tuple[int, LotteryView]] = {}  # id -> (chain second, final view)
         self.last = ReadStats()
 
     @property
@@ -153,6 +156,12 @@ class Watchlist:
         if self._terminal_copy is None:
             self._terminal_copy = frozenset(self._terminal or ())
         return self._terminal_copy
+
+    @property
+    def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
+        """Lotteries read as terminal since the start: id → (chain second, their final view);
+        the last ``FINISHED_KEPT`` (the status page shows the day's)."""
+        return self._finished
 
     def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot:
         """``snapshot`` with only the lotteries the planners may act on (``is_idle`` as of
@@ -318,6 +327,9 @@ class Watchlist:
             self._read_wall[lottery_id] = wall
             if is_terminal(view):
                 self._forget(lottery_id)
+                self._finished[lottery_id] = (now, view)
+                if len(self._finished) > FINISHED_KEPT:
+                    del self._finished[next(iter(self._finished))]
                 self._terminal.add(lottery_id)
                 self._terminal_copy = None
                 ended[lottery_id] = int(view.status)
