@@ -10,7 +10,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint typecheck check env clean soak bench bench-quick
+.PHONY: run test lint typecheck check env clean soak bench bench-quick axe status-examples screenshots
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,7 +26,7 @@ run: env
 	rm -rf .autobot && mkdir -p .autobot
 	$(VENV)/bin/autobot run --state-dir .autobot --status-listen 127.0.0.1:8080
 
-test: env
+test: env axe
 	$(VENV)/bin/ruff check daemon tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
@@ -37,6 +37,21 @@ lint: env
 
 typecheck: env
 	$(VENV)/bin/mypy
+
+# axe-core (npm) for the status page's accessibility check in the browser test; not committed.
+AXE := .tools/npm/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --prefix .tools/npm axe-core@4; \
+	else echo "npm is missing (apt-get install npm): the status page's browser test will fail"; fi
+
+# The status page's published examples and screenshots, generated from the demo (tests/e2e/status_story.py).
+status-examples: env
+	$(VENV)/bin/python tests/e2e/status_story.py examples docs/status-examples
+
+screenshots: env
+	$(VENV)/bin/python tests/e2e/status_story.py screenshots docs
 
 # Benchmarks (bench/): each prints a table and a final `BENCH <name> key=value ...` line.
 bench: env

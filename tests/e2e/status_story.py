@@ -27,7 +27,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -139,9 +139,10 @@ class StatusStory:
                 story = cls(net=net, daemon=daemon, journal=journal, url=url)
                 yield story
 
-    async def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    async def get(self, path: str) -> tuple[int, Mapping[str, str], bytes]:
+        """Status, headers (case-insensitive) and body of ``GET path``."""
         async with self.http.get(self.url + path) as reply:
-            return reply.status, dict(reply.headers), await reply.read()
+            return reply.status, reply.headers.copy(), await reply.read()
 
     async def document(self) -> Doc | None:
         status, _, body = await self.get("status.json")

@@ -513,6 +513,7 @@ def _incidents(doc: Json) -> Element:
         "section",
         {"aria-labelledby": "h-incidents"},
         h("h2", {"id": "h-incidents"}, "Recent incidents"),
+        h("p", {"class": "note"}, "Times are when autobot logged them (wall clock)."),
         h("ul", {"class": "incidents"}, *rows) if rows else h("p", None, "No incidents."),
     )
 

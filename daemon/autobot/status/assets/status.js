@@ -341,6 +341,7 @@
       ` \u2014 ${i.description}`));
     return h("section", { "aria-labelledby": "h-incidents" },
       h("h2", { id: "h-incidents" }, "Recent incidents"),
+      h("p", { class: "note" }, "Times are when autobot logged them (wall clock)."),
       rows.length ? h("ul", { class: "incidents" }, ...rows) : h("p", null, "No incidents."));
   }
 
