@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench.run [--quick] [--only reaction refunds sweep footprint]``.
+"""Run the benchmarks: ``python -m bench.run [--quick] [--only reaction refunds sweep footprint status]``.
 
 Prints the machine, then per benchmark a table and a final ``BENCH <name> key=value ...`` line;
 ``--json FILE`` also writes every number. Work files go to a temporary directory (``--keep DIR``
@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import footprint, reaction, refunds, sweep
+from bench import footprint, reaction, refunds, status, sweep
 from bench.harness import machine, say
 
 Benchmark = Callable[..., Awaitable[dict[str, float]]]
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "refunds": refunds.run,
     "sweep": sweep.run,
     "footprint": footprint.run,
+    "status": status.run,
 }
 
 
