@@ -12,6 +12,11 @@ the answers before it did (up to 256 in flight over keep-alive connections); its
 measured from that due time to the last byte of the body, so a server that falls behind pays
 for the queue it builds (no coordinated omission). The client runs in this process, on the same
 two cores as the daemon and the localnet: its own scheduling delays count against the server.
+Before the flood the published status must have stayed the same for two seconds (the start-up
+sweeps' builds are over). A build is not free: rendering the page for 100 live lotteries takes
+about 20 ms in the daemon's worker thread (holding the GIL), so a sweep that publishes in the
+middle of a flood delays the requests queued behind it by about that much; sweeps come every
+``poll_interval_seconds`` (15 s by default) and builds at most once a second.
 Reported: p50/p99/max latency, requests answered, non-200 answers, RPC requests during the flood,
 the daemon's CPU seconds during it, and the document's size.
 """
@@ -55,7 +60,7 @@ async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
             connector = aiohttp.TCPConnector(limit=256)
             async with aiohttp.ClientSession(connector=connector) as http:
                 size = await _first_document(http, url, daemon)
-                await asyncio.sleep(1.0)  # the first sweep's follow-ups settle
+                await _settled(http, url)  # the first sweep's follow-up sweeps have published
                 rpc_before = await net.rpc_requests()
                 cpu_before = harness.cpu_seconds(daemon.proc.pid)
                 latencies, failures = await _flood(http, url, rate=RATE, seconds=seconds)
@@ -119,6 +124,17 @@ async def _first_document(
         if time.monotonic() > deadline:
             raise TimeoutError("no status published")
         await asyncio.sleep(0.2)
+
+
+async def _settled(http: aiohttp.ClientSession, url: str, quiet: float = 2.0) -> None:
+    """Until the published status has not changed for ``quiet`` seconds (the start-up sweeps'
+    builds are over: the flood measures serving, not a render that happens to overlap it)."""
+    etag, since = None, time.monotonic()
+    while time.monotonic() - since < quiet:
+        async with http.head(url) as reply:
+            if reply.headers.get("ETag") != etag:
+                etag, since = reply.headers.get("ETag"), time.monotonic()
+        await asyncio.sleep(0.1)
 
 
 async def _flood(
