@@ -28,6 +28,7 @@ import structlog
 
 from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
+from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
 from autobot.execution.bookkeeping import StepResult
@@ -35,6 +36,7 @@ from autobot.execution.executor import Executor
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
+    IncidentType,
     NewIncident,
     RequestKind,
     RequestRecord,
@@ -43,7 +45,6 @@ from autobot.journal.records import (
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
-from autobot.planning.plan import ActionKey
 from autobot.planning.requests import (
     CancelRequest,
     OperatorRequest,
@@ -64,11 +65,9 @@ arrives meanwhile shares that sweep)."""
 SCAN_DEFER_SECONDS = 1.0
 """A sweep that started due actions leaves the scan to a sweep a moment later (the actions get
 the event loop first), but never for longer than this."""
-LOTTERY_KINDS = frozenset({"close", "draw", "schedule", "winners", "refund", "cancel"})
-"""Action kinds whose subject is a lottery (see ``planning/plan.py``'s key scheme)."""
 _QUIET_STATES = frozenset({ActionState.PLANNED, ActionState.ANNOUNCED, ActionState.WAITING})
 """A step that stopped in one of these sent nothing that changes its lottery."""
-_SILENT_KINDS = frozenset({"close", "schedule"})
+_SILENT_KINDS = frozenset({ActionKind.CLOSE, ActionKind.SCHEDULE})
 """Their calls (``advance_status``, ``schedule_manual_retry_admin``) emit no event: the
 watchlist would not learn of the change from the chain's events."""
 _SURPRISES = frozenset({ActionState.MOOT, ActionState.FAILED, ActionState.PARKED})
@@ -162,7 +161,7 @@ class Engine:
             self._read(open_actions),
             self._journal.pending_requests(),
             self._journal.list_actions(
-                states={ActionState.DONE}, kinds=("fallback",), limit=100_000
+                states={ActionState.DONE}, kinds=(ActionKind.FALLBACK,), limit=100_000
             ),
             self._executor.escalated_draws(),
         )
@@ -258,20 +257,16 @@ class Engine:
             pending=pending,
         )
 
-    def _step_done(self, key: str, step: StepResult | None) -> None:
+    def _step_done(self, key: ActionKey, step: StepResult | None) -> None:
         """An action's background advance stopped: re-read its lottery, wake when it is due."""
-        try:
-            parsed = ActionKey.parse(key)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.kind in LOTTERY_KINDS and _may_have_changed(parsed, step):
-            self._watchlist.mark_changed([int(parsed.subject)])
+        if key.kind in LOTTERY_KINDS and _may_have_changed(key, step):
+            self._watchlist.mark_changed([key.subject_id])
         if step is None:
-            self._wake_at_chain(self._last_now + 1, key)
+            self._wake_at_chain(self._last_now + 1, str(key))
         elif step.next_check_at is not None:
-            self._wake_at_chain(step.next_check_at, key)
+            self._wake_at_chain(step.next_check_at, str(key))
         elif step.soon:
-            self._wake_at_chain(self._last_now + 1, key)
+            self._wake_at_chain(self._last_now + 1, str(key))
         else:  # finished: plan what it made possible (and route what waited for its bot)
             self._soon()
 
@@ -358,13 +353,14 @@ class Engine:
 
     async def _executor_request(self, record: RequestRecord) -> None:
         try:
+            key = ActionKey.parse(record.subject)
             if record.kind is RequestKind.RETRY:
-                action = await self._executor.retry(record.subject)
+                action = await self._executor.retry(key)
                 message = f"action {action.key} is {action.state.value} again"
             else:
                 params = json.loads(record.params or "{}")
                 reason = str(params.get("reason", "requested with autobot actions park"))
-                action = await self._executor.park(record.subject, reason=reason)
+                action = await self._executor.park(key, reason=reason)
                 message = f"action {action.key} parked"
         except (LookupError, ValueError) as exc:
             await self._finish_request(record.id, RequestState.REJECTED, str(exc))
@@ -390,7 +386,7 @@ class Engine:
             )
             await self._journal.add_incident(
                 NewIncident(
-                    type="Incident",
+                    type=IncidentType.INCIDENT,
                     description=f"{escalation.kind} {escalation.subject}: {escalation.reason}",
                     responsible="autobot",
                     links="",
@@ -439,7 +435,7 @@ def _fallbacks_held(done: Sequence[ActionRecord]) -> frozenset[int]:
     """Assets whose most recent successful ``set_fallback`` by autobot turned fallback on."""
     latest: dict[int, tuple[float, bool]] = {}
     for record in done:
-        if record.kind != "fallback":
+        if record.kind is not ActionKind.FALLBACK:
             continue
         try:
             recipe = json.loads(record.recipe or "{}")

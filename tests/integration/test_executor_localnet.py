@@ -74,19 +74,17 @@ def executor(localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal) 
     )
 
 
-async def plan(executor: Executor, gateway: SupraGateway, recipe: Recipe, key: str) -> str:
+async def plan(executor: Executor, gateway: SupraGateway, recipe: Recipe, key: str) -> ActionKey:
     kind, subject, round_ = key.split(":")
     now = (await gateway.chain_time()).seconds
     action = PlannedAction(
         key=ActionKey(kind=kind, subject=int(subject), round=int(round_)),
-        action_id=recipe.action_id,
-        subject_id=int(subject),
         recipe=recipe,
         due_at=now,
         reason="integration test",
     )
     record, _ = await executor.accept(action, chain_now=now)
-    return record.key
+    return record.action_key
 
 
 async def advance_chain(localnet: Localnet, seconds: int) -> None:
@@ -109,10 +107,10 @@ async def test_operator_b_closes_lottery_1_and_records_it_at_once(
     assert result.state is ActionState.DONE
     assert (await gateway.lottery_status(1)).status is LotteryStatus.CLOSING
     bot = await gateway.get_bot(Signer.from_private_key_hex(operator_b.private_key).address)
-    action = await journal.get_action(key)
+    action = await journal.get_action(str(key))
     assert bot is not None and action is not None
     assert (bot.success_streak, bot.last_action_hash) == (1, action.action_hash)
-    txs = await journal.transactions(key)
+    txs = await journal.transactions(str(key))
     assert [(t.purpose, t.state) for t in txs] == [
         (TxPurpose.EXECUTE, TxState.COMMITTED),
         (TxPurpose.RECORD, TxState.COMMITTED),
@@ -128,7 +126,7 @@ async def test_operator_a_announces_waits_out_the_timelock_then_cancels(
     # when: announced, then the chain moves past the timelock
     announced = await executor.advance(key)
     bot = await gateway.get_bot(operator_a)
-    action = await journal.get_action(key)
+    action = await journal.get_action(str(key))
     assert action is not None and action.execute_at is not None
     await advance_chain(localnet, action.execute_at - (await gateway.chain_time()).seconds + 1)
     done = await executor.advance(key)

@@ -218,7 +218,7 @@ async def test_refund_and_clear_clamp_requests(
     assert refused.code == 1 and "not clamped" in refused.err
     assert [(r.kind, r.subject, r.params) for r in await pending(env)] == [
         (RequestKind.REFUND, "4", "{}"),
-        (RequestKind.CLEAR_CLAMP, "2", "{}"),
+        (RequestKind.CLAMP, "2", "{}"),
     ]
 
 
@@ -285,7 +285,7 @@ async def _journal_a_parked_refund(env: Env) -> tuple[str, str]:
         await journal.add_action(
             NewAction(
                 key=key, kind="refund", subject_id=4, action_id=6,
-                recipe='{"type": "refund_plan", "lottery_id": 4, "batches": [[1, 500, 1, 2]]}',
+                recipe='{"type": "refund", "lottery_id": 4, "batches": [[1, 500, 1, 2]]}',
                 reason="canceled: 1 refund batch", due_at=1_000,
             ),
             chain_now=1_000,

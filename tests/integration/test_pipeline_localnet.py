@@ -123,11 +123,11 @@ async def test_refund_batches_are_pipelined_behind_the_first_and_land_in_one_blo
     assert isinstance(planned, PlannedAction) and isinstance(planned.recipe, RefundPlan)
     assert len(planned.recipe.batches) == 3
     record, _ = await executor.accept(planned, chain_now=snapshot.now)
-    await executor.advance(record.key)  # the announcement
+    await executor.advance(record.action_key)  # the announcement
     localnet.node.produce_block()
     localnet.node.advance(901)  # the timelock passes
     # when
-    await executor.advance(record.key)
+    await executor.advance(record.action_key)
     # then: every batch and the archive are in flight behind the first, consecutively numbered
     execs = [t for t in await journal.transactions(record.key) if t.purpose is TxPurpose.EXECUTE]
     assert [t.call_index for t in execs] == [0, 1, 2, 3]
@@ -140,9 +140,9 @@ async def test_refund_batches_are_pipelined_behind_the_first_and_land_in_one_blo
     block = localnet.node.produce_block()
     heights = {localnet.node.transaction_timing(t.tx_hash)["block_height"] for t in execs}  # type: ignore[index]
     assert heights == {block.height}
-    await executor.advance(record.key)  # follows them, then sends record_success
+    await executor.advance(record.action_key)  # follows them, then sends record_success
     localnet.node.produce_block()
-    done = await executor.advance(record.key)
+    done = await executor.advance(record.action_key)
     assert done.state is ActionState.DONE
     progress = await gateway.refund_progress(4)
     assert (progress.refund_round, progress.tickets_refunded) == (3, 1_234)

@@ -217,7 +217,7 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
     checked, request_id = await _request_checked(
         ClearClampRequest(request_id=PROBE_REQUEST_ID, asset_id=asset_id),
         ready=ready,
-        kind=RequestKind.CLEAR_CLAMP,
+        kind=RequestKind.CLAMP,
         subject=str(asset_id),
         params={},
         asset_id=asset_id,

@@ -45,17 +45,15 @@ from autobot.control.survey import (
     routes_for,
     unreachable,
 )
+from autobot.domain.actions import LOTTERY_KINDS
 from autobot.domain.snapshot import LotteryView
 from autobot.errors import AutobotError
 from autobot.journal.records import ActionState, RequestRecord
 from autobot.planning import Escalation, PlannedAction, plan_all
 
-__all__ = ["LOTTERY_KINDS", "render_status", "status_command", "status_report"]
+__all__ = ["render_status", "status_command", "status_report"]
 
 Report = dict[str, Any]
-
-LOTTERY_KINDS = frozenset({"close", "draw", "schedule", "winners", "refund", "cancel"})
-"""Action-key kinds whose subject is a lottery id (docs/architecture.md, the key scheme)."""
 
 
 def status_command(args: argparse.Namespace) -> int:
@@ -176,7 +174,7 @@ def _planned(action: PlannedAction, chain: ChainFacts, names: OperatorNames) -> 
     routing = chain.routes.get(str(action.key), Routing(operator=None)) if attested else None
     return {
         "key": str(action.key),
-        "kind": action.recipe.KIND.value,
+        "kind": action.kind.value,
         "action_id": None if action.action_id is None else int(action.action_id),
         "action_name": action_name(action.action_id),
         "subject_id": action.subject_id,

@@ -21,10 +21,17 @@ from typing import Unpack
 
 import structlog
 
+from autobot.domain.actions import ActionKey
 from autobot.errors import RpcProtocolError, TransientError
 from autobot.execution.outcomes import TERMINAL_STATE, backoff_seconds
 from autobot.execution.telemetry import PARKED, ExecutionMetrics
-from autobot.journal.records import ActionRecord, ActionState, NewIncident, Outcome
+from autobot.journal.records import (
+    ActionRecord,
+    ActionState,
+    IncidentType,
+    NewIncident,
+    Outcome,
+)
 from autobot.journal.store import ActionChanges, SqliteJournal
 
 __all__ = ["BUSY_WAIT_SECONDS", "SLOT_STATES", "Bookkeeper", "StepResult", "restart"]
@@ -61,7 +68,7 @@ class StepResult:
     """Where an action stands after ``Executor.advance``: look again at ``next_check_at`` (chain
     seconds), or ``soon`` (a transaction is in flight), or never (a terminal state)."""
 
-    key: str
+    key: ActionKey
     state: ActionState
     next_check_at: int | None = None
     soon: bool = False
@@ -94,8 +101,8 @@ class Bookkeeper:
         self._base = retry_base_seconds
         self._cap = retry_max_seconds
 
-    async def get(self, key: str) -> ActionRecord:
-        record = await self._journal.get_action(key)
+    async def get(self, key: ActionKey) -> ActionRecord:
+        record = await self._journal.get_action(str(key))
         if record is None:
             raise KeyError(f"no journaled action {key}")
         return record
@@ -120,7 +127,7 @@ class Bookkeeper:
         )
 
     def incident(
-        self, record: ActionRecord, kind: str, text: str, *, tx_hash: str | None = None
+        self, record: ActionRecord, kind: IncidentType, text: str, *, tx_hash: str | None = None
     ) -> NewIncident:
         return NewIncident(
             type=kind,
@@ -136,11 +143,11 @@ class Bookkeeper:
 
     @staticmethod
     def wait(record: ActionRecord, until: int) -> StepResult:
-        return StepResult(key=record.key, state=record.state, next_check_at=until)
+        return StepResult(key=record.action_key, state=record.state, next_check_at=until)
 
     @staticmethod
     def soon(record: ActionRecord) -> StepResult:
-        return StepResult(key=record.key, state=record.state, soon=True)
+        return StepResult(key=record.action_key, state=record.state, soon=True)
 
     # ------------------------------------------------------------------ endings
 
@@ -155,7 +162,7 @@ class Bookkeeper:
         incident: str | None = None,
     ) -> None:
         """The outcome is decided: record it under the bot, or end now if nothing is attested."""
-        note = self.incident(record, "Инцидент", incident) if incident else None
+        note = self.incident(record, IncidentType.INCIDENT, incident) if incident else None
         if record.action_id is None or record.operator is None:
             await self.finish(record, now, outcome, code=code, name=name, incident=note)
             return
@@ -216,10 +223,10 @@ class Bookkeeper:
             state=ActionState.PARKED,
             error_message=reason,
             next_check_at=None,
-            incident=self.incident(record, "Инцидент", text),
+            incident=self.incident(record, IncidentType.INCIDENT, text),
         )
         self._metrics.action_finished(record.kind, PARKED)
-        return StepResult(key=record.key, state=ActionState.PARKED)
+        return StepResult(key=record.action_key, state=ActionState.PARKED)
 
     # ------------------------------------------------------------------ waiting
 
@@ -252,7 +259,9 @@ class Bookkeeper:
         await self.update(record, now, next_check_at=until, error_message=message)
         return self.wait(record, until)
 
-    async def defer(self, key: str, now: int, exc: TransientError | RpcProtocolError) -> StepResult:
+    async def defer(
+        self, key: ActionKey, now: int, exc: TransientError | RpcProtocolError
+    ) -> StepResult:
         """A transport error or a garbled answer: try again after a backoff; never a failure."""
         log.warning("action_deferred", error=str(exc), error_type=type(exc).__name__)
         record = await self.get(key)

@@ -40,6 +40,7 @@ import structlog
 
 from autobot.chain.gateway import ChainGateway
 from autobot.clock import Clock
+from autobot.domain.actions import ActionKey, ActionKind
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import JournalError, PermanentError, RpcProtocolError, TransientError
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
@@ -62,24 +63,6 @@ from autobot.planning.plan import PlannedAction
 __all__ = ["Executor", "StepResult"]
 
 log = structlog.get_logger(__name__)
-
-
-STEP_PRIORITY: Mapping[str, int] = {
-    "close": 0,
-    "draw": 1,
-    "schedule": 1,
-    "cancel": 1,
-    "fallback": 1,
-}
-"""Which background steps go first when ``max_concurrent_actions`` are running (smaller first): a
-sales close is judged by its reaction, draws and safety calls next; winner batches, refund plans
-and operator housekeeping have hours (``PriorityGate``)."""
-_LAST_PRIORITY = 2
-
-
-def step_priority(key: str) -> int:
-    """The priority of an action's steps, from its key's kind."""
-    return STEP_PRIORITY.get(key.partition(":")[0], _LAST_PRIORITY)
 
 
 class Executor:
@@ -137,8 +120,8 @@ class Executor:
             book=self._book,
             dry_run_recheck_seconds=dry_run_recheck_seconds,
         )
-        self._running: set[str] = set()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running: set[ActionKey] = set()
+        self._tasks: dict[ActionKey, asyncio.Task[None]] = {}
         self._gate: PriorityGate | None = None
         self._wake_lock = asyncio.Lock()  # ``_slot_freed``: one waiter woken per freed slot
         self.fatal: JournalError | None = None  # a background step lost the journal
@@ -157,7 +140,7 @@ class Executor:
         news = [
             NewAction(
                 key=str(p.key),
-                kind=p.key.kind,
+                kind=p.kind,
                 subject_id=p.subject_id,
                 action_id=None if p.action_id is None else int(p.action_id),
                 recipe=json.dumps(p.recipe.to_json(), sort_keys=True, separators=(",", ":")),
@@ -178,13 +161,13 @@ class Executor:
         """Advance every open action whose ``next_check_at`` has come, ``concurrency`` at once."""
         now = snapshot.now if snapshot is not None else (await self._gateway.chain_time()).seconds
         due = [
-            a.key
+            a.action_key
             for a in await self._journal.open_actions()
             if a.next_check_at is None or a.next_check_at <= now
         ]
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(key: str) -> StepResult | None:
+        async def one(key: ActionKey) -> StepResult | None:
             async with gate:
                 if self._stopping():
                     return None
@@ -193,7 +176,7 @@ class Executor:
                 except JournalError:
                     raise
                 except Exception:  # job boundary: one action's bug must not stop the others
-                    log.exception("action_step_failed", action_key=key)
+                    log.exception("action_step_failed", action_key=str(key))
                     return None
 
         tasks = [asyncio.create_task(one(k)) for k in due]
@@ -213,7 +196,7 @@ class Executor:
         *,
         snapshot: Snapshot | None = None,
         concurrency: int = 4,
-        done: Callable[[str, StepResult | None], None] = lambda key, result: None,
+        done: Callable[[ActionKey, StepResult | None], None] = lambda key, result: None,
     ) -> int:
         """Start advancing, in the background, every due open action not already running.
 
@@ -224,20 +207,15 @@ class Executor:
         if self._stopping():
             return 0
         now = snapshot.now if snapshot is not None else (await self._gateway.chain_time()).seconds
-        due = [
-            a.key
-            for a in await self._journal.open_actions()
-            if (a.next_check_at is None or a.next_check_at <= now) and a.key not in self._tasks
-        ]
         if self._gate is None:  # the first time: what waited for a bot before a restart may go
             self._gate = PriorityGate(concurrency, reserve=concurrency)
-            if await self._wake_waiting_for_bots(now):
-                due = [
-                    a.key
-                    for a in await self._journal.open_actions()
-                    if (a.next_check_at is None or a.next_check_at <= now)
-                    and a.key not in self._tasks
-                ]
+            await self._wake_waiting_for_bots(now)
+        due = [
+            a.action_key
+            for a in await self._journal.open_actions()
+            if a.next_check_at is None or a.next_check_at <= now
+        ]
+        due = [key for key in due if key not in self._tasks]
         for key in due:
             task = asyncio.create_task(self._background(key, snapshot, done))
             self._tasks[key] = task
@@ -250,14 +228,14 @@ class Executor:
 
     async def _background(
         self,
-        key: str,
+        key: ActionKey,
         snapshot: Snapshot | None,
-        done: Callable[[str, StepResult | None], None],
+        done: Callable[[ActionKey, StepResult | None], None],
     ) -> None:
         result: StepResult | None = None
         try:
             assert self._gate is not None
-            async with self._gate.slot(step_priority(key)):
+            async with self._gate.slot(key.kind.priority):
                 if self._stopping():
                     return
                 result = await self.advance(key, snapshot=snapshot)
@@ -268,17 +246,17 @@ class Executor:
                         self._tasks[nxt] = asyncio.create_task(self._background(nxt, None, done))
         except JournalError as exc:  # nothing may be sent without the journal: stop them all
             self.fatal = exc
-            log.error("action_step_journal_failed", action_key=key, detail=str(exc))
+            log.error("action_step_journal_failed", action_key=str(key), detail=str(exc))
             for other, task in list(self._tasks.items()):
                 if other != key:
                     task.cancel()
         except Exception:  # job boundary: one action's bug must not stop the others
-            log.exception("action_step_failed", action_key=key)
+            log.exception("action_step_failed", action_key=str(key))
         finally:
             self._tasks.pop(key, None)
             done(key, result)
 
-    async def _slot_freed(self, key: str) -> str | None:
+    async def _slot_freed(self, key: ActionKey) -> ActionKey | None:
         """An action ended: if it held a slot, the next one waiting for a bot may go now (its
         key, made due)."""
         record = await self._book.get(key)
@@ -291,7 +269,7 @@ class Executor:
                 a
                 for a in await self._journal.open_actions()  # oldest first
                 if a.state is ActionState.PLANNED
-                and a.key not in self._tasks
+                and a.action_key not in self._tasks
                 and a.action_id == record.action_id
                 and a.next_check_at is not None
                 and (a.error_message or "").startswith("no bot:")
@@ -299,7 +277,7 @@ class Executor:
             if not waiting:
                 return None
             await self._book.update(waiting[0], record.updated_chain, next_check_at=None)
-            return waiting[0].key
+            return waiting[0].action_key
 
     async def _wake_waiting_for_bots(self, now: int) -> int:
         woken = 0
@@ -322,7 +300,7 @@ class Executor:
         await asyncio.gather(*pending, return_exceptions=True)
         return not pending
 
-    async def advance(self, key: str, *, snapshot: Snapshot | None = None) -> StepResult:
+    async def advance(self, key: ActionKey, *, snapshot: Snapshot | None = None) -> StepResult:
         """Take every step ``key`` can take now; ``snapshot`` is the sweep's read, if any."""
         if key in self._running:
             return self._book.soon(await self._book.get(key))
@@ -335,7 +313,7 @@ class Executor:
             snapshot=snapshot,
         )
         try:
-            with structlog.contextvars.bound_contextvars(action_key=key):
+            with structlog.contextvars.bound_contextvars(action_key=str(key)):
                 for taken in range(self._max_steps):
                     record = await self._book.get(key)
                     if not record.is_open:
@@ -360,7 +338,7 @@ class Executor:
         finally:
             self._running.discard(key)
 
-    async def park(self, key: str, *, reason: str) -> ActionRecord:
+    async def park(self, key: ActionKey, *, reason: str) -> ActionRecord:
         """Operator request "park": stop an open action; a person takes over."""
         record = await self._book.get(key)
         if not record.is_open:
@@ -369,7 +347,7 @@ class Executor:
         await self._book.park(record, now, f"parked by an operator: {reason}")
         return await self._book.get(key)
 
-    async def retry(self, key: str) -> ActionRecord:
+    async def retry(self, key: ActionKey) -> ActionRecord:
         """Operator request "retry": a parked or failed action runs again.
 
         An announcement still pending on chain (parked while announced) is resumed at
@@ -394,5 +372,7 @@ class Executor:
         """Lotteries whose draw was escalated (strict VRF: ``E_VRF_PENDING`` on a retry)."""
         parked = await self._journal.list_actions(states={ActionState.PARKED}, limit=100_000)
         return frozenset(
-            a.subject_id for a in parked if a.outcome is Outcome.ESCALATED and a.kind == "draw"
+            a.subject_id
+            for a in parked
+            if a.outcome is Outcome.ESCALATED and a.kind is ActionKind.DRAW
         )

@@ -15,9 +15,9 @@ from __future__ import annotations
 import enum
 
 from autobot.chain.aborts import NOT_YET_CODES
-from autobot.domain.actions import ActionKind
+from autobot.domain.actions import ActionKind, Subject
 from autobot.domain.calls import Call
-from autobot.journal.records import ActionState, Outcome
+from autobot.journal.records import ActionState, IncidentType, Outcome
 
 __all__ = [
     "E_VRF_PENDING",
@@ -57,21 +57,22 @@ def classify_abort(code: int, call: Call) -> Verdict:
 
 def snapshot_scope(kind: ActionKind, subject_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """``(lottery_ids, asset_ids)`` a snapshot needs to judge an action of ``kind``."""
-    if kind in (ActionKind.SET_FALLBACK, ActionKind.CLEAR_CLAMP):
-        return (), (subject_id,)
-    if kind in (ActionKind.ROTATE_BOT, ActionKind.REGISTER_BOT, ActionKind.UNPAUSE):
-        return (), ()
-    return (subject_id,), ()
+    match kind.subject:
+        case Subject.LOTTERY:
+            return (subject_id,), ()
+        case Subject.ASSET:
+            return (), (subject_id,)
+    return (), ()
 
 
 _INCIDENT_TYPES = {
-    ("cancellation", "cancel_lottery_admin"): "Cancellation",
-    ("payouts", "force_refund_batch_admin"): "Refund",
-    ("payouts", "archive_canceled_lottery_admin"): "Refund",
+    ("cancellation", "cancel_lottery_admin"): IncidentType.CANCELLATION,
+    ("payouts", "force_refund_batch_admin"): IncidentType.REFUND,
+    ("payouts", "archive_canceled_lottery_admin"): IncidentType.REFUND,
 }
 
 
-def incident_type(call: Call) -> str | None:
+def incident_type(call: Call) -> IncidentType | None:
     """The incident-log type of an executed call the handbook wants logged, else ``None``."""
     return _INCIDENT_TYPES.get((call.module, call.function))
 

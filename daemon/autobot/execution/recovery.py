@@ -26,7 +26,7 @@ from autobot.chain.gateway import ChainGateway
 from autobot.errors import TransientError
 from autobot.execution.bookkeeping import StepResult
 from autobot.execution.executor import Executor
-from autobot.journal.records import ActionState, NewIncident
+from autobot.journal.records import ActionState, IncidentType, NewIncident
 from autobot.journal.store import SqliteJournal
 
 __all__ = ["RecoveryReport", "recover"]
@@ -123,7 +123,7 @@ async def _orphan_slots(
         log.error("orphan_pending_slot", operator=bot.operator, hash=bot.pending_action_hash.hex())
         await journal.add_incident(
             NewIncident(
-                type="Инцидент",
+                type=IncidentType.INCIDENT,
                 description=text,
                 responsible=responsible,
                 action_hash=bot.pending_action_hash,

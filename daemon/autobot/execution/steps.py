@@ -41,6 +41,7 @@ from autobot.execution.view import StepView, UnusableAction, recipe_of
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
+    IncidentType,
     NewIncident,
     Outcome,
     TxPurpose,
@@ -91,7 +92,7 @@ class ActionSteps:
     async def step(self, record: ActionRecord, view: StepView) -> StepResult | None:
         if not self._live and record.state is not ActionState.PLANNED:
             log.info("dry_run_left_alone", state=record.state.value)
-            return StepResult(key=record.key, state=record.state)
+            return StepResult(key=record.action_key, state=record.state)
         if record.next_check_at is not None and await view.now() < record.next_check_at:
             return self._book.wait(record, record.next_check_at)
         match record.state:
@@ -248,7 +249,7 @@ class ActionSteps:
                 f"0x{(record.action_hash or b'').hex()}, executes after {record.execute_at}, "
                 f"operator {record.operator}, tx {tx.tx_hash}"
             )
-            note = self._book.incident(record, "Dry-run", text, tx_hash=tx.tx_hash)
+            note = self._book.incident(record, IncidentType.DRY_RUN, text, tx_hash=tx.tx_hash)
             await self._book.update(
                 record,
                 now,
@@ -283,7 +284,7 @@ class ActionSteps:
                 f"on {record.operator} (rotate_bot?); announcing again"
             )
             log.warning("announcement_gone", operator=record.operator)
-            note = self._book.incident(record, "Инцидент", text)
+            note = self._book.incident(record, IncidentType.INCIDENT, text)
             await self._book.update(record, snap.now, incident=note, **restart())
             return None
         if snap.now < bot.pending_execute_after:

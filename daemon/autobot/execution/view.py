@@ -69,7 +69,7 @@ class StepView:
         lottery's views its status can make non-default; a feed through the full snapshot).
         """
         if self._snapshot is None or self._stale or fresh:
-            lotteries, assets = snapshot_scope(recipe_of(record).KIND, record.subject_id)
+            lotteries, assets = snapshot_scope(record.kind, record.subject_id)
             if assets:
                 self._snapshot = await self._gateway.snapshot(
                     lottery_ids=lotteries, asset_ids=assets

@@ -25,12 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol, Self
 
+from autobot.domain.actions import ActionKey, ActionKind
+
 __all__ = [
     "OPEN_ACTION_STATES",
     "TERMINAL_ACTION_STATES",
     "ActionRecord",
     "ActionState",
     "Incident",
+    "IncidentType",
     "NewAction",
     "NewIncident",
     "NewTransaction",
@@ -106,12 +109,33 @@ class TxState(enum.StrEnum):
 
 
 class RequestKind(enum.StrEnum):
-    CANCEL = "cancel"  # subject: lottery id; params: reason
-    CLEAR_CLAMP = "clear-clamp"  # subject: asset id
-    REFUND = "refund"  # subject: lottery id
+    """What an operator asked for: work of an ``ActionKind`` (spelled as the kind), or one of
+    the executor's own requests about an existing action."""
+
+    CANCEL = ActionKind.CANCEL.value  # subject: lottery id; params: reason
+    CLAMP = ActionKind.CLAMP.value  # subject: asset id (``autobot feed clear-clamp``)
+    REFUND = ActionKind.REFUND.value  # subject: lottery id
+    ROTATE = ActionKind.ROTATE.value  # subject: operator address or name; params: the new settings
     RETRY = "retry"  # subject: action key (a parked or failed action)
     PARK = "park"  # subject: action key
-    ROTATE = "rotate"  # subject: operator address or name; params: the new settings
+
+    @property
+    def action_kind(self) -> ActionKind | None:
+        """The kind of work the request asks the planners for (``None``: retry, park)."""
+        return ActionKind(self.value) if self.value in _ACTION_KIND_VALUES else None
+
+
+_ACTION_KIND_VALUES = frozenset(k.value for k in ActionKind)
+
+
+class IncidentType(enum.StrEnum):
+    """The incident log's event types autobot writes: the handbook's words (docs/decisions.md
+    §13: data, not prose, hence the Russian one)."""
+
+    DRY_RUN = "Dry-run"  # an announcement landed (announce_dry_run)
+    INCIDENT = "Инцидент"  # a failure, a parked action, an escalation, an orphan slot
+    CANCELLATION = "Cancellation"  # cancel_lottery_admin executed
+    REFUND = "Refund"  # a refund batch or the archive executed
 
 
 class RequestState(enum.StrEnum):
@@ -125,7 +149,7 @@ class NewAction:
     """What the executor journals when it first sees a planned action."""
 
     key: str  # ActionKey's str form "kind:subject:round"
-    kind: str
+    kind: ActionKind
     subject_id: int
     action_id: int | None
     recipe: str  # JSON text (Recipe.to_json)
@@ -138,12 +162,13 @@ class ActionRecord:
     """One row of ``actions``. Times named ``*_chain`` are chain seconds, ``*_wall`` host seconds."""
 
     ENUM_COLUMNS: ClassVar[Mapping[str, type[enum.Enum]]] = {
+        "kind": ActionKind,
         "state": ActionState,
         "outcome": Outcome,
     }
 
     key: str
-    kind: str
+    kind: ActionKind
     subject_id: int
     action_id: int | None
     recipe: str
@@ -170,6 +195,11 @@ class ActionRecord:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_ACTION_STATES
+
+    @property
+    def action_key(self) -> ActionKey:
+        """``key`` as the typed ``ActionKey``."""
+        return ActionKey.parse(self.key)
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
@@ -266,7 +296,7 @@ class RequestRecord:
 class NewIncident:
     """An incident-log row to write (the store stamps the UTC time)."""
 
-    type: str  # handbook types: "Dry-run", "Инцидент", "Cancellation", "Refund", ...
+    type: IncidentType
     description: str  # names the tx and the action hash where there is one
     responsible: str
     links: str = ""
@@ -282,7 +312,7 @@ class Incident:
     id: int
     at_utc: str  # "YYYY-MM-DD HH:MM"
     wall: float
-    type: str
+    type: str  # as written (an ``IncidentType`` value; older journals may hold other words)
     description: str
     responsible: str
     links: str

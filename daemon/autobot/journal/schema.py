@@ -129,7 +129,62 @@ CREATE TABLE lottery_checks (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+
+def _split(script: str) -> list[str]:
+    """``script``'s SQL statements, one each (comments kept with the statement they precede)."""
+    out: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            out.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement: {buffer.strip()[:60]!r}")
+    return out
+
+
+_REQUESTS_V2 = (
+    next(s for s in _split(_V1) if s.startswith("CREATE TABLE requests "))
+    .replace("CREATE TABLE requests ", "CREATE TABLE requests_v2 ")
+    .replace("'clear-clamp'", "'clamp'")
+)
+
+_V2 = f"""
+-- One spelling of an action's kind (``domain.actions.ActionKind``): a recipe's ``type`` is its
+-- kind, as in the action's key, and an operator's clear-clamp request is of kind ``clamp``.
+UPDATE actions SET recipe = json_set(recipe, '$.type', CASE json_extract(recipe, '$.type')
+        WHEN 'auto_close' THEN 'close'
+        WHEN 'request_draw' THEN 'draw'
+        WHEN 'schedule_manual_retry' THEN 'schedule'
+        WHEN 'compute_winners' THEN 'winners'
+        WHEN 'refund_plan' THEN 'refund'
+        WHEN 'set_fallback' THEN 'fallback'
+        WHEN 'clear_clamp' THEN 'clamp'
+        WHEN 'rotate_bot' THEN 'rotate'
+    END)
+    WHERE json_valid(recipe) AND json_extract(recipe, '$.type') IN ('auto_close', 'request_draw',
+        'schedule_manual_retry', 'compute_winners', 'refund_plan', 'set_fallback',
+        'clear_clamp', 'rotate_bot');
+
+-- A CHECK constraint cannot be altered: the requests table is copied into a new one, defined as
+-- schema 1's with ``clamp`` for ``clear-clamp`` (``_REQUESTS_V2``).
+{_REQUESTS_V2}
+INSERT INTO requests_v2 (id, kind, subject, params, requested_by, requested_wall, state,
+        handled_wall, result)
+    SELECT id, CASE kind WHEN 'clear-clamp' THEN 'clamp' ELSE kind END, subject, params,
+        requested_by, requested_wall, state, handled_wall, result
+    FROM requests;
+-- Ids are never used twice (AUTOINCREMENT): the new table continues the old one's sequence.
+DELETE FROM sqlite_sequence WHERE name = 'requests_v2';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_v2', seq FROM sqlite_sequence
+    WHERE name = 'requests';
+DROP TABLE requests;
+ALTER TABLE requests_v2 RENAME TO requests;
+CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -141,18 +196,10 @@ def migration_statements(version: int) -> list[str]:
     """
     if not 1 <= version <= SCHEMA_VERSION:
         raise ValueError(f"no migration {version} (known: 1..{SCHEMA_VERSION})")
-    out: list[str] = []
-    buffer = ""
-    for line in MIGRATIONS[version - 1].splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            out.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        raise ValueError(
-            f"incomplete SQL statement in migration {version}: {buffer.strip()[:60]!r}"
-        )
-    return out
+    try:
+        return _split(MIGRATIONS[version - 1])
+    except ValueError as exc:
+        raise ValueError(f"migration {version}: {exc}") from None
 
 
 async def prepare(db: aiosqlite.Connection, *, path: Path, busy_timeout_ms: int) -> list[int]:

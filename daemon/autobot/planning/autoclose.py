@@ -8,6 +8,7 @@ The only transition autobot ever makes with ``advance_status`` is ACTIVE → CLO
 
 from __future__ import annotations
 
+from autobot.domain.actions import ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.planning.plan import ActionKey, Decision, PlanContext, PlannedAction
@@ -15,7 +16,7 @@ from autobot.planning.recipes import AutoClose
 
 __all__ = ["KIND", "close_after", "decide", "plan"]
 
-KIND = "close"
+KIND = ActionKind.CLOSE
 
 
 def close_after(view: LotteryView, ctx: PlanContext) -> int:
@@ -32,7 +33,7 @@ def decide(snapshot: Snapshot, ctx: PlanContext) -> Decision:
         view = snapshot.lotteries[lottery_id]
         if view.status != LotteryStatus.ACTIVE:
             continue
-        if ctx.is_open(KIND, lottery_id) or ctx.is_open("cancel", lottery_id):
+        if ctx.is_open(KIND, lottery_id) or ctx.is_open(ActionKind.CANCEL, lottery_id):
             continue
         deadline = close_after(view, ctx)
         if now <= deadline:
@@ -42,8 +43,6 @@ def decide(snapshot: Snapshot, ctx: PlanContext) -> Decision:
         actions.append(
             PlannedAction(
                 key=ActionKey(KIND, lottery_id, 0),
-                action_id=recipe.action_id,
-                subject_id=lottery_id,
                 recipe=recipe,
                 due_at=now,
                 reason=f"sales ended at {view.config.sales_end}, close after {deadline}",

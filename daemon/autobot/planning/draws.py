@@ -25,6 +25,7 @@ A lottery with an open cancel action gets nothing else.
 
 from __future__ import annotations
 
+from autobot.domain.actions import ActionKind
 from autobot.domain.draws import MAX_VRF_ATTEMPTS, RetryStrategy, VrfStatus
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.refunds import CancelReason
@@ -41,7 +42,12 @@ from autobot.planning.recipes import Cancel, ComputeWinners, RequestDraw, Schedu
 
 __all__ = ["decide", "plan", "winner_batches"]
 
-DRAW, SCHEDULE, WINNERS, CANCEL = "draw", "schedule", "winners", "cancel"
+DRAW, SCHEDULE, WINNERS, CANCEL = (
+    ActionKind.DRAW,
+    ActionKind.SCHEDULE,
+    ActionKind.WINNERS,
+    ActionKind.CANCEL,
+)
 
 
 def winner_batches(remaining: int, batch_limit: int) -> int:
@@ -85,8 +91,6 @@ class _Policy:
         self.actions.append(
             PlannedAction(
                 key=key,
-                action_id=recipe.action_id,
-                subject_id=int(key.subject),
                 recipe=recipe,
                 due_at=self.now,
                 reason=reason,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from autobot.domain.actions import ActionKind
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.snapshot import Snapshot
 from autobot.planning.plan import ActionKey, Decision, PlanContext, PlannedAction
@@ -24,7 +25,7 @@ from autobot.planning.recipes import SetFallback
 
 __all__ = ["KIND", "FeedReport", "decide", "plan", "reports"]
 
-KIND = "fallback"
+KIND = ActionKind.FALLBACK
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,8 +67,6 @@ def _action(feed: PriceFeed, active: bool, reason: int, why: str, now: int) -> P
     recipe = SetFallback(asset_id=feed.asset_id, active=active, reason=reason)
     return PlannedAction(
         key=ActionKey(KIND, feed.asset_id, feed.last_updated_ts),
-        action_id=recipe.action_id,
-        subject_id=feed.asset_id,
         recipe=recipe,
         due_at=now,
         reason=why,

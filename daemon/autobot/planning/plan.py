@@ -10,8 +10,9 @@ calls. The action hash is fixed when the action is *announced*: the executor pic
 (chain now + the bot's timelock), materialises ``recipe.calls(execute_at)`` and hashes exactly
 those calls (docs/architecture.md, "Plans, recipes and the action hash").
 
-Action keys (``ActionKey``, string form ``kind:subject:round``) are deterministic, so the same
-chain state always yields the same key and the executor never plans the same work twice:
+Action keys (``ActionKey``, string form ``kind:subject:round``, with ``ActionKind``: both in
+``domain/actions.py``, re-exported here) are deterministic, so the same chain state always yields
+the same key and the executor never plans the same work twice:
 
 =============  ===========  ===============================================================
 kind           subject      round
@@ -40,13 +41,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from autobot.domain.actions import ActionId, ActionKind
+from autobot.domain.actions import ACTION_KINDS, ActionId, ActionKey, ActionKind
 from autobot.domain.calls import Call
 from autobot.domain.snapshot import Snapshot
 
 __all__ = [
     "ACTION_KINDS",
     "ActionKey",
+    "ActionKind",
     "Decision",
     "Escalation",
     "PlanContext",
@@ -57,54 +59,6 @@ __all__ = [
 ]
 
 JsonDict = dict[str, Any]
-
-ACTION_KINDS = (
-    "close",
-    "draw",
-    "schedule",
-    "winners",
-    "refund",
-    "cancel",
-    "fallback",
-    "clamp",
-    "rotate",
-)
-"""Every ``ActionKey.kind`` the planners make (the table above): the ``kind`` label's values."""
-
-
-@dataclass(frozen=True, slots=True)
-class ActionKey:
-    """A deterministic id for one piece of planned work; ``str()`` gives ``kind:subject:round``."""
-
-    kind: str
-    subject: int | str
-    round: int
-
-    def __post_init__(self) -> None:
-        if not self.kind or ":" in self.kind:
-            raise ValueError(f"bad action key kind {self.kind!r}")
-        if isinstance(self.subject, str) and (not self.subject or ":" in self.subject):
-            raise ValueError(f"bad action key subject {self.subject!r}")
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.subject}:{self.round}"
-
-    @classmethod
-    def parse(cls, text: str) -> ActionKey:
-        """Inverse of ``str()``: numeric subjects come back as ``int``, addresses as ``str``.
-
-        Raises ``ValueError`` for text that is not ``kind:subject:round``.
-        """
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise ValueError(f"not an action key: {text!r}")
-        kind, subject, round_ = parts
-        subj: int | str = subject if subject.startswith("0x") else int(subject)
-        return cls(kind=kind, subject=subj, round=int(round_))
-
-    def same_work(self, other: ActionKey) -> bool:
-        """True if both keys are the same kind of work on the same subject (any round)."""
-        return self.kind == other.kind and self.subject == other.subject
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,12 +78,12 @@ class Recipe(abc.ABC):
     """A frozen description of admin work; concrete recipes live in ``planning/recipes.py``.
 
     Subclasses are ``@dataclass(frozen=True, slots=True, kw_only=True)`` whose fields are ints,
-    bools, strs or (nested) tuples of those, so ``to_json``/``from_json`` are generic. ``TYPE``
-    names the recipe in the journal; ``KIND`` says how it is routed (and under which action id).
+    bools, strs or (nested) tuples of those, so ``to_json``/``from_json`` are generic. ``KIND``
+    is the kind of work it is: its value names the recipe in the journal (``type``), and the kind
+    says how it is routed (under which action id).
     """
 
     __slots__ = ()
-    TYPE: ClassVar[str]
     KIND: ClassVar[ActionKind]
     PIPELINED: ClassVar[bool] = False
     """The calls form a chain (each one's preconditions are the previous one's effects, e.g.
@@ -159,8 +113,8 @@ class Recipe(abc.ABC):
         return self.call_count if self.goal_reached(snapshot) else 0
 
     def to_json(self) -> JsonDict:
-        """``{"type": TYPE, <field>: <value>, ...}``; tuples become lists."""
-        out: JsonDict = {"type": self.TYPE}
+        """``{"type": KIND, <field>: <value>, ...}``; tuples become lists."""
+        out: JsonDict = {"type": self.KIND.value}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             out[f.name] = _freeze_json(getattr(self, f.name))
         return out
@@ -168,12 +122,12 @@ class Recipe(abc.ABC):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         """Inverse of ``to_json`` for this class (the ``type`` entry must match)."""
-        if data.get("type") != cls.TYPE:
-            raise ValueError(f"not a {cls.TYPE} recipe: {data.get('type')!r}")
+        if data.get("type") != cls.KIND.value:
+            raise ValueError(f"not a {cls.KIND} recipe: {data.get('type')!r}")
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         extra = set(data) - names - {"type"}
         if extra:
-            raise ValueError(f"unknown {cls.TYPE} recipe fields: {sorted(extra)}")
+            raise ValueError(f"unknown {cls.KIND} recipe fields: {sorted(extra)}")
         kwargs = {name: thaw(data[name]) for name in names if name in data}
         return cls(**kwargs)
 
@@ -200,37 +154,42 @@ def thaw(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedAction:
-    """One piece of work: a recipe, its key, its attestation id and why it was planned.
+    """One piece of work: a recipe, its key and why it was planned.
 
-    ``action_id`` is ``recipe.action_id`` (1/2/6/7, or ``None`` for admin calls gated locally);
-    ``subject_id`` goes into the action hash (lottery or asset id; 0 for a bot rotation);
+    ``key.kind`` is the recipe's ``KIND``; what is derived from them is not stored again:
+    ``kind``, ``action_id`` (the kind's: 1/2/6/7, or ``None`` for admin calls gated locally) and
+    ``subject_id`` (the key's, for the action hash: lottery or asset id; 0 for a bot rotation).
     ``due_at`` is the earliest chain time to announce it (planners plan what is due now, so it is
     ``snapshot.now`` unless said otherwise); ``reason`` is a short human text for logs and
     incidents; ``request_id`` names the operator request the action answers (``None``: automatic).
     """
 
     key: ActionKey
-    action_id: ActionId | None
-    subject_id: int
     recipe: Recipe
     due_at: int
     reason: str
     request_id: int | None = None
 
     def __post_init__(self) -> None:
-        if self.action_id != self.recipe.action_id:
-            raise ValueError(
-                f"{self.key}: action id {self.action_id} != recipe's {self.recipe.action_id}"
-            )
+        if self.key.kind is not self.recipe.KIND:
+            raise ValueError(f"{self.key}: the key's kind is not its {self.recipe.KIND} recipe's")
 
     @property
     def kind(self) -> ActionKind:
-        return self.recipe.KIND
+        return self.key.kind
+
+    @property
+    def action_id(self) -> ActionId | None:
+        return self.key.kind.action_id
+
+    @property
+    def subject_id(self) -> int:
+        return self.key.subject_id
 
     @property
     def sensitive(self) -> bool:
         """True if only bots with a timelock of at least 900 s may carry it (ids 5, 6, 7)."""
-        return self.recipe.KIND.sensitive
+        return self.key.kind.sensitive
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,6 +260,6 @@ class PlanContext:
     archived_lotteries: frozenset[int] = frozenset()  # archives autobot saw succeed (journal)
     requests: tuple[OperatorRequest, ...] = ()  # journaled, not yet handled
 
-    def is_open(self, kind: str, subject: int | str) -> bool:
+    def is_open(self, kind: ActionKind, subject: int | str) -> bool:
         """True if an open action already covers ``kind`` work on ``subject``."""
         return any(k.kind == kind and k.subject == subject for k in self.open_actions)

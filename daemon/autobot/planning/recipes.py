@@ -47,8 +47,7 @@ def is_archived(view: LotteryView) -> bool:
 class AutoClose(Recipe):
     """``advance_status(id, 2)``: ACTIVE → CLOSING (the only transition autobot makes)."""
 
-    TYPE: ClassVar[str] = "auto_close"
-    KIND: ClassVar[ActionKind] = ActionKind.AUTO_CLOSE
+    KIND: ClassVar[ActionKind] = ActionKind.CLOSE
     lottery_id: int
 
     def calls(self, execute_at: int) -> tuple[TimedCall, ...]:
@@ -69,8 +68,7 @@ class RequestDraw(Recipe):
     attempt of 5 the call runs the package's exhaustion path (VRF FAILED, cancel reason 1).
     """
 
-    TYPE: ClassVar[str] = "request_draw"
-    KIND: ClassVar[ActionKind] = ActionKind.REQUEST_DRAW
+    KIND: ClassVar[ActionKind] = ActionKind.DRAW
     lottery_id: int
     closing_block_height: int
     chain_id: int
@@ -105,8 +103,7 @@ class ScheduleManualRetry(Recipe):
     moment is stored, the attempt moved on, or the lottery left DRAW_REQUESTED.
     """
 
-    TYPE: ClassVar[str] = "schedule_manual_retry"
-    KIND: ClassVar[ActionKind] = ActionKind.SCHEDULE_MANUAL_RETRY
+    KIND: ClassVar[ActionKind] = ActionKind.SCHEDULE
     lottery_id: int
     attempt: int
     delay_secs: int = 0
@@ -133,8 +130,7 @@ class ComputeWinners(Recipe):
     ``next_winner_batch_no`` it started from (part of the key, for resumption).
     """
 
-    TYPE: ClassVar[str] = "compute_winners"
-    KIND: ClassVar[ActionKind] = ActionKind.COMPUTE_WINNERS
+    KIND: ClassVar[ActionKind] = ActionKind.WINNERS
     PIPELINED: ClassVar[bool] = True
     lottery_id: int
     batch_limit: int
@@ -178,8 +174,7 @@ class RefundPlan(Recipe):
     timestamp (or ``start``), never below ``canceled_ts``.
     """
 
-    TYPE: ClassVar[str] = "refund_plan"
-    KIND: ClassVar[ActionKind] = ActionKind.REFUND_PLAN
+    KIND: ClassVar[ActionKind] = ActionKind.REFUND
     PIPELINED: ClassVar[bool] = True
     lottery_id: int
     batches: tuple[tuple[int, int, int, int], ...]
@@ -230,7 +225,6 @@ class RefundPlan(Recipe):
 class Cancel(Recipe):
     """``cancel_lottery_admin(id, reason, execute_at)`` (action 7, sensitive)."""
 
-    TYPE: ClassVar[str] = "cancel"
     KIND: ClassVar[ActionKind] = ActionKind.CANCEL
     lottery_id: int
     reason: int
@@ -248,8 +242,7 @@ class Cancel(Recipe):
 class SetFallback(Recipe):
     """``set_fallback(asset, active, reason)``; ``active=False`` also clears a clamp."""
 
-    TYPE: ClassVar[str] = "set_fallback"
-    KIND: ClassVar[ActionKind] = ActionKind.SET_FALLBACK
+    KIND: ClassVar[ActionKind] = ActionKind.FALLBACK
     asset_id: int
     active: bool
     reason: int
@@ -267,8 +260,7 @@ class SetFallback(Recipe):
 class ClearClamp(Recipe):
     """``clear_clamp(asset, execute_at)`` (operator request only, docs/decisions.md §7)."""
 
-    TYPE: ClassVar[str] = "clear_clamp"
-    KIND: ClassVar[ActionKind] = ActionKind.CLEAR_CLAMP
+    KIND: ClassVar[ActionKind] = ActionKind.CLAMP
     asset_id: int
 
     def calls(self, execute_at: int) -> tuple[TimedCall, ...]:
@@ -287,8 +279,7 @@ class RotateBot(Recipe):
     ``cron_spec_hex`` is the cron spec's bytes in hex (no ``0x``), since the spec is opaque.
     """
 
-    TYPE: ClassVar[str] = "rotate_bot"
-    KIND: ClassVar[ActionKind] = ActionKind.ROTATE_BOT
+    KIND: ClassVar[ActionKind] = ActionKind.ROTATE
     operator: str
     cron_spec_hex: str
     allowed_actions: tuple[int, ...]
@@ -320,7 +311,7 @@ class RotateBot(Recipe):
 
 
 RECIPE_TYPES: Mapping[str, type[Recipe]] = {
-    cls.TYPE: cls
+    cls.KIND.value: cls
     for cls in (
         AutoClose,
         RequestDraw,
@@ -336,7 +327,10 @@ RECIPE_TYPES: Mapping[str, type[Recipe]] = {
 
 
 def recipe_from_json(data: Mapping[str, Any]) -> Recipe:
-    """The recipe ``data`` (from ``Recipe.to_json``) describes; ``ValueError`` if unknown."""
+    """The recipe ``data`` (from ``Recipe.to_json``) describes; ``ValueError`` if unknown.
+
+    ``data["type"]`` is the recipe's ``ActionKind`` value (journals older than schema 2 spelled it
+    otherwise; ``journal/schema.py`` migrates them)."""
     kind = data.get("type")
     cls = RECIPE_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from autobot.domain.actions import ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.planning.batches import RefundStart, allocation_weights, plan_batches
@@ -32,7 +33,7 @@ from autobot.planning.recipes import RefundPlan, is_archived
 
 __all__ = ["KIND", "RefundSla", "SlaState", "decide", "plan", "plan_refund", "sla"]
 
-KIND = "refund"
+KIND = ActionKind.REFUND
 
 
 class SlaState(enum.StrEnum):
@@ -216,8 +217,6 @@ def plan_refund(
     what = f"{len(batches)} refund batch(es) from round {first_round}" if batches else "archive"
     return PlannedAction(
         key=ActionKey(KIND, lottery_id, first_round),
-        action_id=recipe.action_id,
-        subject_id=lottery_id,
         recipe=recipe,
         due_at=snapshot.now,
         reason=f"canceled at {record.canceled_ts}: {what}",

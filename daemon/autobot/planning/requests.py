@@ -3,14 +3,15 @@
 The CLI journals a request; the planner validates it against the snapshot and answers with a
 ``PlannedAction`` (carrying ``request_id``) or a ``Rejected``. Gating is the same as for automatic
 work: a cancel is action 7 (timelocked, routed to a bot with timelock >= 900 s); clear-clamp and
-rotate have no action id (journaled and gated locally).
+rotate have no action id (journaled and gated locally). A request's kind is the ``ActionKind`` it
+asks for (``autobot feed clear-clamp`` writes a ``clamp`` request).
 
 ==============  ==========================================  ================================
-request         valid when                                  action (key)
+request (kind)  valid when                                  action (key)
 ==============  ==========================================  ================================
 cancel          lottery exists, not FINALIZED/CANCELED,     ``Cancel`` (``cancel:<id>:<reason>``)
                 reason 1..255, no cancel already open
-clear-clamp     feed exists and is clamped                  ``ClearClamp`` (``clamp:<asset>:<req>``)
+clamp           feed exists and is clamped                  ``ClearClamp`` (``clamp:<asset>:<req>``)
 refund          lottery CANCELED, not archived; forces the  ``RefundPlan`` (``refund:<id>:<round>``)
                 plan past auto_refund / PAYOUT review
 rotate          operator registered; resulting policy       ``RotateBot`` (``rotate:<op>:<req>``)
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from autobot.domain.actions import MIN_SENSITIVE_TIMELOCK_SECS, is_sensitive
+from autobot.domain.actions import MIN_SENSITIVE_TIMELOCK_SECS, ActionKind, is_sensitive
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.snapshot import Snapshot
 from autobot.domain.values import MAX_U8, normalise_address
@@ -115,22 +116,22 @@ def request_from_journal(
 ) -> OperatorRequest | None:
     """The planner's view of a journaled request (``RequestRecord``: kind, subject, params).
 
-    ``kind`` is the journal's ``RequestKind`` value (``cancel``, ``clear-clamp``, ``refund``,
-    ``rotate``); ``None`` for kinds the executor handles itself (``retry``, ``park``). Raises
+    ``kind`` is the journal's ``RequestKind`` value: the ``ActionKind`` it asks for (``cancel``,
+    ``clamp``, ``refund``, ``rotate``); ``None`` for the executor's own (``retry``, ``park``). Raises
     ``ValueError`` for a subject or parameter of the wrong shape (reject the request with it).
     A rotate subject must already be an address (names are resolved by the caller, from config).
     """
     match kind:
-        case "cancel":
+        case ActionKind.CANCEL:
             reason = _opt_int(params, "reason", "reason_code")
             if reason is None:
                 raise ValueError("cancel request without a reason")
             return CancelRequest(request_id=request_id, lottery_id=int(subject), reason=reason)
-        case "clear-clamp":
+        case ActionKind.CLAMP:
             return ClearClampRequest(request_id=request_id, asset_id=int(subject))
-        case "refund":
+        case ActionKind.REFUND:
             return RefundRequest(request_id=request_id, lottery_id=int(subject))
-        case "rotate":
+        case ActionKind.ROTATE:
             allowed = params.get("allowed_actions")
             cron = params.get("cron_spec", params.get("cron"))
             return RotateRequest(
@@ -145,13 +146,9 @@ def request_from_journal(
     return None
 
 
-def _action(
-    key: ActionKey, recipe: Recipe, subject_id: int, request_id: int, why: str, now: int
-) -> PlannedAction:
+def _action(key: ActionKey, recipe: Recipe, request_id: int, why: str, now: int) -> PlannedAction:
     return PlannedAction(
         key=key,
-        action_id=recipe.action_id,
-        subject_id=subject_id,
         recipe=recipe,
         due_at=now,
         reason=why,
@@ -167,12 +164,12 @@ def _cancel(req: CancelRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
         return f"lottery {req.lottery_id} is {view.status.name}: cannot be canceled"
     if not 1 <= req.reason <= MAX_U8:
         return f"cancel reason must be 1..255, got {req.reason}"
-    if ctx.is_open("cancel", req.lottery_id):
+    if ctx.is_open(ActionKind.CANCEL, req.lottery_id):
         return f"a cancellation of lottery {req.lottery_id} is already in progress"
     recipe = Cancel(lottery_id=req.lottery_id, reason=req.reason)
     why = f"operator request {req.request_id}: cancel with reason {req.reason}"
-    key = ActionKey("cancel", req.lottery_id, req.reason)
-    return _action(key, recipe, req.lottery_id, req.request_id, why, snapshot.now)
+    key = ActionKey(ActionKind.CANCEL, req.lottery_id, req.reason)
+    return _action(key, recipe, req.request_id, why, snapshot.now)
 
 
 def _clear_clamp(
@@ -183,19 +180,19 @@ def _clear_clamp(
         return f"no price feed for asset {req.asset_id}"
     if not feed.clamp_active:
         return f"feed {req.asset_id} is not clamped"
-    if ctx.is_open("clamp", req.asset_id):
+    if ctx.is_open(ActionKind.CLAMP, req.asset_id):
         return f"a clear-clamp of asset {req.asset_id} is already in progress"
     recipe = ClearClamp(asset_id=req.asset_id)
     why = f"operator request {req.request_id}: clear the clamp"
-    key = ActionKey("clamp", req.asset_id, req.request_id)
-    return _action(key, recipe, req.asset_id, req.request_id, why, snapshot.now)
+    key = ActionKey(ActionKind.CLAMP, req.asset_id, req.request_id)
+    return _action(key, recipe, req.request_id, why, snapshot.now)
 
 
 def _refund(req: RefundRequest, snapshot: Snapshot, ctx: PlanContext) -> PlannedAction | str:
     view = snapshot.lotteries.get(req.lottery_id)
     if view is None:
         return f"lottery {req.lottery_id} not found"
-    if ctx.is_open("refund", req.lottery_id):
+    if ctx.is_open(ActionKind.REFUND, req.lottery_id):
         return f"a refund plan for lottery {req.lottery_id} is already in progress"
     outcome = plan_refund(view, snapshot, ctx, forced=True)
     if outcome is None:
@@ -204,8 +201,6 @@ def _refund(req: RefundRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
         return f"{outcome.kind}: {outcome.reason}"
     return PlannedAction(
         key=outcome.key,
-        action_id=outcome.action_id,
-        subject_id=outcome.subject_id,
         recipe=outcome.recipe,
         due_at=outcome.due_at,
         reason=f"operator request {req.request_id}: {outcome.reason}",
@@ -221,7 +216,7 @@ def _rotate(req: RotateRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
     bot = snapshot.bot(operator)
     if bot is None:
         return f"operator {operator} is not registered"
-    if ctx.is_open("rotate", operator):
+    if ctx.is_open(ActionKind.ROTATE, operator):
         return f"a rotation of {operator} is already in progress"
     allowed = bot.allowed_actions if req.allowed_actions is None else req.allowed_actions
     timelock = bot.timelock_secs if req.timelock_secs is None else req.timelock_secs
@@ -254,8 +249,8 @@ def _rotate(req: RotateRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
         expires_at=expires_at,
     )
     why = f"operator request {req.request_id}: rotate {operator}"
-    key = ActionKey("rotate", operator, req.request_id)
-    return _action(key, recipe, 0, req.request_id, why, snapshot.now)
+    key = ActionKey(ActionKind.ROTATE, operator, req.request_id)
+    return _action(key, recipe, req.request_id, why, snapshot.now)
 
 
 def decide(snapshot: Snapshot, ctx: PlanContext) -> RequestOutcome:

@@ -95,9 +95,9 @@ async def test_the_plan_context_carries_config_and_journal_knowledge(tmp_path: P
     )
     async with await SqliteJournal.open(tmp_path / "j.sqlite3", clock=FakeClock()) as journal:
         for key, recipe in (
-            ("close:1:0", {"type": "auto_close", "lottery_id": 1}),
-            ("draw:2:1", {"type": "request_draw", "lottery_id": 2}),
-            ("fallback:3:100", {"type": "set_fallback", "asset_id": 3, "active": True}),
+            ("close:1:0", {"type": "close", "lottery_id": 1}),
+            ("draw:2:1", {"type": "draw", "lottery_id": 2}),
+            ("fallback:3:100", {"type": "fallback", "asset_id": 3, "active": True}),
         ):
             kind, subject, _ = key.split(":")
             await journal.add_action(

@@ -7,10 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autobot.domain.actions import (
+    LOTTERY_KINDS,
     MIN_SENSITIVE_TIMELOCK_SECS,
     SENSITIVE_ACTIONS,
     ActionId,
+    ActionKey,
     ActionKind,
+    Subject,
     is_sensitive,
 )
 from autobot.domain.values import ChainTime, is_address, normalise_address
@@ -63,10 +66,34 @@ def test_sensitive_ids_are_5_6_7_and_need_900_seconds() -> None:
 
 
 def test_action_kinds_route_to_the_decided_ids() -> None:
-    assert ActionKind.AUTO_CLOSE.action_id == ActionId.AUTO_CLOSE
-    assert ActionKind.REQUEST_DRAW.action_id == ActionId.RETRY_VRF
-    assert ActionKind.COMPUTE_WINNERS.action_id == ActionId.RETRY_VRF
-    assert ActionKind.REFUND_PLAN.action_id == ActionId.PAYOUT_BATCH
-    assert ActionKind.CANCEL.sensitive and ActionKind.UNPAUSE.sensitive
-    for kind in (ActionKind.SET_FALLBACK, ActionKind.CLEAR_CLAMP, ActionKind.ROTATE_BOT):
+    assert ActionKind.CLOSE.action_id == ActionId.AUTO_CLOSE
+    assert ActionKind.DRAW.action_id == ActionId.RETRY_VRF
+    assert ActionKind.SCHEDULE.action_id == ActionId.RETRY_VRF
+    assert ActionKind.WINNERS.action_id == ActionId.RETRY_VRF
+    assert ActionKind.REFUND.action_id == ActionId.PAYOUT_BATCH
+    assert ActionKind.CANCEL.sensitive and ActionKind.REFUND.sensitive
+    assert is_sensitive(ActionId.UNPAUSE)  # no kind of autobot's unpauses (yet)
+    for kind in (ActionKind.FALLBACK, ActionKind.CLAMP, ActionKind.ROTATE):
         assert kind.action_id is None and not kind.sensitive
+
+
+def test_each_kind_names_its_subject_and_the_lottery_kinds_are_those_naming_a_lottery() -> None:
+    assert {k for k in ActionKind if k.subject is Subject.ASSET} == {
+        ActionKind.FALLBACK, ActionKind.CLAMP
+    }  # fmt: skip
+    assert [k for k in ActionKind if k.subject is Subject.OPERATOR] == [ActionKind.ROTATE]
+    assert {
+        ActionKind.CLOSE, ActionKind.DRAW, ActionKind.SCHEDULE, ActionKind.WINNERS,
+        ActionKind.REFUND, ActionKind.CANCEL,
+    } == LOTTERY_KINDS  # fmt: skip
+
+
+def test_an_action_key_of_an_operator_kind_names_an_address_and_the_others_an_id() -> None:
+    assert ActionKey.parse("rotate:0xab:3").subject_id == 0
+    assert ActionKey.parse("refund:4:1").subject_id == 4
+    with pytest.raises(ValueError, match="address"):
+        ActionKey(ActionKind.ROTATE, 4, 1)
+    with pytest.raises(ValueError, match="names an id"):
+        ActionKey(ActionKind.CLOSE, "0xab", 0)
+    with pytest.raises(ValueError, match="no kind 'launch'"):
+        ActionKey.parse("launch:1:0")

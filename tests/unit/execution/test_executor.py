@@ -27,20 +27,18 @@ def planned(recipe: Recipe, key: str) -> PlannedAction:
     kind, subject, round_ = key.split(":")
     return PlannedAction(
         key=ActionKey(kind=kind, subject=int(subject), round=int(round_)),
-        action_id=recipe.action_id,
-        subject_id=int(subject),
         recipe=recipe,
         due_at=NOW,
         reason="test",
     )
 
 
-async def close_lottery_1(rig: Rig) -> str:
+async def close_lottery_1(rig: Rig) -> ActionKey:
     rig.chain.state.lotteries[1] = lottery(1)
     record, _ = await rig.executor.accept(
         planned(AutoClose(lottery_id=1), "close:1:0"), chain_now=NOW
     )
-    return record.key
+    return record.action_key
 
 
 def draw_recipe() -> RequestDraw:
@@ -59,7 +57,7 @@ async def test_a_timelock_0_bot_executes_then_records_success_at_once(rig: Rig) 
     assert result.state is ActionState.DONE
     assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
     [record] = rig.chain.executed("automation::record_success")
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and arg(record.call, 1) == action.action_hash
     assert rig.chain.state.bots[B].success_streak == 1
 
@@ -74,7 +72,7 @@ async def test_a_timelocked_bot_announces_and_waits_for_execute_at(rig: Rig) -> 
     assert (result.state, result.next_check_at) == (ActionState.WAITING, NOW + 900)
     assert rig.chain.executed("lottery_registry::advance_status") == []
     [announce] = rig.chain.executed("automation::announce_dry_run")
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None
     assert (arg(announce.call, 1), arg(announce.call, 3)) == (action.action_hash, NOW + 900)
     [incident] = await rig.journal.incidents()
@@ -163,7 +161,7 @@ async def test_an_aborting_simulation_is_never_submitted_and_is_recorded_as_a_fa
     [failure] = rig.chain.executed("automation::record_failure")
     assert arg(failure.call, 3) == 0x1207
     assert rig.chain.state.bots[B].failure_count == 1
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and (action.error_code, action.error_name) == (
         0x1207,
         "E_SNAPSHOT_FROZEN",
@@ -184,9 +182,9 @@ async def test_a_not_yet_abort_waits_and_tries_again(rig: Rig) -> None:
 
     rig.chain.handlers[("draw", "request_draw_admin")] = draw
     # when
-    waiting = await rig.executor.advance("draw:1:2")
+    waiting = await rig.executor.advance(ActionKey.parse("draw:1:2"))
     rig.chain.advance(60)
-    done = await rig.executor.advance("draw:1:2")
+    done = await rig.executor.advance(ActionKey.parse("draw:1:2"))
     # then
     assert waiting.state is ActionState.EXECUTING and waiting.next_check_at == NOW + 15
     assert done.state is ActionState.DONE
@@ -209,10 +207,10 @@ async def test_a_strict_vrf_refusal_escalates_clears_the_slot_and_is_no_bot_fail
         raise Abort(0x1701, "draw")  # E_VRF_PENDING
 
     rig.chain.handlers[("draw", "request_draw_admin")] = pending
-    await rig.executor.advance("draw:1:2")
+    await rig.executor.advance(ActionKey.parse("draw:1:2"))
     rig.chain.advance(900)
     # when
-    result = await rig.executor.advance("draw:1:2")
+    result = await rig.executor.advance(ActionKey.parse("draw:1:2"))
     # then
     assert result.state is ActionState.PARKED
     action = await rig.journal.get_action("draw:1:2")
@@ -277,10 +275,10 @@ async def test_a_refund_plan_runs_every_batch_and_the_archive_under_one_announce
     rig.chain.state.lotteries[4] = lottery(4, status=LotteryStatus.CANCELED, refund=refund)
     recipe = RefundPlan(lottery_id=4, batches=((1, 5, 40, 10), (2, 5, 40, 10)), canceled_ts=900)
     await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
-    await rig.executor.advance("refund:4:1")
+    await rig.executor.advance(ActionKey.parse("refund:4:1"))
     rig.chain.advance(900)
     # when
-    result = await rig.executor.advance("refund:4:1")
+    result = await rig.executor.advance(ActionKey.parse("refund:4:1"))
     # then
     assert result.state is ActionState.DONE
     batches = rig.chain.executed("payouts::force_refund_batch_admin")
@@ -300,10 +298,10 @@ async def test_a_batch_waits_for_its_cooldown_time(rig: Rig) -> None:
     batches = ((1, 5, 40, 10), (2, 5, 40, 10))
     recipe = RefundPlan(lottery_id=4, batches=batches, cooldown_secs=120, archive=False)
     await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
-    await rig.executor.advance("refund:4:1")
+    await rig.executor.advance(ActionKey.parse("refund:4:1"))
     rig.chain.advance(900)
     # when
-    result = await rig.executor.advance("refund:4:1")
+    result = await rig.executor.advance(ActionKey.parse("refund:4:1"))
     # then
     assert (result.state, result.next_check_at) == (ActionState.EXECUTING, NOW + 900 + 120)
     assert len(rig.chain.executed("payouts::force_refund_batch_admin")) == 1
@@ -316,7 +314,7 @@ async def test_an_action_without_a_bot_is_executed_by_the_admin_alone(rig: Rig) 
     )
     await rig.executor.accept(planned(ClearClamp(asset_id=1), "clamp:1:7"), chain_now=NOW)
     # when
-    result = await rig.executor.advance("clamp:1:7")
+    result = await rig.executor.advance(ActionKey.parse("clamp:1:7"))
     # then
     assert result.state is ActionState.DONE
     assert [tx.sender for tx in rig.chain.submitted] == [rig.admin.address]
@@ -399,7 +397,7 @@ async def test_advance_due_skips_actions_whose_check_time_has_not_come(rig: Rig)
     # when
     results = await rig.executor.advance_due()
     # then: close:2:0 could not be routed (A is busy, B not allowed), close:1:0 was not touched
-    assert [r.key for r in results] == ["close:2:0"]
+    assert [str(r.key) for r in results] == ["close:2:0"]
     assert results[0].state is ActionState.PLANNED
 
 
@@ -408,14 +406,14 @@ async def test_an_announcement_cleared_by_a_rotation_is_announced_again(rig: Rig
     rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
     key = await close_lottery_1(rig)
     await rig.executor.advance(key)
-    first = await rig.journal.get_action(key)
+    first = await rig.journal.get_action(str(key))
     rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))  # fresh state: slot empty
     rig.chain.advance(900)
     # when
     result = await rig.executor.advance(key)
     # then
     assert result.state is ActionState.WAITING
-    second = await rig.journal.get_action(key)
+    second = await rig.journal.get_action(str(key))
     assert first is not None and second is not None
     assert second.action_hash != first.action_hash
     assert len(rig.chain.executed("automation::announce_dry_run")) == 2
@@ -457,7 +455,7 @@ async def test_a_bot_locked_out_before_recording_parks_the_action(rig: Rig) -> N
     assert result.state is ActionState.PARKED
     assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
     assert rig.chain.executed("automation::record_success") == []
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and "failure budget" in (action.error_message or "")
 
 
@@ -484,7 +482,7 @@ async def test_an_announce_that_would_abort_is_not_sent_and_retried_later(rig: R
     # then
     assert (result.state, result.next_check_at) == (ActionState.PLANNED, NOW + 15)
     assert rig.chain.submitted == []
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.error_name == "E_AUTOBOT_PENDING_EXISTS"
     assert action.action_hash is None
 
@@ -517,7 +515,7 @@ async def test_a_transaction_the_node_rejects_parks_the_action(rig: Rig) -> None
     result = await rig.executor.advance(key)
     # then: a person looks at it; nothing was recorded against the bot
     assert result.state is ActionState.PARKED
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and "gas price too low" in (action.error_message or "")
     assert rig.chain.executed("automation::record_failure") == []
     assert "parked in executing" in (await rig.journal.incidents())[0].description

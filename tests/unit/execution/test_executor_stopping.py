@@ -37,18 +37,16 @@ def executor(rig: Rig, stopping: Callable[[], bool]) -> Executor:
     )
 
 
-async def close_lottery(rig: Rig, lottery_id: int) -> str:
+async def close_lottery(rig: Rig, lottery_id: int) -> ActionKey:
     rig.chain.state.lotteries[lottery_id] = lottery(lottery_id)
     planned = PlannedAction(
         key=ActionKey(kind="close", subject=lottery_id, round=0),
-        action_id=AutoClose(lottery_id=lottery_id).action_id,
-        subject_id=lottery_id,
         recipe=AutoClose(lottery_id=lottery_id),
         due_at=NOW,
         reason="test",
     )
     record, _ = await rig.executor.accept(planned, chain_now=NOW)
-    return record.key
+    return record.action_key
 
 
 async def test_once_stopping_no_due_action_is_started(rig: Rig) -> None:
@@ -61,7 +59,7 @@ async def test_once_stopping_no_due_action_is_started(rig: Rig) -> None:
     assert results == []
     assert rig.chain.executed(EXECUTE) == []
     for key in keys:
-        record = await rig.journal.get_action(key)
+        record = await rig.journal.get_action(str(key))
         assert record is not None and record.state is ActionState.PLANNED
 
 
@@ -93,7 +91,7 @@ async def test_a_journal_failure_in_one_action_stops_the_others_before_it_propag
     failing, slow = await close_lottery(rig, 1), await close_lottery(rig, 2)
     cancelled = asyncio.Event()
 
-    async def advance(key: str, *, snapshot: object = None) -> StepResult:
+    async def advance(key: ActionKey, *, snapshot: object = None) -> StepResult:
         if key == failing:
             await asyncio.sleep(0.01)
             raise JournalError("journal: disk is full")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from autobot.execution.executor import step_priority
+from autobot.domain.actions import ActionKey, ActionKind
 from autobot.execution.gate import PriorityGate
 
 
@@ -100,9 +100,14 @@ async def test_a_waiter_cancelled_after_it_was_granted_passes_the_place_on() -> 
 
 
 def test_closes_go_before_draws_before_everything_else() -> None:
-    assert step_priority("close:851:0") < step_priority("draw:840:1")
-    assert step_priority("draw:840:1") < step_priority("winners:812:0")
-    assert step_priority("refund:7:1") == step_priority("rotate:0xab:3") == step_priority("x")
+    def priority(text: str) -> int:
+        return ActionKey.parse(text).kind.priority
+
+    assert priority("close:851:0") < priority("draw:840:1")
+    assert priority("draw:840:1") < priority("winners:812:0")
+    assert (
+        priority("refund:7:1") == priority("rotate:0xab:3") == max(k.priority for k in ActionKind)
+    )
     with pytest.raises(ValueError, match="at least 1"):
         PriorityGate(0)
     with pytest.raises(ValueError, match="negative"):

@@ -23,8 +23,6 @@ def refund(lottery_id: int) -> PlannedAction:
     recipe = RefundPlan(lottery_id=lottery_id, batches=BATCHES, canceled_ts=900)
     return PlannedAction(
         key=ActionKey("refund", lottery_id, 1),
-        action_id=recipe.action_id,
-        subject_id=lottery_id,
         recipe=recipe,
         due_at=NOW,
         reason="test",
@@ -45,11 +43,11 @@ async def test_a_refund_plan_fills_the_submit_window_behind_its_first_batch(rig:
     rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
     canceled(rig, 4)
     record, _ = await rig.executor.accept(refund(4), chain_now=NOW)
-    await rig.executor.advance(record.key)  # announced
+    await rig.executor.advance(record.action_key)  # announced
     rig.chain.advance(900)
     rig.chain.hold = True  # a slow node: nothing executes yet
     # when
-    await rig.executor.advance(record.key)
+    await rig.executor.advance(record.action_key)
     # then: one simulation, three transactions in flight with consecutive numbers
     live = await rig.journal.live_transactions(rig.admin.address)
     assert [t.call_index for t in live] == [0, 1, 2]
@@ -58,7 +56,7 @@ async def test_a_refund_plan_fills_the_submit_window_behind_its_first_batch(rig:
     # when: they land, the rest follow behind the next simulated one
     rig.chain.release()
     rig.chain.hold = False
-    done = await rig.executor.advance(record.key)
+    done = await rig.executor.advance(record.action_key)
     # then
     assert done.state is ActionState.DONE
     batches = rig.chain.executed("payouts::force_refund_batch_admin")
@@ -77,7 +75,7 @@ async def test_start_due_advances_in_the_background_and_reports_each_action(rig:
     finished = asyncio.Event()
     reports: list[tuple[str, StepResult | None]] = []
 
-    def done(key: str, result: StepResult | None) -> None:
+    def done(key: ActionKey, result: StepResult | None) -> None:
         reports.append((key, result))
         finished.set()
 
@@ -86,7 +84,7 @@ async def test_start_due_advances_in_the_background_and_reports_each_action(rig:
     assert await rig.executor.start_due(concurrency=2, done=done) == 0  # already running
     await asyncio.wait_for(finished.wait(), timeout=5)
     [(key, result)] = reports
-    assert key == record.key and result is not None
+    assert key == record.action_key and result is not None
     assert (result.state, result.next_check_at) == (ActionState.WAITING, NOW + 900)
     assert rig.executor.running == 0
 
@@ -98,8 +96,8 @@ async def test_a_freed_bot_takes_the_next_action_waiting_for_it_at_once(rig: Rig
     canceled(rig, 5)
     first, _ = await rig.executor.accept(refund(4), chain_now=NOW)
     second, _ = await rig.executor.accept(refund(5), chain_now=NOW)
-    await rig.executor.advance(first.key)
-    waiting = await rig.executor.advance(second.key)
+    await rig.executor.advance(first.action_key)
+    waiting = await rig.executor.advance(second.action_key)
     assert (waiting.state, waiting.next_check_at) == (ActionState.PLANNED, NOW + BUSY_WAIT_SECONDS)
     # (the executor's first start looks at it once more: a restart may have freed its bot)
     looked = asyncio.Event()
@@ -110,7 +108,7 @@ async def test_a_freed_bot_takes_the_next_action_waiting_for_it_at_once(rig: Rig
     reports: dict[str, StepResult | None] = {}
     both = asyncio.Event()
 
-    def done(key: str, result: StepResult | None) -> None:
+    def done(key: ActionKey, result: StepResult | None) -> None:
         reports[key] = result
         if len(reports) == 2:
             both.set()
@@ -120,7 +118,7 @@ async def test_a_freed_bot_takes_the_next_action_waiting_for_it_at_once(rig: Rig
     await asyncio.wait_for(both.wait(), timeout=5)
     # then: the second went at once (announced under the freed bot), not after its wait
     assert (await rig.journal.get_action(first.key)).state is ActionState.DONE  # type: ignore[union-attr]
-    again = reports[second.key]
+    again = reports[second.action_key]
     assert again is not None and again.state is ActionState.WAITING
     assert len(rig.chain.executed("automation::announce_dry_run")) == 2
 
@@ -131,11 +129,13 @@ async def test_two_slots_freed_at_once_wake_two_waiting_actions(rig: Rig) -> Non
     rig.chain.add_bot(B, timelock_secs=900, allowed_actions=(6,))
     for lottery_id in (4, 5, 6, 7):
         canceled(rig, lottery_id)
-    keys = [(await rig.executor.accept(refund(i), chain_now=NOW))[0].key for i in (4, 5, 6, 7)]
+    keys = [
+        (await rig.executor.accept(refund(i), chain_now=NOW))[0].action_key for i in (4, 5, 6, 7)
+    ]
     for key in keys:
         await rig.executor.advance(key)
     for key in keys[2:]:
-        w = await rig.journal.get_action(key)
+        w = await rig.journal.get_action(str(key))
         assert w is not None and w.next_check_at == NOW + BUSY_WAIT_SECONDS
     rig.chain.advance(900)
     for key in keys[:2]:
@@ -145,9 +145,9 @@ async def test_two_slots_freed_at_once_wake_two_waiting_actions(rig: Rig) -> Non
     # when: both slots are reported free in the same moment
     woken = await asyncio.gather(*(rig.executor._slot_freed(k) for k in keys[:2]))
     # then: two different waiting plans are due now (the oldest is not woken twice)
-    assert sorted(w for w in woken if w is not None) == keys[2:]
+    assert sorted(str(w) for w in woken if w is not None) == [str(k) for k in keys[2:]]
     for key in keys[2:]:
-        again = await rig.journal.get_action(key)
+        again = await rig.journal.get_action(str(key))
         assert again is not None and again.next_check_at is None
 
 
@@ -161,13 +161,13 @@ async def test_a_plan_meeting_a_full_window_looks_again_soon_without_a_backoff(r
     canceled(rig, 5)
     first, _ = await rig.executor.accept(refund(4), chain_now=NOW)
     second, _ = await rig.executor.accept(refund(5), chain_now=NOW)
-    await rig.executor.advance(first.key)
-    await rig.executor.advance(second.key)
+    await rig.executor.advance(first.action_key)
+    await rig.executor.advance(second.action_key)
     rig.chain.advance(900)
     rig.chain.hold = True
-    await rig.executor.advance(first.key)
+    await rig.executor.advance(first.action_key)
     # when
-    result = await rig.executor.advance(second.key)
+    result = await rig.executor.advance(second.action_key)
     # then: no transaction of its own yet, no failure, no backoff: it looks again within a block
     assert result.soon and result.next_check_at is None
     assert result.state is ActionState.EXECUTING

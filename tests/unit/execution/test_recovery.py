@@ -25,34 +25,32 @@ def planned(recipe: Recipe, key: str) -> PlannedAction:
     kind, subject, round_ = key.split(":")
     return PlannedAction(
         key=ActionKey(kind=kind, subject=int(subject), round=int(round_)),
-        action_id=recipe.action_id,
-        subject_id=int(subject),
         recipe=recipe,
         due_at=NOW,
         reason="test",
     )
 
 
-async def timelocked_close(rig: Rig) -> str:
+async def timelocked_close(rig: Rig) -> ActionKey:
     rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
     rig.chain.state.lotteries[1] = lottery(1)
     record, _ = await rig.executor.accept(
         planned(AutoClose(lottery_id=1), "close:1:0"), chain_now=NOW
     )
-    return record.key
+    return record.action_key
 
 
-async def refund_plan(rig: Rig, batches: int = 3) -> str:
+async def refund_plan(rig: Rig, batches: int = 3) -> ActionKey:
     rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
     refund = RefundProgress(active=True, tickets_sold=3 * batches, proceeds_accum=30 * batches)
     rig.chain.state.lotteries[4] = lottery(4, status=LotteryStatus.CANCELED, refund=refund)
     plan = tuple((r, 3, 20, 10) for r in range(1, batches + 1))
     recipe = RefundPlan(lottery_id=4, batches=plan, canceled_ts=900)
     record, _ = await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
-    return record.key
+    return record.action_key
 
 
-async def crash_on_next_submit(rig: Rig, key: str, *, node_took_it: bool) -> None:
+async def crash_on_next_submit(rig: Rig, key: ActionKey, *, node_took_it: bool) -> None:
     rig.chain.submit_faults.append((Crash(), node_took_it))
     with pytest.raises(Crash):
         await rig.executor.advance(key)
@@ -78,7 +76,7 @@ async def test_an_announce_journaled_but_never_sent_is_sent_with_the_same_bytes(
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.WAITING
     assert len(rig.chain.executed("automation::announce_dry_run")) == 1
     assert len(payloads(rig, "automation::announce_dry_run")) == 1
@@ -91,7 +89,7 @@ async def test_an_announce_the_node_took_is_found_on_chain_not_sent_again(rig: R
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.WAITING
     assert len(rig.chain.submitted) == 1
 
@@ -100,7 +98,7 @@ async def test_an_announce_that_expired_unsent_is_dropped_and_announced_anew(rig
     # given: killed before the announce left, restarted after its expiry (host wall clock)
     key = await timelocked_close(rig)
     await crash_on_next_submit(rig, key, node_took_it=False)
-    [lost] = await rig.journal.transactions(key)
+    [lost] = await rig.journal.transactions(str(key))
     rig.clock.advance(rig.ttl_seconds + 31)
     # when
     await restart(rig)
@@ -112,7 +110,7 @@ async def test_an_announce_that_expired_unsent_is_dropped_and_announced_anew(rig
     assert dropped is not None and dropped.state is TxState.DROPPED
     [announce] = rig.chain.executed("automation::announce_dry_run")
     assert announce.tx_hash != lost.tx_hash
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and arg(announce.call, 1) == action.action_hash != lost.action_hash
 
 
@@ -125,7 +123,7 @@ async def test_a_waiting_action_continues_after_a_restart(rig: Rig) -> None:
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.DONE
     assert len(rig.chain.executed("automation::announce_dry_run")) == 1
     assert len(rig.chain.executed("lottery_registry::advance_status")) == 1
@@ -140,7 +138,7 @@ async def test_an_admin_call_journaled_but_never_sent_runs_once(rig: Rig) -> Non
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.DONE
     assert len(rig.chain.executed("lottery_registry::advance_status")) == 1
     assert len(payloads(rig, "lottery_registry::advance_status")) == 1
@@ -155,7 +153,7 @@ async def test_an_admin_call_executed_before_the_crash_is_not_executed_again(rig
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.DONE
     assert len(rig.chain.submitted_unique()) == 3  # announce, close, record: each once
     assert len(rig.chain.executed("lottery_registry::advance_status")) == 1
@@ -168,7 +166,7 @@ async def test_a_record_journaled_before_the_crash_lands_once(rig: Rig) -> None:
     record, _ = await rig.executor.accept(
         planned(AutoClose(lottery_id=1), "close:1:0"), chain_now=NOW
     )
-    key = record.key
+    key = record.action_key
     original = rig.chain.submit
     calls = 0
 
@@ -187,7 +185,7 @@ async def test_a_record_journaled_before_the_crash_lands_once(rig: Rig) -> None:
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.DONE
     assert len(rig.chain.executed("automation::record_success")) == 1
     assert rig.chain.state.bots[B].success_streak == 1
@@ -219,7 +217,7 @@ async def test_a_refund_plan_interrupted_mid_way_resumes_without_repeating_a_rou
     # when
     await restart(rig)
     # then
-    action = await rig.journal.get_action(key)
+    action = await rig.journal.get_action(str(key))
     assert action is not None and action.state is ActionState.DONE
     rounds = [arg(tx.call, 1) for tx in rig.chain.executed("payouts::force_refund_batch_admin")]
     assert rounds == [1, 2, 3]
@@ -240,7 +238,9 @@ async def test_a_refund_plan_resumes_from_the_chains_refund_round(rig: Rig) -> N
     assert result.state is ActionState.DONE
     rounds = [arg(tx.call, 1) for tx in rig.chain.executed("payouts::force_refund_batch_admin")]
     assert rounds == [2]
-    executes = [t for t in await rig.journal.transactions(key) if t.purpose is TxPurpose.EXECUTE]
+    executes = [
+        t for t in await rig.journal.transactions(str(key)) if t.purpose is TxPurpose.EXECUTE
+    ]
     assert [t.call_index for t in executes] == [1, 2]
 
 

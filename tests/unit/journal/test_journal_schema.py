@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from autobot.clock import FakeClock
+from autobot.domain.actions import ActionKey
 from autobot.errors import JournalError
-from autobot.journal.records import NewIncident
+from autobot.journal.records import NewIncident, RequestKind
 from autobot.journal.schema import SCHEMA_VERSION, migration_statements
 from autobot.journal.store import SqliteJournal
+from autobot.planning.recipes import recipe_from_json
 
 
 def pragma(path: Path, name: str) -> object:
@@ -113,3 +116,70 @@ async def test_a_write_refused_as_read_only_is_reported_as_such(tmp_path: Path) 
             await journal.add_incident(NewIncident(type="t", description="d", responsible="r"))
     finally:
         await journal.close()
+
+
+def write_schema_1_journal(path: Path) -> None:
+    """A journal as autobot wrote it at schema 1: recipes typed by their old names, a
+    clear-clamp request, and requests whose highest id was handed out already."""
+    with sqlite3.connect(path) as conn:
+        for statement in migration_statements(1):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        for key, kind, recipe in (
+            ("close:1:0", "close", '{"lottery_id":1,"type":"auto_close"}'),
+            ("refund:4:1", "refund",
+             '{"archive":true,"batches":[[1,5,400,100]],"canceled_ts":0,"cooldown_secs":0,'
+             '"lottery_id":4,"not_before":0,"type":"refund_plan"}'),
+            ("clamp:2:7", "clamp", '{"asset_id":2,"type":"clear_clamp"}'),
+            ("cancel:3:2", "cancel", '{"lottery_id":3,"reason":2,"type":"cancel"}'),
+        ):  # fmt: skip
+            conn.execute(
+                "INSERT INTO actions (key, kind, subject_id, action_id, recipe, reason, due_at,"
+                " state, created_wall, updated_wall, created_chain, updated_chain)"
+                " VALUES (?, ?, 1, NULL, ?, 'r', 1, 'planned', 1, 1, 1, 1)",
+                (key, kind, recipe),
+            )
+        for kind, subject in (("clear-clamp", "2"), ("cancel", "3"), ("retry", "close:1:0")):
+            conn.execute(
+                "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+                " VALUES (?, ?, 'op', 1)",
+                (kind, subject),
+            )
+        conn.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'requests'")
+
+
+async def test_a_schema_1_journal_is_migrated_to_one_spelling_of_each_kind(
+    tmp_path: Path,
+) -> None:
+    # given: a journal written by a schema-1 autobot
+    path = tmp_path / "journal.sqlite3"
+    write_schema_1_journal(path)
+    # when
+    journal = await SqliteJournal.open(path, clock=FakeClock())
+    try:
+        actions = {a.key: a for a in await journal.list_actions()}
+        requests = await journal.pending_requests()
+        added = await journal.add_request(RequestKind.CLAMP, "5", requested_by="op")
+    finally:
+        await journal.close()
+    # then: every recipe reads back, typed by its kind (the key's first part)
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    for key, action in actions.items():
+        recipe = recipe_from_json(json.loads(action.recipe))
+        assert recipe.KIND is action.kind is ActionKey.parse(key).kind
+    assert json.loads(actions["refund:4:1"].recipe)["batches"] == [[1, 5, 400, 100]]
+    # the clear-clamp request is a clamp request; ids go on where they stopped (never reused)
+    assert [(r.id, r.kind, r.subject) for r in requests] == [
+        (1, RequestKind.CLAMP, "2"),
+        (2, RequestKind.CANCEL, "3"),
+        (3, RequestKind.RETRY, "close:1:0"),
+    ]
+    assert added.id == 10
+    with sqlite3.connect(path) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "requests_pending" in indexes
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(
+                "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+                " VALUES ('clear-clamp', '2', 'op', 1)"
+            )

@@ -32,7 +32,7 @@ def new_action(key: str = "close:1:0", *, action_id: int | None = 1) -> NewActio
         kind=key.split(":")[0],
         subject_id=1,
         action_id=action_id,
-        recipe='{"type": "auto_close", "lottery_id": 1}',
+        recipe='{"type": "close", "lottery_id": 1}',
         reason="sales ended",
         due_at=100,
     )

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from plan_builders import NOW, OPERATOR, bot, canceled, feed, lottery, requested, snapshot
 
-from autobot.domain.actions import ActionId, ActionKind
+from autobot.domain.actions import ActionId, ActionKind, Subject
 from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
 from autobot.domain.lotteries import LotteryStatus
 from autobot.planning import (
@@ -87,14 +87,17 @@ def test_recipe_calls_are_a_pure_function_of_execute_at(recipe: Recipe, execute_
     assert recipe.calls(execute_at) == recipe_from_json(recipe.to_json()).calls(execute_at)
 
 
-@given(
-    st.text(alphabet="abcdefghijklmnop_", min_size=1),
-    st.one_of(u64, st.just(OPERATOR)),
-    u64,
-)
-def test_action_key_text_parses_back_to_the_same_key(kind: str, subject: int | str, r: int) -> None:
+@given(st.sampled_from(ActionKind), u64, u64)
+def test_action_key_text_parses_back_to_the_same_key(kind: ActionKind, id_: int, r: int) -> None:
+    subject: int | str = OPERATOR if kind.subject is Subject.OPERATOR else id_
     key = ActionKey(kind, subject, r)
     assert ActionKey.parse(str(key)) == key
+    assert ActionKey.parse(str(key)).kind is kind
+
+
+def test_an_action_key_of_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        ActionKey("launch", 4, 1)  # type: ignore[arg-type]
 
 
 def test_action_key_text_form_is_kind_subject_round() -> None:
@@ -117,16 +120,20 @@ def test_an_unknown_recipe_type_is_refused() -> None:
 
 
 def test_a_recipe_with_an_unknown_field_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown auto_close recipe fields"):
-        recipe_from_json({"type": "auto_close", "lottery_id": 1, "extra": 2})
+    with pytest.raises(ValueError, match="unknown close recipe fields"):
+        recipe_from_json({"type": "close", "lottery_id": 1, "extra": 2})
 
 
-def test_a_planned_action_must_carry_its_recipes_action_id() -> None:
-    with pytest.raises(ValueError, match="action id"):
+def test_a_recipes_type_is_its_kind() -> None:
+    assert AutoClose(lottery_id=1).to_json() == {"type": "close", "lottery_id": 1}
+    with pytest.raises(ValueError, match="unknown recipe type 'auto_close'"):
+        recipe_from_json({"type": "auto_close", "lottery_id": 1})  # schema 1's spelling
+
+
+def test_a_planned_action_must_carry_its_recipes_kind() -> None:
+    with pytest.raises(ValueError, match="kind"):
         PlannedAction(
-            key=ActionKey("close", 1, 0),
-            action_id=ActionId.CANCEL,
-            subject_id=1,
+            key=ActionKey("cancel", 1, 1),
             recipe=AutoClose(lottery_id=1),
             due_at=NOW,
             reason="",
@@ -139,7 +146,7 @@ def test_recipes_map_to_the_decisions_action_ids() -> None:
     assert RefundPlan(lottery_id=1, batches=()).action_id == ActionId.PAYOUT_BATCH
     assert Cancel(lottery_id=1, reason=1).action_id == ActionId.CANCEL
     assert SetFallback(asset_id=1, active=True, reason=1).action_id is None
-    assert ClearClamp(asset_id=1).KIND is ActionKind.CLEAR_CLAMP
+    assert ClearClamp(asset_id=1).KIND is ActionKind.CLAMP
 
 
 def test_refund_plan_spreads_batches_by_the_cooldown_and_archives_after_the_last() -> None:

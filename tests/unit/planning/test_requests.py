@@ -170,7 +170,7 @@ def test_journaled_requests_map_to_planner_requests() -> None:
     assert reqs.request_from_journal(1, "cancel", "3", {"reason": 2}) == CancelRequest(
         request_id=1, lottery_id=3, reason=2
     )
-    assert reqs.request_from_journal(2, "clear-clamp", "2", {}) == ClearClampRequest(
+    assert reqs.request_from_journal(2, "clamp", "2", {}) == ClearClampRequest(
         request_id=2, asset_id=2
     )
     assert reqs.request_from_journal(3, "refund", "4", {}) == RefundRequest(
