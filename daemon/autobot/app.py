@@ -33,6 +33,7 @@ from typing import Self
 
 import structlog
 
+from autobot.chain.gateway import ChainGateway
 from autobot.chain.keys import Keyring, load_keyring
 from autobot.chain.supra import SupraGateway
 from autobot.clock import Clock, SystemClock
@@ -67,6 +68,8 @@ from autobot.notify import SdNotifier
 from autobot.planning.plan import ACTION_KINDS
 from autobot.scheduling import ChainClockMap, SweepScheduler
 from autobot.status.site import StatusSite, with_status_listen
+from autobot.sweep_context import plan_settings
+from autobot.watchlist import Watchlist
 from autobot.web import TickHealth, WebServer
 
 __all__ = ["Daemon", "run_command"]
@@ -112,7 +115,7 @@ class Daemon:
         self.web: WebServer | None = None
         self.status_site: StatusSite | None = None  # [status] listen: the public status page
         self.journal: SqliteJournal | None = None
-        self.gateway: SupraGateway | None = None
+        self.gateway: ChainGateway | None = None
         self._scheduler: SweepScheduler | None = None
         self._engine: Engine | None = None
         self._executor: Executor | None = None
@@ -143,6 +146,7 @@ class Daemon:
         self.journal = await SqliteJournal.open(config.journal.path, clock=self._clock)
         self._stack.push_async_callback(self.journal.close)
         await self.journal.check_writable()  # a read-only disk stops the start (exit 74)
+        # the one place the implementation is chosen: everything else sees a ChainGateway
         self.gateway = SupraGateway.from_config(config.chain, observer=self.metrics)
         self._stack.push_async_callback(self.gateway.aclose)
         exec_metrics = PrometheusExecutionMetrics(self.metrics)
@@ -189,6 +193,12 @@ class Daemon:
             wall=self._clock.wall,
             chain_time=self._chain_seconds,
         )
+        watchlist = Watchlist(
+            gateway=self._gateway,
+            journal=self._journal,
+            schedule=plan_settings(config),
+            clock=self._clock,
+        )
         self._engine = Engine(
             config=config,
             gateway=self._gateway,
@@ -196,6 +206,7 @@ class Daemon:
             executor=executor,
             metrics=self.metrics,
             clock_map=self.clock_map,
+            watchlist=watchlist,
             operator_names={s.address: name for name, s in self._keyring.operators.items()},
             wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
             wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
@@ -227,7 +238,13 @@ class Daemon:
         return self._engine
 
     @property
-    def _gateway(self) -> SupraGateway:
+    def executor(self) -> Executor:
+        """The executor (benchmarks build a second engine over the same parts)."""
+        assert self._executor is not None
+        return self._executor
+
+    @property
+    def _gateway(self) -> ChainGateway:
         assert self.gateway is not None
         return self.gateway
 

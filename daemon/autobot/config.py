@@ -59,6 +59,7 @@ from autobot.domain.values import Address, normalise_address
 from autobot.errors import EX_CONFIG, ConfigError, Problem
 
 __all__ = [
+    "DEFAULT_FEED_PROBE",
     "AutomationConfig",
     "ChainConfig",
     "Config",
@@ -376,16 +377,27 @@ class DrawsConfig:
     """For MANUAL retry strategies: schedule the retry this long after the failure."""
 
 
+DEFAULT_FEED_PROBE: tuple[int, ...] = tuple(range(1, 9))
+"""The asset ids read when ``[feeds] assets`` is not set (the package lists no feeds: those of
+these ids that have a feed are watched)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedsConfig:
     """``[feeds]``: price-feed monitoring and the automatic fallback switch."""
 
     assets: tuple[int, ...] | None = field(default=None, metadata=rules(check=_asset_ids))
-    """Asset ids to watch; ``None`` (key omitted): every registered feed."""
+    """Asset ids to watch; ``None`` (key omitted): every feed registered under
+    ``DEFAULT_FEED_PROBE``'s ids."""
     fallback_on_stale: bool = False
     """Switch a stale feed to fallback automatically (``set_fallback``)."""
     fallback_reason: int = field(default=1, metadata=rules(le=255))
     """The ``reason: u8`` passed to ``set_fallback``."""
+
+    @property
+    def watched(self) -> tuple[int, ...]:
+        """The asset ids a sweep reads: ``assets``, or ``DEFAULT_FEED_PROBE``."""
+        return self.assets or DEFAULT_FEED_PROBE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -45,20 +45,16 @@ from autobot.journal.records import (
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
-from autobot.planning.requests import (
-    CancelRequest,
-    OperatorRequest,
-    RefundRequest,
-    request_from_journal,
-)
+from autobot.planning.context import plan_context
+from autobot.planning.requests import CancelRequest, RefundRequest
 from autobot.scheduling import ChainClockMap
-from autobot.watchlist import Watchlist
+from autobot.sweep_context import JournalRead, plan_settings, read_journal
+from autobot.watchlist import SweepReads
 
-__all__ = ["DEFAULT_FEED_PROBE", "Engine", "SweepSummary"]
+__all__ = ["Engine", "SweepSummary"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_FEED_PROBE = tuple(range(1, 9))  # asset ids read when [feeds] assets is not set
 SOON_SECONDS = 0.5
 """Wall seconds before the sweep that follows up a finished action or a seen change (what
 arrives meanwhile shares that sweep)."""
@@ -117,6 +113,7 @@ class Engine:
         executor: Executor,
         metrics: DaemonMetrics,
         clock_map: ChainClockMap,
+        watchlist: SweepReads,
         operator_names: Mapping[str, str],
         wake_at_chain: Callable[[int, str], None],
         wake_after: Callable[[float, str], None] | None = None,
@@ -136,8 +133,8 @@ class Engine:
         self._escalated: set[tuple[str, str]] = set()
         self._feed_updates: Counter[int] = Counter()
         self._last_feed_ts: dict[int, int] = {}
-        self._base_ctx = self._config_context()
-        self._watchlist = Watchlist(gateway=gateway, journal=journal, schedule=self._base_ctx)
+        self._settings = plan_settings(config)
+        self._watchlist = watchlist
         self._last_now = 0
         self._scanned_at = 0.0
         self.last_snapshot: Snapshot | None = (
@@ -146,7 +143,7 @@ class Engine:
         self.last_context: PlanContext | None = None
 
     @property
-    def watchlist(self) -> Watchlist:
+    def watchlist(self) -> SweepReads:
         return self._watchlist
 
     # ------------------------------------------------------------------ the sweep
@@ -157,19 +154,17 @@ class Engine:
             raise self._executor.fatal  # a background step lost the journal: stop
         open_actions = await self._journal.open_actions()
         # the chain (HTTP) and the journal (its thread) at once
-        snapshot, requests, done, escalated = await asyncio.gather(
+        snapshot, journal = await asyncio.gather(
             self._read(open_actions),
-            self._journal.pending_requests(),
-            self._journal.list_actions(
-                states={ActionState.DONE}, kinds=(ActionKind.FALLBACK,), limit=100_000
-            ),
-            self._executor.escalated_draws(),
+            read_journal(self._journal, operators=self._name_to_address, open_actions=open_actions),
         )
         self._last_now = snapshot.now
         self._clock_map.observe(
             wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
         )
-        ctx = await self._context(snapshot, requests, open_actions, done, escalated)
+        for request_id, problem in journal.malformed.items():
+            log.warning("request_malformed", request_id=request_id, problem=problem)
+        ctx = plan_context(self._settings, journal.knowledge)
         self.last_snapshot, self.last_context = snapshot, ctx
         requested = {
             r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)
@@ -182,7 +177,7 @@ class Engine:
                 await self._finish_request(
                     action.request_id, RequestState.DONE, f"planned as action {action.key}"
                 )
-        await self._handle_requests(requests, result)
+        await self._handle_requests(journal, result)
         await self._escalate(result, snapshot.now)
         await self._executor.start_due(
             snapshot=snapshot,
@@ -252,7 +247,7 @@ class Engine:
         except LookupError:
             estimated = None
         return await self._watchlist.read(
-            asset_ids=self._config.feeds.assets or DEFAULT_FEED_PROBE,
+            asset_ids=self._config.feeds.watched,
             estimated_now=estimated,
             pending=pending,
         )
@@ -277,76 +272,18 @@ class Engine:
         else:
             self._wake_at_chain(self._last_now, "soon")
 
-    def _config_context(self) -> PlanContext:
-        """The planners' context from the config alone (``next_check`` needs no more)."""
-        c = self._config
-        return PlanContext(
-            chain_id=c.chain.chain_id,
-            auto_close_grace_seconds=c.automation.grace_period_seconds,
-            num_confirmations=c.draws.num_confirmations,
-            winners_batch_limit=c.draws.winners_batch_limit,
-            manual_retry_delay_seconds=c.draws.manual_retry_delay_seconds,
-            vrf_deadline_seconds=c.draws.vrf_deadline_seconds,
-            cancel_on_vrf_failure=c.draws.cancel_on_vrf_failure,
-            auto_refund=c.refunds.auto_refund,
-            refund_batch_size=c.refunds.batch_size,
-            refund_first_batch_sla_seconds=c.refunds.first_batch_sla_seconds,
-            refund_complete_sla_seconds=c.refunds.complete_sla_seconds,
-            fallback_on_stale=c.feeds.fallback_on_stale,
-            fallback_reason=c.feeds.fallback_reason,
-            bot_expiry_warning_seconds=c.automation.bot_expiry_warning_seconds,
-            bot_pending_grace_seconds=c.automation.bot_pending_grace_seconds,
-        )
-
-    async def _context(
-        self,
-        snapshot: Snapshot,
-        requests: list[RequestRecord],
-        open_actions: Sequence[ActionRecord],
-        done: Sequence[ActionRecord],
-        escalated: frozenset[int],
-    ) -> PlanContext:
-        planner_requests: list[OperatorRequest] = []
-        for record in requests:
-            converted = self._convert_request(record)
-            if converted is not None:
-                planner_requests.append(converted)
-        return replace(
-            self._base_ctx,
-            open_actions=frozenset(ActionKey.parse(a.key) for a in open_actions),
-            escalated_draws=escalated,
-            fallbacks_set_by_autobot=_fallbacks_held(done),
-            # archived or finalized: the watchlist keeps no view of them (never read again)
-            archived_lotteries=self._watchlist.terminal,
-            requests=tuple(planner_requests),
-        )
-
-    def _convert_request(self, record: RequestRecord) -> OperatorRequest | None:
-        if record.kind in (RequestKind.RETRY, RequestKind.PARK):
-            return None
-        subject = record.subject
-        if record.kind is RequestKind.ROTATE:
-            subject = self._name_to_address.get(subject, subject)
-        try:
-            return request_from_journal(
-                record.id, record.kind.value, subject, json.loads(record.params or "{}")
-            )
-        except (ValueError, TypeError) as exc:
-            log.warning("request_malformed", request_id=record.id, problem=str(exc))
-            return None
-
-    async def _handle_requests(self, requests: list[RequestRecord], result: PlanResult) -> None:
+    async def _handle_requests(self, journal: JournalRead, result: PlanResult) -> None:
         for rejected in result.rejected_requests:
             await self._finish_request(rejected.request_id, RequestState.REJECTED, rejected.reason)
         handled = {a.request_id for a in result.actions} | {
             r.request_id for r in result.rejected_requests
         }
-        for record in requests:
+        for record in journal.pending_requests:
             if record.id in handled:
                 continue
-            if record.kind in (RequestKind.RETRY, RequestKind.PARK):
+            if record.kind.action_kind is None:  # retry, park: the executor's
                 await self._executor_request(record)
-            elif self._convert_request(record) is None:
+            elif record.id in journal.malformed:
                 await self._finish_request(
                     record.id, RequestState.REJECTED, "malformed request (see the daemon log)"
                 )
@@ -429,20 +366,3 @@ def _may_have_changed(key: ActionKey, step: StepResult | None) -> bool:
     if step is None or step.state in _SURPRISES:
         return True
     return key.kind in _SILENT_KINDS and step.state not in _QUIET_STATES
-
-
-def _fallbacks_held(done: Sequence[ActionRecord]) -> frozenset[int]:
-    """Assets whose most recent successful ``set_fallback`` by autobot turned fallback on."""
-    latest: dict[int, tuple[float, bool]] = {}
-    for record in done:
-        if record.kind is not ActionKind.FALLBACK:
-            continue
-        try:
-            recipe = json.loads(record.recipe or "{}")
-        except ValueError:
-            continue
-        asset, when = record.subject_id, record.updated_wall
-        active = bool(recipe.get("active", False))
-        if asset not in latest or when >= latest[asset][0]:
-            latest[asset] = (when, active)
-    return frozenset(a for a, (_, active) in latest.items() if active)

@@ -30,13 +30,14 @@ flat however many there are.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import structlog
 
 from autobot.chain.gateway import ChainGateway
+from autobot.clock import Clock, SystemClock
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.errors import EventsPruned
@@ -44,7 +45,7 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
 from autobot.planning.schedule import is_idle, is_terminal, next_check
 
-__all__ = ["LOTTERY_EVENTS", "ReadStats", "Watchlist"]
+__all__ = ["LOTTERY_EVENTS", "ReadStats", "SweepReads", "Watchlist"]
 
 log = structlog.get_logger(__name__)
 
@@ -110,6 +111,37 @@ class ReadStats:
     terminal: int = 0  # lotteries known terminal (never read)
 
 
+class SweepReads(Protocol):
+    """What a sweep (``engine.Engine``) asks of its reads: the ``Watchlist``, or another way to
+    read (the sweep benchmark's baseline reads every lottery at every sweep)."""
+
+    @property
+    def last(self) -> ReadStats:
+        """What the last ``read`` and ``scan`` did."""
+        ...
+
+    @property
+    def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
+        """Lotteries read as terminal since the start: id → (chain second, final view)."""
+        ...
+
+    async def read(
+        self,
+        *,
+        asset_ids: Collection[int],
+        estimated_now: float | None = None,
+        pending: Mapping[int, int] | None = None,
+    ) -> Snapshot: ...
+
+    async def scan(self, *, busy: Collection[int] = ()) -> int: ...
+
+    def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot: ...
+
+    def next_due(self) -> int | None: ...
+
+    def mark_changed(self, lottery_ids: Iterable[int]) -> None: ...
+
+
 class Watchlist:
     """The live lotteries' views between sweeps and the rules for reading them again."""
 
@@ -119,12 +151,15 @@ class Watchlist:
         gateway: ChainGateway,
         journal: SqliteJournal,
         schedule: PlanContext,
+        clock: Clock | None = None,
         event_types: Collection[str] = LOTTERY_EVENTS,
     ) -> None:
-        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs)."""
+        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs);
+        ``clock``'s monotonic reading times the events scans and the busy lotteries' reads."""
         self._gateway = gateway
         self._journal = journal
         self._schedule = schedule
+        self._clock = clock or SystemClock()
         self._event_types = tuple(event_types)
         self._views: dict[int, LotteryView] = {}
         self._working: dict[int, LotteryView] = {}  # views the planners may act on (not idle)
@@ -242,7 +277,7 @@ class Watchlist:
             return 0
         scanned = 0
         height = snapshot.height
-        clock = time.monotonic()
+        clock = self._clock.monotonic()
         fingerprint = _fingerprint(snapshot.overview)
         quiet = fingerprint == self._fingerprint and clock - self._events_at < EVENTS_EVERY_SECONDS
         # Everything found goes into ``_changed`` at once and leaves it only once read: a
@@ -259,7 +294,7 @@ class Watchlist:
             self._changed |= set(await self._gateway.lottery_ids()) - known
         self._changed |= self._pending_due(snapshot.now)
         self._changed -= terminal
-        wall = time.monotonic()
+        wall = self._clock.monotonic()
         later = {
             i
             for i in self._changed & set(busy)
@@ -321,7 +356,7 @@ class Watchlist:
     ) -> None:
         assert self._terminal is not None
         ended: dict[int, int] = {}
-        wall = time.monotonic()
+        wall = self._clock.monotonic()
         for lottery_id, view in sorted(fresh.items()):
             self._read_at[lottery_id] = now
             self._read_wall[lottery_id] = wall

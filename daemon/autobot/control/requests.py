@@ -31,6 +31,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from autobot.chain.gateway import ChainGateway
 from autobot.chain.supra import SupraGateway
 from autobot.config import Config
 from autobot.control.console import (
@@ -126,7 +127,7 @@ async def _request_checked(
     return checked, record.id
 
 
-async def _lottery_exists(gateway: SupraGateway, lottery_id: int, config: Config) -> None:
+async def _lottery_exists(gateway: ChainGateway, lottery_id: int, config: Config) -> None:
     try:
         async with asyncio.timeout(chain_deadline(config)):
             known = await gateway.lottery_ids()

@@ -76,7 +76,7 @@ async def _status(args: argparse.Namespace) -> int:
         except (AutobotError, TimeoutError) as exc:
             error = unreachable(exc, config)
         else:
-            ctx = await build_plan_context(config, journal, names=names, snapshot=snapshot)
+            ctx = await build_plan_context(config, journal, names=names)
             result = plan_all(snapshot, ctx)
             routes = routes_for(result.actions, snapshot, names, open_actions)
             journaled = {}

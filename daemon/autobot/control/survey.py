@@ -3,19 +3,15 @@ snapshot, the planners' answer and each action's route.
 
 The CLI must tell the same story the daemon acts on, so it reuses the daemon's parts rather than
 re-deriving them: the planners (``plan_all``, and ``planning.requests.decide`` for a new
-request), the router's candidate order (``execution.routing.Router``) and the guards
-(``execution.guards.DEFAULT_GUARDS``). ``build_plan_context`` turns config + journal into the
-``PlanContext`` the planners take.
-
-``build_plan_context`` mirrors ``Engine._context`` and ``read_snapshot`` mirrors
-``Engine._read``. TODO(lead): one shared builder (an engine function both call) would make drift
-impossible; until then a change to one needs the same change in the other.
+request), the planners' context (``build_plan_context``: the daemon's ``sweep_context`` and
+``planning.context.plan_context``), the router's candidate order (``execution.Router``) and the
+guards (``execution.DEFAULT_GUARDS``). ``read_snapshot`` reads what the daemon's first sweep
+reads: every lottery the journal does not know as terminal, and the watched feeds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,21 +19,16 @@ from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
 from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
-from autobot.engine import DEFAULT_FEED_PROBE
 from autobot.errors import AutobotError
 from autobot.execution.bookkeeping import SLOT_STATES
 from autobot.execution.guards import DEFAULT_GUARDS, GuardContext, Guards
 from autobot.execution.routing import Router
-from autobot.journal.records import (
-    ActionRecord,
-    ActionState,
-    Outcome,
-    RequestKind,
-    RequestRecord,
-)
+from autobot.journal.records import ActionRecord, ActionState, RequestRecord
 from autobot.journal.store import SqliteJournal
-from autobot.planning import ActionKey, PlanContext, PlannedAction, PlanResult
-from autobot.planning.requests import OperatorRequest, decide, request_from_journal
+from autobot.planning import PlanContext, PlannedAction, PlanResult
+from autobot.planning.context import plan_context
+from autobot.planning.requests import OperatorRequest, decide
+from autobot.sweep_context import plan_settings, read_journal
 
 __all__ = [
     "PROBE_REQUEST_ID",
@@ -119,71 +110,12 @@ async def build_plan_context(
     journal: SqliteJournal,
     *,
     names: OperatorNames,
-    snapshot: Snapshot | None = None,
     extra: Sequence[OperatorRequest] = (),
 ) -> PlanContext:
-    """The planners' ``PlanContext`` as the daemon's sweep builds it (``Engine._context``):
-    config values, open action keys, escalated draws, fallbacks autobot holds, archived
-    lotteries (journal terminal ones not in ``snapshot``, and those ``snapshot`` shows archived)
-    and the pending requests, then ``extra``."""
-    open_actions = await journal.open_actions()
-    parked = await journal.list_actions(states={ActionState.PARKED}, limit=100_000)
-    done = await journal.list_actions(states={ActionState.DONE}, limit=100_000)
-    latest_fallback: dict[int, bool] = {}
-    for action in (a for a in done if a.kind == "fallback"):  # newest first
-        if action.subject_id not in latest_fallback:
-            try:
-                active = bool(json.loads(action.recipe or "{}").get("active", False))
-            except ValueError:
-                continue
-            latest_fallback[action.subject_id] = active
-    requests = [
-        r for r in (_planner_request(r, names) for r in await journal.pending_requests()) if r
-    ]
-    terminal = await journal.terminal_lotteries()
-    archived = terminal
-    if snapshot is not None:
-        archived = frozenset(i for i in terminal if i not in snapshot.lotteries) | frozenset(
-            i for i, v in snapshot.lotteries.items() if v.archived
-        )
-    return PlanContext(
-        chain_id=config.chain.chain_id,
-        auto_close_grace_seconds=config.automation.grace_period_seconds,
-        num_confirmations=config.draws.num_confirmations,
-        winners_batch_limit=config.draws.winners_batch_limit,
-        manual_retry_delay_seconds=config.draws.manual_retry_delay_seconds,
-        vrf_deadline_seconds=config.draws.vrf_deadline_seconds,
-        cancel_on_vrf_failure=config.draws.cancel_on_vrf_failure,
-        auto_refund=config.refunds.auto_refund,
-        refund_batch_size=config.refunds.batch_size,
-        refund_first_batch_sla_seconds=config.refunds.first_batch_sla_seconds,
-        refund_complete_sla_seconds=config.refunds.complete_sla_seconds,
-        fallback_on_stale=config.feeds.fallback_on_stale,
-        fallback_reason=config.feeds.fallback_reason,
-        bot_expiry_warning_seconds=config.automation.bot_expiry_warning_seconds,
-        bot_pending_grace_seconds=config.automation.bot_pending_grace_seconds,
-        open_actions=frozenset(ActionKey.parse(a.key) for a in open_actions),
-        escalated_draws=frozenset(
-            a.subject_id for a in parked if a.outcome is Outcome.ESCALATED and a.kind == "draw"
-        ),
-        fallbacks_set_by_autobot=frozenset(a for a, on in latest_fallback.items() if on),
-        archived_lotteries=archived,
-        requests=(*requests, *extra),
-    )
-
-
-def _planner_request(record: RequestRecord, names: OperatorNames) -> OperatorRequest | None:
-    """A pending request as the planners see it (``None``: retry/park, or malformed)."""
-    if record.kind in (RequestKind.RETRY, RequestKind.PARK):
-        return None
-    subject = record.subject
-    if record.kind is RequestKind.ROTATE:
-        subject = names.by_name.get(subject, subject)
-    try:
-        params = json.loads(record.params or "{}")
-        return request_from_journal(record.id, record.kind.value, subject, params)
-    except (ValueError, TypeError):
-        return None  # the daemon rejects it as malformed
+    """The planners' ``PlanContext`` as the daemon's sweep builds it (``sweep_context`` and
+    ``planning.context.plan_context``, the same functions), then ``extra`` requests."""
+    read = await read_journal(journal, operators=names.by_name)
+    return plan_context(plan_settings(config), read.knowledge, extra=extra)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,14 +207,15 @@ async def read_snapshot(
     asset_ids: Collection[int] | None = None,
 ) -> Snapshot:
     """One chain read within ``chain_deadline``, by default what the daemon's sweep reads: every
-    lottery the journal does not know as terminal, and ``[feeds] assets`` or the engine's
-    ``DEFAULT_FEED_PROBE``. Raises ``AutobotError`` or ``TimeoutError``."""
+    lottery the journal does not know as terminal, and ``[feeds] assets`` or
+    ``config.DEFAULT_FEED_PROBE`` (``FeedsConfig.watched``). Raises ``AutobotError`` or
+    ``TimeoutError``."""
     async with asyncio.timeout(chain_deadline(config)):
         if lottery_ids is None:
             terminal = await journal.terminal_lotteries()
             lottery_ids = [i for i in await gateway.lottery_ids() if i not in terminal]
         if asset_ids is None:
-            asset_ids = config.feeds.assets or DEFAULT_FEED_PROBE
+            asset_ids = config.feeds.watched
         return await gateway.snapshot(lottery_ids=lottery_ids, asset_ids=asset_ids)
 
 
@@ -320,9 +253,7 @@ async def check_request(
             f"cannot read the chain ({unreachable(exc, config)}): a request is checked against "
             "the chain before it is written"
         ) from None
-    ctx = await build_plan_context(
-        config, journal, names=names, snapshot=snapshot, extra=(request,)
-    )
+    ctx = await build_plan_context(config, journal, names=names, extra=(request,))
     outcome = decide(snapshot, ctx)
     rejected = next((r for r in outcome.rejected if r.request_id == PROBE_REQUEST_ID), None)
     if rejected is not None:

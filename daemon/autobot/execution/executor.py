@@ -40,7 +40,7 @@ import structlog
 
 from autobot.chain.gateway import ChainGateway
 from autobot.clock import Clock
-from autobot.domain.actions import ActionKey, ActionKind
+from autobot.domain.actions import ActionKey
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import JournalError, PermanentError, RpcProtocolError, TransientError
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
@@ -55,7 +55,6 @@ from autobot.journal.records import (
     ActionRecord,
     ActionState,
     NewAction,
-    Outcome,
 )
 from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlannedAction
@@ -367,12 +366,3 @@ class Executor:
     def sequencers(self) -> Mapping[str, Sequencer]:
         """Every account's sequencer by address (the admin's and each operator's)."""
         return {self._admin.address: self._admin, **self._operators}
-
-    async def escalated_draws(self) -> frozenset[int]:
-        """Lotteries whose draw was escalated (strict VRF: ``E_VRF_PENDING`` on a retry)."""
-        parked = await self._journal.list_actions(states={ActionState.PARKED}, limit=100_000)
-        return frozenset(
-            a.subject_id
-            for a in parked
-            if a.outcome is Outcome.ESCALATED and a.kind is ActionKind.DRAW
-        )

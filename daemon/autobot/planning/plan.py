@@ -228,7 +228,8 @@ if TYPE_CHECKING:
 class PlanContext:
     """Everything a planner needs besides the snapshot: chain time, config, journal knowledge.
 
-    Config values arrive as plain ints/bools (the composition root copies them from ``Config``).
+    Config values arrive as plain ints/bools (``sweep_context.plan_settings`` copies them from
+    ``Config``, once); the journal's knowledge is added per sweep (``planning/context.py``).
     Chain time and block height are the snapshot's (``snapshot.now``, ``snapshot.height``): one
     source, so a planner can never mix two readings.
     """
@@ -253,11 +254,10 @@ class PlanContext:
     # bots
     bot_expiry_warning_seconds: int = 86_400
     bot_pending_grace_seconds: int = 900
-    # journal knowledge
+    # journal knowledge (``planning/context.py``: ``plan_context`` fills it in)
     open_actions: frozenset[ActionKey] = frozenset()
     escalated_draws: frozenset[int] = frozenset()  # lotteries whose retry met E_VRF_PENDING
     fallbacks_set_by_autobot: frozenset[int] = frozenset()  # asset ids
-    archived_lotteries: frozenset[int] = frozenset()  # archives autobot saw succeed (journal)
     requests: tuple[OperatorRequest, ...] = ()  # journaled, not yet handled
 
     def is_open(self, kind: ActionKind, subject: int | str) -> bool:

@@ -62,13 +62,9 @@ class RefundSla:
         return self.state in (SlaState.FIRST_BATCH_BREACHED, SlaState.COMPLETION_BREACHED)
 
 
-def _pending(view: LotteryView, ctx: PlanContext) -> bool:
-    """Canceled and not yet archived (as far as the chain or the journal shows)."""
-    return (
-        view.status == LotteryStatus.CANCELED
-        and not is_archived(view)
-        and view.lottery_id not in ctx.archived_lotteries
-    )
+def _pending(view: LotteryView) -> bool:
+    """Canceled and not yet archived (as the chain shows)."""
+    return view.status == LotteryStatus.CANCELED and not is_archived(view)
 
 
 def sla(snapshot: Snapshot, ctx: PlanContext) -> tuple[RefundSla, ...]:
@@ -78,7 +74,7 @@ def sla(snapshot: Snapshot, ctx: PlanContext) -> tuple[RefundSla, ...]:
     for lottery_id in sorted(snapshot.lotteries):
         view = snapshot.lotteries[lottery_id]
         record = view.cancellation
-        if not _pending(view, ctx) or record is None or view.tickets_sold == 0:
+        if not _pending(view) or record is None or view.tickets_sold == 0:
             continue
         progress = view.refund
         first_due = record.canceled_ts + ctx.refund_first_batch_sla_seconds
@@ -124,7 +120,7 @@ def plan_refund(
     """
     lottery_id = view.lottery_id
     record = view.cancellation
-    if not _pending(view, ctx):
+    if not _pending(view):
         return None
     if record is None:
         return Escalation(

@@ -127,7 +127,6 @@ async def test_the_plan_context_carries_config_and_journal_knowledge(tmp_path: P
     assert ctx.open_actions == {ActionKey("close", 1, 0)}
     assert ctx.escalated_draws == {2}
     assert ctx.fallbacks_set_by_autobot == {3}
-    assert ctx.archived_lotteries == {9}
     assert ctx.requests == (
         CancelRequest(request_id=1, lottery_id=4, reason=2),
         RotateRequest(request_id=4, operator=SLOW, max_failures=4),  # a name becomes its address

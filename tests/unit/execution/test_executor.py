@@ -18,6 +18,7 @@ from autobot.journal.records import ActionState, Outcome, TxPurpose
 from autobot.metrics import DaemonMetrics
 from autobot.planning.plan import ActionKey, PlannedAction, Recipe
 from autobot.planning.recipes import AutoClose, ClearClamp, RefundPlan, RequestDraw
+from autobot.sweep_context import read_journal
 
 NOW = 1_000
 A, B = OPERATOR_A.address, OPERATOR_B.address
@@ -218,7 +219,8 @@ async def test_a_strict_vrf_refusal_escalates_clears_the_slot_and_is_no_bot_fail
     assert len(rig.chain.executed("automation::record_success")) == 1
     assert rig.chain.state.bots[A].failure_count == 0
     assert rig.chain.state.bots[A].pending_action_hash == b""
-    assert await rig.executor.escalated_draws() == frozenset({1})
+    read = await read_journal(rig.journal, operators={})
+    assert read.knowledge.escalated_draws == frozenset({1})
     assert "strict VRF" in (await rig.journal.incidents())[0].description
     sample = {"kind": "draw", "outcome": "escalated"}
     assert registry.get_sample_value("autobot_actions_total", sample) == 1

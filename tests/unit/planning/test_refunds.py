@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -244,8 +246,9 @@ def test_automatic_refunds_can_be_switched_off() -> None:
 
 
 def test_an_archived_lottery_gets_no_plan() -> None:
-    snap = snapshot(canceled(4), payout_cap=cap())
-    assert refunds.plan(snap, ctx(archived_lotteries=frozenset({4}))) == []
+    snap = snapshot(replace(canceled(4), archived=True), payout_cap=cap())
+    assert refunds.plan(snap, ctx()) == []
+    assert refunds.sla(snap, ctx()) == ()
 
 
 def test_a_refund_with_an_open_plan_is_not_planned_twice() -> None:

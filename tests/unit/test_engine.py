@@ -1,0 +1,167 @@
+"""One sweep (``engine.py``) over a fixed read of the chain and a real journal file.
+
+The operator CLI must tell the story the daemon acts on: both build the planners' context with
+the same functions (``sweep_context`` and ``planning.context.plan_context``), so for the same
+journal and the same snapshot the sweep journals exactly what ``autobot status`` says it would
+plan. The sweep reads through an injected ``SweepReads`` (here: a fixed snapshot), so no chain is
+needed; the executor is told to start nothing (its steps are tested in ``execution/``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+sys.path.append(str(Path(__file__).parent / "planning"))
+sys.path.append(str(Path(__file__).parent / "execution"))
+from execution_fakes import ADMIN, FakeChain
+from plan_builders import CHAIN_ID, NOW, canceled, cap, lottery, snapshot
+
+from autobot.clock import FakeClock
+from autobot.config import Config, parse_config
+from autobot.control.survey import OperatorNames, build_plan_context
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.snapshot import LotteryView, Snapshot
+from autobot.engine import Engine
+from autobot.execution.executor import Executor
+from autobot.execution.guards import Guards
+from autobot.execution.routing import Router
+from autobot.execution.sequencer import Sequencer
+from autobot.journal.records import RequestKind
+from autobot.journal.store import SqliteJournal
+from autobot.metrics import DaemonMetrics
+from autobot.planning import plan_all
+from autobot.scheduling import ChainClockMap
+from autobot.watchlist import ReadStats
+
+
+class FixedReads:
+    """``SweepReads`` that read the same snapshot every time."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.last = ReadStats()
+        self.finished: dict[int, tuple[int, LotteryView]] = {}
+        self.changed: list[int] = []
+
+    async def read(
+        self,
+        *,
+        asset_ids: Collection[int],
+        estimated_now: float | None = None,
+        pending: Mapping[int, int] | None = None,
+    ) -> Snapshot:
+        return self.snapshot
+
+    async def scan(self, *, busy: Collection[int] = ()) -> int:
+        return 0
+
+    def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot:
+        return snapshot
+
+    def next_due(self) -> int | None:
+        return None
+
+    def mark_changed(self, lottery_ids: Iterable[int]) -> None:
+        self.changed.extend(lottery_ids)
+
+
+def daemon_config(tmp_path: Path) -> Config:
+    return parse_config(
+        {
+            "chain": {"rpc_urls": ["http://127.0.0.1:1/"], "chain_id": CHAIN_ID,
+                      "package_address": "0x1"},
+            "keys": {"admin_key_file": "admin.key", "operator_key_files": {"A": "a.key"}},
+        },
+        source=tmp_path / "autobot.toml",
+        environ={},
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
+    clock = FakeClock(wall=1_700_000_000.0)
+    async with await SqliteJournal.open(tmp_path / "journal.sqlite3", clock=clock) as j:
+        yield j
+
+
+def engine(config: Config, journal: SqliteJournal, reads: FixedReads) -> Engine:
+    clock = FakeClock(wall=1_700_000_000.0)
+    chain = FakeChain(admin=ADMIN, now=NOW, wall=clock.wall)
+    guards = Guards()
+    admin = Sequencer(
+        signer=ADMIN,
+        gateway=chain,
+        journal=journal,
+        clock=clock,
+        window=4,
+        ttl_seconds=60,  # type: ignore[arg-type]
+    )
+    executor = Executor(
+        journal=journal,
+        gateway=chain,  # type: ignore[arg-type]
+        admin=admin,
+        operators={},
+        router=Router(guards=guards, operators=()),
+        guards=guards,
+        clock=clock,
+        live=True,
+        stopping=lambda: True,  # journal what is planned, start nothing
+    )
+    return Engine(
+        config=config,
+        gateway=chain,  # type: ignore[arg-type]
+        journal=journal,
+        executor=executor,
+        metrics=DaemonMetrics(CollectorRegistry()),
+        clock_map=ChainClockMap(),
+        watchlist=reads,
+        operator_names={},
+        wake_at_chain=lambda chain_ts, key: None,
+        wall=clock.wall,
+    )
+
+
+async def test_the_sweep_plans_what_the_cli_says_it_would_for_the_same_journal_and_chain(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given: a journal that knows lottery 9 as terminal while the chain shows it canceled with
+    # its refunds owed (a journal of another chain, kept by mistake), a pending cancel request
+    # for lottery 5, and a lottery whose sales ended
+    config = daemon_config(tmp_path)
+    await journal.mark_terminal(9, status=7, chain_now=NOW)
+    await journal.add_request(RequestKind.CANCEL, "5", requested_by="op", params={"reason": 2})
+    snap = snapshot(
+        canceled(9),
+        lottery(5),
+        lottery(1, sales_end=NOW - 10),
+        payout_cap=cap(),
+    )
+    cli_ctx = await build_plan_context(config, journal, names=OperatorNames(by_name={}))
+    cli_plan = plan_all(snap, cli_ctx)
+    # when
+    summary = await engine(config, journal, FixedReads(snap)).sweep()
+    # then: the sweep journaled exactly what the CLI planned, the chain deciding for lottery 9
+    journaled = sorted(a.key for a in await journal.list_actions())
+    assert journaled == sorted(str(a.key) for a in cli_plan.actions)
+    assert {"refund:9:1", "cancel:5:2", "close:1:0"} <= set(journaled)
+    assert summary.planned == len(journaled)
+    assert await journal.pending_requests() == []  # the cancel request was planned: done
+
+
+async def test_an_escalation_is_logged_as_the_handbooks_incident_type(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given: a lottery closing without a ticket sold (a person must look at it)
+    snap = snapshot(lottery(3, LotteryStatus.CLOSING, tickets=0))
+    # when
+    summary = await engine(daemon_config(tmp_path), journal, FixedReads(snap)).sweep()
+    # then: one incident, typed as the handbook's incident log types it ("Инцидент")
+    assert summary.escalations == 1
+    [incident] = await journal.incidents()
+    assert incident.type == "Инцидент"
+    assert incident.description.startswith("closing_without_tickets 3:")
