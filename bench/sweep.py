@@ -13,8 +13,8 @@ last events scan: chain time and the aggregate views only) and one that also sca
 ``BENCH`` line reports the latter, the dearer.
 
 Baseline, on the same localnet in the same run: the sweep as it was before the watchlist,
-reading every lottery not known terminal at every tick (``EveryLottery``, given to an ``Engine``
-built from the daemon's parts in place of the ``Watchlist``). The scanning ticks are made so by
+reading every lottery not known terminal at every tick (``EveryLottery``, read through by a sweep
+over the daemon's parts: ``Daemon.engine_over``). The scanning ticks are made so by
 moving the daemon's monotonic clock past ``EVENTS_EVERY_SECONDS`` (``SkippingClock``).
 """
 
@@ -31,7 +31,6 @@ from autobot.chain.keys import load_keyring
 from autobot.clock import SystemClock
 from autobot.config import load_config
 from autobot.domain.snapshot import LotteryView, Snapshot
-from autobot.engine import Engine
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
 from autobot.watchlist import EVENTS_EVERY_SECONDS, ReadStats
@@ -65,13 +64,7 @@ class EveryLottery:
         self.finished: Mapping[int, tuple[int, LotteryView]] = {}
         self.terminal: frozenset[int] = frozenset()
 
-    async def read(
-        self,
-        *,
-        asset_ids: Collection[int],
-        estimated_now: float | None = None,
-        pending: Mapping[int, int] | None = None,
-    ) -> Snapshot:
+    async def read(self, *, asset_ids: Collection[int], **_: object) -> Snapshot:
         self.terminal = await self._journal.terminal_lotteries()
         ids = [i for i in await self._gateway.lottery_ids() if i not in self.terminal]
         snapshot = await self._gateway.snapshot(lottery_ids=ids, asset_ids=asset_ids)
@@ -120,17 +113,7 @@ async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
                     quiet.append(await measure(net, engine.sweep))
             idle = scanning
             assert daemon.gateway is not None and daemon.journal is not None
-            every_lottery = Engine(
-                config=config,
-                gateway=daemon.gateway,
-                journal=daemon.journal,
-                executor=daemon.executor,
-                metrics=daemon.metrics,
-                clock_map=daemon.clock_map,
-                watchlist=EveryLottery(daemon.gateway, daemon.journal),
-                operator_names={},
-                wake_at_chain=lambda chain_ts, key: None,
-            )
+            every_lottery = daemon.engine_over(EveryLottery(daemon.gateway, daemon.journal))
             baseline = await measure(net, every_lottery.sweep)
     requests = median(r for r, _, _ in idle)
     cpu_ms = median(c for _, c, _ in idle)

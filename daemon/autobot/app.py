@@ -33,6 +33,7 @@ from typing import Self
 
 import structlog
 
+from autobot import execution
 from autobot.chain.gateway import ChainGateway
 from autobot.chain.keys import Keyring, load_keyring
 from autobot.chain.supra import SupraGateway
@@ -54,12 +55,6 @@ from autobot.errors import (
     JournalError,
     Problem,
 )
-from autobot.execution.executor import Executor
-from autobot.execution.guards import DEFAULT_GUARDS, Guards
-from autobot.execution.recovery import recover
-from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
-from autobot.execution.telemetry import ACTION_OUTCOMES, PrometheusExecutionMetrics
 from autobot.gcwatch import GcWatch
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
@@ -69,7 +64,7 @@ from autobot.planning.plan import ACTION_KINDS
 from autobot.scheduling import ChainClockMap, SweepScheduler
 from autobot.status.site import StatusSite, with_status_listen
 from autobot.sweep_context import plan_settings
-from autobot.watchlist import Watchlist
+from autobot.watchlist import SweepReads, Watchlist
 from autobot.web import TickHealth, WebServer
 
 __all__ = ["Daemon", "run_command"]
@@ -105,9 +100,9 @@ class Daemon:
         self.registry = make_registry()
         self.metrics = DaemonMetrics(
             self.registry,
-            guards=[guard.name for guard in DEFAULT_GUARDS],
+            guards=[guard.name for guard in execution.DEFAULT_GUARDS],
             action_kinds=ACTION_KINDS,
-            action_outcomes=ACTION_OUTCOMES,
+            action_outcomes=execution.ACTION_OUTCOMES,
         )
         self.clock_map = ChainClockMap()
         self.sweeps = 0
@@ -118,7 +113,7 @@ class Daemon:
         self.gateway: ChainGateway | None = None
         self._scheduler: SweepScheduler | None = None
         self._engine: Engine | None = None
-        self._executor: Executor | None = None
+        self._executor: execution.Executor | None = None
 
     # ------------------------------------------------------------------ resources
 
@@ -149,17 +144,17 @@ class Daemon:
         # the one place the implementation is chosen: everything else sees a ChainGateway
         self.gateway = SupraGateway.from_config(config.chain, observer=self.metrics)
         self._stack.push_async_callback(self.gateway.aclose)
-        exec_metrics = PrometheusExecutionMetrics(self.metrics)
+        exec_metrics = execution.PrometheusExecutionMetrics(self.metrics)
         window = config.chain.submit_window
         ttl = config.chain.tx_ttl_seconds
 
-        def sequencer(signer_name: str) -> Sequencer:
+        def sequencer(signer_name: str) -> execution.Sequencer:
             signer = (
                 self._keyring.admin
                 if signer_name == "admin"
                 else self._keyring.operators[signer_name]
             )
-            return Sequencer(
+            return execution.Sequencer(
                 signer=signer,
                 gateway=self._gateway,
                 journal=self._journal,
@@ -169,21 +164,29 @@ class Daemon:
                 metrics=exec_metrics,
             )
 
-        operators: dict[str, Sequencer] = {
+        operators: dict[str, execution.Sequencer] = {
             str(self._keyring.operators[name].address): sequencer(name)
             for name in self._keyring.operators
         }
-        guards = Guards(metrics=exec_metrics)
-        self._executor = executor = Executor(
+        guards = execution.Guards(metrics=exec_metrics)
+        book = execution.Bookkeeper(journal=self._journal, metrics=exec_metrics)
+        steps = execution.ActionSteps(
             journal=self._journal,
             gateway=self._gateway,
             admin=sequencer("admin"),
             operators=operators,
-            router=Router(guards=guards, operators=operators.keys()),
+            router=execution.Router(guards=guards, operators=operators.keys()),
             guards=guards,
             clock=self._clock,
             live=config.automation.live,
+            book=book,
             metrics=exec_metrics,
+        )
+        self._executor = execution.Executor(
+            journal=self._journal,
+            gateway=self._gateway,
+            steps=steps,
+            book=book,
             stopping=self._stop.is_set,
         )
         self._scheduler = SweepScheduler(
@@ -193,23 +196,13 @@ class Daemon:
             wall=self._clock.wall,
             chain_time=self._chain_seconds,
         )
-        watchlist = Watchlist(
-            gateway=self._gateway,
-            journal=self._journal,
-            schedule=plan_settings(config),
-            clock=self._clock,
-        )
-        self._engine = Engine(
-            config=config,
-            gateway=self._gateway,
-            journal=self._journal,
-            executor=executor,
-            metrics=self.metrics,
-            clock_map=self.clock_map,
-            watchlist=watchlist,
-            operator_names={s.address: name for name, s in self._keyring.operators.items()},
-            wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
-            wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
+        self._engine = self.engine_over(
+            Watchlist(
+                gateway=self._gateway,
+                journal=self._journal,
+                schedule=plan_settings(config),
+                clock=self._clock,
+            )
         )
         host, port = self._listen
         self.web = WebServer(host=host, port=port, registry=self.registry, health=self.health)
@@ -237,11 +230,18 @@ class Daemon:
         assert self._engine is not None
         return self._engine
 
-    @property
-    def executor(self) -> Executor:
-        """The executor (benchmarks build a second engine over the same parts)."""
+    def engine_over(self, reads: SweepReads) -> Engine:
+        """A sweep over this daemon's parts that reads the chain through ``reads``: the daemon's
+        own reads through its ``Watchlist``; the sweep benchmark's baseline reads everything."""
         assert self._executor is not None
-        return self._executor
+        return Engine(
+            config=self.config, gateway=self._gateway, journal=self._journal,
+            executor=self._executor, metrics=self.metrics, clock_map=self.clock_map,
+            watchlist=reads,
+            operator_names={s.address: name for name, s in self._keyring.operators.items()},
+            wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
+            wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
+        )  # fmt: skip
 
     @property
     def _gateway(self) -> ChainGateway:
@@ -295,7 +295,7 @@ class Daemon:
         """Reconcile the journal with the chain before the first sweep (settle, re-send, report)."""
         assert self._executor is not None
         try:
-            report = await recover(
+            report = await execution.recover(
                 journal=self._journal, gateway=self._gateway, executor=self._executor
             )
         except JournalError:

@@ -31,8 +31,7 @@ from autobot.config import Config
 from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
-from autobot.execution.bookkeeping import StepResult
-from autobot.execution.executor import Executor
+from autobot.execution import Executor, StepResult
 from autobot.journal.records import (
     ActionRecord,
     ActionState,

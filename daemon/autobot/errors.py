@@ -1,28 +1,32 @@
-"""The one exception tree of autobot.
+"""The one exception tree of autobot: every error autobot raises on purpose is defined here.
 
     AutobotError
-    ├── TransientError            retry with backoff; never recorded as a bot failure
-    │   ├── RpcTimeout            the request did not answer in time
-    │   ├── RpcUnavailable        connection refused/reset, HTTP 5xx
-    │   ├── RpcRateLimited        HTTP 429 (``retry_after`` seconds if the node said)
-    │   ├── SequenceRace          the node refused a sequence number (too old / too far ahead)
-    │   ├── SubmitWindowFull      an account already has its window of transactions in flight
-    │   └── NotYet                a "not yet" Move abort (retry window, timelock, cooldown, paused)
-    └── PermanentError            will not change by retrying
-        ├── ConfigError           every problem of a config file, by dotted path
-        ├── KeyFileError          a key file that is missing, malformed or too permissive
-        ├── ChainMismatch         a response whose ``x-supra-chain-id`` differs from the configured one
-        ├── RpcRejected           the node refused a request (HTTP 400/404/other 4xx)
-        │   └── EventsPruned      HTTP 410: events older than the node keeps (``oldest_block``)
-        ├── RpcProtocolError      a response that does not have the node's shape
-        ├── MoveAbort             a Move abort: ``code``, ``name``, ``module``
-        ├── GuardRefused          an off-chain guard refused a step: ``guard``, ``reason``
-        ├── UnusableAction        a journaled action whose recipe no longer yields its calls
-        └── JournalError          the journal cannot be opened, is corrupt, or the disk refused a write
+    ├── TransientError              retry with backoff; never recorded as a bot failure
+    │   ├── RpcTimeout              the request did not answer in time
+    │   ├── RpcUnavailable          connection refused/reset, HTTP 5xx
+    │   ├── RpcRateLimited          HTTP 429 (``retry_after`` seconds if the node said)
+    │   ├── StaleAnswer             an endpoint's answer lags the chain: ask another (``reading``)
+    │   ├── SequenceRace            the node refused a sequence number (too old / too far ahead)
+    │   ├── SubmitWindowFull        an account already has its window of transactions in flight
+    │   └── NotYet                  a "not yet" Move abort (retry window, timelock, cooldown, paused)
+    └── PermanentError              will not change by retrying
+        ├── PermanentRpcError       the node's answer, not the transport, is the problem
+        │   ├── RpcRejected         the node refused a request (HTTP 400/404/other 4xx)
+        │   │   └── EventsPruned    HTTP 410: events older than the node keeps (``oldest_block``)
+        │   ├── RpcProtocolError    a response that does not have the node's shape
+        │   └── ChainMismatch       a response whose ``x-supra-chain-id`` is not the configured one
+        ├── MoveAbort               a Move abort: ``code``, ``name``, ``module``
+        ├── GuardRefused            an off-chain guard refused a step: ``guard``, ``reason``
+        ├── UnusableAction          a journaled action this code cannot carry on (unreadable
+        │                           recipe, changed calls, missing co-signer key)
+        ├── JournalError            the journal cannot be opened, is corrupt, or the disk refused a write
+        ├── ConfigError             every problem of a config file, by dotted path (``Problem``)
+        └── KeyFileError            a key file that is missing, malformed or too permissive
 
 Foreign exceptions (httpx, supra_sdk, sqlite3) are translated in one place each
 (``chain/rpc.py`` for HTTP, ``chain/supra.py`` for the SDK, ``journal/store.py``) with
-``raise ... from exc``.
+``raise ... from exc``. ``tests/unit/test_architecture.py`` checks that every subclass of
+``AutobotError`` is defined in this module and drawn above.
 """
 
 from __future__ import annotations
@@ -63,8 +67,20 @@ class RpcRateLimited(TransientError):
         self.retry_after = retry_after
 
 
+class StaleAnswer(TransientError):
+    """A ``decode`` refused an answer because its endpoint lags the chain (``reading`` kept)."""
+
+    def __init__(self, message: str, *, reading: object = None) -> None:
+        super().__init__(message)
+        self.reading = reading
+
+
 class SequenceRace(TransientError):
     """The node refused the transaction's sequence number; resync and retry."""
+
+
+class SubmitWindowFull(TransientError):
+    """The account already has ``submit_window`` transactions in flight."""
 
 
 class PermanentRpcError(PermanentError):
@@ -130,6 +146,10 @@ class GuardRefused(PermanentError):
         super().__init__(f"{guard}: {reason}")
         self.guard = guard
         self.reason = reason
+
+
+class UnusableAction(PermanentError):
+    """An action this code cannot carry on (unreadable recipe, missing co-signer key, ...)."""
 
 
 class JournalError(PermanentError):

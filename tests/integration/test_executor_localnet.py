@@ -16,10 +16,7 @@ from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.clock import SystemClock
 from autobot.domain.lotteries import LotteryStatus
-from autobot.execution.executor import Executor
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
+from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
 from autobot.journal.records import ActionState, TxPurpose, TxState
 from autobot.journal.store import SqliteJournal
 from autobot.localnet.runner import Localnet
@@ -61,7 +58,8 @@ def executor(localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal) 
 
     operators = {s.address: s for s in (sequencer(op.private_key) for op in info.operators[:2])}
     guards = Guards()
-    return Executor(
+    book = Bookkeeper(journal=journal)
+    steps = ActionSteps(
         journal=journal,
         gateway=gateway,
         admin=sequencer(info.admin.private_key),
@@ -70,8 +68,9 @@ def executor(localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal) 
         guards=guards,
         clock=SystemClock(),
         live=True,
-        confirm_seconds=5.0,
+        book=book,
     )
+    return Executor(journal=journal, gateway=gateway, steps=steps, book=book, confirm_seconds=5.0)
 
 
 async def plan(executor: Executor, gateway: SupraGateway, recipe: Recipe, key: str) -> ActionKey:

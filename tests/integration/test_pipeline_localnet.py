@@ -16,10 +16,8 @@ from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.clock import SystemClock
 from autobot.domain import calls as c
-from autobot.execution.executor import Executor
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer, SubmitWindowFull
+from autobot.errors import SubmitWindowFull
+from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
 from autobot.journal.records import ActionState, NewAction, TxPurpose, TxState
 from autobot.journal.store import SqliteJournal
 from autobot.localnet.runner import Localnet
@@ -79,9 +77,9 @@ async def test_with_a_window_of_n_n_transactions_are_in_flight(
 
     async def send(index: int) -> str:
         call = c.set_fallback(1, index % 2 == 0, 1)
-        record = await admin.send(
-            call, action_key=new.key, action_digest=b"\x01" * 32, purpose=TxPurpose.EXECUTE,
-            call_index=index, expect={ActionState.PLANNED}, chain_now=now,
+        [record] = await admin.send_many(
+            [(index, call)], action_key=new.key, action_digest=b"\x01" * 32,
+            purpose=TxPurpose.EXECUTE, expect={ActionState.PLANNED}, chain_now=now,
         )  # fmt: skip
         assert record.state is TxState.SUBMITTED
         return record.tx_hash
@@ -113,11 +111,15 @@ async def test_refund_batches_are_pipelined_behind_the_first_and_land_in_one_blo
     }
     admin = sequencer(info.admin.private_key, gateway, journal, window=8)
     guards = Guards()
-    executor = Executor(
+    book = Bookkeeper(journal=journal)
+    steps = ActionSteps(
         journal=journal, gateway=gateway, admin=admin, operators=operators,
         router=Router(guards=guards, operators=operators), guards=guards, clock=SystemClock(),
-        live=True, confirm_seconds=0.2,
+        live=True, book=book,
     )  # fmt: skip
+    executor = Executor(
+        journal=journal, gateway=gateway, steps=steps, book=book, confirm_seconds=0.2
+    )
     snapshot = await gateway.snapshot(lottery_ids=[4])
     planned = plan_refund(snapshot.lotteries[4], snapshot, PlanContext(chain_id=info.chain_id))
     assert isinstance(planned, PlannedAction) and isinstance(planned.recipe, RefundPlan)

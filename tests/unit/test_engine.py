@@ -10,7 +10,7 @@ needed; the executor is told to start nothing (its steps are tested in ``executi
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,7 @@ from autobot.control.survey import OperatorNames, build_plan_context
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.engine import Engine
-from autobot.execution.executor import Executor
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
+from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
 from autobot.journal.records import RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics
@@ -40,34 +37,31 @@ from autobot.watchlist import ReadStats
 
 
 class FixedReads:
-    """``SweepReads`` that read the same snapshot every time."""
+    """``SweepReads`` that read the same snapshot every time, and count what was asked."""
 
     def __init__(self, snap: Snapshot) -> None:
         self.snapshot = snap
         self.last = ReadStats()
         self.finished: dict[int, tuple[int, LotteryView]] = {}
         self.changed: list[int] = []
+        self.asked: list[str] = []
 
-    async def read(
-        self,
-        *,
-        asset_ids: Collection[int],
-        estimated_now: float | None = None,
-        pending: Mapping[int, int] | None = None,
-    ) -> Snapshot:
+    async def read(self, **_: object) -> Snapshot:
+        self.asked.append("read")
         return self.snapshot
 
     async def scan(self, *, busy: Collection[int] = ()) -> int:
+        self.asked.append("scan")
         return 0
+
+    def mark_changed(self, lottery_ids: Iterable[int]) -> None:
+        self.changed.extend(lottery_ids)
 
     def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot:
         return snapshot
 
     def next_due(self) -> int | None:
         return None
-
-    def mark_changed(self, lottery_ids: Iterable[int]) -> None:
-        self.changed.extend(lottery_ids)
 
 
 def daemon_config(tmp_path: Path) -> Config:
@@ -95,13 +89,14 @@ def engine(config: Config, journal: SqliteJournal, reads: FixedReads) -> Engine:
     guards = Guards()
     admin = Sequencer(
         signer=ADMIN,
-        gateway=chain,
+        gateway=chain,  # type: ignore[arg-type]
         journal=journal,
         clock=clock,
         window=4,
-        ttl_seconds=60,  # type: ignore[arg-type]
+        ttl_seconds=60,
     )
-    executor = Executor(
+    book = Bookkeeper(journal=journal)
+    steps = ActionSteps(
         journal=journal,
         gateway=chain,  # type: ignore[arg-type]
         admin=admin,
@@ -110,6 +105,13 @@ def engine(config: Config, journal: SqliteJournal, reads: FixedReads) -> Engine:
         guards=guards,
         clock=clock,
         live=True,
+        book=book,
+    )
+    executor = Executor(
+        journal=journal,
+        gateway=chain,  # type: ignore[arg-type]
+        steps=steps,
+        book=book,
         stopping=lambda: True,  # journal what is planned, start nothing
     )
     return Engine(
@@ -143,9 +145,12 @@ async def test_the_sweep_plans_what_the_cli_says_it_would_for_the_same_journal_a
     )
     cli_ctx = await build_plan_context(config, journal, names=OperatorNames(by_name={}))
     cli_plan = plan_all(snap, cli_ctx)
+    reads = FixedReads(snap)
     # when
-    summary = await engine(config, journal, FixedReads(snap)).sweep()
-    # then: the sweep journaled exactly what the CLI planned, the chain deciding for lottery 9
+    summary = await engine(config, journal, reads).sweep()
+    # then: the sweep read, then (after acting) scanned for changes
+    assert reads.asked == ["read", "scan"]
+    # and journaled exactly what the CLI planned, the chain deciding for lottery 9
     journaled = sorted(a.key for a in await journal.list_actions())
     assert journaled == sorted(str(a.key) for a in cli_plan.actions)
     assert {"refund:9:1", "cancel:5:2", "close:1:0"} <= set(journaled)

@@ -74,7 +74,7 @@ from autobot.errors import (
     RpcTimeout,
     RpcUnavailable,
     SequenceRace,
-    TransientError,
+    StaleAnswer,
 )
 
 __all__ = [
@@ -82,7 +82,6 @@ __all__ = [
     "MAX_RETRY_AFTER_SECONDS",
     "Reply",
     "RpcClient",
-    "StaleAnswer",
     "parse_retry_after",
 ]
 
@@ -100,14 +99,6 @@ SECOND_ANSWER_GRACE_SECONDS = 0.5
 """``each_healthy``: how long the other endpoints may take once one has answered."""
 _BACKOFF_SECONDS = 0.05
 _MAX_BACKOFF_SECONDS = 0.5
-
-
-class StaleAnswer(TransientError):
-    """A ``decode`` refused an answer because its endpoint lags the chain (``reading`` kept)."""
-
-    def __init__(self, message: str, *, reading: object = None) -> None:
-        super().__init__(message)
-        self.reading = reading
 
 
 def _outcome(exc: Exception) -> Outcome:

@@ -49,7 +49,7 @@ from autobot.chain.responses import (
     decode_submit,
     decode_transaction,
 )
-from autobot.chain.rpc import Reply, RpcClient, StaleAnswer
+from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.signer import Signer, signed_transaction_bytes
 from autobot.domain.bots import Bot
 from autobot.domain.calls import U64, Address, Call, MoveArg
@@ -60,7 +60,7 @@ from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.domain.values import ChainTime, normalise_address
-from autobot.errors import AutobotError, MoveAbort, RpcTimeout, TransientError
+from autobot.errors import AutobotError, MoveAbort, RpcTimeout, StaleAnswer, TransientError
 
 if TYPE_CHECKING:
     from autobot.config import ChainConfig

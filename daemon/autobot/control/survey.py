@@ -20,9 +20,7 @@ from autobot.config import Config
 from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import AutobotError
-from autobot.execution.bookkeeping import SLOT_STATES
-from autobot.execution.guards import DEFAULT_GUARDS, GuardContext, Guards
-from autobot.execution.routing import Router
+from autobot.execution import DEFAULT_GUARDS, SLOT_STATES, GuardContext, Guards, Router
 from autobot.journal.records import ActionRecord, ActionState, RequestRecord
 from autobot.journal.store import SqliteJournal
 from autobot.planning import PlanContext, PlannedAction, PlanResult

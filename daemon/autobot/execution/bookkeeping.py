@@ -24,7 +24,7 @@ import structlog
 from autobot.domain.actions import ActionKey
 from autobot.errors import RpcProtocolError, TransientError
 from autobot.execution.outcomes import TERMINAL_STATE, backoff_seconds
-from autobot.execution.telemetry import PARKED, ExecutionMetrics
+from autobot.execution.telemetry import PARKED, ExecutionMetrics, NullExecutionMetrics
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -90,13 +90,15 @@ class Bookkeeper:
         self,
         *,
         journal: SqliteJournal,
-        metrics: ExecutionMetrics,
-        responsible: str,
-        retry_base_seconds: int,
-        retry_max_seconds: int,
+        metrics: ExecutionMetrics | None = None,
+        responsible: str = "autobot",
+        retry_base_seconds: int = 15,
+        retry_max_seconds: int = 300,
     ) -> None:
+        """``responsible`` signs the incidents; a retry waits ``retry_base_seconds`` of chain time,
+        doubling with each attempt up to ``retry_max_seconds``."""
         self._journal = journal
-        self._metrics = metrics
+        self._metrics = metrics if metrics is not None else NullExecutionMetrics()
         self._responsible = responsible
         self._base = retry_base_seconds
         self._cap = retry_max_seconds

@@ -39,17 +39,13 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 
 from autobot.chain.gateway import ChainGateway
-from autobot.clock import Clock
 from autobot.domain.actions import ActionKey
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import JournalError, PermanentError, RpcProtocolError, TransientError
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
 from autobot.execution.gate import PriorityGate
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.steps import ActionSteps
-from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.view import StepView
 from autobot.journal.records import (
     ActionRecord,
@@ -72,53 +68,23 @@ class Executor:
         *,
         journal: SqliteJournal,
         gateway: ChainGateway,
-        admin: Sequencer,
-        operators: Mapping[str, Sequencer],
-        router: Router,
-        guards: Guards,
-        clock: Clock,
-        live: bool,
-        metrics: ExecutionMetrics | None = None,
-        responsible: str = "autobot",
+        steps: ActionSteps,
+        book: Bookkeeper,
         confirm_seconds: float = 5.0,
-        retry_base_seconds: int = 15,
-        retry_max_seconds: int = 300,
-        dry_run_recheck_seconds: int = 600,
         max_steps: int = 32,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
+        """``steps`` takes an action one step further and ``book`` writes what it decided (both
+        over the same journal); ``confirm_seconds`` is how long a step waits for its transaction's
+        confirmation; ``stopping`` is the daemon's stop flag (SIGTERM: the step in progress
+        finishes, no other starts)."""
         self._journal = journal
-        self._stopping = stopping  # SIGTERM: finish the step in progress, start no other
         self._gateway = gateway
-        self._admin = admin
-        self._operators = dict(operators)
-        self._router = router
-        self._guards = guards
-        self._clock = clock
-        self._live = live
-        self._metrics = metrics if metrics is not None else NullExecutionMetrics()
-        self._book = Bookkeeper(
-            journal=journal,
-            metrics=self._metrics,
-            responsible=responsible,
-            retry_base_seconds=retry_base_seconds,
-            retry_max_seconds=retry_max_seconds,
-        )
+        self._steps = steps
+        self._book = book
         self._confirm = confirm_seconds
         self._max_steps = max_steps
-        self._steps = ActionSteps(
-            journal=journal,
-            gateway=gateway,
-            admin=admin,
-            operators=operators,
-            router=router,
-            guards=guards,
-            clock=clock,
-            live=live,
-            metrics=self._metrics,
-            book=self._book,
-            dry_run_recheck_seconds=dry_run_recheck_seconds,
-        )
+        self._stopping = stopping
         self._running: set[ActionKey] = set()
         self._tasks: dict[ActionKey, asyncio.Task[None]] = {}
         self._gate: PriorityGate | None = None
@@ -365,4 +331,4 @@ class Executor:
     @property
     def sequencers(self) -> Mapping[str, Sequencer]:
         """Every account's sequencer by address (the admin's and each operator's)."""
-        return {self._admin.address: self._admin, **self._operators}
+        return self._steps.sequencers

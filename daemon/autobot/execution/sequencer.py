@@ -6,7 +6,7 @@ A sequencer signs, journals and submits, in that order, under one lock:
    reads the chain's and takes the smallest number at or above both the chain's and the journal's
    highest *executed* one that no live transaction of ours holds;
 2. at most ``window`` transactions may be live (signed, not yet executed or dropped) at once:
-   beyond that ``send`` raises ``SubmitWindowFull`` (transient: try again later);
+   beyond that ``send_many`` raises ``SubmitWindowFull`` (transient: try again later);
 3. the signed bytes are journaled (with the action change they imply) **before** they are
    submitted, so after a crash the same bytes are re-sent or found on chain.
 
@@ -32,7 +32,7 @@ from autobot.chain.gateway import TxState as ChainTxState
 from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain.calls import Call
-from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, TransientError
+from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull, TransientError
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import call_from_json, call_to_json
 from autobot.journal.records import (
@@ -45,13 +45,9 @@ from autobot.journal.records import (
 )
 from autobot.journal.store import ActionChanges, SqliteJournal
 
-__all__ = ["Sequencer", "SubmitWindowFull"]
+__all__ = ["Sequencer"]
 
 log = structlog.get_logger(__name__)
-
-
-class SubmitWindowFull(TransientError):
-    """The account already has ``submit_window`` transactions in flight."""
 
 
 class Sequencer:
@@ -126,80 +122,32 @@ class Sequencer:
             seq += 1
         return seq
 
-    async def send(
-        self,
-        call: Call,
-        *,
-        action_key: str,
-        action_digest: bytes,
-        purpose: TxPurpose,
-        call_index: int = 0,
-        secondary: Sequence[Signer] = (),
-        expect: Collection[ActionState],
-        chain_now: int,
-        **changes: Unpack[ActionChanges],
-    ) -> TxRecord:
-        """Sign ``call``, journal it with ``changes`` to its action, then submit it.
-
-        ``action_digest`` is the action's hash this transaction belongs to (an action started
-        over gets a new one, so its old transactions are never mistaken for the new attempt's).
-
-        Returns the journaled record: ``submitted`` when a node took it, ``signed`` when the
-        outcome is unknown (``follow`` re-sends it), ``dropped`` after a sequence refusal.
-        Raises ``SubmitWindowFull``; ``RpcRejected`` after journaling the refusal as dropped.
-        """
-        async with self._lock:
-            live = await self._journal.live_sequences(self.address)
-            if len(live) >= self._window:
-                raise SubmitWindowFull(
-                    f"{self.address} has {len(live)} transactions in flight (window {self._window})"
-                )
-            seq = await self._peek(live)
-            signed = await self._sign_new(call, seq, secondary=secondary)
-            record = await self._journal.add_transaction(
-                NewTransaction(
-                    tx_hash=signed.tx_hash,
-                    action_key=action_key,
-                    action_hash=action_digest,
-                    purpose=purpose,
-                    call_index=call_index,
-                    call=json.dumps(call_to_json(call), sort_keys=True),
-                    sender=self.address,
-                    sequence_number=seq,
-                    expires_at=signed.expires_at,
-                    raw=signed.payload,
-                    secondary=tuple(s.address for s in secondary),
-                ),
-                expect=expect,
-                chain_now=chain_now,
-                **changes,
-            )
-            self._next = seq + 1
-            self._unaccepted.add(record.tx_hash)
-            log.info(
-                "transaction_signed",
-                tx_hash=record.tx_hash,
-                sender=self.address,
-                sequence_number=seq,
-                function=f"{call.module}::{call.function}",
-                action_key=action_key,
-            )
-            return await self._submit(record, signed)
-
     async def send_many(
         self,
         calls: Sequence[tuple[int, Call]],
+        /,
         *,
         action_key: str,
         action_digest: bytes,
         purpose: TxPurpose,
         expect: Collection[ActionState],
         chain_now: int,
+        secondary: Sequence[Signer] = (),
+        **changes: Unpack[ActionChanges],
     ) -> list[TxRecord]:
-        """``send`` for several ``(call_index, call)`` of one action, as far as the window allows:
-        consecutive numbers, one journal commit for all, then every submit at once (a node holds
-        the later numbers until the earlier arrive). Returns the records of those sent, in order;
-        raises ``SubmitWindowFull`` if none fit."""
+        """Sign ``(call_index, call)`` pairs of one action, as far as the window allows, journal
+        them with ``changes`` to their action in one commit, then submit them all at once (a node
+        holds the later numbers until the earlier arrive). One call is a list of one.
+
+        ``action_digest`` is the action's hash these transactions belong to (an action started
+        over gets a new one, so its old transactions are never mistaken for the new attempt's);
+        ``secondary`` co-sign each of them (a multi-agent call, ``rotate_bot``, goes alone).
+
+        Returns the records of those sent, in order: ``submitted`` when a node took one,
+        ``signed`` when the outcome is unknown (``follow`` re-sends it), ``dropped`` after a
+        sequence refusal. Raises ``SubmitWindowFull`` if none fit; ``RpcRejected`` after
+        journaling the refusal as dropped.
+        """
         async with self._lock:
             live = await self._journal.live_sequences(self.address)
             room = self._window - len(live)
@@ -217,7 +165,9 @@ class Sequencer:
                 numbered.append((call_index, seq, call))
                 seq += 1
             signatures = await self._sign_new_many(
-                [(call, number) for _, number, call in numbered], expires_at=expires_at
+                [(call, number) for _, number, call in numbered],
+                expires_at=expires_at,
+                secondary=secondary,
             )
             batch: list[tuple[NewTransaction, SignedTx]] = []
             for (call_index, number, call), signed in zip(numbered, signatures, strict=True):
@@ -232,11 +182,11 @@ class Sequencer:
                     sequence_number=number,
                     expires_at=signed.expires_at,
                     raw=signed.payload,
-                    secondary=(),
+                    secondary=tuple(s.address for s in secondary),
                 )
                 batch.append((new, signed))
             records = await self._journal.add_transactions(
-                [n for n, _ in batch], expect=expect, chain_now=chain_now
+                [n for n, _ in batch], expect=expect, chain_now=chain_now, **changes
             )
             self._next = seq
             for record, (_, signed) in zip(records, batch, strict=True):
@@ -259,19 +209,29 @@ class Sequencer:
         return [r for r in results if isinstance(r, TxRecord)]
 
     async def _sign_new_many(
-        self, calls: Sequence[tuple[Call, int]], *, expires_at: int
+        self,
+        calls: Sequence[tuple[Call, int]],
+        *,
+        expires_at: int,
+        secondary: Sequence[Signer] = (),
     ) -> list[SignedTx]:
         """``_sign_new`` for several ``(call, sequence number)``: one journal lookup for all."""
         signed = [
             self._gateway.sign(
-                call=call, sender=self._signer, sequence_number=seq, expires_at=expires_at
+                call=call,
+                sender=self._signer,
+                sequence_number=seq,
+                expires_at=expires_at,
+                secondary=secondary,
             )
             for call, seq in calls
         ]
         known = await self._journal.known_hashes([s.tx_hash for s in signed])
         for index, (call, seq) in enumerate(calls):
             if signed[index].tx_hash in known:  # rare: a dropped transaction's very bytes
-                signed[index] = await self._sign_new(call, seq, expires_at=expires_at + 1)
+                signed[index] = await self._sign_new(
+                    call, seq, secondary=secondary, expires_at=expires_at + 1
+                )
         return signed
 
     async def _sign_new(

@@ -18,6 +18,7 @@ later one), it is decided again by a new simulation, as any call that aborted on
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Mapping
 
 import structlog
@@ -28,16 +29,17 @@ from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain import calls as c
 from autobot.domain.bots import Bot
-from autobot.errors import RpcProtocolError, TransientError
+from autobot.domain.snapshot import Snapshot
+from autobot.errors import RpcProtocolError, SubmitWindowFull, TransientError, UnusableAction
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
 from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
 from autobot.execution.outcomes import Verdict, classify_abort, incident_type
 from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer, SubmitWindowFull
-from autobot.execution.telemetry import ExecutionMetrics
+from autobot.execution.sequencer import Sequencer
+from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import calls_to_text
-from autobot.execution.view import StepView, UnusableAction, recipe_of
+from autobot.execution.view import StepView, recipe_of
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -56,8 +58,19 @@ __all__ = ["ActionSteps"]
 log = structlog.get_logger(__name__)
 
 
+class _Sent(enum.Enum):
+    """``_send_call``'s answer when the call left (the step goes on with the next call)."""
+
+    SENT = "sent"
+
+
 class ActionSteps:
-    """The transitions of the action state machine (used by ``Executor`` only)."""
+    """The transitions of the action state machine (``Executor`` calls ``step``).
+
+    ``admin`` and ``operators`` (by address) are the accounts' sequencers; ``router`` picks an
+    action's bot and ``guards`` check it before each step under it; ``live=False`` is dry-run
+    (``dryrun.py``); ``book`` writes every transition to the journal.
+    """
 
     def __init__(
         self,
@@ -70,9 +83,9 @@ class ActionSteps:
         guards: Guards,
         clock: Clock,
         live: bool,
-        metrics: ExecutionMetrics,
         book: Bookkeeper,
-        dry_run_recheck_seconds: int,
+        metrics: ExecutionMetrics | None = None,
+        dry_run_recheck_seconds: int = 600,
         pipeline: bool = True,
     ) -> None:
         self._journal = journal
@@ -83,7 +96,7 @@ class ActionSteps:
         self._guards = guards
         self._clock = clock
         self._live = live
-        self._metrics = metrics
+        self._metrics = metrics if metrics is not None else NullExecutionMetrics()
         self._book = book
         self._dry_recheck = dry_run_recheck_seconds
         self._pipeline = pipeline
@@ -181,8 +194,8 @@ class ActionSteps:
             return await self._book.retry_later(
                 record, now, code=code, name=name, message="announce_dry_run would abort"
             )
-        await operator.send(
-            announce,
+        await operator.send_many(
+            [(0, announce)],
             action_key=record.key,
             action_digest=digest,
             purpose=TxPurpose.ANNOUNCE,
@@ -220,12 +233,11 @@ class ActionSteps:
             code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
             return await self._on_abort(record, view, timed, code, name)
         try:
-            sent = await self._admin.send(
-                timed.call,
+            [sent] = await self._admin.send_many(
+                [(0, timed.call)],
                 action_key=record.key,
                 action_digest=digest,
                 purpose=TxPurpose.EXECUTE,
-                call_index=0,
                 expect={ActionState.PLANNED},
                 chain_now=now,
                 **fixed,
@@ -299,8 +311,10 @@ class ActionSteps:
         return None
 
     async def _execute(self, record: ActionRecord, view: StepView) -> StepResult | None:
+        """The admin calls, one after the other (several at once when pipelined): each call's
+        latest transaction is followed; an executed one moves the progress on, and a call without
+        a live or executed transaction is decided afresh (``_send_call``)."""
         assert record.execute_at is not None and record.action_hash is not None
-        digest = record.action_hash
         recipe = recipe_of(record)
         calls = recipe.calls(record.execute_at)
         if calls_to_text(calls) != record.calls:
@@ -313,18 +327,14 @@ class ActionSteps:
             if record.progress >= len(calls):
                 await self._book.conclude(record, await view.now(), Outcome.SUCCESS)
                 return None
-            timed = calls[record.progress]
             tx = await view.tracked(record, TxPurpose.EXECUTE, record.progress)
             if tx is not None and tx.state.live:
                 return self._book.soon(record)
             now = await view.now()
             if tx is not None and tx.state is TxState.COMMITTED:
-                if not caught_up and recipe.PIPELINED:  # the calls behind it, all at once
-                    await view.follow_all(record, TxPurpose.EXECUTE)
-                    caught_up = True
-                    record = await self._progressed_many(record, now, calls)
-                else:
-                    record = await self._progressed(record, now, timed, tx)
+                catch_up = recipe.PIPELINED and not caught_up  # the calls behind it, all at once
+                record = await self._executed(record, view, now, calls, tx, catch_up=catch_up)
+                caught_up = caught_up or catch_up
                 continue
             # No transaction, a dropped one, or one that aborted on chain (its effects reverted,
             # e.g. a "not yet" that raced the simulation): decide afresh from a new simulation.
@@ -334,60 +344,80 @@ class ActionSteps:
                 log.info("calls_already_applied", first=record.progress, upto=done)
                 record = await self._book.update(record, now, progress=done)
                 continue
-            if now < timed.not_before:
-                return self._book.wait(record, timed.not_before)
-            if record.operator is not None:
-                refused = self._refusal(record, snap.bot(record.operator), now)
-                if refused is not None:
-                    return await self._book.park(record, now, refused)
-            co_signers = self._co_signers(timed)
-            sim = await self._gateway.simulate(
-                call=timed.call,
-                sender=self._admin.signer,
-                sequence_number=await self._admin.next_sequence(),
-                secondary=co_signers,
-            )
-            if not sim.success:
-                code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
-                return await self._on_abort(record, view, timed, code, name)
-            if self._pipeline and recipe.PIPELINED and not co_signers:
-                # the simulated call and those behind it: one commit, submitted together (they
-                # land in one block)
-                behind = await self._behind(record, calls, now)
-                try:
-                    sent = (
-                        await self._admin.send_many(
-                            [(record.progress, timed.call), *behind],
-                            action_key=record.key,
-                            action_digest=digest,
-                            purpose=TxPurpose.EXECUTE,
-                            expect={ActionState.EXECUTING},
-                            chain_now=now,
-                        )
-                    )[0]
-                except SubmitWindowFull:  # other actions' calls fill it: room within a block
-                    return self._book.soon(record)
-                if behind:
-                    log.info("calls_pipelined", calls=[i for i, _ in behind])
-            else:
-                try:
-                    sent = await self._admin.send(
-                        timed.call,
-                        action_key=record.key,
-                        action_digest=digest,
-                        purpose=TxPurpose.EXECUTE,
-                        call_index=record.progress,
-                        secondary=co_signers,
-                        expect={ActionState.EXECUTING},
-                        chain_now=now,
-                    )
-                except SubmitWindowFull:
-                    return self._book.soon(record)
+            sent = await self._send_call(record, view, now, recipe, calls, snap)
+            if sent is not _Sent.SENT:
+                return sent
             sends += 1
-            log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
-            if record.operator is None and record.progress == 0:
-                self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return self._book.soon(record)
+
+    async def _executed(
+        self,
+        record: ActionRecord,
+        view: StepView,
+        now: int,
+        calls: tuple[TimedCall, ...],
+        tx: TxRecord,
+        *,
+        catch_up: bool,
+    ) -> ActionRecord:
+        """The current call's transaction committed: move the progress past it (``catch_up``:
+        first follow the calls pipelined behind it, and move past every one that committed)."""
+        if catch_up:
+            await view.follow_all(record, TxPurpose.EXECUTE)
+            return await self._progressed_many(record, now, calls)
+        return await self._progressed(record, now, calls[record.progress], tx)
+
+    async def _send_call(
+        self,
+        record: ActionRecord,
+        view: StepView,
+        now: int,
+        recipe: Recipe,
+        calls: tuple[TimedCall, ...],
+        snap: Snapshot,
+    ) -> StepResult | _Sent | None:
+        """The current call, decided afresh: wait for its time, refuse it (guards), decide its
+        abort, or simulate and send it (with the pipelined calls behind it): ``_Sent.SENT``."""
+        assert record.action_hash is not None
+        timed = calls[record.progress]
+        if now < timed.not_before:
+            return self._book.wait(record, timed.not_before)
+        if record.operator is not None:
+            refused = self._refusal(record, snap.bot(record.operator), now)
+            if refused is not None:
+                return await self._book.park(record, now, refused)
+        co_signers = self._co_signers(timed)
+        sim = await self._gateway.simulate(
+            call=timed.call,
+            sender=self._admin.signer,
+            sequence_number=await self._admin.next_sequence(),
+            secondary=co_signers,
+        )
+        if not sim.success:
+            code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
+            return await self._on_abort(record, view, timed, code, name)
+        # the simulated call and those behind it: one commit, submitted together (they land in
+        # one block); a co-signed call goes alone
+        pipelined = self._pipeline and recipe.PIPELINED and not co_signers
+        behind = await self._behind(record, calls, now) if pipelined else []
+        try:
+            [sent, *_] = await self._admin.send_many(
+                [(record.progress, timed.call), *behind],
+                action_key=record.key,
+                action_digest=record.action_hash,
+                purpose=TxPurpose.EXECUTE,
+                secondary=co_signers,
+                expect={ActionState.EXECUTING},
+                chain_now=now,
+            )
+        except SubmitWindowFull:  # other actions' calls fill it: room within a block
+            return self._book.soon(record)
+        if behind:
+            log.info("calls_pipelined", calls=[i for i, _ in behind])
+        log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
+        if record.operator is None and record.progress == 0:
+            self._metrics.first_submission(self._clock.wall() - record.created_wall)
+        return _Sent.SENT
 
     async def _progressed_many(
         self, record: ActionRecord, now: int, calls: tuple[TimedCall, ...]
@@ -518,8 +548,8 @@ class ActionSteps:
             if sim.abort is not None and classify_abort(sim.abort.code, call) is Verdict.WAIT:
                 return await self._book.retry_later(record, now, message="record not yet accepted")
             return await self._book.park(record, now, f"record would abort: {sim.vm_status}")
-        await operator.send(
-            call,
+        await operator.send_many(
+            [(0, call)],
             action_key=record.key,
             action_digest=record.action_hash,
             purpose=TxPurpose.RECORD,
@@ -554,6 +584,11 @@ class ActionSteps:
         message = "dry-run: simulated and logged, nothing submitted"
         await self._book.update(record, now, next_check_at=until, error_message=message)
         return self._book.wait(record, until)
+
+    @property
+    def sequencers(self) -> Mapping[str, Sequencer]:
+        """Every account's sequencer by address (the admin's and each operator's)."""
+        return {self._admin.address: self._admin, **self._operators}
 
     def sequencer(self, address: str) -> Sequencer:
         if address == self._admin.address:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from autobot.chain.gateway import ChainGateway
 from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
-from autobot.errors import PermanentError
+from autobot.errors import UnusableAction
 from autobot.execution.outcomes import snapshot_scope
 from autobot.execution.sequencer import Sequencer
 from autobot.journal.records import ActionRecord, TxPurpose, TxRecord
@@ -25,13 +25,9 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import recipe_from_json
 
-__all__ = ["NOW_REUSE_SECONDS", "StepView", "UnusableAction", "recipe_of"]
+__all__ = ["NOW_REUSE_SECONDS", "StepView", "recipe_of"]
 
 NOW_REUSE_SECONDS = 0.05
-
-
-class UnusableAction(PermanentError):
-    """An action this code cannot carry on (unreadable recipe, missing co-signer key, ...)."""
 
 
 def recipe_of(record: ActionRecord) -> Recipe:

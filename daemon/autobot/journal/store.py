@@ -378,27 +378,22 @@ class SqliteJournal(OperationsTables):
         **changes: Unpack[ActionChanges],
     ) -> TxRecord:
         """Journal a signed transaction (state ``signed``) and its action's change in one commit."""
-        async with self._write(f"journaling transaction {tx.tx_hash}") as db:
-            await db.execute(
-                "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
-                " call, secondary, sender, sequence_number, expires_at, raw, state, created_wall)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
-                (tx.tx_hash, tx.action_key, tx.action_hash, tx.purpose.value, tx.call_index, tx.call,
-                 json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number, tx.expires_at,
-                 tx.raw, self._clock.wall()),
-            )  # fmt: skip
-            await self._update(db, tx.action_key, expect, chain_now, changes)
-            row = await fetch_one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx.tx_hash,))
-        return TxRecord.from_row(row)
+        [record] = await self.add_transactions([tx], expect=expect, chain_now=chain_now, **changes)
+        return record
 
     async def add_transactions(
-        self, txs: Sequence[NewTransaction], *, expect: Collection[ActionState], chain_now: int
+        self,
+        txs: Sequence[NewTransaction],
+        *,
+        expect: Collection[ActionState],
+        chain_now: int,
+        **changes: Unpack[ActionChanges],
     ) -> list[TxRecord]:
-        """Journal several signed transactions of actions in ``expect`` in one commit (the
-        pipelined calls of a recipe); ``add_transaction`` without action changes, for many."""
+        """``add_transaction`` for several (the pipelined calls of a recipe), in one commit:
+        each transaction's action must be in ``expect`` and gets ``changes``."""
         if not txs:
             return []
-        async with self._write(f"journaling {len(txs)} transactions") as db:
+        async with self._write(f"journaling {len(txs)} transaction(s)") as db:
             wall = self._clock.wall()
             await db.executemany(
                 "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
@@ -409,7 +404,7 @@ class SqliteJournal(OperationsTables):
                   tx.expires_at, tx.raw, wall) for tx in txs],
             )  # fmt: skip
             for key in dict.fromkeys(tx.action_key for tx in txs):
-                await self._update(db, key, expect, chain_now, {})
+                await self._update(db, key, expect, chain_now, changes)
             marks = ", ".join("?" * len(txs))
             rows = await db.execute_fetchall(
                 f"SELECT * FROM transactions WHERE tx_hash IN ({marks})", [t.tx_hash for t in txs]

@@ -30,11 +30,15 @@ from autobot.domain.lotteries import LotteryConfig, LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.domain.values import ChainTime
 from autobot.errors import MoveAbort, RpcRejected, SequenceRace
-from autobot.execution.executor import Executor
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
-from autobot.execution.telemetry import ExecutionMetrics
+from autobot.execution import (
+    ActionSteps,
+    Bookkeeper,
+    ExecutionMetrics,
+    Executor,
+    Guards,
+    Router,
+    Sequencer,
+)
 from autobot.execution.transcripts import call_to_json
 from autobot.journal.store import SqliteJournal
 
@@ -406,6 +410,8 @@ class Rig:
     window: int = 8
     ttl_seconds: int = 60
     executor: Executor = field(init=False)
+    steps: ActionSteps = field(init=False)
+    book: Bookkeeper = field(init=False)
     admin: Sequencer = field(init=False)
     operators: dict[str, Sequencer] = field(init=False)
 
@@ -428,7 +434,8 @@ class Rig:
         self.admin = self.sequencer(ADMIN)
         self.operators = {s.address: self.sequencer(s) for s in (OPERATOR_A, OPERATOR_B)}
         guards = Guards(metrics=self.metrics)
-        self.executor = Executor(
+        self.book = Bookkeeper(journal=self.journal, metrics=self.metrics)
+        self.steps = ActionSteps(
             journal=self.journal,
             gateway=self.chain,  # type: ignore[arg-type]
             admin=self.admin,
@@ -437,7 +444,14 @@ class Rig:
             guards=guards,
             clock=self.clock,
             live=self.live,
+            book=self.book,
             metrics=self.metrics,
+        )
+        self.executor = Executor(
+            journal=self.journal,
+            gateway=self.chain,  # type: ignore[arg-type]
+            steps=self.steps,
+            book=self.book,
             confirm_seconds=0.0,
         )
 

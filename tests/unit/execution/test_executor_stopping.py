@@ -10,9 +10,7 @@ import pytest
 from execution_fakes import OPERATOR_B, Rig, lottery
 
 from autobot.errors import JournalError
-from autobot.execution.executor import Executor, StepResult
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
+from autobot.execution import Executor, StepResult
 from autobot.journal.records import ActionState
 from autobot.planning.plan import ActionKey, PlannedAction
 from autobot.planning.recipes import AutoClose
@@ -22,16 +20,11 @@ EXECUTE = "lottery_registry::advance_status"
 
 
 def executor(rig: Rig, stopping: Callable[[], bool]) -> Executor:
-    guards = Guards(metrics=rig.metrics)
     return Executor(
         journal=rig.journal,
         gateway=rig.chain,  # type: ignore[arg-type]
-        admin=rig.admin,
-        operators=rig.operators,
-        router=Router(guards=guards, operators=rig.operators),
-        guards=guards,
-        clock=rig.clock,
-        live=True,
+        steps=rig.steps,
+        book=rig.book,
         confirm_seconds=0.0,
         stopping=stopping,
     )

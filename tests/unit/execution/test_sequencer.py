@@ -6,8 +6,8 @@ import pytest
 from execution_fakes import ADMIN, Rig
 
 from autobot.domain import calls as c
-from autobot.errors import RpcRejected, RpcTimeout, SequenceRace
-from autobot.execution.sequencer import Sequencer, SubmitWindowFull
+from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull
+from autobot.execution import Sequencer
 from autobot.journal.records import ActionState, NewAction, TxPurpose, TxRecord, TxState
 
 KEY = "close:1:0"
@@ -31,14 +31,15 @@ async def journaled(rig: Rig) -> Rig:
 
 
 async def send(seq: Sequencer, lottery_id: int = 1) -> TxRecord:
-    return await seq.send(
-        c.advance_status(lottery_id, 2),
+    [sent] = await seq.send_many(
+        [(0, c.advance_status(lottery_id, 2))],
         action_key=KEY,
         action_digest=DIGEST,
         purpose=TxPurpose.EXECUTE,
         expect=set(ActionState),
         chain_now=0,
     )
+    return sent
 
 
 async def test_the_first_number_comes_from_the_chain_then_counts_locally(journaled: Rig) -> None:
