@@ -88,7 +88,7 @@ def dev_keys() -> dict[str, bytes]:
 
 
 def keys_from_files(paths: Iterable[Path]) -> dict[str, bytes]:
-    """Keys read from key files (hex, as ``autobot.keys`` accepts them), by file name."""
+    """Keys read from key files (hex, as ``autobot.keyfiles`` accepts them), by file name."""
     return {Path(p).name: _key_bytes(Path(p).read_text()) for p in paths}
 
 

@@ -38,13 +38,8 @@ from autobot.chain.gateway import ChainGateway
 from autobot.chain.keys import Keyring, load_keyring
 from autobot.chain.supra import SupraGateway
 from autobot.clock import Clock, SystemClock
-from autobot.config import (
-    Config,
-    changed_settings,
-    check_config_file,
-    is_loopback_host,
-    load_config,
-)
+from autobot.config import Config, changed_settings, is_loopback_host, load_config
+from autobot.config_check import check_config_file
 from autobot.engine import Engine
 from autobot.errors import (
     EX_CONFIG,

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate a config file; exit 78 on problems")
     check.add_argument("path", metavar="PATH")
-    check.set_defaults(handler=_handler("autobot.config:check_config_command"))
+    check.set_defaults(handler=_handler("autobot.config_check:check_config_command"))
 
     net = sub.add_parser("localnet", help="run a local Supra node with the lottery_multi package")
     net.add_argument("--host", default="127.0.0.1")

@@ -25,20 +25,19 @@ Paths:
   * ``~`` is not expanded (services have no meaningful home); such a path is refused.
 
 Secrets are never in the file: keys are given as paths to key files. Loading the model does not
-touch key files; ``check-config`` and the daemon's start check them (``autobot.keys``,
-``autobot.chain.keys``) and report problems in the same list, under ``keys.admin_key_file`` etc.
+touch key files; ``check-config`` and the daemon's start check them (``autobot.config_check``,
+through ``autobot.keyfiles`` and ``autobot.chain.keys``) and report problems in the same list, under
+``keys.admin_key_file`` etc.
 
 This is the one module that reads ``os.environ`` (``CREDENTIALS_DIRECTORY``).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import ipaddress
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -56,13 +55,14 @@ from autobot.config_schema import (
     rules,
 )
 from autobot.domain.values import Address, normalise_address
-from autobot.errors import EX_CONFIG, ConfigError, Problem
+from autobot.errors import ConfigError, Problem
 
 __all__ = [
     "DEFAULT_FEED_PROBE",
     "AutomationConfig",
     "ChainConfig",
     "Config",
+    "ConfigFile",
     "DrawsConfig",
     "FeedsConfig",
     "HttpConfig",
@@ -74,11 +74,10 @@ __all__ = [
     "SchedulerConfig",
     "StatusConfig",
     "changed_settings",
-    "check_config_command",
-    "check_config_file",
     "is_loopback_host",
     "load_config",
     "parse_config",
+    "read_config_file",
 ]
 
 _HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{64,}")
@@ -541,6 +540,41 @@ def load_config(
     return parse_config(data, source=source, environ=environ)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigFile:
+    """A config file read and checked: the model (``None`` while there are problems), every
+    problem, and the ``[keys]`` paths and package address that converted, so the key files can be
+    checked even when other sections have problems (``config_check``: one list of everything)."""
+
+    config: Config | None
+    problems: tuple[Problem, ...]
+    admin_key_file: Path | None = None
+    operator_key_files: Mapping[str, Path] = field(default_factory=dict)
+    package_address: str | None = None
+    credentials_directory: Path | None = None
+
+
+def read_config_file(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> ConfigFile:
+    """Read and check a config file without raising: ``load_config`` for listing problems. Key
+    files are *not* opened here."""
+    source = Path(path)
+    data, problems = _read(source)
+    if data is None:
+        return ConfigFile(config=None, problems=tuple(problems))
+    config, ctx = _parse(data, source=source, environ=environ)
+    keys = ctx.values.get("keys", {})
+    return ConfigFile(
+        config=config,
+        problems=tuple(ctx.problems),
+        admin_key_file=keys.get("admin_key_file"),
+        operator_key_files=keys.get("operator_key_files", {}),
+        package_address=ctx.values.get("chain", {}).get("package_address"),
+        credentials_directory=ctx.credentials_dir,
+    )
+
+
 def changed_settings(old: Config, new: Config) -> tuple[str, ...]:
     """Dotted paths of the keys whose values differ (for a reload that applies only some)."""
     changed: list[str] = []
@@ -552,56 +586,3 @@ def changed_settings(old: Config, new: Config) -> tuple[str, ...]:
             if getattr(a, g.name) != getattr(b, g.name):
                 changed.append(f"{f.name}.{g.name}")
     return tuple(changed)
-
-
-# --------------------------------------------------------------------------------------------
-# autobot check-config PATH
-
-
-def check_config_file(
-    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
-) -> tuple[Config | None, list[Problem]]:
-    """Every problem of a config file *and* of its key files, in one list (empty: usable).
-
-    Key files are checked even when other sections have problems, so one run lists everything;
-    ``autobot check-config`` prints this, and ``autobot run`` reports it when it cannot start.
-    """
-    source = Path(path)
-    data, problems = _read(source)
-    config: Config | None = None
-    if data is not None:
-        config, ctx = _parse(data, source=source, environ=environ)
-        problems = ctx.problems
-        keys = ctx.values.get("keys", {})
-        if keys:  # check whatever key paths converted, even if the rest of [keys] did not
-            from autobot.chain.keys import check_keys  # the SDK lives in chain/
-
-            _, key_problems = check_keys(
-                admin_key_file=keys.get("admin_key_file"),
-                operator_key_files=keys.get("operator_key_files", {}),
-                package_address=ctx.values.get("chain", {}).get("package_address"),
-                credentials_directory=ctx.credentials_dir,
-            )
-            problems = [*problems, *key_problems]
-    return config, problems
-
-
-def check_config_command(args: argparse.Namespace) -> int:
-    """Validate the file and its key files; print every problem, exit 78 if there is one.
-
-    Run it as the daemon's user: key files must be owned by the user that reads them.
-    """
-    source = Path(args.path)
-    config, problems = check_config_file(source)
-    if problems or config is None:
-        for problem in problems:
-            print(problem.render(), file=sys.stderr)
-        print(f"{source}: {len(problems)} problem(s)", file=sys.stderr)
-        return EX_CONFIG
-    print(
-        f"ok: chain {config.chain.chain_id} via {len(config.chain.rpc_urls)} endpoint(s), "
-        f"package {config.chain.package_address}, "
-        f"{len(config.keys.operator_key_files)} operator(s), mode {config.automation.mode}, "
-        f"journal {config.journal.path}"
-    )
-    return 0

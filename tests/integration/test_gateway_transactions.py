@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from autobot.chain.codec import action_hash
-from autobot.chain.gateway import TxState
+from autobot.chain.gateway import TxStatus
 from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.domain import calls
@@ -45,7 +45,7 @@ def _expiry() -> int:
 
 async def _execute(
     gateway: SupraGateway, call: calls.Call, sender: Signer, **kw: object
-) -> TxState:
+) -> TxStatus:
     sequence = await gateway.account_sequence(sender.address)
     tx = gateway.sign(
         call=call, sender=sender, sequence_number=sequence, expires_at=_expiry(), **kw
@@ -64,7 +64,7 @@ async def test_advance_status_closes_lottery_1(gateway: SupraGateway, admin: Sig
     assert simulated.success
     tx = gateway.sign(call=call, sender=admin, sequence_number=sequence, expires_at=_expiry())
     outcome = await gateway.wait_for(await gateway.submit(tx), timeout=10, poll_interval=0.02)
-    assert outcome.state is TxState.SUCCESS and outcome.block_height is not None
+    assert outcome.state is TxStatus.SUCCESS and outcome.block_height is not None
     assert (await gateway.lottery_status(1)).status is LotteryStatus.CLOSING
     assert await gateway.account_sequence(admin.address) == sequence + 1
 
@@ -72,7 +72,7 @@ async def test_advance_status_closes_lottery_1(gateway: SupraGateway, admin: Sig
 async def test_a_move_abort_surfaces_with_its_name_and_module(
     gateway: SupraGateway, admin: Signer
 ) -> None:
-    assert await _execute(gateway, calls.advance_status(1, 2), admin) is TxState.SUCCESS
+    assert await _execute(gateway, calls.advance_status(1, 2), admin) is TxStatus.SUCCESS
     sequence = await gateway.account_sequence(admin.address)
     again = calls.advance_status(1, 1)  # CLOSING → ACTIVE is not a transition
     simulated = await gateway.simulate(call=again, sender=admin, sequence_number=sequence)
@@ -87,14 +87,14 @@ async def test_a_move_abort_surfaces_with_its_name_and_module(
     # Submitted anyway (autobot never does): the executed transaction fails with the same abort.
     tx = gateway.sign(call=again, sender=admin, sequence_number=sequence, expires_at=_expiry())
     outcome = await gateway.wait_for(await gateway.submit(tx), timeout=10, poll_interval=0.02)
-    assert outcome.state is TxState.FAILED and outcome.abort is not None
+    assert outcome.state is TxStatus.FAILED and outcome.abort is not None
     assert outcome.abort.name == "E_STATUS_TRANSITION_NOT_ALLOWED"
 
 
 async def test_a_stale_sequence_number_races_then_resyncs(
     gateway: SupraGateway, admin: Signer
 ) -> None:
-    assert await _execute(gateway, calls.advance_status(1, 2), admin) is TxState.SUCCESS
+    assert await _execute(gateway, calls.advance_status(1, 2), admin) is TxStatus.SUCCESS
     stale = gateway.sign(
         call=calls.advance_status(2, 3), sender=admin, sequence_number=0, expires_at=_expiry()
     )
@@ -119,7 +119,7 @@ async def test_operator_announces_and_the_timelock_means_not_yet(
     plan = [calls.advance_status(5, 2)]
     digest = action_hash(ActionId.AUTO_CLOSE, 5, plan, now + 900)
     announce = calls.announce_dry_run(ActionId.AUTO_CLOSE, digest, now, now + 900)
-    assert await _execute(gateway, announce, operator) is TxState.SUCCESS
+    assert await _execute(gateway, announce, operator) is TxStatus.SUCCESS
     bot = await gateway.get_bot(operator.address)
     assert bot is not None and bot.has_pending and bot.pending_action_hash == digest
     sequence = await gateway.account_sequence(operator.address)
@@ -147,7 +147,7 @@ async def test_rotate_bot_is_a_multi_agent_transaction(
         call=rotate, sender=admin, sequence_number=sequence, secondary=[operator]
     )
     assert simulated.success, simulated.vm_status
-    assert await _execute(gateway, rotate, admin, secondary=[operator]) is TxState.SUCCESS
+    assert await _execute(gateway, rotate, admin, secondary=[operator]) is TxStatus.SUCCESS
     bot = await gateway.get_bot(operator.address)
     assert bot is not None and (bot.timelock_secs, bot.max_failures) == (1200, 5)
     assert bot.cron_spec == b"*/2 * * * *"
@@ -158,7 +158,7 @@ async def test_events_are_paged_with_the_cursor(gateway: SupraGateway, admin: Si
     start, now = tip.height + 1, tip.seconds  # genesis seeded a snapshot event of its own
     for i in range(3):
         snapshot = calls.record_snapshot_admin(60_000 + i, 10_000, 50_000, now + i)
-        assert await _execute(gateway, snapshot, admin) is TxState.SUCCESS
+        assert await _execute(gateway, snapshot, admin) is TxStatus.SUCCESS
     seen: list[int] = []
     cursor: str | None = None
     pages = 0

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from autobot.config import check_config_file
+from autobot.config_check import check_config_file
 from autobot.localnet.accounts import dev_accounts
 
 ACCOUNTS = dev_accounts()

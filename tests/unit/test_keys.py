@@ -1,4 +1,4 @@
-"""Key files (``autobot.keys``) and the keyring built from them (``autobot.chain.keys``)."""
+"""Key files (``autobot.keyfiles``) and the keyring built from them (``autobot.chain.keys``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from autobot.chain.keys import check_keys, load_keyring, load_signer
 from autobot.chain.signer import Signer
 from autobot.config import parse_config
 from autobot.errors import ConfigError, KeyFileError
-from autobot.keys import MAX_KEY_FILE_BYTES, KeyMaterial, read_key_file
+from autobot.keyfiles import MAX_KEY_FILE_BYTES, KeyMaterial, read_key_file
 from autobot.logs import configure_logging
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")
@@ -58,7 +58,7 @@ def _restore_logging() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------
-# autobot.keys: the file policy
+# autobot.keyfiles: the file policy
 
 
 def test_a_0600_key_file_owned_by_the_user_loads(tmp_path: Path) -> None:

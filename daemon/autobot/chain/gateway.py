@@ -43,7 +43,7 @@ __all__ = [
     "SignedTx",
     "SimResult",
     "TxOutcome",
-    "TxState",
+    "TxStatus",
     "raise_for_abort",
 ]
 
@@ -114,8 +114,9 @@ class SimResult:
         raise MoveAbort(code=0, name="unknown(0x0)", module=None, vm_status=self.vm_status)
 
 
-class TxState(enum.StrEnum):
-    """Where a submitted transaction is, as far as the node knows."""
+class TxStatus(enum.StrEnum):
+    """Where a submitted transaction is, as far as the node knows (the journal's ``TxState`` is
+    what autobot concluded from it: signed, submitted, committed, aborted, dropped)."""
 
     NOT_FOUND = "not_found"  # the node has not seen the hash (yet)
     PENDING = "pending"  # Pending or PendingAfterExecution
@@ -129,7 +130,7 @@ class TxOutcome:
     """The state of one transaction hash."""
 
     tx_hash: str
-    state: TxState
+    state: TxStatus
     vm_status: str = ""
     abort: MoveAbort | None = None
     block_height: int | None = None
@@ -139,7 +140,7 @@ class TxOutcome:
     @property
     def final(self) -> bool:
         """Success, failure or invalid: polling again will not change the answer."""
-        return self.state in (TxState.SUCCESS, TxState.FAILED, TxState.INVALID)
+        return self.state in (TxStatus.SUCCESS, TxStatus.FAILED, TxStatus.INVALID)
 
 
 class ChainGateway(Protocol):

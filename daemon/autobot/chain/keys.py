@@ -1,6 +1,6 @@
-"""The daemon's signing keys: key files (vetted by ``autobot.keys``) into ``Signer``s.
+"""The daemon's signing keys: key files (vetted by ``autobot.keyfiles``) into ``Signer``s.
 
-This is the SDK half of key loading; ``autobot.keys`` is the SDK-free half (file permissions,
+This is the SDK half of key loading; ``autobot.keyfiles`` is the SDK-free half (file permissions,
 ownership, format). ``check-config`` and the daemon's start both call ``check_keys`` so they agree
 on what is wrong, and report it as config problems under ``keys.admin_key_file`` and
 ``keys.operator_key_files.NAME``. Beyond each file, the set of keys must make sense:
@@ -22,7 +22,7 @@ from autobot.chain.signer import Signer
 from autobot.config import Config
 from autobot.domain.values import normalise_address
 from autobot.errors import ConfigError, KeyFileError, Problem
-from autobot.keys import read_key_file
+from autobot.keyfiles import read_key_file
 
 __all__ = ["Keyring", "check_keys", "load_keyring", "load_signer"]
 

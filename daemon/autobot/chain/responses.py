@@ -12,7 +12,7 @@ import json
 
 from autobot.chain.aborts import parse_vm_status
 from autobot.chain.codec import array, fail, field, hex_string, obj, uint
-from autobot.chain.gateway import ChainEvent, SimResult, TxOutcome, TxState
+from autobot.chain.gateway import ChainEvent, SimResult, TxOutcome, TxStatus
 from autobot.errors import MoveAbort, RpcProtocolError
 
 __all__ = [
@@ -32,11 +32,11 @@ MAX_BODY_BYTES = 16 << 20
 """Largest response body parsed (16 MiB); a bigger one is a protocol error, not a memory spike."""
 
 _STATES = {
-    "Pending": TxState.PENDING,
-    "PendingAfterExecution": TxState.PENDING,
-    "Success": TxState.SUCCESS,
-    "Fail": TxState.FAILED,
-    "Invalid": TxState.INVALID,
+    "Pending": TxStatus.PENDING,
+    "PendingAfterExecution": TxStatus.PENDING,
+    "Success": TxStatus.SUCCESS,
+    "Fail": TxStatus.FAILED,
+    "Invalid": TxStatus.INVALID,
 }
 
 
@@ -132,7 +132,7 @@ def _move_output(raw: object, path: str) -> tuple[str, int, list[object]]:
     return vm_status, gas_used, events
 
 
-def _state(body: object, path: str) -> TxState:
+def _state(body: object, path: str) -> TxStatus:
     status = field(obj(body, path), "status", path)
     if not isinstance(status, str) or status not in _STATES:
         fail(f"{path}.status", f"unknown transaction status {str(status)[:40]!r}")
@@ -153,7 +153,7 @@ def decode_transaction(body: object, tx_hash: str) -> TxOutcome:
         _event(e, f"{path}.output.Move.events[{i}]", block_height=height or 0, tx_hash=tx_hash)
         for i, e in enumerate(raw_events)
     )
-    abort = abort_from_vm_status(vm_status) if state == TxState.FAILED else None
+    abort = abort_from_vm_status(vm_status) if state == TxStatus.FAILED else None
     return TxOutcome(
         tx_hash=tx_hash,
         state=state,
@@ -175,7 +175,7 @@ def decode_simulation(body: object) -> SimResult:
         _event(e, f"{path}.output.Move.events[{i}]", block_height=0, tx_hash="")
         for i, e in enumerate(raw_events)
     )
-    success = state == TxState.SUCCESS
+    success = state == TxStatus.SUCCESS
     return SimResult(
         success=success,
         vm_status=vm_status,

@@ -40,7 +40,7 @@ import structlog
 from autobot.chain import views
 from autobot.chain.codec import entry_function, fail, field, obj, uint, view_arguments, view_result
 from autobot.chain.endpoints import RpcObserver
-from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxState
+from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
 from autobot.chain.responses import (
     decode_account_sequence,
     decode_block,
@@ -579,7 +579,7 @@ class SupraGateway:
 
         def decode(reply: Reply) -> TxOutcome:
             if reply.status == 404:
-                return TxOutcome(tx_hash=tx_hash, state=TxState.NOT_FOUND)
+                return TxOutcome(tx_hash=tx_hash, state=TxStatus.NOT_FOUND)
             return decode_transaction(reply.json("transaction"), tx_hash)
 
         return await self._rpc.fetch(

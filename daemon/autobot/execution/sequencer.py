@@ -27,8 +27,7 @@ from typing import Unpack
 
 import structlog
 
-from autobot.chain.gateway import ChainGateway, SignedTx, TxOutcome
-from autobot.chain.gateway import TxState as ChainTxState
+from autobot.chain.gateway import ChainGateway, SignedTx, TxOutcome, TxStatus
 from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain.calls import Call
@@ -290,7 +289,7 @@ class Sequencer:
         if record.tx_hash not in self._unaccepted:
             return record  # a node took these bytes before: only expiry proves them absent
         outcome = await self._gateway.status(record.tx_hash)
-        if outcome.state not in (ChainTxState.NOT_FOUND, ChainTxState.INVALID):
+        if outcome.state not in (TxStatus.NOT_FOUND, TxStatus.INVALID):
             return record
         self._unaccepted.discard(record.tx_hash)
         return await self._settle(record, TxState.DROPPED, message=why)
@@ -357,7 +356,7 @@ class Sequencer:
             settlement = _settlement(fresh.tx_hash, outcome)
             if settlement is not None:
                 return await self._settle_as(fresh, settlement)
-            if outcome.state is ChainTxState.PENDING:
+            if outcome.state is TxStatus.PENDING:
                 return fresh
             # NOT_FOUND: absent for good only once expired (plus a grace for slow indexing);
             # until it expires, the same bytes again.
@@ -410,9 +409,9 @@ class Sequencer:
 def _settlement(tx_hash: str, outcome: TxOutcome) -> TxSettlement | None:
     """The settlement a final answer gives (``None``: pending or not found)."""
     match outcome.state:
-        case ChainTxState.SUCCESS:
+        case TxStatus.SUCCESS:
             return TxSettlement(tx_hash=tx_hash, state=TxState.COMMITTED)
-        case ChainTxState.FAILED:
+        case TxStatus.FAILED:
             abort = outcome.abort
             return TxSettlement(
                 tx_hash=tx_hash,
@@ -421,7 +420,7 @@ def _settlement(tx_hash: str, outcome: TxOutcome) -> TxSettlement | None:
                 error_name=abort.name if abort else None,
                 error_message=outcome.vm_status,
             )
-        case ChainTxState.INVALID:
+        case TxStatus.INVALID:
             return TxSettlement(
                 tx_hash=tx_hash,
                 state=TxState.DROPPED,

@@ -27,7 +27,7 @@ from autobot.chain.aborts import (
     format_vm_status,
     parse_vm_status,
 )
-from autobot.chain.gateway import SimResult, TxOutcome, TxState
+from autobot.chain.gateway import SimResult, TxOutcome, TxStatus
 from autobot.errors import MoveAbort, RpcProtocolError
 
 MAX_U64 = 2**64 - 1
@@ -209,7 +209,7 @@ def _mutations(sample: Any, depth: int = 0) -> st.SearchStrategy[Any]:
 
 
 def _typed_outcome(outcome: TxOutcome) -> None:
-    assert isinstance(outcome.state, TxState)
+    assert isinstance(outcome.state, TxStatus)
     assert outcome.abort is None or 0 <= outcome.abort.code <= MAX_U64
     assert outcome.block_height is None or 0 <= outcome.block_height <= MAX_U64
     assert 0 <= outcome.gas_used <= MAX_U64

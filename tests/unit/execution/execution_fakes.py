@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autobot.chain.aborts import abort_name
-from autobot.chain.gateway import SignedTx, SimResult, TxOutcome, TxState
+from autobot.chain.gateway import SignedTx, SimResult, TxOutcome, TxStatus
 from autobot.chain.signer import Signer
 from autobot.clock import FakeClock
 from autobot.domain.bots import Bot
@@ -180,7 +180,7 @@ class FakeChain:
             for tx in self.submitted_unique()
             if f"{tx.call.module}::{tx.call.function}" == function
             and tx.tx_hash in self.outcomes
-            and self.outcomes[tx.tx_hash].state is TxState.SUCCESS
+            and self.outcomes[tx.tx_hash].state is TxStatus.SUCCESS
         ]
 
     def submitted_unique(self) -> list[SignedTx]:
@@ -271,8 +271,8 @@ class FakeChain:
         if tx_hash in self.outcomes:
             return self.outcomes[tx_hash]
         if tx_hash in self.mempool:
-            return TxOutcome(tx_hash=tx_hash, state=TxState.PENDING)
-        return TxOutcome(tx_hash=tx_hash, state=TxState.NOT_FOUND)
+            return TxOutcome(tx_hash=tx_hash, state=TxStatus.PENDING)
+        return TxOutcome(tx_hash=tx_hash, state=TxStatus.NOT_FOUND)
 
     async def wait_for(
         self,
@@ -313,10 +313,10 @@ class FakeChain:
                     self._apply(self.state, tx.call, tx.sender)
                 except Abort as exc:
                     self.outcomes[tx_hash] = TxOutcome(
-                        tx_hash=tx_hash, state=TxState.FAILED, vm_status="abort", abort=_abort(exc)
+                        tx_hash=tx_hash, state=TxStatus.FAILED, vm_status="abort", abort=_abort(exc)
                     )
                 else:
-                    self.outcomes[tx_hash] = TxOutcome(tx_hash=tx_hash, state=TxState.SUCCESS)
+                    self.outcomes[tx_hash] = TxOutcome(tx_hash=tx_hash, state=TxStatus.SUCCESS)
                 progressed = True
 
     def _apply(self, state: ChainState, call: Call, sender: str) -> None:

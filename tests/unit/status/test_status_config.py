@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from test_config import minimal, parse, paths, problems_of, with_
 
-from autobot.config import ListenAddress, StatusConfig, check_config_command
+from autobot.config import ListenAddress, StatusConfig
+from autobot.config_check import check_config_command
 from autobot.errors import EX_CONFIG
 from autobot.status.site import with_status_listen
 
