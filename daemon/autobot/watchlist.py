@@ -167,7 +167,6 @@ class Watchlist:
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
         self._terminal: set[int] | None = None
-        self._terminal_copy: frozenset[int] | None = None
         self._changed: set[int] = set()  # read at the next sweep
         self._cursor: int | None = None  # first block height whose events are not scanned
         self._mismatch_since: int | None = None  # chain time the status counts began to differ
@@ -184,13 +183,6 @@ class Watchlist:
     def views(self) -> Mapping[int, LotteryView]:
         """The kept views of the live lotteries."""
         return self._views
-
-    @property
-    def terminal(self) -> frozenset[int]:
-        """Lotteries known finalized or archived (a copy made again only when one is added)."""
-        if self._terminal_copy is None:
-            self._terminal_copy = frozenset(self._terminal or ())
-        return self._terminal_copy
 
     @property
     def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
@@ -349,7 +341,6 @@ class Watchlist:
         now = (await self._gateway.chain_time()).seconds if statuses else 0
         await self._journal.mark_terminal_many(statuses, chain_now=now)
         self._terminal.update(statuses)
-        self._terminal_copy = None
 
     async def _keep(
         self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
@@ -366,7 +357,6 @@ class Watchlist:
                 if len(self._finished) > FINISHED_KEPT:
                     del self._finished[next(iter(self._finished))]
                 self._terminal.add(lottery_id)
-                self._terminal_copy = None
                 ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view
