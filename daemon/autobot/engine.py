@@ -153,7 +153,7 @@ class Engine:
             raise self._executor.fatal  # a background step lost the journal: stop
         open_actions = await self._journal.open_actions()
         # the chain (HTTP) and the journal (its thread) at once
-        snapshot, journal = await asyncio.gather(
+        snapshot, known = await asyncio.gather(
             self._read(open_actions),
             read_journal(self._journal, operators=self._name_to_address, open_actions=open_actions),
         )
@@ -161,9 +161,9 @@ class Engine:
         self._clock_map.observe(
             wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
         )
-        for request_id, problem in journal.malformed.items():
+        for request_id, problem in known.malformed.items():
             log.warning("request_malformed", request_id=request_id, problem=problem)
-        ctx = plan_context(self._settings, journal.knowledge)
+        ctx = plan_context(self._settings, known.knowledge)
         self.last_snapshot, self.last_context = snapshot, ctx
         requested = {
             r.lottery_id for r in ctx.requests if isinstance(r, CancelRequest | RefundRequest)
@@ -176,7 +176,7 @@ class Engine:
                 await self._finish_request(
                     action.request_id, RequestState.DONE, f"planned as action {action.key}"
                 )
-        await self._handle_requests(journal, result)
+        await self._handle_requests(known, result)
         await self._escalate(result, snapshot.now)
         await self._executor.start_due(
             snapshot=snapshot,
@@ -271,18 +271,18 @@ class Engine:
         else:
             self._wake_at_chain(self._last_now, "soon")
 
-    async def _handle_requests(self, journal: JournalRead, result: PlanResult) -> None:
+    async def _handle_requests(self, known: JournalRead, result: PlanResult) -> None:
         for rejected in result.rejected_requests:
             await self._finish_request(rejected.request_id, RequestState.REJECTED, rejected.reason)
         handled = {a.request_id for a in result.actions} | {
             r.request_id for r in result.rejected_requests
         }
-        for record in journal.pending_requests:
+        for record in known.pending_requests:
             if record.id in handled:
                 continue
             if record.kind.action_kind is None:  # retry, park: the executor's
                 await self._executor_request(record)
-            elif record.id in journal.malformed:
+            elif record.id in known.malformed:
                 await self._finish_request(
                     record.id, RequestState.REJECTED, "malformed request (see the daemon log)"
                 )
