@@ -43,6 +43,7 @@ __all__ = [
     "finalize_lottery_admin",
     "force_refund_batch_admin",
     "init_payouts",
+    "record_partner_payout_admin",
     "record_payout_batch_admin",
 ]
 
@@ -244,6 +245,38 @@ def record_payout_batch_admin(c: CallContext, a: Args) -> None:
             ("winners_paid", j_u64(winners_paid)),
             ("prize_paid", j_u64(prize_paid)),
             ("operations_paid", j_u64(operations_paid)),
+            ("timestamp", j_u64(timestamp)),
+        ],
+    )
+
+
+def record_partner_payout_admin(c: CallContext, a: Args) -> None:
+    """A partner's payout: the partner's cap, then the lottery's round, as operations paid."""
+    lottery_id, partner, amount = a.u(0), a.addr(1), a.u(2)
+    payout_round, timestamp = a.u(3), a.u(4)
+    registry.require_admin(c, MODULE)
+    if registry.get_lottery(c.state, lottery_id).status != LotteryStatus.PAYOUT:
+        c.abort(E_DRAW_STATUS_INVALID, MODULE)
+    roles.consume_partner_payout(
+        c, partner=partner, amount=amount, timestamp=timestamp, nonce=payout_round
+    )
+    _ledger(c)
+    w = c.state.winners.get(lottery_id)
+    if w is None:
+        c.abort(E_PAYOUT_STATE_MISSING, MODULE)
+    if payout_round < w.payout_round:
+        c.abort(E_PAYOUT_ROUND_NON_MONOTONIC, MODULE)
+    sales.record_payouts(c, lottery_id, 0, amount)
+    c.emit(
+        "history",
+        "PartnerPayoutEvent",
+        [
+            ("event_version", EVENT_VERSION),
+            ("event_category", CATEGORY_PAYOUT),
+            ("lottery_id", j_u64(lottery_id)),
+            ("partner", partner),
+            ("amount", j_u64(amount)),
+            ("payout_round", j_u64(payout_round)),
             ("timestamp", j_u64(timestamp)),
         ],
     )
