@@ -215,8 +215,8 @@ def _seed_lottery(model: PackageModel, lot: LotterySpec, *, now_ts: int) -> None
         sales_start=start,
         sales_end=end,
         ticket_price=lot.price,
-        max_tickets_total=max(10_000, lot.tickets),
-        max_tickets_per_address=0,
+        max_tickets_total=max(10_000, lot.tickets) if lot.max_total is None else lot.max_total,
+        max_tickets_per_address=lot.per_address,
         distribution=SalesDistribution(
             prize_bps=prize, jackpot_bps=jackpot, operations_bps=operations, reserve_bps=reserve
         ),

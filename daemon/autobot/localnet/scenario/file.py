@@ -40,6 +40,8 @@ relative to ``now_ts``)::
     status = "active"                   # required: draft | active | closing | canceled
     tickets_sold = 120
     ticket_price = 1234567
+    max_tickets_total = 10000           # default: 10000, or tickets_sold if more (at least 1)
+    max_tickets_per_address = 0         # 0: no limit; else at most max_tickets_total
     sales_start_offset_seconds = -259200
     sales_end_offset_seconds = -600
     prize_plan = [1, 2, 5]              # winners per slot (1..255 slots)
@@ -317,9 +319,16 @@ def _lottery(t: _Reader) -> LotterySpec:
         canceled_at=t.int_("canceled_offset_seconds", -300, low=-(2**40), high=2**40),
         archived=t.bool_("archived", False),
         auto_close_grace=t.int_("auto_close_grace_seconds", 0, high=2**40),
+        max_total=t.int_("max_tickets_total", low=1) if t.has("max_tickets_total") else None,
+        per_address=t.int_("max_tickets_per_address", 0),
     )
     if lottery.archived and tickets:
         t.problems.append(f"{t.path}.archived: only for a lottery with tickets_sold = 0")
+    total = max(10_000, tickets) if lottery.max_total is None else lottery.max_total
+    if total < tickets:
+        t.problems.append(f"{t.path}.max_tickets_total: below tickets_sold ({tickets})")
+    if lottery.per_address > total:
+        t.problems.append(f"{t.path}.max_tickets_per_address: above max_tickets_total ({total})")
     t.done()
     return lottery
 

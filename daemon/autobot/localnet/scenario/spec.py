@@ -149,6 +149,8 @@ class LotterySpec:
     canceled_at: int = -300
     archived: bool = False  # canceled with no tickets: archived right after the cancel
     auto_close_grace: int = 0  # AutoClosePolicy.grace_period_secs
+    max_total: int | None = None  # TicketLimits.max_tickets_total (None: max(10,000, tickets))
+    per_address: int = 0  # TicketLimits.max_tickets_per_address (0: no limit)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
