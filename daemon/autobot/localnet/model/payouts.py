@@ -41,6 +41,7 @@ __all__ = [
     "archive_canceled_lottery_admin",
     "compute_winners_admin",
     "finalize_lottery_admin",
+    "finalize_summary",
     "force_refund_batch_admin",
     "init_payouts",
     "record_partner_payout_admin",
@@ -369,28 +370,35 @@ def finalize_lottery_admin(c: CallContext, a: Args) -> None:
         c.abort(E_PAYOUT_STATE_MISSING, MODULE)
     if w.total_required == 0 or w.total_assigned != w.total_required:
         c.abort(E_FINALIZATION_INCOMPLETE, MODULE)
-    tickets_sold, proceeds, last_purchase_ts = sales.totals(c, lottery_id)
-    snap = _draw_snapshot(c.state, lottery_id, canceled_ts=None)
-    acc = sales.accounting(c.state, lottery_id)
-    registry.record_summary(
-        c,
-        _summary(
-            c.state,
-            lottery_id,
-            status=int(LotteryStatus.FINALIZED),
-            tickets_sold=tickets_sold,
-            proceeds=proceeds,
-            total_allocated=acc.total_allocated,
-            prize_paid=acc.total_prize_paid,
-            ops_paid=acc.total_operations_paid,
-            snap=snap,
-            payout_round=w.payout_round,
-            closed_at=last_purchase_ts or snap.request_ts,
-            finalized_at=finalized_at,
-        ),
-    )
+    registry.record_summary(c, finalize_summary(c.state, lottery_id, finalized_at))
     registry.mark_status(
         c, lottery_id, expect=frozenset({LotteryStatus.PAYOUT}), to=LotteryStatus.FINALIZED
+    )
+
+
+def finalize_summary(state: PackageState, lottery_id: int, finalized_at: int) -> LotterySummary:
+    """The ``LotterySummary`` ``finalize_lottery_admin`` writes once its checks passed.
+
+    Aborts like the finalization past its winner checks: no sales state (0x1202 in ``sales``),
+    no draw state (``0x1::table``). Its sha3-256 over ``registry.summary_bcs`` is the archive
+    hash (what a dual-write expected hash must be).
+    """
+    tickets_sold, proceeds, last_purchase_ts = sales.state_totals(state, lottery_id)
+    snap = _draw_snapshot(state, lottery_id, canceled_ts=None)
+    acc = sales.accounting(state, lottery_id)
+    return _summary(
+        state,
+        lottery_id,
+        status=int(LotteryStatus.FINALIZED),
+        tickets_sold=tickets_sold,
+        proceeds=proceeds,
+        total_allocated=acc.total_allocated,
+        prize_paid=acc.total_prize_paid,
+        ops_paid=acc.total_operations_paid,
+        snap=snap,
+        payout_round=state.winners[lottery_id].payout_round,
+        closed_at=last_purchase_ts or snap.request_ts,
+        finalized_at=finalized_at,
     )
 
 

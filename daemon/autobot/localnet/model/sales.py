@@ -78,6 +78,7 @@ __all__ = [
     "record_refund_batch",
     "snapshot_for_draw",
     "split_amount",
+    "state_totals",
     "ticket_owner",
     "totals",
 ]
@@ -177,7 +178,12 @@ def _require(state: PackageState, lottery_id: int, code: int = E_REGISTRY_MISSIN
 
 def totals(c: CallContext, lottery_id: int) -> tuple[int, int, int]:
     """``sales_totals``: (tickets_sold, proceeds_accum, last_purchase_ts)."""
-    s = _require(c.state, lottery_id)
+    return state_totals(c.state, lottery_id)
+
+
+def state_totals(state: PackageState, lottery_id: int) -> tuple[int, int, int]:
+    """``sales_totals`` of ``state``: aborts ``E_REGISTRY_MISSING`` without sales state."""
+    s = _require(state, lottery_id)
     return s.tickets_sold, s.proceeds_accum, s.last_purchase_ts
 
 
