@@ -4,8 +4,9 @@ autobot never records payouts or finalizes (docs/decisions.md §10): on a real c
 does, after moving the money. The localnet's treasury plays that part so that every payout
 monitor has real traffic. Like the dVRF oracle (``oracle.py``, docs/decisions.md §11) it acts
 through system transactions signed by the admin (``@lottery_multi``, the only authority the
-package knows, §0), so it never takes one of the admin account's sequence numbers from the
-daemon.
+package knows, docs/package.md §0), so it never takes one of the admin account's sequence numbers
+from the daemon. (A real treasury does sign with the admin key, whose sequence numbers the daemon
+owns: docs/decisions.md §3 and §11.)
 
 **What it does** (``TreasurySpec``; per-lottery ``overrides``). It looks for lotteries at PAYOUT
 (every ``SCAN_SECONDS``; all of them, or those listed). ``payout_delay`` seconds after it first saw
