@@ -17,8 +17,11 @@ second ``t`` sends the purchases due since the previous block, but never those o
 ``max_catch_up`` seconds (after a pause or ``/localnet/v1/advance``, buyers do not rush in at
 once). Purchase ``k`` is made by pool buyer ``sha3(L, k) mod pool`` (``pool_buyer_address``: the
 same people buy in every lottery, so the per-buyer window and the grace window apply naturally)
-for ``quantities[sha3(L, k) mod len]`` tickets. A DRAFT lottery is looked at again every 10
-minutes (it may be activated); a lottery past its sales end or no longer ACTIVE is dropped.
+for ``quantities[sha3(L, k) mod len]`` tickets — no more than are left for sale, nor than the
+buyer may still hold (a buyer at its per-address limit skips its turn) — so the buyers' own
+refusals are the rate limits' and the grace window's. A DRAFT lottery is looked at again every 10
+minutes (it may be activated); a lottery past its sales end, sold out or no longer ACTIVE is
+dropped.
 
 **Bursts**: burst ``i`` sends, in the first block at or after ``genesis + at``, ``purchases``
 one-ticket purchases by ``buyers`` fresh buyers (``burst_buyer_address(i, j)``, in turn), each
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -44,6 +48,7 @@ import structlog
 from autobot.localnet.model import LotteryStatus
 from autobot.localnet.model.core import bcs_u64, sha3
 from autobot.localnet.model.roles import is_premium_active
+from autobot.localnet.model.sales import buyer_tickets
 from autobot.localnet.model.state import PackageState
 from autobot.localnet.oracle import SystemCall
 from autobot.localnet.scenario import BurstSpec, BuyersSpec, pool_buyer_address
@@ -183,6 +188,7 @@ class Buyers:
         heap = self._heap
         assert heap is not None
         calls: list[SystemCall] = []
+        planned: Counter[str] = Counter()  # tickets this block already buys, by lottery and buyer
         while heap and heap[0][0] <= now_s:
             due, lottery_id, k = heapq.heappop(heap)
             if due <= start:  # older than the catch-up window: skip to the first one after it
@@ -200,13 +206,39 @@ class Buyers:
             if now_s < config.sales_start:
                 self._push_after(heap, lottery_id, config.sales_start - 1)
                 continue
+            if _tickets_left(state, lottery_id) == 0:
+                continue  # sold out: the lottery leaves the schedule
             heapq.heappush(heap, ((k + 1 + _phase(lottery_id)) * self._interval, lottery_id, k + 1))
-            digest = sha3(b"autobot-localnet/buyer-purchase" + bcs_u64(lottery_id) + bcs_u64(k))
-            buyer = pool_buyer_address(int.from_bytes(digest[:8]) % self.settings.pool)
-            quantities = self.settings.quantities
-            quantity = quantities[digest[8] % len(quantities)]
-            calls.append(_purchase(state, buyer, lottery_id, quantity, now_s, height))
+            call = self._purchase_k(state, lottery_id, k, planned, now_s, height)
+            if call is not None:
+                calls.append(call)
         return calls
+
+    def _purchase_k(
+        self,
+        state: PackageState,
+        lottery_id: int,
+        k: int,
+        planned: Counter[str],
+        now_s: int,
+        height: int,
+    ) -> SystemCall | None:
+        """Purchase ``k`` of the lottery: its buyer and quantity, within what the limits leave
+        (``planned``: the tickets this block already buys, by lottery and by buyer)."""
+        digest = sha3(b"autobot-localnet/buyer-purchase" + bcs_u64(lottery_id) + bcs_u64(k))
+        buyer = pool_buyer_address(int.from_bytes(digest[:8]) % self.settings.pool)
+        quantities = self.settings.quantities
+        left = _tickets_left(state, lottery_id) - planned[str(lottery_id)]
+        quantity = min(quantities[digest[8] % len(quantities)], max(left, 0))
+        allowed = state.lotteries[lottery_id].config.max_tickets_per_address
+        if allowed:
+            held = buyer_tickets(state, lottery_id, buyer) + planned[f"{lottery_id}:{buyer}"]
+            quantity = min(quantity, allowed - held)
+        if quantity <= 0:  # nothing left, or the buyer is at its limit: it does not try
+            return None
+        planned[str(lottery_id)] += quantity
+        planned[f"{lottery_id}:{buyer}"] += quantity
+        return _purchase(state, buyer, lottery_id, quantity, now_s, height)
 
     def _bursts(self, now_s: int, height: int, state: PackageState) -> list[SystemCall]:
         calls: list[SystemCall] = []
@@ -226,6 +258,13 @@ class Buyers:
                 buyer = burst_buyer_address(i, n % burst.buyers)
                 calls.append(_purchase(state, buyer, burst.lottery, 1, at, height))
         return calls
+
+
+def _tickets_left(state: PackageState, lottery_id: int) -> int:
+    """Tickets still for sale (the total limit minus those sold; the limit is at least 1)."""
+    sales = state.sales.get(lottery_id)
+    sold = 0 if sales is None else sales.tickets_sold
+    return max(0, state.lotteries[lottery_id].config.max_tickets_total - sold)
 
 
 def _purchase(

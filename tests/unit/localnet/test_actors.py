@@ -356,3 +356,21 @@ def test_the_treasury_handles_only_lotteries_in_scope(lotteries: tuple[int, ...]
     run = Run(model)
     run.treasury(treasury(lotteries=lotteries), 900)
     assert (model.state.lotteries[2].status == LotteryStatus.FINALIZED) is (lotteries is None)
+
+
+def test_buyers_buy_what_is_left_and_stop_when_sold_out() -> None:
+    model = demo_model()
+    limit = model.state.sales[5].tickets_sold + 7
+    config = model.state.lotteries[5].config
+    from dataclasses import replace
+
+    model.state.lotteries[5].config = replace(
+        config, max_tickets_total=limit, max_tickets_per_address=3
+    )
+    run = Run(model)
+    run.buyers(
+        Buyers(settings=BuyersSpec(purchases_per_minute=6.0, quantities=(10,)), genesis_ts=NOW), 600
+    )
+    assert model.state.sales[5].tickets_sold == limit
+    assert run.codes() == Counter({None: len(run.outcomes)})  # never over a limit
+    assert all(int(str(o.call.args[1])) <= 3 for o in run.outcomes)
