@@ -19,7 +19,7 @@ from model_builders import (
 
 from autobot.localnet.model import LotteryStatus, ModelAbort, PackageModel
 from autobot.localnet.model.core import Args, CallContext
-from autobot.localnet.model.sales import purchase_tickets_public
+from autobot.localnet.model.purchases import purchase_tickets_public
 from autobot.localnet.model.state import BuyerState
 
 BUYER = "0x" + "b0" * 32
