@@ -120,15 +120,15 @@ def _planner_request(record: RequestRecord, operators: Mapping[str, str]) -> Ope
 
 
 def _fallbacks_held(done: Sequence[ActionRecord]) -> frozenset[int]:
-    """Assets whose latest successful ``set_fallback`` by autobot (by time, then by the feed
-    update its key names) turned fallback on."""
-    latest: dict[int, tuple[tuple[float, int], bool]] = {}
+    """Assets whose latest successful ``set_fallback`` by autobot (by chain time, then by the
+    feed update its key names) turned fallback on."""
+    latest: dict[int, tuple[tuple[int, int], bool]] = {}
     for record in done:
         try:
             active = bool(json.loads(record.recipe or "{}").get("active", False))
         except (ValueError, AttributeError):
             continue
-        when = (record.updated_wall, record.action_key.round)
+        when = (record.updated_chain, record.action_key.round)
         if record.subject_id not in latest or when > latest[record.subject_id][0]:
             latest[record.subject_id] = (when, active)
     return frozenset(asset for asset, (_, active) in latest.items() if active)

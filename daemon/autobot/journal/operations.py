@@ -114,10 +114,10 @@ class OperationsTables:
         return Incident.from_row(row)
 
     async def incidents(self, *, limit: int = 100) -> list[Incident]:
-        """The incident log, newest first."""
+        """The incident log, newest first (by the journal's own sequence, never the host clock)."""
         found = await self._read(
             "listing incidents",
-            "SELECT * FROM incidents ORDER BY wall DESC, id DESC LIMIT ?",
+            "SELECT * FROM incidents ORDER BY id DESC LIMIT ?",
             (limit,),
         )
         return [Incident.from_row(r) for r in found]

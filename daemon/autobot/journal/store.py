@@ -277,11 +277,12 @@ class SqliteJournal(OperationsTables):
         return ActionRecord.from_row(found[0]) if found else None
 
     async def open_actions(self) -> list[ActionRecord]:
-        """Every action not yet done/failed/moot/parked, oldest first."""
+        """Every action not yet done/failed/moot/parked, oldest first (by chain time: the host
+        clock orders nothing in the journal)."""
         marks = ", ".join("?" * len(_OPEN))
         found = await self._read(
             "listing open actions",
-            f"SELECT * FROM actions WHERE state IN ({marks}) ORDER BY created_wall, key",
+            f"SELECT * FROM actions WHERE state IN ({marks}) ORDER BY created_chain, key",
             _OPEN,
         )
         return [ActionRecord.from_row(r) for r in found]
@@ -293,7 +294,8 @@ class SqliteJournal(OperationsTables):
         kinds: Collection[str] = (),
         limit: int = 100,
     ) -> list[ActionRecord]:
-        """Actions, newest first, optionally only in ``states`` and of ``kinds``."""
+        """Actions, newest first (last changed at the latest chain time), optionally only in
+        ``states`` and of ``kinds``."""
         clauses: list[str] = []
         params: list[object] = []
         for column, values in (("state", [s.value for s in states]), ("kind", list(kinds))):
@@ -303,7 +305,7 @@ class SqliteJournal(OperationsTables):
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         found = await self._read(
             "listing actions",
-            f"SELECT * FROM actions {where} ORDER BY updated_wall DESC, key LIMIT ?",
+            f"SELECT * FROM actions {where} ORDER BY updated_chain DESC, key LIMIT ?",
             [*params, limit],
         )
         return [ActionRecord.from_row(r) for r in found]
@@ -502,10 +504,11 @@ class SqliteJournal(OperationsTables):
         return found
 
     async def transactions(self, action_key: str) -> list[TxRecord]:
-        """An action's transactions in the order they were signed."""
+        """An action's transactions in the order they were journaled (the journal's own
+        sequence, ``rowid``: a host clock stepped back must not make an older one look newest)."""
         found = await self._read(
             "listing transactions",
-            "SELECT * FROM transactions WHERE action_key = ? ORDER BY created_wall, rowid",
+            "SELECT * FROM transactions WHERE action_key = ? ORDER BY rowid",
             (action_key,),
         )
         return [TxRecord.from_row(r) for r in found]
