@@ -60,7 +60,7 @@ from autobot.scheduling import ChainClockMap, SweepScheduler
 from autobot.status.site import StatusSite, with_status_listen
 from autobot.sweep_context import plan_settings
 from autobot.watchlist import SweepReads, Watchlist
-from autobot.web import TickHealth, WebServer
+from autobot.web import TickHealth, WebServer, error_code
 
 __all__ = ["Daemon", "run_command"]
 
@@ -327,7 +327,7 @@ class Daemon:
             try:
                 tip = await self._gateway.chain_time()
             except AutobotError as exc:
-                self.health.mark_not_ready(f"chain not answering: {type(exc).__name__}")
+                self.health.mark_not_ready("chain_unreachable")
                 log.warning("chain_unreachable", error=type(exc).__name__, detail=str(exc))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(READY_RETRY_SECONDS):
@@ -356,12 +356,12 @@ class Daemon:
         except JournalError as exc:
             # The journal is the source of truth: without it nothing may be sent. Stop cleanly.
             log.error("journal_failed", detail=str(exc))
-            self.health.tick_failed(f"journal: {exc}")
+            self.health.tick_failed("journal_failed")
             self.fatal = exc
             self._stop.set()
             return
         except AutobotError as exc:
-            self.health.tick_failed(f"{type(exc).__name__}: {exc}")
+            self.health.tick_failed(error_code(exc))
             log.warning("tick_failed", error=type(exc).__name__, detail=str(exc))
             return
         self.sweeps += 1

@@ -3,14 +3,19 @@
 * ``/metrics`` renders the injected ``CollectorRegistry`` in the format the scraper asked for
   (``prometheus_client.exposition.choose_encoder``: OpenMetrics for Prometheus, text 0.0.4 otherwise).
 * ``/healthz`` is liveness: 200 while autobot's last good tick is younger than
-  ``tick_max_age_seconds``, 503 with the reason otherwise. Before the first good tick the server's own
-  start time stands in, so a daemon that never manages a tick is reported dead after the same limit.
+  ``tick_max_age_seconds``, 503 with a reason code otherwise. Before the first good tick the server's
+  own start time stands in, so a daemon that never manages a tick is reported dead after the same limit.
   Gate systemd's ``WATCHDOG=1`` with the same rule (``SdNotifier.watchdog_loop(healthy=lambda:
   server.liveness().alive)``) so the unit's watchdog and the probes agree on what "alive" means.
 * ``/readyz`` is readiness: 200 once the server is up and the health object says ready (every service
-  started and the chain answered), 503 with the reason otherwise.
+  started and the chain answered), 503 with a reason code otherwise.
 
-Bodies are small JSON objects so ``curl`` output reads well in an incident.
+Bodies are small JSON objects so ``curl`` output reads well in an incident. **Reasons are codes**
+(``snake_case``, from a fixed vocabulary: ``starting``, ``no_good_tick_since_start``,
+``last_good_tick_too_old``, ``chain_unreachable``, ``journal_failed``, ``stopping``, and the failed
+tick's error class, e.g. ``rpc_unavailable``), never exception text: an error's text carries endpoint
+URLs (an API key in a URL path) and whatever a hostile node put in its answer. ``reason_code``
+replaces anything else with ``unknown``; the log has the details.
 
 Rendering ``/metrics`` runs in a worker thread (``asyncio.to_thread``) by default. Measured on the
 2-core development machine with the handbook's metrics, 10 operators, 10 assets and the process
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +46,20 @@ from prometheus_client.exposition import choose_encoder
 log = structlog.get_logger(__name__)
 
 JSON_CONTENT_TYPE = "application/json"
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def reason_code(reason: str | None) -> str | None:
+    """``reason`` if it is a code (``snake_case``, at most 64 characters), else ``unknown``."""
+    if reason is None:
+        return None
+    return reason if _CODE.fullmatch(reason) else "unknown"
+
+
+def error_code(exc: BaseException) -> str:
+    """An error's class as a reason code: ``RpcUnavailable`` → ``rpc_unavailable``."""
+    name = type(exc).__name__
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 class HealthState(Protocol):
@@ -66,7 +86,8 @@ class HealthState(Protocol):
 
     @property
     def reason(self) -> str | None:
-        """Why the daemon is not ready or a tick failed (bounded human text), None when all is well."""
+        """Why the daemon is not ready or a tick failed, as a reason code (``reason_code``);
+        None when all is well."""
         ...
 
 
@@ -85,8 +106,8 @@ class TickHealth:
             self.reason = None
 
     def tick_failed(self, reason: str) -> None:
-        """Record why the last tick failed; liveness is decided by age alone, not by this."""
-        self.reason = reason
+        """Record why the last tick failed (a reason code); liveness is decided by age alone."""
+        self.reason = reason_code(reason)
 
     def mark_ready(self) -> None:
         self.ready = True
@@ -94,7 +115,7 @@ class TickHealth:
 
     def mark_not_ready(self, reason: str) -> None:
         self.ready = False
-        self.reason = reason
+        self.reason = reason_code(reason)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +126,8 @@ class Liveness:
     status: str  # "ok" | "starting" | "stale"
     age_seconds: float
     max_age_seconds: float
-    reason: str | None
+    reason: str | None  # a reason code: why it is stale
+    last_failure: str | None = None  # a reason code: why the last tick failed
 
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -114,7 +136,9 @@ class Liveness:
             "tick_max_age_seconds": self.max_age_seconds,
         }
         if self.reason is not None:
-            body["reason"] = self.reason
+            body["reason"] = reason_code(self.reason)
+        if self.last_failure is not None:
+            body["last_failure"] = reason_code(self.last_failure)
         return body
 
 
@@ -134,12 +158,13 @@ def check_liveness(
             max_age_seconds=limit,
             reason=None,
         )
-    what = "no good tick since start" if last is None else "last good tick too old"
-    detail = f"{what}: {age:.1f} s > {limit:g} s"
-    if health.reason:
-        detail = f"{detail}; {health.reason}"
     return Liveness(
-        alive=False, status="stale", age_seconds=age, max_age_seconds=limit, reason=detail
+        alive=False,
+        status="stale",
+        age_seconds=age,
+        max_age_seconds=limit,
+        reason="no_good_tick_since_start" if last is None else "last_good_tick_too_old",
+        last_failure=health.reason,
     )
 
 
@@ -255,9 +280,10 @@ class WebServer:
 
     async def _readyz(self, request: web.Request) -> web.Response:
         if self._started_monotonic is None:
-            return _json({"ready": False, "reason": "web server stopping"}, status=503)
+            return _json({"ready": False, "reason": "stopping"}, status=503)
         if not self._health.ready:
-            return _json({"ready": False, "reason": self._health.reason or "not ready"}, status=503)
+            reason = reason_code(self._health.reason) or "not_ready"
+            return _json({"ready": False, "reason": reason}, status=503)
         return _json({"ready": True}, status=200)
 
 

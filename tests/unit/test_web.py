@@ -14,7 +14,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from structlog.testing import capture_logs
 
-from autobot.web import TickHealth, WebServer, check_liveness
+from autobot.web import TickHealth, WebServer, check_liveness, error_code, reason_code
 
 MAX_AGE = 180.0
 
@@ -164,7 +164,8 @@ async def test_healthz_is_503_when_no_tick_ever_succeeded(
     status, body = await _json(f"{server.url}/healthz")
     assert status == 503
     assert body["status"] == "stale"
-    assert body["reason"].startswith("no good tick since start: 181.0 s > 180 s")
+    assert body["reason"] == "no_good_tick_since_start"
+    assert body["last_good_tick_age_seconds"] == 181.0
 
 
 async def test_healthz_follows_the_age_of_the_last_good_tick(
@@ -176,13 +177,39 @@ async def test_healthz_follows_the_age_of_the_last_good_tick(
     status, body = await _json(f"{server.url}/healthz")
     assert (status, body["status"], body["last_good_tick_age_seconds"]) == (200, "ok", 30.0)
     # When ticks keep failing past the limit
-    health.tick_failed("RpcTimeout: view")
+    health.tick_failed("rpc_timeout")
     clock.advance(MAX_AGE)
     status, body = await _json(f"{server.url}/healthz")
-    # Then liveness fails and says why
+    # Then liveness fails and says why, in codes
     assert status == 503
-    assert body["reason"] == "last good tick too old: 210.0 s > 180 s; RpcTimeout: view"
-    assert body["tick_max_age_seconds"] == MAX_AGE
+    assert (body["reason"], body["last_failure"]) == ("last_good_tick_too_old", "rpc_timeout")
+    assert (body["last_good_tick_age_seconds"], body["tick_max_age_seconds"]) == (210.0, MAX_AGE)
+
+
+async def test_health_answers_carry_codes_never_error_text(
+    server: WebServer, health: TickHealth, clock: FakeMonotonic
+) -> None:
+    # given: reasons that are text (an error's message with an endpoint URL in it)
+    text = "RpcUnavailable: latest block: HTTP 500 from https://node.example/key-s3cr3t/: <b>"
+    health.tick_failed(text)
+    clock.advance(MAX_AGE + 1)
+    _, live = await _json(f"{server.url}/healthz")
+    health.mark_not_ready(text)
+    _, ready = await _json(f"{server.url}/readyz")
+    # then: only codes come out
+    assert (live["reason"], live["last_failure"], ready["reason"]) == (
+        "no_good_tick_since_start",
+        "unknown",
+        "unknown",
+    )
+
+
+def test_an_error_class_becomes_a_code() -> None:
+    assert error_code(RuntimeError("x")) == "runtime_error"
+    assert error_code(ConnectionResetError()) == "connection_reset_error"
+    assert reason_code("rpc_unavailable") == "rpc_unavailable"
+    assert reason_code("RpcUnavailable: http://x") == "unknown"
+    assert reason_code(None) is None
 
 
 # --- /readyz -----------------------------------------------------------------------------------
@@ -192,10 +219,10 @@ async def test_readyz_is_503_with_the_reason_until_ready(
     server: WebServer, health: TickHealth
 ) -> None:
     assert await _json(f"{server.url}/readyz") == (503, {"ready": False, "reason": "starting"})
-    health.mark_not_ready("chain did not answer: RpcUnavailable")
+    health.mark_not_ready("chain_unreachable")
     assert await _json(f"{server.url}/readyz") == (
         503,
-        {"ready": False, "reason": "chain did not answer: RpcUnavailable"},
+        {"ready": False, "reason": "chain_unreachable"},
     )
     health.mark_ready()
     assert await _json(f"{server.url}/readyz") == (200, {"ready": True})
