@@ -45,12 +45,15 @@ from autobot.errors import (
     EX_CONFIG,
     EX_IOERR,
     EX_SOFTWARE,
+    EX_TEMPFAIL,
     AutobotError,
     ConfigError,
+    InstanceLocked,
     JournalError,
     Problem,
 )
 from autobot.gcwatch import GcWatch
+from autobot.journal.lock import InstanceLock
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
@@ -133,6 +136,8 @@ class Daemon:
 
     async def _build(self) -> None:
         config = self.config
+        # one daemon per journal: a second one stops here (InstanceLocked, exit 75)
+        self._stack.callback(InstanceLock.acquire(config.journal.path).release)
         self.journal = await SqliteJournal.open(config.journal.path, clock=self._clock)
         self._stack.push_async_callback(self.journal.close)
         await self.journal.check_writable()  # a read-only disk stops the start (exit 74)
@@ -434,7 +439,7 @@ def _signals(loop: asyncio.AbstractEventLoop, daemon: Daemon) -> Iterator[None]:
 
 def run_command(args: argparse.Namespace) -> int:
     """``autobot run``: exit 0 after a clean stop, 78 on configuration problems, 74 when the
-    journal cannot be used, 70 on a bug (logged through the redacting log pipeline, so a
+    journal cannot be used, 75 at once when another daemon holds the journal, 70 on a bug (logged through the redacting log pipeline, so a
     traceback never carries key material)."""
     try:
         return asyncio.run(_run(args, os.environ))
@@ -496,6 +501,10 @@ async def _run_daemon(
             if d.fatal is not None:
                 print(f"autobot: {d.fatal}", file=sys.stderr)
                 return EX_IOERR
+    except InstanceLocked as exc:
+        log.error("journal_locked", holder=exc.holder, detail=str(exc))
+        print(f"autobot: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
     except JournalError as exc:
         log.error("journal_unusable", detail=str(exc))
         print(f"autobot: {exc}", file=sys.stderr)

@@ -31,6 +31,7 @@ from autobot.config import Config
 from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
+from autobot.errors import JournalConflict
 from autobot.execution import Executor, StepResult
 from autobot.journal.records import (
     ActionRecord,
@@ -288,20 +289,28 @@ class Engine:
                 )
 
     async def _executor_request(self, record: RequestRecord) -> None:
+        """Retry or park: carried out now, or (the action's step running) at the step's next
+        boundary, where the executor finishes the request."""
         try:
             key = ActionKey.parse(record.subject)
             if record.kind is RequestKind.RETRY:
-                action = await self._executor.retry(key)
-                message = f"action {action.key} is {action.state.value} again"
+                action = await self._executor.retry(key, request_id=record.id)
+                message = (
+                    None if action is None else f"action {action.key} is {action.state.value} again"
+                )
             else:
                 params = json.loads(record.params or "{}")
                 reason = str(params.get("reason", "requested with autobot actions park"))
-                action = await self._executor.park(key, reason=reason)
-                message = f"action {action.key} parked"
+                action = await self._executor.park(key, reason=reason, request_id=record.id)
+                message = None if action is None else f"action {action.key} parked"
         except (LookupError, ValueError) as exc:
             await self._finish_request(record.id, RequestState.REJECTED, str(exc))
             return
-        await self._finish_request(record.id, RequestState.DONE, message)
+        except JournalConflict as exc:  # the action moved meanwhile: the next sweep asks again
+            log.warning("request_postponed", request_id=record.id, detail=str(exc))
+            return
+        if message is not None:
+            await self._finish_request(record.id, RequestState.DONE, message)
 
     async def _finish_request(self, request_id: int, state: RequestState, result: str) -> None:
         await self._journal.finish_request(request_id, state=state, result=result)

@@ -8,7 +8,9 @@
     │   ├── StaleAnswer             an endpoint's answer lags the chain: ask another (``reading``)
     │   ├── SequenceRace            the node refused a sequence number (too old / too far ahead)
     │   ├── SubmitWindowFull        an account already has its window of transactions in flight
-    │   └── NotYet                  a "not yet" Move abort (retry window, timelock, cooldown, paused)
+    │   ├── NotYet                  a "not yet" Move abort (retry window, timelock, cooldown, paused)
+    │   ├── JournalConflict         an action's row is no longer in the state a step read it in
+    │   └── InstanceLocked          another ``autobot run`` holds the journal (``holder``: its PID)
     └── PermanentError              will not change by retrying
         ├── PermanentRpcError       the node's answer, not the transport, is the problem
         │   ├── RpcRejected         the node refused a request (HTTP 400/404/other 4xx)
@@ -81,6 +83,20 @@ class SequenceRace(TransientError):
 
 class SubmitWindowFull(TransientError):
     """The account already has ``submit_window`` transactions in flight."""
+
+
+class JournalConflict(TransientError):
+    """An action's row changed under a step (it is no longer in a state the step expected):
+    look again. Within one daemon this is a bug or an operator's request that raced a step; the
+    single-instance lock keeps other daemons out."""
+
+
+class InstanceLocked(TransientError):
+    """Another ``autobot run`` holds the journal; ``holder`` is its PID when it could be read."""
+
+    def __init__(self, message: str, *, holder: int | None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class PermanentRpcError(PermanentError):
@@ -194,3 +210,4 @@ class KeyFileError(PermanentError):
 EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus
 EX_SOFTWARE = 70
 EX_IOERR = 74
+EX_TEMPFAIL = 75  # another daemon holds the journal: try again once it has stopped

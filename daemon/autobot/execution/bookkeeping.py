@@ -103,6 +103,11 @@ class Bookkeeper:
         self._base = retry_base_seconds
         self._cap = retry_max_seconds
 
+    @property
+    def responsible(self) -> str:
+        """Who signs the incidents."""
+        return self._responsible
+
     async def get(self, key: ActionKey) -> ActionRecord:
         record = await self._journal.get_action(str(key))
         if record is None:

@@ -28,6 +28,12 @@ sweep never waits for another action's confirmation: each action runs as its own
 where it stopped through a callback. When an action that held a bot's pending slot ends, the
 oldest planned action of the same action id that was waiting for a free bot is due again at once
 (instead of after its backoff). ``drain`` ends the background work at shutdown.
+
+**Operator requests race nothing.** ``park`` and ``retry`` of an action whose step is running are
+not written beside it: they wait for the step's next boundary (between two steps of ``advance``,
+or as it returns), are applied there, and finish their operator request then (``None`` is
+returned meanwhile). A write that finds the action in another state than the step read it in
+(``JournalConflict``) is an incident, and the action is looked at again: never an exit.
 """
 
 from __future__ import annotations
@@ -35,13 +41,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import structlog
 
 from autobot.chain.gateway import ChainGateway
 from autobot.domain.actions import ActionKey
 from autobot.domain.snapshot import Snapshot
-from autobot.errors import JournalError, PermanentError, RpcProtocolError, TransientError
+from autobot.errors import (
+    JournalConflict,
+    JournalError,
+    PermanentError,
+    RpcProtocolError,
+    TransientError,
+)
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
 from autobot.execution.gate import PriorityGate
 from autobot.execution.sequencer import Sequencer
@@ -50,7 +63,10 @@ from autobot.execution.view import StepView
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
+    IncidentType,
     NewAction,
+    NewIncident,
+    RequestState,
 )
 from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlannedAction
@@ -58,6 +74,15 @@ from autobot.planning.plan import PlannedAction
 __all__ = ["Executor", "StepResult"]
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Deferred:
+    """An operator's park or retry waiting for a running step's boundary."""
+
+    kind: str  # "park" | "retry"
+    reason: str = ""
+    request_id: int | None = None
 
 
 class Executor:
@@ -89,6 +114,7 @@ class Executor:
         self._tasks: dict[ActionKey, asyncio.Task[None]] = {}
         self._gate: PriorityGate | None = None
         self._wake_lock = asyncio.Lock()  # ``_slot_freed``: one waiter woken per freed slot
+        self._deferred: dict[ActionKey, _Deferred] = {}  # park/retry for a running step
         self.fatal: JournalError | None = None  # a background step lost the journal
 
     # ------------------------------------------------------------------ public API
@@ -279,54 +305,148 @@ class Executor:
         )
         try:
             with structlog.contextvars.bound_contextvars(action_key=str(key)):
-                for taken in range(self._max_steps):
-                    record = await self._book.get(key)
-                    if not record.is_open:
-                        return StepResult(key=key, state=record.state)
-                    if taken and self._stopping():
-                        return self._book.soon(record)
-                    try:
-                        waiting = await self._steps.step(record, view)
-                    except (TransientError, RpcProtocolError) as exc:
-                        # a garbled answer (after the gateway's failover) says nothing about
-                        # the action: look again later, as after a timeout; never park on it
-                        return await self._book.defer(key, view.last_now(record), exc)
-                    except JournalError:
-                        raise
-                    except PermanentError as exc:
-                        reason = f"{type(exc).__name__}: {exc}"
-                        record = await self._book.get(key)
-                        return await self._book.park(record, view.last_now(record), reason)
-                    if waiting is not None:
-                        return waiting
-                return self._book.soon(await self._book.get(key))
+                try:
+                    result = await self._steps_of(key, view)
+                except JournalConflict as exc:
+                    result = await self._conflict(key, exc)
+                deferred = await self._apply_deferred(key, view)
+                return deferred if deferred is not None else result
         finally:
             self._running.discard(key)
 
-    async def park(self, key: ActionKey, *, reason: str) -> ActionRecord:
-        """Operator request "park": stop an open action; a person takes over."""
-        record = await self._book.get(key)
-        if not record.is_open:
-            raise ValueError(f"action {key} is {record.state}; only open actions can be parked")
-        now = (await self._gateway.chain_time()).seconds
-        await self._book.park(record, now, f"parked by an operator: {reason}")
-        return await self._book.get(key)
+    async def _steps_of(self, key: ActionKey, view: StepView) -> StepResult:
+        for taken in range(self._max_steps):
+            record = await self._book.get(key)
+            if not record.is_open:
+                return StepResult(key=key, state=record.state)
+            if key in self._deferred:  # an operator's request: at this boundary
+                return self._book.soon(record)
+            if taken and self._stopping():
+                return self._book.soon(record)
+            try:
+                waiting = await self._steps.step(record, view)
+            except (TransientError, RpcProtocolError) as exc:
+                if isinstance(exc, JournalConflict):
+                    raise
+                # a garbled answer (after the gateway's failover) says nothing about
+                # the action: look again later, as after a timeout; never park on it
+                return await self._book.defer(key, view.last_now(record), exc)
+            except JournalError:
+                raise
+            except PermanentError as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                record = await self._book.get(key)
+                return await self._book.park(record, view.last_now(record), reason)
+            if waiting is not None:
+                return waiting
+        return self._book.soon(await self._book.get(key))
 
-    async def retry(self, key: ActionKey) -> ActionRecord:
+    async def _conflict(self, key: ActionKey, exc: JournalConflict) -> StepResult:
+        """A step's write found the action changed under it: say so, and look again."""
+        record = await self._book.get(key)
+        log.error("action_changed_under_step", detail=str(exc), state=record.state.value)
+        await self._journal.add_incident(
+            NewIncident(
+                type=IncidentType.INCIDENT,
+                description=(
+                    f"{key}: a step found the action {record.state.value} in the journal, not "
+                    f"in the state it read ({exc}); nothing was written, the action is looked "
+                    "at again"
+                ),
+                responsible=self._book.responsible,
+                action_key=str(key),
+                action_hash=record.action_hash,
+            )
+        )
+        if not record.is_open:
+            return StepResult(key=key, state=record.state)
+        return self._book.soon(record)
+
+    async def _apply_deferred(self, key: ActionKey, view: StepView) -> StepResult | None:
+        """Carry out an operator's park or retry that waited for this step's boundary."""
+        deferred = self._deferred.pop(key, None)
+        if deferred is None:
+            return None
+        record = await self._book.get(key)
+        try:
+            if deferred.kind == "park":
+                done = await self._park_now(record, view.last_now(record), deferred.reason)
+            else:
+                done = await self._retry_now(record)
+        except ValueError as exc:
+            await self._finish_request(deferred.request_id, RequestState.REJECTED, str(exc))
+            return None
+        await self._finish_request(
+            deferred.request_id, RequestState.DONE, f"action {done.key} is {done.state.value}"
+        )
+        return StepResult(key=key, state=done.state, soon=done.is_open)
+
+    async def _finish_request(self, request_id: int | None, state: RequestState, text: str) -> None:
+        if request_id is None:
+            return
+        await self._journal.finish_request(request_id, state=state, result=text)
+        log.info("request_handled", request_id=request_id, state=state.value, result=text)
+
+    async def park(
+        self, key: ActionKey, *, reason: str, request_id: int | None = None
+    ) -> ActionRecord | None:
+        """Operator request "park": stop an open action; a person takes over.
+
+        A running step is never written beside: the park waits for its boundary (``None``
+        now; operator request ``request_id`` is finished when it is applied).
+        """
+        if key in self._running:
+            self._defer(key, _Deferred(kind="park", reason=reason, request_id=request_id))
+            return None
+        self._running.add(key)  # no step starts while the park is written
+        try:
+            record = await self._book.get(key)
+            now = (await self._gateway.chain_time()).seconds
+            return await self._park_now(record, now, reason)
+        finally:
+            self._running.discard(key)
+
+    async def _park_now(self, record: ActionRecord, now: int, reason: str) -> ActionRecord:
+        if not record.is_open:
+            raise ValueError(
+                f"action {record.key} is {record.state}; only open actions can be parked"
+            )
+        await self._book.park(record, now, f"parked by an operator: {reason}")
+        return await self._book.get(record.action_key)
+
+    async def retry(self, key: ActionKey, *, request_id: int | None = None) -> ActionRecord | None:
         """Operator request "retry": a parked or failed action runs again.
 
         An announcement still pending on chain (parked while announced) is resumed at
-        ``waiting`` with the same hash; anything else starts over (new time, new hash).
+        ``waiting`` with the same hash; anything else starts over (new time, new hash). Waits
+        for a running step's boundary like ``park`` (``None`` now).
         """
-        record = await self._book.get(key)
+        if key in self._running:
+            self._defer(key, _Deferred(kind="retry", request_id=request_id))
+            return None
+        self._running.add(key)
+        try:
+            return await self._retry_now(await self._book.get(key))
+        finally:
+            self._running.discard(key)
+
+    async def _retry_now(self, record: ActionRecord) -> ActionRecord:
         if record.state not in (ActionState.PARKED, ActionState.FAILED):
-            raise ValueError(f"action {key} is {record.state}; only parked or failed actions retry")
+            raise ValueError(
+                f"action {record.key} is {record.state}; only parked or failed actions retry"
+            )
         now = (await self._gateway.chain_time()).seconds
         bot = await self._gateway.get_bot(record.operator) if record.operator else None
         changes = restart(attempts=0, next_check_at=None, error_code=None, error_name=None)
         if bot is not None and record.action_hash and bot.pending_action_hash == record.action_hash:
             changes = {"state": ActionState.WAITING, "progress": 0, "outcome": None, "attempts": 0}
         return await self._book.update(record, now, **changes)
+
+    def _defer(self, key: ActionKey, deferred: _Deferred) -> None:
+        known = self._deferred.get(key)
+        if known is None or known.request_id != deferred.request_id:
+            log.info("operator_request_deferred", action_key=str(key), request=deferred.kind)
+        self._deferred[key] = deferred
 
     @property
     def sequencers(self) -> Mapping[str, Sequencer]:

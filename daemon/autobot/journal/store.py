@@ -34,7 +34,7 @@ import aiosqlite
 import structlog
 
 from autobot.clock import Clock
-from autobot.errors import JournalError
+from autobot.errors import JournalConflict, JournalError
 from autobot.journal.operations import OperationsTables
 from autobot.journal.records import (
     OPEN_ACTION_STATES,
@@ -333,7 +333,8 @@ class SqliteJournal(OperationsTables):
         """Change an action that is in one of ``expect``; write ``incident`` (and ``incidents``,
         in order, after it) in the same commit.
 
-        Raises ``JournalError`` if the action is missing or in another state (a second writer).
+        Raises ``JournalError`` if the action is missing, ``JournalConflict`` (nothing written)
+        if it is in another state (it changed since it was read).
         """
         async with self._write(f"updating action {key}") as db:
             record = await self._update(db, key, expect, chain_now, changes)
@@ -363,9 +364,8 @@ class SqliteJournal(OperationsTables):
         if row is None:
             raise JournalError(f"journal {self.path}: no action {key}")
         if cursor.rowcount != 1:
-            raise JournalError(
-                f"journal {self.path}: action {key} is {row['state']}, expected one of "
-                f"{sorted(states)} (two writers for one action?)"
+            raise JournalConflict(
+                f"action {key} is {row['state']} in the journal, expected one of {sorted(states)}"
             )
         return ActionRecord.from_row(row)
 

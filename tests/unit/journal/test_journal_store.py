@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autobot.clock import FakeClock
-from autobot.errors import JournalError
+from autobot.errors import JournalConflict, JournalError
 from autobot.journal.records import (
     ActionState,
     NewAction,
@@ -122,7 +122,7 @@ async def test_update_from_an_unexpected_state_is_refused(journal: SqliteJournal
     # given
     await journal.add_action(new_action(), chain_now=100)
     # when / then
-    with pytest.raises(JournalError, match="is planned, expected one of"):
+    with pytest.raises(JournalConflict, match="is planned in the journal, expected one of"):
         await journal.update_action(
             "close:1:0", expect={ActionState.WAITING}, chain_now=100, state=ActionState.EXECUTING
         )
@@ -164,7 +164,7 @@ async def test_a_failed_action_change_does_not_journal_the_transaction(
     # given
     await journal.add_action(new_action(), chain_now=100)
     # when
-    with pytest.raises(JournalError):
+    with pytest.raises(JournalConflict):
         await journal.add_transaction(
             new_tx(7), expect={ActionState.WAITING}, chain_now=100, state=ActionState.EXECUTING
         )
@@ -228,7 +228,7 @@ async def test_an_incident_written_with_an_action_change_shares_its_fate(
     await journal.add_action(new_action(), chain_now=100)
     incident = NewIncident(type="Dry-run", description="announced", responsible="autobot")
     # when: the action change is refused
-    with pytest.raises(JournalError):
+    with pytest.raises(JournalConflict):
         await journal.update_action(
             "close:1:0", expect={ActionState.DONE}, chain_now=101, incident=incident
         )
