@@ -78,7 +78,17 @@ class StaleAnswer(TransientError):
 
 
 class SequenceRace(TransientError):
-    """The node refused the transaction's sequence number; resync and retry."""
+    """The node refused the transaction's sequence number; resync and retry.
+
+    ``too_new``: the refusal says the chain is behind the number (``SEQUENCE_NUMBER_TOO_NEW``),
+    so these bytes did not execute there; any other (too old, already pending) leaves open that
+    they did.
+    """
+
+    @property
+    def too_new(self) -> bool:
+        text = str(self).lower()
+        return "too_new" in text or "too new" in text
 
 
 class SubmitWindowFull(TransientError):

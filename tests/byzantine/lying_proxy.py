@@ -21,7 +21,9 @@ endpoints, the wall clock or the chain's own record can expose it. The lies (``L
 * ``loud_errors`` — any ``/rpc/`` answer becomes an HTTP 500 ``ErrResp`` whose message carries
   ``text`` (what an attacker wants in the victim's logs and health answers);
 * ``refused_submit`` — ``POST rpc/v3/transactions/submit`` is not forwarded: a 400 ``ErrResp``
-  with ``message`` (default ``SEQUENCE_NUMBER_TOO_NEW``) comes back instead.
+  with ``message`` (default ``SEQUENCE_NUMBER_TOO_NEW``) comes back instead;
+* ``swallowed_submit`` — ``POST rpc/v3/transactions/submit`` is forwarded (the node takes the
+  transaction) but the answer is held ``hold`` seconds: the client times out not knowing.
 
 ``on_told`` (a callable) runs after each lied answer of a telling: a test can act at that very
 moment (step a clock, stop an endpoint).
@@ -71,6 +73,7 @@ class Lie(enum.StrEnum):
     SLOW_DRIP = "slow_drip"
     LOUD_ERRORS = "loud_errors"
     REFUSED_SUBMIT = "refused_submit"
+    SWALLOWED_SUBMIT = "swallowed_submit"
 
 
 @dataclass(slots=True)
@@ -240,6 +243,10 @@ class LyingProxy:
                 return _json({"message": f"transaction {tx_hash} not found"}, status=404)
         body = await request.read()
         status, headers, content = await self._forward(request, tail, body)
+        swallow = self._active(Lie.SWALLOWED_SUBMIT)
+        if swallow is not None and tail == "rpc/v3/transactions/submit":
+            self._lied(Lie.SWALLOWED_SUBMIT)
+            await asyncio.sleep(float(swallow.params.get("hold", 30.0)))
         if is_rpc and status == 200:
             content = self._rewrite(request, tail, body, content, headers)
         response = web.Response(status=status, body=content)

@@ -26,7 +26,7 @@ from autobot.chain.gateway import ChainGateway
 from autobot.errors import TransientError
 from autobot.execution.bookkeeping import StepResult
 from autobot.execution.executor import Executor
-from autobot.journal.records import ActionState, IncidentType, NewIncident
+from autobot.journal.records import ActionState, IncidentType, NewIncident, TxPurpose
 from autobot.journal.store import SqliteJournal
 
 __all__ = ["RecoveryReport", "recover"]
@@ -94,14 +94,21 @@ async def recover(
 async def _orphan_slots(
     journal: SqliteJournal, gateway: ChainGateway, executor: Executor, responsible: str
 ) -> tuple[str, ...]:
+    open_actions = await journal.open_actions()
     ours = {
         a.action_hash
         for a in [
-            *await journal.open_actions(),
+            *open_actions,
             *await journal.list_actions(states={ActionState.PARKED}, limit=100_000),
         ]
         if a.action_hash
     }
+    for action in open_actions:  # an earlier announcement an open action adopts (steps.py)
+        ours.update(
+            t.action_hash
+            for t in await journal.transactions(action.key)
+            if t.purpose is TxPurpose.ANNOUNCE
+        )
     try:
         bots = (await gateway.snapshot(lottery_ids=())).bots
     except TransientError as exc:

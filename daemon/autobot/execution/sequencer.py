@@ -11,11 +11,24 @@ A sequencer signs, journals and submits, in that order, under one lock:
    submitted, so after a crash the same bytes are re-sent or found on chain.
 
 ``follow`` settles a live transaction from the chain's answer. A transaction the node does not
-know is re-sent byte for byte until its expiry (host wall clock, docs/decisions.md §12) plus a grace has
-passed; only then is it *dropped* (provably absent) and its sequence number reused, so nothing
-is ever re-signed while the original could still land. A node's sequence refusal (``SequenceRace``)
-drops a transaction only if no node ever accepted it (signed in this process, refused at its only
-submission); the sequencer then re-reads the chain's number.
+know is re-sent byte for byte until its expiry (host wall clock, docs/decisions.md §12); after
+that (and a grace) it is *dropped* — its sequence number free again — **only on proof from the
+chain**, never because status lookups answer 404 (an indexer lags, a node lies):
+
+* the account's sequence number on chain is still at or below the transaction's, so the number
+  was never used and the expired bytes can never execute; or
+* another transaction of ours journaled with the same number executed (the chain's status of
+  it): the number went to that one, and the journal is corrected if it had that one dropped.
+
+Otherwise (the number used on chain, by nothing else we know of) ours most likely executed and
+the status will show: it stays live and is followed, and nothing is signed for its call meanwhile.
+
+A node's sequence refusal (``SequenceRace``): ``SEQUENCE_NUMBER_TOO_NEW`` at the only submission
+of bytes signed in this process drops them (the chain is behind them; they never got in);
+``TOO_OLD`` or ``ALREADY_PENDING`` mean ours may have executed or be waiting (a submit that timed
+out may have been taken): never dropped for it, looked up instead. After any refusal and any drop
+the next number is read from the chain again — down as well as up (a number a lying node made
+us skip to costs a pause, not a stall).
 """
 
 from __future__ import annotations
@@ -91,6 +104,11 @@ class Sequencer:
     @property
     def signer(self) -> Signer:
         return self._signer
+
+    def overdue(self, tx: TxRecord) -> float:
+        """Wall seconds a live transaction is past its expiry and the grace (0 before): how
+        long it has stayed unresolved (used on chain, unknown to the node)."""
+        return max(0.0, self._clock.wall() - tx.expires_at - self._grace)
 
     async def next_sequence(self) -> int:
         """The number the next transaction will carry (for simulations); does not reserve it.
@@ -268,6 +286,9 @@ class Sequencer:
             )
             self._next = None
             self._metrics.sequence_resynced()
+            if not exc.too_new:  # ours may have executed (or be waiting): look it up, keep it
+                log.info("transaction_may_have_executed", tx_hash=record.tx_hash)
+                return record
             return await self._drop_if_never_accepted(record, f"sequence refused: {exc}")
         except RpcRejected as exc:
             log.error(
@@ -358,19 +379,54 @@ class Sequencer:
                 return await self._settle_as(fresh, settlement)
             if outcome.state is TxStatus.PENDING:
                 return fresh
-            # NOT_FOUND: absent for good only once expired (plus a grace for slow indexing);
-            # until it expires, the same bytes again.
+            # NOT_FOUND: until it expires, the same bytes again; after that (and a grace for
+            # slow indexing), absent for good only on proof from the chain (module doc)
             wall = self._clock.wall()
-            if wall > fresh.expires_at + self._grace:
-                return await self._settle(
-                    fresh, TxState.DROPPED, message="expired, never seen on chain"
+            if wall <= fresh.expires_at:
+                log.info(
+                    "transaction_resent",
+                    tx_hash=fresh.tx_hash,
+                    sequence_number=fresh.sequence_number,
                 )
-            if wall > fresh.expires_at:
+                return await self._submit(fresh, _signed_from(fresh), resend=True)
+            if wall <= fresh.expires_at + self._grace:
                 return fresh  # a node would refuse expired bytes; wait out the grace
-            log.info(
-                "transaction_resent", tx_hash=fresh.tx_hash, sequence_number=fresh.sequence_number
-            )
-            return await self._submit(fresh, _signed_from(fresh), resend=True)
+        proof, executed = await self._absent_for_good(fresh)
+        async with self._lock:
+            current = await self._journal.get_transaction(fresh.tx_hash)
+            if current is None or not current.state.live:
+                return current or fresh
+            if proof is None:
+                log.warning(
+                    "transaction_unresolved",
+                    tx_hash=fresh.tx_hash,
+                    sequence_number=fresh.sequence_number,
+                    why="expired and unknown to the node, but its sequence number is used",
+                )
+                return current
+            dropped = await self._settle(current, TxState.DROPPED, message=proof)
+            if executed is not None:  # the journal had that one dropped: it executed
+                log.warning("dropped_transaction_executed", tx_hash=executed.tx_hash)
+                await self._journal.correct_transaction(executed)
+            return dropped
+
+    async def _absent_for_good(self, tx: TxRecord) -> tuple[str | None, TxSettlement | None]:
+        """Why the chain proves that ``tx`` (expired, unknown to the node) never executed and
+        never will (``None``: no proof); and the execution of another transaction of ours with
+        its number that the journal has as dropped (to correct), if that is the proof."""
+        chain = await self._gateway.account_sequence(self.address)
+        if chain <= tx.sequence_number:
+            why = f"expired, never seen on chain; the account's sequence number is still {chain}"
+            return why, None
+        for other in await self._journal.same_sequence(self.address, tx.sequence_number):
+            if other.tx_hash == tx.tx_hash or other.state.live:
+                continue
+            settlement = _settlement(other.tx_hash, await self._gateway.status(other.tx_hash))
+            if settlement is None or settlement.state is TxState.DROPPED:
+                continue
+            why = f"expired; its sequence number went to {other.tx_hash}"
+            return why, settlement if other.state is TxState.DROPPED else None
+        return None, None
 
     async def _settle(
         self,
@@ -395,8 +451,10 @@ class Sequencer:
         return settled
 
     def _settled(self, tx: TxRecord, s: TxSettlement) -> None:
-        if s.state is TxState.DROPPED and self._next is not None:
-            self._next = min(self._next, tx.sequence_number)  # the number is free again
+        if s.state is TxState.DROPPED:
+            # the number is free again, and whatever made us sign it may have been a lie about
+            # the chain's number: read it again (down as well as up)
+            self._next = None
         log.info(
             "transaction_settled",
             tx_hash=tx.tx_hash,

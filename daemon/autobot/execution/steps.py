@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 from collections.abc import Mapping
 
 import structlog
 
 from autobot.chain.codec import action_hash
-from autobot.chain.gateway import ChainGateway
+from autobot.chain.gateway import ChainGateway, TxStatus
 from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain import calls as c
@@ -38,7 +39,7 @@ from autobot.execution.outcomes import Verdict, classify_abort, incident_type
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
-from autobot.execution.transcripts import calls_to_text
+from autobot.execution.transcripts import call_from_json, calls_to_text
 from autobot.execution.view import StepView, recipe_of
 from autobot.journal.records import (
     ActionRecord,
@@ -48,6 +49,7 @@ from autobot.journal.records import (
     Outcome,
     TxPurpose,
     TxRecord,
+    TxSettlement,
     TxState,
 )
 from autobot.journal.store import ActionChanges, SqliteJournal
@@ -129,6 +131,8 @@ class ActionSteps:
             return None
         if record.action_id is None:  # gated locally: no bot, no attestation
             return await self._fix(record, now, None, recipe, view)
+        if await self._adopt(record, snap, recipe):
+            return None
         async with self._route_lock:
             busy: set[str] = set()
             candidates = self._router.candidates(record.action_id, snap.bots)
@@ -206,6 +210,62 @@ class ActionSteps:
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
         log.info("action_announced", operator=operator.address, execute_at=execute_at)
         return None
+
+    async def _adopt(self, record: ActionRecord, snap: Snapshot, recipe: Recipe) -> bool:
+        """An announcement of this action that the journal gave up on (dropped) but a bot's
+        pending slot holds: carry on with it (wait out its timelock, execute, record with its
+        hash) instead of announcing anew — the slot would block a new one until rotate_bot."""
+        assert record.action_id is not None
+        pending = {
+            b.pending_action_hash: b
+            for b in snap.bots
+            if b.has_pending and b.operator in self._operators
+        }
+        if not pending:
+            return False
+        for tx in reversed(await self._journal.transactions(record.key)):
+            bot = pending.get(tx.action_hash)
+            if tx.purpose is not TxPurpose.ANNOUNCE or bot is None or tx.sender != bot.operator:
+                continue
+            announced = call_from_json(json.loads(tx.call))
+            after = announced.args[3]  # announce_dry_run(action id, hash, now, executes after)
+            if not isinstance(after, c.U64):
+                continue
+            execute_at = after.value
+            calls = recipe.calls(execute_at)
+            digest = action_hash(
+                record.action_id, record.subject_id, [t.call for t in calls], execute_at
+            )
+            if digest != tx.action_hash:
+                continue  # the recipe no longer gives what was announced: not ours to finish
+            if tx.state is TxState.DROPPED:
+                executed = await self._gateway.status(tx.tx_hash)
+                if executed.state is TxStatus.SUCCESS:
+                    await self._journal.correct_transaction(
+                        TxSettlement(tx_hash=tx.tx_hash, state=TxState.COMMITTED)
+                    )
+            text = (
+                f"announcement 0x{digest.hex()} of {record.key} is pending on {bot.operator} "
+                f"(tx {tx.tx_hash}) though the journal had given it up: adopted, it executes "
+                f"after {execute_at}"
+            )
+            log.warning("announcement_adopted", operator=bot.operator, tx_hash=tx.tx_hash)
+            note = self._book.incident(record, IncidentType.INCIDENT, text, tx_hash=tx.tx_hash)
+            await self._book.update(
+                record,
+                snap.now,
+                state=ActionState.WAITING,
+                operator=bot.operator,
+                timelock_secs=bot.timelock_secs,
+                execute_at=execute_at,
+                action_hash=digest,
+                calls=calls_to_text(calls),
+                progress=0,
+                next_check_at=execute_at,
+                incident=note,
+            )
+            return True
+        return False
 
     async def _execute_at_once(
         self,

@@ -25,9 +25,13 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import recipe_from_json
 
-__all__ = ["NOW_REUSE_SECONDS", "StepView", "recipe_of"]
+__all__ = ["NOW_REUSE_SECONDS", "UNRESOLVED_PARK_SECONDS", "StepView", "recipe_of"]
 
 NOW_REUSE_SECONDS = 0.05
+UNRESOLVED_PARK_SECONDS = 600.0
+"""How long a transaction may stay unresolved past its expiry (its sequence number used on
+chain, its hash unknown to every node asked) before its action is parked for a person: it most
+likely executed, but nothing is signed for its step until that is known."""
 
 
 def recipe_of(record: ActionRecord) -> Recipe:
@@ -142,7 +146,14 @@ class StepView:
             return None
         tx = mine[-1]
         if tx.state.live:
-            tx = await self._sequencer(tx.sender).follow(tx, wait_seconds=self._confirm)
+            sequencer = self._sequencer(tx.sender)
+            tx = await sequencer.follow(tx, wait_seconds=self._confirm)
             if tx.state.consumed:
                 self._stale = True
+            elif tx.state.live and sequencer.overdue(tx) > UNRESOLVED_PARK_SECONDS:
+                raise UnusableAction(
+                    f"transaction {tx.tx_hash} (sequence number {tx.sequence_number}) expired "
+                    "unknown to the nodes asked while the chain used its number: it may have "
+                    "executed; check it on an explorer before retrying the action"
+                )
         return tx

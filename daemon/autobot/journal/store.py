@@ -46,6 +46,7 @@ from autobot.journal.records import (
     Outcome,
     TxRecord,
     TxSettlement,
+    TxState,
     to_sqlite_u64,
 )
 from autobot.journal.schema import fetch_one, fetch_one_or_none, prepare, rollback
@@ -482,6 +483,36 @@ class SqliteJournal(OperationsTables):
         if row is None:
             raise JournalError(f"journal {self.path}: no transaction {s.tx_hash}")
         return TxRecord.from_row(row)
+
+    async def correct_transaction(self, s: TxSettlement) -> TxRecord:
+        """A transaction journaled ``dropped`` that the chain shows executed after all: record
+        how it ended (``committed`` or ``aborted``). Nothing else may hold its sequence number
+        (a ``JournalError`` names the invariant)."""
+        if s.state not in (TxState.COMMITTED, TxState.ABORTED):
+            raise ValueError(f"a correction records an execution, not {s.state}")
+        async with self._write(f"correcting {s.tx_hash}") as db:
+            await db.execute(
+                "UPDATE transactions SET state = ?, error_code = ?, error_name = ?,"
+                " error_message = ?, settled_wall = ? WHERE tx_hash = ? AND state = 'dropped'",
+                (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
+                 self._clock.wall(), s.tx_hash),
+            )  # fmt: skip
+            row = await fetch_one_or_none(
+                db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
+            )
+            if row is None:
+                raise JournalError(f"journal {self.path}: no transaction {s.tx_hash}")
+            return TxRecord.from_row(row)
+
+    async def same_sequence(self, sender: str, sequence_number: int) -> list[TxRecord]:
+        """Every transaction of ``sender`` journaled with ``sequence_number``, whatever its
+        state, in journal order."""
+        found = await self._read(
+            "listing transactions by sequence number",
+            "SELECT * FROM transactions WHERE sender = ? AND sequence_number = ? ORDER BY rowid",
+            (sender, sequence_number),
+        )
+        return [TxRecord.from_row(r) for r in found]
 
     async def get_transaction(self, tx_hash: str) -> TxRecord | None:
         found = await self._read(

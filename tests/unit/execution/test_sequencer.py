@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from execution_fakes import ADMIN, Rig
 
+from autobot.chain.gateway import TxOutcome, TxStatus
 from autobot.domain import calls as c
-from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull
+from autobot.errors import (
+    RpcRejected,
+    RpcTimeout,
+    RpcUnavailable,
+    SequenceRace,
+    SubmitWindowFull,
+)
 from autobot.execution import Sequencer
 from autobot.journal.records import ActionState, NewAction, TxPurpose, TxRecord, TxState
 
@@ -180,17 +189,70 @@ async def test_an_expired_transaction_is_not_dropped_within_the_grace(journaled:
     assert len(journaled.chain.submitted) == 1
 
 
-async def test_a_sequence_refusal_of_fresh_bytes_drops_them_and_resyncs(journaled: Rig) -> None:
-    # given: someone else used number 0 (the node says it is too old)
-    journaled.chain.submit_faults.append((SequenceRace("too old"), False))
-    journaled.chain.sequences[ADMIN.address] = 0
+async def test_a_too_new_refusal_of_fresh_bytes_drops_them_and_resyncs_down(
+    journaled: Rig,
+) -> None:
+    # given: a node told us the account was at 5 (a lie), and refuses number 5 as too new
+    journaled.chain.sequences[ADMIN.address] = 5
+    journaled.chain.submit_faults.append((SequenceRace("SEQUENCE_NUMBER_TOO_NEW"), False))
     first = await send(journaled.admin, 1)
-    journaled.chain.sequences[ADMIN.address] = 1
+    journaled.chain.sequences[ADMIN.address] = 0  # the truth
     # when
     second = await send(journaled.admin, 1)
+    # then: dropped, and the next number read again, down to the chain's
+    assert (first.sequence_number, first.state) == (5, TxState.DROPPED)
+    assert (second.sequence_number, second.state) == (0, TxState.SUBMITTED)
+
+
+def hide_statuses(rig: Rig) -> Callable[[], None]:
+    """Status lookups answer "not found" (a lagging indexer); returns the undo."""
+    original = rig.chain.status
+
+    async def hidden(tx_hash: str) -> TxOutcome:
+        return TxOutcome(tx_hash=tx_hash, state=TxStatus.NOT_FOUND)
+
+    rig.chain.status = hidden  # type: ignore[method-assign]
+    return lambda: setattr(rig.chain, "status", original)
+
+
+async def test_a_too_old_refusal_keeps_the_bytes_live_and_looks_them_up(journaled: Rig) -> None:
+    # given: our submit timed out after the node took it (it executed), our second try is refused
+    # as too old, and status lookups do not know the hash yet (a lagging indexer)
+    journaled.chain.submit_faults.append((SequenceRace("SEQUENCE_NUMBER_TOO_OLD"), True))
+    show = hide_statuses(journaled)
+    # when
+    first = await send(journaled.admin, 1)
+    # then: not dropped; nothing new signed for the call
+    assert first.state is TxState.SIGNED
+    assert await journaled.admin.follow(first) == await journaled.journal.get_transaction(
+        first.tx_hash
+    )
+    # when: the status shows
+    show()
+    settled = await journaled.admin.follow(first)
     # then
-    assert first.state is TxState.DROPPED
-    assert second.sequence_number == 1 and second.state is TxState.SUBMITTED
+    assert settled.state is TxState.COMMITTED
+    assert [t.tx_hash for t in await journaled.journal.transactions(KEY)] == [first.tx_hash]
+
+
+async def test_an_expired_unknown_transaction_is_dropped_only_on_proof(journaled: Rig) -> None:
+    # given: a transaction that executed, whose status the node hides, past its expiry
+    show = hide_statuses(journaled)
+    sent = await send(journaled.admin, 1)
+    journaled.clock.advance(journaled.ttl_seconds + 60)
+    # when: the account's number shows it used
+    kept = await journaled.admin.follow(sent)
+    # then: it stays live (ours most likely executed): no number freed, nothing re-signed
+    assert kept.state.live
+    # when: a transaction that never got anywhere expires, its number still unused on chain
+    show()
+    journaled.chain.submit_faults.append((RpcUnavailable("lost"), False))
+    lost = await send(journaled.admin, 2)
+    journaled.clock.advance(journaled.ttl_seconds + 60)
+    dropped = await journaled.admin.follow(lost)
+    # then: dropped, with the chain's number as the proof
+    assert dropped.state is TxState.DROPPED
+    assert "sequence number is still 1" in (dropped.error_message or "")
 
 
 async def test_an_executed_abort_is_settled_with_its_code(journaled: Rig) -> None:
@@ -219,8 +281,8 @@ async def test_a_rejected_transaction_is_journaled_as_dropped_and_reported(journ
 async def test_a_refused_number_signed_again_in_the_same_second_gets_new_bytes(
     journaled: Rig,
 ) -> None:
-    # given: another writer holds number 0 pending, so the node refuses ours (ALREADY_PENDING)
-    journaled.chain.submit_faults.append((SequenceRace("already pending"), False))
+    # given: a node refuses number 0 as too new (it lies, or lags), so it is dropped
+    journaled.chain.submit_faults.append((SequenceRace("SEQUENCE_NUMBER_TOO_NEW"), False))
     first = await send(journaled.admin, 1)
     assert first.state is TxState.DROPPED
     # when: the same call is signed again with the same number, in the same wall second
@@ -263,7 +325,7 @@ async def test_follow_many_settles_every_final_answer_and_keeps_the_rest_live(
 
 async def test_send_many_never_reuses_bytes_the_journal_holds(journaled: Rig) -> None:
     # given: number 0 refused (dropped) for a call, in this wall second
-    journaled.chain.submit_faults.append((SequenceRace("already pending"), False))
+    journaled.chain.submit_faults.append((SequenceRace("SEQUENCE_NUMBER_TOO_NEW"), False))
     first = await send(journaled.admin, 1)
     assert first.state is TxState.DROPPED
     # when: the same call is sent again, pipelined, with the same number and second
