@@ -181,6 +181,7 @@ class Daemon:
             live=config.automation.live,
             book=book,
             metrics=exec_metrics,
+            chain_abort_retries=config.automation.chain_abort_retries,
         )
         self._executor = execution.Executor(
             journal=self._journal,

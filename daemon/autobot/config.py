@@ -355,6 +355,10 @@ class AutomationConfig:
     """Warn this long before a bot's ``expires_at``."""
     bot_pending_grace_seconds: int = 900
     """A bot's pending action older than its timelock plus this is stale (handbook: 15 min)."""
+    chain_abort_retries: int = field(default=3, metadata=rules(ge=0, le=100))
+    """How often a call that aborted on chain with a "not yet" code is tried again (after a
+    backoff) before its action is escalated to a person; any other on-chain abort is decided at
+    once (docs/decisions.md §9, from the chain's own answer)."""
 
     @property
     def live(self) -> bool:

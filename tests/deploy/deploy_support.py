@@ -63,6 +63,7 @@ DAEMON_ALERTS = (
     "AutobotStalled",
     "AutobotRpcErrors",
     "AutobotActionsFailing",
+    "AutobotActionsEscalated",
     "AutobotWatchdog",
 )
 REQUIRED_ALERTS = HANDBOOK_ALERTS + DAEMON_ALERTS

@@ -94,6 +94,7 @@ def test_domain_alerts_are_labelled_domain_and_daemon_alerts_daemon() -> None:
         "AutobotStalled",
         "AutobotRpcErrors",
         "AutobotActionsFailing",
+        "AutobotActionsEscalated",
     }
     assert {n for n, layer in layers.items() if layer == "pipeline"} == {"AutobotWatchdog"}
 

@@ -89,7 +89,10 @@ class ActionSteps:
         metrics: ExecutionMetrics | None = None,
         dry_run_recheck_seconds: int = 600,
         pipeline: bool = True,
+        chain_abort_retries: int = 3,
     ) -> None:
+        """``chain_abort_retries``: how often a call that aborted on chain with a "not yet"
+        code is tried again before the action is escalated (``[automation]``)."""
         self._journal = journal
         self._gateway = gateway
         self._admin = admin
@@ -102,6 +105,7 @@ class ActionSteps:
         self._book = book
         self._dry_recheck = dry_run_recheck_seconds
         self._pipeline = pipeline
+        self._abort_retries = chain_abort_retries
         self._route_lock = asyncio.Lock()
 
     async def step(self, record: ActionRecord, view: StepView) -> StepResult | None:
@@ -396,8 +400,12 @@ class ActionSteps:
                 record = await self._executed(record, view, now, calls, tx, catch_up=catch_up)
                 caught_up = caught_up or catch_up
                 continue
-            # No transaction, a dropped one, or one that aborted on chain (its effects reverted,
-            # e.g. a "not yet" that raced the simulation): decide afresh from a new simulation.
+            if tx is not None and tx.state is TxState.ABORTED:
+                undecided = await self._undecided_abort(record, tx)
+                if undecided:
+                    return await self._aborted_on_chain(record, view, calls[record.progress], tx)
+            # No transaction, a dropped one, or an on-chain abort already decided (its backoff
+            # over) or made stale by the call before it: decide afresh from a new simulation.
             snap = await view.snapshot(record)
             done = min(recipe.calls_done(snap), len(calls))
             if done > record.progress:  # the chain is ahead of the journal (refund_round, ...)
@@ -546,8 +554,17 @@ class ActionSteps:
         return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
 
     async def _on_abort(
-        self, record: ActionRecord, view: StepView, timed: TimedCall, code: int, name: str | None
+        self,
+        record: ActionRecord,
+        view: StepView,
+        timed: TimedCall,
+        code: int,
+        name: str | None,
+        *,
+        chain_tx: str | None = None,
     ) -> StepResult | None:
+        """An abort of the current call decided per docs/decisions.md §9: simulated (never
+        sent), or (``chain_tx``) executed and aborted on chain."""
         now = await view.now()
         verdict = classify_abort(code, timed.call)
         log.info("call_aborts", call_index=record.progress, abort=name, verdict=verdict.value)
@@ -572,12 +589,86 @@ class ActionSteps:
             else:
                 await self._book.moot(record, snap.now)
             return None
+        what = "would abort" if chain_tx is None else f"aborted on chain in {chain_tx} with"
         text = (
-            f"{timed.call.render()} would abort {name}(0x{code:x}): the plan {record.key} cannot "
+            f"{timed.call.render()} {what} {name}(0x{code:x}): the plan {record.key} cannot "
             f"run (action hash {digest})"
         )
         await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)
         return None
+
+    async def _undecided_abort(self, record: ActionRecord, tx: TxRecord) -> bool:
+        """Whether ``tx`` (the current call's latest, aborted on chain) is an answer about that
+        call still to be decided: not decided yet (the decision names its hash), and not stale
+        — a pipelined call sent behind one that was done again after it aborted for want of it."""
+        if tx.tx_hash in (record.error_message or ""):
+            return False
+        return not await self._stale_abort(record, tx)
+
+    async def _stale_abort(self, record: ActionRecord, tx: TxRecord) -> bool:
+        if tx.call_index == 0:
+            return False
+        before = [
+            t
+            for t in await self._journal.transactions(record.key)
+            if t.purpose is TxPurpose.EXECUTE
+            and t.call_index == tx.call_index - 1
+            and t.state is TxState.COMMITTED
+            and t.sender == tx.sender
+        ]
+        return any(t.sequence_number > tx.sequence_number for t in before)
+
+    async def _chain_aborts(self, record: ActionRecord) -> int:
+        """The action's calls that aborted on chain with something to say (not stale)."""
+        count = 0
+        for t in await self._journal.transactions(record.key):
+            if t.purpose is TxPurpose.EXECUTE and t.state is TxState.ABORTED:
+                count += not await self._stale_abort(record, t)
+        return count
+
+    async def _aborted_on_chain(
+        self, record: ActionRecord, view: StepView, timed: TimedCall, tx: TxRecord
+    ) -> StepResult | None:
+        """The current call executed and aborted: docs/decisions.md §9 from the chain's own
+        answer (never a new simulation's, which a lying node may forge into "success" again and
+        again). "Not yet" retries after a backoff, ``chain_abort_retries`` times at most, then the
+        action is escalated; any other abort is the plan's failure (or moot), at once."""
+        code, name = tx.error_code or 0, tx.error_name
+        now = await view.now()
+        verdict = classify_abort(code, timed.call)
+        aborts = await self._chain_aborts(record)
+        log.warning(
+            "call_aborted_on_chain",
+            call_index=record.progress,
+            abort=name,
+            verdict=verdict.value,
+            tx_hash=tx.tx_hash,
+            aborts=aborts,
+        )
+        if verdict is Verdict.WAIT and aborts <= self._abort_retries:
+            return await self._book.retry_later(
+                record,
+                now,
+                code=code,
+                name=name,
+                message=(
+                    f"aborted on chain in {tx.tx_hash}: {name} (not yet); trying again after a "
+                    f"backoff ({aborts} of {self._abort_retries + 1} on-chain aborts allowed)"
+                ),
+            )
+        if verdict is Verdict.WAIT:
+            digest = "0x" + (record.action_hash or b"").hex()
+            text = (
+                f"{timed.call.render()} of {record.key} aborted on chain {aborts} times "
+                f"(last {name}(0x{code:x}) in {tx.tx_hash}) although its simulations said it "
+                f"would run: retries stopped and escalated to a person (action hash {digest}); "
+                "check the RPC endpoints' simulations"
+            )
+            await self._book.conclude(
+                record, now, Outcome.ESCALATED, code=code, name=name, incident=text
+            )
+            return None
+        return await self._on_abort(record, view, timed, code, name, chain_tx=tx.tx_hash)
 
     async def _record(self, record: ActionRecord, view: StepView) -> StepResult | None:
         assert record.outcome is not None and record.action_hash is not None

@@ -539,7 +539,7 @@ async def test_dry_run_leaves_actions_a_live_run_started_alone(rig: Rig) -> None
     assert len(rig.chain.submitted) == submitted
 
 
-async def test_a_call_that_aborted_on_chain_is_decided_again_by_a_new_simulation(
+async def test_a_not_yet_abort_on_chain_waits_a_backoff_then_is_decided_by_a_new_simulation(
     rig: Rig,
 ) -> None:
     # given: the simulation passed, but on chain the cap's cooldown was not over yet (another
@@ -557,11 +557,75 @@ async def test_a_call_that_aborted_on_chain_is_decided_again_by_a_new_simulation
         original(state, call)  # type: ignore[arg-type]
 
     rig.chain.handlers[("lottery_registry", "advance_status")] = cooldown_once
-    # when
-    await rig.executor.advance(key)
+    # when: the chain's answer (not yet) is decided as such: a backoff, then a new simulation
+    waiting = await rig.executor.advance(key)
+    assert (waiting.state, waiting.next_check_at) == (ActionState.EXECUTING, NOW + 15)
+    assert await rig.executor.advance(key) == waiting  # no new transaction before the backoff
+    assert len(executions) == 1
+    rig.chain.advance(15)
     done = await rig.executor.advance(key)
     # then: the reverted attempt is history; the plan went on and no failure was recorded
     assert done.state is ActionState.DONE
     assert len(executions) == 2
     assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
     assert rig.chain.executed("automation::record_failure") == []
+
+
+async def test_on_chain_aborts_are_decided_from_the_chains_answer_and_budgeted(rig: Rig) -> None:
+    # given: every simulation says the close runs (a lying node), but on chain it keeps
+    # aborting "not yet"
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    executions: list[int] = []
+
+    def not_yet(state: object, call: Call) -> None:
+        if state is rig.chain.state:
+            executions.append(1)
+            raise Abort(0x1809, "payouts")  # E_PAYOUT_BATCH_COOLDOWN
+        original(state, call)  # type: ignore[arg-type]
+
+    original = rig.chain.handlers[("lottery_registry", "advance_status")]
+    rig.chain.handlers[("lottery_registry", "advance_status")] = not_yet
+    # when: the daemon keeps coming back after each backoff
+    result = await rig.executor.advance(key)
+    for _ in range(10):
+        if result.next_check_at is None:
+            break
+        rig.chain.advance(result.next_check_at - rig.chain.state.now)
+        result = await rig.executor.advance(key)
+    # then: the retries (3) plus the first, then escalated: recorded as a success that clears
+    # nothing, the action parked with an incident
+    assert len(executions) == 4
+    action = await rig.journal.get_action(str(key))
+    assert action is not None and action.state is ActionState.PARKED
+    assert action.outcome is Outcome.ESCALATED and action.attempts == 3
+    assert rig.chain.executed("automation::record_failure") == []
+    [note] = [
+        i for i in await rig.journal.incidents() if "aborted on chain 4 times" in i.description
+    ]
+    assert "E_PAYOUT_BATCH_COOLDOWN" in note.description
+
+
+async def test_an_abort_on_chain_that_is_not_not_yet_is_the_plans_failure_at_once(
+    rig: Rig,
+) -> None:
+    # given: the simulation says the close runs, the chain aborts it for good
+    rig.chain.add_bot(B, timelock_secs=0)
+    key = await close_lottery_1(rig)
+    executions: list[int] = []
+
+    def refused(state: object, call: Call) -> None:
+        if state is rig.chain.state:
+            executions.append(1)
+            raise Abort(0x1103, "lottery_registry")
+        original(state, call)  # type: ignore[arg-type]
+
+    original = rig.chain.handlers[("lottery_registry", "advance_status")]
+    rig.chain.handlers[("lottery_registry", "advance_status")] = refused
+    # when
+    result = await rig.executor.advance(key)
+    # then: one on-chain abort, recorded as the bot's failure with the chain's code
+    assert result.state is ActionState.FAILED
+    assert len(executions) == 1
+    [record] = rig.chain.executed("automation::record_failure")
+    assert record.call.args[-1].value == 0x1103
