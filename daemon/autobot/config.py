@@ -244,13 +244,37 @@ class ChainConfig:
     tx_ttl_seconds: int = field(default=60, metadata=rules(ge=1, le=86_400))
     """Transaction expiry, from the host's wall clock (docs/decisions.md §12)."""
     max_gas_amount: int = field(default=500_000, metadata=rules(ge=1))
+    """The most gas units a transaction may burn: the cap of the simulation-based amount."""
+    gas_amount_margin: float = field(default=1.5, metadata=rules(ge=1, le=10))
+    """``max_gas_amount`` signed = the simulation's ``gas_used`` times this (at least 10,000,
+    at most ``max_gas_amount``)."""
     gas_unit_price: int | None = field(default=None, metadata=rules(ge=1))
-    """``None``: use the node's estimate (``estimate_gas_price``)."""
+    """``None``: use the nodes' estimate (``estimate_gas_price``, the healthy endpoints' median)."""
+    max_gas_unit_price: int = field(default=10_000, metadata=rules(ge=1))
+    """Hard cap: never sign a transaction with a higher gas unit price, whatever a node says."""
+    gas_price_ceiling_factor: float = field(default=2.0, metadata=rules(ge=1, le=100))
+    """An estimate above this times the median of the recent accepted estimates is refused
+    (the price stays at that ceiling)."""
     submit_window: int = field(default=8, metadata=rules(ge=1))
     """Most transactions in flight per account (sequence numbers ahead of the chain)."""
+    time_scale: float = field(default=1.0, metadata=rules(gt=0, le=100_000))
+    """Chain seconds per wall second: 1 on a real network, a localnet's ``--time-scale``.
+    Chain time may not run faster than this (plus ``clock_tolerance_seconds``) on one
+    endpoint's word (docs/decisions.md §14)."""
+    clock_tolerance_seconds: float = field(default=30.0, metadata=rules(ge=0))
+    """How far (chain seconds) a block time may run ahead of the pace the wall clock allows
+    before it is quarantined, unless a majority of the endpoints agree."""
 
     @staticmethod
     def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        price, cap = v.get("gas_unit_price"), v.get("max_gas_unit_price")
+        if isinstance(price, int) and isinstance(cap, int) and price > cap:
+            yield Problem(
+                "gas_unit_price",
+                f"above max_gas_unit_price ({cap}): autobot never signs above the cap",
+                price,
+                has_value=True,
+            )
         if v["allow_insecure_http"]:
             return
         for i, url in enumerate(v.get("rpc_urls", ())):

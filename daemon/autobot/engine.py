@@ -313,7 +313,11 @@ class Engine:
             await self._finish_request(record.id, RequestState.DONE, message)
 
     async def _finish_request(self, request_id: int, state: RequestState, result: str) -> None:
-        await self._journal.finish_request(request_id, state=state, result=result)
+        try:
+            await self._journal.finish_request(request_id, state=state, result=result)
+        except JournalConflict:  # finished meanwhile, at an action step's boundary
+            log.info("request_already_handled", request_id=request_id)
+            return
         log.info("request_handled", request_id=request_id, state=state.value, result=result)
 
     async def _escalate(self, result: PlanResult, now: int) -> None:

@@ -6,6 +6,8 @@
     │   ├── RpcUnavailable          connection refused/reset, HTTP 5xx
     │   ├── RpcRateLimited          HTTP 429 (``retry_after`` seconds if the node said)
     │   ├── StaleAnswer             an endpoint's answer lags the chain: ask another (``reading``)
+    │   │   └── ClockAhead          its block's time runs ahead of what the others and the wall
+    │   │                           clock allow: quarantined, ask another (``reading``)
     │   ├── SequenceRace            the node refused a sequence number (too old / too far ahead)
     │   ├── SubmitWindowFull        an account already has its window of transactions in flight
     │   ├── NotYet                  a "not yet" Move abort (retry window, timelock, cooldown, paused)
@@ -75,6 +77,11 @@ class StaleAnswer(TransientError):
     def __init__(self, message: str, *, reading: object = None) -> None:
         super().__init__(message)
         self.reading = reading
+
+
+class ClockAhead(StaleAnswer):
+    """An endpoint's latest block is further ahead in time than the other endpoints and the wall
+    clock (``time_scale``) allow: its reading is quarantined, not adopted (``reading`` kept)."""
 
 
 class SequenceRace(TransientError):

@@ -42,11 +42,10 @@ def _ahead_of_their_block(byz: Byzantine, tolerance: int) -> list[str]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="finding 1: chain time quarantine comes with chain/")
 async def test_a_block_time_from_the_future_releases_nothing(byz: Byzantine) -> None:
     config = byz.config()
     operator_a = Signer.from_private_key_hex(byz.net.info.operators[0].private_key).address
-    async with byz.daemon(config):
+    async with byz.daemon(config) as daemon:
         # given: the refund plan of lottery 4 announced by A, its 900 s timelock running
         bot = await eventually(
             lambda: byz.chain.get_bot(operator_a),
@@ -57,15 +56,15 @@ async def test_a_block_time_from_the_future_releases_nothing(byz: Byzantine) -> 
         assert bot is not None
         execute_after = bot.pending_execute_after
         assert execute_after - await byz.now() > 800
-        # when: the endpoint in use says the chain is 4000 s ahead, three times
+        # when: the endpoint in use says the chain is 4000 s ahead, for its next three answers
         byz.proxy.tell(Lie.TIME_AHEAD, seconds=4000, answers=3)
         await eventually(
             lambda: _value(byz.proxy.told.get("time_ahead", 0)),
-            lambda n: n >= 3,
+            lambda n: n >= 1,
             within=20,
-            what="three lies told",
+            what="the lie told",
         )
-        await asyncio.sleep(3.0)  # a dozen sweeps to act on them
+        await asyncio.sleep(3.0)  # a dozen sweeps to act on it
         # then: the honest chain shows no batch, no fallback of a healthy feed, no early argument
         txs = byz.user_transactions()
         assert [t for t in txs if t.function == _REFUND] == [], "refund ran in the timelock"
@@ -74,6 +73,8 @@ async def test_a_block_time_from_the_future_releases_nothing(byz: Byzantine) -> 
         assert _ahead_of_their_block(byz, tolerance=30) == []
         bot_now = await byz.chain.get_bot(operator_a)
         assert bot_now is not None and bot_now.pending_action_hash == bot.pending_action_hash
+        assert daemon.gateway is not None
+        assert (await daemon.gateway.chain_time()).seconds <= await byz.now() + 30
         # and: when the honest chain passes the timelock, the plan runs (and not before)
         await byz.advance(execute_after - await byz.now() + 1)
         await eventually(

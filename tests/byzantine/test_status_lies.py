@@ -21,12 +21,16 @@ import pytest
 from byz_harness import Byzantine, Lie
 
 from autobot.chain.signer import Signer
+from autobot.chain.timeguard import ClockPolicy
 from autobot.journal.records import ActionRecord, ActionState, TxPurpose, TxState
 from autobot.planning.recipes import AutoClose, Cancel
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.localnet(block_interval_ms=50)]
 
 _ANNOUNCED = "history::AutomationDryRunPlannedEvent"
+_JUMPS = {"clock": ClockPolicy(tolerance_seconds=10**6)}
+"""The test moves chain time past a timelock at once; with the lying endpoint alone, autobot's
+clock would (rightly) not follow a jump nobody else confirms: ``test_clock_lies.py``."""
 
 
 def _operator_a(byz: Byzantine) -> str:
@@ -40,7 +44,11 @@ async def _past_the_timelock(byz: Byzantine, record: ActionRecord) -> None:
 
 async def test_a_lagging_indexer_does_not_make_an_announcement_forgotten(byz: Byzantine) -> None:
     async with byz.machine(
-        urls=(byz.proxy.url,), ttl_seconds=3, expiry_grace_seconds=1.0, confirm_seconds=0.5
+        urls=(byz.proxy.url,),
+        ttl_seconds=3,
+        expiry_grace_seconds=1.0,
+        confirm_seconds=0.5,
+        gateway_options=_JUMPS,
     ) as machine:
         # given: cancelling lottery 5 goes through A (timelock 900); every status lookup of the
         # next 10 s answers 404, well past the announcement's expiry (3 s + 1 s)
@@ -62,7 +70,7 @@ async def test_a_lagging_indexer_does_not_make_an_announcement_forgotten(byz: By
 
 
 async def test_an_announcement_the_journal_gave_up_on_is_adopted(byz: Byzantine) -> None:
-    async with byz.machine(urls=(byz.proxy.url,)) as machine:
+    async with byz.machine(urls=(byz.proxy.url,), gateway_options=_JUMPS) as machine:
         # given: A's announcement is on chain, in A's pending slot ...
         key = await machine.plan(Cancel(lottery_id=5, reason=3), "cancel:5:3")
         waiting = await machine.drive(

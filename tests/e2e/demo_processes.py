@@ -40,6 +40,7 @@ from autobot.chain.supra import SupraGateway
 from autobot.config import Config, load_config
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
+from processes import set_key
 
 __all__ = [
     "AUTOBOT",
@@ -172,6 +173,9 @@ class LocalnetProcess:
                     pytest.fail("localnet did not write its config within 15 s")
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.05)  # the key files are written right after the config
+            # the tests move chain time at will (advance) through the localnet's one endpoint:
+            # autobot follows such jumps only within this tolerance (docs/decisions.md §14)
+            set_key(config_path, "chain", "clock_tolerance_seconds", "1.0e9")
             config = load_config(config_path)
             async with (
                 SupraGateway.from_config(config.chain) as gateway,

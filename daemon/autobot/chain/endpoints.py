@@ -14,6 +14,11 @@ endpoint:
   ``lag_tolerance_blocks`` behind marks the endpoint *lagging* for ``lag_cooldown_seconds`` (or
   until it shows a current block again). A lagging endpoint's chain time and sequence numbers are
   never used (``supra.py``);
+* **ahead**: an endpoint whose block time ran ahead of what the other endpoints and the wall
+  clock allow (``chain/timeguard.py``) is *quarantined* for ``lag_cooldown_seconds`` (``ran_ahead``):
+  like a lagging one it is not trusted for time or sequence numbers and comes after the healthy
+  ones, and the reading counts as a failure against its score (outcome ``ahead``). Only the best
+  height of readings that were not quarantined raises ``best_height``;
 * **disabled** for the life of the process when it answered for another chain (``ChainMismatch``):
   misconfigured, not flaky.
 
@@ -65,6 +70,7 @@ class Outcome(StrEnum):
     PROTOCOL_ERROR = "protocol_error"
     CHAIN_MISMATCH = "chain_mismatch"
     LAGGING = "lagging"
+    AHEAD = "ahead"
 
 
 class RpcObserver(Protocol):
@@ -76,6 +82,7 @@ class RpcObserver(Protocol):
 class EndpointState(StrEnum):
     HEALTHY = "healthy"
     LAGGING = "lagging"
+    AHEAD = "ahead"  # quarantined: its clock ran ahead
     COOLING = "cooling"
     DISABLED = "disabled"
 
@@ -118,6 +125,7 @@ class Endpoint:
     cooldown_until: float = 0.0
     trips: int = 0  # cool-downs in a row (doubles the next one)
     lagging_until: float = 0.0
+    ahead_until: float = 0.0
     lag_blocks: int = 0
     last_height: int | None = None
     disabled_reason: str | None = None
@@ -135,6 +143,8 @@ class Endpoint:
             return EndpointState.DISABLED
         if now < self.cooldown_until:
             return EndpointState.COOLING
+        if now < self.ahead_until:
+            return EndpointState.AHEAD
         if now < self.lagging_until:
             return EndpointState.LAGGING
         return EndpointState.HEALTHY
@@ -219,7 +229,7 @@ class EndpointPool:
 
     def candidates(self) -> list[Endpoint]:
         """Usable endpoints in the order to try them: healthy (sticky, by score), lagging,
-        cooling (soonest back first)."""
+        quarantined (ahead), cooling (soonest back first)."""
         now = self._now()
         policy = self.policy
         tiers: dict[EndpointState, list[Endpoint]] = {state: [] for state in EndpointState}
@@ -242,8 +252,9 @@ class EndpointPool:
                     healthy.insert(0, current)
             self._switch_to(healthy[0], now)
         lagging = sorted(tiers[EndpointState.LAGGING], key=by_score)
+        ahead = sorted(tiers[EndpointState.AHEAD], key=by_score)
         cooling = sorted(tiers[EndpointState.COOLING], key=lambda e: (e.cooldown_until, e.index))
-        return healthy + lagging + cooling
+        return healthy + lagging + ahead + cooling
 
     def healthy(self) -> list[Endpoint]:
         """Endpoints to ask for a second opinion: neither cooling down nor lagging, and whose
@@ -353,6 +364,35 @@ class EndpointPool:
         endpoint.lagging_until = 0.0
         self.best_height = height if best is None else max(best, height)
         return False
+
+    def ran_ahead(self, endpoint: Endpoint, error: Exception, seconds: float = 0.0) -> None:
+        """``endpoint``'s block time ran ahead of what is allowed: quarantine it (not trusted
+        for time or sequence numbers for ``lag_cooldown_seconds``) and count a failure."""
+        now = self._now()
+        if now >= endpoint.ahead_until:
+            log.warning("rpc_endpoint_clock_ahead", endpoint=endpoint.label, detail=str(error))
+        endpoint.ahead_until = now + self.policy.lag_cooldown_seconds
+        self._count_failure(endpoint, now)
+        self._observer.rpc_request(endpoint=endpoint.label, outcome=Outcome.AHEAD, seconds=seconds)
+
+    def trusted_again(self, endpoint: Endpoint) -> None:
+        """A majority agreed with ``endpoint``'s time after all (the chain moved): lift its
+        quarantine."""
+        if endpoint.ahead_until > self._now():
+            log.info("rpc_endpoint_clock_agreed", endpoint=endpoint.label)
+        endpoint.ahead_until = 0.0
+
+    def usable(self) -> list[Endpoint]:
+        """Every endpoint not disabled (for a read that asks them all: the clock's quorum)."""
+        return [e for e in self._endpoints if e.usable]
+
+    def _count_failure(self, endpoint: Endpoint, now: float) -> None:
+        policy = self.policy
+        endpoint.total_requests += 1
+        endpoint.total_failures += 1
+        errors = endpoint.errors(now, policy.error_half_life_seconds)
+        endpoint.error_rate = errors + policy.error_alpha * (1 - errors)
+        endpoint.error_at = now
 
     def lagged(self, endpoint: Endpoint, seconds: float = 0.0) -> None:
         """Count a request whose answer was refused because ``endpoint`` lags."""

@@ -195,8 +195,10 @@ class ChainGateway(Protocol):
 
     # -- transactions -----------------------------------------------------------------------
 
-    async def account_sequence(self, address: str) -> int:
-        """The account's next sequence number as the node sees it (0 for an unknown account)."""
+    async def account_sequence(self, address: str, *, highest: bool = False) -> int:
+        """The account's next sequence number (0 for an unknown account) as the trusted
+        endpoints answer it: the lowest answer (to resync), or with ``highest`` the highest (a
+        number none of them has seen used is the proof a dropped transaction needs)."""
         ...
 
     def sign(
@@ -207,8 +209,10 @@ class ChainGateway(Protocol):
         sequence_number: int,
         expires_at: int,
         secondary: Sequence[Signer] = (),
+        gas_used: int | None = None,
     ) -> SignedTx:
-        """Build and sign; pure (no I/O). ``secondary`` co-signs a multi-agent call."""
+        """Build and sign; pure (no I/O). ``secondary`` co-signs a multi-agent call;
+        ``gas_used`` (the call's simulation) sets ``max_gas_amount`` (``None``: the cap)."""
         ...
 
     async def simulate(

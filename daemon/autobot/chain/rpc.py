@@ -38,8 +38,16 @@ with the hash or a ``SequenceRace``.
 
 ``fetch`` runs the caller's ``decode`` inside the attempt, so an answer that does not decode
 (``RpcProtocolError``) counts against the endpoint and fails over too; ``decode`` may also raise
-``StaleAnswer`` (a lagging endpoint) to try the next one. ``second_opinion`` statuses (404 for a
-transaction hash) are confirmed with one other healthy endpoint before they are believed.
+``StaleAnswer`` (a lagging endpoint, or one whose clock runs ahead: ``ClockAhead``) to try the next
+one. ``second_opinion`` statuses (404 for a transaction hash) are confirmed with one other healthy
+endpoint before they are believed.
+
+**Bounded reads.** Every attempt has one deadline for the whole exchange (connect, headers and
+every byte of the body: a node that drips a byte at a time cannot hold a request past
+``timeout``), and the body is read as it streams, never past ``MAX_BODY_BYTES`` (a node that sends
+gigabytes is cut off at the limit, not buffered first). Either counts against the endpoint like
+any transport failure (``RpcTimeout``; ``RpcProtocolError``). Paginated reads bound their pages
+and check that each cursor moves on (``chain/pages.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 from supra_sdk.clients.rest.supra_client import SupraClient, SupraClientConfig
@@ -67,6 +76,7 @@ from autobot.chain.responses import (
 from autobot.errors import (
     AutobotError,
     ChainMismatch,
+    ClockAhead,
     EventsPruned,
     RpcProtocolError,
     RpcRateLimited,
@@ -299,29 +309,69 @@ class RpcClient:
         (a 4xx) is raised.
         """
         healthy = self.pool.healthy()
-        if len(healthy) < 2:
-            return [await self.fetch(method, path, what=what, decode=decode, accept=accept)]
+        if len(healthy) >= 2:
+            answers = await self._ask_each(
+                healthy, method, path, what=what, decode=decode, accept=accept
+            )
+            if answers:
+                return [result for _, result in answers]
+        return [await self.fetch(method, path, what=what, decode=decode, accept=accept)]
+
+    async def each_endpoint[T](
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        decode: Callable[[Reply], T],
+        accept: frozenset[int] = frozenset({200}),
+    ) -> list[tuple[Endpoint, T]]:
+        """Ask every usable endpoint (lagging, quarantined and cooling ones too) at once: each
+        answer with the endpoint that gave it (those that did not answer in time are left out;
+        the same grace as ``each_healthy``). For a decision that needs every voice (the
+        clock's quorum); raises the last error when none answered."""
+        usable = self.pool.usable()
+        if not usable:
+            raise RpcUnavailable(f"{what}: no usable RPC endpoint (all disabled)")
+        answers = await self._ask_each(
+            usable, method, path, what=what, decode=decode, accept=accept
+        )
+        if not answers:
+            raise RpcUnavailable(f"{what}: no endpoint answered")
+        return answers
+
+    async def _ask_each[T](
+        self,
+        endpoints: Sequence[Endpoint],
+        method: str,
+        path: str,
+        *,
+        what: str,
+        decode: Callable[[Reply], T],
+        accept: frozenset[int],
+    ) -> list[tuple[Endpoint, T]]:
         loop = asyncio.get_running_loop()
         pending = {
             asyncio.ensure_future(
                 self.fetch(method, path, what=what, decode=decode, accept=accept, only=e)
-            )
-            for e in healthy
+            ): e
+            for e in endpoints
         }
-        answers: list[T] = []
+        answers: list[tuple[Endpoint, T]] = []
         deadline: float | None = None
         try:
             while pending:
                 wait = None if deadline is None else max(0.0, deadline - loop.time())
-                done, pending = await asyncio.wait(
+                done, _ = await asyncio.wait(
                     pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:
                     break  # the grace is over
                 for task in done:
+                    endpoint = pending.pop(task)
                     error = task.exception()
                     if error is None:
-                        answers.append(task.result())
+                        answers.append((endpoint, task.result()))
                     elif not isinstance(error, _FAILOVER):
                         raise error
                 if answers and deadline is None:
@@ -330,9 +380,7 @@ class RpcClient:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if answers:
-            return answers
-        return [await self.fetch(method, path, what=what, decode=decode, accept=accept)]
+        return answers
 
     async def _attempt[T](
         self,
@@ -351,6 +399,9 @@ class RpcClient:
         except ChainMismatch as exc:
             self.pool.disable(endpoint, str(exc), time.monotonic() - started)
             raise
+        except ClockAhead as exc:
+            self.pool.ran_ahead(endpoint, exc, time.monotonic() - started)
+            raise
         except StaleAnswer:
             self.pool.lagged(endpoint, time.monotonic() - started)
             raise
@@ -366,23 +417,28 @@ class RpcClient:
     async def _once(
         self,
         endpoint: Endpoint,
-        send: Callable[[Any], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[_Raw]],
         *,
         what: str,
         accept: frozenset[int],
     ) -> Reply:
         url = endpoint.url
         try:
-            response = await send(endpoint.client.api_client)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(self.timeout):  # the whole exchange, body included
+                raw = await send(endpoint.client.api_client)
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise RpcTimeout(f"{what}: {url} did not answer within {self.timeout}s") from exc
+        except _BodyTooLarge as exc:
+            raise RpcProtocolError(
+                f"{what}: {url} sent a body over {MAX_BODY_BYTES} bytes (cut off)"
+            ) from exc
         except httpx.HTTPError as exc:
             raise RpcUnavailable(f"{what}: {url}: {type(exc).__name__}") from exc
-        if not isinstance(response, httpx.Response):
-            raise RpcProtocolError(f"{what}: the HTTP client returned {type(response).__name__}")
-        status = response.status_code
-        headers = response.headers
-        content = response.content
+        if not isinstance(raw, _Raw):
+            raise RpcProtocolError(f"{what}: the HTTP client returned {type(raw).__name__}")
+        status = raw.status
+        headers = raw.headers
+        content = raw.content
         self._check_chain(headers.get(CHAIN_ID_HEADER), url, required=status == 200)
         if status in accept:
             lowered = {k.lower(): v for k, v in headers.items()}
@@ -422,6 +478,34 @@ def _pause(attempt: int, error: Exception | None) -> float | None:
     return min(_MAX_BACKOFF_SECONDS, _BACKOFF_SECONDS * 2.0 ** max(0, attempt - 1))
 
 
+class _BodyTooLarge(Exception):
+    """A body went past ``MAX_BODY_BYTES`` while it streamed (caught in ``_once``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """A response read within the limits: status, headers, body."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+
+async def _read_bounded(response: httpx.Response) -> bytes:
+    """The body, read as it streams; ``_BodyTooLarge`` past ``MAX_BODY_BYTES``."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge(declared)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _sender(
     method: str,
     path: str,
@@ -429,15 +513,28 @@ def _sender(
     params: Mapping[str, Any] | None,
     json_body: Mapping[str, Any] | None,
     bcs: bytes | None,
-) -> Callable[[Any], Awaitable[Any]]:
-    async def send(api: Any) -> Any:
-        if method == "GET":
-            return await api.get(path, params=dict(params or {}), strict_mode=False)
-        if bcs is not None:
-            return await api.post(
-                path, data=bcs, headers={"Content-Type": BCS_CONTENT_TYPE}, strict_mode=False
-            )
-        return await api.post(path, data=dict(json_body or {}), strict_mode=False)
+) -> Callable[[Any], Awaitable[_Raw]]:
+    """One attempt's request through the SDK's ``ApiClient`` (its base URL and headers), the
+    body streamed within the limits (``_read_bounded``)."""
+
+    async def send(api: Any) -> _Raw:
+        url = urljoin(api.base_url, path)
+        headers: dict[str, str] = {}
+        content: bytes | None = None
+        if method == "POST":
+            if bcs is not None:
+                headers["Content-Type"] = BCS_CONTENT_TYPE
+                content = bcs
+            else:
+                headers["Content-Type"] = "application/json"
+                content = json.dumps(dict(json_body or {})).encode()
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        client: httpx.AsyncClient = api._client  # the SDK client: its headers and timeouts
+        async with client.stream(
+            method, url, params=query, headers=headers, content=content
+        ) as response:
+            body = await _read_bounded(response)
+            return _Raw(status=response.status_code, headers=response.headers, content=body)
 
     return send
 

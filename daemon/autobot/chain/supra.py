@@ -14,13 +14,22 @@ domain values. What it deliberately does not use from the SDK, and why:
 
 Several endpoints (``rpc_urls``): ``chain/rpc.py`` fails over and ``chain/endpoints.py`` scores
 them; every answer is decoded inside its attempt, so a malformed one counts against its endpoint.
-A lagging endpoint is never trusted for time or sequence numbers:
+No single endpoint is trusted with time, sequence numbers, simulations or gas prices
+(docs/decisions.md §14):
 
-* chain time never runs backwards through this gateway; a block more than the pool's
-  ``lag_tolerance_blocks`` behind the best seen marks its endpoint lagging and is read again
-  elsewhere (if every endpoint lags, the last trusted reading is returned again);
-* ``account_sequence`` asks every healthy endpoint and takes the highest answer, and never
-  returns less than it returned before for that account (sequence numbers only grow);
+* chain time never runs backwards through this gateway, and a block time ahead of the pace line
+  is quarantined, not adopted (``chain/timeguard.py``: a majority of the endpoints moves the line,
+  else the reading is capped at it); a block more than the pool's ``lag_tolerance_blocks`` behind
+  the best seen marks its endpoint lagging and is read again elsewhere (if every endpoint lags,
+  the last trusted reading is returned again);
+* ``account_sequence`` asks every healthy endpoint: the lowest answer to resync (a number a liar
+  pushed ahead costs one refusal, then the next read), the highest (``highest=True``) where a
+  number's being still unused is the proof asked for (a dropped transaction); nothing is
+  remembered across reads, so the number goes down as well as up;
+* a simulation that aborts is asked of a second healthy endpoint: if that one says the call runs,
+  it is sent (the chain decides, and an on-chain abort is decided from its own answer);
+* gas: the median of the healthy endpoints' estimates, under a ceiling and a hard cap, and
+  ``max_gas_amount`` from the simulation (``chain/gas.py``);
 * a 404 for a transaction hash is confirmed by a second healthy endpoint before it is believed;
 * a submit goes to one endpoint; the same bytes go to another only after a transport failure.
 """
@@ -39,7 +48,8 @@ import structlog
 
 from autobot.chain import views
 from autobot.chain.codec import entry_function, fail, field, obj, uint, view_arguments, view_result
-from autobot.chain.endpoints import RpcObserver
+from autobot.chain.endpoints import Endpoint, RpcObserver
+from autobot.chain.gas import DEFAULT_GAS_UNIT_PRICE, GasPolicy, GasPrice
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
 from autobot.chain.responses import (
     decode_account_sequence,
@@ -51,6 +61,7 @@ from autobot.chain.responses import (
 )
 from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.signer import Signer, signed_transaction_bytes
+from autobot.chain.timeguard import ClockPolicy, TimeGuard
 from autobot.domain.bots import Bot
 from autobot.domain.calls import U64, Address, Call, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
@@ -60,7 +71,14 @@ from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.domain.values import ChainTime, normalise_address
-from autobot.errors import AutobotError, MoveAbort, RpcTimeout, StaleAnswer, TransientError
+from autobot.errors import (
+    AutobotError,
+    ClockAhead,
+    MoveAbort,
+    RpcTimeout,
+    StaleAnswer,
+    TransientError,
+)
 
 if TYPE_CHECKING:
     from autobot.config import ChainConfig
@@ -69,8 +87,6 @@ __all__ = ["DEFAULT_GAS_UNIT_PRICE", "SupraGateway"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_GAS_UNIT_PRICE = 100
-"""Used until the node's estimate has been read (Supra's ``min_configured_gas_price``)."""
 GAS_PRICE_REFRESH_SECONDS = 60.0
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 _EVENT_TYPE = re.compile(
@@ -112,21 +128,27 @@ class SupraGateway:
         max_concurrency: int = 8,
         rpc: RpcClient | None = None,
         observer: RpcObserver | None = None,
+        clock: ClockPolicy | None = None,
+        gas: GasPolicy | None = None,
     ) -> None:
-        """``observer`` receives every RPC attempt (endpoint label, outcome, seconds): metrics."""
+        """``observer`` receives every RPC attempt (endpoint label, outcome, seconds): metrics;
+        ``clock`` is how fast chain time may run (``chain/timeguard.py``; ``None``: block times
+        are not judged — tools and tests that move a localnet's clock at will; ``from_config``
+        always passes the configured policy); ``gas`` bounds what is paid (``chain/gas.py``;
+        ``max_gas_amount`` is its cap when it is not given)."""
         self._chain_id = chain_id
         self._package = normalise_address(package)
         self._rpc = rpc or RpcClient(
             urls=rpc_urls, chain_id=chain_id, timeout=request_timeout, observer=observer
         )
         self._ttl = tx_ttl_seconds
-        self._max_gas = max_gas_amount
-        self._fixed_gas_price = gas_unit_price
-        self._gas_price = gas_unit_price or DEFAULT_GAS_UNIT_PRICE
+        self._gas_policy = gas or GasPolicy(max_amount=max_gas_amount)
+        self._gas = GasPrice(self._gas_policy, fixed=gas_unit_price)
         self._gas_read_at = -GAS_PRICE_REFRESH_SECONDS
         self._limit = asyncio.Semaphore(max_concurrency)
         self._last_time: ChainTime | None = None
-        self._sequences: dict[str, int] = {}  # highest sequence number returned, per account
+        self._guard = TimeGuard(clock) if clock is not None else None
+        self._ahead_seen = False  # an endpoint was found ahead during this chain_time
 
     @classmethod
     def from_config(
@@ -141,6 +163,15 @@ class SupraGateway:
             tx_ttl_seconds=chain.tx_ttl_seconds,
             max_gas_amount=chain.max_gas_amount,
             gas_unit_price=chain.gas_unit_price,
+            clock=ClockPolicy(
+                time_scale=chain.time_scale, tolerance_seconds=chain.clock_tolerance_seconds
+            ),
+            gas=GasPolicy(
+                max_unit_price=chain.max_gas_unit_price,
+                ceiling_factor=chain.gas_price_ceiling_factor,
+                max_amount=chain.max_gas_amount,
+                amount_margin=chain.gas_amount_margin,
+            ),
         )
 
     @property
@@ -167,15 +198,26 @@ class SupraGateway:
     # -- time, gas, snapshot ------------------------------------------------------------------
 
     async def chain_time(self) -> ChainTime:
+        guard = self._guard
+        if guard is not None and not guard.anchored and len(self._rpc.pool.usable()) > 1:
+            await self._first_time(guard)
+        self._ahead_seen = False
         try:
             reading = await self._rpc.fetch(
                 "GET", "rpc/v3/block", what="latest block", decode=self._current_block
             )
+            if self._ahead_seen and guard is not None:  # some were ahead: are they a majority?
+                reading = await self._clock_moved(guard, reading)
+        except ClockAhead as exc:  # every endpoint asked runs ahead of the pace line
+            assert isinstance(exc.reading, ChainTime) and guard is not None
+            reading = await self._clock_moved(guard, exc.reading)
         except StaleAnswer as exc:  # every endpoint asked lags: keep the last trusted reading
             if self._last_time is not None:
                 return self._last_time
             assert isinstance(exc.reading, ChainTime)
             reading = exc.reading
+        if guard is not None and not guard.anchored:
+            guard.anchor(reading, at=time.monotonic())
         last = self._last_time
         if last is not None and (reading.height < last.height or reading.micros < last.micros):
             return last
@@ -183,26 +225,93 @@ class SupraGateway:
         return reading
 
     def _current_block(self, reply: Reply) -> ChainTime:
-        micros, height = decode_block(reply.json("latest block"))
-        reading = ChainTime.from_micros(micros, height=height, observed_at=time.time())
+        reading = _block(reply)
         endpoint = reply.endpoint
-        if endpoint is not None and self._rpc.pool.observe_block(endpoint, height=height):
+        guard = self._guard
+        if guard is not None and not guard.plausible(reading, at=time.monotonic()):
+            label = endpoint.label if endpoint is not None else "?"
+            self._ahead_seen = True
+            raise ClockAhead(
+                f"latest block: {label} says chain time {reading.seconds}, further ahead than "
+                f"the pace allows (+{guard.policy.tolerance_seconds:g} s)",
+                reading=reading,
+            )
+        if endpoint is not None and self._rpc.pool.observe_block(endpoint, height=reading.height):
             raise StaleAnswer(
                 f"latest block: {endpoint.label} is {endpoint.lag_blocks} blocks behind",
                 reading=reading,
             )
         return reading
 
+    async def _first_time(self, guard: TimeGuard) -> None:
+        """Anchor the pace line at the first read, asking every endpoint: the earliest time
+        among the blocks that are current (within the lag tolerance of the highest one) — a
+        time a liar pushed ahead at the start would otherwise stay (chain time never runs
+        back), while a lagging node's old block must not hold the clock back. No answer: the
+        first reading adopted anchors it."""
+        try:
+            answers = await self._rpc.each_endpoint(
+                "GET", "rpc/v3/block", what="latest block", decode=_block
+            )
+        except AutobotError:
+            return
+        best = max(r.height for _, r in answers)
+        current = [
+            r for _, r in answers if r.height >= best - self._rpc.pool.policy.lag_tolerance_blocks
+        ]
+        guard.anchor(min(current, key=lambda r: r.micros), at=time.monotonic())
+
+    async def _clock_moved(self, guard: TimeGuard, reading: ChainTime) -> ChainTime:
+        """Some endpoint was ahead of the pace line (``reading`` is the best one had, ahead or
+        plausible): did the chain move (a majority agrees), or does a minority lie? The quorum
+        time (a new line when it is ahead of the old one), else ``reading`` capped at the line."""
+        at = time.monotonic()
+        pool = self._rpc.pool
+        try:
+            answers = await self._rpc.each_endpoint(
+                "GET", "rpc/v3/block", what="latest block", decode=_block
+            )
+        except AutobotError:
+            answers = []
+        quorum = guard.quorum([r for _, r in answers], configured=len(pool.usable()))
+        if quorum is not None and quorum.micros >= reading.micros:
+            if not guard.plausible(quorum, at=at):
+                log.warning(
+                    "chain_time_jumped",
+                    to=quorum.seconds,
+                    endpoints=sum(r.micros >= quorum.micros for _, r in answers),
+                )
+                guard.anchor(quorum, at=at)
+            for endpoint, answered in answers:  # those the (new) line finds plausible again
+                if guard.plausible(answered, at=at):
+                    pool.trusted_again(endpoint)
+            return quorum
+        capped = guard.cap(reading, at=at)
+        if capped.micros < reading.micros:
+            log.warning(
+                "chain_time_capped",
+                said=reading.seconds,
+                adopted=capped.seconds,
+                answers=len(answers),
+            )
+        return capped
+
     async def refresh_gas_price(self) -> int:
-        """Re-read the node's ``min_configured_gas_price`` (unless one is configured)."""
-        if self._fixed_gas_price is not None:
-            return self._fixed_gas_price
-        price = await self._rpc.fetch(
+        """Re-read the healthy endpoints' ``min_configured_gas_price`` (unless one is
+        configured): the median, within the ceiling and the cap (``chain/gas.py``)."""
+        if self._gas.fixed:
+            return self._gas.price
+        estimates = await self._rpc.each_healthy(
             "GET", "rpc/v3/transactions/estimate_gas_price", what="gas price", decode=_gas_price
         )
-        self._gas_price = price
+        price = self._gas.observe(estimates)
         self._gas_read_at = time.monotonic()
         return price
+
+    @property
+    def gas_unit_price(self) -> int:
+        """The price transactions are signed with now."""
+        return self._gas.price
 
     async def snapshot(
         self, *, lottery_ids: Collection[int], asset_ids: Collection[int] = ()
@@ -465,8 +574,10 @@ class SupraGateway:
 
     # -- transactions ---------------------------------------------------------------------------
 
-    async def account_sequence(self, address: str) -> int:
-        """The highest of the healthy endpoints' answers, never lower than one returned before."""
+    async def account_sequence(self, address: str, *, highest: bool = False) -> int:
+        """The account's next sequence number as the healthy endpoints answer it: the lowest
+        answer (to resync: a number pushed ahead costs one refusal), or the highest
+        (``highest``: a number still unused by all of them). Nothing is remembered."""
         account = normalise_address(address)
         answers = await self._rpc.each_healthy(
             "GET",
@@ -475,13 +586,9 @@ class SupraGateway:
             decode=_account_sequence,
             accept=frozenset({200, 404}),
         )
-        sequence = max([*answers, self._sequences.get(account, 0)])
-        if sequence > max(answers):
-            log.info(
-                "account_sequence_behind", account=account, answered=max(answers), known=sequence
-            )
-        self._sequences[account] = sequence
-        return sequence
+        if max(answers) != min(answers):
+            log.info("account_sequences_differ", account=account, answers=sorted(answers))
+        return max(answers) if highest else min(answers)
 
     def _bytes(
         self,
@@ -492,6 +599,7 @@ class SupraGateway:
         expires_at: int,
         secondary: Sequence[Signer],
         simulate: bool,
+        gas_used: int | None = None,
     ) -> bytes:
         if call.needs_operator and not secondary:
             raise ValueError(f"{call.function} needs the operator as a secondary signer")
@@ -499,8 +607,8 @@ class SupraGateway:
             entry_function=entry_function(call, self._package),
             sender=sender,
             sequence_number=sequence_number,
-            max_gas_amount=self._max_gas,
-            gas_unit_price=self._gas_price,
+            max_gas_amount=self._gas_policy.amount(gas_used),
+            gas_unit_price=self._gas.price,
             expires_at=expires_at,
             chain_id=self._chain_id,
             secondary=secondary,
@@ -515,6 +623,7 @@ class SupraGateway:
         sequence_number: int,
         expires_at: int,
         secondary: Sequence[Signer] = (),
+        gas_used: int | None = None,
     ) -> SignedTx:
         payload = self._bytes(
             call=call,
@@ -523,6 +632,7 @@ class SupraGateway:
             expires_at=expires_at,
             secondary=secondary,
             simulate=False,
+            gas_used=gas_used,
         )
         return SignedTx(
             payload=payload,
@@ -551,13 +661,39 @@ class SupraGateway:
             simulate=True,
         )
         what = f"simulate {call.module}::{call.function}"
-        return await self._rpc.fetch(
-            "POST",
-            "rpc/v3/transactions/simulate",
-            what=what,
-            decode=lambda reply: decode_simulation(reply.json(what)),
-            bcs=payload,
+
+        def decode(reply: Reply) -> tuple[SimResult, Endpoint | None]:
+            return decode_simulation(reply.json(what)), reply.endpoint
+
+        result, endpoint = await self._rpc.fetch(
+            "POST", "rpc/v3/transactions/simulate", what=what, decode=decode, bcs=payload
         )
+        if result.success:
+            return result
+        # one endpoint's "it would abort" is not enough to give up a plan (and record a failure)
+        others = [e for e in self._rpc.pool.healthy() if e is not endpoint]
+        if not others:
+            return result
+        try:
+            second, _ = await self._rpc.fetch(
+                "POST",
+                "rpc/v3/transactions/simulate",
+                what=what,
+                decode=decode,
+                bcs=payload,
+                only=others[0],
+            )
+        except AutobotError:
+            return result
+        if second.success:
+            log.warning(
+                "simulations_disagree",
+                call=f"{call.module}::{call.function}",
+                aborts_at=endpoint.label if endpoint is not None else "?",
+                abort=result.abort.name if result.abort is not None else result.vm_status,
+            )
+            return second
+        return result
 
     async def submit(self, tx: SignedTx) -> str:
         what = f"submit {tx.call.module}::{tx.call.function}"
@@ -650,6 +786,11 @@ class SupraGateway:
 
 def _results(results: list[object]) -> list[object]:
     return results
+
+
+def _block(reply: Reply) -> ChainTime:
+    micros, height = decode_block(reply.json("latest block"))
+    return ChainTime.from_micros(micros, height=height, observed_at=time.time())
 
 
 def _gas_price(reply: Reply) -> int:

@@ -384,7 +384,11 @@ class Executor:
     async def _finish_request(self, request_id: int | None, state: RequestState, text: str) -> None:
         if request_id is None:
             return
-        await self._journal.finish_request(request_id, state=state, result=text)
+        try:
+            await self._journal.finish_request(request_id, state=state, result=text)
+        except JournalConflict:
+            log.info("request_already_handled", request_id=request_id)
+            return
         log.info("request_handled", request_id=request_id, state=state.value, result=text)
 
     async def park(

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Unpack
 
 import structlog
@@ -150,6 +150,7 @@ class Sequencer:
         expect: Collection[ActionState],
         chain_now: int,
         secondary: Sequence[Signer] = (),
+        gas_used: Mapping[int, int] | None = None,
         **changes: Unpack[ActionChanges],
     ) -> list[TxRecord]:
         """Sign ``(call_index, call)`` pairs of one action, as far as the window allows, journal
@@ -158,7 +159,9 @@ class Sequencer:
 
         ``action_digest`` is the action's hash these transactions belong to (an action started
         over gets a new one, so its old transactions are never mistaken for the new attempt's);
-        ``secondary`` co-sign each of them (a multi-agent call, ``rotate_bot``, goes alone).
+        ``secondary`` co-sign each of them (a multi-agent call, ``rotate_bot``, goes alone);
+        ``gas_used`` (call index → its simulation's gas) sets each one's ``max_gas_amount``
+        (``chain/gas.py``; a call without one is signed with the cap).
 
         Returns the records of those sent, in order: ``submitted`` when a node took one,
         ``signed`` when the outcome is unknown (``follow`` re-sends it), ``dropped`` after a
@@ -181,8 +184,9 @@ class Sequencer:
                     seq += 1
                 numbered.append((call_index, seq, call))
                 seq += 1
+            used = gas_used or {}
             signatures = await self._sign_new_many(
-                [(call, number) for _, number, call in numbered],
+                [(call, number, used.get(index)) for index, number, call in numbered],
                 expires_at=expires_at,
                 secondary=secondary,
             )
@@ -227,12 +231,13 @@ class Sequencer:
 
     async def _sign_new_many(
         self,
-        calls: Sequence[tuple[Call, int]],
+        calls: Sequence[tuple[Call, int, int | None]],
         *,
         expires_at: int,
         secondary: Sequence[Signer] = (),
     ) -> list[SignedTx]:
-        """``_sign_new`` for several ``(call, sequence number)``: one journal lookup for all."""
+        """``_sign_new`` for several ``(call, sequence number, gas used)``: one journal lookup
+        for all."""
         signed = [
             self._gateway.sign(
                 call=call,
@@ -240,14 +245,15 @@ class Sequencer:
                 sequence_number=seq,
                 expires_at=expires_at,
                 secondary=secondary,
+                gas_used=gas,
             )
-            for call, seq in calls
+            for call, seq, gas in calls
         ]
         known = await self._journal.known_hashes([s.tx_hash for s in signed])
-        for index, (call, seq) in enumerate(calls):
+        for index, (call, seq, gas) in enumerate(calls):
             if signed[index].tx_hash in known:  # rare: a dropped transaction's very bytes
                 signed[index] = await self._sign_new(
-                    call, seq, secondary=secondary, expires_at=expires_at + 1
+                    call, seq, secondary=secondary, expires_at=expires_at + 1, gas_used=gas
                 )
         return signed
 
@@ -258,6 +264,7 @@ class Sequencer:
         *,
         secondary: Sequence[Signer] = (),
         expires_at: int | None = None,
+        gas_used: int | None = None,
     ) -> SignedTx:
         """Sign bytes the journal has never held: a number freed by a drop, signed again for the
         same call within the same second, would give the dropped transaction's very bytes (and
@@ -270,6 +277,7 @@ class Sequencer:
                 sequence_number=seq,
                 expires_at=expiry,
                 secondary=secondary,
+                gas_used=gas_used,
             )
             if await self._journal.get_transaction(signed.tx_hash) is None:
                 return signed
@@ -414,7 +422,7 @@ class Sequencer:
         """Why the chain proves that ``tx`` (expired, unknown to the node) never executed and
         never will (``None``: no proof); and the execution of another transaction of ours with
         its number that the journal has as dropped (to correct), if that is the proof."""
-        chain = await self._gateway.account_sequence(self.address)
+        chain = await self._gateway.account_sequence(self.address, highest=True)
         if chain <= tx.sequence_number:
             why = f"expired, never seen on chain; the account's sequence number is still {chain}"
             return why, None

@@ -209,6 +209,7 @@ class ActionSteps:
             purpose=TxPurpose.ANNOUNCE,
             expect={ActionState.PLANNED},
             chain_now=now,
+            gas_used={0: sim.gas_used},
             **(fixed | {"state": ActionState.ANNOUNCED}),
         )
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
@@ -304,6 +305,7 @@ class ActionSteps:
                 purpose=TxPurpose.EXECUTE,
                 expect={ActionState.PLANNED},
                 chain_now=now,
+                gas_used={0: sim.gas_used},
                 **fixed,
             )
         except SubmitWindowFull:  # the plan stands; the call goes as the window drains
@@ -477,6 +479,7 @@ class ActionSteps:
                 secondary=co_signers,
                 expect={ActionState.EXECUTING},
                 chain_now=now,
+                gas_used={record.progress: sim.gas_used},
             )
         except SubmitWindowFull:  # other actions' calls fill it: room within a block
             return self._book.soon(record)
@@ -706,6 +709,7 @@ class ActionSteps:
             purpose=TxPurpose.RECORD,
             expect={ActionState.RECORDING},
             chain_now=now,
+            gas_used={0: sim.gas_used},
         )
         return None
 

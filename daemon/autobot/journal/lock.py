@@ -12,6 +12,7 @@ holds nothing. The operator CLI never takes it (it only reads and adds requests)
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -31,9 +32,9 @@ def lock_path(journal: Path) -> Path:
 class InstanceLock:
     """Held from ``acquire`` until ``release`` (or the process's end)."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int | None) -> None:
         self.path = path
-        self._fd: int | None = fd
+        self._fd = fd
 
     @classmethod
     def acquire(cls, journal: Path) -> InstanceLock:
@@ -42,9 +43,13 @@ class InstanceLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.ENOSPC, errno.EDQUOT):
+                # nothing can write there, the other daemon neither: the journal's own checks
+                # at open say what is wrong with the disk (exit 74)
+                return cls(path, None)
             raise JournalError(
-                f"journal lock {path}: cannot open it ({exc.strerror}); the daemon user must be "
-                "able to create files in the journal's directory"
+                f"journal {journal}: cannot open its lock file {path.name} ({exc.strerror}); "
+                "the daemon user must be able to create files in the journal's directory"
             ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

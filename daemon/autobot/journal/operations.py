@@ -24,7 +24,7 @@ from typing import Any
 import aiosqlite
 
 from autobot.clock import Clock
-from autobot.errors import JournalError
+from autobot.errors import JournalConflict
 from autobot.journal.records import (
     Incident,
     NewIncident,
@@ -79,7 +79,8 @@ class OperationsTables:
     async def finish_request(
         self, request_id: int, *, state: RequestState, result: str
     ) -> RequestRecord:
-        """Mark a pending request ``done`` or ``rejected`` with a human ``result``."""
+        """Mark a pending request ``done`` or ``rejected`` with a human ``result``;
+        ``JournalConflict`` if it is not pending (any more)."""
         if state is RequestState.PENDING:
             raise ValueError("finishing a request needs done or rejected")
         async with self._write(f"finishing request {request_id}") as db:
@@ -88,8 +89,8 @@ class OperationsTables:
                 " WHERE id = ? AND state = 'pending'",
                 (state.value, result, self._clock.wall(), request_id),
             )
-            if cursor.rowcount != 1:
-                raise JournalError(f"journal {self.path}: no pending request {request_id}")
+            if cursor.rowcount != 1:  # finished meanwhile (the executor, at a step's boundary)
+                raise JournalConflict(f"request {request_id} is not pending (handled already?)")
             row = await fetch_one(db, "SELECT * FROM requests WHERE id = ?", (request_id,))
         return RequestRecord.from_row(row)
 

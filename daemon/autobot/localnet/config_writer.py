@@ -36,13 +36,19 @@ def write_daemon_config(
     *,
     listen: str = "127.0.0.1:9464",
     journal: Path | None = None,
+    clock_tolerance_seconds: float | None = None,
 ) -> list[Path]:
     """Write the config and its key files; returns every path written (config first).
 
     The config runs **live** with the demo-friendly values the engine issue asks for: feeds put
     in fallback when stale, VRF failures cancelled, and timings scaled to the localnet's
     ``time_scale`` so a demo at time-scale 60 finishes within minutes: a sweep every chain minute
-    (at most every 2 wall seconds) and a VRF deadline of 30 chain minutes.
+    (at most every 2 wall seconds) and a VRF deadline of 30 chain minutes. ``[chain] time_scale``
+    is the localnet's, so the daemon knows how fast its chain time may run, and
+    ``clock_tolerance_seconds`` 30 wall seconds of it unless given: chain time moved at will
+    (``/localnet/v1/advance``) is followed beyond that only when a majority of the endpoints
+    agrees (docs/decisions.md §14), so a test that jumps the clock with one endpoint passes a
+    tolerance at least as large as all its jumps together.
     """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,6 +62,9 @@ def write_daemon_config(
     poll = max(0.25, min(2.0, 60.0 / max(info.time_scale, 1e-9)))
     journal_path = journal if journal is not None else Path(path.stem + "-journal.sqlite3")
     operators = ", ".join(f"{name} = {_quote(p.name)}" for name, p in operator_keys.items())
+    tolerance = (
+        30.0 * info.time_scale if clock_tolerance_seconds is None else clock_tolerance_seconds
+    )
     text = f"""\
 # autobot daemon config for the localnet at {info.rpc_url} (written by `autobot localnet`).
 # The key files beside this file hold the localnet's well-known DEV keys: never use them elsewhere.
@@ -66,6 +75,8 @@ chain_id = {info.chain_id}
 package_address = {_quote(info.package_address)}
 request_timeout_seconds = 10.0
 tx_ttl_seconds = 30
+time_scale = {float(info.time_scale)!r}
+clock_tolerance_seconds = {float(tolerance)!r}
 
 [keys]
 admin_key_file = {_quote(admin_key.name)}

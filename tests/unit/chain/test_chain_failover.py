@@ -178,7 +178,7 @@ async def test_with_every_endpoint_down_the_last_error_is_raised(
     second.fixed = answer({"message": "down"}, status=500)
     async with gateway(first.url, second.url) as gw:
         with pytest.raises(RpcUnavailable):
-            await gw.chain_time()
+            await gw.rpc.get("rpc/v3/block", what="latest block")
     assert len(first.requests) + len(second.requests) == 4  # max_attempts, not forever
 
 
@@ -212,21 +212,22 @@ async def test_when_every_endpoint_lags_the_last_trusted_time_is_kept(
         assert await gw.chain_time() == trusted
 
 
-async def test_the_sequence_number_is_the_highest_healthy_answer_and_never_goes_back(
+async def test_the_sequence_number_is_read_from_every_healthy_endpoint_down_as_well_as_up(
     nodes: tuple[FakeNode, FakeNode],
 ) -> None:
     first, second = nodes
-    first.sequence, second.sequence = "5", "7"
+    first.sequence, second.sequence = "5", "107"  # the second one lies (or runs ahead)
     async with gateway(first.url, second.url) as gw:
-        assert await gw.account_sequence("0x1") == 7
-        assert len(first.requests) == len(second.requests) == 1  # asked both
-        first.sequence = second.sequence = "3"  # both lag now
-        assert await gw.account_sequence("0x1") == 7
+        # the lowest to resync (a number pushed ahead would only be refused); the highest where
+        # a number's being unused is the proof asked for
+        assert await gw.account_sequence("0x1") == 5
+        assert await gw.account_sequence("0x1", highest=True) == 107
+        assert len(first.requests) == len(second.requests) == 2  # asked both, each time
+        # nothing is remembered: the number goes down as the endpoints' answers do
+        first.sequence = second.sequence = "3"
+        assert await gw.account_sequence("0x1") == 3
         second.fixed = answer({"message": "down"}, status=503)
         first.sequence = "9"
-        assert await gw.account_sequence("0x1") == 9
-        first.sequence = "4"
-        assert await gw.account_sequence("0x2") == 4  # the floor is per account
         assert await gw.account_sequence("0x1") == 9
 
 
@@ -290,13 +291,13 @@ async def test_a_hung_endpoint_is_asked_again_only_when_it_is_the_last_and_only_
     async with gateway(first.url, second.url, timeout=0.2) as gw:
         started = time.monotonic()
         with pytest.raises(RpcUnavailable):
-            await gw.chain_time()
+            await gw.rpc.get("rpc/v3/block", what="latest block")
         assert time.monotonic() - started < 1
     assert len(first.requests) == 1  # the fast-failing one was asked again instead
     assert len(second.requests) == 3
     async with gateway(first.url, timeout=0.2) as gw:
         with pytest.raises(RpcTimeout):
-            await gw.chain_time()
+            await gw.rpc.get("rpc/v3/block", what="latest block")
     assert len(first.requests) == 3  # alone: one more chance, not max_attempts
 
 
@@ -308,7 +309,7 @@ async def test_the_daemon_metrics_count_attempts_by_endpoint_and_outcome(
     metrics = DaemonMetrics(registry)
     first.fixed = answer({"message": "down"}, status=503)
     async with gateway(first.url, second.url, observer=metrics) as gw:
-        await gw.chain_time()
+        await gw.rpc.get("rpc/v3/block", what="latest block")
         labels = [e.label for e in gw.rpc.pool.endpoints]
     sample = registry.get_sample_value
     assert (

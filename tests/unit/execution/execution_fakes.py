@@ -216,7 +216,7 @@ class FakeChain:
     ) -> dict[int, LotteryView]:
         return {i: self.state.lotteries[i] for i in lottery_ids if i in self.state.lotteries}
 
-    async def account_sequence(self, address: str) -> int:
+    async def account_sequence(self, address: str, *, highest: bool = False) -> int:
         return self.sequences.get(address, 0)
 
     def sign(
@@ -227,6 +227,7 @@ class FakeChain:
         sequence_number: int,
         expires_at: int,
         secondary: Sequence[Signer] = (),
+        gas_used: int | None = None,
     ) -> SignedTx:
         body = {
             "call": call_to_json(call),
