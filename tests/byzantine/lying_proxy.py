@@ -58,6 +58,7 @@ _HOP_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "content-encoding", "connection", "date", "server"}
 )
 _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_PAGED = re.compile(r"rpc/v3/events/.+|rpc/v3/accounts/[^/]+/resources")
 _LIST_VIEWS = {"list_by_all_tags": 3, "list_finalized_ids": 2, "list_active": 2}
 """List views and the position (1-based) of their ``limit`` argument."""
 
@@ -242,7 +243,11 @@ class LyingProxy:
                 tx_hash = "0x" + tail.rsplit("/", 1)[1].lower().removeprefix("0x")
                 return _json({"message": f"transaction {tx_hash} not found"}, status=404)
         body = await request.read()
-        status, headers, content = await self._forward(request, tail, body)
+        query: Mapping[str, str] = request.query
+        if self._active(Lie.ENDLESS_PAGES) is not None and _PAGED.fullmatch(tail):
+            # the forged cursors mean nothing upstream: it is asked for the first page again
+            query = {k: v for k, v in request.query.items() if k != "start"}
+        status, headers, content = await self._forward(request, tail, body, query)
         swallow = self._active(Lie.SWALLOWED_SUBMIT)
         if swallow is not None and tail == "rpc/v3/transactions/submit":
             self._lied(Lie.SWALLOWED_SUBMIT)
@@ -255,7 +260,7 @@ class LyingProxy:
         return response
 
     async def _forward(
-        self, request: web.Request, tail: str, body: bytes
+        self, request: web.Request, tail: str, body: bytes, query: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
         assert self._session is not None
         headers = {
@@ -268,7 +273,7 @@ class LyingProxy:
             async with self._session.request(
                 request.method,
                 url,
-                params=request.query,
+                params=dict(query),
                 data=body if body else None,
                 headers=headers,
                 allow_redirects=False,
@@ -378,7 +383,7 @@ class LyingProxy:
                 return False
         else:
             return False
-        next_cursor = cursor if mode == "repeat" and cursor else f"{time.monotonic_ns():x}"
+        next_cursor = cursor if mode == "repeat" and cursor else str(time.monotonic_ns())
         headers["x-supra-cursor"] = next_cursor
         return True
 

@@ -336,6 +336,11 @@ class EndpointPool:
             )
         self._observer.rpc_request(endpoint=endpoint.label, outcome=outcome, seconds=seconds)
 
+    def misbehaved(self, endpoint: Endpoint, error: Exception) -> None:
+        """An answer that was well-formed but hostile (a page that never ends, a cursor that
+        does not move): counted as a protocol failure of ``endpoint``."""
+        self.failed(endpoint, error, 0.0, outcome=Outcome.PROTOCOL_ERROR)
+
     def disable(self, endpoint: Endpoint, reason: str, seconds: float = 0.0) -> None:
         """Stop using ``endpoint`` for good (it serves another chain)."""
         endpoint.total_requests += 1

@@ -42,7 +42,7 @@ import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import structlog
 
@@ -51,6 +51,7 @@ from autobot.chain.codec import entry_function, fail, field, obj, uint, view_arg
 from autobot.chain.endpoints import Endpoint, RpcObserver
 from autobot.chain.gas import DEFAULT_GAS_UNIT_PRICE, GasPolicy, GasPrice
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
+from autobot.chain.pages import MAX_EVENT_PAGES, MAX_ID_PAGES, PageGuard
 from autobot.chain.responses import (
     decode_account_sequence,
     decode_block,
@@ -93,6 +94,8 @@ _EVENT_TYPE = re.compile(
     r"(0x[0-9a-fA-F]{1,64}::)?[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_<>,: ]*"
 )
 _E_HISTORY_MISSING = 0x1B01
+_EVENT_READS_KEPT = 64
+"""Events reads in progress (one per type and range) whose page bounds are kept."""
 _ALL_VIEWS = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
 SCOPED_VIEWS: dict[LotteryStatus, frozenset[str]] = {
     # the package only writes draw state from the first request (CLOSING on), winner state from
@@ -149,6 +152,7 @@ class SupraGateway:
         self._last_time: ChainTime | None = None
         self._guard = TimeGuard(clock) if clock is not None else None
         self._ahead_seen = False  # an endpoint was found ahead during this chain_time
+        self._event_reads: dict[tuple[str, int | None, int | None], PageGuard] = {}
 
     @classmethod
     def from_config(
@@ -445,6 +449,7 @@ class SupraGateway:
         """Call ``<package>::module::function`` as a view; the raw node-JSON results."""
         return await self._view(module, function, args, count=count, decode=_results)
 
+    @overload
     async def _view[T](
         self,
         module: str,
@@ -453,8 +458,33 @@ class SupraGateway:
         *,
         count: int,
         decode: Callable[[list[object]], T],
-    ) -> T:
-        """A view decoded inside its RPC attempt: an answer that does not decode fails over."""
+        with_endpoint: Literal[False] = False,
+    ) -> T: ...
+
+    @overload
+    async def _view[T](
+        self,
+        module: str,
+        function: str,
+        args: Sequence[MoveArg],
+        *,
+        count: int,
+        decode: Callable[[list[object]], T],
+        with_endpoint: Literal[True],
+    ) -> tuple[T, Endpoint | None]: ...
+
+    async def _view[T](
+        self,
+        module: str,
+        function: str,
+        args: Sequence[MoveArg],
+        *,
+        count: int,
+        decode: Callable[[list[object]], T],
+        with_endpoint: bool = False,
+    ) -> T | tuple[T, Endpoint | None]:
+        """A view decoded inside its RPC attempt: an answer that does not decode fails over
+        (``with_endpoint``: with the endpoint that answered, for a paginated read's bounds)."""
         what = f"{module}::{function}"
         body = {
             "function": f"{self._package}::{module}::{function}",
@@ -462,13 +492,14 @@ class SupraGateway:
             "arguments": view_arguments(args),
         }
 
-        def run(reply: Reply) -> T:
-            return decode(view_result(reply.json(what), count, what))
+        def run(reply: Reply) -> tuple[T, Endpoint | None]:
+            return decode(view_result(reply.json(what), count, what)), reply.endpoint
 
         async with self._limit:
-            return await self._rpc.fetch(
+            result, endpoint = await self._rpc.fetch(
                 "POST", "rpc/v3/view", what=what, decode=run, json_body=body
             )
+        return (result, endpoint) if with_endpoint else result
 
     async def _one[T](
         self, decode: Callable[[object], T], module: str, function: str, *args: MoveArg
@@ -519,19 +550,12 @@ class SupraGateway:
 
         The package has no "list all" view; ``list_by_all_tags(mask, from, limit)`` keeps the
         lotteries whose tags include every bit of ``mask``, which with mask 0 is all of them
-        (newest first, ``limit <= 1000``). Paged until a short page.
+        (newest first, ``limit <= 1000``). Paged until a short page, within ``PageGuard``'s
+        bounds (``chain/pages.py``).
         """
-        found: list[int] = []
-        start = 0
-        while True:
-            ids = await self._one(
-                views.decode_id_list, "views", "list_by_all_tags", U64(0), U64(start), U64(page)
-            )
-            found.extend(ids)
-            if len(ids) < page:
-                break
-            start += page
-        return tuple(sorted(set(found)))
+        return await self._id_pages(
+            "list_by_all_tags", lambda start: (U64(0), U64(start), U64(page)), page
+        )
 
     async def finalized_ids(self, *, page: int = 1000) -> tuple[int, ...]:
         """Lotteries with a ``LotterySummary`` (finalized, or canceled and archived), oldest first.
@@ -539,22 +563,31 @@ class SupraGateway:
         ``views::list_finalized_ids(from, limit)`` (newest first, ``limit <= 1000``), paged; an
         empty tuple without a history ledger.
         """
-        found: list[int] = []
+        try:
+            return await self._id_pages(
+                "list_finalized_ids", lambda start: (U64(start), U64(page)), page
+            )
+        except MoveAbort as exc:
+            if exc.code == _E_HISTORY_MISSING:
+                return ()
+            raise
+
+    async def _id_pages(
+        self, function: str, args: Callable[[int], Sequence[MoveArg]], page: int
+    ) -> tuple[int, ...]:
+        what = f"views::{function}"
+        guard = PageGuard(what, self._rpc.pool, max_pages=MAX_ID_PAGES)
+        found: set[int] = set()
         start = 0
         while True:
-            try:
-                ids = await self._one(
-                    views.decode_id_list, "views", "list_finalized_ids", U64(start), U64(page)
-                )
-            except MoveAbort as exc:
-                if exc.code == _E_HISTORY_MISSING:
-                    return ()
-                raise
-            found.extend(ids)
+            ids, endpoint = await self._view(
+                "views", function, args(start), count=1, decode=_first_ids, with_endpoint=True
+            )
+            guard.page(endpoint, cursor=None, items=ids, seen=found)
+            found.update(ids)
             if len(ids) < page:
-                break
+                return tuple(sorted(found))
             start += page
-        return tuple(sorted(set(found)))
 
     async def vrf_state(self, lottery_id: int) -> VrfState:
         return await self._one(views.decode_vrf_state, "draw", "vrf_state_view", U64(lottery_id))
@@ -779,9 +812,21 @@ class SupraGateway:
             params["end_height"] = end_height
         if cursor:
             params["start"] = cursor
-        return await self._rpc.fetch(
+        key = (event_type, start_height, end_height)
+        guard = self._event_reads.pop(key, None) if cursor else None
+        if guard is None:
+            guard = PageGuard(f"events {event_type}", self._rpc.pool, max_pages=MAX_EVENT_PAGES)
+            if cursor:  # a read resumed from a cursor kept elsewhere (a restart)
+                guard.page(None, cursor=cursor)
+        page, endpoint = await self._rpc.fetch(
             "GET", f"rpc/v3/events/{event_type}", what="events", decode=_event_page, params=params
         )
+        guard.page(endpoint, cursor=page.cursor)
+        if page.cursor is not None:
+            self._event_reads[key] = guard
+            while len(self._event_reads) > _EVENT_READS_KEPT:  # abandoned reads
+                self._event_reads.pop(next(iter(self._event_reads)))
+        return page
 
 
 def _results(results: list[object]) -> list[object]:
@@ -807,11 +852,16 @@ def _account_sequence(reply: Reply) -> int:
     return decode_account_sequence(reply.json("account"))
 
 
-def _event_page(reply: Reply) -> EventPage:
+def _event_page(reply: Reply) -> tuple[EventPage, Endpoint | None]:
     next_cursor = reply.headers.get("x-supra-cursor") or None
     if next_cursor is not None and len(next_cursor) > 1024:
         fail("events.x-supra-cursor", "cursor too long")
-    return EventPage(events=decode_events(reply.json("events")), cursor=next_cursor)
+    page = EventPage(events=decode_events(reply.json("events")), cursor=next_cursor)
+    return page, reply.endpoint
+
+
+def _first_ids(results: list[object]) -> tuple[int, ...]:
+    return views.decode_id_list(results[0])
 
 
 @contextlib.asynccontextmanager

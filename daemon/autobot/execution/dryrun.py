@@ -43,12 +43,7 @@ async def rehearse(
     for tx in transactions:
         verdict = "not simulated"
         if tx.simulate:
-            sim = await gateway.simulate(
-                call=tx.call,
-                sender=tx.sender.signer,
-                sequence_number=await tx.sender.next_sequence(),
-                secondary=tx.co_signers,
-            )
+            sim = await tx.sender.simulate(tx.call, secondary=tx.co_signers)
             if sim.success:
                 verdict = "ok"
             else:

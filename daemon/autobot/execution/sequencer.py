@@ -40,7 +40,7 @@ from typing import Unpack
 
 import structlog
 
-from autobot.chain.gateway import ChainGateway, SignedTx, TxOutcome, TxStatus
+from autobot.chain.gateway import ChainGateway, SignedTx, SimResult, TxOutcome, TxStatus
 from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain.calls import Call
@@ -117,6 +117,23 @@ class Sequencer:
             return self._next
         async with self._lock:
             return await self._peek()
+
+    async def simulate(self, call: Call, *, secondary: Sequence[Signer] = ()) -> SimResult:
+        """Simulate ``call`` from this account at its next number. A sequence refusal of the
+        simulation (the number came from a node that lied, or the chain moved on without us)
+        forgets the local number, so the next try reads the chain's again — down as well as up."""
+        try:
+            return await self._gateway.simulate(
+                call=call,
+                sender=self._signer,
+                sequence_number=await self.next_sequence(),
+                secondary=secondary,
+            )
+        except SequenceRace as exc:
+            log.warning("sequence_refused", sender=self.address, error=str(exc), simulated=True)
+            self._next = None
+            self._metrics.sequence_resynced()
+            raise
 
     async def resync(self) -> int:
         """Forget the local number and re-read the chain's on next use; returns the new next one."""

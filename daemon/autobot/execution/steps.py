@@ -192,9 +192,7 @@ class ActionSteps:
                 return await self._execute_at_once(record, view, now, calls[0], digest, fixed)
             await self._book.update(record, now, **fixed)
             return None
-        sim = await self._gateway.simulate(
-            call=announce, sender=operator.signer, sequence_number=await operator.next_sequence()
-        )
+        sim = await operator.simulate(announce)
         if not sim.success:
             name = sim.abort.name if sim.abort is not None else sim.vm_status
             log.warning("announce_refused", operator=operator.address, abort=name)
@@ -285,11 +283,7 @@ class ActionSteps:
         it, then journal it together with the fixed plan (one commit, the action ``executing``)
         and submit it. A simulation that aborts is decided as in the ``executing`` step."""
         try:
-            sim = await self._gateway.simulate(
-                call=timed.call,
-                sender=self._admin.signer,
-                sequence_number=await self._admin.next_sequence(),
-            )
+            sim = await self._admin.simulate(timed.call)
         except (TransientError, RpcProtocolError):
             await self._book.update(record, now, **fixed)  # fixed all the same; then deferred
             raise
@@ -457,12 +451,7 @@ class ActionSteps:
             if refused is not None:
                 return await self._book.park(record, now, refused)
         co_signers = self._co_signers(timed)
-        sim = await self._gateway.simulate(
-            call=timed.call,
-            sender=self._admin.signer,
-            sequence_number=await self._admin.next_sequence(),
-            secondary=co_signers,
-        )
+        sim = await self._admin.simulate(timed.call, secondary=co_signers)
         if not sim.success:
             code, name = (sim.abort.code, sim.abort.name) if sim.abort else (0, sim.vm_status)
             return await self._on_abort(record, view, timed, code, name)
@@ -695,9 +684,7 @@ class ActionSteps:
         if refused is not None:
             return await self._book.park(record, now, f"cannot record: {refused}")
         operator = self.sequencer(record.operator)
-        sim = await self._gateway.simulate(
-            call=call, sender=operator.signer, sequence_number=await operator.next_sequence()
-        )
+        sim = await operator.simulate(call)
         if not sim.success:
             if sim.abort is not None and classify_abort(sim.abort.code, call) is Verdict.WAIT:
                 return await self._book.retry_later(record, now, message="record not yet accepted")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from execution_fakes import ADMIN, Rig
 
-from autobot.chain.gateway import TxOutcome, TxStatus
+from autobot.chain.gateway import SimResult, TxOutcome, TxStatus
 from autobot.domain import calls as c
 from autobot.errors import (
     RpcRejected,
@@ -340,3 +341,31 @@ async def test_send_many_never_reuses_bytes_the_journal_holds(journaled: Rig) ->
     # then: new bytes (the expiry moved on)
     assert again.sequence_number == first.sequence_number
     assert again.tx_hash != first.tx_hash and again.expires_at == first.expires_at + 1
+
+
+async def test_a_refused_simulation_reads_the_number_again_down_as_well_as_up(
+    journaled: Rig,
+) -> None:
+    # given: a node that said the admin is at 100 (a lie: the chain is at 0), and a simulation
+    # that refuses any number but the chain's (as the node does: SEQUENCE_NUMBER_TOO_NEW)
+    journaled.chain.sequences[ADMIN.address] = 100
+    asked: list[int] = []
+    original = journaled.chain.simulate
+
+    async def strict(**kwargs: Any) -> SimResult:
+        asked.append(kwargs["sequence_number"])
+        if kwargs["sequence_number"] != 0:
+            raise SequenceRace(f"SEQUENCE_NUMBER_TOO_NEW: at 0, got {kwargs['sequence_number']}")
+        return await original(**kwargs)
+
+    journaled.chain.simulate = strict  # type: ignore[method-assign]
+    call = c.advance_status(1, 2)
+    with pytest.raises(SequenceRace):
+        await journaled.admin.simulate(call)
+    # when: the lie is over
+    journaled.chain.sequences[ADMIN.address] = 0
+    sim = await journaled.admin.simulate(call)
+    # then: the number was read again, and it went down (on the old code it stayed at 100)
+    assert sim.success
+    assert asked == [100, 0]
+    assert (await send(journaled.admin)).sequence_number == 0
