@@ -8,7 +8,10 @@ autobot sign at any price. The bounds:
   **ceiling** of ``ceiling_factor`` times the median of the recent accepted estimates, and never
   above the hard cap ``max_unit_price`` (``[chain] max_gas_unit_price``): autobot never signs above
   it. An estimate over the ceiling is refused (logged, not remembered), so a sustained lie cannot
-  ratchet the ceiling up; a real rise beyond it needs the cap or the config changed. A configured
+  ratchet the ceiling up; a real rise beyond it needs the cap or the config changed. With no
+  accepted estimate yet (a start, a restart), the first is accepted only from a majority of the
+  configured endpoints (one alone, when only one is configured): a liar that alone answers the
+  first refresh cannot set the line the ceiling is drawn from. A configured
   fixed ``gas_unit_price`` is used as it is (the config refuses one above the cap).
 * **Amount.** ``max_gas_amount`` is the simulation's ``gas_used`` times ``amount_margin``, at least
   ``MIN_GAS_AMOUNT`` and at most the configured ``[chain] max_gas_amount``; a call signed without
@@ -71,11 +74,21 @@ class GasPrice:
         median = statistics.median_low(self._accepted)
         return min(self.policy.max_unit_price, int(median * self.policy.ceiling_factor))
 
-    def observe(self, estimates: Sequence[int]) -> int:
-        """A refresh's answers (one per endpoint): the price signed from now on."""
+    def observe(self, estimates: Sequence[int], *, endpoints: int = 1) -> int:
+        """A refresh's answers (one per endpoint that answered, of ``endpoints`` configured):
+        the price signed from now on."""
         if self._fixed is not None or not estimates:
             return self.price
         estimate = statistics.median_low(estimates)
+        if not self._accepted and len(estimates) * 2 <= endpoints:
+            log.warning(
+                "gas_estimate_unconfirmed",
+                estimate=estimate,
+                answers=len(estimates),
+                endpoints=endpoints,
+                price=self.price,
+            )
+            return self.price
         ceiling = self.ceiling()
         if estimate > ceiling:
             log.warning(

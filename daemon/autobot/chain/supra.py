@@ -308,7 +308,7 @@ class SupraGateway:
         estimates = await self._rpc.each_healthy(
             "GET", "rpc/v3/transactions/estimate_gas_price", what="gas price", decode=_gas_price
         )
-        price = self._gas.observe(estimates)
+        price = self._gas.observe(estimates, endpoints=len(self._rpc.pool.usable()))
         self._gas_read_at = time.monotonic()
         return price
 

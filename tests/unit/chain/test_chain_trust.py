@@ -14,7 +14,7 @@ from aiohttp import web
 from chain_fake_node import FakeNode, reply, running
 
 from autobot.chain.endpoints import EndpointState
-from autobot.chain.gas import MIN_GAS_AMOUNT, GasPolicy, GasPrice
+from autobot.chain.gas import DEFAULT_GAS_UNIT_PRICE, MIN_GAS_AMOUNT, GasPolicy, GasPrice
 from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.chain.timeguard import ClockPolicy, TimeGuard
@@ -167,6 +167,15 @@ def test_the_gas_price_is_bounded_by_a_ceiling_and_a_hard_cap() -> None:
     fresh = GasPrice(GasPolicy(max_unit_price=1_000))
     assert fresh.observe([10**12]) == 1_000  # nothing accepted yet: the hard cap
     assert GasPrice(GasPolicy(max_unit_price=500), fixed=300).observe([10**12]) == 300
+
+
+def test_the_first_estimate_needs_a_majority_of_the_endpoints() -> None:
+    # a restart while two of three endpoints are down and the third lies: nothing accepted yet,
+    # so the liar's lone answer would set the line the ceiling is drawn from (was: 1 000)
+    price = GasPrice(GasPolicy(max_unit_price=1_000, ceiling_factor=2.0))
+    assert price.observe([10**12], endpoints=3) == DEFAULT_GAS_UNIT_PRICE
+    assert price.observe([120, 10**12], endpoints=3) == 120  # a majority answered
+    assert price.observe([10**12], endpoints=3) == 240  # from now on the ceiling holds
 
 
 def test_the_gas_amount_comes_from_the_simulation_with_a_margin_and_a_cap() -> None:
