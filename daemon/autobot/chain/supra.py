@@ -268,7 +268,9 @@ class SupraGateway:
     async def _clock_moved(self, guard: TimeGuard, reading: ChainTime) -> ChainTime:
         """Some endpoint was ahead of the pace line (``reading`` is the best one had, ahead or
         plausible): did the chain move (a majority agrees), or does a minority lie? The quorum
-        time (a new line when it is ahead of the old one), else ``reading`` capped at the line."""
+        time (a new line when it is ahead of the old one); without a quorum, with several
+        endpoints configured, the last trusted time (a pause, not a jump); alone, ``reading``
+        capped at the line."""
         at = time.monotonic()
         pool = self._rpc.pool
         try:
@@ -290,6 +292,17 @@ class SupraGateway:
                 if guard.plausible(answered, at=at):
                     pool.trusted_again(endpoint)
             return quorum
+        if quorum is not None:  # a majority says less than ``reading``: a minority ran ahead
+            return quorum
+        if (
+            len(pool.usable()) > 1
+            and self._last_time is not None
+            and not guard.plausible(reading, at=at)
+        ):
+            # several endpoints, but none to confirm: a reading ahead of the line is not
+            # adopted at all (capping it would still gain the liar the tolerance)
+            log.warning("chain_time_unconfirmed", said=reading.seconds, answers=len(answers))
+            return self._last_time
         capped = guard.cap(reading, at=at)
         if capped.micros < reading.micros:
             log.warning(

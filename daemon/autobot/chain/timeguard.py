@@ -14,9 +14,12 @@ only when it is plausible:
   and the chain time a majority of the configured endpoints (and at least two) reports at or
   above — the quorum time — is adopted and becomes the new anchor: the chain really moved (a halt
   ended, a localnet advanced), and the endpoints that agreed leave quarantine.
-* **Otherwise, capped.** Without such a majority (one endpoint configured, or the others silent),
-  the reading is capped at the line: autobot's clock keeps the wall clock's pace and no more. An
-  honest jump is then followed late, never early; a lie gains at most the tolerance.
+* **A majority below it wins.** When the others answer and a majority of them is behind the
+  reading, the quorum time is adopted (the reading was a minority's).
+* **Otherwise, held or capped.** With several endpoints configured but none to confirm (the
+  others silent), the last adopted time is kept (a pause, not a jump). With one endpoint, the
+  reading is capped at the line: autobot's clock keeps the wall clock's pace and no more. An
+  honest jump is then followed late, never early; a lone liar gains at most the tolerance.
 
 Pure: ``TimeGuard`` holds the anchor and judges readings; ``supra.py`` asks the endpoints.
 """

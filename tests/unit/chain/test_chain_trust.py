@@ -4,6 +4,7 @@ simulations, and reads bounded in size and time, on scriptable fake nodes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -20,7 +21,7 @@ from autobot.chain.supra import SupraGateway
 from autobot.chain.timeguard import ClockPolicy, TimeGuard
 from autobot.domain import calls
 from autobot.domain.values import ChainTime
-from autobot.errors import RpcProtocolError, RpcTimeout
+from autobot.errors import RpcProtocolError, RpcTimeout, RpcUnavailable
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -83,6 +84,50 @@ async def test_a_block_time_ahead_of_the_others_is_quarantined_not_adopted(
         assert pool.endpoints[0].state(time.monotonic()) is EndpointState.AHEAD
         assert pool.candidates()[0] is pool.endpoints[1]
         assert pool.endpoints[0] not in pool.healthy()
+
+
+async def test_a_minority_reading_is_not_capped_when_a_majority_says_less(
+    nodes: tuple[FakeNode, FakeNode, FakeNode],
+) -> None:
+    liar, b, c = nodes
+    for node in nodes:
+        at(node, 0, 100)
+    async with gateway(liar.url, b.url, c.url, tolerance=600) as gw:
+        await gw.chain_time()
+        # given: the others failed a few times in a row (cooling: asked only when all else fails)
+        for node in (b, c):
+            node.routes[("GET", "rpc/v3/block")] = answer({"message": "busy"}, status=503)
+        for _ in range(3):
+            for endpoint in gw.rpc.pool.endpoints[1:]:
+                with contextlib.suppress(RpcUnavailable):
+                    await gw.rpc.fetch(
+                        "GET", "rpc/v3/block", what="b", decode=lambda r: r, only=endpoint
+                    )
+        # when: they are back, and the liar, first and healthy, says an hour ahead
+        for node in (b, c):
+            at(node, 1, 101)
+        at(liar, 3600, 101)
+        reading = await gw.chain_time()
+        # then: the majority's time, never the liar's capped at the line (+600 s)
+        assert reading.micros == T0 + 1_000_000
+
+
+async def test_with_the_others_silent_a_reading_ahead_is_not_adopted_at_all(
+    nodes: tuple[FakeNode, FakeNode, FakeNode],
+) -> None:
+    liar, honest, _ = nodes
+    at(liar, 0, 100)
+    at(honest, 0, 100)
+    async with gateway(liar.url, honest.url, tolerance=600) as gw:
+        first = await gw.chain_time()
+        # when: the liar says an hour ahead, the honest endpoint is down
+        at(liar, 3600, 101)
+        honest.routes[("GET", "rpc/v3/block")] = answer({"message": "down"}, status=503)
+        # then: no time at all (the sweep waits), not the liar's capped at the line (+600 s)
+        with pytest.raises(RpcUnavailable):
+            await gw.chain_time()
+        at(honest, 2, 102)
+        assert (await gw.chain_time()).micros == first.micros + 2_000_000
 
 
 async def test_when_a_majority_reports_a_jump_the_clock_follows(
