@@ -1,7 +1,7 @@
 """The soak: a localnet with many lotteries, RPC faults, and a daemon killed again and again.
 
     python tests/soak/soak.py [--lotteries 60] [--kills 25] [--sigterms 3] [--fault-rate 0.2]
-                              [--seed N] [--max-minutes 10] [--out DIR]
+                              [--seed N] [--max-minutes 10] [--out DIR] [--no-lies]
 
 What it does ("Prove it under faults", part 3):
 
@@ -14,6 +14,11 @@ What it does ("Prove it under faults", part 3):
    alone, so every fault counted is one the daemon met. The daemon config comes from
    ``write_daemon_config``, then: request timeout 2 s, transaction TTL 15 s, a sweep every
    0.5 s, live, ``fallback_on_stale``, ``cancel_on_vrf_failure``.
+   **Byzantine mode** (the default; ``--no-lies`` turns it off): a lying endpoint
+   (``tests/byzantine/lying_proxy.py``) in front of the first faulted front end is listed
+   first in the daemon's ``rpc_urls``, and tells lies drawn at random (seeded) in bursts of a
+   few seconds: time ahead (+4000 chain seconds), sequence numbers ahead (+100), forged
+   simulations, inflated gas (10^12 per unit), hidden statuses, endless pages.
 3. Runs ``autobot run`` as a process and, at seeded random moments (half of them while the
    journal shows a transaction in flight), SIGKILLs it (``--kills``) or SIGTERMs it
    (``--sigterms``: it must exit 0 within the shutdown grace) and starts it again at once or
@@ -35,14 +40,21 @@ What it does ("Prove it under faults", part 3):
      did not succeed on chain, aborted that did not fail, dropped that executed, still live after
      its action ended; an executed transaction of our accounts the journal does not have; a done
      action without its record on chain; the journal's own invariants);
-   * sequence gaps: every account's executed sequence numbers are exactly 0..n-1, once each.
+   * sequence gaps: every account's executed sequence numbers are exactly 0..n-1, once each;
+   * early: a call of ours that executed before the chain allowed autobot to release it — an
+     announced action's calls in a block before its ``executes_after_ts``, or a call whose
+     chain-time argument is ahead of its block's time by more than the daemon's clock tolerance;
+   * overpriced: a transaction of ours on chain signed above the ceiling (``gas_price_ceiling_
+     factor`` times the honest node's estimate) or with ``max_gas_amount`` above the cap.
 
 5. Scans every output (logs, journal, chain state, report) for key material, prints the report
    (also ``report.txt`` and ``report.json`` in ``--out``) whose last line is
 
-   ``SOAK kills=<n> sigterms=<n> faults=<n> actions=<n> duplicates=<n> lost=<n> stuck=<n> mismatches=<n>``
+   ``SOAK kills=<n> sigterms=<n> faults=<n> actions=<n> duplicates=<n> lost=<n> stuck=<n> mismatches=<n> lies=<n> early=<n> overpriced=<n>``
 
-Exit status 0 when all four counts are 0, every expectation holds, the sequences are gapless, each
+   (``lies``: the answers the lying endpoint lied in; 0 with ``--no-lies``.)
+
+Exit status 0 when all six counts after ``actions`` are 0, every expectation holds, the sequences are gapless, each
 SIGTERM exited 0, and no key was found; 1 otherwise.
 """
 
@@ -70,12 +82,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
-for extra in (HERE, TESTS, TESTS / "e2e"):
+for extra in (HERE, TESTS, TESTS / "e2e", TESTS / "byzantine"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
 import aiohttp  # noqa: E402
 from demo_processes import JournalReader, TxRow, refunded_and_archived  # noqa: E402
+from lying_proxy import Lie, LyingProxy  # noqa: E402
 from scenario import SoakScenario, generate  # noqa: E402
 
 import key_scan  # noqa: E402
@@ -117,6 +130,31 @@ def fault_spec(rate: float, seed: int) -> dict[str, Any]:
         "stale_blocks": 5,
         "latency_ms": {"uniform": [0, 20]},
     }
+
+
+LIES: tuple[tuple[Lie, dict[str, Any]], ...] = (
+    (Lie.TIME_AHEAD, {"seconds": 4000}),
+    (Lie.SEQUENCE_AHEAD, {"by": 100}),
+    (Lie.FORGED_SIMULATION, {}),
+    (Lie.INFLATED_GAS, {"price": 10**12}),
+    (Lie.HIDDEN_STATUS, {}),
+    (Lie.ENDLESS_PAGES, {"mode": "advance"}),
+    (Lie.ENDLESS_PAGES, {"mode": "repeat"}),
+)
+"""What the lying endpoint says, one drawn at random per burst."""
+
+
+async def tell_lies(proxy: LyingProxy, rng: random.Random, notes: list[str]) -> None:
+    """Until cancelled: a burst of one lie (2-8 s), then 0.5-2 s of honesty, again and again."""
+    started = time.monotonic()
+    while True:
+        lie, params = rng.choice(LIES)
+        seconds = rng.uniform(2.0, 8.0)
+        proxy.tell(lie, for_seconds=seconds, **params)
+        notes.append(f"{time.monotonic() - started:7.1f}s lie {lie.value} {params} {seconds:.1f}s")
+        await asyncio.sleep(seconds)
+        proxy.calm(lie)
+        await asyncio.sleep(rng.uniform(0.5, 2.0))
 
 
 # --------------------------------------------------------------------------- the daemon
@@ -332,6 +370,8 @@ class Findings:
     stuck: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
+    early: list[str] = field(default_factory=list)
+    overpriced: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -360,26 +400,109 @@ class ChainTx:
     sequence_number: int
     status: str
     function: str
+    arguments: tuple[object, ...] = ()
+    gas_unit_price: int = 0
+    max_gas_amount: int = 0
+    block_seconds: int | None = None  # chain time of its block (executed ones)
 
 
 def chain_transactions(state_dir: Path) -> list[ChainTx]:
-    """Every user transaction the node knows (executed ones: ``Success``/``Fail``)."""
+    """Every user transaction the node knows (executed ones: ``Success``/``Fail``), with its
+    gas fields and its block's time."""
     db = sqlite3.connect(f"file:{state_dir / 'chain.sqlite3'}?mode=ro", uri=True)
     try:
         rows = db.execute(
-            "SELECT hash, sender, sequence_number, status, json FROM transactions "
-            "WHERE kind = 'user'"
+            "SELECT t.hash, t.sender, t.sequence_number, t.status, t.json, b.timestamp_us "
+            "FROM transactions t LEFT JOIN blocks b ON b.height = t.block_height "
+            "WHERE t.kind = 'user'"
         ).fetchall()
     finally:
         db.close()
     out = []
-    for tx_hash, sender, seq, status, body in rows:
+    for tx_hash, sender, seq, status, body, micros in rows:
         function = ""
+        arguments: tuple[object, ...] = ()
+        price = amount = 0
         with contextlib.suppress(Exception):
-            payload = json.loads(body)["payload"]
-            function = str(payload.get("Move", payload).get("function", ""))
-        out.append(ChainTx(tx_hash, sender, int(seq), status, function))
+            parsed = json.loads(body)
+            payload = parsed["payload"]
+            move = payload.get("Move", payload)
+            function = str(move.get("function", ""))
+            arguments = tuple(move.get("arguments", ()))
+            header = parsed["header"]
+            price, amount = int(header["gas_unit_price"]), int(header["max_gas_amount"])
+        out.append(
+            ChainTx(
+                tx_hash, sender, int(seq), status, function, arguments, price, amount,
+                None if micros is None else int(micros) // 1_000_000,
+            )
+        )  # fmt: skip
     return out
+
+
+TIMESTAMPED = {  # the position of each call's chain-time argument (0-based)
+    "automation::announce_dry_run": 2,
+    "automation::record_success": 2,
+    "automation::record_failure": 2,
+    "payouts::force_refund_batch_admin": 5,
+    "price_feed::set_fallback": 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What the daemon was configured to respect (for early and overpriced)."""
+
+    clock_tolerance_seconds: float
+    max_gas_unit_price: int
+    max_gas_amount: int
+    ceiling_factor: float
+    honest_price: int  # the honest node's estimate
+
+
+def early_and_overpriced(
+    *,
+    chain_txs: list[ChainTx],
+    ours: set[str],
+    announces: list[ChainEvent],
+    actions: list[Any],
+    txs: list[TxRow],
+    bounds: Bounds,
+) -> tuple[list[str], list[str]]:
+    """The calls of ours that executed before the chain let them be released, and those signed
+    above the price ceiling or the gas cap (module doc), from the chain's own record."""
+    early: list[str] = []
+    overpriced: list[str] = []
+    executed = [c for c in chain_txs if c.sender in ours and c.block_seconds is not None]
+    by_hash = {c.hash: c for c in executed}
+    price_limit = min(bounds.max_gas_unit_price, int(bounds.honest_price * bounds.ceiling_factor))
+    for c in executed:
+        if c.gas_unit_price > price_limit or c.max_gas_amount > bounds.max_gas_amount:
+            overpriced.append(
+                f"{c.hash} {c.function}: gas_unit_price {c.gas_unit_price} (limit {price_limit}),"
+                f" max_gas_amount {c.max_gas_amount} (cap {bounds.max_gas_amount})"
+            )
+        position = TIMESTAMPED.get(c.function.split("::", 1)[-1])
+        if position is not None and position < len(c.arguments):
+            with contextlib.suppress(ValueError):
+                passed = int(str(c.arguments[position]))
+                assert c.block_seconds is not None
+                if passed > c.block_seconds + bounds.clock_tolerance_seconds:
+                    early.append(f"{c.hash} {c.function}: passed {passed}, block {c.block_seconds}")
+    after = {str(e.data["action_hash"]): int(str(e.data["executes_after_ts"])) for e in announces}
+    hashes = {a.key: "0x" + a.action_hash.hex() for a in actions if a.action_hash is not None}
+    for t in txs:
+        c = by_hash.get(t.tx_hash)
+        released = after.get(hashes.get(t.action_key, ""))
+        if c is None or released is None or t.purpose != "execute":
+            continue
+        assert c.block_seconds is not None
+        if c.block_seconds < released:
+            early.append(
+                f"{t.tx_hash} ({t.action_key} {t.function}) in a block at {c.block_seconds}, "
+                f"its action released at {released}"
+            )
+    return early, overpriced
 
 
 def _key(event: ChainEvent, *names: str) -> tuple[str, ...]:
@@ -394,6 +517,7 @@ async def check(
     accounts: dict[str, str],
     sc: SoakScenario,
     final: Snapshot,
+    bounds: Bounds,
 ) -> tuple[Findings, dict[str, Any]]:
     f = Findings()
     with JournalReader(journal_path) as journal:
@@ -525,6 +649,15 @@ async def check(
                 f"({len(journal_executed)} vs {len(executed)})"
             )
 
+    f.early, f.overpriced = early_and_overpriced(
+        chain_txs=chain_txs,
+        ours=ours,
+        announces=announces,
+        actions=actions,
+        txs=txs,
+        bounds=bounds,
+    )
+
     stats = {
         "actions": len(actions),
         "actions_by_state": dict(Counter(a.state for a in actions)),
@@ -584,13 +717,20 @@ async def soak(args: argparse.Namespace) -> int:
             )
             for i in range(args.endpoints)
         ]
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        proxy: LyingProxy | None = None
+        urls = [f.url for f in fronts]
+        if args.lies:  # the liar in front of a faulted front end, listed first
+            proxy = await stack.enter_async_context(LyingProxy(fronts[0].url))
+            urls.insert(0, proxy.url)
         config_path = out / "daemon" / "autobot.toml"
         info = dataclasses.replace(net.info, rpc_url=fronts[0].url)
         write_daemon_config(
             config_path, info, listen="127.0.0.1:0", journal=out / "daemon" / "journal.sqlite3"
         )
         for section, key, value in (
-            ("chain", "rpc_urls", json.dumps([f.url for f in fronts])),
+            ("chain", "rpc_urls", json.dumps(urls)),
             ("chain", "request_timeout_seconds", "2.0"),
             ("chain", "tx_ttl_seconds", "15"),
             ("scheduler", "poll_interval_seconds", "0.5"),
@@ -610,18 +750,43 @@ async def soak(args: argparse.Namespace) -> int:
         say(
             f"localnet {net.base_url} (harness); the daemon's faulted front ends "
             + ", ".join(f.url for f in fronts)
+            + (f"; the lying endpoint {proxy.url} (first)" if proxy is not None else "")
         )
+        lie_notes: list[str] = []
         async with SupraGateway.from_config(main_chain) as gateway, aiohttp.ClientSession() as http:
-            with JournalReader(config.journal.path) as journal:
-                tally, remaining = await run_daemon_under_fire(
-                    args,
-                    config=config_path,
-                    log=out / "daemon.log",
-                    journal=journal,
-                    gateway=gateway,
-                    sc=sc,
-                    deadline=deadline,
-                )
+            bounds = Bounds(
+                clock_tolerance_seconds=config.chain.clock_tolerance_seconds,
+                max_gas_unit_price=config.chain.max_gas_unit_price,
+                max_gas_amount=config.chain.max_gas_amount,
+                ceiling_factor=config.chain.gas_price_ceiling_factor,
+                honest_price=await gateway.refresh_gas_price(),
+            )
+            liar = (
+                asyncio.create_task(tell_lies(proxy, random.Random(args.seed + 1), lie_notes))
+                if proxy is not None
+                else None
+            )
+            try:
+                with JournalReader(config.journal.path) as journal:
+                    tally, remaining = await run_daemon_under_fire(
+                        args,
+                        config=config_path,
+                        log=out / "daemon.log",
+                        journal=journal,
+                        gateway=gateway,
+                        sc=sc,
+                        deadline=deadline,
+                    )
+            finally:
+                if liar is not None:
+                    liar.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await liar
+                if proxy is not None:
+                    proxy.calm()
+            lies = proxy.lies_told if proxy is not None else 0
+            lies_by_kind = dict(proxy.told) if proxy is not None else {}
+            await stack.aclose()
             run_seconds = time.monotonic() - began
             reports = []
             for front in fronts:
@@ -650,6 +815,7 @@ async def soak(args: argparse.Namespace) -> int:
                 accounts=accounts,
                 sc=sc,
                 final=final,
+                bounds=bounds,
             )
     localnet_log.close()
     # -- the report
@@ -690,9 +856,14 @@ async def soak(args: argparse.Namespace) -> int:
             if a in final.feeds
         )
     )
+    say(
+        f"lies: {lies} answers lied in ({lies_by_kind}); early {len(findings.early)}, "
+        f"overpriced {len(findings.overpriced)} (price limit "
+        f"{min(bounds.max_gas_unit_price, int(bounds.honest_price * bounds.ceiling_factor))})"
+    )
     for note_text in findings.notes:
         say(f"note: {note_text}")
-    for name in ("duplicates", "lost", "stuck", "mismatches", "gaps"):
+    for name in ("duplicates", "lost", "stuck", "mismatches", "gaps", "early", "overpriced"):
         items: list[str] = getattr(findings, name)
         for item in items[:20]:
             say(f"{name}: {item}")
@@ -703,6 +874,10 @@ async def soak(args: argparse.Namespace) -> int:
     say("timeline:")
     for event in tally.events:
         say(f"  {event}")
+    if lie_notes:
+        say("lies told:")
+        for lie_note in lie_notes:
+            say(f"  {lie_note}")
     # -- no key material anywhere in what the run wrote
     report_txt = out / "report.txt"
     report_txt.write_text("\n".join(lines) + "\n")
@@ -716,6 +891,7 @@ async def soak(args: argparse.Namespace) -> int:
         say(f"key material: {finding}")
     ok = (
         not (findings.duplicates or findings.lost or findings.stuck or findings.mismatches)
+        and not (findings.early or findings.overpriced)
         and not findings.gaps
         and not findings_keys
         and all(c == 0 for c in tally.sigterm_codes)
@@ -735,6 +911,10 @@ async def soak(args: argparse.Namespace) -> int:
         "stuck": findings.stuck,
         "mismatches": findings.mismatches,
         "gaps": findings.gaps,
+        "lies": lies,
+        "lies_by_kind": lies_by_kind,
+        "early": findings.early,
+        "overpriced": findings.overpriced,
         "key_findings": [str(k) for k in findings_keys],
         "outcomes": {str(i): lottery_outcome(final, i) for i in sc.lottery_ids},
         "expected": {str(i): w for i, w in sc.expected.items()},
@@ -747,7 +927,8 @@ async def soak(args: argparse.Namespace) -> int:
         f"SOAK kills={tally.kills} sigterms={tally.sigterms} faults={faults_total} "
         f"actions={stats['actions']} duplicates={len(findings.duplicates)} "
         f"lost={len(findings.lost)} stuck={len(findings.stuck)} "
-        f"mismatches={len(findings.mismatches)}"
+        f"mismatches={len(findings.mismatches)} lies={lies} early={len(findings.early)} "
+        f"overpriced={len(findings.overpriced)}"
     )
     report_txt.write_text("\n".join([*lines, soak_line]) + "\n")
     print(soak_line, flush=True)
@@ -788,6 +969,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="sales ends of the lotteries to close spread over this many wall seconds",
     )
     p.add_argument("--block-interval-ms", type=int, default=200)
+    p.add_argument(
+        "--lies",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="byzantine mode: a lying endpoint listed first (on by default)",
+    )
     p.add_argument(
         "--endpoints",
         type=int,

@@ -1,4 +1,5 @@
-"""The soak's short version, in ``make test``: 12 lotteries, 5 SIGKILLs, 1 SIGTERM, faults at 20 %.
+"""The soak's short version, in ``make test``: 12 lotteries, 5 SIGKILLs, 1 SIGTERM, faults at 20 %,
+a lying endpoint listed first (the byzantine mode: early and overpriced 0).
 
 Runs ``tests/soak/soak.py`` as a process (exactly what ``make soak`` runs, smaller) and checks its
 report: the SOAK line with duplicates, lost, stuck and mismatches all 0, every lottery in the state
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.timeout(240)]
 SOAK = Path(__file__).with_name("soak.py")
 LINE = re.compile(
     r"^SOAK kills=(\d+) sigterms=(\d+) faults=(\d+) actions=(\d+) duplicates=(\d+) lost=(\d+) "
-    r"stuck=(\d+) mismatches=(\d+)$"
+    r"stuck=(\d+) mismatches=(\d+) lies=(\d+) early=(\d+) overpriced=(\d+)$"
 )
 SHORT = [
     "--lotteries", "12", "--kills", "5", "--sigterms", "1", "--fault-rate", "0.2",
@@ -51,8 +52,12 @@ def test_the_short_soak_finds_nothing_twice_lost_stuck_or_mismatched(tmp_path: P
     assert found, (
         f"no SOAK line last (exit {run.returncode}):\n{run.stdout[-4000:]}{run.stderr[-4000:]}"
     )
-    kills, sigterms, faults, actions, duplicates, lost, stuck, mismatches = map(int, found.groups())
+    kills, sigterms, faults, actions, duplicates, lost, stuck, mismatches, lies, early, over = map(
+        int, found.groups()
+    )
     assert (duplicates, lost, stuck, mismatches) == (0, 0, 0, 0), run.stdout[-6000:]
+    assert (early, over) == (0, 0), run.stdout[-6000:]
+    assert lies > 0, last  # the byzantine mode is on by default
     assert kills == 5 and sigterms == 1, last
     assert faults > 0 and actions > 0, last
     report = json.loads((out / "report.json").read_text())
