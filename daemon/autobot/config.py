@@ -326,6 +326,9 @@ class JournalConfig:
     """``[journal]``: the SQLite journal of plans, transactions and incidents."""
 
     path: Path = Path("/var/lib/autobot/journal.sqlite3")
+    retention_days: float = field(default=30.0, metadata=rules(ge=0))
+    """Finished actions, their transactions and handled requests older than this (days of chain
+    time) are exported beside the journal and pruned (``journal/retention.py``); 0 keeps all."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

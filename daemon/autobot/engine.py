@@ -61,6 +61,10 @@ arrives meanwhile shares that sweep)."""
 SCAN_DEFER_SECONDS = 1.0
 """A sweep that started due actions leaves the scan to a sweep a moment later (the actions get
 the event loop first), but never for longer than this."""
+PRUNE_EVERY_SECONDS = 300.0
+"""Wall seconds between retention passes once no old finished work is left."""
+PRUNE_BATCH = 500
+"""Finished actions (and handled requests) pruned per sweep at most."""
 _QUIET_STATES = frozenset({ActionState.PLANNED, ActionState.ANNOUNCED, ActionState.WAITING})
 """A step that stopped in one of these sent nothing that changes its lottery."""
 _SILENT_KINDS = frozenset({ActionKind.CLOSE, ActionKind.SCHEDULE})
@@ -137,6 +141,7 @@ class Engine:
         self._watchlist = watchlist
         self._last_now = 0
         self._scanned_at = 0.0
+        self._pruned_at = -PRUNE_EVERY_SECONDS
         self.last_snapshot: Snapshot | None = (
             None  # the last sweep's, every live lottery (status page)
         )
@@ -192,6 +197,7 @@ class Engine:
             if await self._watchlist.scan(busy=busy):  # changes read: plan soon, not next poll
                 self._soon()
         self._schedule(result, snapshot.now)
+        await self._prune(snapshot.now)
         journal_counts = await self._journal_counts()
         self._report(snapshot, journal_counts)
         read = self._watchlist.last
@@ -234,6 +240,31 @@ class Engine:
             duration_ms=round(summary.duration_seconds * 1000, 1),
         )
         return summary
+
+    async def _prune(self, chain_now: int) -> None:
+        """Retention (``journal/retention.py``): one batch per sweep while old finished work is
+        left, then a pass every ``PRUNE_EVERY_SECONDS``; a sweep's cost stays bounded."""
+        days = self._config.journal.retention_days
+        if days <= 0 or self._wall() - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        path = self._config.journal.path
+        pruned = await self._journal.prune(
+            chain_before=chain_now - int(days * 86_400),
+            wall_before=self._wall() - days * 86_400,
+            export=path.with_name(path.name + ".pruned.jsonl"),
+            batch=PRUNE_BATCH,
+        )
+        if pruned.rows:
+            log.info(
+                "journal_pruned",
+                actions=pruned.actions,
+                transactions=pruned.transactions,
+                requests=pruned.requests,
+            )
+        if pruned.actions < PRUNE_BATCH and pruned.requests < PRUNE_BATCH:  # nothing left
+            self._pruned_at = self._wall()
+            if pruned.rows:
+                await self._journal.vacuum()
 
     async def _read(self, open_actions: Sequence[ActionRecord]) -> Snapshot:
         """The watchlist's snapshot: due and changed lotteries read, the others kept."""

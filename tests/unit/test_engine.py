@@ -28,7 +28,7 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.engine import Engine
 from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
-from autobot.journal.records import RequestKind
+from autobot.journal.records import ActionState, NewAction, RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics
 from autobot.planning import plan_all
@@ -170,3 +170,35 @@ async def test_an_escalation_is_logged_as_the_handbooks_incident_type(
     [incident] = await journal.incidents()
     assert incident.type == "Инцидент"
     assert incident.description.startswith("closing_without_tickets 3:")
+
+
+async def test_a_sweep_prunes_finished_work_past_the_retention(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given: a close finished 40 chain days ago, one finished yesterday, a 30-day retention
+    config = parse_config(
+        {
+            "chain": {"rpc_urls": ["http://127.0.0.1:1/"], "chain_id": CHAIN_ID,
+                      "package_address": "0x1"},
+            "keys": {"admin_key_file": "admin.key", "operator_key_files": {"A": "a.key"}},
+            "journal": {"path": str(journal.path), "retention_days": 30},
+        },
+        source=tmp_path / "autobot.toml",
+        environ={},
+    )  # fmt: skip
+    for key, finished in (("close:7:0", NOW - 40 * 86_400), ("close:8:0", NOW - 86_400)):
+        new = NewAction(
+            key=key, kind="close", subject_id=int(key.split(":")[1]), action_id=None,
+            recipe="{}", reason="t", due_at=finished,
+        )  # fmt: skip
+        await journal.add_action(new, chain_now=finished)
+        await journal.update_action(
+            key, expect={ActionState.PLANNED}, chain_now=finished, state=ActionState.DONE
+        )
+    # when
+    await engine(config, journal, FixedReads(snapshot(payout_cap=cap()))).sweep()
+    # then: the old one exported beside the journal and gone; the recent one kept
+    keys = {a.key for a in await journal.list_actions(limit=100)}
+    assert "close:7:0" not in keys and "close:8:0" in keys
+    export = journal.path.with_name(journal.path.name + ".pruned.jsonl")
+    assert '"close:7:0"' in export.read_text()

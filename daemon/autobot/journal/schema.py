@@ -210,6 +210,10 @@ async def prepare(db: aiosqlite.Connection, *, path: Path, busy_timeout_ms: int)
     ``sqlite3`` errors propagate for the store to translate.
     """
     await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+    if int((await fetch_one(db, "PRAGMA page_count", ()))[0]) == 0:
+        # a new file: pruned pages can go back to the file system (journal/retention.py); the
+        # mode can only be chosen before the first page is written
+        await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     problems = [str(r[0]) for r in await db.execute_fetchall("PRAGMA integrity_check")]
     if problems != ["ok"]:
         raise JournalError(

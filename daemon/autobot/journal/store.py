@@ -49,6 +49,7 @@ from autobot.journal.records import (
     TxState,
     to_sqlite_u64,
 )
+from autobot.journal.retention import RetentionTables
 from autobot.journal.schema import fetch_one, fetch_one_or_none, prepare, rollback
 
 __all__ = ["ActionChanges", "SqliteJournal"]
@@ -156,7 +157,7 @@ def _translated(path: Path, doing: str) -> Iterator[None]:
         ) from exc
 
 
-class SqliteJournal(OperationsTables):
+class SqliteJournal(OperationsTables, RetentionTables):
     """The journal. Open with ``await SqliteJournal.open(path, clock=...)``; close when done."""
 
     def __init__(self, *, db: aiosqlite.Connection, path: Path, clock: Clock) -> None:
