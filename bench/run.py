@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m bench.run [--quick] [--only reaction refunds sweep footprint status]``.
+"""Run the benchmarks: ``python -m bench.run [--quick] [--only reaction refunds sweep footprint status history]``.
 
 Prints the machine, then per benchmark a table and a final ``BENCH <name> key=value ...`` line;
 ``--json FILE`` also writes every number. Work files go to a temporary directory (``--keep DIR``
@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import footprint, reaction, refunds, status, sweep
+from bench import footprint, history, reaction, refunds, status, sweep
 from bench.harness import machine, say
 
 Benchmark = Callable[..., Awaitable[dict[str, float]]]
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "sweep": sweep.run,
     "footprint": footprint.run,
     "status": status.run,
+    "history": history.run,
 }
 
 

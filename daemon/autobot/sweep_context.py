@@ -17,17 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autobot.config import Config
-from autobot.domain.actions import ActionKind
-from autobot.journal.records import ActionRecord, ActionState, Outcome, RequestKind, RequestRecord
+from autobot.journal.records import ActionRecord, Outcome, RequestKind, RequestRecord
 from autobot.journal.store import SqliteJournal
 from autobot.planning.context import JournalKnowledge
 from autobot.planning.plan import PlanContext
 from autobot.planning.requests import OperatorRequest, request_from_journal
 
 __all__ = ["JournalRead", "plan_settings", "read_journal"]
-
-_ALL = 100_000
-"""The most rows one list read returns (parked draws, successful fallbacks)."""
 
 
 def plan_settings(config: Config) -> PlanContext:
@@ -75,12 +71,8 @@ async def read_journal(
     if open_actions is None:
         open_actions = await journal.open_actions()
     pending = await journal.pending_requests()
-    parked_draws = await journal.list_actions(
-        states={ActionState.PARKED}, kinds=(ActionKind.DRAW,), limit=_ALL
-    )
-    fallbacks = await journal.list_actions(
-        states={ActionState.DONE}, kinds=(ActionKind.FALLBACK,), limit=_ALL
-    )
+    parked_draws = await journal.parked_draws()
+    fallbacks = await journal.done_fallbacks()
     requests: list[OperatorRequest] = []
     malformed: dict[int, str] = {}
     for record in pending:

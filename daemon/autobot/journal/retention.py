@@ -41,7 +41,7 @@ __all__ = ["FINISHED_STATES", "Pruned", "RetentionTables"]
 
 FINISHED_STATES = ("done", "failed", "moot")
 """Action states whose rows (and transactions) retention may prune."""
-_HANDLED_REQUESTS = ("done", "rejected")
+_FINISHED_SQL = ", ".join(f"'{state}'" for state in FINISHED_STATES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,19 +81,20 @@ class RetentionTables:
         handled before wall second ``wall_before``, in one commit. A result with ``batch``
         actions or requests means more may be left: call again (the caller spreads the calls
         over sweeps, so a sweep's cost stays bounded whatever the history)."""
-        states = ", ".join("?" * len(FINISHED_STATES))
-        handled = ", ".join("?" * len(_HANDLED_REQUESTS))
         async with self._write("pruning finished work") as db:
             actions = list(
                 await db.execute_fetchall(
-                    f"SELECT * FROM actions WHERE state IN ({states}) AND updated_chain < ? "
+                    # literal states: SQLite uses the partial index actions_finished only
+                    # for a WHERE that spells its condition out
+                    f"SELECT * FROM actions WHERE state IN ({_FINISHED_SQL}) "
+                    "AND updated_chain < ? "
                     "AND NOT (kind = 'fallback' AND state = 'done' AND key = ("
                     "    SELECT newest.key FROM actions AS newest"
                     "    WHERE newest.kind = 'fallback' AND newest.state = 'done'"
                     "      AND newest.subject_id = actions.subject_id"
                     "    ORDER BY newest.updated_chain DESC, newest.key DESC LIMIT 1)) "
                     "ORDER BY updated_chain, key LIMIT ?",
-                    (*FINISHED_STATES, chain_before, batch),
+                    (chain_before, batch),
                 )
             )
             keys = [str(row["key"]) for row in actions]
@@ -106,9 +107,10 @@ class RetentionTables:
                 )
             requests = list(
                 await db.execute_fetchall(
-                    f"SELECT * FROM requests WHERE state IN ({handled}) AND handled_wall < ? "
+                    "SELECT * FROM requests WHERE state IN ('done', 'rejected') "
+                    "AND handled_wall < ? "
                     "ORDER BY id LIMIT ?",
-                    (*_HANDLED_REQUESTS, wall_before, batch),
+                    (wall_before, batch),
                 )
             )
             if not (actions or requests):

@@ -184,7 +184,42 @@ ALTER TABLE requests_v2 RENAME TO requests;
 CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+-- A sweep's journal reads and retention touch only what they need, whatever the history (issue
+-- 12, finding 8): partial indexes for the finished actions retention looks at, the parked ones
+-- and the done fallbacks the planners read, the handled requests, the live transactions; and the
+-- actions per state
+-- kept by triggers, so the metrics' counts read nine rows instead of every action.
+CREATE INDEX actions_finished ON actions (updated_chain, key)
+    WHERE state IN ('done', 'failed', 'moot');
+CREATE INDEX actions_parked ON actions (kind, subject_id) WHERE state = 'parked';
+CREATE INDEX actions_fallbacks ON actions (subject_id, updated_chain)
+    WHERE kind = 'fallback' AND state = 'done';
+CREATE INDEX requests_handled ON requests (handled_wall) WHERE state IN ('done', 'rejected');
+CREATE INDEX transactions_live ON transactions (sender, sequence_number)
+    WHERE state IN ('signed', 'submitted');
+
+CREATE TABLE action_counts (
+    state  TEXT PRIMARY KEY,
+    count  INTEGER NOT NULL
+);
+INSERT INTO action_counts (state, count) SELECT state, COUNT(*) FROM actions GROUP BY state;
+CREATE TRIGGER action_counts_insert AFTER INSERT ON actions BEGIN
+    INSERT INTO action_counts (state, count) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER action_counts_update AFTER UPDATE OF state ON actions
+    WHEN OLD.state <> NEW.state BEGIN
+    UPDATE action_counts SET count = count - 1 WHERE state = OLD.state;
+    INSERT INTO action_counts (state, count) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET count = count + 1;
+END;
+CREATE TRIGGER action_counts_delete AFTER DELETE ON actions BEGIN
+    UPDATE action_counts SET count = count - 1 WHERE state = OLD.state;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -37,7 +37,6 @@ from autobot.clock import Clock
 from autobot.errors import JournalConflict, JournalError
 from autobot.journal.operations import OperationsTables
 from autobot.journal.records import (
-    OPEN_ACTION_STATES,
     ActionRecord,
     ActionState,
     NewAction,
@@ -75,7 +74,8 @@ class ActionChanges(TypedDict, total=False):
     error_message: str | None
 
 
-_OPEN = tuple(sorted(s.value for s in OPEN_ACTION_STATES))
+_FINAL_SQL = "'done', 'failed', 'moot', 'parked'"
+"""The states not in ``OPEN_ACTION_STATES``, as SQL (tests/unit/journal checks they agree)."""
 
 
 _READ_ONLY_HINT = (
@@ -281,11 +281,11 @@ class SqliteJournal(OperationsTables, RetentionTables):
     async def open_actions(self) -> list[ActionRecord]:
         """Every action not yet done/failed/moot/parked, oldest first (by chain time: the host
         clock orders nothing in the journal)."""
-        marks = ", ".join("?" * len(_OPEN))
         found = await self._read(
             "listing open actions",
-            f"SELECT * FROM actions WHERE state IN ({marks}) ORDER BY created_chain, key",
-            _OPEN,
+            # spelled as the partial index actions_open's condition, so SQLite uses it: the cost
+            # follows the open actions, not the history
+            f"SELECT * FROM actions WHERE state NOT IN ({_FINAL_SQL}) ORDER BY created_chain, key",
         )
         return [ActionRecord.from_row(r) for r in found]
 
@@ -312,11 +312,29 @@ class SqliteJournal(OperationsTables, RetentionTables):
         )
         return [ActionRecord.from_row(r) for r in found]
 
-    async def action_counts(self) -> dict[ActionState, int]:
-        """How many actions are in each state (every state present, zeros included)."""
+    async def parked_draws(self) -> list[ActionRecord]:
+        """Every parked draw (the planners read the escalated ones), through the partial index
+        ``actions_parked``: the cost does not grow with the finished history."""
         found = await self._read(
-            "counting actions", "SELECT state, COUNT(*) FROM actions GROUP BY state"
+            "listing parked draws",
+            "SELECT * FROM actions WHERE state = 'parked' AND kind = 'draw' ORDER BY subject_id",
         )
+        return [ActionRecord.from_row(r) for r in found]
+
+    async def done_fallbacks(self) -> list[ActionRecord]:
+        """Every done fallback action (the planners read each asset's latest), through the
+        partial index ``actions_fallbacks``; retention keeps each asset's latest."""
+        found = await self._read(
+            "listing done fallbacks",
+            "SELECT * FROM actions WHERE kind = 'fallback' AND state = 'done' "
+            "ORDER BY subject_id, updated_chain",
+        )
+        return [ActionRecord.from_row(r) for r in found]
+
+    async def action_counts(self) -> dict[ActionState, int]:
+        """How many actions are in each state (every state present, zeros included): the
+        ``action_counts`` table the journal's triggers keep, not a count of every action."""
+        found = await self._read("counting actions", "SELECT state, count FROM action_counts")
         counts = dict.fromkeys(ActionState, 0)
         for state, count in found:
             counts[ActionState(state)] = int(count)

@@ -138,3 +138,31 @@ async def test_batches_and_handled_requests(journal: SqliteJournal, tmp_path: Pa
 async def test_a_new_journal_vacuums_incrementally(journal: SqliteJournal) -> None:
     [row] = await journal._read("t", "PRAGMA auto_vacuum")
     assert row[0] == 2  # INCREMENTAL
+
+
+async def test_open_actions_are_every_state_but_the_final_ones(journal: SqliteJournal) -> None:
+    # open_actions spells the partial index's condition (not the open states): the same set
+    from autobot.journal.records import OPEN_ACTION_STATES
+    from autobot.journal.store import _FINAL_SQL
+
+    final = {s.strip(" '") for s in _FINAL_SQL.split(",")}
+    assert {s.value for s in ActionState} - final == {s.value for s in OPEN_ACTION_STATES}
+    for n, state in enumerate(ActionState):
+        await action(journal, f"close:{n}:0", state=state, chain=n, seq=n)
+    opened = {a.state for a in await journal.open_actions()}
+    assert opened == set(OPEN_ACTION_STATES)
+
+
+async def test_the_counts_follow_every_change(journal: SqliteJournal, tmp_path: Path) -> None:
+    # the action_counts table kept by triggers, not a count of every row
+    await action(journal, "close:1:0", state=ActionState.DONE, chain=0, seq=1)
+    await action(journal, "close:2:0", state=ActionState.EXECUTING, chain=0, seq=2)
+    counts = await journal.action_counts()
+    assert (
+        counts[ActionState.DONE],
+        counts[ActionState.EXECUTING],
+        counts[ActionState.PLANNED],
+    ) == (1, 1, 0)
+    await journal.prune(chain_before=10, wall_before=0, export=tmp_path / "x.jsonl")
+    counts = await journal.action_counts()
+    assert (counts[ActionState.DONE], counts[ActionState.EXECUTING]) == (0, 1)
