@@ -10,6 +10,9 @@ endpoints, the wall clock or the chain's own record can expose it. The lies (``L
 * ``forged_simulation`` — ``POST rpc/v3/transactions/simulate``: every call "succeeds";
 * ``inflated_gas`` — ``GET rpc/v3/transactions/estimate_gas_price``: every field is ``price``;
 * ``hidden_status`` — ``GET rpc/v3/transactions/{hash}``: 404 "not found" for every hash;
+* ``hidden_records`` — the package's storage: a resource (``GET rpc/v3/accounts/{a}/resources/
+  {type}``) or a table item (``POST rpc/v2/tables/{handle}/item``) answers the node's 404
+  ``ErrResp``, as if the record did not exist (it would read as the view's default);
 * ``endless_pages`` — paginated reads never end: the list views (``list_by_all_tags``,
   ``list_finalized_ids``, ``list_active``) answer full pages of ids, and an events page or a
   storage resource page comes back full with a cursor that never runs out (``mode="advance"``: a
@@ -58,6 +61,7 @@ _HOP_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "content-encoding", "connection", "date", "server"}
 )
 _HASH = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_STORAGE = re.compile(r"rpc/v3/accounts/[^/]+/resources/.+|rpc/v2/tables/[^/]+/item")
 _PAGED = re.compile(r"rpc/v3/events/.+|rpc/v3/accounts/[^/]+/resources")
 _LIST_VIEWS = {"list_by_all_tags": 3, "list_finalized_ids": 2, "list_active": 2}
 """List views and the position (1-based) of their ``limit`` argument."""
@@ -69,6 +73,7 @@ class Lie(enum.StrEnum):
     FORGED_SIMULATION = "forged_simulation"
     INFLATED_GAS = "inflated_gas"
     HIDDEN_STATUS = "hidden_status"
+    HIDDEN_RECORDS = "hidden_records"
     ENDLESS_PAGES = "endless_pages"
     HUGE_BODY = "huge_body"
     SLOW_DRIP = "slow_drip"
@@ -238,6 +243,10 @@ class LyingProxy:
                 self._lied(Lie.REFUSED_SUBMIT)
                 message = refusal.params.get("message", "SEQUENCE_NUMBER_TOO_NEW: refused")
                 return _json({"message": str(message)}, status=400)
+            if _STORAGE.fullmatch(tail) and self._active(Lie.HIDDEN_RECORDS) is not None:
+                await request.read()
+                self._lied(Lie.HIDDEN_RECORDS)
+                return _json({"message": "resource or table item not found"}, status=404)
             if self._is_status(request, tail) and self._active(Lie.HIDDEN_STATUS) is not None:
                 self._lied(Lie.HIDDEN_STATUS)
                 tx_hash = "0x" + tail.rsplit("/", 1)[1].lower().removeprefix("0x")
