@@ -1,51 +1,59 @@
 """Which lotteries a sweep reads: reads scale with the work due, not with the lottery count.
 
 The ``Watchlist`` keeps the last view of every live lottery between sweeps and gives the planners a
-full ``Snapshot`` every time, but reads a lottery's seven views again only when
+full ``Snapshot`` every time, but reads a lottery's views again only when
 
 * its **next check** has come (``planning.schedule.next_check``: sales end, retry window, VRF
-  deadline, refund SLA, the end of a pending execution),
-* it **changed**: an event of the package named it (``LOTTERY_EVENTS``, scanned from the block
-  after the last scanned one up to the snapshot's block whenever ``status_overview``'s counts
-  moved, and at least every ``EVENTS_EVERY_SECONDS``), one of autobot's own
-  actions on it moved (``mark_changed``), or it is new (``status_overview.total`` grew: the ids are
-  listed again) — read by ``scan`` after the sweep acted, for the next sweep,
-* or the status counts of ``status_overview`` disagree with the views kept (a change no event
-  announces, e.g. someone's ``advance_status``): the ACTIVE ids are listed again and compared; if
-  the counts keep disagreeing *by the same amounts*, with no ACTIVE id explaining them, for
-  ``FULL_SCAN_AFTER_SECONDS`` of chain time (a busy chain's differences keep changing as its
-  changes are read: those are not unexplained), every
-  kept lottery's status is read once, ``READ_CHUNK`` at a time.
+  deadline, refund SLA, the end of a pending execution; a DRAFT lottery every
+  ``DRAFT_RECHECK_SECONDS``, since nothing announces its activation),
+* it **changed**: an event of the package named it (``LOTTERY_EVENTS``; a type is scanned, from
+  the block after the last scanned one, only when the counter of its event handle in the
+  package's storage moved since — ``Snapshot.activity`` — and every type at least every
+  ``EVENTS_EVERY_SECONDS`` in case an endpoint served the events late), one of autobot's own
+  actions on it moved (``mark_changed``), or it is new (``Registry.ordered_ids`` grew: the ids
+  are listed again) — read by ``scan`` after the sweep acted, for the next sweep.
 
-Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
-Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
+Finalized and archived lotteries are **terminal**: remembered in the journal (with their status),
+never read again. Aggregate views (bots, deposit, cap, feeds) and the activity are read once per
+sweep, with chain time. The snapshot's ``status_overview`` is computed here, with the §6 formulas,
+over the kept views, plus the terminal lotteries counted by status alone
+(``domain.snapshot.with_terminal``): a client of the published package cannot ask the chain for it
+(docs/package.md §6a), and the terminal lotteries' counters never age out (§10.10).
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
-that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle sweep therefore costs chain time and the aggregate views (plus, every
-``EVENTS_EVERY_SECONDS``, one events request per event type), whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
-with a summary (``views::list_finalized_ids``) are terminal without reading their views (one
-status read each, for the journal), the others are read ``READ_CHUNK`` at a time, so memory stays
-flat however many there are.
+that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle
+sweep therefore costs chain time, the aggregate views and the activity resources (plus one events
+request per event type whose counter moved), whatever the number of lotteries. After a restart
+every live lottery is read once: the lotteries with a summary (``ArchiveLedger.ordered_ids``) are
+terminal without reading their views (one status read each, for the journal), the others are read
+``READ_CHUNK`` at a time, so memory stays flat however many there are.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable, Mapping
+import time
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import structlog
 
 from autobot.chain.gateway import ChainGateway
-from autobot.clock import Clock, SystemClock
 from autobot.domain.lotteries import LotteryStatus
-from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
+from autobot.domain.snapshot import (
+    ChainActivity,
+    LotteryView,
+    Snapshot,
+    StatusOverview,
+    compute_overview,
+    with_terminal,
+)
 from autobot.errors import EventsPruned
 from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
 from autobot.planning.schedule import is_idle, is_terminal, next_check
 
-__all__ = ["LOTTERY_EVENTS", "ReadStats", "SweepReads", "Watchlist"]
+__all__ = ["DRAFT_RECHECK_SECONDS", "LOTTERY_EVENTS", "ReadStats", "Watchlist"]
 
 log = structlog.get_logger(__name__)
 
@@ -61,42 +69,18 @@ LOTTERY_EVENTS = (
 """Events that name a lottery (``lottery_id``; ``id`` in ``LotteryFinalizedEvent``)."""
 
 READ_CHUNK = 64
-"""Lotteries whose views are read concurrently (each is seven requests)."""
-EVENTS_EVERY_SECONDS = 10.0
-"""Events are scanned when ``status_overview`` changed since the last scan (its counts move with
-almost every change the events announce), else at least this often (wall seconds): a change
-the counts do not show (a payout batch) is seen within this time."""
+"""Lotteries whose views are read concurrently."""
+EVENTS_EVERY_SECONDS = 60.0
+"""Every event type is scanned at least this often (wall seconds), whether or not its counter
+moved: a safety net for an endpoint that served the counters before it served the events."""
 BUSY_REFRESH_SECONDS = 15.0
 """A changed lottery with an action of autobot's in progress is read at most this often (wall
 seconds)."""
-FULL_SCAN_AFTER_SECONDS = 60
-"""Chain seconds of unexplained status counts before every kept lottery's status is read."""
 FINISHED_KEPT = 256
 """The last views of lotteries seen becoming terminal kept for the status page (``finished``)."""
-
-_LIVE_STATUSES = (
-    LotteryStatus.DRAFT,
-    LotteryStatus.ACTIVE,
-    LotteryStatus.CLOSING,
-    LotteryStatus.DRAW_REQUESTED,
-    LotteryStatus.DRAWN,
-    LotteryStatus.PAYOUT,
-)
-"""Statuses no terminal lottery has: their counts must equal the kept views' counts."""
-
-
-def _fingerprint(overview: StatusOverview) -> tuple[int, ...]:
-    """The overview's counts that only a transaction changes (not time: retry windows, SLAs)."""
-    return (
-        overview.total,
-        *(overview.count(s) for s in LotteryStatus),
-        overview.vrf_requested,
-        overview.vrf_fulfilled_pending,
-        overview.winners_pending,
-        overview.payout_backlog,
-        overview.refund_active,
-        overview.refund_batch_pending,
-    )
+DRAFT_RECHECK_SECONDS = 60
+"""Chain seconds between reads of a DRAFT lottery: its activation (``advance_status`` to ACTIVE,
+by the admin) emits no event, and a DRAFT lottery is otherwise never due."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,41 +89,10 @@ class ReadStats:
 
     read: int = 0  # lotteries whose views were read
     due: int = 0  # ... because their next check had come (or a pending execution's time)
-    changed: int = 0  # ... because they changed (events, own actions, new, reconciliation)
+    changed: int = 0  # ... because they changed (events, own actions, new)
     events: int = 0  # events scanned
     kept: int = 0  # live lotteries in the snapshot
     terminal: int = 0  # lotteries known terminal (never read)
-
-
-class SweepReads(Protocol):
-    """What a sweep (``engine.Engine``) asks of its reads: the ``Watchlist``, or another way to
-    read (the sweep benchmark's baseline reads every lottery at every sweep)."""
-
-    @property
-    def last(self) -> ReadStats:
-        """What the last ``read`` and ``scan`` did."""
-        ...
-
-    @property
-    def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
-        """Lotteries read as terminal since the start: id → (chain second, final view)."""
-        ...
-
-    async def read(
-        self,
-        *,
-        asset_ids: Collection[int],
-        estimated_now: float | None = None,
-        pending: Mapping[int, int] | None = None,
-    ) -> Snapshot: ...
-
-    async def scan(self, *, busy: Collection[int] = ()) -> int: ...
-
-    def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot: ...
-
-    def next_due(self) -> int | None: ...
-
-    def mark_changed(self, lottery_ids: Iterable[int]) -> None: ...
 
 
 class Watchlist:
@@ -151,30 +104,27 @@ class Watchlist:
         gateway: ChainGateway,
         journal: SqliteJournal,
         schedule: PlanContext,
-        clock: Clock | None = None,
         event_types: Collection[str] = LOTTERY_EVENTS,
     ) -> None:
-        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs);
-        ``clock``'s monotonic reading times the events scans and the busy lotteries' reads."""
+        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs)."""
         self._gateway = gateway
         self._journal = journal
         self._schedule = schedule
-        self._clock = clock or SystemClock()
         self._event_types = tuple(event_types)
         self._views: dict[int, LotteryView] = {}
         self._working: dict[int, LotteryView] = {}  # views the planners may act on (not idle)
         self._next: dict[int, int] = {}  # lottery id -> chain second of its next check
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
-        self._terminal: set[int] | None = None
+        self._terminal: dict[int, LotteryStatus] | None = None  # lottery id -> its last status
+        self._terminal_copy: frozenset[int] | None = None
+        self._terminal_counts: Counter[LotteryStatus] = Counter()
         self._changed: set[int] = set()  # read at the next sweep
         self._cursor: int | None = None  # first block height whose events are not scanned
-        self._mismatch_since: int | None = None  # chain time the status counts began to differ
-        self._mismatch: tuple[int, ...] = ()  # by how much (chain minus kept, per live status)
         self._last: Snapshot | None = None  # the last read's snapshot (for ``scan``)
         self._pending: Mapping[int, int] = {}
-        self._fingerprint: tuple[int, ...] | None = None  # the overview at the last events scan
-        self._events_at = float("-inf")  # monotonic second of the last events scan
+        self._seen: dict[str, int] = {}  # event type -> its handle's counter at the last scan
+        self._events_at = float("-inf")  # monotonic second of the last scan of every type
         self._fresh: set[int] = set()  # lotteries the last read read
         self._finished: dict[int, tuple[int, LotteryView]] = {}  # id -> (chain second, final view)
         self.last = ReadStats()
@@ -183,6 +133,13 @@ class Watchlist:
     def views(self) -> Mapping[int, LotteryView]:
         """The kept views of the live lotteries."""
         return self._views
+
+    @property
+    def terminal(self) -> frozenset[int]:
+        """Lotteries known finalized or archived (a copy made again only when one is added)."""
+        if self._terminal_copy is None:
+            self._terminal_copy = frozenset(self._terminal or ())
+        return self._terminal_copy
 
     @property
     def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
@@ -223,15 +180,18 @@ class Watchlist:
         ``estimated_now`` (chain seconds) picks the due lotteries to read together with the
         aggregate views; any the real chain time makes due as well are read right after.
         ``pending`` maps a lottery to the chain time an open action on it executes. What changed
-        since is found by ``scan`` (after the sweep acted) and read at the next sweep.
+        since is found by ``scan`` (after the sweep acted) and read at the next sweep. The
+        snapshot's overview is the kept views' plus the terminal lotteries' statuses.
         """
         if self._terminal is None:
-            self._terminal = set(await self._journal.terminal_lotteries())
+            statuses = await self._journal.terminal_statuses()
+            self._terminal = {i: LotteryStatus(s) for i, s in statuses.items()}
+            self._terminal_counts = Counter(self._terminal.values())
         terminal = self._terminal
         pending = pending or {}
         if self._cursor is None:  # the first read: every live lottery
             await self._summarised()
-            due_ids = set(await self._gateway.lottery_ids()) - terminal
+            due_ids = set(await self._gateway.lottery_ids()) - set(terminal)
         else:
             horizon = estimated_now if estimated_now is not None else float("-inf")
             due_ids = self._due(horizon)
@@ -244,21 +204,29 @@ class Watchlist:
         self._changed -= set(fresh)
         if self._cursor is None:
             self._cursor = snapshot.height + 1
+            if snapshot.activity is not None:  # events before the first read are read as state
+                self._seen = {t: snapshot.activity.events.get(t, 0) for t in self._event_types}
+            self._events_at = time.monotonic()
         await self._keep(fresh, snapshot.now, pending)
         self._last = snapshot
         self._pending = pending
         self._fresh = set(fresh)
         self.last = ReadStats(read=len(fresh), due=len(fresh), kept=len(self._views))
-        return replace(snapshot, lotteries=self._views)
+        return replace(snapshot, lotteries=self._views, overview=self.overview(snapshot.now))
+
+    def overview(self, now: int) -> StatusOverview:
+        """``status_overview(now)`` by the §6 formulas over the kept (live) views, plus the
+        terminal lotteries by status alone (``domain.snapshot.with_terminal``)."""
+        live = compute_overview(self._views.values(), now, exclude_terminal=True)
+        return with_terminal(live, self._terminal_counts)
 
     async def scan(self, *, busy: Collection[int] = ()) -> int:
         """After the sweep acted: read what changed, for the next sweep's planners.
 
-        Events since the last scan (up to the last snapshot's block) name changed lotteries; a
-        grown ``status_overview.total`` means new ones; ``mark_changed`` added autobot's own;
-        status counts the kept views do not explain are looked into (see the module doc), and
-        read at the next scan. Returns how many lotteries were read (the next sweep should plan
-        with them soon).
+        Events since the last scan name changed lotteries (a type is asked for only when its
+        counter in storage moved, or every ``EVENTS_EVERY_SECONDS``); a longer
+        ``Registry.ordered_ids`` means new ones; ``mark_changed`` added autobot's own. Returns
+        how many lotteries were read (the next sweep should plan with them soon).
 
         ``busy`` lotteries have an action of autobot's in progress: the planners leave them to
         it, so their changes (a refund batch every block) are read at most every
@@ -268,25 +236,36 @@ class Watchlist:
         if snapshot is None or terminal is None or self._cursor is None:
             return 0
         scanned = 0
-        height = snapshot.height
-        clock = self._clock.monotonic()
-        fingerprint = _fingerprint(snapshot.overview)
-        quiet = fingerprint == self._fingerprint and clock - self._events_at < EVENTS_EVERY_SECONDS
+        clock = time.monotonic()
+        activity = snapshot.activity or ChainActivity()
+        every = clock - self._events_at >= EVENTS_EVERY_SECONDS
+        moved = [
+            t
+            for t in self._event_types
+            if every or activity.events.get(t, 0) != self._seen.get(t, 0)
+        ]
         # Everything found goes into ``_changed`` at once and leaves it only once read: a
         # request that fails half-way (the next await) loses nothing, the next scan reads it.
-        # (A lottery read in this sweep may have been read a moment before the snapshot's
-        # block: an event naming it is read again.)
-        if height >= self._cursor and not quiet:
-            changed, scanned = await self._scan_events(self._cursor, height + 1)
+        # Types are scanned from the cursor to the chain's tip, so every event the counters
+        # counted is in the scan — unless the events came from an endpoint behind the one that
+        # served the counters: then (the events' sequence numbers fall short of the counter)
+        # the type stays "moved" and the cursor stays, and the next scan asks again.
+        if moved:
+            changed, scanned, short = await self._scan_events(moved, self._cursor, activity)
             self._changed |= changed
-            self._cursor = height + 1
-            self._fingerprint, self._events_at = fingerprint, clock
-        known = set(self._views) | terminal
-        if snapshot.overview.total != len(known):
+            self._seen.update((t, activity.events.get(t, 0)) for t in moved if t not in short)
+            if every:
+                self._events_at = clock
+            if not short:  # a type whose counter did not move had no event in these blocks
+                self._cursor = snapshot.height + 1
+        else:
+            self._cursor = snapshot.height + 1
+        known = set(self._views) | set(terminal)
+        if activity.registered != len(known):
             self._changed |= set(await self._gateway.lottery_ids()) - known
         self._changed |= self._pending_due(snapshot.now)
-        self._changed -= terminal
-        wall = self._clock.monotonic()
+        self._changed -= set(terminal)
+        wall = time.monotonic()
         later = {
             i
             for i in self._changed & set(busy)
@@ -296,8 +275,6 @@ class Watchlist:
         fresh = await self._views_of(to_read)
         self._changed -= set(fresh)
         await self._keep(fresh, snapshot.now, self._pending)
-        if not to_read:
-            self._changed |= await self._reconcile(snapshot.overview, snapshot.now)
         self.last = replace(
             self.last,
             read=self.last.read + len(fresh),
@@ -332,7 +309,7 @@ class Watchlist:
     async def _summarised(self) -> None:
         """Lotteries with a summary are terminal: remember them without reading their views."""
         assert self._terminal is not None
-        new = sorted(set(await self._gateway.finalized_ids()) - self._terminal)
+        new = sorted(set(await self._gateway.finalized_ids()) - set(self._terminal))
         statuses: dict[int, int] = {}
         for start in range(0, len(new), READ_CHUNK * 8):
             chunk = new[start : start + READ_CHUNK * 8]
@@ -340,14 +317,22 @@ class Watchlist:
             statuses.update({i: int(s.status) for i, s in zip(chunk, read, strict=True)})
         now = (await self._gateway.chain_time()).seconds if statuses else 0
         await self._journal.mark_terminal_many(statuses, chain_now=now)
-        self._terminal.update(statuses)
+        for lottery_id, status in statuses.items():
+            self._add_terminal(lottery_id, LotteryStatus(status))
+
+    def _add_terminal(self, lottery_id: int, status: LotteryStatus) -> None:
+        assert self._terminal is not None
+        if lottery_id not in self._terminal:
+            self._terminal_counts[status] += 1
+        self._terminal[lottery_id] = status
+        self._terminal_copy = None
 
     async def _keep(
         self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
     ) -> None:
         assert self._terminal is not None
         ended: dict[int, int] = {}
-        wall = self._clock.monotonic()
+        wall = time.monotonic()
         for lottery_id, view in sorted(fresh.items()):
             self._read_at[lottery_id] = now
             self._read_wall[lottery_id] = wall
@@ -356,7 +341,7 @@ class Watchlist:
                 self._finished[lottery_id] = (now, view)
                 if len(self._finished) > FINISHED_KEPT:
                     del self._finished[next(iter(self._finished))]
-                self._terminal.add(lottery_id)
+                self._add_terminal(lottery_id, view.status)
                 ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view
@@ -365,6 +350,8 @@ class Watchlist:
             else:
                 self._working[lottery_id] = view
             when = next_check(view, now, self._schedule, pending_until=pending.get(lottery_id))
+            if view.status == LotteryStatus.DRAFT:  # its activation announces nothing
+                when = min(when or now + DRAFT_RECHECK_SECONDS, now + DRAFT_RECHECK_SECONDS)
             if when is None:
                 self._next.pop(lottery_id, None)
             else:
@@ -378,96 +365,49 @@ class Watchlist:
         self._read_at.pop(lottery_id, None)
         self._read_wall.pop(lottery_id, None)
 
-    async def _scan_events(self, start: int, end: int) -> tuple[set[int], int]:
-        """Lottery ids named by the package's events in blocks ``[start, end)``."""
+    async def _scan_events(
+        self, event_types: Sequence[str], start: int, activity: ChainActivity
+    ) -> tuple[set[int], int, set[str]]:
+        """Lottery ids named by events of ``event_types`` from block ``start`` on, how many
+        events were scanned, and the types whose events fell short of their counters."""
         try:
-            pages = await asyncio.gather(
-                *(self._scan_type(t, start, end) for t in self._event_types)
-            )
+            pages = await asyncio.gather(*(self._scan_type(t, start) for t in event_types))
         except EventsPruned as exc:
             # The node no longer has those blocks' events: read every kept lottery again.
             log.warning("events_pruned", start_height=start, detail=str(exc))
-            return set(self._views), 0
+            return set(self._views), 0, set()
         ids: set[int] = set()
         scanned = 0
-        for found, count in pages:
+        short: set[str] = set()
+        for event_type, (found, count, top) in zip(event_types, pages, strict=True):
             ids |= found
             scanned += count
-        return ids, scanned
+            counter = activity.events.get(event_type)
+            if counter is None:
+                continue
+            if (top is not None and top < counter) or (
+                count == 0 and counter != self._seen.get(event_type, 0)
+            ):
+                short.add(event_type)
+        if short:
+            log.info("events_behind_counters", event_types=sorted(short))
+        return ids, scanned, short
 
-    async def _scan_type(self, event_type: str, start: int, end: int) -> tuple[set[int], int]:
+    async def _scan_type(self, event_type: str, start: int) -> tuple[set[int], int, int | None]:
+        """(ids named, events scanned, the highest sequence number seen + 1, if any had one)."""
         ids: set[int] = set()
         scanned = 0
+        top: int | None = None
         cursor: str | None = None
         while True:
-            page = await self._gateway.events(
-                event_type, start_height=start, end_height=end, cursor=cursor
-            )
+            page = await self._gateway.events(event_type, start_height=start, cursor=cursor)
             scanned += len(page.events)
             for event in page.events:
                 raw = event.data.get("lottery_id", event.data.get("id"))
                 if isinstance(raw, str | int) and str(raw).isdigit():
                     ids.add(int(raw))
+                if event.sequence_number is not None:
+                    top = max(top or 0, event.sequence_number + 1)
             if not page.cursor or not page.events:
-                return ids, scanned
+                return ids, scanned, top
             cursor = page.cursor
-
-    # ------------------------------------------------------------------ reconciliation
-
-    def _counts(self) -> dict[LotteryStatus, int]:
-        counts = dict.fromkeys(_LIVE_STATUSES, 0)
-        for view in self._views.values():
-            if view.status in counts:
-                counts[view.status] += 1
-        return counts
-
-    async def _reconcile(self, overview: StatusOverview, now: int) -> set[int]:
-        """Status counts no event explains: the lotteries behind them (to read next)."""
-        kept = self._counts()
-        difference = tuple(overview.count(s) - kept[s] for s in _LIVE_STATUSES)
-        if not any(difference):
-            self._mismatch_since = None
-            return set()
-        if self._mismatch_since is None or difference != self._mismatch:
-            # a new difference (a busy chain moves faster than its changes are read): only one
-            # that stays the same, and that the active ids do not explain, is unexplained
-            self._mismatch_since, self._mismatch = now, difference
-        log.info(
-            "status_counts_differ",
-            chain={s.name.lower(): overview.count(s) for s in _LIVE_STATUSES},
-            kept={s.name.lower(): n for s, n in kept.items()},
-            since=self._mismatch_since,
-        )
-        if now - self._mismatch_since < FULL_SCAN_AFTER_SECONDS:
-            active = await self._active_ids()
-            suspects = {
-                i
-                for i, v in self._views.items()
-                if (v.status == LotteryStatus.ACTIVE) != (i in active)
-            }
-            if suspects:  # explained: whatever remains is judged afresh
-                self._mismatch_since = None
-        else:  # the cheap way did not explain it: read every kept lottery's status once
-            log.warning("status_counts_unexplained", lotteries=len(self._views))
-            ids = sorted(self._views)
-            suspects = set()
-            for start in range(0, len(ids), READ_CHUNK):  # a chunk at a time: due work goes between
-                chunk = ids[start : start + READ_CHUNK]
-                statuses = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
-                suspects |= {
-                    i
-                    for i, s in zip(chunk, statuses, strict=True)
-                    if i in self._views and s.status != self._views[i].status
-                }
-            self._mismatch_since = None
-        return suspects
-
-    async def _active_ids(self) -> set[int]:
-        found: set[int] = set()
-        start = 0
-        while True:
-            page = await self._gateway.list_active(start=start, limit=1000)
-            found.update(page)
-            if len(page) < 1000:
-                return found
-            start += 1000

@@ -153,6 +153,13 @@ class OperationsTables:
         )
         return frozenset(int(r[0]) for r in found)
 
+    async def terminal_statuses(self) -> dict[int, int]:
+        """Lotteries known terminal, by id: the status each was marked with (6 or 7)."""
+        found = await self._read(
+            "listing terminal lotteries", "SELECT lottery_id, status FROM terminal_lotteries"
+        )
+        return {int(r[0]): int(r[1]) for r in found}
+
     async def set_next_check(self, lottery_id: int, chain_ts: int) -> None:
         """Do not read ``lottery_id`` again before chain time ``chain_ts``."""
         async with self._write(f"setting lottery {lottery_id}'s next check") as db:
