@@ -45,8 +45,7 @@ from autobot.domain.snapshot import (
     LotteryView,
     Snapshot,
     StatusOverview,
-    compute_overview,
-    with_terminal,
+    live_overview,
 )
 from autobot.errors import EventsPruned
 from autobot.journal.store import SqliteJournal
@@ -216,9 +215,8 @@ class Watchlist:
 
     def overview(self, now: int) -> StatusOverview:
         """``status_overview(now)`` by the §6 formulas over the kept (live) views, plus the
-        terminal lotteries by status alone (``domain.snapshot.with_terminal``)."""
-        live = compute_overview(self._views.values(), now, exclude_terminal=True)
-        return with_terminal(live, self._terminal_counts)
+        terminal lotteries by status alone (``domain.snapshot.live_overview``)."""
+        return live_overview(self._views.values(), now, terminal=self._terminal_counts)
 
     async def scan(self, *, busy: Collection[int] = ()) -> int:
         """After the sweep acted: read what changed, for the next sweep's planners.

@@ -7,13 +7,15 @@ time has a default and ``Snapshot.build`` computes the overview from the lotteri
 ``compute_overview`` recomputes ``views::status_overview`` with the exact §6 formulas (a client
 of the published package has no other way to get it: docs/package.md §6a), and its filtered
 variant (``exclude_terminal=True``) leaves out finalized and archived lotteries, whose §6 counters
-never age out (§10.10); ``with_terminal`` adds such lotteries back by their status alone (the
-daemon's sweep exports that: ``watchlist.py``). ``ChainActivity`` is what storage tells cheaply
+never age out (§10.10); ``with_terminal`` adds such lotteries back by their status alone, and
+``live_overview`` is the two together: what the daemon exports (``watchlist.py``, ``autobot
+status``). ``ChainActivity`` is what storage tells cheaply
 about what has happened since a moment: event-handle counters and the registry's lengths.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -32,6 +34,7 @@ __all__ = [
     "Snapshot",
     "StatusOverview",
     "compute_overview",
+    "live_overview",
     "with_terminal",
 ]
 
@@ -164,6 +167,21 @@ def with_terminal(
     }
     changes["total"] = overview.total + sum(terminal.values())
     return replace(overview, **changes)  # type: ignore[arg-type]  # only the int counters
+
+
+def live_overview(
+    lotteries: Iterable[LotteryView],
+    now: int,
+    *,
+    terminal: Mapping[LotteryStatus, int] | None = None,
+) -> StatusOverview:
+    """The overview autobot exports (its sweep, ``autobot status``): the §6 formulas over the
+    live lotteries of ``lotteries``, plus the terminal ones — those among ``lotteries`` and the
+    ``terminal`` counts known from elsewhere (the journal) — by status alone."""
+    views = list(lotteries)
+    counts = Counter(v.status for v in views if v.is_terminal)
+    counts.update(terminal or {})
+    return with_terminal(compute_overview(views, now, exclude_terminal=True), counts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
