@@ -223,7 +223,9 @@ class FakeChain:
         self.height += 1
 
     def emit(self, event: str, **data: object) -> None:
-        """An event of the package (``module::Struct``) in the current block, by someone else."""
+        """An event of the package (``module::Struct``) by someone else's transaction, in a new
+        block (a block already read never gets more events)."""
+        self.height += 1
         self._record([(event, data)], tx_hash="0x" + "00" * 32)
 
     def release(self) -> None:
