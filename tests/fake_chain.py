@@ -25,6 +25,7 @@ import asyncio
 import copy
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -67,6 +68,7 @@ __all__ = [
 ]
 
 TABLE = ("table", 0x6507, "0x1")  # a framework table miss: an unknown lottery id
+MAX_SEQUENCE_GAP = 64  # a node holds at most 63 transactions ahead of an account's number
 
 
 class Abort(Exception):
@@ -447,6 +449,10 @@ class FakeChain:
     ) -> EventPage:
         """Oldest first, ``limit`` per page; ``cursor`` is the index of the next event."""
         self.calls["events"] += 1
+        if not re.fullmatch(
+            r"(0x[0-9a-fA-F]{1,64}::)?[A-Za-z_]\w*::[A-Za-z_][\w<>,: ]*", event_type
+        ):
+            raise ValueError(f"not an event type: {event_type!r}")
         if not 1 <= limit <= 100:
             raise ValueError("limit must be 1..100")
         wanted = event_type if event_type.startswith("0x") else f"{self.package}::{event_type}"
@@ -514,11 +520,12 @@ class FakeChain:
         self, *, call: Call, sender: Signer, sequence_number: int, secondary: Sequence[Signer] = ()
     ) -> SimResult:
         self.calls["simulate"] += 1
+        self._check_sequence(sender.address, sequence_number)
         self.simulated.append(call)
         trial = copy.deepcopy(self.state)
         trial.emitted = []
         try:
-            self._apply(trial, call, sender.address)
+            self._apply(trial, call, sender.address, tuple(s.address for s in secondary))
         except Abort as exc:
             abort = self._abort(exc.code, exc.module, address=exc.address)
             return SimResult(success=False, vm_status=abort.vm_status, abort=abort)
@@ -537,6 +544,9 @@ class FakeChain:
 
     async def status(self, tx_hash: str) -> TxOutcome:
         self.calls["status"] += 1
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", tx_hash):
+            raise ValueError(f"not a transaction hash: {tx_hash!r}")
+        tx_hash = tx_hash.lower()
         if tx_hash in self.outcomes:
             return self.outcomes[tx_hash]
         if tx_hash in self.mempool:
@@ -560,12 +570,23 @@ class FakeChain:
 
     # -- execution -----------------------------------------------------------------------------
 
+    def _check_sequence(self, sender: str, number: int) -> None:
+        """A node's sequence-number admission: behind the account, or too far ahead, is a race."""
+        current = self.sequences.get(sender, 0)
+        if number < current:
+            raise SequenceRace(f"SEQUENCE_NUMBER_TOO_OLD: at {current}, got {number}")
+        if number >= current + MAX_SEQUENCE_GAP:
+            raise SequenceRace(f"SEQUENCE_NUMBER_TOO_NEW: at {current}, got {number}")
+
     def _accept(self, tx: SignedTx) -> None:
-        if tx.tx_hash in self.outcomes or tx.tx_hash in self.mempool:
-            return  # the same bytes again: idempotent
-        expected = self.sequences.get(tx.sender, 0)
-        if tx.sequence_number < expected:
-            raise SequenceRace(f"sequence number too old: {tx.sequence_number} < {expected}")
+        if tx.tx_hash in self.mempool:
+            return  # the same bytes while they wait: the same answer
+        self._check_sequence(tx.sender, tx.sequence_number)  # executed bytes again: too old
+        if any(
+            p.sender == tx.sender and p.sequence_number == tx.sequence_number
+            for p in self.mempool.values()
+        ):
+            raise SequenceRace(f"SEQUENCE_NUMBER_ALREADY_PENDING: {tx.sequence_number}")
         if tx.expires_at < self.wall():
             raise RpcRejected("transaction expired", status=400)
         self.mempool[tx.tx_hash] = tx
@@ -587,7 +608,7 @@ class FakeChain:
                 self.state.emitted = []
                 before = copy.deepcopy(self.state)
                 try:
-                    self._apply(self.state, tx.call, tx.sender)
+                    self._apply(self.state, tx.call, tx.sender, tx.secondary)
                 except Abort as exc:
                     self.state = before  # all or nothing
                     abort = self._abort(exc.code, exc.module, address=exc.address)
@@ -608,7 +629,12 @@ class FakeChain:
                     )
                 progressed = True
 
-    def _apply(self, state: ChainState, call: Call, sender: str) -> None:
+    def _apply(
+        self, state: ChainState, call: Call, sender: str, secondary: Sequence[str] = ()
+    ) -> None:
+        if (call.module, call.function) == ("automation", "rotate_bot"):
+            _rotate_bot(state, call, sender, secondary)
+            return
         if call.module == "automation":
             _automation(state, call, sender)
             return
@@ -618,6 +644,30 @@ class FakeChain:
         if handler is None:
             raise AssertionError(f"the fake chain has no handler for {call.render()}")
         handler(state, call)
+
+
+def _rotate_bot(state: ChainState, call: Call, sender: str, secondary: Sequence[str]) -> None:
+    """``rotate_bot`` (admin, with the operator co-signing): a new policy, the slot emptied."""
+    if sender != state.admin:
+        raise Abort(0x1A01)
+    operator = secondary[0]
+    bot = state.bots.get(operator)
+    if bot is None:
+        raise Abort(0x1A03)
+    cron, allowed, timelock, max_failures, expires_at = (arg(call, i) for i in range(5))
+    state.bots[operator] = replace(
+        bot,
+        cron_spec=bytes(cron),  # type: ignore[arg-type]
+        allowed_actions=tuple(allowed),  # type: ignore[arg-type]
+        timelock_secs=int(timelock),  # type: ignore[call-overload]
+        max_failures=int(max_failures),  # type: ignore[call-overload]
+        expires_at=int(expires_at),  # type: ignore[call-overload]
+        pending_action_hash=b"",
+        pending_execute_after=0,
+        last_action_hash=b"",
+        has_pending=False,
+    )
+    state.emit("history::AutomationKeyRotatedEvent", operator=operator)
 
 
 def _automation(state: ChainState, call: Call, sender: str) -> None:

@@ -2,7 +2,7 @@
 
 ``autobot.chain.reads.StorageReads`` (the code ``[chain] reads = "storage"`` runs: strict decoding
 of every resource and table item, then the readers' formulas) reads the storage the localnet
-renders from the package model, in-process. ``ViewReads`` asks the model's views through the same
+renders from the package model, in-process (``model_storage.ModelSource``). ``ViewReads`` asks the model's views through the same
 in-process transport. Every typed read of the gateway — per lottery (present and absent), the
 aggregates, the id lists, ``status_overview`` at three times — must answer the same value, or
 raise the same abort. The story is ``test_storage``'s (close, draw, callback, winners, payout
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from model_builders import ADMIN, OP_A, OP_B, STRANGER
@@ -22,42 +22,10 @@ from test_storage import Chain, _story, demo_chain
 from autobot.chain.reads import StorageReads, ViewReads
 from autobot.chain.responses import abort_from_vm_status
 from autobot.chain.rpc import Reply
-from autobot.chain.storage import decode_bcs, decode_json
 from autobot.errors import MoveAbort
 from autobot.localnet.arguments import from_json_argument
 from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
-from autobot.localnet.storage.typetags import TypeTag, key_from_json, parse_type
-
-
-class ModelSource:
-    """``StorageSource`` over the storage the localnet renders from a model (no HTTP).
-
-    Resources are decoded from both their JSON and their BCS, which must agree."""
-
-    def __init__(self, chain: Chain) -> None:
-        self.chain = chain
-        self.requests = 0
-
-    async def resource(self, struct: str) -> Mapping[str, object] | None:
-        self.requests += 1
-        storage = self.chain.storage()
-        module, name = struct.split("::")
-        tag = TypeTag(name, address=ADMIN, module=module)
-        raw = storage.resource(ADMIN, tag)
-        if raw is None:
-            return None
-        value = decode_json(struct, raw)
-        blob = storage.resource_bcs(ADMIN, tag)
-        assert blob is not None and decode_bcs(struct, blob) == value, struct
-        return value
-
-    async def item(self, handle: str, value_type: str, key: int) -> Mapping[str, object] | None:
-        self.requests += 1
-        storage = self.chain.storage()
-        table = storage.table(handle)
-        assert table is not None and str(table.value_type) == f"{ADMIN}::{value_type}"
-        raw = storage.table_item(table, key_from_json(parse_type("u64"), str(key)))
-        return None if raw is None else decode_json(value_type, raw)
+from model_storage import ModelSource
 
 
 class ModelViews:
@@ -134,7 +102,7 @@ async def _compare(chain: Chain, storage: StorageReads, views: ViewReads) -> int
 
 
 def _readers(chain: Chain) -> tuple[StorageReads, ViewReads]:
-    storage = StorageReads(source=ModelSource(chain), package=ADMIN)
+    storage = StorageReads(source=ModelSource(chain.storage, ADMIN), package=ADMIN)
     views = ViewReads(rpc=ModelViews(chain), package=ADMIN, limit=asyncio.Semaphore(8))  # type: ignore[arg-type]
     return storage, views
 
