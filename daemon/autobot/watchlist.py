@@ -6,10 +6,10 @@ full ``Snapshot`` every time, but reads a lottery's views again only when
 * its **next check** has come (``planning.schedule.next_check``: sales end, retry window, VRF
   deadline, refund SLA, the end of a pending execution; a DRAFT lottery every
   ``DRAFT_RECHECK_SECONDS``, since nothing announces its activation),
-* it **changed**: an event of the package named it (``LOTTERY_EVENTS``; a type is scanned, from
-  the block after the last scanned one, only when the counter of its event handle in the
-  package's storage moved since — ``Snapshot.activity`` — and every type at least every
-  ``EVENTS_EVERY_SECONDS`` in case an endpoint served the events late), one of autobot's own
+* it **changed**: an event of the package named it (``LOTTERY_EVENTS``; a type is read only
+  when the counter of its event handle in the package's storage — ``Snapshot.activity`` — is
+  ahead of the events read so far, from the block after the last one it had an event in; and one
+  type in turn every ``EVENTS_EVERY_SECONDS`` whatever its counter says), one of autobot's own
   actions on it moved (``mark_changed``), or it is new (``Registry.ordered_ids`` grew: the ids
   are listed again) — read by ``scan`` after the sweep acted, for the next sweep.
 
@@ -22,9 +22,11 @@ over the kept views, plus the terminal lotteries counted by status alone
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
 that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle
 sweep therefore costs chain time, the aggregate views and the activity resources (plus one events
-request per event type whose counter moved), whatever the number of lotteries. After a restart
+request per event type whose counter moved, and one a minute for the safety net), whatever the
+number of lotteries. After a restart
 every live lottery is read once: the lotteries with a summary (``ArchiveLedger.ordered_ids``) are
-terminal without reading their views (one status read each, for the journal), the others are read
+terminal without reading their views (their status told by the ``LotteryCanceledEvent``s, or read
+one by one when those cannot all be read), the others are read
 ``READ_CHUNK`` at a time, so memory stays flat however many there are.
 """
 
@@ -43,9 +45,9 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import (
     ChainActivity,
     LotteryView,
+    OverviewTally,
     Snapshot,
     StatusOverview,
-    live_overview,
 )
 from autobot.errors import EventsPruned
 from autobot.journal.store import SqliteJournal
@@ -67,11 +69,13 @@ LOTTERY_EVENTS = (
 )
 """Events that name a lottery (``lottery_id``; ``id`` in ``LotteryFinalizedEvent``)."""
 
+CANCELED_EVENT = "history::LotteryCanceledEvent"
 READ_CHUNK = 64
 """Lotteries whose views are read concurrently."""
 EVENTS_EVERY_SECONDS = 60.0
-"""Every event type is scanned at least this often (wall seconds), whether or not its counter
-moved: a safety net for an endpoint that served the counters before it served the events."""
+"""One more event type is read this often (wall seconds), in turn, whether or not its counter
+moved (each type every ``len(LOTTERY_EVENTS)`` minutes): a safety net for counters served by an
+endpoint behind the others that costs one request at a time."""
 BUSY_REFRESH_SECONDS = 15.0
 """A changed lottery with an action of autobot's in progress is read at most this often (wall
 seconds)."""
@@ -118,12 +122,16 @@ class Watchlist:
         self._terminal: dict[int, LotteryStatus] | None = None  # lottery id -> its last status
         self._terminal_copy: frozenset[int] | None = None
         self._terminal_counts: Counter[LotteryStatus] = Counter()
+        self._tally = OverviewTally()  # the overview of the kept views, kept with them
         self._changed: set[int] = set()  # read at the next sweep
-        self._cursor: int | None = None  # first block height whose events are not scanned
+        self._cursor: int | None = None  # the first read's next block (None: not read yet)
+        self._from: dict[str, int] = {}  # event type -> the first block not scanned for it
         self._last: Snapshot | None = None  # the last read's snapshot (for ``scan``)
         self._pending: Mapping[int, int] = {}
-        self._seen: dict[str, int] = {}  # event type -> its handle's counter at the last scan
-        self._events_at = float("-inf")  # monotonic second of the last scan of every type
+        self._seen: dict[str, int] = {}  # event type -> events of it accounted for
+        self._events_at = float("-inf")  # monotonic second of the last safety-net read
+        self._in_turn = 0  # the event type the safety net reads next
+        self._scan_all = False  # the next scan reads every type (after the first read)
         self._fresh: set[int] = set()  # lotteries the last read read
         self._finished: dict[int, tuple[int, LotteryView]] = {}  # id -> (chain second, final view)
         self.last = ReadStats()
@@ -189,7 +197,8 @@ class Watchlist:
         terminal = self._terminal
         pending = pending or {}
         if self._cursor is None:  # the first read: every live lottery
-            await self._summarised()
+            ahead = await self._gateway.snapshot(lottery_ids=(), asset_ids=())
+            await self._summarised(ahead.activity)
             due_ids = set(await self._gateway.lottery_ids()) - set(terminal)
         else:
             horizon = estimated_now if estimated_now is not None else float("-inf")
@@ -201,11 +210,14 @@ class Watchlist:
         late = self._due(snapshot.now) - set(fresh)  # the estimate was behind
         fresh.update(await self._views_of(late))
         self._changed -= set(fresh)
-        if self._cursor is None:
+        if self._cursor is None:  # events before the first read are read as state
             self._cursor = snapshot.height + 1
-            if snapshot.activity is not None:  # events before the first read are read as state
+            self._from = dict.fromkeys(self._event_types, self._cursor)
+            if snapshot.activity is not None:
                 self._seen = {t: snapshot.activity.events.get(t, 0) for t in self._event_types}
-            self._events_at = time.monotonic()
+            # the first scan reads every type from the next block: an event the counters
+            # counted while the first views were read is not left behind
+            self._scan_all = True
         await self._keep(fresh, snapshot.now, pending)
         self._last = snapshot
         self._pending = pending
@@ -215,8 +227,8 @@ class Watchlist:
 
     def overview(self, now: int) -> StatusOverview:
         """``status_overview(now)`` by the §6 formulas over the kept (live) views, plus the
-        terminal lotteries by status alone (``domain.snapshot.live_overview``)."""
-        return live_overview(self._views.values(), now, terminal=self._terminal_counts)
+        terminal lotteries by status alone (``domain.snapshot.live_overview``, kept incrementally)."""
+        return self._tally.overview(now, terminal=self._terminal_counts)
 
     async def scan(self, *, busy: Collection[int] = ()) -> int:
         """After the sweep acted: read what changed, for the next sweep's planners.
@@ -236,33 +248,27 @@ class Watchlist:
         scanned = 0
         clock = time.monotonic()
         activity = snapshot.activity or ChainActivity()
-        every = clock - self._events_at >= EVENTS_EVERY_SECONDS
-        moved = [
-            t
-            for t in self._event_types
-            if every or activity.events.get(t, 0) != self._seen.get(t, 0)
-        ]
+        moved = [t for t in self._event_types if activity.events.get(t, 0) > self._seen.get(t, 0)]
+        extra: list[str] = []
+        if self._scan_all:
+            extra = list(self._event_types)
+        elif clock - self._events_at >= EVENTS_EVERY_SECONDS and self._event_types:
+            extra = [self._event_types[self._in_turn % len(self._event_types)]]
+        moved += [t for t in extra if t not in moved]
         # Everything found goes into ``_changed`` at once and leaves it only once read: a
         # request that fails half-way (the next await) loses nothing, the next scan reads it.
-        # Types are scanned from the cursor to the chain's tip, so every event the counters
-        # counted is in the scan — unless the events came from an endpoint behind the one that
-        # served the counters: then (the events' sequence numbers fall short of the counter)
-        # the type stays "moved" and the cursor stays, and the next scan asks again.
         if moved:
-            changed, scanned, short = await self._scan_events(moved, self._cursor, activity)
+            changed, scanned = await self._scan_events(moved, activity)
             self._changed |= changed
-            self._seen.update((t, activity.events.get(t, 0)) for t in moved if t not in short)
-            if every:
-                self._events_at = clock
-            if not short:  # a type whose counter did not move had no event in these blocks
-                self._cursor = snapshot.height + 1
-        else:
-            self._cursor = snapshot.height + 1
-        known = set(self._views) | set(terminal)
-        if activity.registered != len(known):
+            if extra:
+                if not self._scan_all:
+                    self._in_turn += 1  # the next type at the next safety-net read
+                self._scan_all, self._events_at = False, clock
+        if activity.registered != len(self._views) + len(terminal):  # (the two are disjoint)
+            known = self._views.keys() | terminal.keys()
             self._changed |= set(await self._gateway.lottery_ids()) - known
         self._changed |= self._pending_due(snapshot.now)
-        self._changed -= set(terminal)
+        self._changed = {i for i in self._changed if i not in terminal}
         wall = time.monotonic()
         later = {
             i
@@ -304,19 +310,45 @@ class Watchlist:
             found.update(await self._gateway.lottery_views(chunk, scoped=True))
         return found
 
-    async def _summarised(self) -> None:
-        """Lotteries with a summary are terminal: remember them without reading their views."""
+    async def _summarised(self, activity: ChainActivity | None) -> None:
+        """Lotteries with a summary are terminal: remember them without reading their views.
+
+        A summary is written by a finalization or by the archive of a canceled lottery, so its
+        lottery's status is CANCELED if a ``LotteryCanceledEvent`` names it, else FINALIZED —
+        when every such event could be read (as many as the registry's handle counted);
+        otherwise each status is read (one request per lottery).
+        """
         assert self._terminal is not None
         new = sorted(set(await self._gateway.finalized_ids()) - set(self._terminal))
+        if not new:
+            return
         statuses: dict[int, int] = {}
-        for start in range(0, len(new), READ_CHUNK * 8):
+        canceled = await self._canceled_ids(activity)
+        if canceled is not None:
+            statuses = {
+                i: int(LotteryStatus.CANCELED if i in canceled else LotteryStatus.FINALIZED)
+                for i in new
+            }
+        for start in range(0, len(new) if canceled is None else 0, READ_CHUNK * 8):
             chunk = new[start : start + READ_CHUNK * 8]
             read = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
             statuses.update({i: int(s.status) for i, s in zip(chunk, read, strict=True)})
-        now = (await self._gateway.chain_time()).seconds if statuses else 0
+        now = (await self._gateway.chain_time()).seconds
         await self._journal.mark_terminal_many(statuses, chain_now=now)
         for lottery_id, status in statuses.items():
             self._add_terminal(lottery_id, LotteryStatus(status))
+
+    async def _canceled_ids(self, activity: ChainActivity | None) -> set[int] | None:
+        """Every lottery a ``LotteryCanceledEvent`` names, or ``None`` if the events read are
+        fewer than the registry's counter says (pruned, or an endpoint behind)."""
+        counter = None if activity is None else activity.events.get(CANCELED_EVENT)
+        if counter is None:
+            return None
+        try:
+            ids, count, _, _ = await self._scan_type(CANCELED_EVENT, 0)
+        except EventsPruned:
+            return None
+        return ids if count == counter else None
 
     def _add_terminal(self, lottery_id: int, status: LotteryStatus) -> None:
         assert self._terminal is not None
@@ -343,6 +375,7 @@ class Watchlist:
                 ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view
+            self._tally.set(view)
             if is_idle(view, now, self._schedule):
                 self._working.pop(lottery_id, None)
             else:
@@ -358,44 +391,59 @@ class Watchlist:
 
     def _forget(self, lottery_id: int) -> None:
         self._views.pop(lottery_id, None)
+        self._tally.discard(lottery_id)
         self._working.pop(lottery_id, None)
         self._next.pop(lottery_id, None)
         self._read_at.pop(lottery_id, None)
         self._read_wall.pop(lottery_id, None)
 
     async def _scan_events(
-        self, event_types: Sequence[str], start: int, activity: ChainActivity
-    ) -> tuple[set[int], int, set[str]]:
-        """Lottery ids named by events of ``event_types`` from block ``start`` on, how many
-        events were scanned, and the types whose events fell short of their counters."""
+        self, event_types: Sequence[str], activity: ChainActivity
+    ) -> tuple[set[int], int]:
+        """Lottery ids named by new events of ``event_types``, and how many were scanned.
+
+        Each type is read from the block after the last one it had an event in, to the chain's
+        tip (every page), so a block is never counted twice and no event the counters counted is
+        left behind, whichever endpoint answered first. The events accounted for move to the
+        highest sequence number seen (or by the number read, for events without one); when
+        that is still below the counter (an endpoint behind the one that served the counter),
+        the type is read again at the next scan.
+        """
         try:
-            pages = await asyncio.gather(*(self._scan_type(t, start) for t in event_types))
+            pages = await asyncio.gather(
+                *(self._scan_type(t, self._from.get(t, 0)) for t in event_types)
+            )
         except EventsPruned as exc:
             # The node no longer has those blocks' events: read every kept lottery again.
-            log.warning("events_pruned", start_height=start, detail=str(exc))
-            return set(self._views), 0, set()
+            log.warning("events_pruned", detail=str(exc))
+            assert self._last is not None
+            self._from = dict.fromkeys(self._event_types, self._last.height + 1)
+            self._seen.update(activity.events)
+            return set(self._views), 0
         ids: set[int] = set()
         scanned = 0
-        short: set[str] = set()
-        for event_type, (found, count, top) in zip(event_types, pages, strict=True):
+        behind: list[str] = []
+        for event_type, (found, count, top, last_block) in zip(event_types, pages, strict=True):
             ids |= found
             scanned += count
-            counter = activity.events.get(event_type)
-            if counter is None:
-                continue
-            if (top is not None and top < counter) or (
-                count == 0 and counter != self._seen.get(event_type, 0)
-            ):
-                short.add(event_type)
-        if short:
-            log.info("events_behind_counters", event_types=sorted(short))
-        return ids, scanned, short
+            seen = self._seen.get(event_type, 0)
+            self._seen[event_type] = max(seen, top if top is not None else seen + count)
+            if last_block is not None:
+                self._from[event_type] = last_block + 1
+            if self._seen[event_type] < activity.events.get(event_type, 0):
+                behind.append(event_type)
+        if behind:
+            log.info("events_behind_counters", event_types=sorted(behind))
+        return ids, scanned
 
-    async def _scan_type(self, event_type: str, start: int) -> tuple[set[int], int, int | None]:
-        """(ids named, events scanned, the highest sequence number seen + 1, if any had one)."""
+    async def _scan_type(
+        self, event_type: str, start: int
+    ) -> tuple[set[int], int, int | None, int | None]:
+        """(ids named, events read, the highest sequence number + 1, the last event's block)."""
         ids: set[int] = set()
         scanned = 0
         top: int | None = None
+        last_block: int | None = None
         cursor: str | None = None
         while True:
             page = await self._gateway.events(event_type, start_height=start, cursor=cursor)
@@ -406,6 +454,7 @@ class Watchlist:
                     ids.add(int(raw))
                 if event.sequence_number is not None:
                     top = max(top or 0, event.sequence_number + 1)
+                last_block = max(last_block or 0, event.block_height)
             if not page.cursor or not page.events:
-                return ids, scanned, top
+                return ids, scanned, top, last_block
             cursor = page.cursor

@@ -169,10 +169,12 @@ async def test_a_finalized_lottery_is_never_read_again(journal: SqliteJournal) -
     chain.state.lotteries[1] = lottery(1, LotteryStatus.ACTIVE)
     chain.state.lotteries[2] = lottery(2, LotteryStatus.FINALIZED)
     chain.state.lotteries[3] = replace(lottery(3, LotteryStatus.CANCELED), archived=True)
+    chain.emit("history::LotteryCanceledEvent", lottery_id="3")
     wl = watchlist(chain, journal)
     first = await read(wl, chain)
     assert set(first.lotteries) == {1}
-    assert await journal.terminal_lotteries() == {2, 3}
+    assert await journal.terminal_statuses() == {2: 6, 3: 7}
+    assert chain.calls["lottery_status"] == 0  # told by the cancel events
     # when: events name them, time passes, and the daemon restarts (a new watchlist)
     chain.advance(15)
     chain.emit("history::LotteryFinalizedEvent", id="2")
@@ -184,6 +186,29 @@ async def test_a_finalized_lottery_is_never_read_again(journal: SqliteJournal) -
         await read(again, chain)
     # then: their views were never read (only their status once, for the journal)
     assert chain.reads[2] == chain.reads[3] == 0
+
+
+async def test_terminal_statuses_are_read_one_by_one_when_the_cancel_events_fall_short(
+    journal: SqliteJournal,
+) -> None:
+    # given: two archived cancels, but the node serves only one of their events
+    chain = fake_chain()
+    for i in (1, 2):
+        chain.state.lotteries[i] = replace(lottery(i, LotteryStatus.CANCELED), archived=True)
+        chain.emit("history::LotteryCanceledEvent", lottery_id=str(i))
+    chain.state.lotteries[3] = lottery(3, LotteryStatus.FINALIZED)
+    original = chain.events
+
+    async def pruned_to_one(event_type: str, **kw: object) -> EventPage:
+        page = await original(event_type, **kw)  # type: ignore[arg-type]
+        return EventPage(events=page.events[1:], cursor=page.cursor)
+
+    chain.events = pruned_to_one  # type: ignore[method-assign]
+    # when
+    await read(watchlist(chain, journal), chain)
+    # then: the counter said two, so every status was read
+    assert await journal.terminal_statuses() == {1: 7, 2: 7, 3: 6}
+    assert chain.calls["lottery_status"] == 3
 
 
 async def test_a_lottery_that_becomes_finalized_is_read_once_more_then_never(

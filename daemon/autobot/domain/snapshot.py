@@ -8,8 +8,8 @@ time has a default and ``Snapshot.build`` computes the overview from the lotteri
 of the published package has no other way to get it: docs/package.md §6a), and its filtered
 variant (``exclude_terminal=True``) leaves out finalized and archived lotteries, whose §6 counters
 never age out (§10.10); ``with_terminal`` adds such lotteries back by their status alone, and
-``live_overview`` is the two together: what the daemon exports (``watchlist.py``, ``autobot
-status``). ``ChainActivity`` is what storage tells cheaply
+``live_overview`` is the two together: what the daemon exports (``watchlist.py`` keeps it with
+``OverviewTally``; ``autobot status``). ``ChainActivity`` is what storage tells cheaply
 about what has happened since a moment: event-handle counters and the registry's lengths.
 """
 
@@ -31,6 +31,7 @@ from autobot.domain.values import ChainTime
 __all__ = [
     "ChainActivity",
     "LotteryView",
+    "OverviewTally",
     "Snapshot",
     "StatusOverview",
     "compute_overview",
@@ -182,6 +183,82 @@ def live_overview(
     counts = Counter(v.status for v in views if v.is_terminal)
     counts.update(terminal or {})
     return with_terminal(compute_overview(views, now, exclude_terminal=True), counts)
+
+
+class OverviewTally:
+    """``live_overview`` kept up to date one lottery at a time, for many kept views.
+
+    ``set(view)`` replaces a lottery's contribution, ``discard(id)`` removes it; ``overview(now,
+    terminal=...)`` costs the lotteries whose counters depend on ``now`` (VRF requests in their
+    retry window, open refunds against their SLA), not every lottery kept. The counters that only
+    a transaction changes are sums kept as views come and go. Equals ``live_overview`` over the
+    views set (``tests/unit/domain``).
+    """
+
+    def __init__(self) -> None:
+        self._views: dict[int, LotteryView] = {}
+        self._sums: Counter[str] = Counter()
+        self._requested: dict[int, VrfState] = {}  # REQUESTED: retry_blocked depends on now
+        self._refunding: dict[int, LotteryView] = {}  # refund active: the SLA depends on now
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def set(self, view: LotteryView) -> None:
+        self.discard(view.lottery_id)
+        if view.is_terminal:
+            return
+        self._views[view.lottery_id] = view
+        self._sums.update(_contribution(view))
+        if view.vrf.status == VrfStatus.REQUESTED:
+            self._requested[view.lottery_id] = view.vrf
+        if view.refund.active:
+            self._refunding[view.lottery_id] = view
+
+    def discard(self, lottery_id: int) -> None:
+        old = self._views.pop(lottery_id, None)
+        if old is None:
+            return
+        self._sums.subtract(_contribution(old))
+        self._requested.pop(lottery_id, None)
+        self._refunding.pop(lottery_id, None)
+
+    def overview(
+        self, now: int, *, terminal: Mapping[LotteryStatus, int] | None = None
+    ) -> StatusOverview:
+        sums = self._sums
+        live = StatusOverview(
+            total=len(self._views),
+            vrf_requested=sums["vrf_requested"],
+            vrf_fulfilled_pending=sums["vrf_fulfilled_pending"],
+            vrf_retry_blocked=sum(v.retry_blocked(now) for v in self._requested.values()),
+            winners_pending=sums["winners_pending"],
+            payout_backlog=sums["payout_backlog"],
+            refund_active=sums["refund_active"],
+            refund_batch_pending=sums["refund_batch_pending"],
+            refund_sla_breach=any(
+                v.refund.sla_breached(v.cancellation, now) for v in self._refunding.values()
+            ),
+            **{name: sums[name] for name in _STATUS_FIELDS.values()},
+        )
+        return with_terminal(live, terminal or {})
+
+
+def _contribution(view: LotteryView) -> dict[str, int]:
+    """A lottery's share of the overview's counters that do not depend on time."""
+    out = {_STATUS_FIELDS[view.status]: 1}
+    if view.vrf.status == VrfStatus.REQUESTED:
+        out["vrf_requested"] = 1
+    elif view.vrf.fulfilled_pending:
+        out["vrf_fulfilled_pending"] = 1
+    if view.winners.winners_pending:
+        out["winners_pending"] = 1
+    if view.winners.payout_backlog:
+        out["payout_backlog"] = 1
+    if view.refund.active:
+        out["refund_active"] = 1
+        out["refund_batch_pending"] = view.refund.remaining_tickets
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
