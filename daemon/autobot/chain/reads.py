@@ -284,17 +284,18 @@ class StorageReads:
         return await self._record("history::ArchiveLedger.summaries", lottery_id) is not None
 
     async def lottery_view(self, lottery_id: int, *, scoped: bool = False) -> LotteryView:
-        """Every view of one lottery (``scoped``: the ``Lottery`` record first, then only the
-        records its status can make differ from their defaults, as ``SCOPED`` says)."""
+        """Every view of one lottery (``scoped``: only the records its status can make differ
+        from their defaults, as ``SCOPED`` says). The ``Lottery`` record and the sales state
+        (which every status but FINALIZED wants: one round trip less) are read at once; a scoped
+        read asks for the others once the status is known."""
         wanted: frozenset[str] = _ALL
         async with _tasks() as group:
             lottery_task = group.create_task(self.lottery(lottery_id))
+            sales_task = group.create_task(self._record("sales::SalesLedger.states", lottery_id))
             if scoped:
                 lottery = await lottery_task
                 wanted = SCOPED[records.lottery_status(lottery).status]
             reads: dict[str, Awaitable[object]] = {}
-            if wanted & {"refund", "accounting"}:
-                reads["sales"] = self._record("sales::SalesLedger.states", lottery_id)
             if "vrf" in wanted:
                 reads["draw"] = self._record("draw::DrawLedger.states", lottery_id)
             if "winners" in wanted:
@@ -305,12 +306,11 @@ class StorageReads:
         lottery = lottery_task.result()
         status = records.lottery_status(lottery)
         got = {name: task.result() for name, task in tasks.items()}
-        sales = got.get("sales")
-        assert sales is None or isinstance(sales, dict)
+        sales = sales_task.result()
         archived = False
         if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
             archived = await self.has_summary(lottery_id)
-        view = LotteryView(
+        return LotteryView(
             lottery_id=lottery_id,
             status=status.status,
             snapshot_frozen=status.snapshot_frozen,
@@ -323,7 +323,6 @@ class StorageReads:
             cancellation=_as_cancellation(got.get("cancellation")),
             archived=archived,
         )
-        return view
 
     async def lottery_ids(self) -> tuple[int, ...]:
         """Every registered lottery, oldest first (``Registry.ordered_ids``)."""
@@ -393,23 +392,28 @@ class StorageReads:
         return records.price_feed(found)
 
     async def aggregates(self, asset_ids: Collection[int]) -> tuple[Aggregates, ChainActivity]:
-        """Bots, deposit, cap and feeds, and the activity: each resource read once."""
+        """Bots, deposit, cap and feeds, and the activity: each resource read once, and the
+        feeds' items at the same time once their table's handle is known."""
         names = (
             "automation::AutomationRegistry",
             "vrf_deposit::VrfDepositLedger",
             "roles::RoleStore",
             *ACTIVITY_RESOURCES,
         )
+        assets = sorted(set(asset_ids))
+        early = "price_feed::PriceFeedRegistry.feeds" in self._handles
         async with _tasks() as group:
             tasks = {n: group.create_task(self.resource(n)) for n in names}
+            items = [group.create_task(self._record_feed(a)) for a in assets] if early else []
         found = {n: t.result() for n, t in tasks.items()}
         store = found["roles::RoleStore"]
         if store is None:
             raise self._abort(records.E_ROLES_NOT_INITIALIZED, "roles")
         feeds: list[PriceFeed] = []
-        if found["price_feed::PriceFeedRegistry"] is not None and asset_ids:
-            async with _tasks() as group:
-                items = [group.create_task(self._record_feed(a)) for a in sorted(set(asset_ids))]
+        if found["price_feed::PriceFeedRegistry"] is not None and assets:
+            if not early:
+                async with _tasks() as group:
+                    items = [group.create_task(self._record_feed(a)) for a in assets]
             feeds = [f for t in items if (f := t.result()) is not None]
         aggregates = (
             records.bots(found["automation::AutomationRegistry"]),

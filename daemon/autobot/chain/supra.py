@@ -106,7 +106,7 @@ class SupraGateway:
         tx_ttl_seconds: int = 60,
         max_gas_amount: int = 500_000,
         gas_unit_price: int | None = None,
-        max_concurrency: int = 8,
+        max_concurrency: int = 16,
         rpc: RpcClient | None = None,
         observer: RpcObserver | None = None,
         reads: Reads = "storage",
