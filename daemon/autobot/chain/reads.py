@@ -6,8 +6,8 @@ So by default (``reads = "storage"``, ``StorageReads``) autobot reads the packag
 does: its resources at the package address (``GET /rpc/v3/accounts/{package}/resources/{type}``, in
 BCS) and the native table items they point to (``POST /rpc/v2/tables/{handle}/item``, in JSON: the
 node offers no BCS there), decoded strictly (``chain/storage.py``) and turned into what each view
-would answer (``chain/records.py``). ``ViewReads`` (``reads = "views"``) calls the readers as views,
-for a package redeployed with ``#[view]`` on them.
+would answer (``chain/records.py``). ``ViewReads`` (``reads = "views"``, ``chain/view_reads.py``)
+calls the readers as views, for a package redeployed with ``#[view]`` on them.
 
 Both answer the same typed reads with the same values and the same errors; the contract suite
 (``tests/contract/``) runs one set of tests against both and against the unit tests' fake. What
@@ -18,8 +18,9 @@ read                    storage                     views
 ======================  ==========================  =========================================
 a lottery, every view   5 items (+1 summary when    7 views (+1 summary when terminal)
                         terminal), in parallel
-a lottery, ``scoped``   the ``Lottery`` item, then  the status, then the views its status can
-                        the records its status can  make non-default (``SCOPED``)
+a lottery, ``scoped``   the ``Lottery`` item and    the status, then the views its status can
+                        its sales state, then the   make non-default (``SCOPED``)
+                        records its status can
                         make non-default
 bots, cap, deposit      one resource each           one view each
 a price feed            its item (+ the registry    one view
@@ -42,18 +43,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
 from typing import Final, Protocol
 
-from autobot.chain import records, views
-from autobot.chain.codec import view_arguments, view_result
+from autobot.chain import records
 from autobot.chain.layouts import NATIVE_TABLES, event_handles
 from autobot.chain.records import Record, view_abort
 from autobot.chain.responses import parse_json
 from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.storage import decode_bcs, decode_json
 from autobot.domain.bots import Bot
-from autobot.domain.calls import U64, Address, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
@@ -65,13 +64,16 @@ from autobot.errors import MoveAbort, RpcProtocolError
 
 __all__ = [
     "ACTIVITY_RESOURCES",
+    "ALL_VIEWS",
+    "LIST_PAGE",
     "READS",
     "SCOPED",
     "Aggregates",
     "RpcStorage",
     "StorageReads",
     "StorageSource",
-    "ViewReads",
+    "first_error",
+    "wait",
 ]
 
 READS: Final = ("storage", "views")
@@ -82,7 +84,7 @@ LIST_PAGE = 1000
 """The views' ``limit`` maximum (``E_PAGINATION_LIMIT`` above it)."""
 E_PAGINATION_LIMIT = 0x1501
 
-_ALL = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
+ALL_VIEWS = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
 SCOPED: Mapping[LotteryStatus, frozenset[str]] = {
     # the package only writes draw state from the first request (CLOSING on), winner state from
     # the first compute (DRAWN on), a cancellation record with status CANCELED; accounting is
@@ -94,7 +96,7 @@ SCOPED: Mapping[LotteryStatus, frozenset[str]] = {
     LotteryStatus.DRAWN: frozenset({"config", "refund", "vrf", "winners"}),
     LotteryStatus.PAYOUT: frozenset({"config", "refund", "vrf", "winners"}),
     LotteryStatus.FINALIZED: frozenset({"config"}),
-    LotteryStatus.CANCELED: _ALL,
+    LotteryStatus.CANCELED: ALL_VIEWS,
 }
 """The views a ``scoped`` read asks for besides the status (``lottery_views``)."""
 
@@ -288,8 +290,8 @@ class StorageReads:
         from their defaults, as ``SCOPED`` says). The ``Lottery`` record and the sales state
         (which every status but FINALIZED wants: one round trip less) are read at once; a scoped
         read asks for the others once the status is known."""
-        wanted: frozenset[str] = _ALL
-        async with _tasks() as group:
+        wanted: frozenset[str] = ALL_VIEWS
+        async with first_error() as group:
             lottery_task = group.create_task(self.lottery(lottery_id))
             sales_task = group.create_task(self._record("sales::SalesLedger.states", lottery_id))
             if scoped:
@@ -302,7 +304,7 @@ class StorageReads:
                 reads["winners"] = self._record("payouts::PayoutLedger.states", lottery_id)
             if "cancellation" in wanted:
                 reads["cancellation"] = self.cancellation(lottery_id)
-            tasks = {name: group.create_task(_wait(read)) for name, read in reads.items()}
+            tasks = {name: group.create_task(wait(read)) for name, read in reads.items()}
         lottery = lottery_task.result()
         status = records.lottery_status(lottery)
         got = {name: task.result() for name, task in tasks.items()}
@@ -353,7 +355,7 @@ class StorageReads:
         return _ids(registry)
 
     async def _statuses(self, lottery_ids: Sequence[int]) -> dict[int, LotteryStatus]:
-        async with _tasks() as group:
+        async with first_error() as group:
             tasks = [group.create_task(self.lottery_status(i)) for i in lottery_ids]
         return {i: t.result().status for i, t in zip(lottery_ids, tasks, strict=True)}
 
@@ -361,7 +363,7 @@ class StorageReads:
         """``views::status_overview(now_ts)`` computed from every registered lottery's records
         (O(lotteries) requests: the daemon's sweep computes its own from the views it keeps)."""
         ids = await self._ordered_ids()
-        async with _tasks() as group:
+        async with first_error() as group:
             tasks = [group.create_task(self.lottery_view(i)) for i in ids]
         return compute_overview((t.result() for t in tasks), now_ts)
 
@@ -402,7 +404,7 @@ class StorageReads:
         )
         assets = sorted(set(asset_ids))
         early = "price_feed::PriceFeedRegistry.feeds" in self._handles
-        async with _tasks() as group:
+        async with first_error() as group:
             tasks = {n: group.create_task(self.resource(n)) for n in names}
             items = [group.create_task(self._record_feed(a)) for a in assets] if early else []
         found = {n: t.result() for n, t in tasks.items()}
@@ -412,7 +414,7 @@ class StorageReads:
         feeds: list[PriceFeed] = []
         if found["price_feed::PriceFeedRegistry"] is not None and assets:
             if not early:
-                async with _tasks() as group:
+                async with first_error() as group:
                     items = [group.create_task(self._record_feed(a)) for a in assets]
             feeds = [f for t in items if (f := t.result()) is not None]
         aggregates = (
@@ -428,7 +430,7 @@ class StorageReads:
         return None if found is None else records.price_feed(found)
 
     async def activity(self) -> ChainActivity:
-        async with _tasks() as group:
+        async with first_error() as group:
             tasks = {n: group.create_task(self.resource(n)) for n in ACTIVITY_RESOURCES}
         return _activity({n: t.result() for n, t in tasks.items()})
 
@@ -482,244 +484,13 @@ def _as_cancellation(value: object) -> Cancellation | None:
     return value
 
 
-async def _wait[T](read: Awaitable[T]) -> T:
+async def wait[T](read: Awaitable[T]) -> T:
+    """``read`` as a coroutine (what ``TaskGroup.create_task`` takes)."""
     return await read
 
 
-# -- views ----------------------------------------------------------------------------------
-
-_E_HISTORY_MISSING = 0x1B01
-_E_REGISTRY_MISSING = 0x1202  # also what sales views abort with for a lottery without sales
-_E_PRICE_FEED_NOT_FOUND = 0x1902
-
-
-class ViewReads:
-    """The package's readers called as views (a package redeployed with ``#[view]`` on them)."""
-
-    def __init__(self, *, rpc: RpcClient, package: str, limit: asyncio.Semaphore) -> None:
-        self._rpc = rpc
-        self._package = normalise_address(package)
-        self._limit = limit
-
-    async def view(
-        self, module: str, function: str, args: Sequence[MoveArg] = (), *, count: int = 1
-    ) -> list[object]:
-        """Call ``<package>::module::function`` as a view; the raw node-JSON results."""
-        return await self._view(module, function, args, count=count, decode=_results)
-
-    async def _view[T](
-        self,
-        module: str,
-        function: str,
-        args: Sequence[MoveArg],
-        *,
-        count: int,
-        decode: Callable[[list[object]], T],
-    ) -> T:
-        """A view decoded inside its RPC attempt: an answer that does not decode fails over."""
-        what = f"{module}::{function}"
-        body = {
-            "function": f"{self._package}::{module}::{function}",
-            "type_arguments": [],
-            "arguments": view_arguments(args),
-        }
-
-        def run(reply: Reply) -> T:
-            return decode(view_result(reply.json(what), count, what))
-
-        async with self._limit:
-            return await self._rpc.fetch(
-                "POST", "rpc/v3/view", what=what, decode=run, json_body=body
-            )
-
-    async def _one[T](
-        self, decode: Callable[[object], T], module: str, function: str, *args: MoveArg
-    ) -> T:
-        """A one-result view, decoded into a domain value by ``decode`` (``views.py``)."""
-        return await self._view(module, function, args, count=1, decode=lambda r: decode(r[0]))
-
-    async def status_overview(self, now_ts: int) -> StatusOverview:
-        return await self._one(views.decode_overview, "views", "status_overview", U64(now_ts))
-
-    async def list_bots(self) -> tuple[Bot, ...]:
-        return await self._one(views.decode_bot_list, "views", "list_automation_bots")
-
-    async def get_bot(self, operator: str) -> Bot | None:
-        return await self._one(
-            views.decode_bot_option, "views", "get_automation_bot", Address(operator)
-        )
-
-    async def refund_progress(self, lottery_id: int) -> RefundProgress:
-        return await self._one(
-            views.decode_refund_progress, "views", "get_refund_progress", U64(lottery_id)
-        )
-
-    async def cancellation(self, lottery_id: int) -> Cancellation | None:
-        return await self._one(
-            views.decode_cancellation, "views", "get_cancellation", U64(lottery_id)
-        )
-
-    async def vrf_deposit_status(self) -> VrfDepositStatus:
-        return await self._one(views.decode_deposit, "views", "get_vrf_deposit_status")
-
-    async def lottery_status(self, lottery_id: int) -> LotteryStatusView:
-        return await self._one(views.decode_status, "views", "get_lottery_status", U64(lottery_id))
-
-    async def lottery_config(self, lottery_id: int) -> LotteryConfig:
-        return await self._one(views.decode_config, "views", "get_lottery", U64(lottery_id))
-
-    async def accounting(self, lottery_id: int) -> Accounting:
-        return await self._one(
-            views.decode_accounting, "views", "accounting_snapshot", U64(lottery_id)
-        )
-
-    async def list_active(self, *, start: int = 0, limit: int = LIST_PAGE) -> tuple[int, ...]:
-        return await self._one(views.decode_id_list, "views", "list_active", U64(start), U64(limit))
-
-    async def lottery_ids(self) -> tuple[int, ...]:
-        """Every registered lottery id, oldest first.
-
-        The package has no "list all" view; ``list_by_all_tags(mask, from, limit)`` keeps the
-        lotteries whose tags include every bit of ``mask``, which with mask 0 is all of them
-        (newest first, ``limit <= 1000``). Paged until a short page.
-        """
-        found: list[int] = []
-        start = 0
-        while True:
-            ids = await self._one(
-                views.decode_id_list,
-                "views",
-                "list_by_all_tags",
-                U64(0),
-                U64(start),
-                U64(LIST_PAGE),
-            )
-            found.extend(ids)
-            if len(ids) < LIST_PAGE:
-                break
-            start += LIST_PAGE
-        return tuple(sorted(set(found)))
-
-    async def finalized_ids(self) -> tuple[int, ...]:
-        """Lotteries with a ``LotterySummary`` (finalized, or canceled and archived), oldest first.
-
-        ``views::list_finalized_ids(from, limit)`` (newest first, ``limit <= 1000``), paged; an
-        empty tuple without a history ledger.
-        """
-        found: list[int] = []
-        start = 0
-        while True:
-            try:
-                ids = await self._one(
-                    views.decode_id_list, "views", "list_finalized_ids", U64(start), U64(LIST_PAGE)
-                )
-            except MoveAbort as exc:
-                if exc.code == _E_HISTORY_MISSING:
-                    return ()
-                raise
-            found.extend(ids)
-            if len(ids) < LIST_PAGE:
-                break
-            start += LIST_PAGE
-        return tuple(sorted(set(found)))
-
-    async def has_summary(self, lottery_id: int) -> bool:
-        """True once ``history`` holds the lottery's summary (archived or finalized).
-
-        ``views::get_lottery_summary`` aborts when there is none: a table miss in the framework
-        (``0x1::table``) or the history ledger missing altogether.
-        """
-        try:
-            await self.view("views", "get_lottery_summary", (U64(lottery_id),))
-        except MoveAbort as exc:
-            if exc.module == "table" or exc.code == _E_HISTORY_MISSING:
-                return False
-            raise
-        return True
-
-    async def vrf_state(self, lottery_id: int) -> VrfState:
-        return await self._one(views.decode_vrf_state, "draw", "vrf_state_view", U64(lottery_id))
-
-    async def winner_progress(self, lottery_id: int) -> WinnerProgress:
-        return await self._one(
-            views.decode_winner_progress, "payouts", "winner_progress", U64(lottery_id)
-        )
-
-    async def price_feed(self, asset_id: int) -> PriceFeed:
-        return await self._one(
-            views.decode_price_feed, "price_feed", "get_price_view", U64(asset_id)
-        )
-
-    async def payout_batch_cap(self) -> PayoutBatchCap | None:
-        return await self._one(views.decode_cap, "roles", "payout_batch_cap_view")
-
-    async def _accounting_or_zero(self, lottery_id: int) -> Accounting:
-        """``accounting_snapshot`` aborts ``E_REGISTRY_MISSING`` in ``sales`` for a lottery that
-        has no sales state (no ticket sold yet): its accounting is all zeros."""
-        try:
-            return await self.accounting(lottery_id)
-        except MoveAbort as exc:
-            if exc.module == "sales" and exc.code == _E_REGISTRY_MISSING:
-                return Accounting()
-            raise
-
-    async def _feed_or_none(self, asset_id: int) -> PriceFeed | None:
-        try:
-            return await self.price_feed(asset_id)
-        except MoveAbort as exc:
-            if exc.code == _E_PRICE_FEED_NOT_FOUND:
-                return None
-            raise
-
-    async def lottery_view(self, lottery_id: int, *, scoped: bool = False) -> LotteryView:
-        """Every view of one lottery (``scoped``: the status first, then only the views its
-        status can make non-default, ``SCOPED``)."""
-        wanted: Collection[str] = _ALL
-        reads: dict[str, Callable[[int], Awaitable[object]]] = {
-            "config": self.lottery_config,
-            "accounting": self._accounting_or_zero,
-            "vrf": self.vrf_state,
-            "winners": self.winner_progress,
-            "refund": self.refund_progress,
-            "cancellation": self.cancellation,
-        }
-        async with _tasks() as group:
-            status_task = group.create_task(self.lottery_status(lottery_id))
-            if scoped:
-                wanted = SCOPED[(await status_task).status]
-            tasks = {name: group.create_task(_wait(reads[name](lottery_id))) for name in wanted}
-        status = status_task.result()
-        archived = False
-        if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
-            archived = await self.has_summary(lottery_id)
-        return LotteryView(
-            lottery_id=lottery_id,
-            status=status.status,
-            snapshot_frozen=status.snapshot_frozen,
-            archived=archived,
-            **{name: task.result() for name, task in tasks.items()},  # type: ignore[arg-type]
-        )
-
-    async def aggregates(self, asset_ids: Collection[int]) -> Aggregates:
-        async with _tasks() as group:
-            bots = group.create_task(self.list_bots())
-            deposit = group.create_task(self.vrf_deposit_status())
-            cap = group.create_task(self.payout_batch_cap())
-            feeds = [group.create_task(self._feed_or_none(a)) for a in sorted(set(asset_ids))]
-        return (
-            bots.result(),
-            deposit.result(),
-            cap.result(),
-            [f for t in feeds if (f := t.result()) is not None],
-        )
-
-
-def _results(results: list[object]) -> list[object]:
-    return results
-
-
 @contextlib.asynccontextmanager
-async def _tasks() -> AsyncIterator[asyncio.TaskGroup]:
+async def first_error() -> AsyncIterator[asyncio.TaskGroup]:
     """A ``TaskGroup`` whose failure surfaces as the first error itself, not a group.
 
     Callers of the gateway expect the typed ``autobot.errors`` exception; when one read fails the

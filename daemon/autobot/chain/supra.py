@@ -44,7 +44,7 @@ import structlog
 from autobot.chain.codec import entry_function, fail, field, obj, uint
 from autobot.chain.endpoints import RpcObserver
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
-from autobot.chain.reads import READS, SCOPED, RpcStorage, StorageReads, ViewReads
+from autobot.chain.reads import READS, SCOPED, RpcStorage, StorageReads
 from autobot.chain.responses import (
     decode_account_sequence,
     decode_block,
@@ -55,6 +55,7 @@ from autobot.chain.responses import (
 )
 from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.signer import Signer, signed_transaction_bytes
+from autobot.chain.view_reads import ViewReads
 from autobot.domain.bots import Bot
 from autobot.domain.calls import Call, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress

@@ -19,9 +19,10 @@ from typing import Any
 from model_builders import ADMIN, OP_A, OP_B, STRANGER
 from test_storage import Chain, _story, demo_chain
 
-from autobot.chain.reads import StorageReads, ViewReads
+from autobot.chain.reads import StorageReads
 from autobot.chain.responses import abort_from_vm_status
 from autobot.chain.rpc import Reply
+from autobot.chain.view_reads import ViewReads
 from autobot.errors import MoveAbort
 from autobot.localnet.arguments import from_json_argument
 from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
