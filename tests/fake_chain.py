@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from autobot.chain.aborts import abort_name_in, format_vm_status
-from autobot.chain.gateway import ChainEvent, EventPage, SignedTx, SimResult, TxOutcome, TxState
+from autobot.chain.gateway import ChainEvent, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
 from autobot.chain.reads import SCOPED
 from autobot.chain.signer import Signer
 from autobot.domain.bots import Bot
@@ -246,7 +246,7 @@ class FakeChain:
             for tx in self.submitted_unique()
             if f"{tx.call.module}::{tx.call.function}" == function
             and tx.tx_hash in self.outcomes
-            and self.outcomes[tx.tx_hash].state is TxState.SUCCESS
+            and self.outcomes[tx.tx_hash].state is TxStatus.SUCCESS
         ]
 
     def submitted_unique(self) -> list[SignedTx]:
@@ -550,8 +550,8 @@ class FakeChain:
         if tx_hash in self.outcomes:
             return self.outcomes[tx_hash]
         if tx_hash in self.mempool:
-            return TxOutcome(tx_hash=tx_hash, state=TxState.PENDING)
-        return TxOutcome(tx_hash=tx_hash, state=TxState.NOT_FOUND)
+            return TxOutcome(tx_hash=tx_hash, state=TxStatus.PENDING)
+        return TxOutcome(tx_hash=tx_hash, state=TxStatus.NOT_FOUND)
 
     async def wait_for(
         self,
@@ -614,7 +614,7 @@ class FakeChain:
                     abort = self._abort(exc.code, exc.module, address=exc.address)
                     self.outcomes[tx_hash] = TxOutcome(
                         tx_hash=tx_hash,
-                        state=TxState.FAILED,
+                        state=TxStatus.FAILED,
                         vm_status=abort.vm_status,
                         abort=abort,
                         block_height=self.height,
@@ -623,7 +623,7 @@ class FakeChain:
                     self._record(self.state.emitted, tx_hash=tx_hash)
                     self.outcomes[tx_hash] = TxOutcome(
                         tx_hash=tx_hash,
-                        state=TxState.SUCCESS,
+                        state=TxStatus.SUCCESS,
                         vm_status="Executed successfully",
                         block_height=self.height,
                     )

@@ -33,14 +33,15 @@ one by one when those cannot all be read), the others are read
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import structlog
 
 from autobot.chain.gateway import ChainGateway
+from autobot.clock import Clock, SystemClock
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import (
     ChainActivity,
@@ -54,7 +55,7 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
 from autobot.planning.schedule import is_idle, is_terminal, next_check
 
-__all__ = ["DRAFT_RECHECK_SECONDS", "LOTTERY_EVENTS", "ReadStats", "Watchlist"]
+__all__ = ["DRAFT_RECHECK_SECONDS", "LOTTERY_EVENTS", "ReadStats", "SweepReads", "Watchlist"]
 
 log = structlog.get_logger(__name__)
 
@@ -98,6 +99,37 @@ class ReadStats:
     terminal: int = 0  # lotteries known terminal (never read)
 
 
+class SweepReads(Protocol):
+    """What a sweep (``engine.Engine``) asks of its reads: the ``Watchlist``, or another way to
+    read (the sweep benchmark's baseline reads every lottery at every sweep)."""
+
+    @property
+    def last(self) -> ReadStats:
+        """What the last ``read`` and ``scan`` did."""
+        ...
+
+    @property
+    def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
+        """Lotteries read as terminal since the start: id → (chain second, final view)."""
+        ...
+
+    async def read(
+        self,
+        *,
+        asset_ids: Collection[int],
+        estimated_now: float | None = None,
+        pending: Mapping[int, int] | None = None,
+    ) -> Snapshot: ...
+
+    async def scan(self, *, busy: Collection[int] = ()) -> int: ...
+
+    def for_planning(self, snapshot: Snapshot, *, also: Collection[int] = ()) -> Snapshot: ...
+
+    def next_due(self) -> int | None: ...
+
+    def mark_changed(self, lottery_ids: Iterable[int]) -> None: ...
+
+
 class Watchlist:
     """The live lotteries' views between sweeps and the rules for reading them again."""
 
@@ -107,12 +139,16 @@ class Watchlist:
         gateway: ChainGateway,
         journal: SqliteJournal,
         schedule: PlanContext,
+        clock: Clock | None = None,
         event_types: Collection[str] = LOTTERY_EVENTS,
     ) -> None:
-        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs)."""
+        """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs);
+        ``clock``'s monotonic reading times the safety-net event reads and the busy lotteries'
+        reads."""
         self._gateway = gateway
         self._journal = journal
         self._schedule = schedule
+        self._clock = clock or SystemClock()
         self._event_types = tuple(event_types)
         self._views: dict[int, LotteryView] = {}
         self._working: dict[int, LotteryView] = {}  # views the planners may act on (not idle)
@@ -120,7 +156,6 @@ class Watchlist:
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
         self._terminal: dict[int, LotteryStatus] | None = None  # lottery id -> its last status
-        self._terminal_copy: frozenset[int] | None = None
         self._terminal_counts: Counter[LotteryStatus] = Counter()
         self._tally = OverviewTally()  # the overview of the kept views, kept with them
         self._changed: set[int] = set()  # read at the next sweep
@@ -140,13 +175,6 @@ class Watchlist:
     def views(self) -> Mapping[int, LotteryView]:
         """The kept views of the live lotteries."""
         return self._views
-
-    @property
-    def terminal(self) -> frozenset[int]:
-        """Lotteries known finalized or archived (a copy made again only when one is added)."""
-        if self._terminal_copy is None:
-            self._terminal_copy = frozenset(self._terminal or ())
-        return self._terminal_copy
 
     @property
     def finished(self) -> Mapping[int, tuple[int, LotteryView]]:
@@ -246,7 +274,7 @@ class Watchlist:
         if snapshot is None or terminal is None or self._cursor is None:
             return 0
         scanned = 0
-        clock = time.monotonic()
+        clock = self._clock.monotonic()
         activity = snapshot.activity or ChainActivity()
         moved = [t for t in self._event_types if activity.events.get(t, 0) > self._seen.get(t, 0)]
         extra: list[str] = []
@@ -269,7 +297,7 @@ class Watchlist:
             self._changed |= set(await self._gateway.lottery_ids()) - known
         self._changed |= self._pending_due(snapshot.now)
         self._changed = {i for i in self._changed if i not in terminal}
-        wall = time.monotonic()
+        wall = self._clock.monotonic()
         later = {
             i
             for i in self._changed & set(busy)
@@ -355,14 +383,13 @@ class Watchlist:
         if lottery_id not in self._terminal:
             self._terminal_counts[status] += 1
         self._terminal[lottery_id] = status
-        self._terminal_copy = None
 
     async def _keep(
         self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
     ) -> None:
         assert self._terminal is not None
         ended: dict[int, int] = {}
-        wall = time.monotonic()
+        wall = self._clock.monotonic()
         for lottery_id, view in sorted(fresh.items()):
             self._read_at[lottery_id] = now
             self._read_wall[lottery_id] = wall

@@ -16,7 +16,7 @@ import time
 import pytest
 from contract_backends import Backend
 
-from autobot.chain.gateway import TxState
+from autobot.chain.gateway import TxStatus
 from autobot.domain import calls
 from autobot.domain.draws import VrfState, WinnerProgress
 from autobot.domain.lotteries import Accounting, LotteryStatus
@@ -218,7 +218,7 @@ async def test_a_submitted_call_executes_and_uses_its_sequence_number(backend: B
     )
     assert await gw.submit(tx) == tx.tx_hash
     outcome = await gw.wait_for(tx.tx_hash, timeout=10, poll_interval=0.02)
-    assert outcome.state is TxState.SUCCESS and outcome.final and outcome.block_height
+    assert outcome.state is TxStatus.SUCCESS and outcome.final and outcome.block_height
     assert await gw.status(tx.tx_hash) == outcome
     assert await gw.account_sequence(backend.admin.address) == 1
     view = (await gw.lottery_views([1]))[1]
@@ -237,7 +237,7 @@ async def test_a_call_that_aborts_on_chain_fails_and_still_uses_its_number(
     )
     await gw.submit(tx)
     outcome = await gw.wait_for(tx.tx_hash, timeout=10, poll_interval=0.02)
-    assert outcome.state is TxState.FAILED and outcome.abort is not None
+    assert outcome.state is TxStatus.FAILED and outcome.abort is not None
     assert (outcome.abort.code, outcome.abort.module) == TABLE_NOT_FOUND
     assert await gw.account_sequence(backend.admin.address) == 1
 
@@ -264,7 +264,7 @@ async def test_sequence_numbers_and_unknown_hashes(backend: Backend) -> None:
     assert await gw.account_sequence(backend.admin.address) == 1
     # ... a hash the node never saw is not found, and waiting for it times out
     unknown = "0x" + "42" * 32
-    assert (await gw.status(unknown)).state is TxState.NOT_FOUND
+    assert (await gw.status(unknown)).state is TxStatus.NOT_FOUND
     with pytest.raises(RpcTimeout):
         await gw.wait_for(unknown, timeout=0.2, poll_interval=0.05)
     with pytest.raises(ValueError):
@@ -286,7 +286,7 @@ async def test_the_node_admits_each_sequence_number_once(backend: Backend) -> No
     ahead = signed(5, 1)  # closes lottery 5 (ACTIVE)
     assert await gw.submit(ahead) == ahead.tx_hash
     assert await gw.submit(ahead) == ahead.tx_hash
-    assert (await gw.status(ahead.tx_hash)).state is TxState.PENDING
+    assert (await gw.status(ahead.tx_hash)).state is TxStatus.PENDING
     # another transaction with a number that is pending is refused
     with pytest.raises(SequenceRace):
         await gw.submit(signed(3, 1))
@@ -298,7 +298,7 @@ async def test_the_node_admits_each_sequence_number_once(backend: Backend) -> No
     await gw.submit(first)
     for tx in (first, ahead):
         outcome = await gw.wait_for(tx.tx_hash, timeout=10, poll_interval=0.02)
-        assert outcome.state is TxState.SUCCESS
+        assert outcome.state is TxStatus.SUCCESS
     assert await gw.account_sequence(backend.admin.address) == 2
     # executed bytes sent again are behind the account: a race, not a second execution
     with pytest.raises(SequenceRace):
@@ -327,7 +327,7 @@ async def test_a_multi_agent_call_executes_with_its_co_signer(backend: Backend) 
     assert tx.secondary == (backend.operator.address,)
     await gw.submit(tx)
     outcome = await gw.wait_for(tx.tx_hash, timeout=10, poll_interval=0.02)
-    assert outcome.state is TxState.SUCCESS, outcome.vm_status
+    assert outcome.state is TxStatus.SUCCESS, outcome.vm_status
     rotated = await gw.get_bot(backend.operator.address)
     assert rotated is not None and (rotated.max_failures, rotated.cron_spec) == (
         4,
