@@ -224,12 +224,14 @@ class RpcClient:
         accept: frozenset[int] = frozenset({200}),
         second_opinion: frozenset[int] = frozenset(),
         only: Endpoint | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> T:
         """One request with failover; ``decode(reply)`` runs inside each attempt.
 
-        ``only`` pins the request to one endpoint (one attempt, no failover).
+        ``only`` pins the request to one endpoint (one attempt, no failover); ``headers`` are
+        sent as given (``Accept: application/x-bcs`` for a resource in BCS).
         """
-        send = _sender(method, path, params=params, json_body=json_body, bcs=bcs)
+        send = _sender(method, path, params=params, json_body=json_body, bcs=bcs, headers=headers)
         if only is not None:
             return (await self._attempt(only, send, decode, what=what, accept=accept))[1]
         tried: list[Endpoint] = []
@@ -513,25 +515,26 @@ def _sender(
     params: Mapping[str, Any] | None,
     json_body: Mapping[str, Any] | None,
     bcs: bytes | None,
+    headers: Mapping[str, str] | None = None,
 ) -> Callable[[Any], Awaitable[_Raw]]:
-    """One attempt's request through the SDK's ``ApiClient`` (its base URL and headers), the
-    body streamed within the limits (``_read_bounded``)."""
+    """One attempt's request through the SDK's ``ApiClient`` (its base URL and headers, with
+    ``headers`` on top), the body streamed within the limits (``_read_bounded``)."""
 
     async def send(api: Any) -> _Raw:
         url = urljoin(api.base_url, path)
-        headers: dict[str, str] = {}
+        extra: dict[str, str] = dict(headers or {})
         content: bytes | None = None
         if method == "POST":
             if bcs is not None:
-                headers["Content-Type"] = BCS_CONTENT_TYPE
+                extra["Content-Type"] = BCS_CONTENT_TYPE
                 content = bcs
             else:
-                headers["Content-Type"] = "application/json"
+                extra["Content-Type"] = "application/json"
                 content = json.dumps(dict(json_body or {})).encode()
         query = {k: v for k, v in (params or {}).items() if v is not None}
         client: httpx.AsyncClient = api._client  # the SDK client: its headers and timeouts
         async with client.stream(
-            method, url, params=query, headers=headers, content=content
+            method, url, params=query, headers=extra, content=content
         ) as response:
             body = await _read_bounded(response)
             return _Raw(status=response.status_code, headers=response.headers, content=body)

@@ -185,11 +185,28 @@ CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
 """
 
 _V3 = """
+-- Events counted exactly once (price_feed_updates_total): per event type, the first block not
+-- yet counted and how many events were counted; per subject (an asset id), the count so far.
+-- Cursor and counts change in one commit, so a restart neither counts twice nor skips.
+CREATE TABLE event_cursors (
+    event_type   TEXT PRIMARY KEY,            -- "price_feed::PriceFeedUpdatedEvent"
+    next_height  INTEGER NOT NULL,            -- the first block not yet counted
+    seen         INTEGER NOT NULL             -- events of the type counted (its handle's counter)
+);
+
+CREATE TABLE event_counts (
+    event_type   TEXT NOT NULL,
+    subject_id   INTEGER NOT NULL,            -- the asset id
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (event_type, subject_id)
+);
+"""
+
+_V4 = """
 -- A sweep's journal reads and retention touch only what they need, whatever the history (issue
 -- 12, finding 8): partial indexes for the finished actions retention looks at, the parked ones
 -- and the done fallbacks the planners read, the handled requests, the live transactions; and the
--- actions per state
--- kept by triggers, so the metrics' counts read nine rows instead of every action.
+-- actions per state kept by triggers, so the metrics' counts read nine rows, not every action.
 CREATE INDEX actions_finished ON actions (updated_chain, key)
     WHERE state IN ('done', 'failed', 'moot');
 CREATE INDEX actions_parked ON actions (kind, subject_id) WHERE state = 'parked';
@@ -219,7 +236,7 @@ CREATE TRIGGER action_counts_delete AFTER DELETE ON actions BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

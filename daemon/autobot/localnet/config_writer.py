@@ -48,7 +48,9 @@ def write_daemon_config(
     ``clock_tolerance_seconds`` 30 wall seconds of it unless given: chain time moved at will
     (``/localnet/v1/advance``) is followed beyond that only when a majority of the endpoints
     agrees (docs/decisions.md §14), so a test that jumps the clock with one endpoint passes a
-    tolerance at least as large as all its jumps together.
+    tolerance at least as large as all its jumps together. ``[chain] reads``
+    follows the package the localnet serves: ``storage`` for the package as published,
+    ``views`` for ``--views patched`` (a package redeployed with ``#[view]`` on its readers).
     """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,6 +67,7 @@ def write_daemon_config(
     tolerance = (
         30.0 * info.time_scale if clock_tolerance_seconds is None else clock_tolerance_seconds
     )
+    reads = "views" if info.views == "patched" else "storage"
     text = f"""\
 # autobot daemon config for the localnet at {info.rpc_url} (written by `autobot localnet`).
 # The key files beside this file hold the localnet's well-known DEV keys: never use them elsewhere.
@@ -77,6 +80,7 @@ request_timeout_seconds = 10.0
 tx_ttl_seconds = 30
 time_scale = {float(info.time_scale)!r}
 clock_tolerance_seconds = {float(tolerance)!r}
+reads = {_quote(reads)}
 
 [keys]
 admin_key_file = {_quote(admin_key.name)}
