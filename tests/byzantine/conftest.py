@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import hypothesis  # noqa: F401  # imported at collection: a late import (the terminal summary's) warns, an error here
 import pytest
 from byz_harness import Byzantine
 from lying_proxy import LyingProxy
