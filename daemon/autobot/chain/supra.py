@@ -23,7 +23,8 @@ No single endpoint is trusted with time, sequence numbers, simulations or gas pr
 
 * chain time never runs backwards through this gateway, and a block time ahead of the pace line
   is quarantined, not adopted (``chain/timeguard.py``: a majority of the endpoints moves the line,
-  else the reading is capped at it); a block more than the pool's ``lag_tolerance_blocks`` behind
+  a majority below the reading wins, with others configured but silent the last time is kept,
+  alone the reading is capped at the line); a block more than the pool's ``lag_tolerance_blocks`` behind
   the best seen marks its endpoint lagging and is read again elsewhere (if every endpoint lags,
   the last trusted reading is returned again);
 * ``account_sequence`` asks every healthy endpoint: the lowest answer to resync (a number a liar
@@ -34,7 +35,10 @@ No single endpoint is trusted with time, sequence numbers, simulations or gas pr
   it is sent (the chain decides, and an on-chain abort is decided from its own answer);
 * gas: the median of the healthy endpoints' estimates, under a ceiling and a hard cap, and
   ``max_gas_amount`` from the simulation (``chain/gas.py``);
-* a 404 for a transaction hash is confirmed by a second healthy endpoint before it is believed;
+* a 404 for a transaction hash, or for a resource or table item (``chain/reads.py``), is
+  confirmed by a second healthy endpoint before it is believed;
+* paginated reads (events pages here, the view id listings in ``chain/view_reads.py``) are
+  bounded in pages and must move on (``chain/pages.py``);
 * a submit goes to one endpoint; the same bytes go to another only after a transport failure.
 """
 
