@@ -18,7 +18,8 @@ What it does ("Prove it under faults", part 3):
    (``tests/byzantine/lying_proxy.py``) in front of the first faulted front end is listed
    first in the daemon's ``rpc_urls``, and tells lies drawn at random (seeded) in bursts of a
    few seconds: time ahead (+4000 chain seconds), sequence numbers ahead (+100), forged
-   simulations, inflated gas (10^12 per unit), hidden statuses, endless pages.
+   simulations, inflated gas (10^12 per unit), hidden statuses, hidden stored records (a
+   resource or table item answering 404), endless pages.
 3. Runs ``autobot run`` as a process and, at seeded random moments (half of them while the
    journal shows a transaction in flight), SIGKILLs it (``--kills``) or SIGTERMs it
    (``--sigterms``: it must exit 0 within the shutdown grace) and starts it again at once or
@@ -138,6 +139,7 @@ LIES: tuple[tuple[Lie, dict[str, Any]], ...] = (
     (Lie.FORGED_SIMULATION, {}),
     (Lie.INFLATED_GAS, {"price": 10**12}),
     (Lie.HIDDEN_STATUS, {}),
+    (Lie.HIDDEN_RECORDS, {}),
     (Lie.ENDLESS_PAGES, {"mode": "advance"}),
     (Lie.ENDLESS_PAGES, {"mode": "repeat"}),
 )
