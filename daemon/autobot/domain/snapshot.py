@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from autobot.domain.bots import Bot
 from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
@@ -147,6 +148,7 @@ class Snapshot:
     deposit: VrfDepositStatus = field(default_factory=VrfDepositStatus)
     cap: PayoutBatchCap | None = None
     lotteries: Mapping[int, LotteryView] = field(default_factory=dict)
+    features: FeatureSwitch = field(default_factory=FeatureSwitch)  # default: no switch, no check
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "feeds", _freeze(self.feeds))
@@ -177,6 +179,7 @@ class Snapshot:
         feeds: Iterable[PriceFeed] = (),
         deposit: VrfDepositStatus | None = None,
         cap: PayoutBatchCap | None = None,
+        features: FeatureSwitch | None = None,
     ) -> Snapshot:
         """A snapshot for tests: the overview is computed from ``lotteries`` at ``now``."""
         views = tuple(lotteries)
@@ -188,4 +191,5 @@ class Snapshot:
             deposit=deposit if deposit is not None else VrfDepositStatus(),
             cap=cap,
             lotteries={v.lottery_id: v for v in views},
+            features=features if features is not None else FeatureSwitch(),
         )

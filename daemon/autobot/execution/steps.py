@@ -34,7 +34,7 @@ from autobot.errors import RpcProtocolError, SubmitWindowFull, TransientError, U
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
 from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
-from autobot.execution.outcomes import Verdict, classify_abort, incident_type
+from autobot.execution.outcomes import Verdict, classify_abort, executed_incident
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
@@ -476,12 +476,13 @@ class ActionSteps:
         self, record: ActionRecord, timed: TimedCall, tx: TxRecord
     ) -> NewIncident | None:
         """The incident-log line an executed call gets, if its kind is logged."""
-        kind = incident_type(timed.call)
-        if kind is None:
+        logged = executed_incident(timed.call, recipe_of(record))
+        if logged is None:
             return None
+        kind, more = logged
         text = (
             f"{timed.call.render()} executed for {record.key} (action hash "
-            f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
+            f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}{more}"
         )
         return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
 

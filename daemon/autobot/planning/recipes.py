@@ -17,6 +17,11 @@ from autobot.domain.draws import VrfStatus
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.planning.plan import Recipe, TimedCall
+from autobot.planning.preconditions import (
+    Refusal,
+    draw_request_refusals,
+    manual_schedule_refusals,
+)
 
 __all__ = [
     "RECIPE_TYPES",
@@ -94,6 +99,9 @@ class RequestDraw(Recipe):
             VrfStatus.FAILED,
         )
 
+    def refusals(self, snapshot: Snapshot) -> tuple[Refusal, ...]:
+        return draw_request_refusals(snapshot)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleManualRetry(Recipe):
@@ -120,6 +128,9 @@ class ScheduleManualRetry(Recipe):
         vrf = view.vrf
         moved = vrf.attempt != self.attempt or vrf.status != VrfStatus.REQUESTED
         return moved or vrf.retry_after_ts > 0
+
+    def refusals(self, snapshot: Snapshot) -> tuple[Refusal, ...]:
+        return manual_schedule_refusals(snapshot)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -289,7 +289,7 @@ async def test_a_refund_plan_runs_every_batch_and_the_archive_under_one_announce
     assert len(rig.chain.executed("automation::announce_dry_run")) == 1
     assert len(rig.chain.executed("automation::record_success")) == 1
     kinds = [i.type for i in await rig.journal.incidents()]
-    assert kinds.count("Refund") == 3 and kinds.count("Dry-run") == 1
+    assert kinds.count("Cancellation") == 3 and kinds.count("Dry-run") == 1  # refunds: the cancel's
 
 
 async def test_a_batch_waits_for_its_cooldown_time(rig: Rig) -> None:
