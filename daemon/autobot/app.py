@@ -51,6 +51,7 @@ from autobot.errors import (
     Problem,
 )
 from autobot.gcwatch import GcWatch
+from autobot.journal.incident_log import IncidentLogFile
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
@@ -164,7 +165,11 @@ class Daemon:
             for name in self._keyring.operators
         }
         guards = execution.Guards(metrics=exec_metrics)
-        book = execution.Bookkeeper(journal=self._journal, metrics=exec_metrics)
+        book = execution.Bookkeeper(
+            journal=self._journal,
+            metrics=exec_metrics,
+            responsible=config.incidents.responsible,
+        )
         steps = execution.ActionSteps(
             journal=self._journal,
             gateway=self._gateway,
@@ -229,10 +234,12 @@ class Daemon:
         """A sweep over this daemon's parts that reads the chain through ``reads``: the daemon's
         own reads through its ``Watchlist``; the sweep benchmark's baseline reads everything."""
         assert self._executor is not None
+        path = self.config.incidents.log_path
         return Engine(
             config=self.config, gateway=self._gateway, journal=self._journal,
             executor=self._executor, metrics=self.metrics, clock_map=self.clock_map,
             watchlist=reads,
+            incident_log=None if path is None else IncidentLogFile(path=path, journal=self._journal),
             operator_names={s.address: name for name, s in self._keyring.operators.items()},
             wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
             wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
@@ -291,7 +298,10 @@ class Daemon:
         assert self._executor is not None
         try:
             report = await execution.recover(
-                journal=self._journal, gateway=self._gateway, executor=self._executor
+                journal=self._journal,
+                gateway=self._gateway,
+                executor=self._executor,
+                responsible=self.config.incidents.responsible,
             )
         except JournalError:
             raise  # without its journal autobot must not act: stop (exit 74)

@@ -17,7 +17,7 @@ import enum
 from autobot.chain.aborts import NOT_YET_CODES
 from autobot.domain.actions import ActionKind, Subject
 from autobot.domain.calls import Call
-from autobot.domain.draws import MAX_VRF_ATTEMPTS
+from autobot.domain.draws import E_VRF_PENDING, MAX_VRF_ATTEMPTS
 from autobot.journal.records import ActionState, IncidentType, Outcome
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import RequestDraw
@@ -31,8 +31,6 @@ __all__ = [
     "executed_incident",
     "snapshot_scope",
 ]
-
-E_VRF_PENDING = 0x1701
 
 TERMINAL_STATE: dict[Outcome, ActionState] = {
     Outcome.SUCCESS: ActionState.DONE,

@@ -166,7 +166,7 @@ class ActionSteps:
             assert record.action_id is not None
             announce = c.announce_dry_run(record.action_id, digest, now, execute_at)
         if not self._live:
-            return await self._dry_run(record, now, operator, announce, calls, digest)
+            return await self._dry_run(record, now, operator, announce, calls, digest, execute_at)
         fixed: ActionChanges = {
             "state": ActionState.EXECUTING,
             "operator": bot.operator if bot is not None else None,
@@ -569,6 +569,7 @@ class ActionSteps:
         announce: c.Call | None,
         calls: tuple[TimedCall, ...],
         digest: bytes,
+        execute_at: int,
     ) -> StepResult:
         plan: list[WouldSend] = []
         if announce is not None and operator is not None:
@@ -583,7 +584,17 @@ class ActionSteps:
         await rehearse(self._gateway, plan, action_key=record.key, action_hash=digest)
         until = now + self._dry_recheck
         message = "dry-run: simulated and logged, nothing submitted"
-        await self._book.update(record, now, next_check_at=until, error_message=message)
+        note = None
+        if announce is not None and operator is not None and record.error_message != message:
+            text = (  # the first rehearsal of an announcement: the handbook logs every dry run
+                f"dry-run mode: would announce action {record.action_id} for {record.key}: hash "
+                f"0x{digest.hex()}, executes after {execute_at}, "
+                f"operator {operator.address}; nothing submitted"
+            )
+            note = self._book.incident(record, IncidentType.DRY_RUN, text)
+        await self._book.update(
+            record, now, next_check_at=until, error_message=message, incident=note
+        )
         return self._book.wait(record, until)
 
     @property

@@ -26,6 +26,7 @@ kind           subject      round
 ``fallback``   asset id     the feed's ``last_updated_ts`` (one episode per accepted price)
 ``clamp``      asset id     the operator request id
 ``rotate``     operator     the operator request id (subject is the 0x address)
+``unpause``    deposit      the operator request id (subject always 0: the one VRF deposit)
 =============  ===========  ===============================================================
 
 A planner skips a subject when ``ctx.open_actions`` holds a key with the same kind and subject

@@ -31,6 +31,7 @@ __all__ = [
     "ComputeWinners",
     "RefundPlan",
     "RequestDraw",
+    "ResumeRequests",
     "RotateBot",
     "ScheduleManualRetry",
     "SetFallback",
@@ -321,6 +322,21 @@ class RotateBot(Recipe):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeRequests(Recipe):
+    """``vrf_deposit::resume_requests(execute_at)``: VRF requests paused by the deposit guard run
+    again (action 5, sensitive: operator request only, ``autobot vrf resume``; the request is
+    refused while the deposit is short, ``planning/requests.py``). The goal: not paused."""
+
+    KIND: ClassVar[ActionKind] = ActionKind.UNPAUSE
+
+    def calls(self, execute_at: int) -> tuple[TimedCall, ...]:
+        return (TimedCall(call=c.resume_requests(execute_at), not_before=execute_at),)
+
+    def goal_reached(self, snapshot: Snapshot) -> bool:
+        return not snapshot.deposit.requests_paused
+
+
 RECIPE_TYPES: Mapping[str, type[Recipe]] = {
     cls.KIND.value: cls
     for cls in (
@@ -333,6 +349,7 @@ RECIPE_TYPES: Mapping[str, type[Recipe]] = {
         SetFallback,
         ClearClamp,
         RotateBot,
+        ResumeRequests,
     )
 }
 

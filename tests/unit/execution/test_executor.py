@@ -365,6 +365,22 @@ async def test_dry_run_simulates_and_logs_every_transaction_and_submits_nothing(
     assert shown[1]["arguments"] == ["u64:1", "u8:2"] and shown[1]["simulated"] == "ok"
 
 
+async def test_dry_run_logs_each_announcement_it_would_make_once(rig: Rig) -> None:
+    # given dry-run mode and an action for a timelocked bot, rehearsed twice
+    rig.live = False
+    rig.build()
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.advance(600)
+    await rig.executor.advance(key)
+    # then the incident log has one Dry-run row for it: what it would announce, nothing sent
+    [row] = await rig.journal.incidents()
+    assert row.type == "Dry-run" and row.action_key == str(key)
+    assert row.description.startswith("dry-run mode: would announce action 1 for close:1:0")
+    assert row.description.endswith("nothing submitted") and row.tx_hash is None
+
+
 async def test_an_operator_can_park_an_action_and_retry_it(rig: Rig) -> None:
     # given
     rig.chain.add_bot(B, timelock_secs=0)
