@@ -212,6 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--allowed-actions", type=_action_list, metavar="1,2,…")
     rotate.add_argument("--cron", metavar="SPEC")
     rotate.set_defaults(handler=_handler("autobot.control:rotate_command"))
+
+    vrf = sub.add_parser("vrf", help="VRF deposit requests")
+    vrf_sub = vrf.add_subparsers(dest="vrf_command", metavar="SUBCOMMAND", required=True)
+    resume = with_config(
+        vrf_sub.add_parser(
+            "resume",
+            help="request resume_requests (action 5): VRF requests paused by the deposit guard "
+            "run again; refused while the deposit is short",
+        )
+    )
+    resume.set_defaults(handler=_handler("autobot.control:resume_command"))
     return parser
 
 

@@ -116,6 +116,7 @@ class RequestKind(enum.StrEnum):
     CLAMP = ActionKind.CLAMP.value  # subject: asset id (``autobot feed clear-clamp``)
     REFUND = ActionKind.REFUND.value  # subject: lottery id
     ROTATE = ActionKind.ROTATE.value  # subject: operator address or name; params: the new settings
+    UNPAUSE = ActionKind.UNPAUSE.value  # subject: "0" (the VRF deposit) (``autobot vrf resume``)
     RETRY = "retry"  # subject: action key (a parked or failed action)
     PARK = "park"  # subject: action key
 
