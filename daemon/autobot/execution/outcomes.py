@@ -18,6 +18,7 @@ from autobot.chain.aborts import NOT_YET_CODES
 from autobot.domain.actions import ActionKind, Subject
 from autobot.domain.calls import Call
 from autobot.domain.draws import E_VRF_PENDING, MAX_VRF_ATTEMPTS
+from autobot.domain.features import E_FEATURE_DISABLED, E_FEATURE_MODE_INVALID, E_FEATURE_UNKNOWN
 from autobot.journal.records import ActionState, IncidentType, Outcome
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import RequestDraw
@@ -31,6 +32,8 @@ __all__ = [
     "executed_incident",
     "snapshot_scope",
 ]
+
+FEATURE_CODES = frozenset({E_FEATURE_UNKNOWN, E_FEATURE_MODE_INVALID, E_FEATURE_DISABLED})
 
 TERMINAL_STATE: dict[Outcome, ActionState] = {
     Outcome.SUCCESS: ActionState.DONE,
@@ -48,8 +51,12 @@ class Verdict(enum.Enum):
 
 
 def classify_abort(code: int, call: Call) -> Verdict:
-    """What an abort of ``call`` (simulated or executed) means for the plan."""
-    if code in NOT_YET_CODES:
+    """What an abort of ``call`` (simulated or executed) means for the plan.
+
+    The feature switch's refusals (``E_FEATURE_*``) are preconditions pre-flight reads before
+    anything is simulated (``planning/preconditions.py``); met anyway (the switch turned between the
+    read and the simulation), they wait as well: a disabled feature is never a bot failure."""
+    if code in NOT_YET_CODES or code in FEATURE_CODES:
         return Verdict.WAIT
     if code == E_VRF_PENDING and (call.module, call.function) == ("draw", "request_draw_admin"):
         return Verdict.ESCALATE

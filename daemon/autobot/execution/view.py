@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable
 
 from autobot.chain.gateway import ChainGateway
+from autobot.domain.actions import ActionKind
 from autobot.domain.bots import Bot
+from autobot.domain.payouts import VrfDepositStatus
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import UnusableAction
 from autobot.execution.outcomes import snapshot_scope
@@ -25,9 +27,12 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import recipe_from_json
 
-__all__ = ["NOW_REUSE_SECONDS", "StepView", "recipe_of"]
+__all__ = ["DEPOSIT_KINDS", "NOW_REUSE_SECONDS", "StepView", "recipe_of"]
 
 NOW_REUSE_SECONDS = 0.05
+DEPOSIT_KINDS = frozenset({ActionKind.DRAW, ActionKind.UNPAUSE})
+"""Kinds a step judges by the VRF deposit too: a draw request's pre-flight (paused requests),
+resuming requests (its goal)."""
 
 
 def recipe_of(record: ActionRecord) -> Recipe:
@@ -71,14 +76,31 @@ class StepView:
                     lottery_ids=lotteries, asset_ids=assets
                 )
             else:
-                now, bots, views = await asyncio.gather(
+                now, bots, views, deposit = await asyncio.gather(
                     self._gateway.chain_time(),
                     self._gateway.list_bots(),
                     self._gateway.lottery_views(lotteries, scoped=True),
+                    self._deposit(record),
                 )
-                self._snapshot = Snapshot(time=now, bots=bots, lotteries=views)
+                self._snapshot = Snapshot(time=now, bots=bots, lotteries=views, deposit=deposit)
             self._stale = False
         return self._snapshot
+
+    async def _deposit(self, record: ActionRecord) -> VrfDepositStatus:
+        """The VRF deposit, for the kinds whose preconditions or goal read it (a draw request's
+        pre-flight, resuming requests); the default (not paused) for the rest."""
+        if record.kind in DEPOSIT_KINDS:
+            return await self._gateway.vrf_deposit_status()
+        return VrfDepositStatus()
+
+    async def follow_live(self, record: ActionRecord) -> None:
+        """Follow every live transaction of the action, of any attempt (no waiting): a refusal
+        reported before the action had a hash of its own is followed here."""
+        live = [t for t in await self._journal.transactions(record.key) if t.state.live]
+        for tx in live:
+            followed = await self._sequencer(tx.sender).follow(tx)
+            if followed.state.consumed:
+                self._stale = True
 
     async def bot(self, record: ActionRecord, operator: str) -> Bot | None:
         """The operator's bot: from the current snapshot, else read alone (guards only)."""

@@ -27,6 +27,7 @@ from autobot.domain.bots import Bot
 from autobot.domain.calls import Call
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import LotteryConfig, LotteryStatus
+from autobot.domain.payouts import VrfDepositStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.domain.values import ChainTime
 from autobot.errors import MoveAbort, RpcRejected, SequenceRace
@@ -60,6 +61,7 @@ class ChainState:
     bots: dict[str, Bot] = field(default_factory=dict)
     lotteries: dict[int, LotteryView] = field(default_factory=dict)
     feeds: dict[int, PriceFeed] = field(default_factory=dict)
+    deposit: VrfDepositStatus = field(default_factory=VrfDepositStatus)
 
     def lottery(self, lottery_id: int) -> LotteryView:
         return self.lotteries[lottery_id]
@@ -203,10 +205,14 @@ class FakeChain:
             lotteries=tuple(self.state.lotteries.values()),
             bots=tuple(self.state.bots.values()),
             feeds=tuple(self.state.feeds.values()),
+            deposit=self.state.deposit,
         )
 
     async def get_bot(self, operator: str) -> Bot | None:
         return self.state.bots.get(operator)
+
+    async def vrf_deposit_status(self) -> VrfDepositStatus:
+        return self.state.deposit
 
     async def list_bots(self) -> tuple[Bot, ...]:
         return tuple(self.state.bots.values())
