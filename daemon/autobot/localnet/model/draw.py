@@ -64,7 +64,6 @@ __all__ = [
     "init_draw",
     "request_draw_admin",
     "schedule_manual_retry_admin",
-    "set_mode",
     "vrf_callback",
 ]
 

@@ -24,6 +24,7 @@ from typing import Literal
 from autobot.localnet.model import (
     automation,
     draw,
+    feature_switch,
     legacy_bridge,
     payouts,
     price_feed,
