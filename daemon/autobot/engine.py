@@ -360,6 +360,13 @@ class Engine:
         counts = await self._journal.action_counts()
         return {state.value: count for state, count in counts.items()}
 
+    def _label(self, subject: str) -> str:
+        """A metric label for an escalation's subject: an operator's configured name, never a
+        whole address (labels stay short and bounded, docs/conventions.md §13)."""
+        if subject.startswith("0x") and len(subject) > _ADDRESS_LABEL:
+            return self._operator_names.get(subject, subject[:_ADDRESS_LABEL] + "…")
+        return subject
+
     def _report(
         self,
         snapshot: Snapshot,
@@ -377,13 +384,17 @@ class Engine:
                 snapshot,
                 operator_names=self._operator_names,
                 feed_updates_total=self._feed_updates,
-                escalations={(a.reason, a.subject): n for a, n in attention.attention},
+                escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
             )
         )
         for state, count in journal_counts.items():
             self._metrics.journal_actions.labels(state).set(count)
         lag = self._wall() - self._clock_map.wall_at(snapshot.now)
         self._metrics.chain_lag.set(max(0.0, lag))
+
+
+_ADDRESS_LABEL = 8
+"""Characters of an unknown operator's address kept in a label (``0x`` and six hex digits)."""
 
 
 def _may_have_changed(key: ActionKey, step: StepResult | None) -> bool:

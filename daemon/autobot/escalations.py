@@ -106,10 +106,11 @@ class Escalations:
         assert self._open is not None
         new = [key for key in current if key not in self._open]
         for kind, subject in sorted(new):
-            if kind in EXECUTOR_LOGGED or (kind, subject) in self._written:
-                continue
+            if (kind, subject) in self._written:
+                continue  # its row was written before a restart: the same episode
             log.warning("escalation", kind=kind, subject=subject, reason=current[(kind, subject)])
-            rows.append(self._row(f"{kind} {subject}: {current[(kind, subject)]}"))
+            if kind not in EXECUTOR_LOGGED:
+                rows.append(self._row(f"{kind} {subject}: {current[(kind, subject)]}"))
         self._open = set(current)
         self._written &= self._open  # read-back episodes count once: a new one gets its row
         rows.extend(await self._deposit(snapshot))
