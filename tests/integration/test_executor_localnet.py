@@ -246,3 +246,34 @@ async def test_an_announced_draw_refused_when_due_gives_its_slot_back_without_a_
     admin_call(localnet, "vrf_deposit", "resume_requests", now + 2)
     retried = await executor_a.retry(key)
     assert retried.state is ActionState.PLANNED
+
+
+async def test_a_disabled_draw_feature_never_produces_a_record_failure(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor: Executor
+) -> None:
+    # given: lottery 2 is due for its draw (B carries it) and the package's DRAW feature is off
+    operator_b = Signer.from_private_key_hex(localnet.info.operators[1].private_key).address
+    localnet.node.model.seed_feature_draw(False)
+    now = (await gateway.chain_time()).seconds
+    key = await plan(executor, gateway, draw_2(), "draw:2:1")
+    # when the executor takes the action again and again while the feature stays off
+    for _ in range(3):
+        result = await executor.advance(key)
+        assert result.next_check_at is not None and result.state is not ActionState.DONE
+        await advance_chain(localnet, result.next_check_at - now + 1)
+        now = result.next_check_at + 1
+    # then B's failure count is unchanged and nothing but (at most) a rejection report was sent
+    bot = await gateway.get_bot(operator_b)
+    assert bot is not None and (bot.failure_count, bot.success_streak) == (0, 0)
+    failures = await gateway.events("history::AutomationErrorEvent")
+    assert failures.events == ()
+    sent = await journal.transactions(str(key))
+    assert all(t.call_index == 1 and t.purpose is TxPurpose.RECORD for t in sent)
+    action = await journal.get_action(str(key))
+    assert action is not None and action.error_name == "E_FEATURE_DISABLED"
+    # and once the admin turns DRAW back on, the draw runs and is recorded as a success
+    admin_call(localnet, "feature_switch", "set_mode", 3, 1)
+    await advance_chain(localnet, 600)
+    assert (await executor.advance(key)).state is ActionState.DONE
+    bot = await gateway.get_bot(operator_b)
+    assert bot is not None and (bot.failure_count, bot.success_streak) == (0, 1)
