@@ -570,8 +570,16 @@ class ActionSteps:
             digest = action_hash(
                 record.action_id, record.subject_id, [t.call for t in calls], execute_at
             )
-            if await self._reported(record, operator, digest, refusal, expect=ActionState.PLANNED,
-                                    changes=waiting, now=now):  # fmt: skip
+            reported = await self._reported(
+                record,
+                operator,
+                digest,
+                refusal,
+                expect=ActionState.PLANNED,
+                changes=waiting,
+                now=now,
+            )
+            if reported:
                 return self._book.wait(record, until)
         await self._book.update(record, now, **waiting)
         return self._book.wait(record, until)
@@ -591,8 +599,16 @@ class ActionSteps:
                 return self._book.soon(record)
             if tx is None or tx.state is TxState.DROPPED:
                 operator = self.sequencer(record.operator)
-                if await self._reported(record, operator, record.action_hash, refusal,
-                                        expect=ActionState.EXECUTING, changes={}, now=now):  # fmt: skip
+                reported = await self._reported(
+                    record,
+                    operator,
+                    record.action_hash,
+                    refusal,
+                    expect=ActionState.EXECUTING,
+                    changes={},
+                    now=now,
+                )
+                if reported:
                     return self._book.soon(record)
         if record.operator is not None and record.timelock_secs:
             text = (
