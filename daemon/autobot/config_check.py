@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autobot.chain.keys import check_keys
-from autobot.config import Config, read_config_file
+from autobot.config import READS_EXPLAINED, Config, read_config_file
 from autobot.errors import EX_CONFIG, Problem
 
 __all__ = ["check_config_command", "check_config_file"]
@@ -55,4 +55,5 @@ def check_config_command(args: argparse.Namespace) -> int:
         f"{len(config.keys.operator_key_files)} operator(s), mode {config.automation.mode}, "
         f"journal {config.journal.path}"
     )
+    print(f"reads {config.chain.reads}: {READS_EXPLAINED[config.chain.reads]}")
     return 0

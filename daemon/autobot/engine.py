@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +36,7 @@ from autobot.domain.snapshot import Snapshot
 from autobot.errors import IncidentLogError
 from autobot.escalations import Escalations, EscalationUpdate
 from autobot.execution import Executor, StepResult
+from autobot.feed_updates import FeedUpdates
 from autobot.journal.incident_log import IncidentLogFile
 from autobot.journal.records import (
     ActionRecord,
@@ -137,8 +137,7 @@ class Engine:
         self._escalations = Escalations(journal=journal, responsible=config.incidents.responsible)
         self._incident_log = incident_log
         self._incident_log_failed = False
-        self._feed_updates: Counter[int] = Counter()
-        self._last_feed_ts: dict[int, int] = {}
+        self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -197,6 +196,7 @@ class Engine:
             if await self._watchlist.scan(busy=busy):  # changes read: plan soon, not next poll
                 self._soon()
         self._schedule(result, snapshot.now)
+        await self._feed_updates.count(snapshot, assets=snapshot.feeds.keys())
         journal_counts = await self._journal_counts()
         attention = await self._escalate(result, snapshot, journal_counts)
         await self._write_incident_log()
@@ -373,17 +373,12 @@ class Engine:
         journal_counts: Mapping[str, int],
         attention: EscalationUpdate,
     ) -> None:
-        for asset_id, feed in snapshot.feeds.items():
-            last = self._last_feed_ts.get(asset_id)
-            if last is not None and feed.last_updated_ts > last:
-                self._feed_updates[asset_id] += 1
-            self._feed_updates.setdefault(asset_id, 0)
-            self._last_feed_ts[asset_id] = feed.last_updated_ts
+        updates = dict.fromkeys(snapshot.feeds, 0) | dict(self._feed_updates.totals)
         self._metrics.snapshot.update(
             sample_from_snapshot(
                 snapshot,
                 operator_names=self._operator_names,
-                feed_updates_total=self._feed_updates,
+                feed_updates_total=updates,
                 escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
             )
         )

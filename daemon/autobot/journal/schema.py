@@ -184,27 +184,45 @@ ALTER TABLE requests_v2 RENAME TO requests;
 CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
 """
 
-_REQUESTS_V3 = _REQUESTS_V2.replace(
-    "CREATE TABLE requests_v2 ", "CREATE TABLE requests_v3 "
+_V3 = """
+-- Events counted exactly once (price_feed_updates_total): per event type, the first block not
+-- yet counted and how many events were counted; per subject (an asset id), the count so far.
+-- Cursor and counts change in one commit, so a restart neither counts twice nor skips.
+CREATE TABLE event_cursors (
+    event_type   TEXT PRIMARY KEY,            -- "price_feed::PriceFeedUpdatedEvent"
+    next_height  INTEGER NOT NULL,            -- the first block not yet counted
+    seen         INTEGER NOT NULL             -- events of the type counted (its handle's counter)
+);
+
+CREATE TABLE event_counts (
+    event_type   TEXT NOT NULL,
+    subject_id   INTEGER NOT NULL,            -- the asset id
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (event_type, subject_id)
+);
+"""
+
+_REQUESTS_V4 = _REQUESTS_V2.replace(
+    "CREATE TABLE requests_v2 ", "CREATE TABLE requests_v4 "
 ).replace("'rotate')", "'rotate', 'unpause')")
 
-_V3 = f"""
+_V4 = f"""
 -- Operator requests to resume VRF requests (``autobot vrf resume``: kind ``unpause``, action 5).
 -- The CHECK constraint cannot be altered: the table is copied again, as in schema 2.
-{_REQUESTS_V3}
-INSERT INTO requests_v3 (id, kind, subject, params, requested_by, requested_wall, state,
+{_REQUESTS_V4}
+INSERT INTO requests_v4 (id, kind, subject, params, requested_by, requested_wall, state,
         handled_wall, result)
     SELECT id, kind, subject, params, requested_by, requested_wall, state, handled_wall, result
     FROM requests;
-DELETE FROM sqlite_sequence WHERE name = 'requests_v3';
-INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_v3', seq FROM sqlite_sequence
+DELETE FROM sqlite_sequence WHERE name = 'requests_v4';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_v4', seq FROM sqlite_sequence
     WHERE name = 'requests';
 DROP TABLE requests;
-ALTER TABLE requests_v3 RENAME TO requests;
+ALTER TABLE requests_v4 RENAME TO requests;
 CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
