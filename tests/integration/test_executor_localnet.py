@@ -271,6 +271,9 @@ async def test_a_disabled_draw_feature_never_produces_a_record_failure(
     assert all(t.call_index == 1 and t.purpose is TxPurpose.RECORD for t in sent)
     action = await journal.get_action(str(key))
     assert action is not None and action.error_name == "E_FEATURE_DISABLED"
+    # read from the package's storage before anything was simulated (pre-flight), not learnt
+    # from an aborted simulation
+    assert action.error_message is not None and action.error_message.startswith("pre-flight:")
     # and once the admin turns DRAW back on, the draw runs and is recorded as a success
     admin_call(localnet, "feature_switch", "set_mode", 3, 1)
     await advance_chain(localnet, 600)

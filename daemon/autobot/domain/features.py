@@ -57,6 +57,9 @@ class FeatureSwitch:
     def __post_init__(self) -> None:
         object.__setattr__(self, "modes", MappingProxyType(dict(self.modes)))
 
+    def __deepcopy__(self, memo: dict[int, object]) -> FeatureSwitch:
+        return self  # immutable (a copied chain state shares it)
+
     def refusal(self, feature: Feature, *, premium: bool = False) -> int | None:
         """The abort code a call checking ``feature`` would meet (``E_FEATURE_UNKNOWN``,
         ``E_FEATURE_DISABLED``, or ``E_FEATURE_MODE_INVALID`` for a mode it does not know),

@@ -292,6 +292,8 @@ _VIEW: tuple[tuple[str, str, str, str], ...] = (
     ("legacy_bridge", "is_mirror_enabled", "", "bool"),
     ("automation", "automation_status_option", "operator:address", "Option<AutomationBotStatus>"),
     ("automation", "automation_operators", "", "vector<address>"),
+    ("feature_switch", "is_initialized", "", "bool"),
+    ("feature_switch", "is_enabled", "feature_id:u64 has_premium:bool", "bool"),
 )
 
 ENTRY_FUNCTIONS: Mapping[tuple[str, str], EntrySignature] = MappingProxyType(
