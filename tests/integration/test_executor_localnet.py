@@ -21,7 +21,7 @@ from autobot.journal.records import ActionState, Outcome, TxPurpose, TxState
 from autobot.journal.store import SqliteJournal
 from autobot.localnet.runner import Localnet
 from autobot.planning.plan import ActionKey, PlannedAction, Recipe
-from autobot.planning.recipes import AutoClose, Cancel, RequestDraw
+from autobot.planning.recipes import AutoClose, Cancel, RequestDraw, ResumeRequests
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -280,3 +280,44 @@ async def test_a_disabled_draw_feature_never_produces_a_record_failure(
     assert (await executor.advance(key)).state is ActionState.DONE
     bot = await gateway.get_bot(operator_b)
     assert bot is not None and (bot.failure_count, bot.success_streak) == (0, 1)
+
+
+async def test_resuming_vrf_requests_is_announced_waits_the_timelock_executes_and_is_recorded(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor_a: Executor
+) -> None:
+    # given: A (timelock 900) may carry action 5 (UNPAUSE, sensitive); VRF requests are paused
+    # and the deposit is healthy again only by the admin's new config (no snapshot resumed them)
+    signer_a = Signer.from_private_key_hex(localnet.info.operators[0].private_key)
+    now = (await gateway.chain_time()).seconds
+    localnet.node.model.call(
+        "automation", "rotate_bot", signers=[localnet.info.admin.address, signer_a.address],
+        args=[b"", [1, 2, 5, 6, 7], 900, 3, now + 10**6],
+    )  # fmt: skip
+    # a snapshot below the demo's effective floor pauses requests; the admin lowers the floor
+    admin_call(localnet, "vrf_deposit", "record_snapshot_admin", 10**9, 10**8, 5 * 10**8, now)
+    assert (await gateway.vrf_deposit_status()).shortfall is not None
+    admin_call(localnet, "vrf_deposit", "update_config", 12_000, 10**8)
+    deposit = await gateway.vrf_deposit_status()
+    assert deposit.requests_paused and deposit.shortfall is None
+    assert deposit.effective_floor == 10**8  # the ledger's config, read from storage
+    key = await plan(executor_a, gateway, ResumeRequests(), "unpause:0:1")
+    # when: announced, the chain moves past the timelock, then executed
+    announced = await executor_a.advance(key)
+    action = await journal.get_action(str(key))
+    assert action is not None and action.execute_at is not None
+    assert announced.state is ActionState.WAITING and action.execute_at >= now + 900
+    assert (await gateway.vrf_deposit_status()).requests_paused  # nothing before the timelock
+    await advance_chain(localnet, action.execute_at - (await gateway.chain_time()).seconds + 1)
+    done = await executor_a.advance(key)
+    # then: requests run again, through resume_requests as action 5 announced and recorded by A
+    assert done.state is ActionState.DONE
+    assert not (await gateway.vrf_deposit_status()).requests_paused
+    txs = await journal.transactions(str(key))
+    assert [(t.purpose, t.state) for t in txs] == [
+        (TxPurpose.ANNOUNCE, TxState.COMMITTED),
+        (TxPurpose.EXECUTE, TxState.COMMITTED),
+        (TxPurpose.RECORD, TxState.COMMITTED),
+    ]
+    bot = await gateway.get_bot(signer_a.address)
+    assert bot is not None and (bot.failure_count, bot.success_streak) == (0, 1)
+    assert bot.last_action_hash == action.action_hash and bot.pending_action_hash == b""
