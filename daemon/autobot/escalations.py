@@ -54,6 +54,13 @@ log = structlog.get_logger(__name__)
 DEPOSIT = "deposit"
 PAUSED = "vrf_deposit_paused"
 RESUMED = "vrf_deposit_resumed"
+
+
+class _InFlight:
+    """autobot's ``resume_requests`` is sent and not yet settled."""
+
+
+_IN_FLIGHT = _InFlight()
 EXECUTOR_LOGGED = frozenset({"vrf_pending"})
 """Escalations whose row the executor writes (the event is its refused call)."""
 READ_BACK = 5_000
@@ -155,8 +162,10 @@ class Escalations:
                 )
             ]
         if not deposit.requests_paused and self._paused_logged:
-            self._paused_logged = False
             ours = await self._our_resume()
+            if isinstance(ours, _InFlight):  # ours may be what resumed them: wait for its outcome
+                return []
+            self._paused_logged = False
             log.info("vrf_requests_resumed", tx_hash=None if ours is None else ours[1])
             text = f"{RESUMED} {DEPOSIT}: VRF requests resumed " + (
                 f"by autobot's resume_requests (action {ours[0].key}, tx {ours[1]})"
@@ -175,11 +184,17 @@ class Escalations:
             ]
         return []
 
-    async def _our_resume(self) -> tuple[ActionRecord, str] | None:
-        """autobot's latest ``resume_requests`` transaction, if it executed during this pause."""
+    async def _our_resume(self) -> tuple[ActionRecord, str] | _InFlight | None:
+        """autobot's latest ``resume_requests`` transaction, if it executed during this pause;
+        ``_IN_FLIGHT`` while it is sent but not yet settled in the journal (the chain may show
+        requests resumed by it a sweep before the executor follows it: the row waits for it)."""
         for record in await self._journal.list_actions(kinds=(ActionKind.UNPAUSE,), limit=1):
             for tx in reversed(await self._journal.transactions(record.key)):
-                if tx.purpose is not TxPurpose.EXECUTE or tx.state is not TxState.COMMITTED:
+                if tx.purpose is not TxPurpose.EXECUTE:
+                    continue
+                if tx.state.live:
+                    return _IN_FLIGHT
+                if tx.state is not TxState.COMMITTED:
                     continue
                 settled = tx.settled_wall or tx.created_wall
                 if self._paused_wall is None or settled >= self._paused_wall:

@@ -58,6 +58,7 @@ from deploy_support import (
 )
 
 if TYPE_CHECKING:
+    from autobot.chain.supra import SupraGateway
     from conftest import TxFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -222,6 +223,17 @@ async def resume_when_allowed(config: str, *, within: float) -> tuple[list[str],
 
 
 @pytest.mark.timeout(240)
+async def until_cancelled(
+    gateway: SupraGateway, lottery_id: int, daemon: DaemonProcess, *, within: float
+) -> None:
+    """Wait (the daemon alive) until the chain shows ``lottery_id`` CANCELED."""
+    deadline = time.monotonic() + within
+    while (await gateway.lottery_status(lottery_id)).status != LotteryStatus.CANCELED:
+        daemon.check_alive()
+        assert time.monotonic() < deadline, f"lottery {lottery_id} not cancelled in {within} s"
+        await asyncio.sleep(0.5)
+
+
 async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act(
     tmp_path: Path,
 ) -> None:
@@ -285,6 +297,9 @@ async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act
                 assert cancel.returncode == 0, cancel.stderr
                 await page(hooks, "AutobotEscalation", "resolved", since=before,
                            reason="vrf_pending", subject="1", within=60, on_timeout=dump)  # fmt: skip
+                # the page resolves once the cancel is under way (announced: action 7 waits out
+                # A's 900 s timelock); the chain shows it done a few wall seconds later
+                await until_cancelled(net.gateway, 1, daemon, within=60)
                 daemon.check_alive()
             printed = await autobot_cli("incidents", "--format", "markdown", "--config", config)
         # Then the chain: requests resumed by action 5, lottery 1 cancelled, no bot failed

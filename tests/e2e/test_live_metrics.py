@@ -195,6 +195,13 @@ async def test_a_live_scrape_of_the_demo_has_every_metric_and_bounded_labels(
     assert final.label_values("lottery_id") == {"1", "2"}  # nothing for 3, 4 (done) or 5
     assert final.value("status_overview_canceled") == 2
     assert final.value("status_overview_refund_batch_pending") == 0
+    # the deposit's ledger config and the feature switch, read from the package's storage: the
+    # demo's floor 10^9 (multiplier 12,000 bps), every feature on (force_enable_devnet)
+    assert final.value("vrf_effective_floor") == 10**9
+    assert (final.value("vrf_total_balance") or 0) > 0
+    assert {
+        f: final.value("feature_switch_enabled", feature_id=f) for f in "1234"
+    } == dict.fromkeys("1234", 1.0)
     # price updates counted from the chain's events (the pusher updates assets 1 and 2 every
     # chain minute), never more than the chain emitted
     emitted = Counter(str(e.data["asset_id"]) for e in pushed)

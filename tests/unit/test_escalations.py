@@ -127,6 +127,10 @@ async def test_the_deposits_pause_and_resume_are_rows_and_the_resume_links_autob
                        sequence_number=1, expires_at=2_000_000_000, raw=b"x"),
         expect={ActionState.PLANNED}, chain_now=NOW,
     )  # fmt: skip
+    # the chain shows requests resumed before the executor followed the transaction: the
+    # resume's row waits for its outcome (else it would lack the link)
+    await sweep(tracker, snapshot(), journal)
+    assert [i.type for i in await journal.incidents()] == [IncidentType.INCIDENT]
     await journal.settle_transaction(TxSettlement(tx_hash=tx, state=TxState.COMMITTED))
     await sweep(tracker, snapshot(), journal)
     await sweep(tracker, snapshot(), journal)
