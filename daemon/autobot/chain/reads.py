@@ -213,6 +213,7 @@ class StorageReads:
         self._source = source
         self._package = normalise_address(package)
         self._handles: dict[str, str] = {}  # "module::Struct.field" -> native table handle
+        self._entries_read = False  # the feature switch's entries mattered at its last read
 
     async def resource(self, struct: str) -> Record | None:
         """The resource ``struct`` (``module::Struct``) at the package address, or ``None``."""
@@ -401,16 +402,28 @@ class StorageReads:
 
     async def feature_switch(self) -> FeatureSwitch:
         """The package's feature switch: its ``FeatureSwitchRegistry`` (absent: never
-        initialised) and, unless it is force-enabled, the entry of every ``Feature`` (read at
-        once; an absent item is a feature without an entry)."""
+        initialised) and, unless it is force-enabled, the entry of every ``Feature`` (an absent
+        item is a feature without an entry). While the entries matter (the last read was not
+        forced), the items are read with the registry, in one round trip."""
+        ids = [int(f) for f in Feature]
+        if self._entries_read:  # the entries mattered last time: one round trip for all
+            async with first_error() as group:
+                found = group.create_task(self.resource("feature_switch::FeatureSwitchRegistry"))
+                items = [group.create_task(self._record(FEATURE_ENTRIES, i)) for i in ids]
+            registry = found.result()
+            entries = {i: t.result() for i, t in zip(ids, items, strict=True)}
+            if registry is None or registry["force_enable_devnet"] is True:
+                self._entries_read, entries = False, {}
+            return records.feature_switch(registry, entries)
         registry = await self.resource("feature_switch::FeatureSwitchRegistry")
         if registry is None or registry["force_enable_devnet"] is True:
             return records.feature_switch(registry, {})
+        self._entries_read = True
         async with first_error() as group:
-            tasks = {
-                int(f): group.create_task(self._record(FEATURE_ENTRIES, int(f))) for f in Feature
-            }
-        return records.feature_switch(registry, {i: t.result() for i, t in tasks.items()})
+            items = [group.create_task(self._record(FEATURE_ENTRIES, i)) for i in ids]
+        return records.feature_switch(
+            registry, {i: t.result() for i, t in zip(ids, items, strict=True)}
+        )
 
     async def aggregates(self, asset_ids: Collection[int]) -> tuple[Aggregates, ChainActivity]:
         """Bots, deposit, cap and feeds, and the activity: each resource read once, and the

@@ -179,3 +179,21 @@ async def test_the_feature_switch_reads_alike_from_storage_and_views_in_every_st
     chain.call("feature_switch", "set_mode", 3, 1)
     on = await storage.feature_switch()
     assert on == await views.feature_switch() and on.refusal(Feature.DRAW) is None
+
+
+async def test_the_feature_switch_costs_one_request_when_forced_and_five_with_entries() -> None:
+    chain = demo_chain()
+    source = ModelSource(chain.storage, ADMIN)
+    storage = StorageReads(source=source, package=ADMIN)
+    # forced (the demo's deployment): the registry alone, every time
+    await storage.feature_switch()
+    await storage.feature_switch()
+    assert source.requests == 2
+    # with entries: the registry, then the four features' items
+    chain.model.seed_feature_draw(False)
+    off = await storage.feature_switch()
+    assert source.requests == 2 + 5 and off.refusal(Feature.DRAW) == 0x1403
+    # the admin turns DRAW on: read again (registry and items together), never from a cache
+    chain.call("feature_switch", "set_mode", 3, 1)
+    on = await storage.feature_switch()
+    assert source.requests == 7 + 5 and on.refusal(Feature.DRAW) is None
