@@ -697,10 +697,21 @@ def _rotate_bot(state: ChainState, call: Call, sender: str, secondary: Sequence[
 
 
 def _automation(state: ChainState, call: Call, sender: str) -> None:
-    """announce_dry_run / record_success / record_failure with the checks of §1.5."""
+    """announce_dry_run / record_success / record_failure with the checks of §1.5;
+    report_call_rejected: the bot's cap, then only its event (no other check, no state change)."""
     bot = state.bots.get(sender)
     if bot is None:
         raise Abort(0x1A03)
+    if call.function == "report_call_rejected":
+        action_id, digest, reason = int(arg(call, 0)), bytes(arg(call, 1)), int(arg(call, 2))  # type: ignore[call-overload, arg-type]
+        state.emit(
+            "history::AutomationCallRejectedEvent",
+            operator=sender,
+            action_id=str(action_id),
+            action_hash="0x" + digest.hex(),
+            reason_code=str(reason),
+        )
+        return
     action_id, digest, now = int(arg(call, 0)), bytes(arg(call, 1)), int(arg(call, 2))  # type: ignore[call-overload, arg-type]
     if not digest:
         raise Abort(0x1A0B)
