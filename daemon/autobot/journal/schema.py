@@ -202,7 +202,27 @@ CREATE TABLE event_counts (
 );
 """
 
-_V4 = """
+_REQUESTS_V4 = _REQUESTS_V2.replace(
+    "CREATE TABLE requests_v2 ", "CREATE TABLE requests_v4 "
+).replace("'rotate')", "'rotate', 'unpause')")
+
+_V4 = f"""
+-- Operator requests to resume VRF requests (``autobot vrf resume``: kind ``unpause``, action 5).
+-- The CHECK constraint cannot be altered: the table is copied again, as in schema 2.
+{_REQUESTS_V4}
+INSERT INTO requests_v4 (id, kind, subject, params, requested_by, requested_wall, state,
+        handled_wall, result)
+    SELECT id, kind, subject, params, requested_by, requested_wall, state, handled_wall, result
+    FROM requests;
+DELETE FROM sqlite_sequence WHERE name = 'requests_v4';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_v4', seq FROM sqlite_sequence
+    WHERE name = 'requests';
+DROP TABLE requests;
+ALTER TABLE requests_v4 RENAME TO requests;
+CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
+"""
+
+_V5 = """
 -- A sweep's journal reads and retention touch only what they need, whatever the history (issue
 -- 12, finding 8): partial indexes for the finished actions retention looks at, the parked ones
 -- and the done fallbacks the planners read, the handled requests, the live transactions; and the
@@ -236,7 +256,7 @@ CREATE TRIGGER action_counts_delete AFTER DELETE ON actions BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
