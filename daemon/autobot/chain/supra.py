@@ -22,7 +22,8 @@ No single endpoint is trusted with time, sequence numbers, simulations or gas pr
 (docs/decisions.md §14):
 
 * chain time never runs backwards through this gateway, and a block time ahead of the pace line
-  is quarantined, not adopted (``chain/timeguard.py``: a majority of the endpoints moves the line,
+  is quarantined, not adopted (``chain/timeguard.py``: the line is drawn at the first read only
+  from a majority of the endpoints' answers, a majority of the endpoints moves the line,
   a majority below the reading wins, with others configured but silent the last time is kept,
   alone the reading is capped at the line); a block more than the pool's ``lag_tolerance_blocks`` behind
   the best seen marks its endpoint lagging and is read again elsewhere (if every endpoint lags,
@@ -93,6 +94,7 @@ from autobot.errors import (
     AutobotError,
     ClockAhead,
     RpcTimeout,
+    RpcUnavailable,
     StaleAnswer,
     TransientError,
 )
@@ -232,7 +234,7 @@ class SupraGateway:
     async def chain_time(self) -> ChainTime:
         guard = self._guard
         if guard is not None and not guard.anchored and len(self._rpc.pool.usable()) > 1:
-            await self._first_time(guard)
+            await self._first_time(guard)  # raises unless a majority of the endpoints answered
         self._ahead_seen = False
         try:
             reading = await self._rpc.fetch(
@@ -248,7 +250,7 @@ class SupraGateway:
                 return self._last_time
             assert isinstance(exc.reading, ChainTime)
             reading = exc.reading
-        if guard is not None and not guard.anchored:
+        if guard is not None and not guard.anchored:  # one endpoint: its first reading anchors
             guard.anchor(reading, at=time.monotonic())
         last = self._last_time
         if last is not None and (reading.height < last.height or reading.micros < last.micros):
@@ -276,22 +278,41 @@ class SupraGateway:
         return reading
 
     async def _first_time(self, guard: TimeGuard) -> None:
-        """Anchor the pace line at the first read, asking every endpoint: the earliest time
-        among the blocks that are current (within the lag tolerance of the highest one) — a
-        time a liar pushed ahead at the start would otherwise stay (chain time never runs
-        back), while a lagging node's old block must not hold the clock back. No answer: the
-        first reading adopted anchors it."""
+        """Anchor the pace line at the first read, asking every endpoint — and only when a
+        majority of them answers (the gas estimate's rule, ``chain/gas.py``): a liar that alone
+        answers the first read (a start or a restart inside its burst, the others slow or down)
+        would otherwise draw the line at its own time, and chain time never runs back. The
+        anchor is the earliest time among the blocks that are current (within the lag tolerance
+        of the highest one; a lagging node's old block must not hold the clock back), and never
+        later than the quorum time (the latest a majority reports at or above: a liar's height
+        cannot make it the only "current" one). Without a majority the read fails
+        (``RpcUnavailable``; the caller retries) and nothing is anchored."""
+        configured = len(self._rpc.pool.usable())
         try:
             answers = await self._rpc.each_endpoint(
                 "GET", "rpc/v3/block", what="latest block", decode=_block
             )
         except AutobotError:
-            return
-        best = max(r.height for _, r in answers)
+            answers = []
+        readings = [r for _, r in answers]
+        quorum = guard.quorum(readings, configured=configured)
+        if quorum is None:
+            log.warning(
+                "chain_time_unconfirmed",
+                said=[r.seconds for r in readings],
+                answers=len(readings),
+                endpoints=configured,
+            )
+            raise RpcUnavailable(
+                f"latest block: the first chain time needs answers from a majority of the "
+                f"{configured} endpoints; {len(readings)} answered"
+            )
+        best = max(r.height for r in readings)
         current = [
-            r for _, r in answers if r.height >= best - self._rpc.pool.policy.lag_tolerance_blocks
+            r for r in readings if r.height >= best - self._rpc.pool.policy.lag_tolerance_blocks
         ]
-        guard.anchor(min(current, key=lambda r: r.micros), at=time.monotonic())
+        earliest = min(current, key=lambda r: r.micros)
+        guard.anchor(min(earliest, quorum, key=lambda r: r.micros), at=time.monotonic())
 
     async def _clock_moved(self, guard: TimeGuard, reading: ChainTime) -> ChainTime:
         """Some endpoint was ahead of the pace line (``reading`` is the best one had, ahead or

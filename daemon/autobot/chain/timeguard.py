@@ -5,10 +5,12 @@ SLA breached; docs/decisions.md §2), and the package checks none of it (§4 the
 the chain is an hour ahead would make autobot act an hour early. So a block time is **adopted**
 only when it is plausible:
 
-* **The pace line.** The first reading adopted (the lowest answer of the endpoints at the first
-  read) anchors a line: from there chain time may advance as fast as the host's monotonic clock
-  times ``time_scale`` (a real network: 1; a localnet: its ``--time-scale``), plus
-  ``tolerance_seconds``. A reading above the line is *ahead*: its endpoint is quarantined
+* **The pace line.** The first reading adopted anchors a line. With several endpoints it needs
+  answers from a majority of them (two at least; the first read fails otherwise and is retried,
+  so a liar alone at a start or restart cannot draw it): the earliest of their current blocks,
+  never later than the quorum time below. From there chain time may advance as fast as the
+  host's monotonic clock times ``time_scale`` (a real network: 1; a localnet: its
+  ``--time-scale``), plus ``tolerance_seconds``. A reading above the line is *ahead*: its endpoint is quarantined
   (``ClockAhead``, ``EndpointPool.ran_ahead``) and the next endpoint is asked.
 * **A majority moves the line.** When every endpoint asked is ahead, each usable endpoint is read
   and the chain time a majority of the configured endpoints (and at least two) reports at or

@@ -130,6 +130,66 @@ async def test_with_the_others_silent_a_reading_ahead_is_not_adopted_at_all(
         assert (await gw.chain_time()).micros == first.micros + 2_000_000
 
 
+def down(node: FakeNode) -> None:
+    node.routes[("GET", "rpc/v3/block")] = answer({"message": "down"}, status=503)
+
+
+async def test_a_lone_first_answer_does_not_anchor_the_clock(
+    nodes: tuple[FakeNode, FakeNode, FakeNode],
+) -> None:
+    # given: a (re)start inside a liar's burst: it alone answers, 4000 s ahead
+    liar, b, c = nodes
+    at(liar, 4000, 100)
+    down(b)
+    down(c)
+    async with gateway(liar.url, b.url, c.url) as gw:
+        # then: no chain time at all (the caller retries), and no line drawn through the lie
+        with pytest.raises(RpcUnavailable, match="majority of the 3 endpoints; 1 answered"):
+            await gw.chain_time()
+        # when: the others are back; the liar still lies
+        at(b, 0, 100)
+        at(c, 0, 100)
+        # then: the honest time, and the liar's stays ahead of the line (quarantined)
+        assert (await gw.chain_time()).micros == T0
+        at(b, 1, 101)
+        at(c, 1, 101)
+        at(liar, 4001, 101)
+        assert (await gw.chain_time()).micros == T0 + 1_000_000
+        assert gw.rpc.pool.endpoints[0].state(time.monotonic()) is EndpointState.AHEAD
+
+
+async def test_a_majority_of_first_answers_anchors_the_clock_below_a_lie(
+    nodes: tuple[FakeNode, FakeNode, FakeNode],
+) -> None:
+    # given: two of three answer the first read: the liar 4000 s ahead (and 1000 blocks, so
+    # that the honest block looks lagging next to it), one honest endpoint; the third is down
+    liar, honest, third = nodes
+    at(liar, 4000, 1100)
+    at(honest, 0, 100)
+    down(third)
+    async with gateway(liar.url, honest.url, third.url) as gw:
+        first = await gw.chain_time()
+        # then: the line is drawn through the honest time, never through the liar's
+        assert first.micros < T0 + 60_000_000
+        at(liar, 4001, 1101)
+        at(honest, 1, 101)
+        at(third, 1, 101)
+        assert (await gw.chain_time()).micros <= T0 + 1_000_000
+
+
+async def test_with_two_endpoints_the_first_time_needs_both(
+    nodes: tuple[FakeNode, FakeNode, FakeNode],
+) -> None:
+    liar, honest, _ = nodes
+    at(liar, 4000, 100)
+    down(honest)
+    async with gateway(liar.url, honest.url) as gw:
+        with pytest.raises(RpcUnavailable, match="majority of the 2 endpoints; 1 answered"):
+            await gw.chain_time()
+        at(honest, 0, 100)
+        assert (await gw.chain_time()).micros == T0
+
+
 async def test_when_a_majority_reports_a_jump_the_clock_follows(
     nodes: tuple[FakeNode, FakeNode, FakeNode],
 ) -> None:
