@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Final, Protocol
 
 from autobot.chain import records
@@ -73,6 +73,7 @@ __all__ = [
     "StorageReads",
     "StorageSource",
     "first_error",
+    "is_archived",
     "wait",
 ]
 
@@ -309,9 +310,7 @@ class StorageReads:
         status = records.lottery_status(lottery)
         got = {name: task.result() for name, task in tasks.items()}
         sales = sales_task.result()
-        archived = False
-        if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
-            archived = await self.has_summary(lottery_id)
+        archived = await is_archived(status.status, lottery_id, self.has_summary)
         return LotteryView(
             lottery_id=lottery_id,
             status=status.status,
@@ -482,6 +481,15 @@ def _as_record(value: object) -> Record | None:
 def _as_cancellation(value: object) -> Cancellation | None:
     assert value is None or isinstance(value, Cancellation)
     return value
+
+
+async def is_archived(
+    status: LotteryStatus, lottery_id: int, has_summary: Callable[[int], Awaitable[bool]]
+) -> bool:
+    """Whether the lottery's summary is in ``history``: asked only of a canceled or finalized one."""
+    if status not in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
+        return False
+    return await has_summary(lottery_id)
 
 
 async def wait[T](read: Awaitable[T]) -> T:

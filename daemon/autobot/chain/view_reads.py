@@ -13,13 +13,21 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from autobot.chain import views
 from autobot.chain.codec import view_arguments, view_result
-from autobot.chain.reads import ALL_VIEWS, LIST_PAGE, SCOPED, Aggregates, first_error, wait
+from autobot.chain.reads import (
+    ALL_VIEWS,
+    LIST_PAGE,
+    SCOPED,
+    Aggregates,
+    first_error,
+    is_archived,
+    wait,
+)
 from autobot.chain.rpc import Reply, RpcClient
 from autobot.domain.bots import Bot
 from autobot.domain.calls import U64, Address, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
 from autobot.domain.feeds import PriceFeed
-from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
+from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, StatusOverview
@@ -229,14 +237,11 @@ class ViewReads:
                 wanted = SCOPED[(await status_task).status]
             tasks = {name: group.create_task(wait(reads[name](lottery_id))) for name in wanted}
         status = status_task.result()
-        archived = False
-        if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
-            archived = await self.has_summary(lottery_id)
         return LotteryView(
             lottery_id=lottery_id,
             status=status.status,
             snapshot_frozen=status.snapshot_frozen,
-            archived=archived,
+            archived=await is_archived(status.status, lottery_id, self.has_summary),
             **{name: task.result() for name, task in tasks.items()},  # type: ignore[arg-type]
         )
 

@@ -38,8 +38,14 @@ import structlog
 
 from autobot.localnet.accounts import DevAccount, DevAccounts, dev_accounts, normalise_address
 from autobot.localnet.actors import Actors
-from autobot.localnet.admission import DecodedTransaction, RejectCode, Rejected, decode_transaction
-from autobot.localnet.arguments import ArgumentError, from_json_argument
+from autobot.localnet.admission import (
+    DecodedTransaction,
+    RejectCode,
+    Rejected,
+    decode_arguments,
+    decode_transaction,
+)
+from autobot.localnet.arguments import from_json_argument
 from autobot.localnet.chain_clock import ChainClock
 from autobot.localnet.execution import (
     GAS_USED,
@@ -378,21 +384,7 @@ class LocalNode:
                 RejectCode.NUMBER_OF_TYPE_ARGUMENTS_MISMATCH,
                 f"{module}::{function} takes no type arguments, got {len(type_arguments)}",
             )
-        if len(arguments) != len(signature.params):
-            raise Rejected(
-                RejectCode.NUMBER_OF_ARGUMENTS_MISMATCH,
-                f"{module}::{function} takes {len(signature.params)} argument(s), "
-                f"got {len(arguments)}",
-            )
-        args: list[object] = []
-        for index, (param, raw) in enumerate(zip(signature.params, arguments, strict=True)):
-            try:
-                args.append(from_json_argument(param.type, raw))
-            except ArgumentError as exc:
-                raise Rejected(
-                    RejectCode.FAILED_TO_DESERIALIZE_ARGUMENT,
-                    f"argument {index} ({param.name}: {param.type}) of {module}::{function}: {exc}",
-                ) from None
+        args = decode_arguments(module, function, signature.params, arguments, from_json_argument)
         try:
             return self._model.view(module, function, args)
         except ModelAbort as abort:
