@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from autobot.chain.aborts import format_vm_status
+from autobot.chain.flat import build_flat
 from autobot.chain.responses import abort_from_vm_status
 from autobot.domain.bots import Bot
 from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
@@ -102,6 +103,24 @@ def _sub(record: Record, name: str) -> Record:
     return value
 
 
+def _flat[T](
+    cls: type[T], record: Record, *, renamed: Mapping[str, str] | None = None, **given: object
+) -> T:
+    """``cls`` from the stored ``record``: every field not ``given`` by its type, read under its
+    own name or the one ``renamed`` maps it to."""
+    names = renamed or {}
+
+    def read(name: str, kind: type) -> object:
+        stored = names.get(name, name)
+        if kind is bool:
+            return _bool(record, stored)
+        if kind is bytes:
+            return _bytes(record, stored)
+        return _int(record, stored)
+
+    return build_flat(cls, read, given)
+
+
 def _enum[E](record: Record, name: str, struct: str, cls: Callable[[int], E]) -> E:
     """A u8 that must be a member of ``cls``; an unknown one is a layout error (a value the
     package never writes)."""
@@ -142,23 +161,13 @@ def lottery_config(lottery: Record) -> LotteryConfig:
         ticket_price=_int(c, "ticket_price"),
         max_tickets_total=_int(limits, "max_tickets_total"),
         max_tickets_per_address=_int(limits, "max_tickets_per_address"),
-        prize_plan=tuple(
-            PrizeSlot(
-                slot_id=_int(slot, "slot_id"),
-                winners_per_slot=_int(slot, "winners_per_slot"),
-                reward_type=_int(slot, "reward_type"),
-                reward_payload=_bytes(slot, "reward_payload"),
-            )
-            for slot in plan
-        ),
-        distribution=_distribution(split),
-        auto_close=AutoClosePolicy(
-            enabled=_bool(close, "enabled"), grace_period_secs=_int(close, "grace_period_secs")
-        ),
-        retry_policy=RetryPolicy(
+        prize_plan=tuple(_flat(PrizeSlot, slot) for slot in plan),
+        distribution=_flat(SalesDistribution, split),
+        auto_close=_flat(AutoClosePolicy, close),
+        retry_policy=_flat(
+            RetryPolicy,
+            retry,
             strategy=_enum(retry, "strategy", "types::RetryPolicy", RetryStrategy),
-            base_delay_secs=_int(retry, "base_delay_secs"),
-            max_delay_secs=_int(retry, "max_delay_secs"),
         ),
         winners_dedup=_bool(c, "winners_dedup"),
         draw_algo=_int(c, "draw_algo"),
@@ -173,31 +182,25 @@ def lottery_config(lottery: Record) -> LotteryConfig:
     )
 
 
-def _distribution(split: Record) -> SalesDistribution:
-    return SalesDistribution(
-        prize_bps=_int(split, "prize_bps"),
-        jackpot_bps=_int(split, "jackpot_bps"),
-        operations_bps=_int(split, "operations_bps"),
-        reserve_bps=_int(split, "reserve_bps"),
-    )
-
-
 def cancellation(record: Record | None) -> Cancellation | None:
     """``views::get_cancellation``: the ``CancellationRecord``, if the lottery was canceled."""
     if record is None:
         return None
-    return Cancellation(
-        reason_code=_int(record, "reason_code"),
-        canceled_ts=_int(record, "canceled_ts"),
-        previous_status=_enum(
-            record, "previous_status", "lottery_registry::CancellationRecord", LotteryStatus
-        ),
-        tickets_sold=_int(record, "tickets_sold"),
-        proceeds_accum=_int(record, "proceeds_accum"),
-    )
+    struct = "lottery_registry::CancellationRecord"
+    previous = _enum(record, "previous_status", struct, LotteryStatus)
+    return _flat(Cancellation, record, previous_status=previous)
 
 
 # -- sales ----------------------------------------------------------------------------------
+
+
+_REFUND_NAMES: Mapping[str, str] = {
+    "active": "refund_active",
+    "tickets_refunded": "refund_tickets_processed",
+    "prize_refunded": "refund_prize_total",
+    "operations_refunded": "refund_operations_total",
+}
+"""``RefundProgress`` fields the ``SalesState`` stores under other names (§6a)."""
 
 
 def refund_progress(sales: Record | None) -> RefundProgress:
@@ -207,16 +210,7 @@ def refund_progress(sales: Record | None) -> RefundProgress:
     ``operations_refunded`` (§6a)."""
     if sales is None:
         return RefundProgress()
-    return RefundProgress(
-        active=_bool(sales, "refund_active"),
-        refund_round=_int(sales, "refund_round"),
-        tickets_refunded=_int(sales, "refund_tickets_processed"),
-        prize_refunded=_int(sales, "refund_prize_total"),
-        operations_refunded=_int(sales, "refund_operations_total"),
-        last_refund_ts=_int(sales, "last_refund_ts"),
-        tickets_sold=_int(sales, "tickets_sold"),
-        proceeds_accum=_int(sales, "proceeds_accum"),
-    )
+    return _flat(RefundProgress, sales, renamed=_REFUND_NAMES)
 
 
 def accounting(sales: Record | None) -> Accounting | None:
@@ -224,15 +218,7 @@ def accounting(sales: Record | None) -> Accounting | None:
     aborts ``E_REGISTRY_MISSING`` in ``sales`` (no ticket sold yet)."""
     if sales is None:
         return None
-    a = _sub(sales, "accounting")
-    return Accounting(
-        total_sales=_int(a, "total_sales"),
-        total_allocated=_int(a, "total_allocated"),
-        total_prize_paid=_int(a, "total_prize_paid"),
-        total_operations_paid=_int(a, "total_operations_paid"),
-        total_operations_allocated=_int(a, "total_operations_allocated"),
-        jackpot_allowance_token=_int(a, "jackpot_allowance_token"),
-    )
+    return _flat(Accounting, _sub(sales, "accounting"))
 
 
 # -- draw and payouts -----------------------------------------------------------------------
@@ -244,14 +230,12 @@ def vrf_state(draw: Record | None) -> VrfState:
     if draw is None:
         return VrfState()
     v = _sub(draw, "vrf_state")
-    return VrfState(
+    return _flat(
+        VrfState,
+        v,
         status=_enum(v, "status", "types::VrfState", VrfStatus),
-        attempt=_int(v, "attempt"),
-        consumed=_bool(v, "consumed"),
-        retry_after_ts=_int(v, "retry_after_ts"),
         retry_strategy=_enum(v, "retry_strategy", "types::VrfState", RetryStrategy),
         last_request_ts=_int(draw, "last_request_ts"),
-        request_id=_int(v, "request_id"),
     )
 
 
@@ -259,14 +243,7 @@ def winner_progress(winners: Record | None) -> WinnerProgress:
     """``payouts::winner_progress``: from a ``payouts::WinnerState`` (zeros without one)."""
     if winners is None:
         return WinnerProgress()
-    return WinnerProgress(
-        initialized=_bool(winners, "initialized"),
-        total_required=_int(winners, "total_required"),
-        total_assigned=_int(winners, "total_assigned"),
-        payout_round=_int(winners, "payout_round"),
-        next_winner_batch_no=_int(winners, "next_winner_batch_no"),
-        last_payout_ts=_int(winners, "last_payout_ts"),
-    )
+    return _flat(WinnerProgress, winners)
 
 
 # -- automation, roles, deposit, price feed -------------------------------------------------
@@ -286,20 +263,11 @@ def bots(registry: Record | None) -> tuple[Bot, ...]:
         actions = state["allowed_actions"]
         assert isinstance(actions, list)
         out.append(
-            Bot(
+            _flat(
+                Bot,
+                state,
                 operator=Address(operator),
                 allowed_actions=tuple(actions),
-                timelock_secs=_int(state, "timelock_secs"),
-                max_failures=_int(state, "max_failures"),
-                expires_at=_int(state, "expires_at"),
-                failure_count=_int(state, "failure_count"),
-                success_streak=_int(state, "success_streak"),
-                reputation_score=_int(state, "reputation_score"),
-                pending_action_hash=_bytes(state, "pending_action_hash"),
-                pending_execute_after=_int(state, "pending_execute_after"),
-                cron_spec=_bytes(state, "cron_spec"),
-                last_action_ts=_int(state, "last_action_ts"),
-                last_action_hash=_bytes(state, "last_action_hash"),
                 has_pending=bool(_bytes(state, "pending_action_hash")),
             )
         )
@@ -314,44 +282,16 @@ def payout_batch_cap(role_store: Record) -> PayoutBatchCap | None:
     assert isinstance(cap, dict)
     holder = cap["holder"]
     assert isinstance(holder, str)
-    return PayoutBatchCap(
-        holder=Address(holder),
-        max_batch_size=_int(cap, "max_batch_size"),
-        operations_budget_total=_int(cap, "operations_budget_total"),
-        operations_budget_used=_int(cap, "operations_budget_used"),
-        cooldown_secs=_int(cap, "cooldown_secs"),
-        last_batch_at=_int(cap, "last_batch_at"),
-        last_nonce=_int(cap, "last_nonce"),
-        nonce_stride=_int(cap, "nonce_stride"),
-    )
+    return _flat(PayoutBatchCap, cap, holder=Address(holder))
 
 
 def vrf_deposit_status(ledger: Record | None) -> VrfDepositStatus:
     """``views::get_vrf_deposit_status``: the ledger's stored ``status`` (zeros without one)."""
     if ledger is None:
         return VrfDepositStatus()
-    s = _sub(ledger, "status")
-    return VrfDepositStatus(
-        total_balance=_int(s, "total_balance"),
-        minimum_balance=_int(s, "minimum_balance"),
-        effective_balance=_int(s, "effective_balance"),
-        required_minimum=_int(s, "required_minimum"),
-        last_update_ts=_int(s, "last_update_ts"),
-        requests_paused=_bool(s, "requests_paused"),
-        paused_since_ts=_int(s, "paused_since_ts"),
-    )
+    return _flat(VrfDepositStatus, _sub(ledger, "status"))
 
 
 def price_feed(record: Record) -> PriceFeed:
     """``price_feed::get_price_view``: the ``PriceFeedRecord`` as stored."""
-    return PriceFeed(
-        asset_id=_int(record, "asset_id"),
-        price=_int(record, "price"),
-        decimals=_int(record, "decimals"),
-        last_updated_ts=_int(record, "last_updated_ts"),
-        staleness_window=_int(record, "staleness_window"),
-        clamp_threshold_bps=_int(record, "clamp_threshold_bps"),
-        fallback_active=_bool(record, "fallback_active"),
-        fallback_reason=_int(record, "fallback_reason"),
-        clamp_active=_bool(record, "clamp_active"),
-    )
+    return _flat(PriceFeed, record)
