@@ -11,7 +11,8 @@ that advances only when a chunk fills), winner records as 64-record ``WinnerChun
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from autobot.localnet.model import feature_switch
 from autobot.localnet.model.state import (
@@ -37,6 +38,9 @@ from autobot.localnet.model.state import (
     buyer_key,
 )
 from autobot.localnet.storage.handles import Context, Json, obj, opt, u64, x
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "TICKET_CHUNK_CAPACITY",
@@ -67,6 +71,26 @@ __all__ = [
 
 TICKET_CHUNK_CAPACITY = 256  # sales::CHUNK_CAPACITY
 WINNER_CHUNK_CAPACITY = 64  # payouts::WINNER_CHUNK_CAPACITY
+
+
+def record(value: DataclassInstance, *, small: Collection[str] = (), **given: Json) -> Json:
+    """A model record as its struct's node JSON, field for field under the record's own names:
+    bytes as hex, bools and addresses as they are, integers as u64 strings but those ``small``
+    names (u8/u16: JSON numbers); ``given`` (computed, nested or optional fields) stands instead."""
+    fields = dict(given)
+    for name in value.__dataclass_fields__:
+        if name in fields:
+            continue
+        item = getattr(value, name)
+        if isinstance(item, bytes):
+            fields[name] = x(item)
+        elif isinstance(item, bool | str) or name in small:
+            fields[name] = item
+        elif isinstance(item, int):
+            fields[name] = u64(item)
+        else:
+            raise TypeError(f"{type(value).__name__}.{name}: {item!r} needs to be given")
+    return obj(**fields)
 
 
 def lottery(record: Lottery) -> Json:
@@ -112,59 +136,23 @@ def config(cfg: LotteryConfig) -> Json:
 
 
 def prize_slot(slot: PrizeSlot) -> Json:
-    return obj(
-        slot_id=u64(slot.slot_id),
-        winners_per_slot=slot.winners_per_slot,
-        reward_type=slot.reward_type,
-        reward_payload=x(slot.reward_payload),
-    )
+    return record(slot, small=("winners_per_slot", "reward_type"))
 
 
 def sales_distribution(d: SalesDistribution) -> Json:
-    return obj(
-        prize_bps=d.prize_bps,
-        jackpot_bps=d.jackpot_bps,
-        operations_bps=d.operations_bps,
-        reserve_bps=d.reserve_bps,
-    )
+    return record(d, small=("prize_bps", "jackpot_bps", "operations_bps", "reserve_bps"))
 
 
 def accounting(a: Accounting) -> Json:
-    return obj(
-        total_sales=u64(a.total_sales),
-        total_allocated=u64(a.total_allocated),
-        total_prize_paid=u64(a.total_prize_paid),
-        total_operations_paid=u64(a.total_operations_paid),
-        total_operations_allocated=u64(a.total_operations_allocated),
-        jackpot_allowance_token=u64(a.jackpot_allowance_token),
-    )
+    return record(a)
 
 
 def cancellation_record(r: CancellationRecord) -> Json:
-    return obj(
-        reason_code=r.reason_code,
-        canceled_ts=u64(r.canceled_ts),
-        previous_status=r.previous_status,
-        tickets_sold=u64(r.tickets_sold),
-        proceeds_accum=u64(r.proceeds_accum),
-    )
+    return record(r, small=("reason_code", "previous_status"))
 
 
 def automation_state(bot: BotState) -> Json:
-    return obj(
-        allowed_actions=[u64(a) for a in bot.allowed_actions],
-        max_failures=u64(bot.max_failures),
-        failure_count=u64(bot.failure_count),
-        success_streak=u64(bot.success_streak),
-        reputation_score=u64(bot.reputation_score),
-        timelock_secs=u64(bot.timelock_secs),
-        pending_action_hash=x(bot.pending_action_hash),
-        pending_execute_after=u64(bot.pending_execute_after),
-        expires_at=u64(bot.expires_at),
-        cron_spec=x(bot.cron_spec),
-        last_action_ts=u64(bot.last_action_ts),
-        last_action_hash=x(bot.last_action_hash),
-    )
+    return record(bot, allowed_actions=[u64(a) for a in bot.allowed_actions])
 
 
 def draw_state(d: DrawState) -> Json:
@@ -299,77 +287,30 @@ def winner_chunk(lottery_id: int, w: WinnerState, chunk_seq: int) -> Json | None
 
 
 def winner_record(r: WinnerRecord) -> Json:
-    return obj(
-        slot_id=u64(r.slot_id),
-        ticket_index=u64(r.ticket_index),
-        winner=r.winner,
-        winner_hash=x(r.winner_hash),
-    )
+    return record(r)
 
 
 def price_feed_record(f: PriceFeed) -> Json:
-    return obj(
-        asset_id=u64(f.asset_id),
-        price=u64(f.price),
-        decimals=f.decimals,
-        last_updated_ts=u64(f.last_updated_ts),
-        staleness_window=u64(f.staleness_window),
-        clamp_threshold_bps=u64(f.clamp_threshold_bps),
-        fallback_active=f.fallback_active,
-        fallback_reason=f.fallback_reason,
-        clamp_active=f.clamp_active,
-    )
+    return record(f, small=("decimals", "fallback_reason"))
 
 
 def payout_batch_cap(cap: PayoutBatchCap) -> Json:
-    return obj(
-        holder=cap.holder,
-        max_batch_size=u64(cap.max_batch_size),
-        operations_budget_total=u64(cap.operations_budget_total),
-        operations_budget_used=u64(cap.operations_budget_used),
-        cooldown_secs=u64(cap.cooldown_secs),
-        last_batch_at=u64(cap.last_batch_at),
-        last_nonce=u64(cap.last_nonce),
-        nonce_stride=u64(cap.nonce_stride),
-    )
+    return record(cap)
 
 
 def partner_payout_cap(cap: PartnerPayoutCap) -> Json:
-    return obj(
-        partner=cap.partner,
-        max_total_payout=u64(cap.max_total_payout),
-        remaining_payout=u64(cap.remaining_payout),
-        payout_cooldown_secs=u64(cap.payout_cooldown_secs),
-        last_payout_at=u64(cap.last_payout_at),
-        next_nonce=u64(cap.next_nonce),
-        nonce_stride=u64(cap.nonce_stride),
-        expires_at=u64(cap.expires_at),
-    )
+    return record(cap)
 
 
 def premium_access_cap(cap: PremiumAccessCap) -> Json:
-    return obj(
-        holder=cap.holder,
-        expires_at=u64(cap.expires_at),
-        auto_renew=cap.auto_renew,
-        referrer=opt(cap.referrer),
-    )
+    return record(cap, referrer=opt(cap.referrer))
 
 
 _SMALL_SUMMARY_FIELDS = frozenset({"status", "vrf_status", "primary_type"})
 
 
 def lottery_summary(s: LotterySummary) -> Json:
-    fields: dict[str, Json] = {}
-    for name in s.__dataclass_fields__:
-        value = getattr(s, name)
-        if isinstance(value, bytes):
-            fields[name] = x(value)
-        elif name in _SMALL_SUMMARY_FIELDS:
-            fields[name] = value
-        else:
-            fields[name] = u64(value)
-    return obj(**fields)
+    return record(s, small=_SMALL_SUMMARY_FIELDS)
 
 
 def feature_record(state: PackageState, feature_id: int) -> Json | None:
