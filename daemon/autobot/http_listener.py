@@ -8,7 +8,6 @@ to log when it has started and stopped; this module owns the runner, the site an
 from __future__ import annotations
 
 import abc
-from types import TracebackType
 from typing import ClassVar, Self
 
 from aiohttp import web
@@ -93,10 +92,5 @@ class HttpListener(abc.ABC):
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()

@@ -45,41 +45,37 @@ def _uint(value: object, bound: int, kind: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _UInt:
-    """An unsigned integer argument: ``value`` in ``0..BOUND``, rendered ``<move_type>:<value>``."""
+    """An unsigned integer argument: ``value`` in ``0..bound``, rendered ``<move_type>:<value>``.
+
+    Each width is a subclass naming its Move type and bound (``class U8(_UInt, ...)``); they
+    compare unequal to each other (``U8(1) != U64(1)``), as dataclasses of different classes do.
+    """
 
     value: int
     move_type: ClassVar[str]
-    BOUND: ClassVar[int]
+    bound: ClassVar[int]
+
+    def __init_subclass__(cls, *, move_type: str, bound: int) -> None:
+        cls.move_type = move_type
+        cls.bound = bound
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _uint(self.value, self.BOUND, self.move_type))
+        object.__setattr__(self, "value", _uint(self.value, self.bound, self.move_type))
 
     def render(self) -> str:
         return f"{self.move_type}:{self.value}"
 
 
-@dataclass(frozen=True, slots=True)
-class U8(_UInt):
-    move_type: ClassVar[str] = "u8"
-    BOUND: ClassVar[int] = MAX_U8
+class U8(_UInt, move_type="u8", bound=MAX_U8): ...
 
 
-@dataclass(frozen=True, slots=True)
-class U16(_UInt):
-    move_type: ClassVar[str] = "u16"
-    BOUND: ClassVar[int] = MAX_U16
+class U16(_UInt, move_type="u16", bound=MAX_U16): ...
 
 
-@dataclass(frozen=True, slots=True)
-class U64(_UInt):
-    move_type: ClassVar[str] = "u64"
-    BOUND: ClassVar[int] = MAX_U64
+class U64(_UInt, move_type="u64", bound=MAX_U64): ...
 
 
-@dataclass(frozen=True, slots=True)
-class U128(_UInt):
-    move_type: ClassVar[str] = "u128"
-    BOUND: ClassVar[int] = MAX_U128
+class U128(_UInt, move_type="u128", bound=MAX_U128): ...
 
 
 @dataclass(frozen=True, slots=True)
