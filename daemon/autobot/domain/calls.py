@@ -191,8 +191,13 @@ class Call:
         return f"{self.module}::{self.function}(" + ", ".join(a.render() for a in self.args) + ")"
 
 
-def _call(module: str, function: str, *args: MoveArg) -> Call:
-    return Call(module=module, function=function, args=args)
+def _call(module: str, function: str, *args: MoveArg | int) -> Call:
+    """``Call(module, function, args)``; a plain ``int`` is a ``U64`` (most parameters are)."""
+    return Call(
+        module=module,
+        function=function,
+        args=tuple(U64(a) if isinstance(a, int) else a for a in args),
+    )
 
 
 # -- lottery operations (admin signer) ---------------------------------------------------------
@@ -200,7 +205,7 @@ def _call(module: str, function: str, *args: MoveArg) -> Call:
 
 def advance_status(lottery_id: int, next_status: int) -> Call:
     """``lottery_registry::advance_status(id, next_status)``; autobot only ever passes 2."""
-    return _call("lottery_registry", "advance_status", U64(lottery_id), U8(next_status))
+    return _call("lottery_registry", "advance_status", lottery_id, U8(next_status))
 
 
 def request_draw_admin(
@@ -209,22 +214,20 @@ def request_draw_admin(
     return _call(
         "draw",
         "request_draw_admin",
-        U64(lottery_id),
-        U64(now_ts),
-        U64(closing_block_height),
+        lottery_id,
+        now_ts,
+        closing_block_height,
         U8(chain_id),
-        U64(num_confirmations),
+        num_confirmations,
     )
 
 
 def schedule_manual_retry_admin(lottery_id: int, now_ts: int, retry_after_ts: int) -> Call:
-    return _call(
-        "draw", "schedule_manual_retry_admin", U64(lottery_id), U64(now_ts), U64(retry_after_ts)
-    )
+    return _call("draw", "schedule_manual_retry_admin", lottery_id, now_ts, retry_after_ts)
 
 
 def compute_winners_admin(lottery_id: int, batch_limit: int) -> Call:
-    return _call("payouts", "compute_winners_admin", U64(lottery_id), U64(batch_limit))
+    return _call("payouts", "compute_winners_admin", lottery_id, batch_limit)
 
 
 def force_refund_batch_admin(
@@ -238,27 +241,25 @@ def force_refund_batch_admin(
     return _call(
         "payouts",
         "force_refund_batch_admin",
-        U64(lottery_id),
-        U64(refund_round),
-        U64(tickets_refunded),
-        U64(prize_refund),
-        U64(operations_refund),
-        U64(timestamp),
+        lottery_id,
+        refund_round,
+        tickets_refunded,
+        prize_refund,
+        operations_refund,
+        timestamp,
     )
 
 
 def archive_canceled_lottery_admin(lottery_id: int, finalized_at: int) -> Call:
-    return _call("payouts", "archive_canceled_lottery_admin", U64(lottery_id), U64(finalized_at))
+    return _call("payouts", "archive_canceled_lottery_admin", lottery_id, finalized_at)
 
 
 def cancel_lottery_admin(lottery_id: int, reason_code: int, now_ts: int) -> Call:
-    return _call(
-        "cancellation", "cancel_lottery_admin", U64(lottery_id), U8(reason_code), U64(now_ts)
-    )
+    return _call("cancellation", "cancel_lottery_admin", lottery_id, U8(reason_code), now_ts)
 
 
 def resume_requests(timestamp: int) -> Call:
-    return _call("vrf_deposit", "resume_requests", U64(timestamp))
+    return _call("vrf_deposit", "resume_requests", timestamp)
 
 
 def record_snapshot_admin(
@@ -268,10 +269,10 @@ def record_snapshot_admin(
     return _call(
         "vrf_deposit",
         "record_snapshot_admin",
-        U64(total_balance),
-        U64(minimum_balance),
-        U64(effective_balance),
-        U64(timestamp),
+        total_balance,
+        minimum_balance,
+        effective_balance,
+        timestamp,
     )
 
 
@@ -279,16 +280,16 @@ def record_snapshot_admin(
 
 
 def set_fallback(asset_id: int, active: bool, reason: int) -> Call:
-    return _call("price_feed", "set_fallback", U64(asset_id), Bool(active), U8(reason))
+    return _call("price_feed", "set_fallback", asset_id, Bool(active), U8(reason))
 
 
 def clear_clamp(asset_id: int, cleared_ts: int) -> Call:
-    return _call("price_feed", "clear_clamp", U64(asset_id), U64(cleared_ts))
+    return _call("price_feed", "clear_clamp", asset_id, cleared_ts)
 
 
 def update_price(asset_id: int, price: int, updated_ts: int) -> Call:
     """``price_feed::update_price`` (tests: the localnet's pusher does this in production)."""
-    return _call("price_feed", "update_price", U64(asset_id), U64(price), U64(updated_ts))
+    return _call("price_feed", "update_price", asset_id, price, updated_ts)
 
 
 # -- automation bots ------------------------------------------------------------------------------
@@ -307,9 +308,9 @@ def _bot_policy(
         function,
         Bytes(cron_spec),
         VecU64(tuple(allowed_actions)),
-        U64(timelock_secs),
-        U64(max_failures),
-        U64(expires_at),
+        timelock_secs,
+        max_failures,
+        expires_at,
     )
 
 
@@ -344,34 +345,20 @@ def announce_dry_run(
 ) -> Call:
     """Operator signer."""
     return _call(
-        "automation",
-        "announce_dry_run",
-        U64(action_id),
-        Bytes(action_hash),
-        U64(now_ts),
-        U64(executes_after_ts),
+        "automation", "announce_dry_run", action_id, Bytes(action_hash), now_ts, executes_after_ts
     )
 
 
 def record_success(action_id: int, action_hash: bytes, now_ts: int) -> Call:
     """Operator signer."""
-    return _call("automation", "record_success", U64(action_id), Bytes(action_hash), U64(now_ts))
+    return _call("automation", "record_success", action_id, Bytes(action_hash), now_ts)
 
 
 def record_failure(action_id: int, action_hash: bytes, now_ts: int, error_code: int) -> Call:
     """Operator signer; ``error_code`` is the abort code that made the plan fail."""
-    return _call(
-        "automation",
-        "record_failure",
-        U64(action_id),
-        Bytes(action_hash),
-        U64(now_ts),
-        U64(error_code),
-    )
+    return _call("automation", "record_failure", action_id, Bytes(action_hash), now_ts, error_code)
 
 
 def report_call_rejected(action_id: int, action_hash: bytes, reason_code: int) -> Call:
     """Operator signer; an event only, no state change."""
-    return _call(
-        "automation", "report_call_rejected", U64(action_id), Bytes(action_hash), U64(reason_code)
-    )
+    return _call("automation", "report_call_rejected", action_id, Bytes(action_hash), reason_code)
