@@ -37,6 +37,7 @@ from autobot.localnet.model.state import (
     WinnerState,
     buyer_key,
 )
+from autobot.localnet.model.views import record_json
 from autobot.localnet.storage.handles import Context, Json, obj, opt, u64, x
 
 if TYPE_CHECKING:
@@ -74,23 +75,9 @@ WINNER_CHUNK_CAPACITY = 64  # payouts::WINNER_CHUNK_CAPACITY
 
 
 def record(value: DataclassInstance, *, small: Collection[str] = (), **given: Json) -> Json:
-    """A model record as its struct's node JSON, field for field under the record's own names:
-    bytes as hex, bools and addresses as they are, integers as u64 strings but those ``small``
-    names (u8/u16: JSON numbers); ``given`` (computed, nested or optional fields) stands instead."""
-    fields = dict(given)
-    for name in value.__dataclass_fields__:
-        if name in fields:
-            continue
-        item = getattr(value, name)
-        if isinstance(item, bytes):
-            fields[name] = x(item)
-        elif isinstance(item, bool | str) or name in small:
-            fields[name] = item
-        elif isinstance(item, int):
-            fields[name] = u64(item)
-        else:
-            raise TypeError(f"{type(value).__name__}.{name}: {item!r} needs to be given")
-    return obj(**fields)
+    """A model record as its struct's node JSON (``record_json``: the view's spelling of each
+    field), fields sorted by name as ``obj`` keeps them."""
+    return obj(**record_json(value, small=small, **given))
 
 
 def lottery(record: Lottery) -> Json:
