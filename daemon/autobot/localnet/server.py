@@ -183,11 +183,7 @@ async def _chain_id(request: web.Request) -> web.Response:
 
 
 async def _account(request: web.Request) -> web.Response:
-    raw = request.match_info["address"]
-    try:
-        address = normalise_address(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"invalid account address {raw!r}") from None
+    address = _address_param(request)
     node = _node(request)
     # Every address exists on the localnet (like anvil's): unknown ones are at sequence number 0.
     sequence = node.sequence_number(address, behind=request.get(_BEHIND, 0))
@@ -229,6 +225,13 @@ async def _simulate(request: web.Request) -> web.Response:
     return web.json_response(_node(request).simulate(body))
 
 
+def _json_or_404(body: object | None, missing: str) -> web.Response:
+    """``body`` as JSON; 404 with ``missing`` as the text when there is none."""
+    if body is None:
+        raise web.HTTPNotFound(text=missing)
+    return web.json_response(body)
+
+
 def _hash_param(request: web.Request) -> str:
     raw = request.match_info["hash"]
     if _HASH.fullmatch(raw) is None:
@@ -238,10 +241,9 @@ def _hash_param(request: web.Request) -> str:
 
 async def _transaction(request: web.Request) -> web.Response:
     tx_hash = _hash_param(request)
-    body = _node(request).transaction_json(tx_hash)
-    if body is None:
-        raise web.HTTPNotFound(text=f"transaction {tx_hash} not found")
-    return web.json_response(body)
+    return _json_or_404(
+        _node(request).transaction_json(tx_hash), f"transaction {tx_hash} not found"
+    )
 
 
 async def _json_body(request: web.Request) -> dict[str, object]:
@@ -349,21 +351,34 @@ def _resource_type(raw: str) -> TypeTag:
     return tag
 
 
+def _stored(
+    request: web.Request,
+    missing: str,
+    as_bcs: Callable[[], bytes | None],
+    as_json: Callable[[], object | None],
+) -> web.Response:
+    """A stored value in the encoding the client asked for (BCS or JSON); 404 ``missing`` when
+    there is none."""
+    if _wants_bcs(request):
+        body = as_bcs()
+        if body is None:
+            raise web.HTTPNotFound(text=missing)
+        return _bcs_response(body)
+    return _json_or_404(as_json(), missing)
+
+
 async def _resource(request: web.Request) -> web.Response:
     """``GET /rpc/v3/accounts/{address}/resources/{resource_type}``: JSON or BCS."""
     address = _address_param(request)
     tag = _resource_type(request.match_info["resource_type"])
     storage = _node(request).storage()
     missing = f"Resource not found by Address({address}), Struct tag({tag})"
-    if _wants_bcs(request):
-        body = storage.resource_bcs(address, tag)
-        if body is None:
-            raise web.HTTPNotFound(text=missing)
-        return _bcs_response(body)
-    value = storage.resource(address, tag)
-    if value is None:
-        raise web.HTTPNotFound(text=missing)
-    return web.json_response({"type": str(tag), "data": value})
+
+    def as_json() -> object | None:
+        value = storage.resource(address, tag)
+        return None if value is None else {"type": str(tag), "data": value}
+
+    return _stored(request, missing, lambda: storage.resource_bcs(address, tag), as_json)
 
 
 async def _table_item(request: web.Request) -> web.Response:
@@ -399,15 +414,12 @@ async def _table_item(request: web.Request) -> web.Response:
         key = key_from_json(key_tag, body["key"])
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"invalid key: {exc}") from None
-    if _wants_bcs(request):
-        item = storage.table_item_bcs(table, key)
-        if item is None:
-            raise web.HTTPNotFound(text=missing)
-        return _bcs_response(item)
-    value = storage.table_item(table, key)
-    if value is None:
-        raise web.HTTPNotFound(text=missing)
-    return web.json_response(value)
+    return _stored(
+        request,
+        missing,
+        lambda: storage.table_item_bcs(table, key),
+        lambda: storage.table_item(table, key),
+    )
 
 
 async def _block(request: web.Request) -> web.Response:
@@ -464,10 +476,9 @@ async def _advance(request: web.Request) -> web.Response:
 
 async def _timing(request: web.Request) -> web.Response:
     tx_hash = _hash_param(request)
-    body = _node(request).transaction_timing(tx_hash)
-    if body is None:
-        raise web.HTTPNotFound(text=f"transaction {tx_hash} not found")
-    return web.json_response(body)
+    return _json_or_404(
+        _node(request).transaction_timing(tx_hash), f"transaction {tx_hash} not found"
+    )
 
 
 async def _time_reached(request: web.Request) -> web.Response:
@@ -475,9 +486,7 @@ async def _time_reached(request: web.Request) -> web.Response:
     if not raw.isdigit() or len(raw) > 12:
         raise web.HTTPBadRequest(text=f"chain time must be whole seconds, got {raw!r}")
     body = _node(request).time_reached(int(raw) * 1_000_000)
-    if body is None:
-        raise web.HTTPNotFound(text=f"no block produced since start has reached chain time {raw}")
-    return web.json_response(body)
+    return _json_or_404(body, f"no block produced since start has reached chain time {raw}")
 
 
 async def _faults_report(request: web.Request) -> web.Response:
