@@ -33,33 +33,44 @@ from autobot.localnet.model.state import (
     PackageState,
     PartnerPayoutCap,
     PremiumAccessCap,
+    VrfDeposit,
     WinnerState,
 )
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["VIEW_HANDLERS", "record_json", "run_view"]
+__all__ = ["VIEW_HANDLERS", "VRF_DEPOSIT_CONFIG", "record_json", "run_view"]
 
 E_REGISTRY_MISSING = 0x1202
 E_PAGINATION_LIMIT = 0x1501
 E_HISTORY_MISSING = 0x1B01
 REFUND_FIRST_BATCH_SLA_SECS = 43_200
 REFUND_FULL_SLA_SECS = 86_400
+VRF_DEPOSIT_CONFIG = ("min_balance_multiplier_bps", "effective_floor")
+"""``VrfDeposit``'s fields the ledger keeps in its ``config``; the others are its ``status``."""
 
 type Json = object
 type ViewHandler = Callable[[PackageState, Sequence[object]], list[Json]]
 
 
 def record_json(
-    value: DataclassInstance, *, small: Collection[str] = (), **given: Json
+    value: DataclassInstance,
+    *,
+    small: Collection[str] = (),
+    exclude: Collection[str] = (),
+    only: Collection[str] | None = None,
+    **given: Json,
 ) -> dict[str, Json]:
     """A model record as node JSON, field for field in its dataclass's (the Move struct's) order:
     bytes ``j_bytes``, bools and addresses as they are, integers ``j_u64`` but the ``small`` ones
     (u8/u16 stay numbers); a ``given`` value (computed, nested, optional) stands in its field's place.
+    ``only``/``exclude`` pick the fields a struct holds when the record is wider.
     """
     out: dict[str, Json] = {}
     for f in dataclasses.fields(value):
+        if f.name in exclude or (only is not None and f.name not in only):
+            continue
         item = given[f.name] if f.name in given else getattr(value, f.name)
         if f.name in given or isinstance(item, bool | str) or f.name in small:
             out[f.name] = item
@@ -390,30 +401,8 @@ def get_refund_progress(state: PackageState, args: Sequence[object]) -> list[Jso
 
 
 def get_vrf_deposit_status(state: PackageState, args: Sequence[object]) -> list[Json]:
-    d = state.g.vrf_deposit
-    if d is None:
-        return [
-            {
-                **dict.fromkeys(
-                    ("total_balance", "minimum_balance", "effective_balance", "required_minimum"),
-                    "0",
-                ),
-                "last_update_ts": "0",
-                "requests_paused": False,
-                "paused_since_ts": "0",
-            }
-        ]
-    return [
-        {
-            "total_balance": j_u64(d.total_balance),
-            "minimum_balance": j_u64(d.minimum_balance),
-            "effective_balance": j_u64(d.effective_balance),
-            "required_minimum": j_u64(d.required_minimum),
-            "last_update_ts": j_u64(d.last_update_ts),
-            "requests_paused": d.requests_paused,
-            "paused_since_ts": j_u64(d.paused_since_ts),
-        }
-    ]
+    d = state.g.vrf_deposit or VrfDeposit(min_balance_multiplier_bps=0, effective_floor=0)
+    return [record_json(d, exclude=VRF_DEPOSIT_CONFIG)]
 
 
 def get_lottery_summary(state: PackageState, args: Sequence[object]) -> list[Json]:

@@ -74,10 +74,17 @@ TICKET_CHUNK_CAPACITY = 256  # sales::CHUNK_CAPACITY
 WINNER_CHUNK_CAPACITY = 64  # payouts::WINNER_CHUNK_CAPACITY
 
 
-def record(value: DataclassInstance, *, small: Collection[str] = (), **given: Json) -> Json:
+def record(
+    value: DataclassInstance,
+    *,
+    small: Collection[str] = (),
+    exclude: Collection[str] = (),
+    only: Collection[str] | None = None,
+    **given: Json,
+) -> Json:
     """A model record as its struct's node JSON (``record_json``: the view's spelling of each
     field), fields sorted by name as ``obj`` keeps them."""
-    return obj(**record_json(value, small=small, **given))
+    return obj(**record_json(value, small=small, exclude=exclude, only=only, **given))
 
 
 def lottery(record: Lottery) -> Json:
