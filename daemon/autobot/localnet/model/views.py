@@ -65,7 +65,8 @@ def record_json(
     """A model record as node JSON, field for field in its dataclass's (the Move struct's) order:
     bytes ``j_bytes``, bools and addresses as they are, integers ``j_u64`` but the ``small`` ones
     (u8/u16 stay numbers); a ``given`` value (computed, nested, optional) stands in its field's place.
-    ``only``/``exclude`` pick the fields a struct holds when the record is wider.
+    ``only``/``exclude`` pick the fields a struct holds when the record is wider; a ``given``
+    name the record lacks is a field the struct adds (after the record's own).
     """
     out: dict[str, Json] = {}
     for f in dataclasses.fields(value):
@@ -80,9 +81,7 @@ def record_json(
             out[f.name] = j_u64(item)
         else:
             raise TypeError(f"{type(value).__name__}.{f.name}: {item!r} needs to be given")
-    if unknown := given.keys() - out.keys():
-        raise TypeError(f"{type(value).__name__} has no field {sorted(unknown)}")
-    return out
+    return out | {name: item for name, item in given.items() if name not in out}
 
 
 def _row[V](rows: Mapping[int, V], lottery_id: int, *, ledger: bool, code: int, module: str) -> V:

@@ -72,6 +72,20 @@ __all__ = [
 
 TICKET_CHUNK_CAPACITY = 256  # sales::CHUNK_CAPACITY
 WINNER_CHUNK_CAPACITY = 64  # payouts::WINNER_CHUNK_CAPACITY
+_VRF_STATE_FIELDS = (
+    "request_id",
+    "payload_hash",
+    "schema_version",
+    "attempt",
+    "consumed",
+    "retry_after_ts",
+    "retry_strategy",
+    "closing_block_height",
+    "chain_id",
+    "status",
+)
+"""``DrawState``'s fields that make its ``vrf_state``."""
+_VRF_STATE_SMALL = ("schema_version", "attempt", "retry_strategy", "chain_id", "status")
 
 
 def record(
@@ -87,14 +101,8 @@ def record(
     return obj(**record_json(value, small=small, exclude=exclude, only=only, **given))
 
 
-def lottery(record: Lottery) -> Json:
-    return obj(
-        id=u64(record.id),
-        config=config(record.config),
-        status=record.status,
-        snapshot_frozen=record.snapshot_frozen,
-        slots_checksum=x(record.slots_checksum),
-    )
+def lottery(value: Lottery) -> Json:
+    return record(value, small=("status",), config=config(value.config))
 
 
 def config(cfg: LotteryConfig) -> Json:
@@ -150,57 +158,30 @@ def automation_state(bot: BotState) -> Json:
 
 
 def draw_state(d: DrawState) -> Json:
-    return obj(
+    return record(
+        d,
+        exclude=_VRF_STATE_FIELDS,
+        small=("rng_count",),
         vrf_state=vrf_state(d),
-        rng_count=d.rng_count,
-        client_seed=u64(d.client_seed),
-        last_request_ts=u64(d.last_request_ts),
-        snapshot_hash=x(d.snapshot_hash),
-        total_tickets=u64(d.total_tickets),
-        winners_batch_hash=x(d.winners_batch_hash),
-        checksum_after_batch=x(d.checksum_after_batch),
         verified_numbers=[u64(n) for n in d.verified_numbers],
-        payload=x(d.payload),
-        next_client_seed=u64(d.next_client_seed),
     )
 
 
 def vrf_state(d: DrawState) -> Json:
-    return obj(
-        request_id=u64(d.request_id),
-        payload_hash=x(d.payload_hash),
-        schema_version=d.schema_version,
-        attempt=d.attempt,
-        consumed=d.consumed,
-        retry_after_ts=u64(d.retry_after_ts),
-        retry_strategy=d.retry_strategy,
-        closing_block_height=u64(d.closing_block_height),
-        chain_id=d.chain_id,
-        status=d.status,
-    )
+    """The ``VrfState`` inside a ``DrawState`` (the model keeps its fields first, flat)."""
+    return record(d, only=_VRF_STATE_FIELDS, small=_VRF_STATE_SMALL)
 
 
 def sales_state(c: Context, lottery_id: int, s: SalesState) -> Json:
     name = "sales::SalesState"
-    return obj(
-        ticket_price=u64(s.ticket_price),
-        tickets_sold=u64(s.tickets_sold),
-        proceeds_accum=u64(s.proceeds_accum),
-        last_purchase_ts=u64(s.last_purchase_ts),
-        last_purchase_block=u64(s.last_purchase_block),
-        block_purchase_count=u64(s.block_purchase_count),
+    tables = ("tickets_per_address", "ticket_chunks", "rate_track")
+    return record(
+        s,
+        exclude=("purchases",),
         next_chunk_seq=u64(s.tickets_sold // TICKET_CHUNK_CAPACITY),
-        tickets_per_address=c.table(f"{name}.tickets_per_address", lottery_id),
-        ticket_chunks=c.table(f"{name}.ticket_chunks", lottery_id),
-        rate_track=c.table(f"{name}.rate_track", lottery_id),
         distribution=sales_distribution(s.distribution),
         accounting=accounting(s.accounting),
-        refund_active=s.refund_active,
-        refund_round=u64(s.refund_round),
-        refund_tickets_processed=u64(s.refund_tickets_processed),
-        refund_prize_total=u64(s.refund_prize_total),
-        refund_operations_total=u64(s.refund_operations_total),
-        last_refund_ts=u64(s.last_refund_ts),
+        **{t: c.table(f"{name}.{t}", lottery_id) for t in tables},
     )
 
 
@@ -244,17 +225,11 @@ def rate_track(record: BuyerState | None) -> Json | None:
 
 def winner_state(c: Context, lottery_id: int, w: WinnerState) -> Json:
     name = "payouts::WinnerState"
-    return obj(
-        initialized=w.initialized,
-        total_required=u64(w.total_required),
-        total_assigned=u64(w.total_assigned),
-        total_tickets=u64(w.total_tickets),
-        snapshot_hash=x(w.snapshot_hash),
-        payload_hash=x(w.payload_hash),
-        schema_version=w.schema_version,
-        attempt=w.attempt,
+    return record(
+        w,
+        exclude=("cursor_last_index", "cursor_checksum", "records"),
+        small=("schema_version", "attempt"),
         random_numbers=[u64(n) for n in w.random_numbers],
-        winners_batch_hash=x(w.winners_batch_hash),
         cursor=obj(
             last_processed_index=u64(w.cursor_last_index),
             checksum_after_batch=x(w.cursor_checksum),
@@ -262,9 +237,6 @@ def winner_state(c: Context, lottery_id: int, w: WinnerState) -> Json:
         next_chunk_seq=u64(len(w.records) // WINNER_CHUNK_CAPACITY),
         winner_chunks=c.table(f"{name}.winner_chunks", lottery_id),
         assigned_indices=c.table(f"{name}.assigned_indices", lottery_id),
-        payout_round=u64(w.payout_round),
-        last_payout_ts=u64(w.last_payout_ts),
-        next_winner_batch_no=u64(w.next_winner_batch_no),
     )
 
 
