@@ -23,6 +23,7 @@ from autobot.chain.flat import build_flat
 from autobot.chain.responses import abort_from_vm_status
 from autobot.domain.bots import Bot
 from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import (
     Accounting,
@@ -49,6 +50,7 @@ __all__ = [
     "accounting",
     "bots",
     "cancellation",
+    "feature_switch",
     "lottery_config",
     "lottery_status",
     "payout_batch_cap",
@@ -286,12 +288,32 @@ def payout_batch_cap(role_store: Record) -> PayoutBatchCap | None:
 
 
 def vrf_deposit_status(ledger: Record | None) -> VrfDepositStatus:
-    """``views::get_vrf_deposit_status``: the ledger's stored ``status`` (zeros without one)."""
+    """``views::get_vrf_deposit_status``: the ledger's stored ``status`` (zeros without one),
+    plus its ``config``'s ``effective_floor`` and ``min_balance_multiplier_bps``, which no reader
+    of the package returns (docs/package.md §2.7, §6a)."""
     if ledger is None:
         return VrfDepositStatus()
-    return _flat(VrfDepositStatus, _sub(ledger, "status"))
+    # one record of the config's and the status's fields (their names do not overlap)
+    return _flat(VrfDepositStatus, {**_sub(ledger, "config"), **_sub(ledger, "status")})
 
 
 def price_feed(record: Record) -> PriceFeed:
     """``price_feed::get_price_view``: the ``PriceFeedRecord`` as stored."""
     return _flat(PriceFeed, record)
+
+
+# -- feature switch -------------------------------------------------------------------------
+
+
+def feature_switch(registry: Record | None, entries: Mapping[int, Record | None]) -> FeatureSwitch:
+    """``feature_switch``'s ``is_initialized``/``is_enabled`` as one value: from the
+    ``FeatureSwitchRegistry`` (``None``: never initialised, so no call checks it) and the
+    ``FeatureRecord`` items read of its ``entries`` table, by feature id (``None``: no entry).
+    Under ``force_enable_devnet`` the entries do not matter (every feature is let through) and
+    none are kept."""
+    if registry is None:
+        return FeatureSwitch()
+    if _bool(registry, "force_enable_devnet"):
+        return FeatureSwitch(initialized=True, force_enable_devnet=True)
+    modes = {i: _int(r, "mode") for i, r in sorted(entries.items()) if r is not None}
+    return FeatureSwitch(initialized=True, modes=modes)

@@ -51,6 +51,7 @@ __all__ = [
     "decode_cap",
     "decode_config",
     "decode_deposit",
+    "decode_flag",
     "decode_id_list",
     "decode_overview",
     "decode_price_feed",
@@ -154,7 +155,8 @@ def decode_cancellation(raw: object, path: str = "get_cancellation") -> Cancella
 
 
 def decode_deposit(raw: object, path: str = "get_vrf_deposit_status") -> VrfDepositStatus:
-    return _flat(VrfDepositStatus, raw, path)
+    # the ledger's config is no view's: 0 here (storage reads fill it)
+    return _flat(VrfDepositStatus, raw, path, effective_floor=0, min_balance_multiplier_bps=0)
 
 
 def decode_status(raw: object, path: str = "get_lottery_status") -> LotteryStatusView:
@@ -208,6 +210,11 @@ def decode_config(raw: object, path: str = "get_lottery") -> LotteryConfig:
 
 def decode_accounting(raw: object, path: str = "accounting_snapshot") -> Accounting:
     return _flat(Accounting, raw, path)
+
+
+def decode_flag(raw: object, path: str = "is_enabled") -> bool:
+    """A view answering one ``bool`` (``feature_switch::is_enabled``)."""
+    return boolean(raw, path)
 
 
 def decode_id_list(raw: object, path: str = "list_active") -> tuple[int, ...]:
