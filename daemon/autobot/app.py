@@ -200,7 +200,13 @@ class Daemon:
             )
         )
         host, port = self._listen
-        self.web = WebServer(host=host, port=port, registry=self.registry, health=self.health)
+        self.web = WebServer(
+            host=host,
+            port=port,
+            registry=self.registry,
+            health=self.health,
+            chain_clock=lambda: self.clock_map.line(self._clock.wall()),
+        )
         await self.web.start()
         self._stack.push_async_callback(self.web.stop)
         if config.status.listen is not None:

@@ -145,10 +145,12 @@ def configure_logging(
     level: Literal["debug", "info", "warning", "error"] = "info",
     log_format: Literal["auto", "json", "console"] = "auto",
     stream: TextIO | None = None,
+    colors: bool | None = None,
 ) -> SecretRedactor:
     """Install autobot's logging (idempotent: a second call replaces the first, keeping secrets).
 
-    ``stream`` defaults to ``sys.stdout``. Returns the redactor in use.
+    ``stream`` defaults to ``sys.stdout``; ``colors`` (console rendering) defaults to whether the
+    stream is a terminal (the caller passes ``False`` for ``NO_COLOR``). Returns the redactor.
     """
     out = sys.stdout if stream is None else stream
     redactor = SecretRedactor()
@@ -161,7 +163,7 @@ def configure_logging(
 
     console = log_format == "console" or (log_format == "auto" and _isatty(out))
     renderer: Processor = (
-        structlog.dev.ConsoleRenderer(colors=_isatty(out))
+        structlog.dev.ConsoleRenderer(colors=_isatty(out) if colors is None else colors)
         if console
         else structlog.processors.JSONRenderer()
     )

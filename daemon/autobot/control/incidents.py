@@ -1,4 +1,6 @@
-"""``autobot incidents [--format text|markdown|json]``: the incident log, newest first.
+"""``autobot incidents [--format text|markdown|json] [--json]``: the incident log, newest first.
+
+Times are the wall-clock minute autobot wrote the row (UTC), as the handbook's table has them.
 
 The daemon writes a row for every dry-run announcement, cancellation, refund batch, clamp
 request and failure-limit event (``journal.records.Incident``: UTC minute, type, description,
@@ -19,8 +21,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from autobot.config import load_config
-from autobot.control.console import open_journal, plain, run
+from autobot.control.console import load, open_journal, plain, run
 from autobot.journal.records import Incident
 
 __all__ = ["MARKDOWN_HEADER", "incident_row", "incidents_command", "render_incidents"]
@@ -77,8 +78,8 @@ def incidents_command(args: argparse.Namespace) -> int:
 
 
 async def _incidents(args: argparse.Namespace) -> int:
-    config = load_config(args.config)  # no key files needed: the log names no operator keys
+    config = load(args).config  # no key files needed: the log names no operator keys
     async with await open_journal(config) as journal:
         rows = [incident_row(i) for i in await journal.incidents(limit=1_000_000)]
-    print(render_incidents(rows, fmt=args.format))
+    print(render_incidents(rows, fmt="json" if args.json else args.format))
     return 0

@@ -52,6 +52,7 @@ from autobot.journal.records import (
 )
 from autobot.journal.store import ActionChanges, SqliteJournal
 from autobot.planning.plan import Recipe, TimedCall
+from autobot.status.moments import chain_text
 
 __all__ = ["ActionSteps"]
 
@@ -258,7 +259,8 @@ class ActionSteps:
         if tx is not None and tx.state is TxState.COMMITTED:
             text = (
                 f"announced action {record.action_id} for {record.key}: hash "
-                f"0x{(record.action_hash or b'').hex()}, executes after {record.execute_at}, "
+                f"0x{(record.action_hash or b'').hex()}, executes after "
+                f"{chain_text(record.execute_at or 0)}, "
                 f"operator {record.operator}, tx {tx.tx_hash}"
             )
             note = self._book.incident(record, IncidentType.DRY_RUN, text, tx_hash=tx.tx_hash)
@@ -480,7 +482,7 @@ class ActionSteps:
         if kind is None:
             return None
         text = (
-            f"{timed.call.render()} executed for {record.key} (action hash "
+            f"{timed.call.describe(chain_text)} executed for {record.key} (action hash "
             f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
         )
         return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
@@ -513,7 +515,7 @@ class ActionSteps:
                 await self._book.moot(record, snap.now)
             return None
         text = (
-            f"{timed.call.render()} would abort {name}(0x{code:x}): the plan {record.key} cannot "
+            f"{timed.call.describe(chain_text)} would abort {name}(0x{code:x}): the plan {record.key} cannot "
             f"run (action hash {digest})"
         )
         await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)
