@@ -432,7 +432,7 @@ class Watchlist:
             # a new difference (a busy chain moves faster than its changes are read): only one
             # that stays the same, and that the active ids do not explain, is unexplained
             self._mismatch_since, self._mismatch = now, difference
-        log.info(
+        log.debug(
             "status_counts_differ",
             chain={s.name.lower(): overview.count(s) for s in _LIVE_STATUSES},
             kept={s.name.lower(): n for s, n in kept.items()},

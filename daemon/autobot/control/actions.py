@@ -134,7 +134,7 @@ def render_actions(rows: Iterable[Report]) -> str:
 
 
 def _call_text(call: Any, clocks: Clocks | None) -> str:
-    text = call_text(call, clocks=clocks)
+    text = call_text(call)
     if not isinstance(call, dict):
         return text
     if isinstance(call.get("not_before"), int):

@@ -47,7 +47,7 @@ from autobot.errors import EX_CONFIG, EX_IOERR, EX_SOFTWARE, ConfigError, Journa
 from autobot.hints import Hints, program
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
-from autobot.status.moments import Clocks, chain_text, duration_text
+from autobot.status.moments import chain_text, duration_text
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -253,9 +253,10 @@ def relative(ts: int, now: int) -> str:
     return f"in {span(ts - now)}" if ts > now else f"{span(now - ts)} ago"
 
 
-def call_text(call: Any, *, clocks: Clocks | None = None) -> str:
+def call_text(call: Any) -> str:
     """A journaled call (``{"module", "function", "args": [[type, value], …]}``) or a ``Call``
-    for people: its chain-time arguments as labelled moments, never as numbers; bytes shortened."""
+    for people: its chain-time arguments labelled (``chain time …``), never as numbers; long
+    bytes and addresses shortened."""
     if isinstance(call, Call):
         module, function = call.module, call.function
         args: list[Any] = [[a.move_type, getattr(a, "value", None)] for a in call.args]
@@ -268,8 +269,7 @@ def call_text(call: Any, *, clocks: Clocks | None = None) -> str:
     shown: list[str] = []
     for i, (_move_type, value) in enumerate(args):
         if i in times and isinstance(value, int | str) and str(value).isdigit():
-            ts = int(value)
-            shown.append(clocks.moment(ts) if clocks is not None else chain_text(ts))
+            shown.append(chain_text(int(value)))
         elif isinstance(value, tuple | list):
             shown.append("[" + ", ".join(str(v) for v in value) + "]")
         elif isinstance(value, bytes):

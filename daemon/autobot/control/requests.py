@@ -129,9 +129,7 @@ def _calls(checked: CheckedRequest, clocks: Clocks) -> tuple[str, ...]:
     execute_at = checked.snapshot.now + (
         0 if checked.routing is None else checked.routing.timelock_secs or 0
     )
-    return tuple(
-        call_text(timed.call, clocks=clocks) for timed in checked.planned.recipe.calls(execute_at)
-    )
+    return tuple(call_text(timed.call) for timed in checked.planned.recipe.calls(execute_at))
 
 
 def _route(checked: CheckedRequest, names: OperatorNames) -> tuple[BotRoute | None, int | None]:

@@ -81,7 +81,7 @@ async def recover(
         orphan_slots=orphans,
         actions=results,
     )
-    log.info(
+    log.debug(
         "recovery_done",
         settled=settled,
         still_live=still_live,

@@ -205,7 +205,7 @@ class ActionSteps:
             **(fixed | {"state": ActionState.ANNOUNCED}),
         )
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
-        log.info("action_announced", operator=operator.address, execute_at=execute_at)
+        log.debug("action_announced", operator=operator.address, execute_at=execute_at)
         return None
 
     async def _execute_at_once(
@@ -246,7 +246,7 @@ class ActionSteps:
         except SubmitWindowFull:  # the plan stands; the call goes as the window drains
             record = await self._book.update(record, now, **fixed)
             return self._book.soon(record)
-        log.info("call_submitted", call_index=0, tx_hash=sent.tx_hash)
+        log.debug("call_submitted", call_index=0, tx_hash=sent.tx_hash)
         if fixed.get("operator") is None:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return None
@@ -343,7 +343,7 @@ class ActionSteps:
             snap = await view.snapshot(record)
             done = min(recipe.calls_done(snap), len(calls))
             if done > record.progress:  # the chain is ahead of the journal (refund_round, ...)
-                log.info("calls_already_applied", first=record.progress, upto=done)
+                log.debug("calls_already_applied", first=record.progress, upto=done)
                 record = await self._book.update(record, now, progress=done)
                 continue
             sent = await self._send_call(record, view, now, recipe, calls, snap)
@@ -415,8 +415,8 @@ class ActionSteps:
         except SubmitWindowFull:  # other actions' calls fill it: room within a block
             return self._book.soon(record)
         if behind:
-            log.info("calls_pipelined", calls=[i for i, _ in behind])
-        log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
+            log.debug("calls_pipelined", calls=[i for i, _ in behind])
+        log.debug("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
         if record.operator is None and record.progress == 0:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return _Sent.SENT
@@ -436,7 +436,7 @@ class ActionSteps:
             note = self._executed_note(record, calls[progress], tx)
             if note is not None:
                 notes.append(note)
-            log.info("call_executed", call_index=progress, tx_hash=tx.tx_hash)
+            log.debug("call_executed", call_index=progress, tx_hash=tx.tx_hash)
             progress += 1
         if progress == record.progress:
             return record
@@ -471,7 +471,7 @@ class ActionSteps:
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord
     ) -> ActionRecord:
         note = self._executed_note(record, timed, tx)
-        log.info("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
+        log.debug("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
         return await self._book.update(record, now, progress=record.progress + 1, incident=note)
 
     def _executed_note(
