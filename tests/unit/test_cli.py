@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -293,3 +294,44 @@ def test_the_checkout_config_is_found_from_the_checkout(
     assert source.name == "autobot.toml"
     assert main(["check-config"]) == 0
     assert "found at .autobot/autobot.toml" in capsys.readouterr().out
+
+
+def test_keygen_writes_a_0600_key_prints_its_address_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "operator-a.key"
+    assert main(["keygen", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = path.read_text().strip()
+    assert len(key) == 64 and key not in out  # the key itself is never printed
+    assert f"address: {Signer.from_private_key_hex(key).address}" in out
+    assert main(["keygen", str(path)]) == 1
+    assert "never overwrites" in capsys.readouterr().err
+    assert path.read_text().strip() == key
+
+
+def test_check_config_says_when_the_journal_folder_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = valid_config(tmp_path)
+    source.write_text(source.read_text().replace('"journal.sqlite3"', '"nowhere/journal.sqlite3"'))
+    assert main(["check-config", str(source)]) == EX_CONFIG
+    assert (
+        f"journal.path: its folder {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
+    )
+
+
+def test_check_config_lists_every_problem_of_one_key_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = valid_config(tmp_path)
+    bad = tmp_path / "a.key"
+    bad.write_text("not a key\n")
+    bad.chmod(0o644)
+    assert main(["check-config", "--json", str(source)]) == EX_CONFIG
+    report = json.loads(capsys.readouterr().out)
+    mine = [p["message"] for p in report["problems"] if p["path"] == "keys.operator_key_files.A"]
+    assert len(mine) == 2
+    assert "mode 0644" in mine[0] and "not a hex ed25519 private key" in mine[1]
+    assert report["ok"] is False

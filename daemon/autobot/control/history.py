@@ -22,6 +22,7 @@ from autobot.control.events import BotEvent, bot_history
 from autobot.control.requests import operator_address
 from autobot.control.survey import unreachable
 from autobot.errors import AutobotError
+from autobot.hints import Hints
 from autobot.status.moments import chain_text, iso
 
 __all__ = ["bot_history_command", "render_history"]
@@ -43,7 +44,10 @@ def _line(e: BotEvent) -> str:
     )
 
 
-def render_history(label: str, address: str, events: list[BotEvent]) -> str:
+def render_history(
+    label: str, address: str, events: list[BotEvent], hints: Hints | None = None
+) -> str:
+    hints = hints or Hints()
     failures = [e for e in events if e.kind == "failure"]
     foreign = [e for e in failures if e.autobots is False]
     out = [f"bot {label} ({address}): {len(events)} automation event(s), oldest first"]
@@ -112,5 +116,5 @@ async def _history(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(render_history(label, address, events))
+    print(render_history(label, address, events, ready.hints))
     return 0

@@ -121,7 +121,7 @@ def _preview_lines(p: Proposal, ready: Setup) -> list[str]:
             f"is {p.bot.timelock_secs} s" + (f" ({p.bot.note})" if p.bot.note else "")
         )
         if p.executes_after is not None and p.clocks is not None:
-            lines.append(f"  executes no earlier than {p.clocks.moment(p.executes_after)}")
+            lines.append(f"  earliest execution: {p.clocks.moment(p.executes_after)}")
     lines += [f"  {effect}" for effect in p.effects]
     lines.append(f"  config: {ready.choice.path} ({ready.choice.how})")
     return lines
