@@ -471,8 +471,11 @@ def _signals(loop: asyncio.AbstractEventLoop, daemon: Daemon) -> Iterator[None]:
 def _busy(exc: OSError, host: str, port: int, flag: str) -> OSError:
     """A listen failure that says which flag changes the address."""
     if exc.errno == errno.EADDRINUSE:
-        return OSError(exc.errno, f"{host}:{port} is already in use; choose another with {flag}")
-    return OSError(exc.errno, f"cannot listen on {host}:{port} ({exc.strerror}); see {flag}")
+        said = OSError(f"{host}:{port} is already in use; choose another with {flag}")
+    else:
+        said = OSError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); see {flag}")
+    said.errno = exc.errno  # kept for callers; the text stays free of "[Errno N]"
+    return said
 
 
 class DemoGuide:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import signal
 import sys
 from pathlib import Path
@@ -120,5 +121,13 @@ def localnet_command(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_serve(options, args.write_config))
     except LocalnetError as exc:
-        print(f"autobot localnet: {exc}", file=sys.stderr)
+        print(f"autobot localnet: {exc}{_which_flag(exc)}", file=sys.stderr)
         return 1
+
+
+def _which_flag(exc: LocalnetError) -> str:
+    """A busy port says which flag moves it."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+        return "; choose another with --port PORT (0: any free port)"
+    return ""
