@@ -506,3 +506,144 @@ async def test_a_sensitive_request_asks_on_a_terminal_and_a_no_writes_nothing(en
     assert "not confirmed; nothing was written" in err.decode()
     assert "cancel lottery 3" in out.decode()
     assert await pending(env) == []
+
+
+async def test_a_rotation_says_which_announced_action_starts_over(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rotate_bot clears the bot's pending slot: the preview names what that undoes, whether the
+    announcement is autobot's (its action key) or not (someone else's hash)."""
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{env.localnet.base_url}localnet/v1/drill",
+            json={"drill": "failure-limit", "operator": "A"},
+        ) as reply,
+    ):
+        assert reply.status == 200, await reply.text()
+    for _ in range(3):  # the drill's announcement executes in the next block
+        await env.localnet.node.next_block()
+    argv = ("bot", "rotate", "A", "--max-failures", "5", "--dry-run", "--config", "{cfg}")
+    foreign = await autobot(env, capsys, *argv)
+    assert foreign.code == 0, foreign.err
+    assert "rotate_bot clears A's pending slot (hash 0x" in foreign.out
+    assert "which is not in autobot's journal: whoever announced it must announce again" in (
+        foreign.out.replace("\n", " ")
+    )
+    # the same slot, as held by an announcement autobot journaled
+    key = "refund:4:1"
+    async with await SqliteJournal.open(env.journal, clock=SystemClock()) as journal:
+        await journal.add_action(
+            NewAction(
+                key=key, kind="refund", subject_id=4, action_id=6,
+                recipe='{"type": "refund", "lottery_id": 4, "batches": [[1, 500, 1, 2]]}',
+                reason="canceled: 1 refund batch", due_at=1_000,
+            ),
+            chain_now=1_000,
+        )  # fmt: skip
+        await journal.update_action(
+            key, expect={ActionState.PLANNED}, chain_now=1_001, state=ActionState.WAITING,
+            operator=env.operator_a, timelock_secs=900, execute_at=1_900,
+        )  # fmt: skip
+    ours = await autobot(env, capsys, *argv)
+    assert ours.code == 0, ours.err
+    assert f"rotate_bot clears A's pending slot: the announced {key} starts over" in (
+        ours.out.replace("\n", " ")
+    )
+    assert await pending(env) == []  # a dry run writes nothing
+
+
+async def test_wait_follows_a_request_through_its_announcement_and_timelock_to_the_end(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--wait``'s follower reads a real journal while a stand-in for the daemon moves the request
+    as the daemon's sweep would: taken → announced by bot A → waiting for the timelock (the
+    countdown on both clocks) → done, with its transactions."""
+    import re
+    import time
+
+    from autobot.control.follow import follow_request
+    from autobot.control.survey import OperatorNames
+    from autobot.journal.records import RequestState
+
+    key, announce, execute = "refund:4:1", "0x" + "a1" * 32, "0x" + "b2" * 32
+    now = int(time.time())  # the localnet's chain runs at the wall clock's pace from its genesis
+    async with await SqliteJournal.open(env.journal, clock=SystemClock()) as journal:
+        request = await journal.add_request(RequestKind.REFUND, "4", requested_by="tester")
+
+        async def daemon() -> None:
+            await asyncio.sleep(0.5)
+            await journal.finish_request(
+                request.id, state=RequestState.DONE, result=f"planned as action {key}"
+            )
+            await journal.add_action(
+                NewAction(
+                    key=key, kind="refund", subject_id=4, action_id=6,
+                    recipe='{"type": "refund", "lottery_id": 4, "batches": [[1, 500, 1, 2]]}',
+                    reason="requested", due_at=now,
+                ),
+                chain_now=now,
+            )  # fmt: skip
+            await journal.add_transaction(
+                NewTransaction(
+                    tx_hash=announce, action_key=key, action_hash=b"\xab" * 32,
+                    purpose=TxPurpose.ANNOUNCE, call_index=0,
+                    call='{"module":"automation","function":"announce_dry_run","args":[]}',
+                    sender=env.operator_a, sequence_number=7, expires_at=now + 600, raw=b"\x01",
+                ),
+                expect={ActionState.PLANNED}, chain_now=now, state=ActionState.ANNOUNCED,
+                operator=env.operator_a, timelock_secs=900, execute_at=now + 900,
+                action_hash=b"\xab" * 32,
+            )  # fmt: skip
+            await asyncio.sleep(0.5)
+            await journal.settle_transaction(
+                TxSettlement(tx_hash=announce, state=TxState.COMMITTED)
+            )
+            await journal.update_action(
+                key, expect={ActionState.ANNOUNCED}, chain_now=now + 1, state=ActionState.WAITING
+            )
+            await asyncio.sleep(1.5)  # the follower counts down meanwhile
+            await journal.add_transaction(
+                NewTransaction(
+                    tx_hash=execute, action_key=key, action_hash=b"\xab" * 32,
+                    purpose=TxPurpose.EXECUTE, call_index=0,
+                    call='{"module":"payouts","function":"force_refund_batch_admin","args":[]}',
+                    sender=env.localnet.info.admin.address, sequence_number=9,
+                    expires_at=now + 1500, raw=b"\x02",
+                ),
+                expect={ActionState.WAITING}, chain_now=now + 900, state=ActionState.EXECUTING,
+            )  # fmt: skip
+            await journal.settle_transaction(TxSettlement(tx_hash=execute, state=TxState.COMMITTED))
+            await journal.update_action(
+                key, expect={ActionState.EXECUTING}, chain_now=now + 901, state=ActionState.DONE
+            )
+
+        names = OperatorNames(by_name={"A": env.operator_a, "B": env.operator_b})
+        outcome, _ = await asyncio.wait_for(
+            asyncio.gather(
+                follow_request(
+                    journal, gateway=None, config=load_config(env.config), request_id=request.id,
+                    names=names,
+                ),
+                daemon(),
+            ),
+            timeout=30,
+        )  # fmt: skip
+    assert outcome.exit_code == 0 and outcome.state == "done"
+    assert outcome.action_key == key and outcome.transactions == (announce, execute)
+    lines = capsys.readouterr().out.splitlines()
+    said = [
+        f"request #{request.id}: waiting for the daemon to take it",
+        f"request #{request.id}: planned as action {key}",
+        f"{key}: announced by bot A ({env.operator_a})",
+        f"{key}: waiting for the timelock: executes in ",
+        f"{key}: done; transactions: {announce}, {execute}",
+    ]
+    at = [next(i for i, line in enumerate(lines) if line.startswith(s)) for s in said]
+    assert at == sorted(at), lines
+    countdown = lines[at[3]]
+    assert re.search(
+        r"in 1[45] min \(expected [-\d ]*\d\d:\d\d:\d\d UTC; chain time ", countdown
+    ), lines
