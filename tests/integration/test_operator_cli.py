@@ -345,6 +345,9 @@ async def test_actions_list_show_and_retry(env: Env, capsys: pytest.CaptureFixtu
     assert (row["key"], row["state"], row["operator_name"], row["action_id"]) == (
         key, "parked", "A", 6,
     )  # fmt: skip
+    text = await autobot(env, capsys, "actions", "--state", "parked", "--config", "{cfg}")
+    a = f"0x{env.operator_a[2:6]}…{env.operator_a[-4:]}"
+    assert f" bot A ({a}) " in text.out  # a bot by its name, with its address
     none_open = await autobot(env, capsys, "actions", "--state", "open", "--config", "{cfg}")
     assert none_open.out.strip() == "no actions"
 

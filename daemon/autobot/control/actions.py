@@ -123,10 +123,12 @@ def render_actions(rows: Iterable[Report]) -> str:
     lines = []
     for r in rows:
         action = f"{r['action_name']}({r['action_id']})" if r["action_id"] is not None else "-"
-        bot = r["operator_name"] or short(r["operator"])
+        bot = short(r["operator"])  # a bot by its configured name, with its address
+        if r["operator_name"] and r["operator"]:
+            bot = f"{r['operator_name']} ({bot})"
         line = (
             f"{r['key']:<28} {r['kind']:<9} subject {r['subject_id']:<4} {action:<16}"
-            f" bot {bot:<8} {r['state']:<10} attempts {r['attempts']:<3}"
+            f" bot {bot:<17} {r['state']:<10} attempts {r['attempts']:<3}"
             f" updated {pretty(r['updated_wall'])}"
         )
         lines.append(line + (f"  error {r['error_name']}" if r["error_name"] else ""))
