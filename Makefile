@@ -5,7 +5,7 @@
 #
 #   make run [ARGS="--listen 127.0.0.1:9465 --status-listen 127.0.0.1:8081"]   the demo
 #   make test         lint, format check, type check, every test       (~15-20 min on 2 cores)
-#   make test-quick   the same without the slow process-level tests     (~4 min)
+#   make test-quick   the same without the slow process-level tests     (~4-6 min)
 
 PYTHON ?= python3.12
 UV_VERSION := 0.13.8
