@@ -85,6 +85,9 @@ def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
     lines += ["", 'Dev endpoints: GET /localnet/v1/info, POST /localnet/v1/advance {"seconds": N}']
     lines += ["  POST /localnet/v1/view (any reader, whatever --views says)"]
     lines += ["  GET/POST /localnet/v1/faults (fault injection on /rpc/)"]
+    lines += [
+        "  POST /localnet/v1/drill (alert drills; each in its alert's deploy/RUNBOOK.md section)"
+    ]
     return "\n".join(lines)
 
 
