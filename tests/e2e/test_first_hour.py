@@ -48,6 +48,7 @@ WINDOW = 120.0
 LOUD = {"info", "warning", "error", "critical"}
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?")
 NUMBER = re.compile(r"(?<![\w.])\d{10}(?![\w.])")
+RAW = re.compile(r"(?<![\w.])\d{10,16}(?![\w])")  # seconds, ms or µs (a float's integer part too)
 HINT = re.compile(r"`([^`\n]+)`")
 # An action's key is an identifier, not a time shown to be read as one: ``fallback:3:1796545494``
 # carries the feed's last update (planning/feeds.py) so that each stale episode gets its own key.
@@ -263,6 +264,19 @@ def test_no_human_output_shows_a_raw_unix_time_or_an_unlabelled_chain_time(demo:
                 f"earlier:\n{text}"
             )
     assert checked > 50
+    # every other line at info and up is shown with all its fields on a console: no raw unix time
+    # in seconds, milliseconds or microseconds among them
+    for line in demo.lines():
+        if line.get("level") not in LOUD or "story" in line:
+            continue
+        shown = json.dumps({k: v for k, v in line.items() if k != "timestamp"})
+        for number in RAW.findall(KEY.sub("KEY", shown)):
+            for digits in (10, 13, 16):
+                if len(number) == digits:
+                    seconds = int(number) / 10 ** (digits - 10)
+                    assert not low <= seconds <= time.time() + 11 * 365 * 86_400, (
+                        f"raw unix time {number} in the log line {shown}"
+                    )
 
 
 # --------------------------------------------------------------------------------------------
