@@ -129,8 +129,10 @@ async def test_clamp_and_failure_limit_page_through_prometheus_and_alertmanager_
                 # When the operator clears both through the daemon
                 requested, before = time.monotonic(), len(hooks.alerts("page"))
                 for result in await asyncio.gather(
-                    autobot_cli("feed", "clear-clamp", str(ASSET), "--config", config),
-                    autobot_cli("bot", "rotate", "B", "--max-failures", "6", "--config", config),
+                    autobot_cli("feed", "clear-clamp", str(ASSET), "--yes", "--config", config),
+                    autobot_cli(
+                        "bot", "rotate", "B", "--max-failures", "6", "--yes", "--config", config
+                    ),
                 ):
                     assert result.returncode == 0, result.stdout + result.stderr
                 cli_seconds = time.monotonic() - requested
