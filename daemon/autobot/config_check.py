@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autobot.chain.keys import check_keys
-from autobot.config import Config, find_config, read_config_file
+from autobot.config import READS_EXPLAINED, Config, find_config, read_config_file
 from autobot.errors import EX_CONFIG, ConfigError, Problem
 
 __all__ = ["check_config_command", "check_config_file"]
@@ -129,15 +129,22 @@ def _report(
                         for p in problems
                     ],
                     "summary": summary,
+                    "reads": None
+                    if not ok or config is None
+                    else {
+                        "choice": config.chain.reads,
+                        "explained": READS_EXPLAINED[config.chain.reads],
+                    },
                 },
                 indent=2,
             )
         )
         return 0 if ok else EX_CONFIG
-    if not ok:
+    if not ok or config is None:
         for problem in problems:
             print(problem.render(), file=sys.stderr)
         print(summary, file=sys.stderr)
         return EX_CONFIG
     print(f"{summary} ({source}, {how})")
+    print(f"reads {config.chain.reads}: {READS_EXPLAINED[config.chain.reads]}")
     return 0

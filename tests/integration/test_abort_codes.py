@@ -42,7 +42,7 @@ import contextlib
 import hashlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -58,9 +58,18 @@ from autobot.chain.aborts import ABORT_NAMES, abort_name_in, format_vm_status
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.model import ENTRY_FUNCTIONS, dvrf
 from autobot.localnet.model.draw import SUPRA_VRF_ADDRESS
-from autobot.localnet.runner import Localnet
+from autobot.localnet.runner import Localnet, LocalnetOptions
+from autobot.localnet.view_mode import ViewMode
 
 pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def localnet_options(localnet_options: LocalnetOptions) -> LocalnetOptions:
+    """These tests read the package model's readers through ``/rpc/v3/view`` with the SDK: the
+    localnet serves them as a package redeployed with ``#[view]`` would (``--views patched``)."""
+    return replace(localnet_options, views=ViewMode.PATCHED)
+
 
 # --- the codes of the acceptance point -------------------------------------------------------
 

@@ -184,7 +184,25 @@ ALTER TABLE requests_v2 RENAME TO requests;
 CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+-- Events counted exactly once (price_feed_updates_total): per event type, the first block not
+-- yet counted and how many events were counted; per subject (an asset id), the count so far.
+-- Cursor and counts change in one commit, so a restart neither counts twice nor skips.
+CREATE TABLE event_cursors (
+    event_type   TEXT PRIMARY KEY,            -- "price_feed::PriceFeedUpdatedEvent"
+    next_height  INTEGER NOT NULL,            -- the first block not yet counted
+    seen         INTEGER NOT NULL             -- events of the type counted (its handle's counter)
+);
+
+CREATE TABLE event_counts (
+    event_type   TEXT NOT NULL,
+    subject_id   INTEGER NOT NULL,            -- the asset id
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (event_type, subject_id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
