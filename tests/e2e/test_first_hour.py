@@ -207,6 +207,7 @@ async def _vrf_requests(config: Path, lottery_id: int) -> int:
 def test_the_first_two_minutes_tell_the_story_in_at_most_60_lines(demo: Demo) -> None:
     window = [line for line in demo.lines() if _at(line) <= demo.started + WINDOW]
     loud = [line for line in window if line.get("level") in LOUD]
+    print(f"\nfirst hour: {len(window)} log lines in {WINDOW:.0f} s, {len(loud)} at info and up")
     assert len(loud) <= 60, "\n".join(f"{x.get('event')} {x.get('story', '')}" for x in loud)
     assert not [x for x in loud if x.get("event") == "tick"]
     told = [x for x in loud if x.get("event") == "demo_story_told"]
@@ -225,6 +226,7 @@ def test_the_first_two_minutes_tell_the_story_in_at_most_60_lines(demo: Demo) ->
     said = [str(x["story"]) for x in changes if x.get("lottery_id") == 3]
     attempts = sum(t.count("requested") for t in said)
     assert attempts == requests == 5
+    print(f"first hour: {len(changes)} lottery-change lines; lottery 3's VRF requests: {requests}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,6 +266,7 @@ def test_no_human_output_shows_a_raw_unix_time_or_an_unlabelled_chain_time(demo:
                 f"earlier:\n{text}"
             )
     assert checked > 50
+    print(f"first hour: {len(texts)} human outputs, {checked} dates checked")
     # every other line at info and up is shown with all its fields on a console: no raw unix time
     # in seconds, milliseconds or microseconds among them
     for line in demo.lines():
@@ -304,6 +307,7 @@ def test_every_hint_autobot_prints_runs_as_printed(demo: Demo, tmp_path: Path) -
         " ".join(v.split()[:2]) if v.startswith(("bot", "feed")) else v.split()[0] for v in verbs
     }, hints
     assert any(h.startswith("curl") for h in hints), hints
+    print(f"first hour: {len(hints)} distinct hints run as printed")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for hint in hints:
