@@ -34,10 +34,14 @@ $(VENV)/.runtime: $(UV) uv.lock pyproject.toml
 
 runtime: $(VENV)/.runtime
 
+# `make run SCENARIO=ops`: the operations story (a stuck draw, a paused VRF deposit, the DRAW feature
+# off, a lottery closed by hand; README "The ops scenario").
+SCENARIO ?= demo
+
 # ARGS are passed to `autobot run` after the defaults, so they win (e.g. another --listen).
 run: runtime
 	rm -rf .autobot && mkdir -p .autobot
-	$(VENV)/bin/autobot run --state-dir .autobot --status-listen 127.0.0.1:8080 $(ARGS)
+	$(VENV)/bin/autobot run --state-dir .autobot --scenario $(SCENARIO) --status-listen 127.0.0.1:8080 $(ARGS)
 
 test: env axe
 	$(VENV)/bin/ruff check daemon tests bench

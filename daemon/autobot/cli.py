@@ -242,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="embedded mode only: where the localnet, the journal and the written config live",
     )
+    run.add_argument(
+        "--scenario",
+        choices=("demo", "ops"),
+        default=None,
+        help="embedded mode only: the localnet's scenario (default demo; ops: a stuck draw, a "
+        "paused VRF deposit, the DRAW feature off, a lottery closed by hand)",
+    )
     run.set_defaults(handler=_handler("autobot.app:run_command"))
 
     check = _sub(
@@ -291,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument(
         "--scenario",
         default="demo",
-        metavar="demo|playbook|empty|FILE.toml",
-        help="what the chain starts with (default: %(default)s; the demo is in the README)",
+        metavar="demo|playbook|ops|empty|FILE.toml",
+        help="what the chain starts with (default: %(default)s; the demo and the ops scenario are "
+        "in the README)",
     )
     net.add_argument(
         "--time-scale",
@@ -312,9 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument(
         "--vrf-retry",
         choices=("intent", "strict"),
-        default="intent",
-        help="how the model treats a VRF re-request (default: %(default)s; strict: as the "
-        "package's code, E_VRF_PENDING while a request is pending)",
+        default=None,
+        help="how the model treats a VRF re-request (default: the scenario's: strict for ops, "
+        "else intent; strict: as the package's code, E_VRF_PENDING while a request is pending)",
     )
     net.add_argument(
         "--block-interval-ms",
@@ -492,6 +500,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json(history, "the events")
     history.set_defaults(handler=_handler("autobot.control:bot_history_command"))
+
+    vrf = _sub(
+        sub,
+        "vrf",
+        help="VRF deposit requests",
+        example=("autobot vrf resume",),
+    )
+    vrf_sub = vrf.add_subparsers(dest="vrf_command", metavar="SUBCOMMAND", required=True)
+    resume = _sub(
+        vrf_sub,
+        "resume",
+        help="request resume_requests (action 5, sensitive: announced, then the bot's timelock): "
+        "VRF requests paused by the deposit guard run again; refused while the deposit is short",
+        example=('autobot vrf resume --note "deposit topped up" --wait',),
+    )
+    _request_options(resume, sensitive=True)
+    resume.set_defaults(handler=_handler("autobot.control:resume_command"))
     return parser
 
 

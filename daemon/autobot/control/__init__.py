@@ -22,6 +22,7 @@ with the same gating as automatic work. Nothing here signs or submits::
     autobot feed clear-clamp ASSET
     autobot bot rotate OPERATOR [--max-failures N] [--timelock S] [--expires-in D]
                                 [--allowed-actions 1,2,…] [--cron SPEC]
+    autobot vrf resume
     autobot actions retry|park KEY
 
 Every command finds the daemon's config (``--config``, ``$AUTOBOT_CONFIG``,
@@ -47,6 +48,7 @@ from autobot.control.requests import (
     cancel_command,
     clear_clamp_command,
     refund_command,
+    resume_command,
     rotate_command,
 )
 from autobot.control.status import status_command
@@ -58,6 +60,7 @@ __all__ = [
     "clear_clamp_command",
     "incidents_command",
     "refund_command",
+    "resume_command",
     "rotate_command",
     "status_command",
 ]

@@ -1,4 +1,4 @@
-"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate.
+"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, vrf resume.
 
 Each command reads the chain once, runs the daemon's own request planner
 (``autobot.control.survey.check_request``) and, only if the daemon would carry the request
@@ -19,6 +19,7 @@ command                ``RequestKind``  subject      params
                                                      and ``expires_in`` (seconds from the
                                                      daemon's chain time) when given, else
                                                      ``expires_at`` (the current expiry)
+``vrf resume``         ``unpause``      ``0``        ``{}`` (refused while the deposit is short)
 =====================  ===============  ===========  ========================================
 
 Every request's params may also hold ``note`` (``--note``). A rotation stores an explicit value
@@ -68,6 +69,7 @@ from autobot.planning.requests import (
     OperatorRequest,
     RefundRequest,
     RotateRequest,
+    UnpauseRequest,
 )
 from autobot.status.moments import Clocks, chain_text, duration_text
 
@@ -77,6 +79,7 @@ __all__ = [
     "clear_clamp_command",
     "operator_address",
     "refund_command",
+    "resume_command",
     "rotate_command",
 ]
 
@@ -132,10 +135,15 @@ def _calls(checked: CheckedRequest, clocks: Clocks) -> tuple[str, ...]:
     return tuple(call_text(timed.call) for timed in checked.planned.recipe.calls(execute_at))
 
 
-def _route(checked: CheckedRequest, names: OperatorNames) -> tuple[BotRoute | None, int | None]:
-    """The announcing bot and when the action may execute (chain time), or why no bot can."""
+def _route(
+    checked: CheckedRequest, names: OperatorNames, *, refuse_without_bot: bool = True
+) -> tuple[BotRoute | None, int | None]:
+    """The announcing bot and when the action may execute (chain time), or why no bot can
+    (refused, or with ``refuse_without_bot=False`` no route: the caller warns)."""
     routing = checked.routing
     if routing is None:
+        return None, None
+    if routing.operator is None and not refuse_without_bot:
         return None, None
     if routing.operator is None:
         raise CommandError(
@@ -488,3 +496,62 @@ def _rotate_changes(bot: Bot, recipe: Mapping[str, Any], clocks: Clocks) -> tupl
             changed = True
             lines.append(f"  {name}: {old_text} → {new_text}")
     return lines, changed
+
+
+# --------------------------------------------------------------------------------------------
+# vrf resume
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    return run(lambda: _resume(args))
+
+
+async def _resume(args: argparse.Namespace) -> int:
+    ready = setup(args)
+
+    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            UnpauseRequest(request_id=PROBE_REQUEST_ID),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+        )
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        deposit = checked.snapshot.deposit
+        floor = f", floor {deposit.effective_floor}" if deposit.effective_floor else ""
+        bot, after = _route(checked, ready.names, refuse_without_bot=False)
+        routing = checked.routing
+        nobody = (
+            f"WARNING: no bot can carry action {checked.planned.action_id} now ({routing.note}); "
+            "the daemon plans it and escalates it (bot_unavailable) until one can"
+            if routing is not None and routing.operator is None
+            else ""
+        )
+        return Proposal(
+            kind=RequestKind.UNPAUSE,
+            subject="0",
+            params={},
+            summary=(
+                f"resume VRF requests (paused since {chain_text(deposit.paused_since_ts)}; "
+                f"effective balance {deposit.effective_balance}, required minimum "
+                f"{deposit.required_minimum}{floor}): action 5, UNPAUSE"
+            ),
+            calls=_calls(checked, clocks),
+            bot=bot,
+            executes_after=after,
+            effects=tuple(
+                e
+                for e in (
+                    nobody,
+                    "due draws are requested again at the next sweep after it executes",
+                    f"bot {bot.name or bot.address}'s pending slot is held until it executes"
+                    if bot is not None and bot.timelock_secs
+                    else "",
+                )
+                if e
+            ),
+            action_key=_key(checked),
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)

@@ -62,6 +62,7 @@ from autobot.errors import AutobotError
 from autobot.hints import Hints
 from autobot.journal.records import ActionState, RequestRecord
 from autobot.planning import Escalation, PlannedAction, plan_all
+from autobot.planning.preconditions import manual_schedule_refusals
 from autobot.status.moments import ClockLine, Clocks, Moments, chain_text, iso, pretty
 
 __all__ = ["render_status", "status_command", "status_report"]
@@ -226,7 +227,8 @@ def _next_hint(view: LotteryView, clocks: Clocks) -> str:
     """What comes next for a lottery with no work now."""
     match view.status.name:
         case "ACTIVE":
-            return f"sales end {clocks.moment(view.config.sales_end)}"
+            hand = "" if view.config.auto_close.enabled else "; closing by hand"
+            return f"sales end {clocks.moment(view.config.sales_end)}{hand}"
         case "DRAW_REQUESTED":
             return "waiting for the VRF callback"
         case "PAYOUT":
@@ -251,6 +253,7 @@ def _lotteries(
             "sales_end_moment": _moments(clocks)(view.config.sales_end),
             "vrf_status": view.vrf.status.name,
             "vrf_attempt": view.vrf.attempt,
+            "auto_close": "automatic" if view.config.auto_close.enabled else "by hand",
         }
         work = {
             "planned": [
@@ -274,6 +277,42 @@ def _lotteries(
         else:
             others.append(entry | {"next": _next_hint(view, clocks)})
     return needing, others
+
+
+def _deposit(chain: ChainFacts, moment: Moments) -> Report:
+    """The VRF deposit guard and the DRAW feature switch: what every draw waits on."""
+    snapshot = chain.snapshot
+    deposit = snapshot.deposit
+    draw = manual_schedule_refusals(snapshot)  # the DRAW feature's refusal, if any
+    return {
+        "requests_paused": deposit.requests_paused,
+        "paused_since": deposit.paused_since_ts or None,
+        "paused_since_moment": moment(deposit.paused_since_ts) if deposit.requests_paused else None,
+        "total_balance": deposit.total_balance,
+        "minimum_balance": deposit.minimum_balance,
+        "effective_balance": deposit.effective_balance,
+        "required_minimum": deposit.required_minimum,
+        "effective_floor": deposit.effective_floor,
+        "shortfall": deposit.shortfall,
+        "draw_feature": f"OFF ({draw[0].name})" if draw else "on",
+    }
+
+
+def _deposit_lines(d: Report, hints: Hints) -> list[str]:
+    floor = f", floor {d['effective_floor']}" if d["effective_floor"] else ""
+    state = f"PAUSED since {chain_text(d['paused_since'])}" if d["requests_paused"] else "running"
+    lines = [
+        f"  VRF requests {state}  effective {d['effective_balance']} (required minimum "
+        f"{d['required_minimum']}{floor})  total {d['total_balance']}",
+        f"  DRAW feature {d['draw_feature']}",
+    ]
+    if d["requests_paused"]:
+        lines.append(
+            "     → short: " + d["shortfall"] + " — top up and record a snapshot"
+            if d["shortfall"]
+            else f"     → the deposit is healthy: {hints('vrf resume')} resumes requests"
+        )
+    return lines
 
 
 def _refunds(chain: ChainFacts, moment: Moments) -> list[Report]:
@@ -418,6 +457,7 @@ def status_report(
         "lotteries": None,
         "other_lotteries": None,
         "refunds": None,
+        "deposit": None,
         "feeds": None,
         "other_planned": None,
         "escalations": None,
@@ -432,6 +472,7 @@ def status_report(
         return report
     report["lotteries"], report["other_lotteries"] = _lotteries(chain, journal, names, clocks)
     report["refunds"] = _refunds(chain, moments)
+    report["deposit"] = _deposit(chain, moments)
     report["feeds"] = _feeds(chain, moments, refusals or {})
     report["other_planned"] = [
         _planned(a, chain, names) for a in chain.result.actions if a.key.kind not in LOTTERY_KINDS
@@ -605,9 +646,10 @@ def render_status(report: Report, *, hints: Hints | None = None) -> str:
     if chain["reachable"]:
         lottery_lines: list[str] = []
         for lot in report["lotteries"]:
+            hand = "  CLOSING BY HAND" if lot["auto_close"] == "by hand" else ""
             lottery_lines.append(
                 f"  #{lot['lottery_id']} {lot['status']}  {lot['tickets_sold']} tickets"
-                f"  VRF {lot['vrf_status']}"
+                f"  VRF {lot['vrf_status']}{hand}"
             )
             lottery_lines += [f"     {_planned_line(p, hints)}" for p in lot["planned"]]
             lottery_lines += [f"     {_open_line(a, clocks)}" for a in lot["in_progress"]]
@@ -630,6 +672,7 @@ def render_status(report: Report, *, hints: Hints | None = None) -> str:
                 "Escalations",
                 [f"  {e['kind']} ({e['subject']}): {e['reason']}" for e in report["escalations"]],
             )
+        out += _section("VRF deposit and DRAW feature", _deposit_lines(report["deposit"], hints))
         out += _section(
             "Refunds", [ln for r in report["refunds"] for ln in _refund_lines(r, clocks)]
         )

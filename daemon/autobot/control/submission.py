@@ -47,8 +47,13 @@ from autobot.status.moments import Clocks, Moments
 __all__ = ["SENSITIVE", "BotRoute", "Proposal", "clocks_for", "submit"]
 
 SENSITIVE = frozenset(
-    {RequestKind.CANCEL, RequestKind.REFUND, RequestKind.CLAMP, RequestKind.ROTATE}
-    | {k for k in RequestKind if k.value == "unpause"}
+    {
+        RequestKind.CANCEL,
+        RequestKind.REFUND,
+        RequestKind.CLAMP,
+        RequestKind.ROTATE,
+        RequestKind.UNPAUSE,
+    }
 )
 """The requests asked for on a terminal (``--yes`` without one)."""
 
@@ -101,6 +106,7 @@ _COMMANDS = {
     RequestKind.REFUND: "refund",
     RequestKind.CLAMP: "feed clear-clamp",
     RequestKind.ROTATE: "bot rotate",
+    RequestKind.UNPAUSE: "vrf resume",
     RequestKind.RETRY: "actions retry",
     RequestKind.PARK: "actions park",
 }

@@ -202,7 +202,27 @@ CREATE TABLE event_counts (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_REQUESTS_V4 = _REQUESTS_V2.replace(
+    "CREATE TABLE requests_v2 ", "CREATE TABLE requests_v4 "
+).replace("'rotate')", "'rotate', 'unpause')")
+
+_V4 = f"""
+-- Operator requests to resume VRF requests (``autobot vrf resume``: kind ``unpause``, action 5).
+-- The CHECK constraint cannot be altered: the table is copied again, as in schema 2.
+{_REQUESTS_V4}
+INSERT INTO requests_v4 (id, kind, subject, params, requested_by, requested_wall, state,
+        handled_wall, result)
+    SELECT id, kind, subject, params, requested_by, requested_wall, state, handled_wall, result
+    FROM requests;
+DELETE FROM sqlite_sequence WHERE name = 'requests_v4';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_v4', seq FROM sqlite_sequence
+    WHERE name = 'requests';
+DROP TABLE requests;
+ALTER TABLE requests_v4 RENAME TO requests;
+CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
