@@ -14,7 +14,11 @@ naming the keys that need a restart, and the daemon keeps running on the old con
 
 Without ``--config``, ``autobot run`` starts a localnet in-process (``--scenario demo`` or ``ops``,
 time-scale 60), writes a config for it and runs against it over HTTP — the same code path as
-production.
+production. When the demo's story is told (nothing open, nothing planned, no lottery between close
+and payout or cancelled without its refund), one line says so and what to try next.
+
+A port already taken is reported with the flag that changes it (``--listen``, ``--status-listen``).
+Commands suggested in the log are written to run as printed (``autobot.hints``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -39,9 +44,18 @@ from autobot.chain.gateway import ChainGateway
 from autobot.chain.keys import Keyring, load_keyring
 from autobot.chain.supra import SupraGateway
 from autobot.clock import Clock, SystemClock
-from autobot.config import Config, changed_settings, is_loopback_host, load_config
+from autobot.config import (
+    CommandEnvironment,
+    Config,
+    changed_settings,
+    command_environment,
+    find_config,
+    is_loopback_host,
+    load_config,
+)
 from autobot.config_check import check_config_file
-from autobot.engine import Engine
+from autobot.domain.lotteries import LotteryStatus
+from autobot.engine import Engine, SweepSummary
 from autobot.errors import (
     EX_CONFIG,
     EX_IOERR,
@@ -52,6 +66,7 @@ from autobot.errors import (
     Problem,
 )
 from autobot.gcwatch import GcWatch
+from autobot.hints import Hints, program
 from autobot.journal.incident_log import IncidentLogFile
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
@@ -83,8 +98,13 @@ class Daemon:
         notifier: SdNotifier | None = None,
         clock: Clock | None = None,
         listen: tuple[str, int] | None = None,
+        hints: Hints | None = None,
+        demo: DemoGuide | None = None,
     ) -> None:
+        """``demo``: the embedded demo's guide (says when its story is told, once)."""
         self.config = config
+        self.hints = hints or Hints()
+        self._demo = demo
         self._keyring = keyring
         self._notifier = notifier or SdNotifier(socket_address=None)
         self._clock = clock or SystemClock()
@@ -206,12 +226,27 @@ class Daemon:
             )
         )
         host, port = self._listen
-        self.web = WebServer(host=host, port=port, registry=self.registry, health=self.health)
-        await self.web.start()
+        self.web = WebServer(
+            host=host,
+            port=port,
+            registry=self.registry,
+            health=self.health,
+            chain_clock=lambda: self.clock_map.line(self._clock.wall()),
+        )
+        try:
+            await self.web.start()
+        except OSError as exc:
+            raise _busy(exc, host, port, "--listen HOST:PORT (or [http] listen)") from exc
         self._stack.push_async_callback(self.web.stop)
         if config.status.listen is not None:
             site = StatusSite(config=config.status, journal=self._journal, clock_map=self.clock_map)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                listen = config.status.listen
+                raise _busy(
+                    exc, listen.host, listen.port, "--status-listen HOST:PORT (or [status] listen)"
+                ) from exc
             self._stack.push_async_callback(site.stop)
             self.status_site = site
         log.info(
@@ -244,6 +279,7 @@ class Daemon:
             operator_names={s.address: name for name, s in self._keyring.operators.items()},
             wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
             wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
+            hints=self.hints,
         )  # fmt: skip
 
     @property
@@ -382,6 +418,8 @@ class Daemon:
         self._last_summary = summary.status_line()
         if self.status_site is not None:
             self.status_site.sweep_finished(self._engine, summary)
+        if self._demo is not None:
+            self._demo.sweep_finished(self._engine, summary)
         self._notifier.status(self._last_summary)
 
     fatal: BaseException | None = None
@@ -438,6 +476,71 @@ def _signals(loop: asyncio.AbstractEventLoop, daemon: Daemon) -> Iterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+def _busy(exc: OSError, host: str, port: int, flag: str) -> OSError:
+    """A listen failure that says which flag changes the address."""
+    if exc.errno == errno.EADDRINUSE:
+        said = OSError(f"{host}:{port} is already in use; choose another with {flag}")
+    else:
+        said = OSError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); see {flag}")
+    said.errno = exc.errno  # kept for callers; the text stays free of "[Errno N]"
+    return said
+
+
+class DemoGuide:
+    """Says once, at info, when the embedded demo's scripted story is told and what to try next."""
+
+    def __init__(self, *, hints: Hints, localnet_url: str) -> None:
+        self._hints = hints
+        self._url = localnet_url.rstrip("/")
+        self._acted = False
+        self.told = False
+
+    def sweep_finished(self, engine: Engine, summary: SweepSummary) -> None:
+        journal = summary.journal
+        self._acted |= journal.get("done", 0) > 0
+        if self.told or not self._acted or summary.planned:
+            return
+        if any(
+            journal.get(s, 0) for s in ("planned", "announced", "waiting", "executing", "recording")
+        ):
+            return
+        snapshot = engine.last_snapshot
+        if snapshot is None:
+            return
+        moving = (LotteryStatus.CLOSING, LotteryStatus.DRAW_REQUESTED, LotteryStatus.DRAWN)
+        if any(
+            v.status in moving or (v.status is LotteryStatus.CANCELED and not v.archived)
+            for v in snapshot.lotteries.values()
+        ):
+            return
+        self.told = True
+        drill = (
+            f"curl -s -X POST {self._url}/localnet/v1/drill -H 'Content-Type: application/json' "
+            '-d \'{"drill": "clamp", "asset": 1}\''
+        )
+        log.info(
+            "demo_story_told",
+            story=(
+                "the demo's scripted story is told: every lottery that could move has (closed, "
+                "drawn, paid out, or cancelled and refunded) and the daemon is idle. Try "
+                f"{self._hints('status')}, {self._hints('incidents')} and "
+                f"{self._hints('bot history A')}; then an alert drill from deploy/RUNBOOK.md, "
+                f"e.g. PriceFeedClamp: `{drill}` and follow the runbook's steps"
+            ),
+            localnet_url=self._url,
+        )
+
+
+def daemon_hints(config: Config, env: CommandEnvironment, *, cwd: Path | None = None) -> Hints:
+    """Hints from the daemon: ``--config`` only if a pasted command would not find its config."""
+    try:
+        found = find_config(None, env=env, cwd=cwd)
+        same = os.path.realpath(found.path) == os.path.realpath(config.source)
+    except ConfigError:
+        same = False
+    return Hints(prog=program(path_env=env.path), config=None if same else config.source.resolve())
 
 
 # ---------------------------------------------------------------------- the command
@@ -501,13 +604,29 @@ def _check_listen_override(listen: tuple[str, int] | None, config: Config) -> No
 
 
 async def _run_daemon(
-    config: Config, environ: Mapping[str, str], listen: tuple[str, int] | None
+    config: Config,
+    environ: Mapping[str, str],
+    listen: tuple[str, int] | None,
+    *,
+    localnet_url: str | None = None,
 ) -> int:
-    configure_logging(level=config.log.level, log_format=config.log.format)
+    env = command_environment(environ)
+    configure_logging(
+        level=config.log.level, log_format=config.log.format, colors=False if env.no_color else None
+    )
     keyring = load_keyring(config)
     notifier = SdNotifier.from_environ(environ)
+    hints = daemon_hints(config, env)
+    demo = None if localnet_url is None else DemoGuide(hints=hints, localnet_url=localnet_url)
     try:
-        async with Daemon(config=config, keyring=keyring, notifier=notifier, listen=listen) as d:
+        async with Daemon(
+            config=config,
+            keyring=keyring,
+            notifier=notifier,
+            listen=listen,
+            hints=hints,
+            demo=demo,
+        ) as d:
             await d.run_until_stopped()
             if d.fatal is not None:
                 print(f"autobot: {d.fatal}", file=sys.stderr)
@@ -540,7 +659,7 @@ async def _run_embedded(
 
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="autobot-")))
         state_dir.mkdir(parents=True, exist_ok=True)
-        configure_logging()
+        configure_logging(colors=False if command_environment(environ).no_color else None)
         net = await stack.enter_async_context(
             Localnet.start(
                 LocalnetOptions(
@@ -571,5 +690,5 @@ async def _run_embedded(
             status_page=None if status_listen is None else "http://{}:{}/".format(*status_listen),
         )
         config = with_status_listen(load_config(config_path, environ=environ), status_listen)
-        return await _run_daemon(config, environ, listen)
+        return await _run_daemon(config, environ, listen, localnet_url=net.base_url)
     return 0  # unreachable: the stack's body always returns

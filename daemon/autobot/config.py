@@ -29,7 +29,12 @@ touch key files; ``check-config`` and the daemon's start check them (``autobot.c
 through ``autobot.keyfiles`` and ``autobot.chain.keys``) and report problems in the same list, under
 ``keys.admin_key_file`` etc.
 
-This is the one module that reads ``os.environ`` (``CREDENTIALS_DIRECTORY``).
+Which file (``find_config``, for every command but ``run`` with no config): ``--config PATH``
+(before or after the command), else ``$AUTOBOT_CONFIG``, else ``./.autobot/autobot.toml`` (what
+``make run`` writes, found from the checkout), else ``/etc/autobot/autobot.toml``.
+
+This is the one module that reads ``os.environ``: ``CREDENTIALS_DIRECTORY``, ``AUTOBOT_CONFIG``
+and ``NO_COLOR`` (``CommandEnvironment``).
 """
 
 from __future__ import annotations
@@ -58,10 +63,13 @@ from autobot.domain.values import Address, normalise_address
 from autobot.errors import ConfigError, Problem
 
 __all__ = [
+    "CONFIG_SEARCH",
     "DEFAULT_FEED_PROBE",
     "AutomationConfig",
     "ChainConfig",
+    "CommandEnvironment",
     "Config",
+    "ConfigChoice",
     "ConfigFile",
     "DrawsConfig",
     "FeedsConfig",
@@ -75,6 +83,8 @@ __all__ = [
     "SchedulerConfig",
     "StatusConfig",
     "changed_settings",
+    "command_environment",
+    "find_config",
     "is_loopback_host",
     "load_config",
     "parse_config",
@@ -188,11 +198,13 @@ def _asset_ids(assets: tuple[int, ...], path: str, ctx: ParseContext) -> Any:
             path, "an empty list watches nothing; omit the key to watch every registered asset", []
         )
     seen: set[int] = set()
+    twice = False
     for i, asset in enumerate(assets):
         if asset in seen:
-            return ctx.report(f"{path}[{i}]", "asset listed twice", asset)
+            ctx.report(f"{path}[{i}]", "asset listed twice", asset)
+            twice = True
         seen.add(asset)
-    return assets
+    return INVALID if twice else assets
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -627,3 +639,81 @@ def changed_settings(old: Config, new: Config) -> tuple[str, ...]:
             if getattr(a, g.name) != getattr(b, g.name):
                 changed.append(f"{f.name}.{g.name}")
     return tuple(changed)
+
+
+# --------------------------------------------------------------------------------------------
+# Which config file, and the rest of a command's environment
+
+CONFIG_ENV = "AUTOBOT_CONFIG"
+CONFIG_SEARCH: tuple[Path, ...] = (Path(".autobot/autobot.toml"), Path("/etc/autobot/autobot.toml"))
+"""Searched in order when neither ``--config`` nor ``$AUTOBOT_CONFIG`` names a file: the first is
+relative to the working directory (``make run`` writes it in the checkout)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandEnvironment:
+    """What the operator commands take from the environment, read once (docs/conventions.md §7)."""
+
+    config: str | None = None
+    """``$AUTOBOT_CONFIG`` (unset or empty: ``None``)."""
+    no_color: bool = False
+    """``$NO_COLOR`` is set and not empty (https://no-color.org): no colours anywhere."""
+    path: str = ""
+    """``$PATH``: whether a printed hint may say ``autobot`` or needs the program's path."""
+
+
+def command_environment(environ: Mapping[str, str] | None = None) -> CommandEnvironment:
+    env = os.environ if environ is None else environ
+    return CommandEnvironment(
+        config=env.get(CONFIG_ENV) or None,
+        no_color=bool(env.get("NO_COLOR")),
+        path=env.get("PATH", ""),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigChoice:
+    """The config file a command uses and why (``how``: ``--config``, ``$AUTOBOT_CONFIG`` or
+    ``found at <path>``)."""
+
+    path: Path
+    how: str
+
+    @property
+    def explicit(self) -> bool:
+        """Named by ``--config``: a printed hint must name it too."""
+        return self.how == "--config"
+
+
+def find_config(
+    given: str | os.PathLike[str] | None,
+    *,
+    env: CommandEnvironment | None = None,
+    cwd: Path | None = None,
+) -> ConfigChoice:
+    """The config file: ``given`` (``--config``), ``$AUTOBOT_CONFIG``, then ``CONFIG_SEARCH``.
+
+    A named file is used as named (``load_config`` reports it if it is missing); when nothing names
+    one and none of the searched files exists, ``ConfigError`` says where it looked and how to
+    name one.
+    """
+    if given is not None:
+        return ConfigChoice(path=Path(given), how="--config")
+    env = command_environment() if env is None else env
+    if env.config is not None:
+        return ConfigChoice(path=Path(env.config), how=f"${CONFIG_ENV}")
+    for candidate in CONFIG_SEARCH:
+        path = candidate if candidate.is_absolute() or cwd is None else cwd / candidate
+        if path.is_file():
+            return ConfigChoice(path=path, how=f"found at {candidate}")
+    searched = ", ".join(str(c) for c in CONFIG_SEARCH)
+    raise ConfigError(
+        [
+            Problem(
+                "--config",
+                f"no config file named and none found (searched {searched}); pass --config "
+                f"PATH, set {CONFIG_ENV}=PATH, or start `make run` in this checkout",
+            )
+        ],
+        source="(no config file)",
+    )

@@ -215,10 +215,12 @@ class ConfigError(PermanentError):
 class KeyFileError(PermanentError):
     """A key file is missing, malformed, too permissive or foreign-owned. Never carries key bytes."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, *, reasons: tuple[str, ...] = ()) -> None:
         super().__init__(f"key file {path}: {reason}")
         self.path = path
         self.reason = reason
+        self.reasons = reasons or (reason,)
+        """Every problem found (owner and mode and contents), ``reason`` joins them."""
 
 
 EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus

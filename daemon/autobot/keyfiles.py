@@ -71,8 +71,10 @@ def _user(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _refuse(path: Path, reason: str) -> NoReturn:
-    raise KeyFileError(str(path), reason)
+def _refuse(path: Path, reason: str, *, before: tuple[str, ...] = ()) -> NoReturn:
+    """Refuse the file for ``reason`` (and the problems ``before`` it found already)."""
+    reasons = (*before, reason)
+    raise KeyFileError(str(path), "; ".join(reasons), reasons=reasons)
 
 
 def _is_inside(path: Path, directory: Path) -> bool:
@@ -84,22 +86,24 @@ def _is_inside(path: Path, directory: Path) -> bool:
         return False
 
 
-def _check_stat(path: Path, st: os.stat_result, *, euid: int, trusted: bool) -> None:
+def _check_stat(path: Path, st: os.stat_result, *, euid: int, trusted: bool) -> list[str]:
+    """Every problem of the file's kind, owner and mode (a non-file is refused at once)."""
     kind = stat.S_IFMT(st.st_mode)
     if kind != stat.S_IFREG:
         names = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket"}
         _refuse(path, f"is not a regular file (it is {names.get(kind, 'a device')})")
+    problems = []
     owners = {euid, 0} if trusted else {euid}
     if st.st_uid not in owners:
-        _refuse(
-            path,
+        problems.append(
             f"is owned by {_user(st.st_uid)}, not by {_user(euid)} that reads it; "
-            "chown it to the daemon's user (and run check-config as that user)",
+            "chown it to the daemon's user (and run check-config as that user)"
         )
     forbidden = 0o037 if trusted else 0o077
     mode = stat.S_IMODE(st.st_mode)
     if mode & forbidden:
-        _refuse(path, f"has mode {mode:04o}, which lets group or others at it; chmod 600 it")
+        problems.append(f"has mode {mode:04o}, which lets group or others at it; chmod 600 it")
+    return problems
 
 
 def read_key_file(
@@ -123,9 +127,12 @@ def read_key_file(
         _refuse(path, f"cannot be opened by {_user(uid)}: permission denied{via}")
     except OSError as exc:
         _refuse(path, f"cannot be opened: {exc.strerror or type(exc).__name__}{via}")
+    found_already: list[str] = []
     try:
         try:
-            _check_stat(path, os.fstat(fd), euid=uid, trusted=trusted)
+            found_already = [
+                p + via for p in _check_stat(path, os.fstat(fd), euid=uid, trusted=trusted)
+            ]
         except KeyFileError as exc:
             _refuse(path, exc.reason + via)
         chunks: list[bytes] = []
@@ -137,20 +144,28 @@ def read_key_file(
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        _refuse(path, f"cannot be read: {exc.strerror or type(exc).__name__}")
+        _refuse(
+            path,
+            f"cannot be read: {exc.strerror or type(exc).__name__}",
+            before=tuple(found_already),
+        )
     finally:
         os.close(fd)
+    before = tuple(found_already)
     if size > MAX_KEY_FILE_BYTES:
-        _refuse(path, f"is larger than {MAX_KEY_FILE_BYTES} bytes: not a key file")
+        _refuse(path, f"is larger than {MAX_KEY_FILE_BYTES} bytes: not a key file", before=before)
     found = _KEY.fullmatch(b"".join(chunks))
     if found is None:
         _refuse(
             path,
             f"is not a hex ed25519 private key ({size} bytes; expected 64 hex digits, "
             "optionally 0x-prefixed, on one line)",
+            before=before,
         )
     body = found[1].decode("ascii").lower()
     if body == "0" * 64:
-        _refuse(path, "holds an all-zero key (a placeholder, not a key)")
+        _refuse(path, "holds an all-zero key (a placeholder, not a key)", before=before)
     register_secret(body)
+    if before:
+        raise KeyFileError(str(path), "; ".join(before), reasons=before)
     return KeyMaterial("0x" + body)

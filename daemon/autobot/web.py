@@ -10,6 +10,11 @@
 * ``/readyz`` is readiness: 200 once the server is up and the health object says ready (every service
   started and the chain answered), 503 with the reason otherwise.
 
+* ``/clock`` is the chain clock the daemon learned from the blocks it saw
+  (``{"chain_time", "wall_time", "rate", "observations"}``: chain time ``chain_time`` is reached at
+  host wall time ``wall_time``, and the chain runs ``rate`` chain seconds per wall second), 503
+  before the first block. The operator CLI reads it to say *when* a chain-time moment comes.
+
 Bodies are small JSON objects so ``curl`` output reads well in an incident.
 
 Rendering ``/metrics`` runs in a worker thread (``asyncio.to_thread``) by default. Measured on the
@@ -162,12 +167,15 @@ class WebServer(HttpListener):
         monotonic: Callable[[], float] = time.monotonic,
         render_in_thread: bool = True,
         shutdown_timeout_seconds: float = 5.0,
+        chain_clock: Callable[[], dict[str, float] | None] | None = None,
     ) -> None:
+        """``chain_clock`` answers ``/clock`` (``None``: nothing learned yet)."""
         super().__init__(host=host, port=port, shutdown_timeout_seconds=shutdown_timeout_seconds)
         self._registry = registry
         self._health = health
         self._monotonic = monotonic
         self._render_in_thread = render_in_thread
+        self._chain_clock = chain_clock
         self._started_monotonic: float | None = None
 
     @property
@@ -179,6 +187,7 @@ class WebServer(HttpListener):
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/clock", self._clock)
         return app
 
     def _on_started(self) -> None:
@@ -221,6 +230,12 @@ class WebServer(HttpListener):
         if not self._health.ready:
             return _json({"ready": False, "reason": self._health.reason or "not ready"}, status=503)
         return _json({"ready": True}, status=200)
+
+    async def _clock(self, request: web.Request) -> web.Response:
+        line = None if self._chain_clock is None else self._chain_clock()
+        if line is None:
+            return _json({"error": "no block seen yet"}, status=503)
+        return _json(dict(line), status=200)
 
 
 def _json(body: dict[str, object], *, status: int) -> web.Response:

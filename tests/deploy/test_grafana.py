@@ -20,6 +20,7 @@ from deploy_support import (
     DEPLOY,
     DOMAIN_METRICS,
     KNOWN_METRICS,
+    RUNBOOK_BASE,
     load_yaml,
     metric_names,
     run,
@@ -173,3 +174,21 @@ def test_datasource_provisioning_defines_a_default_prometheus() -> None:
 def test_provisioning_files_are_plain_yaml_mappings(name: str) -> None:
     (path,) = (DEPLOY / "grafana" / "provisioning" / name).glob("*.yml")
     assert isinstance(load_yaml(path), dict)
+
+
+def test_the_runbook_link_is_set_by_the_same_step_as_the_alerts(tmp_path: Path) -> None:
+    """deploy/README's one ``sed`` rewrites the dashboard's runbook link with the alerts' URLs."""
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    step = re.search(r"sed -i '(s#[^']+#)' \\\n\s+(\S+) (\S+)", readme)
+    assert step is not None, "deploy/README.md lost its sed step"
+    pattern, *targets = step.groups()
+    assert {Path(t).name for t in targets} == {"alerts.yml", DASHBOARD.name}
+    _, old, new, _ = pattern.split("#")
+    links = [link["url"] for link in _dashboard()["links"] if "runbook" in link["title"].lower()]
+    assert links == [RUNBOOK_BASE.rstrip("#")]
+    assert RUNBOOK_BASE.startswith(old)
+    copy = tmp_path / DASHBOARD.name
+    copy.write_text(DASHBOARD.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    rewritten = json.loads(copy.read_text(encoding="utf-8"))["links"]
+    assert [link["url"] for link in rewritten] == [RUNBOOK_BASE.rstrip("#").replace(old, new)]
+    assert old not in copy.read_text(encoding="utf-8")

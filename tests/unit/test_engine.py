@@ -182,6 +182,71 @@ async def test_an_escalation_is_logged_as_the_handbooks_incident_type(
     assert incident.description.startswith("closing_without_tickets 3:")
 
 
+async def test_a_sweep_ticks_at_debug_and_sums_up_at_info_at_most_once_a_minute(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    from structlog.testing import capture_logs
+
+    eng = engine(daemon_config(tmp_path), journal, FixedReads(snapshot(lottery(5))))
+    with capture_logs() as logs:
+        for _ in range(3):
+            await eng.sweep()
+    ticks = [e for e in logs if e["event"] == "tick"]
+    summaries = [e for e in logs if e["event"] == "sweeps_summary"]
+    assert len(ticks) == 3 and {e["log_level"] for e in ticks} == {"debug"}
+    assert len(summaries) == 1 and summaries[0]["log_level"] == "info"  # the clock stood still
+    assert "chain time" in summaries[0]["story"]
+    first_look = [e for e in logs if e["event"] == "lotteries_watched"]
+    assert [e["story"] for e in first_look] == ["watching 1 live lotteries (1 ACTIVE); bots none"]
+
+
+async def test_a_requested_action_that_ends_gets_an_incident_signed_by_its_requester(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    from autobot.domain.actions import ActionKey
+    from autobot.execution import StepResult
+    from autobot.journal.records import (
+        ActionState,
+        NewTransaction,
+        TxPurpose,
+        TxSettlement,
+        TxState,
+    )
+
+    # given: a cancel request with a note, planned by a sweep, executed by one transaction
+    await journal.add_request(
+        RequestKind.CANCEL, "5", requested_by="alice", params={"reason": 2, "note": "regulator"}
+    )
+    eng = engine(daemon_config(tmp_path), journal, FixedReads(snapshot(lottery(5))))
+    await eng.sweep()
+    (action,) = await journal.list_actions()
+    tx_hash = "0x" + "ab" * 32
+    await journal.add_transaction(
+        NewTransaction(
+            tx_hash=tx_hash, action_key=action.key, action_hash=b"\x01" * 32,
+            purpose=TxPurpose.EXECUTE, call_index=0, call="{}", sender=ADMIN.address,
+            sequence_number=0, expires_at=2_000_000_000, raw=b"\x00",
+        ),
+        expect={ActionState.PLANNED},
+        chain_now=NOW,
+        state=ActionState.EXECUTING,
+    )  # fmt: skip
+    await journal.settle_transaction(TxSettlement(tx_hash=tx_hash, state=TxState.COMMITTED))
+    await journal.update_action(
+        action.key, expect={ActionState.EXECUTING}, chain_now=NOW, state=ActionState.DONE
+    )
+    # when: its step reports the end, and the next sweep tells it
+    key = ActionKey.parse(action.key)
+    eng._step_done(key, StepResult(key=key, state=ActionState.DONE))
+    await eng.sweep()
+    # then: one row, signed by the requester, with the note and the transaction as the link
+    (row,) = [i for i in await journal.incidents() if i.responsible == "alice"]
+    assert row.links == tx_hash
+    assert row.description == (
+        f"operator request #1 (cancel 5) by alice: {action.key} done; note: regulator"
+    )
+
+
 async def test_what_needs_a_person_is_a_metric_and_a_row_of_the_incident_log_file(
     tmp_path: Path, journal: SqliteJournal
 ) -> None:

@@ -514,7 +514,7 @@ class SupraGateway:
                     try:
                         last = await self.status(tx_hash)
                     except TransientError as exc:
-                        log.info("tx_status_retry", tx_hash=tx_hash, error=type(exc).__name__)
+                        log.debug("tx_status_retry", tx_hash=tx_hash, error=type(exc).__name__)
                     else:
                         if last.final:
                             return last

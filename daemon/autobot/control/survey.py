@@ -53,7 +53,13 @@ PROBE_REQUEST_ID = 0
 
 
 class RequestRefused(Exception):
-    """The daemon would not carry out a request (or it could not be checked); nothing written."""
+    """The daemon would not carry out a request (or it could not be checked); nothing written.
+
+    ``unreachable``: the chain did not answer, so the request could not be checked (exit 75)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,7 +264,8 @@ async def check_request(
     except (AutobotError, TimeoutError) as exc:
         raise RequestRefused(
             f"cannot read the chain ({unreachable(exc, config)}): a request is checked against "
-            "the chain before it is written"
+            "the chain before it is written",
+            unreachable=True,
         ) from None
     ctx = await build_plan_context(config, journal, names=names, extra=(request,))
     outcome = decide(snapshot, ctx)

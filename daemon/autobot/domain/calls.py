@@ -15,12 +15,14 @@ parameter names follow the package source (docs/package.md §1.3, §2-§5).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from autobot.domain.values import MAX_U8, MAX_U16, MAX_U64, MAX_U128, normalise_address
 
 __all__ = [
+    "TIME_ARGUMENTS",
     "U8",
     "U16",
     "U64",
@@ -33,6 +35,26 @@ __all__ = [
     "OptU64",
     "VecU64",
 ]
+
+
+TIME_ARGUMENTS: dict[tuple[str, str], frozenset[int]] = {
+    ("draw", "request_draw_admin"): frozenset({1}),
+    ("draw", "schedule_manual_retry_admin"): frozenset({1, 2}),
+    ("payouts", "force_refund_batch_admin"): frozenset({5}),
+    ("payouts", "archive_canceled_lottery_admin"): frozenset({1}),
+    ("cancellation", "cancel_lottery_admin"): frozenset({2}),
+    ("vrf_deposit", "resume_requests"): frozenset({0}),
+    ("vrf_deposit", "record_snapshot_admin"): frozenset({3}),
+    ("price_feed", "clear_clamp"): frozenset({1}),
+    ("price_feed", "update_price"): frozenset({2}),
+    ("automation", "register_bot"): frozenset({4}),
+    ("automation", "rotate_bot"): frozenset({4}),
+    ("automation", "announce_dry_run"): frozenset({2, 3}),
+    ("automation", "record_success"): frozenset({2}),
+    ("automation", "record_failure"): frozenset({2}),
+}
+"""(module, function) → the positions of its arguments that are chain times (seconds): what a
+person sees as a moment, never as a number."""
 
 
 def _uint(value: object, bound: int, kind: str) -> int:
@@ -189,6 +211,16 @@ class Call:
     def render(self) -> str:
         """``module::function(u64:1, u8:2)``: the dry-run and journal spelling."""
         return f"{self.module}::{self.function}(" + ", ".join(a.render() for a in self.args) + ")"
+
+    def describe(self, moment: Callable[[int], str]) -> str:
+        """For people: ``render`` with every chain-time argument (``TIME_ARGUMENTS``) written by
+        ``moment`` (a labelled chain time) instead of as a number."""
+        times = TIME_ARGUMENTS.get((self.module, self.function), frozenset())
+        shown = [
+            moment(a.value) if i in times and isinstance(a, U64) else a.render()
+            for i, a in enumerate(self.args)
+        ]
+        return f"{self.module}::{self.function}(" + ", ".join(shown) + ")"
 
 
 def _call(module: str, function: str, *args: MoveArg | int) -> Call:

@@ -210,7 +210,7 @@ class Bookkeeper:
             changes["error_name"] = name
         await self.update(record, now, incident=incident, **changes)
         self._metrics.action_finished(record.kind, outcome.value)
-        log.info("action_finished", state=state.value, outcome=outcome.value, tx_hash=tx_hash)
+        log.debug("action_finished", state=state.value, outcome=outcome.value, tx_hash=tx_hash)
 
     async def park(self, record: ActionRecord, now: int, reason: str) -> StepResult:
         """Needs a person: stop, and say why in the journal and the incident log."""

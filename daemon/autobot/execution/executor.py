@@ -117,7 +117,7 @@ class Executor:
         accepted = await self._journal.add_actions(news, chain_now=chain_now)
         for record, created in accepted:
             if created:
-                log.info("action_planned", action_key=record.key, reason=record.reason)
+                log.debug("action_planned", action_key=record.key, reason=record.reason)
         return accepted
 
     async def advance_due(

@@ -28,6 +28,7 @@ from autobot.execution.bookkeeping import StepResult
 from autobot.execution.executor import Executor
 from autobot.journal.records import ActionState, IncidentType, NewIncident
 from autobot.journal.store import SqliteJournal
+from autobot.status.moments import chain_text
 
 __all__ = ["RecoveryReport", "recover"]
 
@@ -80,7 +81,7 @@ async def recover(
         orphan_slots=orphans,
         actions=results,
     )
-    log.info(
+    log.debug(
         "recovery_done",
         settled=settled,
         still_live=still_live,
@@ -116,7 +117,7 @@ async def _orphan_slots(
         orphans.append(bot.operator)
         text = (
             f"the pending slot of {bot.operator} holds 0x{bot.pending_action_hash.hex()} "
-            f"(executes after {bot.pending_execute_after}) that no action in the journal "
+            f"(executes after {chain_text(bot.pending_execute_after)}) that no action in the journal "
             "explains: an older or lost journal, or another user of this key; the bot cannot "
             "announce until a person checks and clears it (rotate_bot)"
         )

@@ -115,7 +115,7 @@ class Sequencer:
             chain = await self._gateway.account_sequence(self.address)
             executed = await self._journal.highest_sequence(self.address, include_live=False)
             self._next = max(chain, -1 if executed is None else executed + 1)
-            log.info("sequence_synced", sender=self.address, chain=chain, next=self._next)
+            log.debug("sequence_synced", sender=self.address, chain=chain, next=self._next)
         seq = self._next
         while seq in live:
             seq += 1
@@ -190,7 +190,7 @@ class Sequencer:
             self._next = seq
             for record, (_, signed) in zip(records, batch, strict=True):
                 self._unaccepted.add(record.tx_hash)
-                log.info(
+                log.debug(
                     "transaction_signed",
                     tx_hash=record.tx_hash,
                     sender=self.address,
@@ -397,7 +397,7 @@ class Sequencer:
     def _settled(self, tx: TxRecord, s: TxSettlement) -> None:
         if s.state is TxState.DROPPED and self._next is not None:
             self._next = min(self._next, tx.sequence_number)  # the number is free again
-        log.info(
+        log.debug(
             "transaction_settled",
             tx_hash=tx.tx_hash,
             state=s.state.value,

@@ -53,6 +53,7 @@ from autobot.journal.records import (
 from autobot.journal.store import ActionChanges, SqliteJournal
 from autobot.planning.plan import Recipe, TimedCall
 from autobot.planning.preconditions import Refusal
+from autobot.status.moments import chain_text
 
 __all__ = ["ActionSteps"]
 
@@ -212,7 +213,7 @@ class ActionSteps:
             **(fixed | {"state": ActionState.ANNOUNCED}),
         )
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
-        log.info("action_announced", operator=operator.address, execute_at=execute_at)
+        log.debug("action_announced", operator=operator.address, execute_at=execute_at)
         return None
 
     async def _execute_at_once(
@@ -253,7 +254,7 @@ class ActionSteps:
         except SubmitWindowFull:  # the plan stands; the call goes as the window drains
             record = await self._book.update(record, now, **fixed)
             return self._book.soon(record)
-        log.info("call_submitted", call_index=0, tx_hash=sent.tx_hash)
+        log.debug("call_submitted", call_index=0, tx_hash=sent.tx_hash)
         if fixed.get("operator") is None:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return None
@@ -266,7 +267,8 @@ class ActionSteps:
         if tx is not None and tx.state is TxState.COMMITTED:
             text = (
                 f"announced action {record.action_id} for {record.key}: hash "
-                f"0x{(record.action_hash or b'').hex()}, executes after {record.execute_at}, "
+                f"0x{(record.action_hash or b'').hex()}, executes after "
+                f"{chain_text(record.execute_at or 0)}, "
                 f"operator {record.operator}, tx {tx.tx_hash}"
             )
             note = self._book.incident(record, IncidentType.DRY_RUN, text, tx_hash=tx.tx_hash)
@@ -349,7 +351,7 @@ class ActionSteps:
             snap = await view.snapshot(record)
             done = min(recipe.calls_done(snap), len(calls))
             if done > record.progress:  # the chain is ahead of the journal (refund_round, ...)
-                log.info("calls_already_applied", first=record.progress, upto=done)
+                log.debug("calls_already_applied", first=record.progress, upto=done)
                 record = await self._book.update(record, now, progress=done)
                 continue
             sent = await self._send_call(record, view, now, recipe, calls, snap)
@@ -424,8 +426,8 @@ class ActionSteps:
         except SubmitWindowFull:  # other actions' calls fill it: room within a block
             return self._book.soon(record)
         if behind:
-            log.info("calls_pipelined", calls=[i for i, _ in behind])
-        log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
+            log.debug("calls_pipelined", calls=[i for i, _ in behind])
+        log.debug("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
         if record.operator is None and record.progress == 0:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return _Sent.SENT
@@ -445,7 +447,7 @@ class ActionSteps:
             note = self._executed_note(record, calls[progress], tx)
             if note is not None:
                 notes.append(note)
-            log.info("call_executed", call_index=progress, tx_hash=tx.tx_hash)
+            log.debug("call_executed", call_index=progress, tx_hash=tx.tx_hash)
             progress += 1
         if progress == record.progress:
             return record
@@ -480,7 +482,7 @@ class ActionSteps:
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord
     ) -> ActionRecord:
         note = self._executed_note(record, timed, tx)
-        log.info("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
+        log.debug("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
         return await self._book.update(record, now, progress=record.progress + 1, incident=note)
 
     def _executed_note(
@@ -492,7 +494,7 @@ class ActionSteps:
             return None
         kind, more = logged
         text = (
-            f"{timed.call.render()} executed for {record.key} (action hash "
+            f"{timed.call.describe(chain_text)} executed for {record.key} (action hash "
             f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}{more}"
         )
         return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
@@ -525,7 +527,7 @@ class ActionSteps:
                 await self._book.moot(record, snap.now)
             return None
         text = (
-            f"{timed.call.render()} would abort {name}(0x{code:x}): the plan {record.key} cannot "
+            f"{timed.call.describe(chain_text)} would abort {name}(0x{code:x}): the plan {record.key} cannot "
             f"run (action hash {digest})"
         )
         await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)

@@ -89,6 +89,13 @@ class OperationsTables:
         )
         return [RequestRecord.from_row(r) for r in found]
 
+    async def get_request(self, request_id: int) -> RequestRecord | None:
+        """One request by id, in any state (``autobot … --wait`` follows it)."""
+        found = await self._read(
+            f"reading request {request_id}", "SELECT * FROM requests WHERE id = ?", (request_id,)
+        )
+        return RequestRecord.from_row(found[0]) if found else None
+
     async def finish_request(
         self, request_id: int, *, state: RequestState, result: str
     ) -> RequestRecord:

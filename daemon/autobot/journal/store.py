@@ -191,7 +191,7 @@ class SqliteJournal(OperationsTables):
             with _translated(path, "opening"):
                 db.row_factory = sqlite3.Row
                 for version in await prepare(db, path=path, busy_timeout_ms=busy_timeout_ms):
-                    log.info("journal_migrated", path=str(path), version=version)
+                    log.debug("journal_migrated", path=str(path), version=version)
         except BaseException:
             await db.close()
             raise

@@ -47,6 +47,7 @@ from autobot.localnet.admission import (
 )
 from autobot.localnet.arguments import from_json_argument
 from autobot.localnet.chain_clock import ChainClock
+from autobot.localnet.drills import Drills
 from autobot.localnet.execution import (
     GAS_USED,
     EventLedger,
@@ -142,6 +143,11 @@ class LocalNode:
         # (timestamp_us, height, production wall time) of the blocks produced since start
         self._block_times: deque[tuple[int, int, float]] = deque(maxlen=BLOCK_TIMES_KEPT)
         self._history = RecentHistory(tip)  # for lagging views (fault injection)
+        self.drills = Drills(
+            admin=self.accounts.admin.address,
+            operators=self.accounts.operators,
+            oracle=actors.oracle,
+        )  # POST /localnet/v1/drill
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -491,6 +497,7 @@ class LocalNode:
             log.info("localnet_tx_expired_in_mempool", tx_hash=expired.tx.hash)
             rows.append(invalid_row(expired))
         system_calls = self._actors.due_calls(now_s=block_s, height=height, model=self._model)
+        system_calls += self.drills.due_calls(now_s=block_s)
         ready = self._mempool.take_ready(self.sequence_number)
         system_hashes = []
         for call in system_calls:
@@ -541,8 +548,13 @@ class LocalNode:
                 )
             )
             model_changed |= outcome.success
-            model_changed |= self._actors.settled(call, success=outcome.success, model=self._model)
-            level = log.info if call.actor == "dvrf_oracle" or not outcome.success else log.debug
+            if call.actor == "drill":
+                self.drills.settled(call, success=outcome.success)
+            else:
+                model_changed |= self._actors.settled(
+                    call, success=outcome.success, model=self._model
+                )
+            level = log.debug if outcome.success else log.info
             level(
                 "localnet_system_tx_executed",
                 actor=call.actor,

@@ -19,6 +19,10 @@ Dev endpoints (never under ``/rpc/``):
 * ``POST /localnet/v1/view`` → ``/rpc/v3/view``'s body and answer, any reader whatever ``--views``;
 * ``POST /localnet/v1/advance`` ``{"seconds": N}`` (1 ≤ N ≤ 10 years) → moves chain time forward and
   produces a block at once; answers ``{"chain_time", "block_height"}``;
+* ``POST /localnet/v1/drill`` ``{"drill": "failure-limit" | "clamp" | "pause-deposit" |
+  "restore-deposit" | "stall-draw", …}`` → an alert drill's system transactions queued for the
+  next blocks (``drills.py``; the RUNBOOK's alert sections use them); 400 for a malformed drill,
+  409 for one that cannot run now;
 * ``GET /localnet/v1/transactions/{hash}`` → ``{hash, kind, status, block_height, accepted_wall,
   executed_wall}`` (host wall seconds; for benchmarks);
 * ``GET /localnet/v1/time_reached/{seconds}`` → ``{height, timestamp_us, produced_wall}``: the first
@@ -47,6 +51,7 @@ from aiohttp import web
 
 from autobot.localnet.accounts import normalise_address
 from autobot.localnet.admission import MIN_GAS_UNIT_PRICE, RejectCode, Rejected
+from autobot.localnet.drills import DrillError, DrillRefused
 from autobot.localnet.faults import FaultEngine, FaultSpec, FaultSpecError, Route
 from autobot.localnet.node import EVENTS_PAGE_MAX, LocalNode, MoveAborted
 from autobot.localnet.storage.typetags import TypeTag, key_from_json, parse_type
@@ -474,6 +479,19 @@ async def _advance(request: web.Request) -> web.Response:
     return web.json_response({"chain_time": node.chain_time, "block_height": block.height})
 
 
+async def _drill(request: web.Request) -> web.Response:
+    """``POST /localnet/v1/drill``: an alert drill (``localnet/drills.py``)."""
+    body = await _json_body(request)
+    node = _node(request)
+    try:
+        started = node.drills.start(body, model=node.model, now_s=node.chain_time)
+    except DrillError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    except DrillRefused as exc:
+        raise web.HTTPConflict(text=str(exc)) from None
+    return web.json_response(started)
+
+
 async def _timing(request: web.Request) -> web.Response:
     tx_hash = _hash_param(request)
     return _json_or_404(
@@ -547,6 +565,7 @@ def build_app(
     app.router.add_get("/rpc/v3/events/{event_type}", _events)
     app.router.add_get("/localnet/v1/info", _info)
     app.router.add_post("/localnet/v1/advance", _advance)
+    app.router.add_post("/localnet/v1/drill", _drill)
     app.router.add_post("/localnet/v1/view", _dev_view)
     app.router.add_get("/localnet/v1/transactions/{hash}", _timing)
     app.router.add_get("/localnet/v1/time_reached/{seconds}", _time_reached)

@@ -246,7 +246,9 @@ def _rotate(req: RotateRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
     if max_failures <= 0:
         return "max_failures must be > 0"
     if expires_at <= snapshot.now:
-        return f"expiry {expires_at} is not after chain time {snapshot.now}"
+        return (
+            f"the expiry is {snapshot.now - expires_at} s before the chain's time now: not after it"
+        )
     sensitive = sorted(a for a in allowed if is_sensitive(a))
     if sensitive and timelock < MIN_SENSITIVE_TIMELOCK_SECS:
         return (
