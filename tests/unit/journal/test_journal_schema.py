@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from autobot.clock import FakeClock
 from autobot.domain.actions import ActionKey
 from autobot.errors import JournalError
-from autobot.journal.records import NewIncident, RequestKind
+from autobot.journal.records import ActionState, NewIncident, RequestKind, TxState
 from autobot.journal.schema import SCHEMA_VERSION, migration_statements
 from autobot.journal.store import SqliteJournal
 from autobot.planning.recipes import recipe_from_json
@@ -183,3 +184,72 @@ async def test_a_schema_1_journal_is_migrated_to_one_spelling_of_each_kind(
                 "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
                 " VALUES ('clear-clamp', '2', 'op', 1)"
             )
+
+# --- journals written by earlier releases --------------------------------------------------------
+
+V1_DUMP = Path(__file__).parents[2] / "data" / "journal-v1.sql"
+
+
+def v1_journal(path: Path) -> Path:
+    """A journal file exactly as schema version 1 (the first release) wrote it, with rows."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_DUMP.read_text())
+        conn.execute("PRAGMA user_version = 1")
+    return path
+
+
+def normalised_schema(path: Path) -> set[tuple[str, str, str]]:
+    """Every table and index as (type, name, SQL), comments and layout taken out."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            " AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    out: set[tuple[str, str, str]] = set()
+    for kind, name, sql in rows:
+        text = re.sub(r"--[^\n]*", "", sql)
+        text = re.sub(r"\s+", " ", text)
+        text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
+        text = re.sub(r"\s*,\s*", ", ", text).strip()
+        out.add((kind, name, text))
+    return out
+
+
+async def test_a_journal_written_by_schema_version_1_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the first release wrote
+    path = v1_journal(tmp_path / "journal.sqlite3")
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_100.0)) as journal:
+        # then: every row reads as before, and the journal takes writes
+        close = await journal.get_action("close:1:0")
+        refunds = await journal.transactions("refund:5:0")
+        aborted = await journal.get_transaction("0x" + "01" * 32)
+        log = await journal.incidents()
+        pending = await journal.pending_requests()
+        terminal = await journal.terminal_lotteries()
+        checks = await journal.next_checks()
+        await journal.add_incident(NewIncident(type="t", description="after", responsible="r"))
+        await journal.update_action(
+            "close:1:0", expect={ActionState.EXECUTING}, chain_now=200, state=ActionState.DONE
+        )
+    assert close is not None and close.state is ActionState.EXECUTING
+    assert close.action_hash == b"\xab" * 32
+    assert [t.call_index for t in refunds] == [0, 1, 2]
+    assert [t.secondary for t in refunds] == [("0x" + "c" * 64,)] * 3
+    assert aborted is not None and aborted.error_code == 2**64 - 1 and aborted.epoch is None
+    assert aborted.state is TxState.ABORTED and aborted.raw == b"\x00\x01\xff"
+    assert [i.description for i in log] == ["parked: needs a person"]
+    assert [(r.id, r.kind.value, r.subject) for r in pending] == [(2, "refund", "5")]
+    assert (terminal, checks) == (frozenset({9}), {5: 900, 6: 950})
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+async def test_the_schema_description_builds_what_version_1_built(tmp_path: Path) -> None:
+    # given: a journal migrated from version 1, and one created by this code
+    old = v1_journal(tmp_path / "old.sqlite3")
+    await (await SqliteJournal.open(old, clock=FakeClock())).close()
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    # then: the same tables, columns, constraints and indexes
+    assert normalised_schema(new) == normalised_schema(old)
+    assert ("index", "transactions_live_sequence") in {(k, n) for k, n, _ in normalised_schema(new)}
