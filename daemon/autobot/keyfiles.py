@@ -21,6 +21,9 @@ the unit and read-only. Group write and any access for others are still refused 
 
 Every ``KeyFileError`` names the file and the reason, never a byte of its content: reasons are
 built from ``stat`` results and lengths only, and decoding errors are not chained.
+
+``read_secret_file`` is the same policy for any secret kept in a file (the PostgreSQL journal's
+DSN, which may hold a password: ``autobot.journal.dsn``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import NoReturn
 from autobot.errors import KeyFileError
 from autobot.logs import register_secret
 
-__all__ = ["MAX_KEY_FILE_BYTES", "KeyMaterial", "read_key_file"]
+__all__ = ["MAX_KEY_FILE_BYTES", "KeyMaterial", "read_key_file", "read_secret_file"]
 
 MAX_KEY_FILE_BYTES = 1024
 """A hex key with whitespace is ~67 bytes; anything this large is not a key file."""
@@ -71,8 +74,8 @@ def _user(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _refuse(path: Path, reason: str) -> NoReturn:
-    raise KeyFileError(str(path), reason)
+def _refuse(path: Path, reason: str, what: str = "key file") -> NoReturn:
+    raise KeyFileError(str(path), reason, what=what)
 
 
 def _is_inside(path: Path, directory: Path) -> bool:
@@ -102,6 +105,50 @@ def _check_stat(path: Path, st: os.stat_result, *, euid: int, trusted: bool) -> 
         _refuse(path, f"has mode {mode:04o}, which lets group or others at it; chmod 600 it")
 
 
+def read_secret_file(
+    path: Path,
+    *,
+    trusted_dir: Path | None = None,
+    euid: int | None = None,
+    max_bytes: int = MAX_KEY_FILE_BYTES,
+    what: str = "key file",
+) -> bytes:
+    """A secret file's bytes, after the checks of the module docstring (owner, mode, a regular
+    file, at most ``max_bytes``); raises ``KeyFileError(path, reason, what=what)``."""
+    uid = os.geteuid() if euid is None else euid
+    trusted = trusted_dir is not None and _is_inside(path, trusted_dir)
+    via = f" (a symlink to {os.path.realpath(path)})" if path.is_symlink() else ""
+    try:
+        # O_NONBLOCK: opening a FIFO must not hang; the fstat below refuses it anyway.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        _refuse(path, f"does not exist{via}", what)
+    except PermissionError:
+        _refuse(path, f"cannot be opened by {_user(uid)}: permission denied{via}", what)
+    except OSError as exc:
+        _refuse(path, f"cannot be opened: {exc.strerror or type(exc).__name__}{via}", what)
+    try:
+        try:
+            _check_stat(path, os.fstat(fd), euid=uid, trusted=trusted)
+        except KeyFileError as exc:
+            _refuse(path, exc.reason + via, what)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        _refuse(path, f"cannot be read: {exc.strerror or type(exc).__name__}", what)
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        _refuse(path, f"is larger than {max_bytes} bytes: not a {what}", what)
+    return b"".join(chunks)
+
+
 def read_key_file(
     path: Path, *, trusted_dir: Path | None = None, euid: int | None = None
 ) -> KeyMaterial:
@@ -111,38 +158,9 @@ def read_key_file(
     ``os.geteuid()`` (a parameter so tests can state it). The loaded key is registered with the
     log redactor (``autobot.logs.register_secret``) as defense in depth.
     """
-    uid = os.geteuid() if euid is None else euid
-    trusted = trusted_dir is not None and _is_inside(path, trusted_dir)
-    via = f" (a symlink to {os.path.realpath(path)})" if path.is_symlink() else ""
-    try:
-        # O_NONBLOCK: opening a FIFO must not hang; the fstat below refuses it anyway.
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        _refuse(path, f"does not exist{via}")
-    except PermissionError:
-        _refuse(path, f"cannot be opened by {_user(uid)}: permission denied{via}")
-    except OSError as exc:
-        _refuse(path, f"cannot be opened: {exc.strerror or type(exc).__name__}{via}")
-    try:
-        try:
-            _check_stat(path, os.fstat(fd), euid=uid, trusted=trusted)
-        except KeyFileError as exc:
-            _refuse(path, exc.reason + via)
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_KEY_FILE_BYTES:
-            chunk = os.read(fd, MAX_KEY_FILE_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        _refuse(path, f"cannot be read: {exc.strerror or type(exc).__name__}")
-    finally:
-        os.close(fd)
-    if size > MAX_KEY_FILE_BYTES:
-        _refuse(path, f"is larger than {MAX_KEY_FILE_BYTES} bytes: not a key file")
-    found = _KEY.fullmatch(b"".join(chunks))
+    data = read_secret_file(path, trusted_dir=trusted_dir, euid=euid)
+    size = len(data)
+    found = _KEY.fullmatch(data)
     if found is None:
         _refuse(
             path,
