@@ -1,8 +1,9 @@
 """``autobot check-config PATH``: every problem of a config file *and* of its key files, in one list.
 
 ``config.py`` reads and checks the file (``read_config_file``); the key files are checked here with
-``chain.keys.check_keys`` (the SDK lives in ``chain/``), so the config module knows nothing of
-keys and nothing imports back into it. ``autobot run`` reports the same list when it cannot start.
+``chain.keys.check_keys`` (the SDK lives in ``chain/``), and the PostgreSQL journal's DSN file
+like a key file (``journal.dsn.read_dsn_file``), so the config module knows nothing of keys and
+nothing imports back into it. ``autobot run`` reports the same list when it cannot start.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autobot.chain.keys import check_keys
-from autobot.config import Config, read_config_file
-from autobot.errors import EX_CONFIG, Problem
+from autobot.config import Config, ConfigFile, read_config_file
+from autobot.errors import EX_CONFIG, KeyFileError, Problem
+from autobot.journal.dsn import read_dsn_file
 
 __all__ = ["check_config_command", "check_config_file"]
 
@@ -34,7 +36,18 @@ def check_config_file(
         package_address=read.package_address,
         credentials_directory=read.credentials_directory,
     )
-    return read.config, [*read.problems, *key_problems]
+    return read.config, [*read.problems, *key_problems, *_dsn_file_problems(read)]
+
+
+def _dsn_file_problems(read: ConfigFile) -> list[Problem]:
+    """The journal's DSN file vetted like a key file (``journal.dsn_file``), when it is used."""
+    if read.dsn_file is None:
+        return []
+    try:
+        read_dsn_file(read.dsn_file, trusted_dir=read.credentials_directory)
+    except KeyFileError as exc:
+        return [Problem("journal.dsn_file", exc.reason, str(read.dsn_file), has_value=True)]
+    return []
 
 
 def check_config_command(args: argparse.Namespace) -> int:
@@ -53,6 +66,7 @@ def check_config_command(args: argparse.Namespace) -> int:
         f"ok: chain {config.chain.chain_id} via {len(config.chain.rpc_urls)} endpoint(s), "
         f"package {config.chain.package_address}, "
         f"{len(config.keys.operator_key_files)} operator(s), mode {config.automation.mode}, "
-        f"journal {config.journal.path}"
+        f"journal {config.journal.describe()}"
+        + (f", ha instance {config.ha.instance_id}" if config.ha.enabled else "")
     )
     return 0

@@ -218,7 +218,7 @@ def test_check_config_on_a_valid_file_prints_a_summary_and_exits_0(
     assert err == ""
     assert out.startswith("ok: chain 77 via 1 endpoint(s), package 0x")
     assert out.rstrip().endswith(
-        f"2 operator(s), mode dry-run, journal {tmp_path / 'journal.sqlite3'}"
+        f"2 operator(s), mode dry-run, journal sqlite {tmp_path / 'journal.sqlite3'}"
     )
 
 

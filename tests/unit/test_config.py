@@ -565,10 +565,12 @@ def _full() -> dict[str, Any]:
         "draws",
         "feeds",
         "refunds",
+        "ha",
     ):
         data[section] = {
             f.name: getattr(getattr(parse(minimal()), section), f.name)
             for f in dataclasses.fields(getattr(parse(minimal()), section))
+            if getattr(getattr(parse(minimal()), section), f.name) is not None  # TOML has no null
         }
     data["journal"]["path"] = "journal.sqlite3"
     data["http"]["listen"] = "127.0.0.1:9464"
