@@ -51,7 +51,8 @@ from autobot.errors import (
     Problem,
 )
 from autobot.gcwatch import GcWatch
-from autobot.journal.store import SqliteJournal
+from autobot.journal.opening import open_journal
+from autobot.journal.protocol import Journal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
 from autobot.notify import SdNotifier
@@ -104,7 +105,7 @@ class Daemon:
         self._last_summary = "starting"
         self.web: WebServer | None = None
         self.status_site: StatusSite | None = None  # [status] listen: the public status page
-        self.journal: SqliteJournal | None = None
+        self.journal: Journal | None = None
         self.gateway: ChainGateway | None = None
         self._scheduler: SweepScheduler | None = None
         self._engine: Engine | None = None
@@ -133,7 +134,11 @@ class Daemon:
 
     async def _build(self) -> None:
         config = self.config
-        self.journal = await SqliteJournal.open(config.journal.path, clock=self._clock)
+        self.journal = await open_journal(
+            config.journal,
+            clock=self._clock,
+            credentials_directory=config.credentials_directory,
+        )
         self._stack.push_async_callback(self.journal.close)
         await self.journal.check_writable()  # a read-only disk stops the start (exit 74)
         # the one place the implementation is chosen: everything else sees a ChainGateway
@@ -216,7 +221,7 @@ class Daemon:
             operators=sorted(self._keyring.operators),
             metrics_url=f"{self.web.url}/metrics",
             status_url=None if self.status_site is None else self.status_site.url,
-            journal=str(config.journal.path),
+            journal=self._journal.location,
         )
 
     @property
@@ -244,7 +249,7 @@ class Daemon:
         return self.gateway
 
     @property
-    def _journal(self) -> SqliteJournal:
+    def _journal(self) -> Journal:
         assert self.journal is not None
         return self.journal
 

@@ -32,6 +32,7 @@ from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
 from autobot.execution import Executor, StepResult
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -41,7 +42,6 @@ from autobot.journal.records import (
     RequestRecord,
     RequestState,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
@@ -108,7 +108,7 @@ class Engine:
         *,
         config: Config,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         executor: Executor,
         metrics: DaemonMetrics,
         clock_map: ChainClockMap,

@@ -41,7 +41,7 @@ from autobot.clock import Clock, SystemClock
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.errors import EventsPruned
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 from autobot.planning.plan import PlanContext
 from autobot.planning.schedule import is_idle, is_terminal, next_check
 
@@ -149,7 +149,7 @@ class Watchlist:
         self,
         *,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         schedule: PlanContext,
         clock: Clock | None = None,
         event_types: Collection[str] = LOTTERY_EVENTS,

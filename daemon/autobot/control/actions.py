@@ -29,6 +29,7 @@ from autobot.control.console import (
     utc,
 )
 from autobot.control.survey import OperatorNames
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     OPEN_ACTION_STATES,
     ActionRecord,
@@ -36,7 +37,6 @@ from autobot.journal.records import (
     RequestKind,
     TxRecord,
 )
-from autobot.journal.store import SqliteJournal
 
 __all__ = [
     "action_detail",
@@ -202,7 +202,7 @@ def _states(text: str | None) -> set[ActionState]:
     return wanted
 
 
-async def _find(journal: SqliteJournal, key: str) -> ActionRecord:
+async def _find(journal: Journal, key: str) -> ActionRecord:
     record = await journal.get_action(key)
     if record is not None:
         return record
@@ -237,7 +237,7 @@ async def _actions(args: argparse.Namespace) -> int:
 
 
 async def _request(
-    sub: str, record: ActionRecord, config: Config, journal: SqliteJournal, *, as_json: bool
+    sub: str, record: ActionRecord, config: Config, journal: Journal, *, as_json: bool
 ) -> int:
     """Journal a retry or park request for ``record`` (checked against its state first)."""
     kind = RequestKind.RETRY if sub == "retry" else RequestKind.PARK

@@ -30,7 +30,8 @@ from autobot.config import Config, load_config
 from autobot.control.survey import OperatorNames, RequestRefused
 from autobot.domain.actions import ActionId
 from autobot.errors import EX_CONFIG, ConfigError, JournalError
-from autobot.journal.store import SqliteJournal
+from autobot.journal import opening
+from autobot.journal.protocol import Journal
 from autobot.logs import configure_logging
 
 __all__ = [
@@ -134,15 +135,19 @@ def setup(args: argparse.Namespace) -> Setup:
     return Setup(config=config, names=names)
 
 
-async def open_journal(config: Config) -> SqliteJournal:
+async def open_journal(config: Config) -> Journal:
     """The daemon's journal. Never creates one: an empty new journal would hide the real one."""
-    path = config.journal.path
-    if not path.exists():
+    if config.journal.backend == "sqlite" and not config.journal.path.exists():
         raise CommandError(
-            f"no journal at {path} (journal.path in {config.source}): the daemon creates it on "
-            "its first start; is it running with this config?"
+            f"no journal at {config.journal.path} (journal.path in {config.source}): the daemon "
+            "creates it on its first start; is it running with this config?"
         )
-    return await SqliteJournal.open(path, clock=SystemClock())
+    return await opening.open_journal(
+        config.journal,
+        clock=SystemClock(),
+        credentials_directory=config.credentials_directory,
+        create=False,
+    )
 
 
 def requested_by() -> str:

@@ -21,8 +21,8 @@ from autobot.domain.bots import Bot
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import AutobotError
 from autobot.execution import DEFAULT_GUARDS, SLOT_STATES, GuardContext, Guards, Router
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, ActionState, RequestRecord
-from autobot.journal.store import SqliteJournal
 from autobot.planning import PlanContext, PlannedAction, PlanResult
 from autobot.planning.context import plan_context
 from autobot.planning.requests import OperatorRequest, decide
@@ -105,7 +105,7 @@ class JournalFacts:
 
 async def build_plan_context(
     config: Config,
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     names: OperatorNames,
     extra: Sequence[OperatorRequest] = (),
@@ -199,7 +199,7 @@ def unreachable(exc: BaseException, config: Config) -> str:
 async def read_snapshot(
     config: Config,
     gateway: ChainGateway,
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     lottery_ids: Collection[int] | None = None,
     asset_ids: Collection[int] | None = None,
@@ -235,7 +235,7 @@ async def check_request(
     *,
     config: Config,
     names: OperatorNames,
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     lottery_ids: Collection[int] = (),
     asset_ids: Collection[int] = (),

@@ -34,6 +34,7 @@ from autobot.domain.calls import Call
 from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull, TransientError
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import call_from_json, call_to_json
+from autobot.journal.protocol import ActionChanges, Journal
 from autobot.journal.records import (
     ActionState,
     NewTransaction,
@@ -42,7 +43,6 @@ from autobot.journal.records import (
     TxSettlement,
     TxState,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
 
 __all__ = ["Sequencer"]
 
@@ -57,7 +57,7 @@ class Sequencer:
         *,
         signer: Signer,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         clock: Clock,
         window: int,
         ttl_seconds: int,

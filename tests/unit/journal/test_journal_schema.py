@@ -185,6 +185,7 @@ async def test_a_schema_1_journal_is_migrated_to_one_spelling_of_each_kind(
                 " VALUES ('clear-clamp', '2', 'op', 1)"
             )
 
+
 # --- journals written by earlier releases --------------------------------------------------------
 
 V1_DUMP = Path(__file__).parents[2] / "data" / "journal-v1.sql"
