@@ -212,6 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--allowed-actions", type=_action_list, metavar="1,2,…")
     rotate.add_argument("--cron", metavar="SPEC")
     rotate.set_defaults(handler=_handler("autobot.control:rotate_command"))
+
+    journal = sub.add_parser("journal", help="journal maintenance")
+    journal_sub = journal.add_subparsers(
+        dest="journal_command", metavar="SUBCOMMAND", required=True
+    )
+    migrate = journal_sub.add_parser(
+        "migrate",
+        help="copy an SQLite journal into an empty PostgreSQL database, verified row by row",
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="PATH.sqlite")
+    target = migrate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="DSN", help="a libpq connection string without password")
+    target.add_argument("--to-dsn-file", metavar="PATH", help="a file (mode 600) holding the DSN")
+    migrate.set_defaults(handler=_handler("autobot.journal.migrate:migrate_command"))
     return parser
 
 

@@ -57,7 +57,7 @@ from autobot.journal.protocol import Lease
 from autobot.journal.records import Row
 from autobot.journal.schema import SCHEMA_VERSION, migration_statements, tables
 
-__all__ = ["SCHEMA_LOCK_KEY", "PostgresJournal"]
+__all__ = ["SCHEMA_LOCK_KEY", "Connection", "PostgresJournal", "connect", "translated"]
 
 log = structlog.get_logger(__name__)
 
@@ -224,9 +224,9 @@ class PostgresJournal(JournalCore):
         a newer autobot, an unreachable server or a refused login raise ``JournalError``.
         """
         dsn = dsn if isinstance(dsn, Dsn) else Dsn(dsn)
-        conn = await _connect(dsn, "opening")
+        conn = await connect(dsn, "opening")
         try:
-            with _translated(dsn.describe(), "opening"):
+            with translated(dsn.describe(), "opening"):
                 for version in await _prepare(conn, dsn.describe(), create=create):
                     log.info("journal_migrated", journal=dsn.describe(), version=version)
         except BaseException:
@@ -238,7 +238,7 @@ class PostgresJournal(JournalCore):
         """Raise ``JournalError`` now if the journal cannot take a write (a read-only standby,
         a role without the privilege): a write to every table is attempted and rolled back."""
         async with self._lock:
-            with _translated(self.location, "checking that it is writable"):
+            with translated(self.location, "checking that it is writable"):
                 conn = await self._connection()
                 await conn.execute("BEGIN")
                 try:
@@ -252,7 +252,7 @@ class PostgresJournal(JournalCore):
         self._closed = True
         for conn in (self._conn, self._lease_conn):
             if conn is not None and not conn.closed:
-                with _translated(self.location, "closing"):
+                with translated(self.location, "closing"):
                     await conn.close()
 
     async def __aenter__(self) -> Self:
@@ -272,14 +272,14 @@ class PostgresJournal(JournalCore):
             raise JournalError(f"journal {self.location}: used after close (a bug: report it)")
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = None
-            self._conn = await _connect(self._dsn, "reconnecting")
+            self._conn = await connect(self._dsn, "reconnecting")
             log.info("journal_reconnected", journal=self.location)
         return self._conn
 
     @asynccontextmanager
     async def _write(self, doing: str, *, fenced: bool = True) -> AsyncIterator[Conn]:
         async with self._lock:
-            with _translated(self.location, doing):
+            with translated(self.location, doing):
                 conn = await self._connection()
                 try:
                     async with conn.transaction():
@@ -295,7 +295,7 @@ class PostgresJournal(JournalCore):
 
     async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[Row]:
         async with self._lock:
-            with _translated(self.location, doing):
+            with translated(self.location, doing):
                 conn = await self._connection()
                 return await _PgConn(conn).fetch_all(sql, tuple(params))
 
@@ -335,13 +335,13 @@ class PostgresJournal(JournalCore):
             raise JournalError(f"journal {self.location}: used after close (a bug: report it)")
         if self._lease_conn is None or self._lease_conn.closed or self._lease_conn.broken:
             self._lease_conn = None
-            self._lease_conn = await _connect(self._dsn, "connecting for the leader lease")
+            self._lease_conn = await connect(self._dsn, "connecting for the leader lease")
         return self._lease_conn
 
     @asynccontextmanager
     async def _lease_transaction(self, doing: str, lock_seconds: float) -> AsyncIterator[_PgConn]:
         async with self._lease_lock:
-            with _translated(self.location, doing):
+            with translated(self.location, doing):
                 conn = await self._lease_connection()
                 try:
                     async with conn.transaction():
@@ -455,7 +455,7 @@ def _lease(row: Row, *, acquired: bool, took_over: bool) -> Lease:
 
 
 @contextmanager
-def _translated(where: str, doing: str) -> Iterator[None]:
+def translated(where: str, doing: str) -> Iterator[None]:
     """The one place psycopg errors become ``JournalError`` (with what to do about them)."""
     try:
         yield
@@ -463,10 +463,10 @@ def _translated(where: str, doing: str) -> Iterator[None]:
         _raise_translated(where, doing, exc)
 
 
-async def _connect(dsn: Dsn, doing: str) -> Connection:
+async def connect(dsn: Dsn, doing: str) -> Connection:
     given = libpq.conninfo_to_dict(dsn.reveal())
     options = {k: v for k, v in _SESSION_DEFAULTS.items() if k not in given}
-    with _translated(dsn.describe(), doing):
+    with translated(dsn.describe(), doing):
         conn = await psycopg.AsyncConnection.connect(
             libpq.make_conninfo(dsn.reveal(), **options), autocommit=True, row_factory=dict_row
         )
