@@ -26,7 +26,10 @@ run: env
 	rm -rf .autobot && mkdir -p .autobot
 	$(VENV)/bin/autobot run --state-dir .autobot --status-listen 127.0.0.1:8080
 
+# The PostgreSQL journal's tests need PostgreSQL: $$AUTOBOT_TEST_PG_DSN's server, or Debian's server
+# binaries (apt-get install postgresql) for a throwaway cluster; said up front when missing.
 test: env axe
+	$(VENV)/bin/python -m autobot.journal.pgserver
 	$(VENV)/bin/ruff check daemon tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q

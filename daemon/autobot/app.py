@@ -493,6 +493,12 @@ async def _run_daemon(
     config: Config, environ: Mapping[str, str], listen: tuple[str, int] | None
 ) -> int:
     configure_logging(level=config.log.level, log_format=config.log.format)
+    if config.ha.enabled:  # until the standby mode exists, a second host must not act at once
+        raise ConfigError(
+            [Problem("ha.enabled", "standby mode is not in this release: run one instance", True,
+                     has_value=True)],
+            source=str(config.source),
+        )  # fmt: skip
     keyring = load_keyring(config)
     notifier = SdNotifier.from_environ(environ)
     try:

@@ -220,7 +220,7 @@ async def test_a_difference_found_by_the_verification_leaves_the_target_empty(
             "CREATE TRIGGER bump BEFORE INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION bump()"
         )
     # when
-    done = migrate("--from", str(path), "--to", pg_database.reveal())
+    done = migrate("--from", str(path), "--to-dsn-file", str(dsn_file(tmp_path, pg_database)))
     # then
     assert done.returncode == 1
     assert (

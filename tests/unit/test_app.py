@@ -92,6 +92,20 @@ def test_run_with_only_a_key_problem_exits_78_naming_it(
     assert not (tmp_path / "journal.sqlite3").exists()
 
 
+def test_run_refuses_ha_until_the_standby_mode_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given: a valid HA config (PostgreSQL journal), which check-config accepts
+    source = write_config(
+        tmp_path,
+        extra='backend = "postgres"\ndsn = "host=/nonexistent dbname=j"\n\n[ha]\nenabled = true\n',
+    )
+    assert main(["check-config", str(source)]) == 0
+    # when / then: the daemon does not start as a second leader
+    assert main(["run", "--config", str(source)]) == EX_CONFIG
+    assert "ha.enabled: standby mode is not in this release" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("listen", ["0.0.0.0:0", "[::]:0", "192.0.2.1:9464"])
 def test_a_non_loopback_listen_override_needs_allow_remote_and_exits_78(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], listen: str

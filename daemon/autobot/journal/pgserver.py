@@ -26,6 +26,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from psycopg import sql
 
 from autobot.journal.dsn import Dsn
 
-__all__ = ["ENV_DSN", "PgServer", "PostgresUnavailable", "postgres_server"]
+__all__ = ["ENV_DSN", "PgServer", "PostgresUnavailable", "availability", "postgres_server"]
 
 ENV_DSN = "AUTOBOT_TEST_PG_DSN"
 
@@ -107,19 +108,10 @@ def _as_owner(argv: list[str], owner: str | None) -> list[str]:
 @contextlib.contextmanager
 def throwaway_cluster(*, durable: bool = False) -> Iterator[PgServer]:
     """Start a cluster in a temporary folder; stop and remove it at the end."""
+    availability({})  # raises, saying how to get PostgreSQL, if it cannot start one
     bindir = _binaries()
-    if bindir is None:
-        raise PostgresUnavailable(f"no PostgreSQL server binaries (initdb) found. {HOW_TO_GET_IT}")
-    owner: str | None = None
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            raise PostgresUnavailable(
-                "initdb refuses to run as root and there is no 'postgres' user to run it as. "
-                + HOW_TO_GET_IT
-            ) from None
-        owner = "postgres"
+    assert bindir is not None
+    owner = "postgres" if os.geteuid() == 0 else None
     folder = Path(tempfile.mkdtemp(prefix="autobot-pg-", dir="/tmp"))  # a short socket path
     data = folder / "data"
     try:
@@ -187,3 +179,37 @@ def postgres_server(
             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}). {HOW_TO_GET_IT}"
         ) from None
     yield PgServer(admin_dsn=given, description=f"{ENV_DSN} ({Dsn(given).describe()})")
+
+
+def availability(environ: dict[str, str] | None = None) -> str:
+    """Where the tests will get PostgreSQL from; ``PostgresUnavailable`` saying how to get it
+    when nowhere (no server is started: ``make test`` asks this first)."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_DSN, "").strip():
+        return f"the server of {ENV_DSN}"
+    bindir = _binaries()
+    if bindir is None:
+        raise PostgresUnavailable(f"no PostgreSQL server binaries (initdb) found. {HOW_TO_GET_IT}")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            raise PostgresUnavailable(
+                "initdb refuses to run as root and there is no 'postgres' user to run it as. "
+                + HOW_TO_GET_IT
+            ) from None
+    return f"a throwaway cluster from {bindir}"
+
+
+def main() -> int:
+    """``python -m autobot.journal.pgserver``: say where the tests get PostgreSQL, or how to get it."""
+    try:
+        print(f"PostgreSQL for the tests: {availability()}")
+    except PostgresUnavailable as exc:
+        print(f"make test: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -141,8 +141,11 @@ def _hint(exc: psycopg.Error) -> str:
         return "an integer beyond the journal's signed 64-bit range (a chain value no honest node returns, or a bug: report it)"
     if state.startswith("23"):
         return "a journal invariant was violated (this is a bug: report it)"
-    if state in ("28P01", "28000") or "password authentication failed" in text:
-        return "PostgreSQL refused the login: check the user and password in the DSN"
+    if state in ("28P01", "28000") or "authentication failed" in text:
+        return (
+            "PostgreSQL refused the login: check the user and password in the DSN, and the "
+            "server's pg_hba.conf for this host and user"
+        )
     if state == "3D000" or ("database" in text and "does not exist" in text):
         return (
             "the database does not exist: create it (deploy/ha/roles.sql) or fix dbname in the DSN"
