@@ -1,9 +1,9 @@
 """``PostgresJournal``: the journal in a PostgreSQL database (psycopg 3), for more than one host.
 
-``[journal] backend = "postgres"``. The same SQL as the SQLite journal (``core.py``), on one
-psycopg connection in autocommit mode under the journal's lock; every write is one explicit
-``READ COMMITTED`` transaction, so a row and the state change it implies land together or not at
-all, durably (the server's ``synchronous_commit``) before the call returns. ``READ COMMITTED`` is
+``[journal] backend = "postgres"``. The same SQL as the SQLite journal (``core.py``), on psycopg
+connections in autocommit mode (writes on one, under the journal's lock; reads on another); every
+write is one explicit ``READ COMMITTED`` transaction, so a row and the state change it implies land
+together or not at all, durably (the server's ``synchronous_commit``) before the call returns. ``READ COMMITTED`` is
 enough: every multi-statement write guards its invariant with a conditional ``UPDATE`` (an action
 changes only from the states the caller expects; a transaction settles only while live), a unique
 index (one live or executed transaction per sender and sequence number) or the leader lease's row
@@ -194,19 +194,59 @@ def _raise_translated(where: str, doing: str, exc: psycopg.Error) -> NoReturn:
 # ---------------------------------------------------------------------------- the journal
 
 
+class _Session:
+    """One connection for one purpose, used by one caller at a time, replaced by a fresh one at
+    the next use after it was lost (whatever was in flight then failed with ``JournalError``)."""
+
+    def __init__(self, dsn: Dsn, purpose: str, conn: Connection | None = None) -> None:
+        self.dsn = dsn
+        self.purpose = purpose
+        self.lock = asyncio.Lock()
+        self._conn = conn
+        self.closed = False
+
+    async def connection(self) -> Connection:
+        """Call under ``lock``."""
+        if self.closed:
+            raise JournalError(
+                f"journal {self.dsn.describe()}: used after close (a bug: report it)"
+            )
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            fresh = self._conn is not None
+            self._conn = None
+            self._conn = await connect(self.dsn, f"connecting ({self.purpose})")
+            if fresh:
+                log.info("journal_reconnected", journal=self.dsn.describe(), purpose=self.purpose)
+        return self._conn
+
+    async def discard_if_busy(self) -> None:
+        """After a failure inside a transaction: never reuse a connection left half-way."""
+        conn = self._conn
+        if conn is not None and conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.close()
+
+    async def close(self) -> None:
+        self.closed = True
+        if self._conn is not None and not self._conn.closed:
+            await self._conn.close()
+
+
 class PostgresJournal(JournalCore):
     """The journal in PostgreSQL. Open with ``await PostgresJournal.open(dsn, clock=...)``;
-    close when done."""
+    close when done.
+
+    Three connections: the writer (every write, one transaction at a time), the reader (every
+    read, so a read never queues behind a write; it sees what writes committed, which is all a
+    caller has seen returned) and, once used, the lease's.
+    """
 
     def __init__(self, *, dsn: Dsn, clock: Clock, conn: Connection) -> None:
         self._dsn = dsn
         self._clock = clock
-        self._conn: Connection | None = conn
-        self._lock = asyncio.Lock()
-        self._lease_conn: Connection | None = None
-        self._lease_lock = asyncio.Lock()
+        self._writer = _Session(dsn, "writes", conn)
+        self._reader = _Session(dsn, "reads")
+        self._leaser = _Session(dsn, "the leader lease")
         self._epoch: int | None = None
-        self._closed = False
 
     @property
     def location(self) -> str:
@@ -240,9 +280,9 @@ class PostgresJournal(JournalCore):
     async def check_writable(self) -> None:
         """Raise ``JournalError`` now if the journal cannot take a write (a read-only standby,
         a role without the privilege): a write to every table is attempted and rolled back."""
-        async with self._lock:
+        async with self._writer.lock:
             with translated(self.location, "checking that it is writable"):
-                conn = await self._connection()
+                conn = await self._writer.connection()
                 await conn.execute("BEGIN")
                 try:
                     for table in tables("postgres"):
@@ -252,11 +292,9 @@ class PostgresJournal(JournalCore):
                     await conn.execute("ROLLBACK")
 
     async def close(self) -> None:
-        self._closed = True
-        for conn in (self._conn, self._lease_conn):
-            if conn is not None and not conn.closed:
-                with translated(self.location, "closing"):
-                    await conn.close()
+        with translated(self.location, "closing"):
+            for session in (self._writer, self._reader, self._leaser):
+                await session.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -269,21 +307,11 @@ class PostgresJournal(JournalCore):
     ) -> None:
         await self.close()
 
-    async def _connection(self) -> Connection:
-        """The journal's connection, replaced by a fresh one if the last was lost."""
-        if self._closed:
-            raise JournalError(f"journal {self.location}: used after close (a bug: report it)")
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = None
-            self._conn = await connect(self._dsn, "reconnecting")
-            log.info("journal_reconnected", journal=self.location)
-        return self._conn
-
     @asynccontextmanager
     async def _write(self, doing: str, *, fenced: bool = True) -> AsyncIterator[Conn]:
-        async with self._lock:
+        async with self._writer.lock:
             with translated(self.location, doing):
-                conn = await self._connection()
+                conn = await self._writer.connection()
                 try:
                     async with conn.transaction():
                         db = _PgConn(conn)
@@ -291,16 +319,18 @@ class PostgresJournal(JournalCore):
                             await self._check_fence(db, self._epoch, doing)
                         yield db
                 except BaseException:
-                    # cancelled mid-transaction, or the connection went: never reuse it half-done
-                    if conn.info.transaction_status != TransactionStatus.IDLE:
-                        await conn.close()
+                    await self._writer.discard_if_busy()  # cancelled, or the connection went
                     raise
 
     async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[Row]:
-        async with self._lock:
+        async with self._reader.lock:
             with translated(self.location, doing):
-                conn = await self._connection()
-                return await _PgConn(conn).fetch_all(sql, tuple(params))
+                conn = await self._reader.connection()
+                try:
+                    return await _PgConn(conn).fetch_all(sql, tuple(params))
+                except BaseException:
+                    await self._reader.discard_if_busy()
+                    raise
 
     # ------------------------------------------------------------------ lease and fencing
 
@@ -333,19 +363,11 @@ class PostgresJournal(JournalCore):
             current=current,
         )
 
-    async def _lease_connection(self) -> Connection:
-        if self._closed:
-            raise JournalError(f"journal {self.location}: used after close (a bug: report it)")
-        if self._lease_conn is None or self._lease_conn.closed or self._lease_conn.broken:
-            self._lease_conn = None
-            self._lease_conn = await connect(self._dsn, "connecting for the leader lease")
-        return self._lease_conn
-
     @asynccontextmanager
     async def _lease_transaction(self, doing: str, lock_seconds: float) -> AsyncIterator[_PgConn]:
-        async with self._lease_lock:
+        async with self._leaser.lock:
             with translated(self.location, doing):
-                conn = await self._lease_connection()
+                conn = await self._leaser.connection()
                 try:
                     async with conn.transaction():
                         db = _PgConn(conn)
@@ -355,8 +377,7 @@ class PostgresJournal(JournalCore):
                         )
                         yield db
                 except BaseException:
-                    if conn.info.transaction_status != TransactionStatus.IDLE:
-                        await conn.close()
+                    await self._leaser.discard_if_busy()
                     raise
 
     async def acquire_or_renew(self, instance_id: str, lease_seconds: float) -> Lease:

@@ -164,14 +164,20 @@ async def test_a_lost_connection_fails_the_call_and_the_next_one_reconnects(
 ) -> None:
     async with await PostgresJournal.open(pg_database, clock=FakeClock()) as journal:
         await journal.add_action(PLANNED, chain_now=1)
-        # given: the server ends the journal's session (an operator, a failover)
-        assert pg_server.terminate_sessions(pg_database) >= 1
-        # when / then: the call that finds it gone fails, saying what happened
+        assert await journal.get_action(KEY) is not None
+        # given: the server ends the journal's sessions (an operator, a failover)
+        assert pg_server.terminate_sessions(pg_database) >= 2
+        # when / then: the call that finds its connection gone fails, saying what happened
         with pytest.raises(JournalError, match="connection to PostgreSQL was lost"):
             await journal.get_action(KEY)
-        # and the next call has a fresh connection
-        record = await journal.get_action(KEY)
-        assert record is not None and record.state is ActionState.PLANNED
+        with pytest.raises(JournalError, match="connection to PostgreSQL was lost"):
+            await journal.update_action(KEY, expect={ActionState.PLANNED}, chain_now=2, attempts=1)
+        # and the next calls have fresh connections
+        record = await journal.update_action(
+            KEY, expect={ActionState.PLANNED}, chain_now=2, attempts=2
+        )
+        assert record.attempts == 2
+        assert (await journal.get_action(KEY)) == record
 
 
 async def test_a_read_only_database_fails_the_write_check(pg_database: Dsn) -> None:
