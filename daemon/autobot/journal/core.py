@@ -99,16 +99,17 @@ class JournalCore(OperationsTables):
         out: list[tuple[ActionRecord, bool]] = []
         async with self._write(f"adding {len(news)} actions") as db:
             for new in news:
-                changed = await db.execute(
+                row = await db.fetch_optional(
                     "INSERT INTO actions (key, kind, subject_id, action_id, recipe,"
                     " reason, due_at, state, created_wall, updated_wall, created_chain,"
                     " updated_chain) VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)"
-                    " ON CONFLICT (key) DO NOTHING",
+                    " ON CONFLICT (key) DO NOTHING RETURNING *",
                     (new.key, new.kind, new.subject_id, new.action_id, new.recipe, new.reason,
                      new.due_at, wall, wall, chain_now, chain_now),
                 )  # fmt: skip
-                created = changed == 1
-                row = await db.fetch_one("SELECT * FROM actions WHERE key = ?", (new.key,))
+                created = row is not None
+                if row is None:  # known: kept as it is
+                    row = await db.fetch_one("SELECT * FROM actions WHERE key = ?", (new.key,))
                 out.append((ActionRecord.from_row(row), created))
         return out
 
@@ -193,19 +194,20 @@ class JournalCore(OperationsTables):
         values["updated_chain"] = chain_now
         states = [s.value for s in expect]
         sets = ", ".join(f"{name} = ?" for name in values)
-        changed = await db.execute(
-            f"UPDATE actions SET {sets} WHERE key = ? AND state IN ({', '.join('?' * len(states))})",
+        row = await db.fetch_optional(
+            f"UPDATE actions SET {sets} WHERE key = ? AND state IN ({', '.join('?' * len(states))})"
+            " RETURNING *",
             (*values.values(), key, *states),
         )
-        row = await db.fetch_optional("SELECT * FROM actions WHERE key = ?", (key,))
-        if row is None:
+        if row is not None:
+            return ActionRecord.from_row(row)
+        found = await db.fetch_optional("SELECT state FROM actions WHERE key = ?", (key,))
+        if found is None:
             raise JournalError(f"journal {self.location}: no action {key}")
-        if changed != 1:
-            raise JournalError(
-                f"journal {self.location}: action {key} is {row['state']}, expected one of "
-                f"{sorted(states)} (two writers for one action?)"
-            )
-        return ActionRecord.from_row(row)
+        raise JournalError(
+            f"journal {self.location}: action {key} is {found['state']}, expected one of "
+            f"{sorted(states)} (two writers for one action?)"
+        )
 
     # ------------------------------------------------------------------ transactions
 
@@ -233,22 +235,27 @@ class JournalCore(OperationsTables):
         each transaction's action must be in ``expect`` and gets ``changes``."""
         if not txs:
             return []
+        insert = (
+            "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
+            " call, secondary, sender, sequence_number, expires_at, raw, state, created_wall,"
+            " epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?, ?)"
+        )
         async with self._write(f"journaling {len(txs)} transaction(s)") as db:
             wall = self._clock.wall()
-            await db.execute_many(
-                "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
-                " call, secondary, sender, sequence_number, expires_at, raw, state, created_wall,"
-                " epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?, ?)",
-                [(tx.tx_hash, tx.action_key, tx.action_hash, tx.purpose.value, tx.call_index,
-                  tx.call, json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number,
-                  tx.expires_at, tx.raw, wall, self._epoch) for tx in txs],
-            )  # fmt: skip
+            values = [(tx.tx_hash, tx.action_key, tx.action_hash, tx.purpose.value, tx.call_index,
+                       tx.call, json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number,
+                       tx.expires_at, tx.raw, wall, self._epoch) for tx in txs]  # fmt: skip
+            if len(txs) == 1:  # the usual case: the row comes back with the insert
+                rows = [await db.fetch_one(insert + " RETURNING *", values[0])]
+            else:
+                await db.execute_many(insert, values)
+                marks = ", ".join("?" * len(txs))
+                rows = await db.fetch_all(
+                    f"SELECT * FROM transactions WHERE tx_hash IN ({marks})",
+                    [t.tx_hash for t in txs],
+                )
             for key in dict.fromkeys(tx.action_key for tx in txs):
                 await self._update(db, key, expect, chain_now, changes)
-            marks = ", ".join("?" * len(txs))
-            rows = await db.fetch_all(
-                f"SELECT * FROM transactions WHERE tx_hash IN ({marks})", [t.tx_hash for t in txs]
-            )
         by_hash = {r["tx_hash"]: TxRecord.from_row(r) for r in rows}
         return [by_hash[t.tx_hash] for t in txs]
 
@@ -265,13 +272,12 @@ class JournalCore(OperationsTables):
     async def mark_submitted(self, tx_hash: str) -> TxRecord:
         """A node accepted (or re-accepted) these bytes: count it; ``signed`` becomes ``submitted``."""
         async with self._write(f"marking {tx_hash} submitted") as db:
-            await db.execute(
+            row = await db.fetch_one(
                 "UPDATE transactions SET submissions = submissions + 1, submitted_wall = ?,"
                 " state = CASE state WHEN 'signed' THEN 'submitted' ELSE state END"
-                " WHERE tx_hash = ?",
+                " WHERE tx_hash = ? RETURNING *",
                 (self._clock.wall(), tx_hash),
             )
-            row = await db.fetch_one("SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,))
         return TxRecord.from_row(row)
 
     async def settle_transaction(self, s: TxSettlement) -> TxRecord:
@@ -291,30 +297,26 @@ class JournalCore(OperationsTables):
             wall = self._clock.wall()
             settled: list[TxRecord] = []
             for s in settlements:
-                changed = await db.execute(
+                row = await db.fetch_optional(
                     "UPDATE transactions SET state = ?, error_code = ?, error_name = ?,"
                     " error_message = ?, settled_wall = ?"
-                    " WHERE tx_hash = ? AND state IN ('signed', 'submitted')",
+                    " WHERE tx_hash = ? AND state IN ('signed', 'submitted') RETURNING *",
                     (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
                      wall, s.tx_hash),
                 )  # fmt: skip
-                if changed == 1:
-                    row = await db.fetch_one(
-                        "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
-                    )
+                if row is not None:
                     settled.append(TxRecord.from_row(row))
             return settled
 
     async def _settle(self, db: Conn, s: TxSettlement) -> TxRecord:
         if s.state.live:
             raise ValueError(f"a settlement ends a transaction; {s.state} is not an end")
-        await db.execute(
+        row = await db.fetch_optional(
             "UPDATE transactions SET state = ?, error_code = ?, error_name = ?, error_message = ?,"
-            " settled_wall = ? WHERE tx_hash = ?",
+            " settled_wall = ? WHERE tx_hash = ? RETURNING *",
             (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
              self._clock.wall(), s.tx_hash),
         )  # fmt: skip
-        row = await db.fetch_optional("SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,))
         if row is None:
             raise JournalError(f"journal {self.location}: no transaction {s.tx_hash}")
         return TxRecord.from_row(row)
