@@ -247,6 +247,7 @@ class PostgresJournal(JournalCore):
         self._reader = _Session(dsn, "reads")
         self._leaser = _Session(dsn, "the leader lease")
         self._epoch: int | None = None
+        self._fence_required = False
 
     @property
     def location(self) -> str:
@@ -309,6 +310,13 @@ class PostgresJournal(JournalCore):
 
     @asynccontextmanager
     async def _write(self, doing: str, *, fenced: bool = True) -> AsyncIterator[Conn]:
+        if fenced and self._fence_required and self._epoch is None:
+            raise FencedOut(
+                f"journal {self.location}: {doing} refused: this instance does not lead (no lease "
+                "epoch bound): a standby writes nothing; nothing was written",
+                epoch=0,
+                current=None,
+            )
         async with self._writer.lock:
             with translated(self.location, doing):
                 conn = await self._writer.connection()
@@ -337,6 +345,11 @@ class PostgresJournal(JournalCore):
     @property
     def fenced_epoch(self) -> int | None:
         return self._epoch
+
+    def require_fence(self) -> None:
+        """From now on refuse every write (``FencedOut``) until ``fence`` binds an epoch: a
+        standby writes nothing. (``add_request``, the operators', is never fenced.)"""
+        self._fence_required = True
 
     def fence(self, epoch: int) -> None:
         """Bind every later write to ``epoch`` (see the module docstring)."""

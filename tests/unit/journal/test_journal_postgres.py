@@ -324,6 +324,23 @@ async def test_a_released_lease_is_taken_at_once_and_fences_the_old_leader(
         await a.add_action(PLANNED, chain_now=1)
 
 
+async def test_a_standby_that_requires_a_fence_writes_nothing_until_it_leads(
+    pair: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    a, b = pair
+    b.require_fence()
+    # when / then: a standby's writes are refused, its reads and operators' requests are not
+    with pytest.raises(FencedOut, match="does not lead"):
+        await b.add_action(PLANNED, chain_now=1)
+    assert await b.open_actions() == []
+    assert (await b.add_request(RequestKind.REFUND, "1", requested_by="op")).id == 1
+    # and once it leads, it writes
+    b.fence((await b.acquire_or_renew("host-b", 10)).epoch)
+    record, created = await b.add_action(PLANNED, chain_now=1)
+    assert created and record.key == KEY
+    assert await a.get_action(KEY) == record
+
+
 def test_a_fencing_epoch_is_positive() -> None:
     journal = PostgresJournal.__new__(PostgresJournal)
     with pytest.raises(ValueError, match="at least 1"):
