@@ -51,8 +51,8 @@ from autobot.errors import (
     Problem,
 )
 from autobot.gcwatch import GcWatch
-from autobot.journal.opening import open_journal
 from autobot.journal.protocol import Journal
+from autobot.journal_setup import open_journal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
 from autobot.notify import SdNotifier

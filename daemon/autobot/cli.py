@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = migrate.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="DSN", help="a libpq connection string without password")
     target.add_argument("--to-dsn-file", metavar="PATH", help="a file (mode 600) holding the DSN")
-    migrate.set_defaults(handler=_handler("autobot.journal.migrate:migrate_command"))
+    migrate.set_defaults(handler=_handler("autobot.journal_setup:migrate_command"))
     return parser
 
 

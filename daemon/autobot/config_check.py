@@ -2,7 +2,7 @@
 
 ``config.py`` reads and checks the file (``read_config_file``); the key files are checked here with
 ``chain.keys.check_keys`` (the SDK lives in ``chain/``), and the PostgreSQL journal's DSN file
-like a key file (``journal.dsn.read_dsn_file``), so the config module knows nothing of keys and
+like a key file (``journal_setup.read_dsn_file``), so the config module knows nothing of keys and
 nothing imports back into it. ``autobot run`` reports the same list when it cannot start.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from autobot.chain.keys import check_keys
 from autobot.config import Config, ConfigFile, read_config_file
 from autobot.errors import EX_CONFIG, KeyFileError, Problem
-from autobot.journal.dsn import read_dsn_file
+from autobot.journal_setup import read_dsn_file
 
 __all__ = ["check_config_command", "check_config_file"]
 

@@ -20,7 +20,8 @@
         ├── UnusableAction          a journaled action this code cannot carry on (unreadable
         │                           recipe, changed calls, missing co-signer key)
         ├── JournalError            the journal cannot be opened, is corrupt, or the disk refused a write
-        │   └── FencedOut           a write by an instance that no longer holds the leader lease (HA)
+        │   ├── FencedOut           a write by an instance that no longer holds the leader lease (HA)
+        │   └── MigrationFailed     ``journal migrate`` refused or found a difference (target left empty)
         ├── ConfigError             every problem of a config file, by dotted path (``Problem``)
         └── KeyFileError            a key file that is missing, malformed or too permissive
 
@@ -156,6 +157,11 @@ class UnusableAction(PermanentError):
 
 class JournalError(PermanentError):
     """The journal cannot be used (corrupt, read-only, disk full, database unreachable)."""
+
+
+class MigrationFailed(JournalError):
+    """``autobot journal migrate`` refused (a target that is not empty) or its verification found a
+    difference; the target is left empty."""
 
 
 class FencedOut(JournalError):

@@ -20,12 +20,10 @@ from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.clock import FakeClock, SystemClock
 from autobot.domain.lotteries import LotteryStatus
-from autobot.execution.executor import Executor
-from autobot.execution.guards import Guards
-from autobot.execution.routing import Router
-from autobot.execution.sequencer import Sequencer
+from autobot.errors import MigrationFailed
+from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
 from autobot.journal.dsn import Dsn
-from autobot.journal.migrate import MigrationFailed, copy_journal
+from autobot.journal.migrate import copy_journal
 from autobot.journal.postgres import PostgresJournal
 from autobot.journal.protocol import Journal
 from autobot.journal.records import (
@@ -70,7 +68,8 @@ def executor_on(localnet: Localnet, gateway: SupraGateway, journal: Journal) -> 
 
     operators = {s.address: s for s in (sequencer(op.private_key) for op in info.operators[:2])}
     guards = Guards()
-    return Executor(
+    book = Bookkeeper(journal=journal)
+    steps = ActionSteps(
         journal=journal,
         gateway=gateway,
         admin=sequencer(info.admin.private_key),
@@ -79,8 +78,9 @@ def executor_on(localnet: Localnet, gateway: SupraGateway, journal: Journal) -> 
         guards=guards,
         clock=SystemClock(),
         live=True,
-        confirm_seconds=5.0,
+        book=book,
     )
+    return Executor(journal=journal, gateway=gateway, steps=steps, book=book, confirm_seconds=5.0)
 
 
 async def run_action(
@@ -91,15 +91,13 @@ async def run_action(
     now = (await gateway.chain_time()).seconds
     planned = PlannedAction(
         key=ActionKey(kind=kind, subject=int(subject), round=int(round_)),
-        action_id=recipe.action_id,
-        subject_id=int(subject),
         recipe=recipe,
         due_at=now,
         reason="migration test",
     )
     await executor.accept(planned, chain_now=now)
     for _ in range(6):
-        result = await executor.advance(key)
+        result = await executor.advance(planned.key)
         if result.state is ActionState.WAITING and result.next_check_at is not None:
             seconds = result.next_check_at - (await gateway.chain_time()).seconds + 1
             async with (

@@ -13,6 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+# psycopg's first import (~150 ms), which parsing a [journal] dsn does lazily, is not what the
+# property tests' deadlines measure: imported up front
+import autobot.journal.dsn  # noqa: F401
 from autobot.config import (
     Config,
     ListenAddress,

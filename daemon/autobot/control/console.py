@@ -24,13 +24,13 @@ from typing import Any
 
 import structlog
 
+from autobot import journal_setup
 from autobot.chain.keys import load_keyring
 from autobot.clock import SystemClock
 from autobot.config import Config, load_config
 from autobot.control.survey import OperatorNames, RequestRefused
 from autobot.domain.actions import ActionId
 from autobot.errors import EX_CONFIG, ConfigError, JournalError
-from autobot.journal import opening
 from autobot.journal.protocol import Journal
 from autobot.logs import configure_logging
 
@@ -142,7 +142,7 @@ async def open_journal(config: Config) -> Journal:
             f"no journal at {config.journal.path} (journal.path in {config.source}): the daemon "
             "creates it on its first start; is it running with this config?"
         )
-    return await opening.open_journal(
+    return await journal_setup.open_journal(
         config.journal,
         clock=SystemClock(),
         credentials_directory=config.credentials_directory,

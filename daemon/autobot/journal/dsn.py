@@ -7,28 +7,22 @@ A DSN (``host=db1 dbname=autobot user=autobot password=…`` or
   by ``[journal] dsn_file`` — with systemd, ``LoadCredential=journal.dsn:/etc/autobot/journal.dsn``
   and ``dsn_file = "journal.dsn"`` (relative to ``$CREDENTIALS_DIRECTORY``, as key files are) — or
   libpq's own ``~/.pgpass`` / ``PGPASSFILE`` supplies the password;
-* the file is vetted like a key file (``autobot.keyfiles.read_secret_file``: owned by the daemon's user,
-  or by root inside ``$CREDENTIALS_DIRECTORY``; no access for others; a regular file; small);
+* the file is vetted like a key file (``autobot.journal_setup.read_dsn_file``, through
+  ``keyfiles.read_secret_file``: owned by the daemon's user, or by root inside
+  ``$CREDENTIALS_DIRECTORY``; no access for others; a regular file; small), and what ``secrets()``
+  returns is registered with the log redactor as soon as it is read;
 * ``Dsn`` never shows the text: ``repr``/``str`` and every message use ``describe()``, a
   ``postgresql://user@host:port/dbname`` URL without the password; a DSN that does not parse is
-  reported without echoing any of it (libpq's parse errors quote the text, passwords included);
-  the password is registered with the log redactor as soon as it is read.
+  reported without echoing any of it (libpq's parse errors quote the text, passwords included).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NoReturn
 
 from psycopg import conninfo as libpq
 
-from autobot.errors import KeyFileError
-from autobot.keyfiles import read_secret_file
-from autobot.logs import register_secret
-
-__all__ = ["MAX_DSN_FILE_BYTES", "Dsn", "read_dsn_file"]
-
-MAX_DSN_FILE_BYTES = 4096
+__all__ = ["Dsn"]
 
 _NOT_A_DSN = (
     "is not a PostgreSQL connection string (key=value pairs such as 'host=db1 dbname=autobot "
@@ -69,11 +63,10 @@ class Dsn:
         where += f":{port}" if port else ""
         return f"postgresql://{where}/{dbname}"
 
-    def register_with_redactor(self) -> None:
-        """Have the log pipeline redact the password (and the whole string) from now on."""
-        if self.password:
-            register_secret(self.password)
-            register_secret(self._text)
+    def secrets(self) -> tuple[str, ...]:
+        """What the log pipeline must redact: the password and the whole string (none without a
+        password)."""
+        return (self.password, self._text) if self.password else ()
 
     def __repr__(self) -> str:
         return f"Dsn({self.describe()})"
@@ -88,30 +81,3 @@ class Dsn:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("a DSN cannot be pickled")
-
-
-def read_dsn_file(path: Path, *, trusted_dir: Path | None = None, euid: int | None = None) -> Dsn:
-    """Read and vet a DSN file (one connection string; surrounding whitespace and ``#`` comment
-    lines ignored); raises ``KeyFileError(path, reason, what="DSN file")``."""
-    data = read_secret_file(
-        path, trusted_dir=trusted_dir, euid=euid, max_bytes=MAX_DSN_FILE_BYTES, what="DSN file"
-    )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise KeyFileError(str(path), "is not UTF-8 text", what="DSN file") from None
-    lines = [
-        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
-    ]
-    if len(lines) != 1:
-        raise KeyFileError(
-            str(path),
-            f"holds {len(lines)} connection strings; expected exactly one line",
-            what="DSN file",
-        )
-    try:
-        dsn = Dsn(lines[0])
-    except ValueError as exc:
-        raise KeyFileError(str(path), str(exc), what="DSN file") from None
-    dsn.register_with_redactor()
-    return dsn

@@ -13,46 +13,36 @@ the journal's tables:
    source (text as PostgreSQL stores it: a NUL becomes U+FFFD);
 4. only then it commits. A mismatch or any error rolls it all back: the target stays empty.
 
-Progress goes to stderr every ``PROGRESS_EVERY`` rows; the summary to stdout. A password in
-``--to`` is refused (every local user can read a command line): use ``--to-dsn-file`` (vetted like
-a key file) or ``~/.pgpass``.
+``copy_journal`` reports progress through ``say`` every ``PROGRESS_EVERY`` rows; the command
+(``autobot.journal_setup.migrate_command``) reads its arguments and the DSN file.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
 from autobot.clock import SystemClock
-from autobot.errors import JournalError, KeyFileError
-from autobot.journal.dsn import Dsn, read_dsn_file
+from autobot.errors import MigrationFailed
+from autobot.journal.dsn import Dsn
 from autobot.journal.postgres import Connection, PostgresJournal, connect, translated
 from autobot.journal.schema import TABLES, Table, tables
 from autobot.journal.store import SqliteJournal
 
 __all__ = [
     "PROGRESS_EVERY",
-    "MigrationFailed",
     "MigrationReport",
     "copy_journal",
-    "migrate_command",
 ]
 
 PROGRESS_EVERY = 10_000
 BATCH = 2_000
-
-
-class MigrationFailed(JournalError):
-    """The target refused or the verification found a difference; the target is left empty."""
 
 
 @dataclass(slots=True)
@@ -245,54 +235,3 @@ async def _verify(
                 say(f"verifying {table.name}: {checked}/{expected} rows")
     say(f"verified {table.name}: {checked} rows, every column")
     return checked
-
-
-# ---------------------------------------------------------------------------- the command
-
-
-def migrate_command(args: argparse.Namespace) -> int:
-    """``autobot journal migrate``: 0 when copied and verified; 1 refused or failed (the target
-    left empty); 2 for bad arguments (a password on the command line); 78 a bad DSN file."""
-    from autobot.errors import EX_CONFIG
-
-    source = Path(args.source)
-    if not source.is_file():
-        print(f"autobot: no SQLite journal at {source} (--from)", file=sys.stderr)
-        return 1
-
-    def say(text: str) -> None:
-        print(f"journal migrate: {text}", file=sys.stderr, flush=True)
-
-    try:
-        if args.to_dsn_file is not None:
-            target = read_dsn_file(Path(args.to_dsn_file))
-        else:
-            target = Dsn(args.to)
-            if target.password:
-                print(
-                    "autobot: refused: --to holds a password, which every local user can read on "
-                    "a command line; put the DSN in a file (mode 600) and pass --to-dsn-file, or "
-                    "keep the password in ~/.pgpass",
-                    file=sys.stderr,
-                )
-                return 2
-    except KeyFileError as exc:
-        print(f"autobot: {exc}", file=sys.stderr)
-        return EX_CONFIG
-    except ValueError as exc:
-        print(f"autobot: --to {exc}", file=sys.stderr)
-        return 2
-    try:
-        report = asyncio.run(copy_journal(source, target, say=say))
-    except JournalError as exc:
-        print(f"autobot: {exc}", file=sys.stderr)
-        return 1
-    except psycopg.Error as exc:  # pragma: no cover - every psycopg call above is translated
-        print(f"autobot: journal migrate failed: {type(exc).__name__}", file=sys.stderr)
-        return 1
-    rows = ", ".join(f"{name} {n}" for name, n in report.rows.items())
-    print(
-        f"migrated {source} to {target.describe()}: {report.total} rows ({rows}), verified row "
-        f"by row, in {report.seconds:.1f} s"
-    )
-    return 0

@@ -4,6 +4,7 @@ connection, and the leader lease with fencing (two journal instances on one data
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from autobot.journal.records import (
     RequestKind,
     TxPurpose,
 )
-from autobot.journal.schema import SCHEMA_VERSION, tables
+from autobot.journal.schema import SCHEMA_VERSION, migration_statements, tables
 from autobot.journal.store import SqliteJournal
 
 KEY = "close:1:0"
@@ -124,6 +125,56 @@ async def test_instances_starting_together_migrate_once(pg_database: Dsn) -> Non
     # then
     assert query(pg_database, "SELECT version FROM autobot_schema_version ORDER BY version") == [
         (v,) for v in range(1, SCHEMA_VERSION + 1)
+    ]
+
+
+async def test_a_database_at_schema_version_1_migrates_to_one_spelling_of_each_kind(
+    pg_database: Dsn,
+) -> None:
+    # given: a database at schema 1 holding recipes of the old types and a clear-clamp request
+    with psycopg.connect(pg_database.reveal(), autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE autobot_schema_version (version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())"
+        )
+        for statement in migration_statements(1, "postgres"):
+            conn.execute(statement.encode())  # bytes: run as is (no parameters)
+        conn.execute("INSERT INTO autobot_schema_version (version) VALUES (1)")
+        for key, recipe in (
+            ("close:1:0", '{"lottery_id":1,"type":"auto_close"}'),
+            ("clamp:2:7", '{"asset_id":2,"type":"clear_clamp"}'),
+            ("cancel:3:2", '{"lottery_id":3,"reason":2,"type":"cancel"}'),
+        ):
+            conn.execute(
+                "INSERT INTO actions (key, kind, subject_id, action_id, recipe, reason, due_at,"
+                " state, created_wall, updated_wall, created_chain, updated_chain)"
+                " VALUES (%s, %s, 1, NULL, %s, 'r', 1, 'planned', 1, 1, 1, 1)",
+                (key, key.split(":")[0], recipe),
+            )
+        conn.execute(
+            "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+            " VALUES ('clear-clamp', '2', 'op', 1)"
+        )
+    # when
+    async with await PostgresJournal.open(pg_database, clock=FakeClock()) as journal:
+        actions = {a.key: a for a in await journal.list_actions()}
+        pending = await journal.pending_requests()
+    # then: recipes are typed by their kind, the request is a clamp request
+    assert {k: json.loads(a.recipe)["type"] for k, a in actions.items()} == {
+        "close:1:0": "close",
+        "clamp:2:7": "clamp",
+        "cancel:3:2": "cancel",
+    }
+    assert json.loads(actions["close:1:0"].recipe)["lottery_id"] == 1
+    assert [(r.kind, r.subject) for r in pending] == [(RequestKind.CLAMP, "2")]
+    with pytest.raises(psycopg.errors.CheckViolation):
+        query(
+            pg_database,
+            "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+            " VALUES ('clear-clamp', '2', 'op', 1)",
+        )
+    assert query(pg_database, "SELECT MAX(version) FROM autobot_schema_version") == [
+        (SCHEMA_VERSION,)
     ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autobot.clock import FakeClock
-from autobot.domain.actions import ActionKey
+from autobot.domain.actions import ActionKey, ActionKind
 from autobot.errors import JournalError
 from autobot.journal.records import ActionState, NewIncident, RequestKind, TxState
 from autobot.journal.schema import SCHEMA_VERSION, migration_statements
@@ -188,15 +188,20 @@ async def test_a_schema_1_journal_is_migrated_to_one_spelling_of_each_kind(
 
 # --- journals written by earlier releases --------------------------------------------------------
 
-V1_DUMP = Path(__file__).parents[2] / "data" / "journal-v1.sql"
+DATA = Path(__file__).parents[2] / "data"
+
+
+def released_journal(path: Path, version: int) -> Path:
+    """A journal file exactly as schema ``version``'s release wrote it, with rows."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript((DATA / f"journal-v{version}.sql").read_text())
+        conn.execute(f"PRAGMA user_version = {version:d}")
+    return path
 
 
 def v1_journal(path: Path) -> Path:
     """A journal file exactly as schema version 1 (the first release) wrote it, with rows."""
-    with sqlite3.connect(path) as conn:
-        conn.executescript(V1_DUMP.read_text())
-        conn.execute("PRAGMA user_version = 1")
-    return path
+    return released_journal(path, 1)
 
 
 def normalised_schema(path: Path) -> set[tuple[str, str, str]]:
@@ -254,3 +259,27 @@ async def test_the_schema_description_builds_what_version_1_built(tmp_path: Path
     # then: the same tables, columns, constraints and indexes
     assert normalised_schema(new) == normalised_schema(old)
     assert ("index", "transactions_live_sequence") in {(k, n) for k, n, _ in normalised_schema(new)}
+
+
+async def test_a_journal_written_by_schema_version_2_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the release of schema 2 (one spelling of each kind) wrote
+    path = released_journal(tmp_path / "journal.sqlite3", 2)
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_200.0)) as journal:
+        clamp = await journal.get_action("clamp:2:3")
+        refunds = await journal.transactions("refund:5:0")
+        pending = await journal.pending_requests()
+        added = await journal.add_request(RequestKind.CLAMP, "4", requested_by="op")
+    # then: its rows read as before; transactions it signed carry no fencing epoch
+    assert clamp is not None and clamp.kind is ActionKind.CLAMP
+    assert recipe_from_json(json.loads(clamp.recipe)).KIND is ActionKind.CLAMP
+    assert [t.epoch for t in refunds] == [None, None, None]
+    assert [(r.id, r.kind, r.subject) for r in pending] == [
+        (2, RequestKind.REFUND, "5"),
+        (3, RequestKind.CLAMP, "2"),
+    ]
+    assert added.id == 4
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    assert normalised_schema(path) == normalised_schema(new)
