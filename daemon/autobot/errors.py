@@ -214,3 +214,4 @@ class KeyFileError(PermanentError):
 EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus
 EX_SOFTWARE = 70
 EX_IOERR = 74
+EX_TEMPFAIL = 75  # sysexits.h: try again later ([ha]: the leader lease lost; restart as a standby)

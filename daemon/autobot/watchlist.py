@@ -17,7 +17,9 @@ full ``Snapshot`` every time, but reads a lottery's seven views again only when
   changes are read: those are not unexplained), every
   kept lottery's status is read once, ``READ_CHUNK`` at a time.
 
-Finalized and archived lotteries are **terminal**: remembered in the journal, never read again.
+Finalized and archived lotteries are **terminal**: remembered in the journal, never read again. (A
+standby under ``[ha]`` writes nothing: ``defer_terminal_marks`` keeps them in memory until it
+takes over and ``flush`` writes them.)
 Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
 that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle sweep therefore costs chain time and the aggregate views (plus, every
@@ -177,6 +179,8 @@ class Watchlist:
         self._events_at = float("-inf")  # monotonic second of the last events scan
         self._fresh: set[int] = set()  # lotteries the last read read
         self._finished: dict[int, tuple[int, LotteryView]] = {}  # id -> (chain second, final view)
+        self._unrecorded: dict[int, int] | None = None  # terminal marks kept (a standby's)
+        self._unrecorded_at = 0  # the chain second of the latest kept mark
         self.last = ReadStats()
 
     @property
@@ -208,6 +212,19 @@ class Watchlist:
     def mark_changed(self, lottery_ids: Iterable[int]) -> None:
         """Read these lotteries at the next sweep (autobot's own action on them moved)."""
         self._changed.update(lottery_ids)
+
+    def defer_terminal_marks(self) -> None:
+        """Keep the lotteries found terminal in memory instead of writing them to the journal
+        (a standby may not write) until ``flush``."""
+        if self._unrecorded is None:
+            self._unrecorded = {}
+
+    async def flush(self) -> None:
+        """Write the terminal marks kept since ``defer_terminal_marks``; write at once from now
+        on (a standby that took over)."""
+        kept, self._unrecorded = self._unrecorded, None
+        if kept:
+            await self._record_terminal(kept, self._unrecorded_at)
 
     # ------------------------------------------------------------------ the read
 
@@ -339,7 +356,7 @@ class Watchlist:
             read = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
             statuses.update({i: int(s.status) for i, s in zip(chunk, read, strict=True)})
         now = (await self._gateway.chain_time()).seconds if statuses else 0
-        await self._journal.mark_terminal_many(statuses, chain_now=now)
+        await self._record_terminal(statuses, now)
         self._terminal.update(statuses)
 
     async def _keep(
@@ -369,7 +386,14 @@ class Watchlist:
                 self._next.pop(lottery_id, None)
             else:
                 self._next[lottery_id] = when
-        await self._journal.mark_terminal_many(ended, chain_now=now)
+        await self._record_terminal(ended, now)
+
+    async def _record_terminal(self, statuses: Mapping[int, int], now: int) -> None:
+        if self._unrecorded is not None:
+            self._unrecorded.update(statuses)
+            self._unrecorded_at = max(self._unrecorded_at, now)
+            return
+        await self._journal.mark_terminal_many(statuses, chain_now=now)
 
     def _forget(self, lottery_id: int) -> None:
         self._views.pop(lottery_id, None)

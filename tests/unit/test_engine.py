@@ -170,3 +170,25 @@ async def test_an_escalation_is_logged_as_the_handbooks_incident_type(
     [incident] = await journal.incidents()
     assert incident.type == "Инцидент"
     assert incident.description.startswith("closing_without_tickets 3:")
+
+
+async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given: work the leader would plan (a lottery whose sales ended, a cancel request)
+    await journal.add_request(RequestKind.CANCEL, "5", requested_by="op", params={"reason": 2})
+    snap = snapshot(lottery(5), lottery(1, sales_end=NOW - 10), payout_cap=cap())
+    reads = FixedReads(snap)
+    sweeps = engine(daemon_config(tmp_path), journal, reads)
+    # when
+    summary = await sweeps.observe()
+    # then: the chain read as a sweep reads it (the watchlist stays warm) ...
+    assert reads.asked == ["read", "scan"]
+    assert sweeps.last_snapshot is snap and summary.planned == 0
+    # ... the metrics reported ...
+    registry = sweeps._metrics.registry  # reaching in: the engine's own registry
+    assert registry.get_sample_value("status_overview_lotteries") == 2
+    assert registry.get_sample_value("autobot_last_tick_timestamp_seconds") == 1_700_000_000.0
+    # ... and nothing journaled or handled
+    assert await journal.list_actions() == []
+    assert [r.id for r in await journal.pending_requests()] == [1]

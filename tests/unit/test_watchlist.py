@@ -200,6 +200,39 @@ async def test_a_finalized_lottery_is_never_read_again(journal: SqliteJournal) -
     assert chain.reads[2] == chain.reads[3] == 0
 
 
+async def test_a_standby_keeps_terminal_lotteries_in_memory_until_it_takes_over(
+    journal: SqliteJournal,
+) -> None:
+    # given: a standby's watchlist (its journal takes no writes), lottery 2 finalized at start
+    chain = ViewsChain()
+    chain.views[1] = lottery(1, LotteryStatus.PAYOUT)
+    chain.views[2] = lottery(2, LotteryStatus.FINALIZED)
+    wl = watchlist(chain, journal)
+    wl.defer_terminal_marks()
+    await read(wl, chain)
+    # when: lottery 1 is finalized while it stands by
+    chain.tick()
+    chain.views[1] = lottery(1, LotteryStatus.FINALIZED)
+    chain.emit("history::LotteryFinalizedEvent", id="1")
+    await read(wl, chain)
+    await read(wl, chain)
+    # then: neither was written, both are known terminal (never read again)
+    assert await journal.terminal_lotteries() == frozenset()
+    reads = dict(chain.reads)
+    chain.tick()
+    await read(wl, chain)
+    assert dict(chain.reads) == reads
+    # when: it takes over
+    await wl.flush()
+    # then: both are in the journal, and later ones are written at once
+    assert await journal.terminal_lotteries() == {1, 2}
+    chain.tick()
+    chain.views[3] = lottery(3, LotteryStatus.FINALIZED)
+    await read(wl, chain)
+    await read(wl, chain)
+    assert await journal.terminal_lotteries() == {1, 2, 3}
+
+
 async def test_a_lottery_that_becomes_finalized_is_read_once_more_then_never(
     journal: SqliteJournal,
 ) -> None:

@@ -28,8 +28,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -60,6 +61,17 @@ class PgServer:
 
     admin_dsn: str
     description: str
+    control: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    """``pg_ctl``'s ``"stop"`` (fast: sessions ended) and ``"start"``: a throwaway cluster's."""
+
+    def restart(self, *, down_seconds: float = 0.0) -> None:
+        """Stop the server, wait ``down_seconds``, start it again (a database restart, as a
+        failover or an upgrade makes one); only a cluster started here can be."""
+        if self.control is None:
+            raise RuntimeError(f"{self.description} was not started here: it cannot be restarted")
+        self.control("stop")
+        time.sleep(down_seconds)
+        self.control("start")
 
     def create_database(self, name: str | None = None) -> Dsn:
         """A new empty database; its DSN (the admin's role, so it owns it)."""
@@ -130,16 +142,18 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[PgServer]:
         settings = f"-k {folder} -c listen_addresses='' -c max_connections=200"
         if not durable:
             settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        subprocess.run(
-            _as_owner(
-                [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"),
-                 "-w", "-t", "60", "-o", settings, "start"],
-                owner,
-            ),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )  # fmt: skip
+
+        def control(action: str) -> None:
+            if action not in ("start", "stop"):
+                raise ValueError(f"pg_ctl {action}: start or stop")
+            argv = [str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "60"]
+            if action == "start":
+                argv += ["-l", str(folder / "server.log"), "-o", settings, "start"]
+            else:
+                argv += ["-m", "fast", "stop"]
+            subprocess.run(_as_owner(argv, owner), check=True, capture_output=True, timeout=120)
+
+        control("start")
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         output = (exc.stderr or b"").decode(errors="replace")[-2000:]
@@ -148,6 +162,7 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[PgServer]:
         yield PgServer(
             admin_dsn=f"host={folder} user=postgres dbname=postgres",
             description=f"throwaway cluster in {folder} ({bindir})",
+            control=control,
         )
     finally:
         subprocess.run(

@@ -21,10 +21,11 @@ connection of their own, so a renewal never queues behind journal work.
 
 A stalled process cannot hold those locks for long: sessions set
 ``idle_in_transaction_session_timeout`` (and ``statement_timeout``), and the lease transaction a
-``lock_timeout``. A lost connection (server restart, terminated session) fails the call in
-progress with ``JournalError`` and is replaced by a fresh one at the next call; whether the failed
-write landed is then unknown, which is why the daemon stops on any ``JournalError`` and recovers
-from the journal at its next start.
+``lock_timeout``. A lost connection (server restart, terminated session) found out at a
+transaction's ``BEGIN`` or at a read is replaced at once and the call goes on (nothing of it had
+reached the server); one lost in the middle of a write fails that write with ``JournalError`` and
+is replaced at the next call. Whether such a write landed is then unknown, which is why the
+daemon stops on any ``JournalError`` and recovers from the journal at its next start.
 
 Every psycopg error becomes ``JournalError`` in one place, ``_translated``, with what to do about
 it; messages name the database by ``Dsn.describe()`` (never the password). PostgreSQL text cannot
@@ -219,6 +220,57 @@ class _Session:
                 log.info("journal_reconnected", journal=self.dsn.describe(), purpose=self.purpose)
         return self._conn
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """One ``READ COMMITTED`` transaction on this session's connection, committed when the
+        block ends and abandoned (the connection closed: the server rolls it back) when it
+        raises. Call under ``lock``.
+
+        A connection that died while idle (a server restart, a terminated session) is only found
+        out at its next statement: when that is the ``BEGIN``, nothing of this transaction
+        reached the server, so it is begun once more on a fresh connection instead of failing.
+        """
+        conn = await self.connection()
+        try:
+            await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+            log.info(
+                "journal_connection_found_lost", journal=self.dsn.describe(), purpose=self.purpose
+            )
+            conn = await self.connection()
+            await conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        try:
+            yield conn
+            await conn.execute("COMMIT")
+        except BaseException:
+            await self.discard_if_busy()
+            raise
+
+    async def read(self, sql: str, params: Sequence[object]) -> list[Row]:
+        """One read (autocommit); repeated once on a fresh connection if the connection turned
+        out to be lost (a read changes nothing). Call under ``lock``."""
+        conn = await self.connection()
+        try:
+            return await _PgConn(conn).fetch_all(sql, params)
+        except psycopg.OperationalError:
+            if not conn.broken:
+                await self.discard_if_busy()
+                raise
+            log.info(
+                "journal_connection_found_lost", journal=self.dsn.describe(), purpose=self.purpose
+            )
+        except BaseException:
+            await self.discard_if_busy()
+            raise
+        conn = await self.connection()
+        try:
+            return await _PgConn(conn).fetch_all(sql, params)
+        except BaseException:
+            await self.discard_if_busy()
+            raise
+
     async def discard_if_busy(self) -> None:
         """After a failure inside a transaction: never reuse a connection left half-way."""
         conn = self._conn
@@ -319,26 +371,16 @@ class PostgresJournal(JournalCore):
             )
         async with self._writer.lock:
             with translated(self.location, doing):
-                conn = await self._writer.connection()
-                try:
-                    async with conn.transaction():
-                        db = _PgConn(conn)
-                        if fenced and self._epoch is not None:
-                            await self._check_fence(db, self._epoch, doing)
-                        yield db
-                except BaseException:
-                    await self._writer.discard_if_busy()  # cancelled, or the connection went
-                    raise
+                async with self._writer.transaction() as conn:
+                    db = _PgConn(conn)
+                    if fenced and self._epoch is not None:
+                        await self._check_fence(db, self._epoch, doing)
+                    yield db
 
     async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[Row]:
         async with self._reader.lock:
             with translated(self.location, doing):
-                conn = await self._reader.connection()
-                try:
-                    return await _PgConn(conn).fetch_all(sql, tuple(params))
-                except BaseException:
-                    await self._reader.discard_if_busy()
-                    raise
+                return await self._reader.read(sql, tuple(params))
 
     # ------------------------------------------------------------------ lease and fencing
 
@@ -380,18 +422,13 @@ class PostgresJournal(JournalCore):
     async def _lease_transaction(self, doing: str, lock_seconds: float) -> AsyncIterator[_PgConn]:
         async with self._leaser.lock:
             with translated(self.location, doing):
-                conn = await self._leaser.connection()
-                try:
-                    async with conn.transaction():
-                        db = _PgConn(conn)
-                        await db.execute(
-                            "SELECT set_config('lock_timeout', ?, true)",
-                            (f"{max(1, int(lock_seconds * 1000))}ms",),
-                        )
-                        yield db
-                except BaseException:
-                    await self._leaser.discard_if_busy()
-                    raise
+                async with self._leaser.transaction() as conn:
+                    db = _PgConn(conn)
+                    await db.execute(
+                        "SELECT set_config('lock_timeout', ?, true)",
+                        (f"{max(1, int(lock_seconds * 1000))}ms",),
+                    )
+                    yield db
 
     async def acquire_or_renew(self, instance_id: str, lease_seconds: float) -> Lease:
         """Renew the caller's live lease, take over a free or expired one (``epoch + 1``), or

@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self, TypedDict, Unpack
+from typing import Protocol, Self, TypedDict, Unpack, runtime_checkable
 
 from autobot.journal.records import (
     ActionRecord,
@@ -173,6 +173,7 @@ class Lease:
         return self.holder is not None and self.remaining_seconds > 0
 
 
+@runtime_checkable
 class LeasedJournal(Journal, Protocol):
     """A journal shared by several instances, of which one leads (``[ha] enabled``).
 

@@ -210,25 +210,68 @@ async def test_an_unreachable_server_is_reported_without_the_password(tmp_path: 
     assert "hunter2" not in text and "hunter2" not in repr(dsn)
 
 
-async def test_a_lost_connection_fails_the_call_and_the_next_one_reconnects(
+async def test_a_connection_lost_while_idle_is_replaced_without_failing_the_call(
     pg_server: PgServer, pg_database: Dsn
 ) -> None:
     async with await PostgresJournal.open(pg_database, clock=FakeClock()) as journal:
         await journal.add_action(PLANNED, chain_now=1)
         assert await journal.get_action(KEY) is not None
-        # given: the server ends the journal's sessions (an operator, a failover)
+        # given: the server ends the journal's sessions while they are idle (an operator, a
+        # server restart)
         assert pg_server.terminate_sessions(pg_database) >= 2
-        # when / then: the call that finds its connection gone fails, saying what happened
-        with pytest.raises(JournalError, match="connection to PostgreSQL was lost"):
-            await journal.get_action(KEY)
-        with pytest.raises(JournalError, match="connection to PostgreSQL was lost"):
-            await journal.update_action(KEY, expect={ActionState.PLANNED}, chain_now=2, attempts=1)
-        # and the next calls have fresh connections
+        # when: a read, then a write (nothing of either reached the server on the lost ones)
+        read = await journal.get_action(KEY)
+        record = await journal.update_action(
+            KEY, expect={ActionState.PLANNED}, chain_now=2, attempts=1
+        )
+        # then
+        assert read is not None and read.attempts == 0
+        assert record.attempts == 1 and (await journal.get_action(KEY)) == record
+
+
+def journal_sessions_waiting_on_a_lock(dsn: Dsn) -> int:
+    rows = query(
+        dsn,
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'autobot'"
+        " AND wait_event_type = 'Lock'",
+    )
+    return int(str(rows[0][0]))
+
+
+async def test_a_connection_lost_in_the_middle_of_a_write_fails_it_and_the_next_call_reconnects(
+    pg_database: Dsn,
+) -> None:
+    async with await PostgresJournal.open(pg_database, clock=FakeClock()) as journal:
+        await journal.add_action(PLANNED, chain_now=1)
+        # given: a write under way (held up by another session's row lock)
+        with psycopg.connect(pg_database.reveal()) as locker:
+            locker.execute("SELECT 1 FROM actions WHERE key = %s FOR UPDATE", (KEY,))
+            write = asyncio.create_task(
+                journal.update_action(KEY, expect={ActionState.PLANNED}, chain_now=2, attempts=1)
+            )
+            for _ in range(200):
+                if journal_sessions_waiting_on_a_lock(pg_database):
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError("the write never waited on the lock")
+            # when: the server ends the journal's sessions
+            query(
+                pg_database,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'autobot'",
+            )
+            # then: that write fails, saying what happened (whether it landed is unknown to it)
+            with pytest.raises(JournalError, match="connection to PostgreSQL was lost"):
+                await write
+            locker.rollback()
+        # it did not land here, and the next calls have fresh connections
+        found = await journal.get_action(KEY)
+        assert found is not None and found.attempts == 0
         record = await journal.update_action(
             KEY, expect={ActionState.PLANNED}, chain_now=2, attempts=2
         )
         assert record.attempts == 2
-        assert (await journal.get_action(KEY)) == record
 
 
 async def test_a_read_only_database_fails_the_write_check(pg_database: Dsn) -> None:
