@@ -300,6 +300,7 @@ class PostgresJournal(JournalCore):
         self._leaser = _Session(dsn, "the leader lease")
         self._epoch: int | None = None
         self._fence_required = False
+        self._hold = IDLE_IN_TRANSACTION_TIMEOUT  # a fenced write's idle limit: half the lease
 
     @property
     def location(self) -> str:
@@ -400,9 +401,14 @@ class PostgresJournal(JournalCore):
         self._epoch = epoch
 
     async def _check_fence(self, db: _PgConn, epoch: int, doing: str) -> None:
+        # The share lock holds a takeover up until this transaction ends: a writer frozen in
+        # the middle of it (a stopped process) loses its session after half a lease idle, not
+        # after the session's general limit, so the takeover waits no longer than the lease.
         row = await db.fetch_optional(
-            "SELECT epoch, holder, expires_at, expires_at > clock_timestamp() AS live"
-            " FROM leader_lease WHERE name = 'leader' FOR KEY SHARE"
+            "SELECT epoch, holder, expires_at, expires_at > clock_timestamp() AS live,"
+            " set_config('idle_in_transaction_session_timeout', ?, true) AS idle_limit"
+            " FROM leader_lease WHERE name = 'leader' FOR KEY SHARE",
+            (self._hold,),
         )
         if row is not None and int(row["epoch"]) == epoch and row["live"]:
             return
@@ -437,6 +443,7 @@ class PostgresJournal(JournalCore):
             raise ValueError("instance_id must not be empty")
         if not lease_seconds > 0:
             raise ValueError(f"lease_seconds must be positive, got {lease_seconds}")
+        self._hold = f"{max(100, int(lease_seconds * 500))}ms"
         async with self._lease_transaction("acquiring the leader lease", lease_seconds / 2) as db:
             await db.execute(
                 "INSERT INTO leader_lease (name, epoch) VALUES ('leader', 0)"

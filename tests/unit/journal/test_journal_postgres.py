@@ -387,12 +387,15 @@ async def test_a_takeover_waits_for_the_write_in_progress(
     a, b = pair
     a.fence((await a.acquire_or_renew("host-a", 0.5)).epoch)
     await a.add_action(PLANNED, chain_now=1)
-    # given: a write of A that began while A led (its transaction held open: reaching in)
+    # given: a slow write of A that began while A led (its transaction held open and busy:
+    # reaching in)
     async with a._write("a slow write") as db:
         await db.execute("UPDATE actions SET attempts = 5 WHERE key = ?", (KEY,))
-        await asyncio.sleep(0.6)  # A's lease runs out while the write is open
+        for _ in range(6):  # A's lease runs out while the write is still at work
+            await db.execute("SELECT pg_sleep(0.1)")
         takeover = asyncio.create_task(b.acquire_or_renew("host-b", 10))
-        await asyncio.sleep(0.3)
+        for _ in range(3):
+            await db.execute("SELECT pg_sleep(0.1)")
         # then: B cannot take over before A's write ends
         assert not takeover.done()
     lease = await takeover
@@ -439,3 +442,31 @@ def test_a_fencing_epoch_is_positive() -> None:
     journal = PostgresJournal.__new__(PostgresJournal)
     with pytest.raises(ValueError, match="at least 1"):
         journal.fence(0)
+
+
+async def test_a_writer_frozen_in_a_fenced_write_holds_a_takeover_up_for_half_a_lease_at_most(
+    pair: tuple[PostgresJournal, PostgresJournal],
+) -> None:
+    a, b = pair
+    lease = await a.acquire_or_renew("a", 1.0)
+    a.fence(lease.epoch)
+    await a.add_action(PLANNED, chain_now=1)
+
+    # given: a write of the leader's that stops half-way (its process frozen) while its lease
+    # runs out (reaching in: the journal's own write transaction, held open)
+    async def frozen_write() -> None:
+        async with a._write("a write frozen half-way") as db:
+            await db.execute("SELECT 1")
+            await asyncio.sleep(4)
+
+    write = asyncio.create_task(frozen_write())
+    await asyncio.sleep(1.2)
+    # when: another instance takes over
+    started = asyncio.get_running_loop().time()
+    taken = await b.acquire_or_renew("b", 1.0)
+    # then: at once, not after the session's general 10 s limit for an idle transaction
+    assert taken.acquired and taken.took_over and taken.epoch == lease.epoch + 1
+    assert asyncio.get_running_loop().time() - started < 0.5
+    # and the frozen write, when it resumes, finds its session gone: nothing of it landed
+    with pytest.raises(JournalError):
+        await write
