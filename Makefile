@@ -10,7 +10,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint typecheck check env clean soak bench bench-quick axe status-examples screenshots
+.PHONY: run test lint typecheck check env clean soak ha-soak bench bench-quick axe status-examples screenshots
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -65,6 +65,11 @@ bench-quick: env
 
 soak: env
 	$(VENV)/bin/python tests/soak/soak.py
+
+# The failover soak: three instances on a throwaway PostgreSQL cluster (Debian's server binaries),
+# the leader killed, frozen and cut off from its database, PostgreSQL restarted (<= 10 minutes).
+ha-soak: env
+	$(VENV)/bin/python tests/soak/ha_soak.py
 
 clean:
 	rm -rf .tools $(VENV) .autobot .pytest_cache .mypy_cache .ruff_cache
