@@ -1,11 +1,12 @@
 """Run the benchmarks: ``python -m bench.run [--quick] [--only reaction refunds sweep footprint
-status] [--journal sqlite|postgres]``.
+status takeover] [--journal sqlite|postgres]``.
 
 Prints the machine, then per benchmark a table and a final ``BENCH <name> key=value ...`` line;
 ``--json FILE`` also writes every number. Work files go to a temporary directory (``--keep DIR``
 keeps them: localnet and daemon logs, journals, scenario files). ``--journal postgres`` journals the
 daemons in PostgreSQL (``$AUTOBOT_TEST_PG_DSN``'s server, else a throwaway cluster with ``fsync``
 on); the benchmarks that start ``autobot run`` (reaction, refunds, footprint) then measure it.
+``takeover`` (``[ha]``) always journals in PostgreSQL: two instances, the leader killed or stopped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from autobot.journal.pgserver import postgres_server
-from bench import footprint, harness, reaction, refunds, status, sweep
+from bench import footprint, harness, reaction, refunds, status, sweep, takeover
 from bench.harness import machine, say
 
 Benchmark = Callable[..., Awaitable[dict[str, float]]]
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "sweep": sweep.run,
     "footprint": footprint.run,
     "status": status.run,
+    "takeover": takeover.run,
 }
 
 

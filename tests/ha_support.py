@@ -148,16 +148,16 @@ class PgJournalReader:
             )
         ]
 
-    def lease(self) -> tuple[str | None, int, bool]:
-        """(holder, epoch, live) of the leader lease as the database has it now."""
+    def lease(self) -> tuple[str | None, int, bool, datetime | None]:
+        """(holder, epoch, live, expires_at) of the leader lease as the database has it now."""
         rows = self._rows(
-            "SELECT holder, epoch, expires_at > clock_timestamp() FROM leader_lease"
+            "SELECT holder, epoch, expires_at > clock_timestamp(), expires_at FROM leader_lease"
             " WHERE name = 'leader'"
         )
         if not rows:
-            return None, 0, False
-        holder, epoch, live = rows[0]
-        return holder, int(epoch), bool(live)
+            return None, 0, False, None
+        holder, epoch, live, expires = rows[0]
+        return holder, int(epoch), bool(live), expires
 
     def problems(self) -> list[str]:
         """The journal's invariants (``processes.journal_problems``' rules; PostgreSQL enforces

@@ -243,6 +243,11 @@ class Engine:
         started = time.monotonic()
         try:
             open_actions = await self._journal.open_actions()
+            known = await read_journal(
+                self._journal, operators=self._name_to_address, open_actions=open_actions
+            )
+            # what the leader plans with: the status page a standby serves shows the same
+            self.last_context = plan_context(self._settings, known.knowledge)
         except JournalError as exc:
             log.warning("standby_journal_unreadable", detail=str(exc))
             open_actions = []

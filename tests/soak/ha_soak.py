@@ -202,7 +202,9 @@ class Run:
     expected: dict[str, str] = field(default_factory=dict)  # instance -> why it may exit now
 
     def note(self, text: str) -> None:
-        self.events.append(f"{time.monotonic() - self.started:7.1f}s {text}")
+        line = f"{time.monotonic() - self.started:7.1f}s {text}"
+        self.events.append(line)
+        print(f"  {line}", flush=True)
 
     def taken(
         self, after_epoch: int, event: str = "ha_taking_over"
@@ -229,7 +231,7 @@ class Run:
         """The leader: the lease's live holder whose log says it took it (it may still be
         recovering), its epoch and when it took it (wall time)."""
         try:
-            holder, epoch, live = reader.lease()
+            holder, epoch, live, _ = reader.lease()
         except psycopg.Error:
             return None
         if not live or holder not in self.instances:
@@ -279,6 +281,29 @@ def _in_flight(reader: PgJournalReader) -> bool:
         return False
 
 
+def renewed_since(
+    reader: PgJournalReader,
+    name: str,
+    epoch: int,
+    expires_before: datetime | None,
+    renew_seconds: float,
+) -> bool:
+    """Whether ``name`` still holds the lease at ``epoch`` and renewed it since it expired at
+    ``expires_before`` (two renewals on: a renewal in flight at the fault does not count)."""
+    try:
+        holder, now_epoch, live, expires = reader.lease()
+    except psycopg.Error:
+        return False
+    return (
+        live
+        and holder == name
+        and now_epoch == epoch
+        and expires is not None
+        and expires_before is not None
+        and (expires - expires_before).total_seconds() >= 2 * renew_seconds
+    )
+
+
 def terminate_sessions(server: PgServer, name: str) -> int:
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         rows = conn.execute(
@@ -324,10 +349,14 @@ async def disrupt(
         assert found is not None
         leader, epoch, _ = found
         if rng.random() < 0.5:  # aim at work in flight
-            aim_until = time.monotonic() + 3
+            aim_until = time.monotonic() + 1.5
             while time.monotonic() < aim_until and not _in_flight(reader):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         in_flight = _in_flight(reader)
+        try:
+            expires_before = reader.lease()[3]
+        except psycopg.Error:
+            expires_before = None
         at = time.time()
         d = Disruption(kind=kind, target=leader.name, epoch=epoch, at=at, in_flight=in_flight)
         run.disruptions.append(d)
@@ -352,17 +381,16 @@ async def disrupt(
         # leader could not ride it out: then its lease, not renewed, is gone within a lease)
         needed = kind in ("kill", "pause")
         limit = time.monotonic() + (3 * lease + 30 if needed else lease + 5)
-        ridden_after = time.monotonic() + lease + 0.5
         took = None
         while time.monotonic() < limit:
             took = run.taken(epoch)
             if took is not None:
                 break
-            if not needed and time.monotonic() > ridden_after:
-                now = run.leading(reader)
-                if now is not None and now[0] is leader and now[1] == epoch:
-                    break  # renewed past the lease it had when the fault came
-            await asyncio.sleep(0.05)
+            if not needed and renewed_since(
+                reader, leader.name, epoch, expires_before, args.renew_seconds
+            ):
+                break  # the leader renewed its lease after the fault: ridden out
+            await asyncio.sleep(0.1)
         if took is not None:
             event, by = took
             d.takeover_seconds = _at(event) - at

@@ -185,6 +185,8 @@ async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
     # then: the chain read as a sweep reads it (the watchlist stays warm) ...
     assert reads.asked == ["read", "scan"]
     assert sweeps.last_snapshot is snap and summary.planned == 0
+    # (with the planners' context the leader has: the status page a standby serves)
+    assert sweeps.last_context is not None and len(sweeps.last_context.requests) == 1
     # ... the metrics reported ...
     registry = sweeps._metrics.registry  # reaching in: the engine's own registry
     assert registry.get_sample_value("status_overview_lotteries") == 2

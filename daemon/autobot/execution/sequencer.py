@@ -406,8 +406,13 @@ class Sequencer:
         return settled
 
     def _settled(self, tx: TxRecord, s: TxSettlement) -> None:
-        if s.state is TxState.DROPPED and self._next is not None:
-            self._next = min(self._next, tx.sequence_number)  # the number is free again
+        if self._next is not None:
+            if s.state is TxState.DROPPED:
+                self._next = min(self._next, tx.sequence_number)  # the number is free again
+            elif self._next <= tx.sequence_number:
+                # executed: never again. (A dropped number signed anew below a live one sets
+                # the next number just above it, under the live one, which then executes.)
+                self._next = tx.sequence_number + 1
         log.info(
             "transaction_settled",
             tx_hash=tx.tx_hash,

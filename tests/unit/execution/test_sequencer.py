@@ -323,3 +323,25 @@ async def test_a_closed_permit_stops_signing_and_sending_and_journals_nothing(
     assert again is not None and again.submissions == 1
     assert journaled.chain.executed("lottery_registry::advance_status") == []
     assert gate.asked >= 3
+
+
+async def test_a_number_signed_again_below_a_live_one_never_hides_the_live_ones_execution(
+    journaled: Rig,
+) -> None:
+    # given: number 0 is lost by the node while number 1, signed later, waits behind it
+    journaled.chain.hold = True
+    lost = await send(journaled.admin, 1)
+    journaled.clock.advance(50)
+    waiting = await send(journaled.admin, 2)
+    journaled.chain.forget(lost.tx_hash)
+    journaled.clock.advance(journaled.ttl_seconds - 50 + 31)  # 0 expired (+ grace), 1 not
+    dropped = await journaled.admin.follow(lost)
+    # when: 0 is signed again, and both execute
+    again = await send(journaled.admin, 1)
+    journaled.chain.release()
+    settled = await journaled.admin.follow_many([again, waiting])
+    # then: the next number is the chain's (2), not one of those executed
+    assert dropped.state is TxState.DROPPED and again.sequence_number == 0
+    assert [t.state for t in settled] == [TxState.COMMITTED, TxState.COMMITTED]
+    assert journaled.chain.sequences[ADMIN.address] == 2
+    assert await journaled.admin.next_sequence() == 2
