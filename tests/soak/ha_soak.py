@@ -25,7 +25,9 @@ What it does (issue "Outgrow one machine", part 3):
    * ``pause``: SIGSTOP until another instance has taken over (so for longer than the lease),
      then SIGCONT: it must stop by itself (exit 75) having acted on nothing;
    * ``db_fault``: every database session of the leader terminated (``pg_terminate_backend``);
-   * ``pg_restart``: PostgreSQL stopped and started again (``pg_ctl -m fast``, down 1 s).
+   * ``pg_restart``: PostgreSQL stopped and started again (``pg_ctl -m fast``), down 1 s (a
+     restart the leader rides out) and, every second time, down for a whole lease (the leader
+     cannot renew: it stops signing and exits, and nobody leads until the database is back).
 
    A takeover's time is from the disruption to the next epoch's ``ha_taking_over`` line: the
    new leader holds the lease, its journal is fenced, and it acts (its recovery settles and
@@ -108,7 +110,7 @@ from soak import (  # noqa: E402
 RESTART_SECONDS = 1.0
 """An exited instance is started again after this (systemd's ``RestartSec``; 5 s in the unit)."""
 SHUTDOWN_WAIT_SECONDS = 30.0
-PG_DOWN_SECONDS = 1.0
+PG_DOWN_SECONDS = 1.0  # a short restart; every second one is down for a lease
 EX_TEMPFAIL = 75  # the leader lease lost: a restart stands by
 EX_IOERR = 74  # the journal failed (a write that lost its database)
 KINDS = ("kill", "pause", "db_fault", "pg_restart")
@@ -376,7 +378,10 @@ async def disrupt(
         else:
             for instance in run.instances.values():
                 run.expected.setdefault(instance.name, "db")
-            await asyncio.to_thread(server.restart, down_seconds=PG_DOWN_SECONDS)
+            restarts = sum(x.kind == "pg_restart" for x in run.disruptions)
+            down = lease if restarts % 2 == 0 else PG_DOWN_SECONDS
+            d.note = f"down {down:g} s"
+            await asyncio.to_thread(server.restart, down_seconds=down)
         # the takeover (needed after a kill or a pause; after a database fault only if the
         # leader could not ride it out: then its lease, not renewed, is gone within a lease)
         needed = kind in ("kill", "pause")
@@ -395,11 +400,14 @@ async def disrupt(
             event, by = took
             d.takeover_seconds = _at(event) - at
             d.new_epoch, d.by = int(event["epoch"]), by
-            run.note(f"  {by} took over (epoch {d.new_epoch}) {d.takeover_seconds:.2f} s after")
+            run.note(
+                f"  {by} took over (epoch {d.new_epoch}) {d.takeover_seconds:.2f} s after"
+                + (f" ({d.note})" if d.note else "")
+            )
         elif needed:
             run.note("  NO takeover")
         else:
-            run.note(f"  ridden out by {leader.name} ({d.note or 'restart'})")
+            run.note(f"  ridden out by {leader.name} ({d.note})")
             run.expected.pop(leader.name, None)
             if kind == "pg_restart":
                 for instance in run.instances.values():
