@@ -10,7 +10,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test lint typecheck check env clean soak ha-soak bench bench-quick axe status-examples screenshots
+.PHONY: run test lint typecheck check env clean soak ha-soak bench bench-quick bench-postgres axe status-examples screenshots
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -57,11 +57,18 @@ screenshots: env
 	$(VENV)/bin/python tests/e2e/status_story.py screenshots docs
 
 # Benchmarks (bench/): each prints a table and a final `BENCH <name> key=value ...` line.
+# BENCH_JOURNAL=postgres journals the daemons in PostgreSQL ($$AUTOBOT_TEST_PG_DSN's server, else a
+# throwaway cluster with fsync on); `make bench-postgres`: reaction and takeover with PostgreSQL.
+BENCH_JOURNAL ?= sqlite
+
 bench: env
-	$(VENV)/bin/python -m bench.run
+	$(VENV)/bin/python -m bench.run --journal $(BENCH_JOURNAL)
 
 bench-quick: env
-	$(VENV)/bin/python -m bench.run --quick
+	$(VENV)/bin/python -m bench.run --quick --journal $(BENCH_JOURNAL)
+
+bench-postgres: env
+	$(VENV)/bin/python -m bench.run --only reaction takeover --journal postgres
 
 soak: env
 	$(VENV)/bin/python tests/soak/soak.py
