@@ -176,7 +176,8 @@ class Net:
             "type_arguments": [],
             "arguments": [str(a) if isinstance(a, int) else a for a in args],
         }
-        reply = await self.http.post(self.url + "rpc/v3/view", json=body)
+        # the dev endpoint: any reader of the model, whether or not the package marks it #[view]
+        reply = await self.http.post(self.url + "localnet/v1/view", json=body)
         reply.raise_for_status()
         result: list[Any] = reply.json()["result"]
         return result

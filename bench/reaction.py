@@ -5,10 +5,12 @@ Reaction = the wall time the localnet accepted the ``advance_status(id, 2)`` tra
 wall time the chain first showed the first second the close was valid (``sales_end + 1``: the
 production wall time of the first block with that timestamp, ``/localnet/v1/time_reached``).
 
-Baseline, in the same run on the same localnet: the handbook's polling, a poller that reads
-``status_overview`` and the lottery list every 60 s and closes what it finds past its sales end
-(building, signing and submitting each close with the SDK and waiting for it, one after the
-other). It owns its own lotteries (ids from 100,001), which autobot leaves alone because their
+Baseline, in the same run on the same localnet: the handbook's polling, a poller that reads the
+status of its lotteries every 60 s and closes what it finds past its sales end (building, signing
+and submitting each close with the SDK and waiting for it, one after the other). The handbook's
+poller calls ``status_overview`` and ``list_active``; on the package as published those are no
+views, and computing them from storage reads every lottery, so the poller reads its own
+lotteries' records instead (``SupraGateway`` reading storage, as autobot does). It owns its own lotteries (ids from 100,001), which autobot leaves alone because their
 ``AutoClosePolicy`` grace is ten years (the poller, like the scripts, ignores the policy) and which
 sold no tickets (so autobot never draws them). Both use the admin key, so their closes are kept
 apart in time: the poller's lotteries end in the first minute and it closes them at its 60 s poll;
@@ -26,6 +28,7 @@ from pathlib import Path
 from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.domain import calls as c
+from autobot.domain.lotteries import LotteryStatus
 from autobot.journal.dsn import Dsn
 from bench import harness, scenarios
 from bench.harness import Net, bench_line, percentile, say, table
@@ -143,7 +146,7 @@ async def _reactions(net: Net, hashes: dict[int, str]) -> list[float]:
 
 
 async def poll(net: Net, ids: set[int]) -> dict[int, str]:
-    """The handbook's 60 s poller over ``ids``: overview, lottery list, close what ended."""
+    """The handbook's 60 s poller over ``ids``: their statuses, close what ended."""
     admin = Signer.from_private_key_hex(net.info["accounts"]["admin"]["private_key"])
     sales_end: dict[int, int] = {}
     closed: dict[int, str] = {}
@@ -153,8 +156,8 @@ async def poll(net: Net, ids: set[int]) -> dict[int, str]:
         while len(closed) < len(ids):
             started = time.monotonic()
             now = (await gateway.chain_time()).seconds
-            await gateway.status_overview(now)
-            active = set(await gateway.list_active()) & ids
+            statuses = {i: (await gateway.lottery_status(i)).status for i in ids - closed.keys()}
+            active = {i for i, s in statuses.items() if s == LotteryStatus.ACTIVE}
             for lottery_id in sorted(active - sales_end.keys()):
                 sales_end[lottery_id] = (await gateway.lottery_config(lottery_id)).sales_end
             for lottery_id in sorted(active):

@@ -481,6 +481,94 @@ def has_payout_batch_cap(r: StorageReader, args: Sequence[object]) -> list[Json]
     return [bool(_role_store(r)["payout_batch"]["vec"])]
 
 
+def _partner_cap(r: StorageReader, store: Json, partner: str) -> Json | None:
+    return _item(r, "roles::RoleStore.partner_caps", store["partner_caps"], partner)
+
+
+def _premium_cap(r: StorageReader, store: Json, holder: str) -> Json | None:
+    return _item(r, "roles::RoleStore.premium_caps", store["premium_caps"], holder)
+
+
+def list_partner_caps(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    """``PartnerCapInfo`` has the cap's fields: the items in index order, misses skipped."""
+    store = _role_store(r)
+    caps = (_partner_cap(r, store, p) for p in store["partner_index"])
+    return [[cap for cap in caps if cap is not None]]
+
+
+def list_premium_caps(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    store = _role_store(r)
+    caps = (_premium_cap(r, store, h) for h in store["premium_index"])
+    return [[cap for cap in caps if cap is not None]]
+
+
+def partner_payout_cap_view(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [_opt(_partner_cap(r, _role_store(r), str(args[0])))]
+
+
+def premium_cap_view(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [_opt(_premium_cap(r, _role_store(r), str(args[0])))]
+
+
+def has_partner_payout_cap(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [_partner_cap(r, _role_store(r), str(args[0])) is not None]
+
+
+def has_premium_cap(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [_premium_cap(r, _role_store(r), str(args[0])) is not None]
+
+
+# --- legacy_bridge: DualWriteControl (a vrf_hub::table of expected hashes inside it) ----------
+
+
+def _dual_write_status(control: Json | None, expected: str | None) -> Json:
+    if control is None:
+        flags = dict.fromkeys(("enabled", "abort_on_mismatch", "abort_on_missing"), False)
+        return {**flags, "expected_hash": _opt(None)}
+    return {
+        "enabled": control["enabled"],
+        "abort_on_mismatch": control["abort_on_mismatch"],
+        "abort_on_missing": control["abort_on_missing"],
+        "expected_hash": _opt(expected),
+    }
+
+
+def _expected(control: Json | None, lottery_id: int) -> str | None:
+    if control is None:
+        return None
+    table = control["expected_hashes"]
+    key = str(lottery_id)
+    return table["values"][table["keys"].index(key)] if key in table["keys"] else None
+
+
+def pending_expected_hashes(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    control = r.resource("legacy_bridge::DualWriteControl")
+    return [[] if control is None else list(control["expected_hashes"]["keys"])]
+
+
+def dual_write_status(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    control = r.resource("legacy_bridge::DualWriteControl")
+    return [_dual_write_status(control, _expected(control, _u(args, 0)))]
+
+
+def dual_write_flags(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [_dual_write_status(r.resource("legacy_bridge::DualWriteControl"), None)]
+
+
+def has_expected_hash(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    control = r.resource("legacy_bridge::DualWriteControl")
+    return [_expected(control, _u(args, 0)) is not None]
+
+
+def dual_write_is_enabled(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    control = r.resource("legacy_bridge::DualWriteControl")
+    return [control is not None and control["enabled"]]
+
+
+def is_mirror_enabled(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [r.resource("legacy_bridge::MirrorConfig") is not None]
+
+
 def automation_status_option(r: StorageReader, args: Sequence[object]) -> list[Json]:
     operator = str(args[0])
     state = _bot_state(r, operator)
@@ -516,6 +604,18 @@ READERS: Mapping[tuple[str, str], Callable[[StorageReader, Sequence[object]], li
     ("price_feed", "get_price_view"): get_price_view,
     ("roles", "payout_batch_cap_view"): payout_batch_cap_view,
     ("roles", "has_payout_batch_cap"): has_payout_batch_cap,
+    ("roles", "list_partner_caps"): list_partner_caps,
+    ("roles", "list_premium_caps"): list_premium_caps,
+    ("roles", "partner_payout_cap_view"): partner_payout_cap_view,
+    ("roles", "premium_cap_view"): premium_cap_view,
+    ("roles", "has_partner_payout_cap"): has_partner_payout_cap,
+    ("roles", "has_premium_cap"): has_premium_cap,
+    ("legacy_bridge", "pending_expected_hashes"): pending_expected_hashes,
+    ("legacy_bridge", "dual_write_status"): dual_write_status,
+    ("legacy_bridge", "dual_write_flags"): dual_write_flags,
+    ("legacy_bridge", "has_expected_hash"): has_expected_hash,
+    ("legacy_bridge", "is_enabled"): dual_write_is_enabled,
+    ("legacy_bridge", "is_mirror_enabled"): is_mirror_enabled,
     ("automation", "automation_status_option"): automation_status_option,
     ("automation", "automation_operators"): automation_operators,
 }

@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--host", default="127.0.0.1")
     net.add_argument("--port", type=_port, default=27100, help="0 picks a free port")
     net.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
-    net.add_argument("--scenario", default="demo", metavar="demo|empty|FILE.toml")
+    net.add_argument("--scenario", default="demo", metavar="demo|playbook|empty|FILE.toml")
     net.add_argument("--time-scale", type=_positive_float, default=1.0, metavar="X")
     net.add_argument(
         "--state-dir", metavar="DIR", help="persist the chain here (default: temp dir)"

@@ -232,6 +232,22 @@ def _listen(raw: object, path: str, ctx: ParseContext) -> Any:
 # Sections
 
 
+READS_EXPLAINED = {
+    "storage": "reads the package's resources and table items (works with the package as "
+    "published, whose readers are not #[view])",
+    "views": "calls the package's readers through /rpc/v3/view (only for a package redeployed "
+    "with #[view] on them; a node refuses them otherwise)",
+}
+"""``[chain] reads``: each choice and what it does (``check-config`` prints it)."""
+
+
+def _reads(raw: Any, path: str, ctx: ParseContext) -> Any:
+    if isinstance(raw, str) and raw in READS_EXPLAINED:
+        return raw
+    choices = "; or ".join(f'"{k}" {v}' for k, v in READS_EXPLAINED.items())
+    return ctx.report(path, f"expected {choices}", raw)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChainConfig:
     """``[chain]``: which chain, which package, how transactions are built and paced."""
@@ -252,6 +268,10 @@ class ChainConfig:
     """``None``: use the node's estimate (``estimate_gas_price``)."""
     submit_window: int = field(default=8, metadata=rules(ge=1))
     """Most transactions in flight per account (sequence numbers ahead of the chain)."""
+    reads: Literal["storage", "views"] = field(default="storage", metadata=rules(parse=_reads))
+    """How the package is read: ``storage`` (its resources and table items; works with the
+    package as published) or ``views`` (``POST /rpc/v3/view``; only for a package redeployed
+    with ``#[view]`` on its readers). docs/decisions.md §1."""
 
     @staticmethod
     def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autobot.chain.keys import check_keys
-from autobot.config import Config, ConfigFile, read_config_file
+from autobot.config import READS_EXPLAINED, Config, ConfigFile, read_config_file
 from autobot.errors import EX_CONFIG, KeyFileError, Problem
 from autobot.journal_setup import read_dsn_file
 
@@ -69,4 +69,5 @@ def check_config_command(args: argparse.Namespace) -> int:
         f"journal {config.journal.describe()}"
         + (f", ha instance {config.ha.instance_id}" if config.ha.enabled else "")
     )
+    print(f"reads {config.chain.reads}: {READS_EXPLAINED[config.chain.reads]}")
     return 0

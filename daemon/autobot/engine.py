@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import JournalError
 from autobot.execution import Executor, StepResult
+from autobot.feed_updates import FeedUpdates
 from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
@@ -131,8 +131,7 @@ class Engine:
         self._wake_after = wake_after
         self._wall = wall
         self._escalated: set[tuple[str, str]] = set()
-        self._feed_updates: Counter[int] = Counter()
-        self._last_feed_ts: dict[int, int] = {}
+        self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -192,6 +191,7 @@ class Engine:
             if await self._watchlist.scan(busy=busy):  # changes read: plan soon, not next poll
                 self._soon()
         self._schedule(result, snapshot.now)
+        await self._feed_updates.count(snapshot, assets=snapshot.feeds.keys())
         journal_counts = await self._journal_counts()
         self._report(snapshot, journal_counts)
         read = self._watchlist.last
@@ -259,6 +259,7 @@ class Engine:
         self.last_snapshot = snapshot
         await self._watchlist.scan()
         try:
+            await self._feed_updates.refresh()  # the leader counts; this shows its counts
             journal_counts = await self._journal_counts()
         except JournalError:
             journal_counts = {}
@@ -396,17 +397,12 @@ class Engine:
         return {state.value: count for state, count in counts.items()}
 
     def _report(self, snapshot: Snapshot, journal_counts: Mapping[str, int]) -> None:
-        for asset_id, feed in snapshot.feeds.items():
-            last = self._last_feed_ts.get(asset_id)
-            if last is not None and feed.last_updated_ts > last:
-                self._feed_updates[asset_id] += 1
-            self._feed_updates.setdefault(asset_id, 0)
-            self._last_feed_ts[asset_id] = feed.last_updated_ts
+        updates = dict.fromkeys(snapshot.feeds, 0) | dict(self._feed_updates.totals)
         self._metrics.snapshot.update(
             sample_from_snapshot(
                 snapshot,
                 operator_names=self._operator_names,
-                feed_updates_total=self._feed_updates,
+                feed_updates_total=updates,
             )
         )
         for state, count in journal_counts.items():

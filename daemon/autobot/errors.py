@@ -14,6 +14,8 @@
         │   ├── RpcRejected         the node refused a request (HTTP 400/404/other 4xx)
         │   │   └── EventsPruned    HTTP 410: events older than the node keeps (``oldest_block``)
         │   ├── RpcProtocolError    a response that does not have the node's shape
+        │   │   └── StorageLayoutError  a resource or table item that is not the package's
+        │   │                       Move layout: ``struct`` and ``field`` name what is wrong
         │   └── ChainMismatch       a response whose ``x-supra-chain-id`` is not the configured one
         ├── MoveAbort               a Move abort: ``code``, ``name``, ``module``
         ├── GuardRefused            an off-chain guard refused a step: ``guard``, ``reason``
@@ -111,6 +113,23 @@ class EventsPruned(RpcRejected):
 
 class RpcProtocolError(PermanentRpcError):
     """The response did not have the shape the node's API defines."""
+
+
+class StorageLayoutError(RpcProtocolError):
+    """A resource or table item that does not have the package's Move layout (docs/package.md
+    §6a): a field missing, unexpected or of the wrong type, or BCS that ends early or runs on.
+
+    ``struct`` is the struct being decoded (``"types::SalesWindow"``), ``field`` the field
+    (``"sales_end"``; ``""`` for the struct itself), ``path`` where it sits in what was read
+    (``"lottery_registry::Lottery.config.sales_window.sales_end"``). Like any protocol error it
+    counts against the endpoint that answered (``chain/endpoints.py``), and the read fails over.
+    """
+
+    def __init__(self, message: str, *, struct: str, field: str, path: str) -> None:
+        super().__init__(message)
+        self.struct = struct
+        self.field = field
+        self.path = path
 
 
 class ChainMismatch(PermanentRpcError):

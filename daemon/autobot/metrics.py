@@ -181,7 +181,8 @@ class SnapshotCollector(Collector):
             yield family
         updates = CounterMetricFamily(
             "price_feed_updates",
-            "PriceFeedUpdatedEvent events observed since the daemon started",
+            "PriceFeedUpdatedEvent events counted from the chain's events (counted once, across "
+            "restarts: the cursor is in the journal)",
             labels=["asset_id"],
         )
         for asset_id, count in sorted(sample.feed_updates_total.items()):

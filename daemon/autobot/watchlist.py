@@ -1,38 +1,42 @@
 """Which lotteries a sweep reads: reads scale with the work due, not with the lottery count.
 
 The ``Watchlist`` keeps the last view of every live lottery between sweeps and gives the planners a
-full ``Snapshot`` every time, but reads a lottery's seven views again only when
+full ``Snapshot`` every time, but reads a lottery's views again only when
 
 * its **next check** has come (``planning.schedule.next_check``: sales end, retry window, VRF
-  deadline, refund SLA, the end of a pending execution),
-* it **changed**: an event of the package named it (``LOTTERY_EVENTS``, scanned from the block
-  after the last scanned one up to the snapshot's block whenever ``status_overview``'s counts
-  moved, and at least every ``EVENTS_EVERY_SECONDS``), one of autobot's own
-  actions on it moved (``mark_changed``), or it is new (``status_overview.total`` grew: the ids are
-  listed again) — read by ``scan`` after the sweep acted, for the next sweep,
-* or the status counts of ``status_overview`` disagree with the views kept (a change no event
-  announces, e.g. someone's ``advance_status``): the ACTIVE ids are listed again and compared; if
-  the counts keep disagreeing *by the same amounts*, with no ACTIVE id explaining them, for
-  ``FULL_SCAN_AFTER_SECONDS`` of chain time (a busy chain's differences keep changing as its
-  changes are read: those are not unexplained), every
-  kept lottery's status is read once, ``READ_CHUNK`` at a time.
+  deadline, refund SLA, the end of a pending execution; a DRAFT lottery every
+  ``DRAFT_RECHECK_SECONDS``, since nothing announces its activation),
+* it **changed**: an event of the package named it (``LOTTERY_EVENTS``; a type is read only
+  when the counter of its event handle in the package's storage — ``Snapshot.activity`` — is
+  ahead of the events read so far, from the block after the last one it had an event in; and one
+  type in turn every ``EVENTS_EVERY_SECONDS`` whatever its counter says), one of autobot's own
+  actions on it moved (``mark_changed``), or it is new (``Registry.ordered_ids`` grew: the ids
+  are listed again) — read by ``scan`` after the sweep acted, for the next sweep.
 
-Finalized and archived lotteries are **terminal**: remembered in the journal, never read again. (A
-standby under ``[ha]`` writes nothing: ``defer_terminal_marks`` keeps them in memory until it
-takes over and ``flush`` writes them.)
-Aggregate views (overview, bots, deposit, cap, feeds) are read once per sweep, with chain time.
+Finalized and archived lotteries are **terminal**: remembered in the journal (with their status),
+never read again. Aggregate views (bots, deposit, cap, feeds) and the activity are read once per
+sweep, with chain time. The snapshot's ``status_overview`` is computed here, with the §6 formulas,
+over the kept views, plus the terminal lotteries counted by status alone
+(``domain.snapshot.with_terminal``): a client of the published package cannot ask the chain for it
+(docs/package.md §6a), and the terminal lotteries' counters never age out (§10.10). (A standby
+under ``[ha]`` writes nothing: ``defer_terminal_marks`` keeps the marks in memory until it takes
+over and ``flush`` writes them.)
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
-that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle sweep therefore costs chain time and the aggregate views (plus, every
-``EVENTS_EVERY_SECONDS``, one events request per event type), whatever the number of lotteries. After a restart every live lottery is read once: the lotteries
-with a summary (``views::list_finalized_ids``) are terminal without reading their views (one
-status read each, for the journal), the others are read ``READ_CHUNK`` at a time, so memory stays
-flat however many there are.
+that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle
+sweep therefore costs chain time, the aggregate views and the activity resources (plus one events
+request per event type whose counter moved, and one a minute for the safety net), whatever the
+number of lotteries. After a restart
+every live lottery is read once: the lotteries with a summary (``ArchiveLedger.ordered_ids``) are
+terminal without reading their views (their status told by the ``LotteryCanceledEvent``s, or read
+one by one when those cannot all be read), the others are read
+``READ_CHUNK`` at a time, so memory stays flat however many there are.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -41,13 +45,19 @@ import structlog
 from autobot.chain.gateway import ChainGateway
 from autobot.clock import Clock, SystemClock
 from autobot.domain.lotteries import LotteryStatus
-from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
+from autobot.domain.snapshot import (
+    ChainActivity,
+    LotteryView,
+    OverviewTally,
+    Snapshot,
+    StatusOverview,
+)
 from autobot.errors import EventsPruned
 from autobot.journal.protocol import Journal
 from autobot.planning.plan import PlanContext
 from autobot.planning.schedule import is_idle, is_terminal, next_check
 
-__all__ = ["LOTTERY_EVENTS", "ReadStats", "SweepReads", "Watchlist"]
+__all__ = ["DRAFT_RECHECK_SECONDS", "LOTTERY_EVENTS", "ReadStats", "SweepReads", "Watchlist"]
 
 log = structlog.get_logger(__name__)
 
@@ -62,43 +72,21 @@ LOTTERY_EVENTS = (
 )
 """Events that name a lottery (``lottery_id``; ``id`` in ``LotteryFinalizedEvent``)."""
 
+CANCELED_EVENT = "history::LotteryCanceledEvent"
 READ_CHUNK = 64
-"""Lotteries whose views are read concurrently (each is seven requests)."""
-EVENTS_EVERY_SECONDS = 10.0
-"""Events are scanned when ``status_overview`` changed since the last scan (its counts move with
-almost every change the events announce), else at least this often (wall seconds): a change
-the counts do not show (a payout batch) is seen within this time."""
+"""Lotteries whose views are read concurrently."""
+EVENTS_EVERY_SECONDS = 60.0
+"""One more event type is read this often (wall seconds), in turn, whether or not its counter
+moved (each type every ``len(LOTTERY_EVENTS)`` minutes): a safety net for counters served by an
+endpoint behind the others that costs one request at a time."""
 BUSY_REFRESH_SECONDS = 15.0
 """A changed lottery with an action of autobot's in progress is read at most this often (wall
 seconds)."""
-FULL_SCAN_AFTER_SECONDS = 60
-"""Chain seconds of unexplained status counts before every kept lottery's status is read."""
 FINISHED_KEPT = 256
 """The last views of lotteries seen becoming terminal kept for the status page (``finished``)."""
-
-_LIVE_STATUSES = (
-    LotteryStatus.DRAFT,
-    LotteryStatus.ACTIVE,
-    LotteryStatus.CLOSING,
-    LotteryStatus.DRAW_REQUESTED,
-    LotteryStatus.DRAWN,
-    LotteryStatus.PAYOUT,
-)
-"""Statuses no terminal lottery has: their counts must equal the kept views' counts."""
-
-
-def _fingerprint(overview: StatusOverview) -> tuple[int, ...]:
-    """The overview's counts that only a transaction changes (not time: retry windows, SLAs)."""
-    return (
-        overview.total,
-        *(overview.count(s) for s in LotteryStatus),
-        overview.vrf_requested,
-        overview.vrf_fulfilled_pending,
-        overview.winners_pending,
-        overview.payout_backlog,
-        overview.refund_active,
-        overview.refund_batch_pending,
-    )
+DRAFT_RECHECK_SECONDS = 60
+"""Chain seconds between reads of a DRAFT lottery: its activation (``advance_status`` to ACTIVE,
+by the admin) emits no event, and a DRAFT lottery is otherwise never due."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +95,7 @@ class ReadStats:
 
     read: int = 0  # lotteries whose views were read
     due: int = 0  # ... because their next check had come (or a pending execution's time)
-    changed: int = 0  # ... because they changed (events, own actions, new, reconciliation)
+    changed: int = 0  # ... because they changed (events, own actions, new)
     events: int = 0  # events scanned
     kept: int = 0  # live lotteries in the snapshot
     terminal: int = 0  # lotteries known terminal (never read)
@@ -157,7 +145,8 @@ class Watchlist:
         event_types: Collection[str] = LOTTERY_EVENTS,
     ) -> None:
         """``schedule`` carries the config values ``next_check`` needs (grace, deadlines, SLAs);
-        ``clock``'s monotonic reading times the events scans and the busy lotteries' reads."""
+        ``clock``'s monotonic reading times the safety-net event reads and the busy lotteries'
+        reads."""
         self._gateway = gateway
         self._journal = journal
         self._schedule = schedule
@@ -168,15 +157,18 @@ class Watchlist:
         self._next: dict[int, int] = {}  # lottery id -> chain second of its next check
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
-        self._terminal: set[int] | None = None
+        self._terminal: dict[int, LotteryStatus] | None = None  # lottery id -> its last status
+        self._terminal_counts: Counter[LotteryStatus] = Counter()
+        self._tally = OverviewTally()  # the overview of the kept views, kept with them
         self._changed: set[int] = set()  # read at the next sweep
-        self._cursor: int | None = None  # first block height whose events are not scanned
-        self._mismatch_since: int | None = None  # chain time the status counts began to differ
-        self._mismatch: tuple[int, ...] = ()  # by how much (chain minus kept, per live status)
+        self._cursor: int | None = None  # the first read's next block (None: not read yet)
+        self._from: dict[str, int] = {}  # event type -> the first block not scanned for it
         self._last: Snapshot | None = None  # the last read's snapshot (for ``scan``)
         self._pending: Mapping[int, int] = {}
-        self._fingerprint: tuple[int, ...] | None = None  # the overview at the last events scan
-        self._events_at = float("-inf")  # monotonic second of the last events scan
+        self._seen: dict[str, int] = {}  # event type -> events of it accounted for
+        self._events_at = float("-inf")  # monotonic second of the last safety-net read
+        self._in_turn = 0  # the event type the safety net reads next
+        self._scan_all = False  # the next scan reads every type (after the first read)
         self._fresh: set[int] = set()  # lotteries the last read read
         self._finished: dict[int, tuple[int, LotteryView]] = {}  # id -> (chain second, final view)
         self._unrecorded: dict[int, int] | None = None  # terminal marks kept (a standby's)
@@ -240,15 +232,19 @@ class Watchlist:
         ``estimated_now`` (chain seconds) picks the due lotteries to read together with the
         aggregate views; any the real chain time makes due as well are read right after.
         ``pending`` maps a lottery to the chain time an open action on it executes. What changed
-        since is found by ``scan`` (after the sweep acted) and read at the next sweep.
+        since is found by ``scan`` (after the sweep acted) and read at the next sweep. The
+        snapshot's overview is the kept views' plus the terminal lotteries' statuses.
         """
         if self._terminal is None:
-            self._terminal = set(await self._journal.terminal_lotteries())
+            statuses = await self._journal.terminal_statuses()
+            self._terminal = {i: LotteryStatus(s) for i, s in statuses.items()}
+            self._terminal_counts = Counter(self._terminal.values())
         terminal = self._terminal
         pending = pending or {}
         if self._cursor is None:  # the first read: every live lottery
-            await self._summarised()
-            due_ids = set(await self._gateway.lottery_ids()) - terminal
+            ahead = await self._gateway.snapshot(lottery_ids=(), asset_ids=())
+            await self._summarised(ahead.activity)
+            due_ids = set(await self._gateway.lottery_ids()) - set(terminal)
         else:
             horizon = estimated_now if estimated_now is not None else float("-inf")
             due_ids = self._due(horizon)
@@ -259,23 +255,33 @@ class Watchlist:
         late = self._due(snapshot.now) - set(fresh)  # the estimate was behind
         fresh.update(await self._views_of(late))
         self._changed -= set(fresh)
-        if self._cursor is None:
+        if self._cursor is None:  # events before the first read are read as state
             self._cursor = snapshot.height + 1
+            self._from = dict.fromkeys(self._event_types, self._cursor)
+            if snapshot.activity is not None:
+                self._seen = {t: snapshot.activity.events.get(t, 0) for t in self._event_types}
+            # the first scan reads every type from the next block: an event the counters
+            # counted while the first views were read is not left behind
+            self._scan_all = True
         await self._keep(fresh, snapshot.now, pending)
         self._last = snapshot
         self._pending = pending
         self._fresh = set(fresh)
         self.last = ReadStats(read=len(fresh), due=len(fresh), kept=len(self._views))
-        return replace(snapshot, lotteries=self._views)
+        return replace(snapshot, lotteries=self._views, overview=self.overview(snapshot.now))
+
+    def overview(self, now: int) -> StatusOverview:
+        """``status_overview(now)`` by the §6 formulas over the kept (live) views, plus the
+        terminal lotteries by status alone (``domain.snapshot.live_overview``, kept incrementally)."""
+        return self._tally.overview(now, terminal=self._terminal_counts)
 
     async def scan(self, *, busy: Collection[int] = ()) -> int:
         """After the sweep acted: read what changed, for the next sweep's planners.
 
-        Events since the last scan (up to the last snapshot's block) name changed lotteries; a
-        grown ``status_overview.total`` means new ones; ``mark_changed`` added autobot's own;
-        status counts the kept views do not explain are looked into (see the module doc), and
-        read at the next scan. Returns how many lotteries were read (the next sweep should plan
-        with them soon).
+        Events since the last scan name changed lotteries (a type is asked for only when its
+        counter in storage moved, or every ``EVENTS_EVERY_SECONDS``); a longer
+        ``Registry.ordered_ids`` means new ones; ``mark_changed`` added autobot's own. Returns
+        how many lotteries were read (the next sweep should plan with them soon).
 
         ``busy`` lotteries have an action of autobot's in progress: the planners leave them to
         it, so their changes (a refund batch every block) are read at most every
@@ -285,24 +291,29 @@ class Watchlist:
         if snapshot is None or terminal is None or self._cursor is None:
             return 0
         scanned = 0
-        height = snapshot.height
         clock = self._clock.monotonic()
-        fingerprint = _fingerprint(snapshot.overview)
-        quiet = fingerprint == self._fingerprint and clock - self._events_at < EVENTS_EVERY_SECONDS
+        activity = snapshot.activity or ChainActivity()
+        moved = [t for t in self._event_types if activity.events.get(t, 0) > self._seen.get(t, 0)]
+        extra: list[str] = []
+        if self._scan_all:
+            extra = list(self._event_types)
+        elif clock - self._events_at >= EVENTS_EVERY_SECONDS and self._event_types:
+            extra = [self._event_types[self._in_turn % len(self._event_types)]]
+        moved += [t for t in extra if t not in moved]
         # Everything found goes into ``_changed`` at once and leaves it only once read: a
         # request that fails half-way (the next await) loses nothing, the next scan reads it.
-        # (A lottery read in this sweep may have been read a moment before the snapshot's
-        # block: an event naming it is read again.)
-        if height >= self._cursor and not quiet:
-            changed, scanned = await self._scan_events(self._cursor, height + 1)
+        if moved:
+            changed, scanned = await self._scan_events(moved, activity)
             self._changed |= changed
-            self._cursor = height + 1
-            self._fingerprint, self._events_at = fingerprint, clock
-        known = set(self._views) | terminal
-        if snapshot.overview.total != len(known):
+            if extra:
+                if not self._scan_all:
+                    self._in_turn += 1  # the next type at the next safety-net read
+                self._scan_all, self._events_at = False, clock
+        if activity.registered != len(self._views) + len(terminal):  # (the two are disjoint)
+            known = self._views.keys() | terminal.keys()
             self._changed |= set(await self._gateway.lottery_ids()) - known
         self._changed |= self._pending_due(snapshot.now)
-        self._changed -= terminal
+        self._changed = {i for i in self._changed if i not in terminal}
         wall = self._clock.monotonic()
         later = {
             i
@@ -313,8 +324,6 @@ class Watchlist:
         fresh = await self._views_of(to_read)
         self._changed -= set(fresh)
         await self._keep(fresh, snapshot.now, self._pending)
-        if not to_read:
-            self._changed |= await self._reconcile(snapshot.overview, snapshot.now)
         self.last = replace(
             self.last,
             read=self.last.read + len(fresh),
@@ -346,18 +355,51 @@ class Watchlist:
             found.update(await self._gateway.lottery_views(chunk, scoped=True))
         return found
 
-    async def _summarised(self) -> None:
-        """Lotteries with a summary are terminal: remember them without reading their views."""
+    async def _summarised(self, activity: ChainActivity | None) -> None:
+        """Lotteries with a summary are terminal: remember them without reading their views.
+
+        A summary is written by a finalization or by the archive of a canceled lottery, so its
+        lottery's status is CANCELED if a ``LotteryCanceledEvent`` names it, else FINALIZED —
+        when every such event could be read (as many as the registry's handle counted);
+        otherwise each status is read (one request per lottery).
+        """
         assert self._terminal is not None
-        new = sorted(set(await self._gateway.finalized_ids()) - self._terminal)
+        new = sorted(set(await self._gateway.finalized_ids()) - set(self._terminal))
+        if not new:
+            return
         statuses: dict[int, int] = {}
-        for start in range(0, len(new), READ_CHUNK * 8):
+        canceled = await self._canceled_ids(activity)
+        if canceled is not None:
+            statuses = {
+                i: int(LotteryStatus.CANCELED if i in canceled else LotteryStatus.FINALIZED)
+                for i in new
+            }
+        for start in range(0, len(new) if canceled is None else 0, READ_CHUNK * 8):
             chunk = new[start : start + READ_CHUNK * 8]
             read = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
             statuses.update({i: int(s.status) for i, s in zip(chunk, read, strict=True)})
-        now = (await self._gateway.chain_time()).seconds if statuses else 0
+        now = (await self._gateway.chain_time()).seconds
         await self._record_terminal(statuses, now)
-        self._terminal.update(statuses)
+        for lottery_id, status in statuses.items():
+            self._add_terminal(lottery_id, LotteryStatus(status))
+
+    async def _canceled_ids(self, activity: ChainActivity | None) -> set[int] | None:
+        """Every lottery a ``LotteryCanceledEvent`` names, or ``None`` if the events read are
+        fewer than the registry's counter says (pruned, or an endpoint behind)."""
+        counter = None if activity is None else activity.events.get(CANCELED_EVENT)
+        if counter is None:
+            return None
+        try:
+            ids, count, _, _ = await self._scan_type(CANCELED_EVENT, 0)
+        except EventsPruned:
+            return None
+        return ids if count == counter else None
+
+    def _add_terminal(self, lottery_id: int, status: LotteryStatus) -> None:
+        assert self._terminal is not None
+        if lottery_id not in self._terminal:
+            self._terminal_counts[status] += 1
+        self._terminal[lottery_id] = status
 
     async def _keep(
         self, fresh: Mapping[int, LotteryView], now: int, pending: Mapping[int, int]
@@ -373,15 +415,18 @@ class Watchlist:
                 self._finished[lottery_id] = (now, view)
                 if len(self._finished) > FINISHED_KEPT:
                     del self._finished[next(iter(self._finished))]
-                self._terminal.add(lottery_id)
+                self._add_terminal(lottery_id, view.status)
                 ended[lottery_id] = int(view.status)
                 continue
             self._views[lottery_id] = view
+            self._tally.set(view)
             if is_idle(view, now, self._schedule):
                 self._working.pop(lottery_id, None)
             else:
                 self._working[lottery_id] = view
             when = next_check(view, now, self._schedule, pending_until=pending.get(lottery_id))
+            if view.status == LotteryStatus.DRAFT:  # its activation announces nothing
+                when = min(when or now + DRAFT_RECHECK_SECONDS, now + DRAFT_RECHECK_SECONDS)
             if when is None:
                 self._next.pop(lottery_id, None)
             else:
@@ -397,101 +442,70 @@ class Watchlist:
 
     def _forget(self, lottery_id: int) -> None:
         self._views.pop(lottery_id, None)
+        self._tally.discard(lottery_id)
         self._working.pop(lottery_id, None)
         self._next.pop(lottery_id, None)
         self._read_at.pop(lottery_id, None)
         self._read_wall.pop(lottery_id, None)
 
-    async def _scan_events(self, start: int, end: int) -> tuple[set[int], int]:
-        """Lottery ids named by the package's events in blocks ``[start, end)``."""
+    async def _scan_events(
+        self, event_types: Sequence[str], activity: ChainActivity
+    ) -> tuple[set[int], int]:
+        """Lottery ids named by new events of ``event_types``, and how many were scanned.
+
+        Each type is read from the block after the last one it had an event in, to the chain's
+        tip (every page), so a block is never counted twice and no event the counters counted is
+        left behind, whichever endpoint answered first. The events accounted for move to the
+        highest sequence number seen (or by the number read, for events without one); when
+        that is still below the counter (an endpoint behind the one that served the counter),
+        the type is read again at the next scan.
+        """
         try:
             pages = await asyncio.gather(
-                *(self._scan_type(t, start, end) for t in self._event_types)
+                *(self._scan_type(t, self._from.get(t, 0)) for t in event_types)
             )
         except EventsPruned as exc:
             # The node no longer has those blocks' events: read every kept lottery again.
-            log.warning("events_pruned", start_height=start, detail=str(exc))
+            log.warning("events_pruned", detail=str(exc))
+            assert self._last is not None
+            self._from = dict.fromkeys(self._event_types, self._last.height + 1)
+            self._seen.update(activity.events)
             return set(self._views), 0
         ids: set[int] = set()
         scanned = 0
-        for found, count in pages:
+        behind: list[str] = []
+        for event_type, (found, count, top, last_block) in zip(event_types, pages, strict=True):
             ids |= found
             scanned += count
+            seen = self._seen.get(event_type, 0)
+            self._seen[event_type] = max(seen, top if top is not None else seen + count)
+            if last_block is not None:
+                self._from[event_type] = last_block + 1
+            if self._seen[event_type] < activity.events.get(event_type, 0):
+                behind.append(event_type)
+        if behind:
+            log.info("events_behind_counters", event_types=sorted(behind))
         return ids, scanned
 
-    async def _scan_type(self, event_type: str, start: int, end: int) -> tuple[set[int], int]:
+    async def _scan_type(
+        self, event_type: str, start: int
+    ) -> tuple[set[int], int, int | None, int | None]:
+        """(ids named, events read, the highest sequence number + 1, the last event's block)."""
         ids: set[int] = set()
         scanned = 0
+        top: int | None = None
+        last_block: int | None = None
         cursor: str | None = None
         while True:
-            page = await self._gateway.events(
-                event_type, start_height=start, end_height=end, cursor=cursor
-            )
+            page = await self._gateway.events(event_type, start_height=start, cursor=cursor)
             scanned += len(page.events)
             for event in page.events:
                 raw = event.data.get("lottery_id", event.data.get("id"))
                 if isinstance(raw, str | int) and str(raw).isdigit():
                     ids.add(int(raw))
+                if event.sequence_number is not None:
+                    top = max(top or 0, event.sequence_number + 1)
+                last_block = max(last_block or 0, event.block_height)
             if not page.cursor or not page.events:
-                return ids, scanned
+                return ids, scanned, top, last_block
             cursor = page.cursor
-
-    # ------------------------------------------------------------------ reconciliation
-
-    def _counts(self) -> dict[LotteryStatus, int]:
-        counts = dict.fromkeys(_LIVE_STATUSES, 0)
-        for view in self._views.values():
-            if view.status in counts:
-                counts[view.status] += 1
-        return counts
-
-    async def _reconcile(self, overview: StatusOverview, now: int) -> set[int]:
-        """Status counts no event explains: the lotteries behind them (to read next)."""
-        kept = self._counts()
-        difference = tuple(overview.count(s) - kept[s] for s in _LIVE_STATUSES)
-        if not any(difference):
-            self._mismatch_since = None
-            return set()
-        if self._mismatch_since is None or difference != self._mismatch:
-            # a new difference (a busy chain moves faster than its changes are read): only one
-            # that stays the same, and that the active ids do not explain, is unexplained
-            self._mismatch_since, self._mismatch = now, difference
-        log.info(
-            "status_counts_differ",
-            chain={s.name.lower(): overview.count(s) for s in _LIVE_STATUSES},
-            kept={s.name.lower(): n for s, n in kept.items()},
-            since=self._mismatch_since,
-        )
-        if now - self._mismatch_since < FULL_SCAN_AFTER_SECONDS:
-            active = await self._active_ids()
-            suspects = {
-                i
-                for i, v in self._views.items()
-                if (v.status == LotteryStatus.ACTIVE) != (i in active)
-            }
-            if suspects:  # explained: whatever remains is judged afresh
-                self._mismatch_since = None
-        else:  # the cheap way did not explain it: read every kept lottery's status once
-            log.warning("status_counts_unexplained", lotteries=len(self._views))
-            ids = sorted(self._views)
-            suspects = set()
-            for start in range(0, len(ids), READ_CHUNK):  # a chunk at a time: due work goes between
-                chunk = ids[start : start + READ_CHUNK]
-                statuses = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
-                suspects |= {
-                    i
-                    for i, s in zip(chunk, statuses, strict=True)
-                    if i in self._views and s.status != self._views[i].status
-                }
-            self._mismatch_since = None
-        return suspects
-
-    async def _active_ids(self) -> set[int]:
-        found: set[int] = set()
-        start = 0
-        while True:
-            page = await self._gateway.list_active(start=start, limit=1000)
-            found.update(page)
-            if len(page) < 1000:
-                return found
-            start += 1000

@@ -8,6 +8,10 @@ package's attempt limit cancels it (reason 1), then refunded exactly and archive
 refunded exactly and archived; lottery 5 untouched; asset 3 in fallback; asset 2 still clamped;
 both bots with failure_count 0 and no pending slot. Against ``--vrf-retry strict`` lottery 3 is
 escalated instead of looping.
+
+The story runs twice (issue 11, acceptance 2): on the default localnet, which serves the package
+as published (``/rpc/v3/view`` refuses its readers) while the daemon reads its storage, and on
+``--views patched`` with ``[chain] reads = "views"`` (the config the localnet writes for it).
 """
 
 from __future__ import annotations
@@ -115,13 +119,22 @@ async def start_demo(tmp_path: Path, *extra: str) -> tuple[Path, list[str]]:
     return config, argv
 
 
-async def test_the_demo_tells_its_whole_story_within_two_minutes(tmp_path: Path) -> None:
-    config_path, localnet_argv = await start_demo(tmp_path)
+@pytest.mark.parametrize(
+    ("views", "reads"),
+    [("published", "storage"), ("patched", "views")],
+    ids=["published package, storage reads", "patched package, view reads"],
+)
+async def test_the_demo_tells_its_whole_story_within_two_minutes(
+    tmp_path: Path, views: str, reads: str
+) -> None:
+    extra = () if views == "published" else ("--views", views)
+    config_path, localnet_argv = await start_demo(tmp_path, *extra)
     net_log, daemon_log = tmp_path / "localnet.log", tmp_path / "daemon.log"
     async with running(localnet_argv, net_log) as net:
         await wait_for_file(config_path, net, net_log)
         config = load_config(config_path)
         assert config.automation.live, "the written config runs live"
+        assert config.chain.reads == reads, "the written config reads as the package allows"
         gateway = SupraGateway.from_config(config.chain)
         try:
             before = await read(gateway)
@@ -162,6 +175,9 @@ async def test_the_demo_tells_its_whole_story_within_two_minutes(tmp_path: Path)
     for key_file in key_files:
         key = key_file.read_text().strip().removeprefix("0x")
         assert key not in printed
+    # the node refused no read: storage reads never call a view, view reads only on a patched
+    # package (a refused view would have been logged as an RPC rejection)
+    assert "not marked as view function" not in printed
 
 
 async def test_under_the_strict_vrf_contract_lottery_3_is_escalated_not_looped(

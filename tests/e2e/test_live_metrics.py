@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,6 +168,7 @@ async def test_a_live_scrape_of_the_demo_has_every_metric_and_bounded_labels(
             final = await scrape_until(
                 daemon, url, lambda s: last_tick(s) > last_tick(after), within=15
             )
+        pushed = await net.all_events("price_feed::PriceFeedUpdatedEvent")
 
     # While the refund is open: its series for its lottery; every other name has samples
     # (payout_round_gap once a lottery's winners are computed: maybe not yet)
@@ -187,6 +189,13 @@ async def test_a_live_scrape_of_the_demo_has_every_metric_and_bounded_labels(
     assert final.label_values("lottery_id") == {"1", "2"}  # nothing for 3, 4 (done) or 5
     assert final.value("status_overview_canceled") == 2
     assert final.value("status_overview_refund_batch_pending") == 0
+    # price updates counted from the chain's events (the pusher updates assets 1 and 2 every
+    # chain minute), never more than the chain emitted
+    emitted = Counter(str(e.data["asset_id"]) for e in pushed)
+    for asset in ("1", "2"):
+        counted = final.value("price_feed_updates_total", asset_id=asset) or 0
+        assert 0 < counted <= emitted[asset], (asset, counted, emitted)
+    assert (final.value("price_feed_updates_total", asset_id="3") or 0) == 0  # stale: no push
     # The daemon's own series count what it did
     assert (final.value("autobot_actions_total", kind="refund", outcome="success") or 0) >= 2
     assert (final.value("autobot_action_reaction_seconds") or 0) > 0  # the _count

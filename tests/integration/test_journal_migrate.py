@@ -118,7 +118,8 @@ async def contents(journal: Journal) -> dict[str, Any]:
         "transactions": {a.key: await journal.transactions(a.key) for a in actions},
         "incidents": await journal.incidents(limit=10_000),
         "pending": await journal.pending_requests(),
-        "terminal": await journal.terminal_lotteries(),
+        "terminal": await journal.terminal_statuses(),
+        "events": await journal.event_counts("price_feed::PriceFeedUpdatedEvent"),
         "checks": await journal.next_checks(),
         "counts": await journal.action_counts(),
     }
@@ -158,8 +159,11 @@ async def test_a_journal_from_a_real_run_moves_row_for_row_and_the_work_goes_on(
         )
         await lite.mark_terminal(9, status=6, chain_now=1)
         await lite.set_next_check(2, 1_234)
+        await lite.count_events(
+            "price_feed::PriceFeedUpdatedEvent", next_height=40, seen=6, added={1: 4, 3: 2}
+        )
         before = await contents(lite)
-    assert cancel is ActionState.DONE
+    assert cancel is ActionState.DONE and before["events"] is not None
     assert [t.state for t in before["transactions"]["cancel:5:3"]] == [TxState.COMMITTED] * 3
     # when
     done = migrate("--from", str(path), "--to-dsn-file", str(dsn_file(tmp_path, pg_database)))
@@ -167,6 +171,7 @@ async def test_a_journal_from_a_real_run_moves_row_for_row_and_the_work_goes_on(
     assert done.returncode == 0, done.stderr
     assert "verified row by row" in done.stdout and "transactions 3" in done.stdout
     assert "verified transactions: 3 rows, every column" in done.stderr
+    assert "verified event_counts: 2 rows, every column" in done.stderr
     async with await PostgresJournal.open(pg_database, clock=SystemClock()) as pg:
         after = await contents(pg)
         # (PostgreSQL text holds no NUL: U+FFFD instead)

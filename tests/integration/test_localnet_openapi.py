@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from autobot.localnet.runner import Localnet
+from autobot.localnet.view_mode import ViewMode
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -161,6 +162,7 @@ async def test_simulate_has_the_node_shapes(
     _checked(refused, openapi, path=path, method="post")
 
 
+@pytest.mark.localnet(views=ViewMode.PATCHED)  # the readers answered as views
 async def test_views_have_the_node_shapes(
     localnet: Localnet, http: httpx.AsyncClient, openapi: Any
 ) -> None:

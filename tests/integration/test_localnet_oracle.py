@@ -8,6 +8,7 @@ dVRF's signature makes a callback verify.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,18 @@ from supra_sdk.transactions import TransactionArgument
 from autobot.chain.aborts import format_vm_status
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.model.draw import SUPRA_VRF_ADDRESS
-from autobot.localnet.runner import Localnet
+from autobot.localnet.runner import Localnet, LocalnetOptions
+from autobot.localnet.view_mode import ViewMode
 
 pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def localnet_options(localnet_options: LocalnetOptions) -> LocalnetOptions:
+    """These tests read the package model's readers through ``/rpc/v3/view`` with the SDK: the
+    localnet serves them as a package redeployed with ``#[view]`` would (``--views patched``)."""
+    return replace(localnet_options, views=ViewMode.PATCHED)
+
 
 REQUESTED, FULFILLED = 1, 2
 CLOSING, DRAW_REQUESTED, DRAWN = 2, 3, 4

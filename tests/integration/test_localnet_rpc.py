@@ -7,6 +7,7 @@ are built and signed with the SDK (``tx_factory``), not with autobot's code.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -25,9 +26,17 @@ from supra_sdk.transactions import (
 
 from autobot.chain.aborts import format_vm_status
 from autobot.localnet.accounts import dev_accounts
-from autobot.localnet.runner import Localnet
+from autobot.localnet.runner import Localnet, LocalnetOptions
+from autobot.localnet.view_mode import ViewMode
 
 pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def localnet_options(localnet_options: LocalnetOptions) -> LocalnetOptions:
+    """These tests read the package model's readers through ``/rpc/v3/view`` with the SDK: the
+    localnet serves them as a package redeployed with ``#[view]`` would (``--views patched``)."""
+    return replace(localnet_options, views=ViewMode.PATCHED)
 
 
 async def _bot(client: SupraClient, package: str, operator: str) -> dict[str, Any]:

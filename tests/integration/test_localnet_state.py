@@ -15,8 +15,16 @@ from supra_sdk.clients.rest import SupraClient, SupraClientConfig
 
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions
+from autobot.localnet.view_mode import ViewMode
 
 pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def localnet_options(localnet_options: LocalnetOptions) -> LocalnetOptions:
+    """These tests read the package model's readers through ``/rpc/v3/view`` with the SDK: the
+    localnet serves them as a package redeployed with ``#[view]`` would (``--views patched``)."""
+    return replace(localnet_options, views=ViewMode.PATCHED)
 
 
 @pytest.fixture

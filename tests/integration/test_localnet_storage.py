@@ -91,10 +91,13 @@ async def test_published_refuses_non_view_functions_and_the_dev_view_answers_bot
     assert _err(unknown, 400).startswith("FUNCTION_RESOLUTION_FAILURE")
 
 
-async def test_patched_is_the_default_and_answers_every_reader(
-    localnet: Localnet, http: httpx.AsyncClient
-) -> None:
-    assert DEFAULT_VIEW_MODE == ViewMode.PATCHED  # until the daemon reads storage (issue 11)
+async def test_published_is_the_default(localnet: Localnet) -> None:
+    assert DEFAULT_VIEW_MODE == ViewMode.PUBLISHED  # the daemon reads storage (issue 11)
+    assert localnet.info.views == "published"
+
+
+@pytest.mark.localnet(views=ViewMode.PATCHED)
+async def test_patched_answers_every_reader(localnet: Localnet, http: httpx.AsyncClient) -> None:
     assert localnet.info.views == "patched"
     pkg, now = localnet.info.package_address, str(localnet.info.chain_time)
     for path in ("rpc/v3/view", "localnet/v1/view"):

@@ -216,10 +216,28 @@ def test_check_config_on_a_valid_file_prints_a_summary_and_exits_0(
 
     out, err = capsys.readouterr()
     assert err == ""
-    assert out.startswith("ok: chain 77 via 1 endpoint(s), package 0x")
-    assert out.rstrip().endswith(
+    summary, reads = out.splitlines()
+    assert summary.startswith("ok: chain 77 via 1 endpoint(s), package 0x")
+    assert summary.endswith(
         f"2 operator(s), mode dry-run, journal sqlite {tmp_path / 'journal.sqlite3'}"
     )
+    # the [chain] reads choice, explained
+    assert reads.startswith("reads storage: reads the package's resources and table items")
+
+
+def test_check_config_explains_the_reads_choices_when_the_value_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    source = valid_config(tmp_path)
+    source.write_text(source.read_text().replace("[chain]\n", '[chain]\nreads = "view"\n', 1))
+
+    assert main(["check-config", str(source)]) == 78
+
+    err = capsys.readouterr().err
+    assert 'chain.reads: expected "storage" reads the package\'s resources' in err
+    assert 'or "views" calls the package\'s readers through /rpc/v3/view' in err
+    assert "(got 'view')" in err
 
 
 def test_check_config_as_a_process_on_a_valid_file_exits_0(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 sys.path.append(str(Path(__file__).parent / "planning"))
 sys.path.append(str(Path(__file__).parent / "execution"))
 from execution_fakes import ADMIN, FakeChain
-from plan_builders import CHAIN_ID, NOW, canceled, cap, lottery, snapshot
+from plan_builders import CHAIN_ID, NOW, canceled, cap, feed, lottery, snapshot
 
 from autobot.clock import FakeClock
 from autobot.config import Config, parse_config
@@ -28,6 +28,8 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.engine import Engine
 from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
+from autobot.feed_updates import PRICE_UPDATED
+from autobot.journal.operations import EventCounts
 from autobot.journal.records import RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics
@@ -175,9 +177,11 @@ async def test_an_escalation_is_logged_as_the_handbooks_incident_type(
 async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
     tmp_path: Path, journal: SqliteJournal
 ) -> None:
-    # given: work the leader would plan (a lottery whose sales ended, a cancel request)
+    # given: work the leader would plan (a lottery whose sales ended, a cancel request), and
+    # the price feed updates the leader counted
     await journal.add_request(RequestKind.CANCEL, "5", requested_by="op", params={"reason": 2})
-    snap = snapshot(lottery(5), lottery(1, sales_end=NOW - 10), payout_cap=cap())
+    await journal.count_events(PRICE_UPDATED, next_height=7, seen=4, added={1: 4})
+    snap = snapshot(lottery(5), lottery(1, sales_end=NOW - 10), payout_cap=cap(), feeds=(feed(1),))
     reads = FixedReads(snap)
     sweeps = engine(daemon_config(tmp_path), journal, reads)
     # when
@@ -191,6 +195,10 @@ async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
     registry = sweeps._metrics.registry  # reaching in: the engine's own registry
     assert registry.get_sample_value("status_overview_lotteries") == 2
     assert registry.get_sample_value("autobot_last_tick_timestamp_seconds") == 1_700_000_000.0
+    assert registry.get_sample_value("price_feed_updates_total", {"asset_id": "1"}) == 4
     # ... and nothing journaled or handled
     assert await journal.list_actions() == []
     assert [r.id for r in await journal.pending_requests()] == [1]
+    assert await journal.event_counts(PRICE_UPDATED) == EventCounts(
+        next_height=7, seen=4, counts={1: 4}
+    )

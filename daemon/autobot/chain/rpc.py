@@ -214,12 +214,14 @@ class RpcClient:
         accept: frozenset[int] = frozenset({200}),
         second_opinion: frozenset[int] = frozenset(),
         only: Endpoint | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> T:
         """One request with failover; ``decode(reply)`` runs inside each attempt.
 
-        ``only`` pins the request to one endpoint (one attempt, no failover).
+        ``only`` pins the request to one endpoint (one attempt, no failover); ``headers`` are
+        sent as given (``Accept: application/x-bcs`` for a resource in BCS).
         """
-        send = _sender(method, path, params=params, json_body=json_body, bcs=bcs)
+        send = _sender(method, path, params=params, json_body=json_body, bcs=bcs, headers=headers)
         if only is not None:
             return (await self._attempt(only, send, decode, what=what, accept=accept))[1]
         tried: list[Endpoint] = []
@@ -429,15 +431,16 @@ def _sender(
     params: Mapping[str, Any] | None,
     json_body: Mapping[str, Any] | None,
     bcs: bytes | None,
+    headers: Mapping[str, str] | None = None,
 ) -> Callable[[Any], Awaitable[Any]]:
     async def send(api: Any) -> Any:
+        extra = dict(headers or {})  # a fresh dict per attempt: the SDK adds to it
         if method == "GET":
-            return await api.get(path, params=dict(params or {}), strict_mode=False)
+            return await api.get(path, params=dict(params or {}), headers=extra, strict_mode=False)
         if bcs is not None:
-            return await api.post(
-                path, data=bcs, headers={"Content-Type": BCS_CONTENT_TYPE}, strict_mode=False
-            )
-        return await api.post(path, data=dict(json_body or {}), strict_mode=False)
+            extra["Content-Type"] = BCS_CONTENT_TYPE
+            return await api.post(path, data=bcs, headers=extra, strict_mode=False)
+        return await api.post(path, data=dict(json_body or {}), headers=extra, strict_mode=False)
 
     return send
 

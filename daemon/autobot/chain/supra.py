@@ -1,5 +1,9 @@
 """``SupraGateway``: the ``ChainGateway`` over ``supra_sdk`` and the node's RPC v3.
 
+Reads go through ``chain/reads.py``: by default the package's storage (``StorageReads``), or its
+views for a package redeployed with ``#[view]`` on its readers (``ViewReads``, ``reads="views"``);
+``snapshot`` also reads the storage's ``ChainActivity`` either way.
+
 The SDK builds, signs and serialises transactions (``chain/signer.py``, ``chain/codec.py``) and
 carries the HTTP (``chain/rpc.py``); this class decides what to ask and turns the answers into
 domain values. What it deliberately does not use from the SDK, and why:
@@ -32,15 +36,15 @@ import contextlib
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
-from autobot.chain import views
-from autobot.chain.codec import entry_function, fail, field, obj, uint, view_arguments, view_result
+from autobot.chain.codec import entry_function, fail, field, obj, uint
 from autobot.chain.endpoints import RpcObserver
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
+from autobot.chain.reads import READS, SCOPED, RpcStorage, StorageReads
 from autobot.chain.responses import (
     decode_account_sequence,
     decode_block,
@@ -51,21 +55,31 @@ from autobot.chain.responses import (
 )
 from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.signer import Signer, signed_transaction_bytes
+from autobot.chain.view_reads import ViewReads
 from autobot.domain.bots import Bot
-from autobot.domain.calls import U64, Address, Call, MoveArg
+from autobot.domain.calls import Call, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
 from autobot.domain.feeds import PriceFeed
-from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
+from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
-from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
+from autobot.domain.snapshot import (
+    ChainActivity,
+    LotteryView,
+    Snapshot,
+    StatusOverview,
+    compute_overview,
+)
 from autobot.domain.values import ChainTime, normalise_address
-from autobot.errors import AutobotError, MoveAbort, RpcTimeout, StaleAnswer, TransientError
+from autobot.errors import AutobotError, RpcTimeout, StaleAnswer, TransientError
 
 if TYPE_CHECKING:
     from autobot.config import ChainConfig
 
-__all__ = ["DEFAULT_GAS_UNIT_PRICE", "SupraGateway"]
+type Reads = Literal["storage", "views"]
+"""``[chain] reads``: how the package is read (``chain/reads.py``)."""
+
+__all__ = ["DEFAULT_GAS_UNIT_PRICE", "SCOPED_VIEWS", "Reads", "SupraGateway"]
 
 log = structlog.get_logger(__name__)
 
@@ -76,28 +90,12 @@ _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 _EVENT_TYPE = re.compile(
     r"(0x[0-9a-fA-F]{1,64}::)?[A-Za-z_][A-Za-z0-9_]*::[A-Za-z_][A-Za-z0-9_<>,: ]*"
 )
-_E_HISTORY_MISSING = 0x1B01
-_ALL_VIEWS = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
-SCOPED_VIEWS: dict[LotteryStatus, frozenset[str]] = {
-    # the package only writes draw state from the first request (CLOSING on), winner state from
-    # the first compute (DRAWN on), a cancellation record with status CANCELED; accounting is
-    # what a refund plan splits by (CANCELED). Tickets sold come with the refund progress.
-    LotteryStatus.DRAFT: frozenset({"config", "refund"}),
-    LotteryStatus.ACTIVE: frozenset({"config", "refund"}),
-    LotteryStatus.CLOSING: frozenset({"config", "refund", "vrf"}),
-    LotteryStatus.DRAW_REQUESTED: frozenset({"config", "refund", "vrf"}),
-    LotteryStatus.DRAWN: frozenset({"config", "refund", "vrf", "winners"}),
-    LotteryStatus.PAYOUT: frozenset({"config", "refund", "vrf", "winners"}),
-    LotteryStatus.FINALIZED: frozenset({"config"}),
-    LotteryStatus.CANCELED: _ALL_VIEWS,
-}
+SCOPED_VIEWS = SCOPED
 """The views a ``scoped`` read asks for besides the status (``lottery_views``)."""
-_E_REGISTRY_MISSING = 0x1202  # also what sales views abort with for a lottery without sales
-_E_PRICE_FEED_NOT_FOUND = 0x1902  # ABORT_NAMES[0x1902]
 
 
 class SupraGateway:
-    """Reads views into domain values; signs, simulates, submits and tracks transactions."""
+    """Reads the package into domain values; signs, simulates, submits and tracks transactions."""
 
     def __init__(
         self,
@@ -109,11 +107,15 @@ class SupraGateway:
         tx_ttl_seconds: int = 60,
         max_gas_amount: int = 500_000,
         gas_unit_price: int | None = None,
-        max_concurrency: int = 8,
+        max_concurrency: int = 16,
         rpc: RpcClient | None = None,
         observer: RpcObserver | None = None,
+        reads: Reads = "storage",
     ) -> None:
-        """``observer`` receives every RPC attempt (endpoint label, outcome, seconds): metrics."""
+        """``observer`` receives every RPC attempt (endpoint label, outcome, seconds): metrics;
+        ``reads``: the package's storage (any node) or its views (a patched package)."""
+        if reads not in READS:
+            raise ValueError(f"reads must be one of {READS}, not {reads!r}")
         self._chain_id = chain_id
         self._package = normalise_address(package)
         self._rpc = rpc or RpcClient(
@@ -125,6 +127,16 @@ class SupraGateway:
         self._gas_price = gas_unit_price or DEFAULT_GAS_UNIT_PRICE
         self._gas_read_at = -GAS_PRICE_REFRESH_SECONDS
         self._limit = asyncio.Semaphore(max_concurrency)
+        self._reads_mode: Reads = reads
+        self._storage = StorageReads(
+            source=RpcStorage(rpc=self._rpc, package=self._package, limit=self._limit),
+            package=self._package,
+        )
+        self._reads: StorageReads | ViewReads = (
+            self._storage
+            if reads == "storage"
+            else ViewReads(rpc=self._rpc, package=self._package, limit=self._limit)
+        )
         self._last_time: ChainTime | None = None
         self._sequences: dict[str, int] = {}  # highest sequence number returned, per account
 
@@ -141,6 +153,7 @@ class SupraGateway:
             tx_ttl_seconds=chain.tx_ttl_seconds,
             max_gas_amount=chain.max_gas_amount,
             gas_unit_price=chain.gas_unit_price,
+            reads=chain.reads,
         )
 
     @property
@@ -154,6 +167,16 @@ class SupraGateway:
     @property
     def rpc(self) -> RpcClient:
         return self._rpc
+
+    @property
+    def reads(self) -> Reads:
+        """How the package is read: ``"storage"`` or ``"views"``."""
+        return self._reads_mode
+
+    @property
+    def storage(self) -> StorageReads:
+        """The package's storage (resources and table items), whatever ``reads`` says."""
+        return self._storage
 
     async def aclose(self) -> None:
         await self._rpc.aclose()
@@ -207,6 +230,9 @@ class SupraGateway:
     async def snapshot(
         self, *, lottery_ids: Collection[int], asset_ids: Collection[int] = ()
     ) -> Snapshot:
+        """Chain time, then the aggregates (bots, deposit, cap, feeds), the storage's activity and
+        every view of ``lottery_ids``, read concurrently. ``overview`` is the §6 formulas over
+        the lotteries read (``status_overview`` reads the chain's own)."""
         now = await self.chain_time()
         if time.monotonic() - self._gas_read_at >= GAS_PRICE_REFRESH_SECONDS:
             try:
@@ -214,20 +240,28 @@ class SupraGateway:
             except AutobotError as exc:  # keep the last price; the snapshot does not need it
                 log.warning("gas_price_refresh_failed", error=type(exc).__name__, detail=str(exc))
         async with _tasks() as group:
-            overview = group.create_task(self.status_overview(now.seconds))
-            bots = group.create_task(self.list_bots())
-            deposit = group.create_task(self.vrf_deposit_status())
-            cap = group.create_task(self.payout_batch_cap())
-            feeds = [group.create_task(self._feed_or_none(a)) for a in sorted(set(asset_ids))]
-            lotteries = [group.create_task(self._lottery_view(i)) for i in sorted(set(lottery_ids))]
+            if isinstance(self._reads, StorageReads):
+                both = group.create_task(self._reads.aggregates(asset_ids))
+            else:
+                aggregates = group.create_task(self._reads.aggregates(asset_ids))
+                activity = group.create_task(self._storage.activity())
+            lotteries = [
+                group.create_task(self._reads.lottery_view(i)) for i in sorted(set(lottery_ids))
+            ]
+        if isinstance(self._reads, StorageReads):
+            (bots, deposit, cap, feeds), chain_activity = both.result()
+        else:
+            (bots, deposit, cap, feeds), chain_activity = aggregates.result(), activity.result()
+        views = [t.result() for t in lotteries]
         return Snapshot(
             time=now,
-            overview=overview.result(),
-            bots=bots.result(),
-            feeds={f.asset_id: f for t in feeds if (f := t.result()) is not None},
-            deposit=deposit.result(),
-            cap=cap.result(),
-            lotteries={v.lottery_id: v for v in (t.result() for t in lotteries)},
+            overview=compute_overview(views, now.seconds),
+            bots=bots,
+            feeds={f.asset_id: f for f in feeds},
+            deposit=deposit,
+            cap=cap,
+            lotteries={v.lottery_id: v for v in views},
+            activity=chain_activity,
         )
 
     async def lottery_views(
@@ -238,230 +272,86 @@ class SupraGateway:
         ``scoped`` reads the status first and then only the views its status can make differ
         from their defaults (``SCOPED_VIEWS``); the others are left at their defaults.
         """
-        read = self._scoped_view if scoped else self._lottery_view
         async with _tasks() as group:
-            tasks = [group.create_task(read(i)) for i in sorted(set(lottery_ids))]
+            tasks = [
+                group.create_task(self._reads.lottery_view(i, scoped=scoped))
+                for i in sorted(set(lottery_ids))
+            ]
         return {v.lottery_id: v for v in (t.result() for t in tasks)}
 
-    async def _scoped_view(self, lottery_id: int) -> LotteryView:
-        status = await self.lottery_status(lottery_id)
-        wanted = SCOPED_VIEWS[status.status]
-        if len(wanted) == len(_ALL_VIEWS):
-            return await self._lottery_view(lottery_id)
-        reads = {
-            "config": self.lottery_config,
-            "accounting": self._accounting_or_zero,
-            "vrf": self.vrf_state,
-            "winners": self.winner_progress,
-            "refund": self.refund_progress,
-            "cancellation": self.cancellation,
-        }
-        async with _tasks() as group:
-            tasks = {name: group.create_task(reads[name](lottery_id)) for name in wanted}
-            archived = (
-                group.create_task(self.has_summary(lottery_id))
-                if status.status == LotteryStatus.FINALIZED
-                else None
-            )
-        return LotteryView(
-            lottery_id=lottery_id,
-            status=status.status,
-            snapshot_frozen=status.snapshot_frozen,
-            archived=archived.result() if archived is not None else False,
-            **{name: task.result() for name, task in tasks.items()},  # type: ignore[arg-type]
-        )
-
-    async def _feed_or_none(self, asset_id: int) -> PriceFeed | None:
-        try:
-            return await self.price_feed(asset_id)
-        except MoveAbort as exc:
-            if exc.code == _E_PRICE_FEED_NOT_FOUND:
-                return None
-            raise
-
-    async def _lottery_view(self, lottery_id: int) -> LotteryView:
-        async with _tasks() as group:
-            status = group.create_task(self.lottery_status(lottery_id))
-            config = group.create_task(self.lottery_config(lottery_id))
-            accounting = group.create_task(self._accounting_or_zero(lottery_id))
-            vrf = group.create_task(self.vrf_state(lottery_id))
-            winners = group.create_task(self.winner_progress(lottery_id))
-            refund = group.create_task(self.refund_progress(lottery_id))
-            cancellation = group.create_task(self.cancellation(lottery_id))
-        archived = False
-        if status.result().status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
-            archived = await self.has_summary(lottery_id)
-        return LotteryView(
-            lottery_id=lottery_id,
-            status=status.result().status,
-            snapshot_frozen=status.result().snapshot_frozen,
-            config=config.result(),
-            accounting=accounting.result(),
-            vrf=vrf.result(),
-            winners=winners.result(),
-            refund=refund.result(),
-            cancellation=cancellation.result(),
-            archived=archived,
-        )
-
-    async def _accounting_or_zero(self, lottery_id: int) -> Accounting:
-        """``accounting_snapshot`` aborts ``E_REGISTRY_MISSING`` in ``sales`` for a lottery that
-        has no sales state (no ticket sold yet): its accounting is all zeros."""
-        try:
-            return await self.accounting(lottery_id)
-        except MoveAbort as exc:
-            if exc.module == "sales" and exc.code == _E_REGISTRY_MISSING:
-                return Accounting()
-            raise
+    async def activity(self) -> ChainActivity:
+        """The storage's event-handle counters and registry lengths (``Snapshot.activity``)."""
+        return await self._storage.activity()
 
     async def has_summary(self, lottery_id: int) -> bool:
-        """True once ``history`` holds the lottery's summary (archived or finalized).
+        """True once ``history`` holds the lottery's summary (archived or finalized)."""
+        return await self._reads.has_summary(lottery_id)
 
-        ``views::get_lottery_summary`` aborts when there is none: a table miss in the framework
-        (``0x1::table``) or the history ledger missing altogether.
-        """
-        try:
-            await self.view("views", "get_lottery_summary", (U64(lottery_id),))
-        except MoveAbort as exc:
-            if exc.module == "table" or exc.code == _E_HISTORY_MISSING:
-                return False
-            raise
-        return True
-
-    # -- views ----------------------------------------------------------------------------------
+    # -- typed reads (``chain/reads.py``) -------------------------------------------------------
 
     async def view(
         self, module: str, function: str, args: Sequence[MoveArg] = (), *, count: int = 1
     ) -> list[object]:
-        """Call ``<package>::module::function`` as a view; the raw node-JSON results."""
-        return await self._view(module, function, args, count=count, decode=_results)
-
-    async def _view[T](
-        self,
-        module: str,
-        function: str,
-        args: Sequence[MoveArg],
-        *,
-        count: int,
-        decode: Callable[[list[object]], T],
-    ) -> T:
-        """A view decoded inside its RPC attempt: an answer that does not decode fails over."""
-        what = f"{module}::{function}"
-        body = {
-            "function": f"{self._package}::{module}::{function}",
-            "type_arguments": [],
-            "arguments": view_arguments(args),
-        }
-
-        def run(reply: Reply) -> T:
-            return decode(view_result(reply.json(what), count, what))
-
-        async with self._limit:
-            return await self._rpc.fetch(
-                "POST", "rpc/v3/view", what=what, decode=run, json_body=body
-            )
-
-    async def _one[T](
-        self, decode: Callable[[object], T], module: str, function: str, *args: MoveArg
-    ) -> T:
-        """A one-result view, decoded into a domain value by ``decode`` (``views.py``)."""
-        return await self._view(module, function, args, count=1, decode=lambda r: decode(r[0]))
+        """Call ``<package>::module::function`` as a view (``POST /rpc/v3/view``): the raw
+        node-JSON results. A published package answers only for its ``#[view]`` functions."""
+        views = (
+            self._reads
+            if isinstance(self._reads, ViewReads)
+            else ViewReads(rpc=self._rpc, package=self._package, limit=self._limit)
+        )
+        return await views.view(module, function, args, count=count)
 
     async def status_overview(self, now_ts: int) -> StatusOverview:
-        return await self._one(views.decode_overview, "views", "status_overview", U64(now_ts))
+        return await self._reads.status_overview(now_ts)
 
     async def list_bots(self) -> tuple[Bot, ...]:
-        return await self._one(views.decode_bot_list, "views", "list_automation_bots")
+        return await self._reads.list_bots()
 
     async def get_bot(self, operator: str) -> Bot | None:
-        return await self._one(
-            views.decode_bot_option, "views", "get_automation_bot", Address(operator)
-        )
+        return await self._reads.get_bot(operator)
 
     async def refund_progress(self, lottery_id: int) -> RefundProgress:
-        return await self._one(
-            views.decode_refund_progress, "views", "get_refund_progress", U64(lottery_id)
-        )
+        return await self._reads.refund_progress(lottery_id)
 
     async def cancellation(self, lottery_id: int) -> Cancellation | None:
-        return await self._one(
-            views.decode_cancellation, "views", "get_cancellation", U64(lottery_id)
-        )
+        return await self._reads.cancellation(lottery_id)
 
     async def vrf_deposit_status(self) -> VrfDepositStatus:
-        return await self._one(views.decode_deposit, "views", "get_vrf_deposit_status")
+        return await self._reads.vrf_deposit_status()
 
     async def lottery_status(self, lottery_id: int) -> LotteryStatusView:
-        return await self._one(views.decode_status, "views", "get_lottery_status", U64(lottery_id))
+        return await self._reads.lottery_status(lottery_id)
 
     async def lottery_config(self, lottery_id: int) -> LotteryConfig:
-        return await self._one(views.decode_config, "views", "get_lottery", U64(lottery_id))
+        return await self._reads.lottery_config(lottery_id)
 
     async def accounting(self, lottery_id: int) -> Accounting:
-        return await self._one(
-            views.decode_accounting, "views", "accounting_snapshot", U64(lottery_id)
-        )
+        return await self._reads.accounting(lottery_id)
 
     async def list_active(self, *, start: int = 0, limit: int = 1000) -> tuple[int, ...]:
-        return await self._one(views.decode_id_list, "views", "list_active", U64(start), U64(limit))
+        return await self._reads.list_active(start=start, limit=limit)
 
     async def lottery_ids(self, *, page: int = 1000) -> tuple[int, ...]:
-        """Every registered lottery id, oldest first.
-
-        The package has no "list all" view; ``list_by_all_tags(mask, from, limit)`` keeps the
-        lotteries whose tags include every bit of ``mask``, which with mask 0 is all of them
-        (newest first, ``limit <= 1000``). Paged until a short page.
-        """
-        found: list[int] = []
-        start = 0
-        while True:
-            ids = await self._one(
-                views.decode_id_list, "views", "list_by_all_tags", U64(0), U64(start), U64(page)
-            )
-            found.extend(ids)
-            if len(ids) < page:
-                break
-            start += page
-        return tuple(sorted(set(found)))
+        """Every registered lottery id, oldest first (``page``: kept for callers; the storage
+        read is one resource, the views page by 1000)."""
+        return await self._reads.lottery_ids()
 
     async def finalized_ids(self, *, page: int = 1000) -> tuple[int, ...]:
-        """Lotteries with a ``LotterySummary`` (finalized, or canceled and archived), oldest first.
-
-        ``views::list_finalized_ids(from, limit)`` (newest first, ``limit <= 1000``), paged; an
-        empty tuple without a history ledger.
-        """
-        found: list[int] = []
-        start = 0
-        while True:
-            try:
-                ids = await self._one(
-                    views.decode_id_list, "views", "list_finalized_ids", U64(start), U64(page)
-                )
-            except MoveAbort as exc:
-                if exc.code == _E_HISTORY_MISSING:
-                    return ()
-                raise
-            found.extend(ids)
-            if len(ids) < page:
-                break
-            start += page
-        return tuple(sorted(set(found)))
+        """Lotteries with a ``LotterySummary`` (finalized, or canceled and archived), oldest
+        first; empty without a history ledger."""
+        return await self._reads.finalized_ids()
 
     async def vrf_state(self, lottery_id: int) -> VrfState:
-        return await self._one(views.decode_vrf_state, "draw", "vrf_state_view", U64(lottery_id))
+        return await self._reads.vrf_state(lottery_id)
 
     async def winner_progress(self, lottery_id: int) -> WinnerProgress:
-        return await self._one(
-            views.decode_winner_progress, "payouts", "winner_progress", U64(lottery_id)
-        )
+        return await self._reads.winner_progress(lottery_id)
 
     async def price_feed(self, asset_id: int) -> PriceFeed:
-        return await self._one(
-            views.decode_price_feed, "price_feed", "get_price_view", U64(asset_id)
-        )
+        return await self._reads.price_feed(asset_id)
 
     async def payout_batch_cap(self) -> PayoutBatchCap | None:
-        return await self._one(views.decode_cap, "roles", "payout_batch_cap_view")
+        return await self._reads.payout_batch_cap()
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -646,10 +536,6 @@ class SupraGateway:
         return await self._rpc.fetch(
             "GET", f"rpc/v3/events/{event_type}", what="events", decode=_event_page, params=params
         )
-
-
-def _results(results: list[object]) -> list[object]:
-    return results
 
 
 def _gas_price(reply: Reply) -> int:

@@ -12,13 +12,15 @@ reads: every lottery the journal does not know as terminal, and the watched feed
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
 from autobot.domain.bots import Bot
-from autobot.domain.snapshot import Snapshot
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.snapshot import Snapshot, live_overview
 from autobot.errors import AutobotError
 from autobot.execution import DEFAULT_GUARDS, SLOT_STATES, GuardContext, Guards, Router
 from autobot.journal.protocol import Journal
@@ -206,15 +208,22 @@ async def read_snapshot(
 ) -> Snapshot:
     """One chain read within ``chain_deadline``, by default what the daemon's sweep reads: every
     lottery the journal does not know as terminal, and ``[feeds] assets`` or
-    ``config.DEFAULT_FEED_PROBE`` (``FeedsConfig.watched``). Raises ``AutobotError`` or
-    ``TimeoutError``."""
+    ``config.DEFAULT_FEED_PROBE`` (``FeedsConfig.watched``), with the overview the daemon exports
+    (``live_overview``). Raises ``AutobotError`` or ``TimeoutError``."""
     async with asyncio.timeout(chain_deadline(config)):
+        terminal: dict[int, int] | None = None
         if lottery_ids is None:
-            terminal = await journal.terminal_lotteries()
+            terminal = await journal.terminal_statuses()
             lottery_ids = [i for i in await gateway.lottery_ids() if i not in terminal]
         if asset_ids is None:
             asset_ids = config.feeds.watched
-        return await gateway.snapshot(lottery_ids=lottery_ids, asset_ids=asset_ids)
+        snapshot = await gateway.snapshot(lottery_ids=lottery_ids, asset_ids=asset_ids)
+    if terminal is None:
+        return snapshot
+    # the overview the daemon exports: every lottery read, the journal's terminal ones by status
+    known = Counter(LotteryStatus(s) for s in terminal.values())
+    overview = live_overview(snapshot.lotteries.values(), snapshot.now, terminal=known)
+    return replace(snapshot, overview=overview)
 
 
 # --------------------------------------------------------------------------------------------

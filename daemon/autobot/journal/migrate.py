@@ -59,7 +59,7 @@ def _order(table: Table) -> list[str]:
     """The columns that order a table's rows the same way on both sides."""
     if table.insertion_order:
         return ["rowid"]
-    return [c.name for c in table.columns if c.primary_key]
+    return [c.name for c in table.columns if c.primary_key] or list(table.primary_key)
 
 
 def _columns(table: Table) -> list[str]:

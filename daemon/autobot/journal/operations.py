@@ -9,6 +9,8 @@ and the translation of database errors; this module only holds the SQL of these 
   and the action hash), responsible, links; newest first.
 * **Lotteries** — those known terminal (finalized, or canceled and archived: never read again)
   and per-lottery next-check times (chain seconds).
+* **Event counts** — events counted exactly once across restarts (``price_feed_updates_total``):
+  a cursor per event type and a count per subject, written together.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +36,17 @@ from autobot.journal.records import (
 if TYPE_CHECKING:
     from autobot.journal.core import Conn
 
-__all__ = ["OperationsTables"]
+__all__ = ["EventCounts", "OperationsTables"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventCounts:
+    """An event type's counting so far: the first block not yet counted, how many events were
+    counted (the type's handle counter at that block), and the count per subject."""
+
+    next_height: int
+    seen: int
+    counts: Mapping[int, int]
 
 
 class OperationsTables:
@@ -154,6 +167,54 @@ class OperationsTables:
             "listing terminal lotteries", "SELECT lottery_id FROM terminal_lotteries"
         )
         return frozenset(int(r["lottery_id"]) for r in found)
+
+    async def terminal_statuses(self) -> dict[int, int]:
+        """Lotteries known terminal, by id: the status each was marked with (6 or 7)."""
+        found = await self._read(
+            "listing terminal lotteries", "SELECT lottery_id, status FROM terminal_lotteries"
+        )
+        return {int(r["lottery_id"]): int(r["status"]) for r in found}
+
+    # ------------------------------------------------------------------ event counts
+
+    async def event_counts(self, event_type: str) -> EventCounts | None:
+        """The cursor and counts of ``event_type`` (``None`` before anything was counted)."""
+        cursor = await self._read(
+            "reading an event cursor",
+            "SELECT next_height, seen FROM event_cursors WHERE event_type = ?",
+            (event_type,),
+        )
+        if not cursor:
+            return None
+        counts = await self._read(
+            "reading event counts",
+            "SELECT subject_id, count FROM event_counts WHERE event_type = ?",
+            (event_type,),
+        )
+        return EventCounts(
+            next_height=int(cursor[0]["next_height"]),
+            seen=int(cursor[0]["seen"]),
+            counts={int(r["subject_id"]): int(r["count"]) for r in counts},
+        )
+
+    async def count_events(
+        self, event_type: str, *, next_height: int, seen: int, added: Mapping[int, int]
+    ) -> None:
+        """Move ``event_type``'s cursor to ``next_height`` (``seen`` events counted in all) and
+        add ``added`` (subject → events) to its counts, in one commit."""
+        async with self._write(f"counting {event_type} events") as db:
+            await db.execute(
+                "INSERT INTO event_cursors VALUES (?, ?, ?) ON CONFLICT (event_type) DO UPDATE"
+                " SET next_height = excluded.next_height, seen = excluded.seen",
+                (event_type, next_height, seen),
+            )
+            rows = [(event_type, subject, n) for subject, n in sorted(added.items()) if n]
+            if rows:
+                await db.execute_many(
+                    "INSERT INTO event_counts VALUES (?, ?, ?) ON CONFLICT (event_type, subject_id)"
+                    " DO UPDATE SET count = event_counts.count + excluded.count",
+                    rows,
+                )
 
     async def set_next_check(self, lottery_id: int, chain_ts: int) -> None:
         """Do not read ``lottery_id`` again before chain time ``chain_ts``."""

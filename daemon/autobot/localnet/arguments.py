@@ -6,7 +6,7 @@ truncated, malformed or has trailing bytes. View arguments arrive as node JSON.
 
 Python values handed to the model: unsigned integers as ``int``, ``bool``, addresses as ``0x`` +
 64 lowercase hex ``str``, ``vector<u8>`` as ``bytes``, ``vector<u64>`` as ``list[int]``,
-``Option<u64>`` as ``int | None``.
+``Option<u64>`` as ``int | None``, ``Option<address>`` as ``str | None``.
 
 Node JSON (what the node prints): u8/u16 as numbers, u64/u128 as decimal strings, addresses and
 bytes as ``0x`` hex, ``Option`` as ``{"vec": []}`` / ``{"vec": [x]}``.
@@ -25,6 +25,7 @@ __all__ = ["ArgumentError", "decode_bcs_argument", "from_json_argument", "to_jso
 
 _BITS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "u128": 128, "u256": 256}
 _OPTION_U64 = "0x1::option::Option<u64>"
+_OPTION_ADDRESS = "0x1::option::Option<address>"
 _HEX_BYTES = re.compile(r"0x([0-9a-fA-F]{2})*")
 _DECIMAL = re.compile(r"[0-9]{1,80}")
 
@@ -50,13 +51,15 @@ def _read_fixed(deserializer: Deserializer, move_type: str) -> object:
         return "0x" + bytes(deserializer.fixed_bytes(32)).hex()
     if move_type == "vector<u64>":
         return [int(v) for v in deserializer.sequence(Deserializer.u64)]
-    if move_type == _OPTION_U64:
+    if move_type in (_OPTION_U64, _OPTION_ADDRESS):
         length = deserializer.uleb128()
         if length == 0:
             return None
         if length == 1:
-            return int(deserializer.u64())
-        raise ArgumentError(f"Option<u64> with {length} elements")
+            if move_type == _OPTION_U64:
+                return int(deserializer.u64())
+            return "0x" + bytes(deserializer.fixed_bytes(32)).hex()
+        raise ArgumentError(f"{move_type.removeprefix('0x1::option::')} with {length} elements")
     raise ArgumentError(f"unsupported Move type {move_type}")
 
 
@@ -88,6 +91,8 @@ def to_json_argument(move_type: str, value: object) -> object:
         return [str(v) for v in value]
     if move_type == _OPTION_U64:
         return {"vec": [] if value is None else [str(value)]}
+    if move_type == _OPTION_ADDRESS:
+        return {"vec": [] if value is None else [value]}
     return value  # bool, address
 
 
@@ -116,12 +121,7 @@ def from_json_argument(move_type: str, raw: object) -> object:
             return raw == "true"
         raise ArgumentError(f"expected bool, got {raw!r}")
     if move_type == "address":
-        if not isinstance(raw, str):
-            raise ArgumentError(f"expected an address string, got {raw!r}")
-        try:
-            return normalise_address(raw)
-        except ValueError as exc:
-            raise ArgumentError(str(exc)) from None
+        return _address(raw)
     if move_type == "vector<u8>":
         if not isinstance(raw, str) or _HEX_BYTES.fullmatch(raw) is None:
             raise ArgumentError(f"expected vector<u8> as 0x-prefixed hex, got {raw!r}")
@@ -137,4 +137,20 @@ def from_json_argument(move_type: str, raw: object) -> object:
                 raise ArgumentError("Option<u64> with more than one element")
             return _int("u64", items[0]) if items else None
         raise ArgumentError(f'expected Option<u64> as {{"vec": [...]}}, got {raw!r}')
+    if move_type == _OPTION_ADDRESS:
+        if isinstance(raw, dict) and set(raw) == {"vec"} and isinstance(raw["vec"], list):
+            items = raw["vec"]
+            if len(items) > 1:
+                raise ArgumentError("Option<address> with more than one element")
+            return _address(items[0]) if items else None
+        raise ArgumentError(f'expected Option<address> as {{"vec": [...]}}, got {raw!r}')
     raise ArgumentError(f"unsupported Move type {move_type}")
+
+
+def _address(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ArgumentError(f"expected an address string, got {raw!r}")
+    try:
+        return normalise_address(raw)
+    except ValueError as exc:
+        raise ArgumentError(str(exc)) from None

@@ -27,6 +27,7 @@ from autobot.localnet.config_writer import write_daemon_config
 from autobot.localnet.faults import load_fault_spec
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions, is_loopback
+from autobot.localnet.scenario import BUILT_IN
 from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
 __all__ = ["localnet_command", "options_from_args"]
@@ -43,8 +44,10 @@ def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
         )
     if not 0 <= args.port < 65536:
         raise ValueError(f"--port must be in 0..65535, got {args.port}")
-    if args.scenario not in ("demo", "empty") and not Path(args.scenario).is_file():
-        raise ValueError(f"--scenario: no such file {args.scenario!r} (or use demo / empty)")
+    if args.scenario not in BUILT_IN and not Path(args.scenario).is_file():
+        raise ValueError(
+            f"--scenario: no such file {args.scenario!r} (or use {' / '.join(BUILT_IN)})"
+        )
     faults = load_fault_spec(args.faults) if args.faults else None  # FaultSpecError: ValueError
     return LocalnetOptions(
         host=args.host,

@@ -42,7 +42,9 @@ def write_daemon_config(
     The config runs **live** with the demo-friendly values the engine issue asks for: feeds put
     in fallback when stale, VRF failures cancelled, and timings scaled to the localnet's
     ``time_scale`` so a demo at time-scale 60 finishes within minutes: a sweep every chain minute
-    (at most every 2 wall seconds) and a VRF deadline of 30 chain minutes.
+    (at most every 2 wall seconds) and a VRF deadline of 30 chain minutes. ``[chain] reads``
+    follows the package the localnet serves: ``storage`` for the package as published,
+    ``views`` for ``--views patched`` (a package redeployed with ``#[view]`` on its readers).
     """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,6 +58,7 @@ def write_daemon_config(
     poll = max(0.25, min(2.0, 60.0 / max(info.time_scale, 1e-9)))
     journal_path = journal if journal is not None else Path(path.stem + "-journal.sqlite3")
     operators = ", ".join(f"{name} = {_quote(p.name)}" for name, p in operator_keys.items())
+    reads = "views" if info.views == "patched" else "storage"
     text = f"""\
 # autobot daemon config for the localnet at {info.rpc_url} (written by `autobot localnet`).
 # The key files beside this file hold the localnet's well-known DEV keys: never use them elsewhere.
@@ -66,6 +69,7 @@ chain_id = {info.chain_id}
 package_address = {_quote(info.package_address)}
 request_timeout_seconds = 10.0
 tx_ttl_seconds = 30
+reads = {_quote(reads)}
 
 [keys]
 admin_key_file = {_quote(admin_key.name)}

@@ -5,7 +5,7 @@
 (a global id for paging, a per-type sequence number). The ``*_row`` functions build the stored
 ``TransactionRow`` with its ``TransactionV3`` JSON.
 
-System transactions (oracle, price pusher) are hashed as
+System transactions (oracle, price pusher, buyers, treasury) are hashed as
 ``sha3-256(b"LOCALNET::SystemTransaction" || u64 system counter || actor:module::function)``:
 unique per chain, since the counter is persisted.
 """

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import structlog
 
 from autobot.localnet.accounts import DevAccounts
+from autobot.localnet.actors import Actors
+from autobot.localnet.buyers import Buyers
 from autobot.localnet.execution import EventLedger
 from autobot.localnet.model import PackageModel
 from autobot.localnet.model.state import RowEncoder
@@ -26,8 +28,9 @@ from autobot.localnet.render import (
     event_json,
     transaction_json,
 )
-from autobot.localnet.scenario import CallbackRule, ScenarioInfo, seed
+from autobot.localnet.scenario import BUILT_IN, CallbackRule, ScenarioInfo, seed
 from autobot.localnet.store import BlockHeader, NodeStore, StoredChain, TransactionRow
+from autobot.localnet.treasury import Treasury
 
 if TYPE_CHECKING:
     from autobot.localnet.node import NodeOptions
@@ -60,7 +63,7 @@ def create_genesis(
     model = PackageModel(
         package_address=package, vrf_retry="strict" if options.vrf_retry == "strict" else "intent"
     )
-    scenario = options.scenario if options.scenario in ("demo", "empty") else Path(options.scenario)
+    scenario = options.scenario if options.scenario in BUILT_IN else Path(options.scenario)
     info = seed(
         model,
         scenario=scenario,
@@ -68,9 +71,14 @@ def create_genesis(
         operators=[op.address for op in accounts.operators],
         now_ts=now_us // 1_000_000,
     )
-    oracle = Oracle(
-        settings=_oracle_settings(info),
-        admin_address=accounts.admin.address,
+    actors = Actors(
+        oracle=Oracle(settings=_oracle_settings(info), admin_address=accounts.admin.address),
+        buyers=None
+        if info.buyers is None
+        else Buyers(settings=info.buyers, genesis_ts=info.genesis_ts),
+        treasury=None
+        if info.treasury is None
+        else Treasury(settings=info.treasury, admin_address=accounts.admin.address),
     )
     digest = hashlib.sha3_256(b"LOCALNET::Genesis")
     digest.update(options.chain_id.to_bytes(1, "little") + now_us.to_bytes(8, "little"))
@@ -119,7 +127,8 @@ def create_genesis(
     )
     model.mark_all_dirty()
     rows = model.changed_rows(RowEncoder())
-    oracle_json = oracle.to_json()
+    oracle_json = actors.oracle.to_json()
+    actors_json = actors.to_json()
     store.commit_block(
         tip=tip,
         store_block=True,
@@ -132,6 +141,7 @@ def create_genesis(
             "scenario": info.name,
             "model_meta": {"package_address": package, "vrf_retry": model.vrf_retry},
             "oracle": oracle_json,
+            "actors": actors_json,
             "system_count": "0",
         },
         model_rows=rows,
@@ -148,6 +158,7 @@ def create_genesis(
         model_rows=[],  # the caller has the model itself
         vrf_retry=model.vrf_retry,
         oracle=oracle_json,
+        actors=actors_json,
         sequences={},
         event_counts=counts,
         next_event_id=len(events) + 1,

@@ -5,13 +5,14 @@ Everything runs on one asyncio loop and every state change happens inside a sync
 
 * Blocks are produced every ``block_interval_ms`` (``run``), also when empty, so height and
   timestamp advance continuously; a block's timestamp is chain time, strictly increasing.
-* A block runs the oracle's due system calls first, then the executable user transactions (per
+* A block runs the due system calls of the localnet's actors first (``actors.py``: the dVRF
+  oracle and price pusher, the buyers, the treasury), then the executable user transactions (per
   account in sequence-number order, accounts in arrival order). A user transaction consumes its
   sequence number whether it succeeds or aborts; an abort changes no state.
 * A pending transaction that expires (host wall clock) before its turn is dropped and reported
   with status ``Invalid``.
 * Persistence (``store.py``): a block with transactions is written in one SQLite transaction with
-  the model rows it changed and the oracle state; otherwise the tip is written every
+  the model rows it changed and the actors' state; otherwise the tip is written every
   ``tip_write_every_blocks`` blocks and at ``close``. After a crash up to that many empty blocks
   are produced again (with new times).
 * Simulation runs the call on the live model and undoes it (``PackageModel.simulate``), so it
@@ -36,6 +37,7 @@ from pathlib import Path
 import structlog
 
 from autobot.localnet.accounts import DevAccount, DevAccounts, dev_accounts, normalise_address
+from autobot.localnet.actors import Actors
 from autobot.localnet.admission import DecodedTransaction, RejectCode, Rejected, decode_transaction
 from autobot.localnet.arguments import ArgumentError, from_json_argument
 from autobot.localnet.chain_clock import ChainClock
@@ -105,7 +107,7 @@ class LocalNode:
         options: NodeOptions,
         store: NodeStore,
         model: PackageModel,
-        oracle: Oracle,
+        actors: Actors,
         tip: BlockHeader,
         sequences: dict[str, int],
         events: EventLedger,
@@ -118,7 +120,7 @@ class LocalNode:
         self.chain_id = options.chain_id
         self._store = store
         self._model = model
-        self._oracle = oracle
+        self._actors = actors
         self._tip = tip
         self._last_written_height = tip.height
         self._sequences = sequences
@@ -174,8 +176,9 @@ class LocalNode:
                 )
             if legacy:
                 model.mark_all_dirty()  # schema 1: the next write stores every row
-            oracle = Oracle.restore(
-                state=stored.oracle,
+            actors = Actors.restore(
+                oracle=stored.oracle,
+                actors=stored.actors,
                 admin_address=accounts.admin.address,
             )
         except BaseException:
@@ -193,7 +196,7 @@ class LocalNode:
             options=options,
             store=store,
             model=model,
-            oracle=oracle,
+            actors=actors,
             tip=stored.tip,
             sequences=dict(stored.sequences),
             events=EventLedger(counts=stored.event_counts, next_id=stored.next_event_id),
@@ -251,7 +254,12 @@ class LocalNode:
 
     @property
     def oracle(self) -> Oracle:
-        return self._oracle
+        return self._actors.oracle
+
+    @property
+    def actors(self) -> Actors:
+        """The localnet's own actors (oracle, buyers, treasury)."""
+        return self._actors
 
     def sequence_number(self, address: str, *, behind: int = 0) -> int:
         """``address``'s sequence number now, or as of ``behind`` blocks ago (a lagging view)."""
@@ -490,7 +498,7 @@ class LocalNode:
         for expired in self._mempool.drop_expired(wall):
             log.info("localnet_tx_expired_in_mempool", tx_hash=expired.tx.hash)
             rows.append(invalid_row(expired))
-        system_calls = self._oracle.due_calls(now_s=block_s, model=self._model)
+        system_calls = self._actors.due_calls(now_s=block_s, height=height, model=self._model)
         ready = self._mempool.take_ready(self.sequence_number)
         system_hashes = []
         for call in system_calls:
@@ -541,7 +549,7 @@ class LocalNode:
                 )
             )
             model_changed |= outcome.success
-            model_changed |= self._oracle.settled(call, success=outcome.success, model=self._model)
+            model_changed |= self._actors.settled(call, success=outcome.success, model=self._model)
             level = log.info if call.actor == "dvrf_oracle" or not outcome.success else log.debug
             level(
                 "localnet_system_tx_executed",
@@ -576,7 +584,7 @@ class LocalNode:
             )
             model_changed |= outcome.success
             log.debug("localnet_tx_executed", tx_hash=tx.hash, status=outcome.status, height=height)
-        model_changed |= self._oracle.observe(model=self._model, block_s=block_s)
+        model_changed |= self._actors.observe(model=self._model, block_s=block_s)
         self._tip = block
         self._block_times.append((block.timestamp_us, block.height, wall))
         self._history.record(block, previous)
@@ -601,7 +609,8 @@ class LocalNode:
         model_changed: bool,
     ) -> None:
         meta: dict[str, object] = {
-            "oracle": self._oracle.to_json(),
+            "oracle": self._actors.oracle.to_json(),
+            "actors": self._actors.to_json(),
             "system_count": str(self._system_count),
         }
         drop: list[str] = []

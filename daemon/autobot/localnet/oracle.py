@@ -90,7 +90,7 @@ class OracleSettings:
 class SystemCall:
     """An entry-function call the node runs as a system transaction."""
 
-    actor: str  # "dvrf_oracle" | "price_pusher"
+    actor: str  # "dvrf_oracle" | "price_pusher" | "buyer" | "treasury"
     sender: str  # shown in the transaction header; no sequence number is used
     module: str
     function: str

@@ -6,8 +6,9 @@
   node's module events; ``sequence_number`` counts the events of that type from 0 (a localnet
   choice: clients may use it to de-duplicate), ``data`` is the model's node JSON.
 * Transaction: ``TransactionV3`` — user transactions are ``txn_type: "user"``; the localnet's
-  system transactions (oracle, price pusher) are ``txn_type: "automated"`` (executed by the chain on
-  an account's behalf, no sequence number), with authenticator ``{"LocalnetSystem": {"actor"}}``.
+  system transactions (oracle, price pusher, buyers, treasury) are ``txn_type: "automated"``
+  (executed by the chain on an account's behalf, no sequence number), with authenticator
+  ``{"LocalnetSystem": {"actor"}}``.
   ``output.Move.vm_status`` is ``"Executed successfully"`` or the abort text of
   ``autobot.chain.aborts.format_vm_status``.
 """

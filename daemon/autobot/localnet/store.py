@@ -2,8 +2,8 @@
 
 What is kept: chain identity (chain id, package address), the tip block, every block that carried
 transactions, every executed (or dropped) transaction with its bytes, status, rendered JSON and
-wall times, every event, account sequence numbers, the package model's state and the oracle's
-bookkeeping. One block is written in one SQLite transaction; the node writes only blocks with
+wall times, every event, account sequence numbers, the package model's state and the bookkeeping of
+the localnet's actors (``oracle``; ``actors`` for the buyers and the treasury). One block is written in one SQLite transaction; the node writes only blocks with
 transactions, plus the tip every few blocks so that chain time and height resume where they were.
 
 The model is kept as rows (``model_rows``: one per table slot, ``model.state.RowEncoder``) and a
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["BlockHeader", "EventRow", "NodeStore", "StoredChain", "TransactionRow"]
@@ -119,6 +119,7 @@ class StoredChain:
     event_counts: dict[str, int]
     next_event_id: int
     system_count: int
+    actors: dict[str, object] = field(default_factory=dict)  # buyers and treasury, if any
 
 
 class NodeStore:
@@ -177,6 +178,7 @@ class NodeStore:
             event_counts=counts,
             next_event_id=(int(max_id) + 1) if max_id is not None else 1,
             system_count=int(self._meta("system_count") or 0),
+            actors=json.loads(self._meta("actors") or "{}"),
         )
 
     def commit_block(

@@ -14,9 +14,10 @@ refusal shape).
 ``POST /localnet/v1/view`` (dev only, same body and answer) evaluates any reader in either mode.
 
 ``DEFAULT_VIEW_MODE`` is the one default every localnet uses unless told otherwise (``autobot
-localnet``, ``LocalnetOptions``, the daemon's embedded mode, ``make run``, tests, soak, bench). It
-stays ``patched`` while the daemon still reads through views; the change that makes the daemon
-read storage flips it to ``published``. This module imports nothing heavy: ``autobot.cli`` reads it.
+localnet``, ``LocalnetOptions``, the daemon's embedded mode, ``make run``, tests, soak, bench):
+``published``, since the daemon reads the package's storage (``[chain] reads = "storage"``,
+``chain/reads.py``). A config written for a ``patched`` localnet reads through its views
+(``reads = "views"``). This module imports nothing heavy: ``autobot.cli`` reads it.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class ViewMode(StrEnum):
     PATCHED = "patched"
 
 
-DEFAULT_VIEW_MODE = ViewMode.PATCHED
-"""Flip to ``ViewMode.PUBLISHED`` once the daemon reads storage (issue 11, section 2)."""
+DEFAULT_VIEW_MODE = ViewMode.PUBLISHED
+"""The package as published: the daemon reads its storage (issue 11)."""
 
 NOT_A_VIEW_MESSAGE = "function not marked as view function"
 """The aptos VM's message for a view call of a function without ``#[view]``."""

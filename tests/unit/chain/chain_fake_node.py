@@ -1,7 +1,7 @@
 """A tiny scriptable Supra RPC node (aiohttp) for the gateway's error-mapping tests.
 
 By default it answers like a healthy node of chain 77: views from ``chain_samples``, a latest
-block, accounts, submit, transaction status and events. A test overrides any route by putting a
+block, accounts, submit, transaction status and events; resources are missing (404). A test overrides any route by putting a
 handler in ``node.routes[(method, path_suffix)]``, or replaces every answer with ``node.fixed``.
 Requests are recorded in ``node.requests``. Imported as a plain module (unique name).
 """
@@ -66,6 +66,10 @@ class FakeNode:
             request_body = json.loads(body)
             _, module, function = request_body["function"].split("::")
             return reply({"result": [self.views[(module, function)]]})
+        if "/resources" in path:  # no package storage: every resource is missing
+            return reply(
+                {"message": f"Resource not found by Address, Struct tag({path})"}, status=404
+            )
         if "rpc/v3/accounts/" in path:
             return reply({"sequence_number": self.sequence, "authentication_key": "0x00"})
         if path.endswith("estimate_gas_price"):

@@ -79,6 +79,7 @@ def gateway(*urls: str, timeout: float = 0.5, observer: object = None) -> SupraG
         package=samples.PACKAGE,
         request_timeout=timeout,
         observer=observer,  # type: ignore[arg-type]
+        reads="views",  # the fake node answers the package's readers as views
     )
 
 
@@ -159,7 +160,9 @@ async def test_reads_ride_through_an_endpoint_that_goes_down_and_it_cools_off(
         timeout=0.5,
         policy=HealthPolicy(failure_threshold=1, cooldown_seconds=60),
     )
-    async with SupraGateway(rpc_urls=(), chain_id=77, package=samples.PACKAGE, rpc=rpc) as gw:
+    async with SupraGateway(
+        rpc_urls=(), chain_id=77, package=samples.PACKAGE, rpc=rpc, reads="views"
+    ) as gw:
         await gw.chain_time()
         first.fixed = answer({"message": "down"}, status=503)
         assert (await gw.list_bots()) == (await gw.list_bots())

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from autobot.domain.bots import Bot
 from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
 from autobot.domain.lotteries import LotteryConfig, LotteryStatus
 from autobot.domain.refunds import Cancellation, RefundProgress
-from autobot.domain.snapshot import LotteryView, Snapshot, compute_overview
+from autobot.domain.snapshot import (
+    LotteryView,
+    OverviewTally,
+    Snapshot,
+    compute_overview,
+    live_overview,
+)
 from autobot.domain.values import normalise_address
 
 CONFIG = LotteryConfig(sales_start=0, sales_end=100)
@@ -85,3 +93,85 @@ def test_snapshot_build_keys_views_and_is_frozen() -> None:
         snap.lotteries[2] = snap.lotteries[1]  # type: ignore[index]
     with pytest.raises(AttributeError):
         snap.bots = ()  # type: ignore[misc]
+
+
+def test_the_live_overview_counts_terminal_lotteries_by_status_alone() -> None:
+    # given: a live refund, an archived refund and a finalized lottery with a payout backlog
+    owed = RefundProgress(active=True, refund_round=1, tickets_refunded=3, tickets_sold=10)
+    done = RefundProgress(active=True, refund_round=2, tickets_refunded=10, tickets_sold=10)
+    backlog = WinnerProgress(initialized=True, next_winner_batch_no=2, payout_round=1)
+    views = [
+        _view(1, LotteryStatus.CANCELED, refund=owed),
+        _view(2, LotteryStatus.CANCELED, refund=done, archived=True),
+        _view(3, LotteryStatus.FINALIZED, winners=backlog),
+    ]
+    full = compute_overview(views, 0)
+    filtered = compute_overview(views, 0, exclude_terminal=True)
+    live = live_overview(views, 0, terminal={LotteryStatus.FINALIZED: 4})
+    # then: the package's own counts them all (its counters never age out, §10.10) ...
+    assert (full.total, full.refund_active, full.payout_backlog) == (3, 2, 1)
+    # ... the filtered variant leaves the terminal ones out altogether ...
+    assert (filtered.total, filtered.canceled, filtered.finalized, filtered.refund_active) == (
+        1,
+        1,
+        0,
+        1,
+    )
+    # ... and the live overview counts them (and four more from the journal) by status only
+    assert (live.total, live.canceled, live.finalized) == (7, 2, 5)
+    assert (live.refund_active, live.refund_batch_pending, live.payout_backlog) == (1, 7, 0)
+
+
+def test_the_tally_keeps_the_live_overview_as_views_come_change_and_go() -> None:
+    rng = random.Random(11)
+    tally = OverviewTally()
+    kept: dict[int, LotteryView] = {}
+    for step in range(2_000):
+        lottery_id = rng.randrange(60)
+        if rng.random() < 0.15:
+            tally.discard(lottery_id)
+            kept.pop(lottery_id, None)
+        else:
+            sold = rng.randrange(0, 20)
+            view = _view(
+                lottery_id,
+                rng.choice(list(LotteryStatus)),
+                archived=rng.random() < 0.2,
+                vrf=VrfState(
+                    status=rng.choice(list(VrfStatus)),
+                    consumed=rng.random() < 0.5,
+                    retry_after_ts=rng.randrange(0, 200),
+                ),
+                winners=WinnerProgress(
+                    initialized=rng.random() < 0.5,
+                    total_required=rng.randrange(3),
+                    total_assigned=rng.randrange(3),
+                    next_winner_batch_no=rng.randrange(3),
+                    payout_round=rng.randrange(3),
+                ),
+                refund=RefundProgress(
+                    active=rng.random() < 0.5,
+                    refund_round=rng.randrange(2),
+                    tickets_sold=sold,
+                    tickets_refunded=rng.randrange(0, sold + 1),
+                ),
+                cancellation=Cancellation(
+                    reason_code=1,
+                    canceled_ts=rng.randrange(0, 100_000),
+                    previous_status=LotteryStatus.ACTIVE,
+                )
+                if rng.random() < 0.5
+                else None,
+            )
+            tally.set(view)
+            if view.is_terminal:
+                kept.pop(lottery_id, None)
+            else:
+                kept[lottery_id] = view
+        if step % 50 == 0:
+            now = rng.randrange(0, 200_000)
+            terminal = {LotteryStatus.FINALIZED: rng.randrange(5)}
+            assert tally.overview(now, terminal=terminal) == live_overview(
+                kept.values(), now, terminal=terminal
+            )
+    assert len(tally) == len(kept)

@@ -12,6 +12,8 @@ import pytest
 from autobot.clock import FakeClock
 from autobot.domain.actions import ActionKey, ActionKind
 from autobot.errors import JournalError
+from autobot.feed_updates import PRICE_UPDATED
+from autobot.journal.operations import EventCounts
 from autobot.journal.records import ActionState, NewIncident, RequestKind, TxState
 from autobot.journal.schema import SCHEMA_VERSION, migration_statements
 from autobot.journal.store import SqliteJournal
@@ -280,6 +282,25 @@ async def test_a_journal_written_by_schema_version_2_opens_and_migrates(tmp_path
     ]
     assert added.id == 4
     assert pragma(path, "user_version") == SCHEMA_VERSION
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    assert normalised_schema(path) == normalised_schema(new)
+
+
+async def test_a_journal_written_by_schema_version_3_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the release of schema 3 (events counted exactly once) wrote
+    path = released_journal(tmp_path / "journal.sqlite3", 3)
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_400.0)) as journal:
+        counted = await journal.event_counts(PRICE_UPDATED)
+        refunds = await journal.transactions("refund:5:0")
+        await journal.count_events(PRICE_UPDATED, next_height=150, seen=12, added={2: 1})
+        again = await journal.event_counts(PRICE_UPDATED)
+    # then: its counts read as before and take more; its transactions carry no fencing epoch
+    assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
+    assert again == EventCounts(next_height=150, seen=12, counts={1: 5, 2: 2})
+    assert [t.epoch for t in refunds] == [None, None, None]
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 4
     new = tmp_path / "new.sqlite3"
     await (await SqliteJournal.open(new, clock=FakeClock())).close()
     assert normalised_schema(path) == normalised_schema(new)

@@ -9,6 +9,7 @@ import pytest
 
 from autobot.clock import Clock, FakeClock
 from autobot.errors import JournalError
+from autobot.journal.operations import EventCounts
 from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionState,
@@ -280,6 +281,36 @@ async def test_a_terminal_lottery_is_remembered_and_loses_its_next_check(
     # then
     assert await journal.terminal_lotteries() == frozenset({5})
     assert await journal.next_checks() == {6: 950}
+
+
+async def test_terminal_statuses_keep_the_status_each_was_marked_with(journal: Journal) -> None:
+    # when
+    await journal.mark_terminal_many({5: 6, 7: 7}, chain_now=1_000)
+    await journal.mark_terminal(9, status=6, chain_now=1_010)
+    # then
+    assert await journal.terminal_statuses() == {5: 6, 7: 7, 9: 6}
+
+
+async def test_event_counts_move_their_cursor_and_add_up_per_subject(
+    open_journal: OpenJournal, clock: FakeClock
+) -> None:
+    event = "price_feed::PriceFeedUpdatedEvent"
+    async with await open_journal(clock) as journal:
+        # given: nothing counted yet
+        assert await journal.event_counts(event) is None
+        # when: a first cursor, then two batches of counts (a zero is not a row)
+        await journal.count_events(event, next_height=11, seen=3, added={})
+        await journal.count_events(event, next_height=20, seen=7, added={1: 3, 2: 1, 4: 0})
+        await journal.count_events(event, next_height=25, seen=9, added={1: 2})
+        await journal.count_events("other::Event", next_height=5, seen=1, added={1: 1})
+    # then: the cursor is the last one, the counts their sums, also after reopening
+    async with await open_journal(clock) as journal:
+        assert await journal.event_counts(event) == EventCounts(
+            next_height=25, seen=9, counts={1: 5, 2: 1}
+        )
+        assert await journal.event_counts("other::Event") == EventCounts(
+            next_height=5, seen=1, counts={1: 1}
+        )
 
 
 async def test_next_check_is_replaced_not_duplicated(journal: Journal) -> None:

@@ -55,6 +55,9 @@ def config(
     distribution: tuple[int, int, int, int] = (6_000, 0, 2_500, 1_500),
     sales_start: int = NOW - 86_400,
     sales_end: int = NOW - 600,
+    price: int = PRICE,
+    max_total: int = 100_000,
+    per_address: int = 0,
 ) -> LotteryConfig:
     return LotteryConfig(
         event_slug=b"test",
@@ -65,9 +68,9 @@ def config(
         tags_mask=0,
         sales_start=sales_start,
         sales_end=sales_end,
-        ticket_price=PRICE,
-        max_tickets_total=100_000,
-        max_tickets_per_address=0,
+        ticket_price=price,
+        max_tickets_total=max_total,
+        max_tickets_per_address=per_address,
         distribution=SalesDistribution(
             prize_bps=distribution[0],
             jackpot_bps=distribution[1],

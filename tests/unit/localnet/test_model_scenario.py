@@ -8,7 +8,19 @@ import pytest
 from model_builders import ADMIN, NOW, OP_A, OP_B, demo_model
 
 from autobot.localnet.model import LotteryStatus, PackageModel, RetryStrategy
-from autobot.localnet.scenario import CallbackMode, CallbackRule, ScenarioError, seed
+from autobot.localnet.scenario import (
+    BurstSpec,
+    BuyersSpec,
+    CallbackMode,
+    CallbackRule,
+    ExpectedHashMode,
+    ScenarioError,
+    TreasuryLotterySpec,
+    mismatch_hash,
+    partner_address,
+    pool_buyer_address,
+    seed,
+)
 
 
 def fresh() -> PackageModel:
@@ -240,3 +252,176 @@ def test_only_a_canceled_lottery_without_tickets_can_be_archived(tmp_path: Path)
     with pytest.raises(ScenarioError) as caught:
         seed(fresh(), scenario=path, admin=ADMIN, operators=[], now_ts=NOW)
     assert any("lotteries[0].archived" in p for p in caught.value.problems)
+
+
+PLAYBOOK_TOML = """
+name = "playbook-file"
+[payout_cap]
+max_batch_size = 500
+operations_budget_total = 1000000000
+nonce_stride = 1
+[[lotteries]]
+id = 1
+status = "active"
+tickets_sold = 4
+sales_end_offset_seconds = 3600
+max_tickets_total = 50
+max_tickets_per_address = 5
+[[partner_caps]]
+partner = 3
+max_total_payout = 1000
+expires_offset_seconds = 600
+[[partner_caps]]
+partner = "0x00000000000000000000000000000000000000000000000000000000000000aa"
+max_total_payout = 5
+nonce_stride = 2
+[[premium_caps]]
+holder = 0
+expires_offset_seconds = -60
+referrer = 1
+[dual_write]
+abort_on_mismatch = true
+[[dual_write.expected]]
+lottery = 1
+hash = "mismatch"
+[[dual_write.expected]]
+lottery = 9
+hash = "0x0102"
+[buyers]
+purchases_per_minute = 0.5
+pool = 7
+quantities = [1, 128]
+lotteries = [1]
+[[buyers.bursts]]
+lottery = 1
+at_offset_seconds = 30
+purchases = 3
+[treasury]
+batch_winners = 3
+reissue_cap = true
+[[treasury.overrides]]
+id = 1
+partner = 3
+partner_amount = 10
+expected_hash = "match"
+finalize_delay_seconds = 0
+"""
+
+
+def test_a_toml_scenario_seeds_caps_dual_write_and_configures_the_actors(tmp_path: Path) -> None:
+    path = tmp_path / "playbook.toml"
+    path.write_text(PLAYBOOK_TOML)
+    model = fresh()
+    info = seed(model, scenario=path, admin=ADMIN, operators=[], now_ts=NOW)
+    config = model.state.lotteries[1].config
+    assert (config.max_tickets_total, config.max_tickets_per_address) == (50, 5)
+    partner = partner_address(3)
+    assert model.state.g.partner_index == (partner, "0x" + "0" * 62 + "aa")
+    assert model.state.partner_caps[partner].expires_at == NOW + 600
+    assert model.state.partner_caps["0x" + "0" * 62 + "aa"].expires_at == 0  # never expires
+    holder = model.state.premium_caps[pool_buyer_address(0)]
+    assert (holder.expires_at, holder.referrer) == (NOW - 60, pool_buyer_address(1))
+    assert model.view("legacy_bridge", "dual_write_flags", [])[0]["abort_on_mismatch"] is True  # type: ignore[index]
+    assert model.view("legacy_bridge", "pending_expected_hashes", []) == [["1", "9"]]
+    assert model.view("legacy_bridge", "dual_write_status", [1])[0]["expected_hash"] == {  # type: ignore[index]
+        "vec": ["0x" + mismatch_hash(1).hex()]
+    }
+    assert info.buyers == BuyersSpec(
+        purchases_per_minute=0.5,
+        pool=7,
+        quantities=(1, 128),
+        lotteries=(1,),
+        bursts=(BurstSpec(lottery=1, at=30, purchases=3, buyers=3),),
+    )
+    assert info.treasury is not None
+    assert (info.treasury.batch_winners, info.treasury.reissue_cap) == (3, True)
+    assert info.treasury.overrides == (
+        TreasuryLotterySpec(
+            id=1,
+            partner=partner,
+            partner_amount=10,
+            expected_hash=ExpectedHashMode.MATCH,
+            finalize_delay=0,
+        ),
+    )
+    assert info.genesis_ts == NOW
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[buyers]\npurchases_per_minute = 0\n", "buyers.purchases_per_minute"),
+        ("[buyers]\nquantities = [0]\n", "buyers.quantities"),
+        ("[buyers]\nquantities = [129]\n", "buyers.quantities"),
+        ("[buyers]\ncolour = 1\n", "buyers.colour: unknown key"),
+        ("[buyers]\n[[buyers.bursts]]\nlottery = 1\npurchases = 2\n", "buyers.bursts[0].at_offset"),
+        (
+            "[buyers]\n[[buyers.bursts]]\nlottery = 7\nat_offset_seconds = 1\npurchases = 2\n",
+            "buyers.bursts[0].lottery: no lottery 7",
+        ),
+        ("[buyers]\nlotteries = [8]\n", "buyers.lotteries: no lottery 8"),
+        ("[treasury]\nbatch_winners = 0\n", "treasury.batch_winners"),
+        ("[treasury]\nlotteries = [8]\n", "treasury.lotteries: no lottery 8"),
+        (
+            '[treasury]\n[[treasury.overrides]]\nid = 1\nexpected_hash = "maybe"\n',
+            "treasury.overrides[0].expected_hash",
+        ),
+        (
+            "[treasury]\n[[treasury.overrides]]\nid = 1\npartner = 4\n",
+            "treasury.overrides[0].partner: no partner cap",
+        ),
+        (
+            "[treasury]\n[[treasury.overrides]]\nid = 1\npartner_amount = 4\n",
+            "treasury.overrides[0].partner_amount: needs a partner",
+        ),
+        ("[[partner_caps]]\nmax_total_payout = 1\n", "partner_caps[0].partner: required"),
+        (
+            '[[partner_caps]]\npartner = "nope"\nmax_total_payout = 1\n',
+            "partner_caps[0].partner: expected an index or a 0x address",
+        ),
+        ("[[premium_caps]]\nholder = true\n", "premium_caps[0].holder"),
+        (
+            '[dual_write]\n[[dual_write.expected]]\nlottery = 1\nhash = "0xz"\n',
+            "dual_write.expected[0].hash",
+        ),
+        (
+            '[[lotteries]]\nid = 1\nstatus = "active"\nmax_tickets_total = 0\n',
+            "lotteries[0].max_tickets_total",
+        ),
+        (
+            '[[lotteries]]\nid = 1\nstatus = "active"\nmax_tickets_total = 5\n'
+            "max_tickets_per_address = 6\n",
+            "lotteries[0].max_tickets_per_address: above max_tickets_total",
+        ),
+        (
+            '[[lotteries]]\nid = 1\nstatus = "active"\ntickets_sold = 9\nmax_tickets_total = 5\n',
+            "lotteries[0].max_tickets_total: below tickets_sold",
+        ),
+    ],
+)
+def test_toml_errors_in_the_new_sections_name_the_key(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[lotteries]]\nid = 1\nstatus = "active"\n' + text if "[[lotteries]]" not in text else text
+    )
+    with pytest.raises(ScenarioError) as caught:
+        seed(fresh(), scenario=path, admin=ADMIN, operators=[OP_A], now_ts=NOW)
+    assert any(problem in p for p in caught.value.problems), caught.value.problems
+
+
+def test_the_playbook_is_the_demo_with_its_traffic() -> None:
+    model = fresh()
+    info = seed(model, scenario="playbook", admin=ADMIN, operators=[OP_A, OP_B], now_ts=NOW)
+    demo = demo_model()
+    for lottery_id in (1, 2, 3, 4, 5):
+        assert model.state.lotteries[lottery_id] == demo.state.lotteries[lottery_id]
+    six = model.state.lotteries[6]
+    assert (six.status, six.config.sales_end) == (LotteryStatus.ACTIVE, NOW + 1_800)
+    assert info.buyers is not None and len(info.buyers.bursts) == 3
+    assert info.treasury is not None
+    assert {o.id for o in info.treasury.overrides} == {1, 2}
+    caps = model.view("roles", "list_partner_caps", [])[0]
+    assert [int(c["expires_at"]) - NOW for c in caps] == [20 * 3_600, -3_600]  # type: ignore[index]
+    assert model.view("legacy_bridge", "pending_expected_hashes", []) == [["4"]]

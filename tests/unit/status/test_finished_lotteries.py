@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_watchlist import ViewsChain, lottery, read, watchlist
+from test_watchlist import fake_chain, lottery, read, watchlist
 
 from autobot.clock import FakeClock
 from autobot.domain.lotteries import LotteryStatus
@@ -28,31 +28,31 @@ async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
 async def test_a_lottery_seen_finishing_keeps_its_final_view_and_when(
     journal: SqliteJournal,
 ) -> None:
-    chain = ViewsChain()
-    chain.views[5] = lottery(5, LotteryStatus.PAYOUT)
+    chain = fake_chain()
+    chain.state.lotteries[5] = lottery(5, LotteryStatus.PAYOUT)
     wl = watchlist(chain, journal)
     await read(wl, chain)
     assert wl.finished == {}
-    chain.tick()
+    chain.advance(15)
     final = lottery(5, LotteryStatus.FINALIZED)
-    chain.views[5] = final
+    chain.state.lotteries[5] = final
     chain.emit("history::LotteryFinalizedEvent", id="5")
     await read(wl, chain)
     snapshot = await read(wl, chain)
     assert 5 not in snapshot.lotteries  # no longer live: the planners never see it again
-    assert wl.finished == {5: (chain.now, final)}
+    assert wl.finished == {5: (chain.state.now, final)}
 
 
 async def test_only_the_latest_finished_lotteries_are_kept(journal: SqliteJournal) -> None:
-    chain = ViewsChain()
+    chain = fake_chain()
     total = FINISHED_KEPT + 3
     for n in range(1, total + 1):
-        chain.views[n] = lottery(n, LotteryStatus.PAYOUT)
+        chain.state.lotteries[n] = lottery(n, LotteryStatus.PAYOUT)
     wl = watchlist(chain, journal)
     await read(wl, chain)
-    chain.tick()
+    chain.advance(15)
     for n in range(1, total + 1):
-        chain.views[n] = lottery(n, LotteryStatus.FINALIZED)
+        chain.state.lotteries[n] = lottery(n, LotteryStatus.FINALIZED)
         chain.emit("history::LotteryFinalizedEvent", id=str(n))
     await read(wl, chain)
     await read(wl, chain)

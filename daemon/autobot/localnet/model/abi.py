@@ -3,11 +3,11 @@
 The node decodes a transaction's BCS arguments with these tables (one Move type string per
 parameter, in order) and refuses a call whose function is not listed or whose signer count
 differs. ``&signer`` parameters are not in ``params``; ``signers`` counts them (admin first, then
-the operator for the multi-agent ``register_bot``/``rotate_bot``; zero for ``vrf_callback``,
-which the localnet's oracle submits as a system transaction).
+the operator for the multi-agent ``register_bot``/``rotate_bot``; the buyer for the purchase
+entries; zero for ``vrf_callback``, which the localnet's oracle submits as a system transaction).
 
 Move type strings used: ``u8 u16 u64 u128 bool address vector<u8> vector<u64>
-0x1::option::Option<u64>``. Parameter names follow the package's source so that error messages
+0x1::option::Option<u64> 0x1::option::Option<address>``. Parameter names follow the package's source so that error messages
 and docs can name them.
 
 Views are the readers the model answers: ``history::is_legacy_summary``, the one function the
@@ -42,8 +42,11 @@ ADDRESS = "address"
 BYTES = "vector<u8>"
 VEC_U64 = "vector<u64>"
 OPT_U64 = "0x1::option::Option<u64>"
+OPT_ADDRESS = "0x1::option::Option<address>"
 
-MOVE_TYPES: frozenset[str] = frozenset({U8, U16, U64, U128, BOOL, ADDRESS, BYTES, VEC_U64, OPT_U64})
+MOVE_TYPES: frozenset[str] = frozenset(
+    {U8, U16, U64, U128, BOOL, ADDRESS, BYTES, VEC_U64, OPT_U64, OPT_ADDRESS}
+)
 """Every Move type string a parameter may have."""
 
 
@@ -130,6 +133,19 @@ _ENTRY: tuple[tuple[str, str, int, str], ...] = (
     ),
     # lottery registry (§2.1)
     ("lottery_registry", "advance_status", 1, "id:u64 next_status:u8"),
+    # sales (§2.1): the buyer signs
+    (
+        "sales",
+        "purchase_tickets_public",
+        1,
+        "lottery_id:u64 quantity:u64 now_ts:u64 current_block:u64",
+    ),
+    (
+        "sales",
+        "purchase_tickets_premium",
+        1,
+        "lottery_id:u64 quantity:u64 now_ts:u64 current_block:u64",
+    ),
     # draw (§2.3, §2.4)
     ("draw", "init_draw", 1, ""),
     (
@@ -163,6 +179,12 @@ _ENTRY: tuple[tuple[str, str, int, str], ...] = (
         "lottery_id:u64 payout_round:u64 winners_paid:u64 prize_paid:u64 operations_paid:u64 "
         "timestamp:u64",
     ),
+    (
+        "payouts",
+        "record_partner_payout_admin",
+        1,
+        "lottery_id:u64 partner:address amount:u64 payout_round:u64 timestamp:u64",
+    ),
     ("payouts", "finalize_lottery_admin", 1, "lottery_id:u64 finalized_at:u64"),
     # cancellation (§4)
     ("cancellation", "cancel_lottery_admin", 1, "id:u64 reason_code:u8 now_ts:u64"),
@@ -188,6 +210,35 @@ _ENTRY: tuple[tuple[str, str, int, str], ...] = (
         "nonce_stride:u64",
     ),
     ("roles", "revoke_payout_batch_cap_admin", 1, ""),
+    (
+        "roles",
+        "upsert_partner_payout_cap_admin",
+        1,
+        "partner:address max_total_payout:u64 payout_cooldown_secs:u64 nonce_stride:u64 "
+        "expires_at:u64",
+    ),
+    ("roles", "revoke_partner_payout_cap_admin", 1, "partner:address"),
+    (
+        "roles",
+        "grant_premium_access_admin",
+        1,
+        f"holder:address expires_at:u64 auto_renew:bool referrer:{OPT_ADDRESS}",
+    ),
+    ("roles", "revoke_premium_access_admin", 1, "holder:address"),
+    ("roles", "cleanup_expired_admin", 1, "now_sec:u64"),
+    # history and legacy_bridge (§4: the summary write and its dual-write control)
+    ("history", "mirror_summary_admin", 1, "lottery_id:u64"),
+    ("legacy_bridge", "init_dual_write", 1, "abort_on_mismatch:bool abort_on_missing:bool"),
+    ("legacy_bridge", "enable_legacy_mirror", 1, ""),
+    ("legacy_bridge", "disable_legacy_mirror", 1, ""),
+    (
+        "legacy_bridge",
+        "update_flags",
+        1,
+        "enabled:bool abort_on_mismatch:bool abort_on_missing:bool",
+    ),
+    ("legacy_bridge", "set_expected_hash", 1, f"lottery_id:u64 expected_hash:{BYTES}"),
+    ("legacy_bridge", "clear_expected_hash", 1, "lottery_id:u64"),
     # vrf deposit (§2.7)
     ("vrf_deposit", "init_vrf_deposit", 1, "min_balance_multiplier_bps:u64 effective_floor:u64"),
     ("vrf_deposit", "update_config", 1, "min_balance_multiplier_bps:u64 effective_floor:u64"),
@@ -225,6 +276,18 @@ _VIEW: tuple[tuple[str, str, str, str], ...] = (
     ("price_feed", "get_price_view", "asset_id:u64", "PriceFeedView"),
     ("roles", "payout_batch_cap_view", "", "Option<PayoutBatchCap>"),
     ("roles", "has_payout_batch_cap", "", "bool"),
+    ("roles", "list_partner_caps", "", "vector<PartnerCapInfo>"),
+    ("roles", "list_premium_caps", "", "vector<PremiumCapInfo>"),
+    ("roles", "partner_payout_cap_view", "partner:address", "Option<PartnerPayoutCap>"),
+    ("roles", "premium_cap_view", "holder:address", "Option<PremiumAccessCap>"),
+    ("roles", "has_partner_payout_cap", "partner:address", "bool"),
+    ("roles", "has_premium_cap", "holder:address", "bool"),
+    ("legacy_bridge", "pending_expected_hashes", "", "vector<u64>"),
+    ("legacy_bridge", "dual_write_status", "lottery_id:u64", "DualWriteStatus"),
+    ("legacy_bridge", "dual_write_flags", "", "DualWriteStatus"),
+    ("legacy_bridge", "has_expected_hash", "lottery_id:u64", "bool"),
+    ("legacy_bridge", "is_enabled", "", "bool"),
+    ("legacy_bridge", "is_mirror_enabled", "", "bool"),
     ("automation", "automation_status_option", "operator:address", "Option<AutomationBotStatus>"),
     ("automation", "automation_operators", "", "vector<address>"),
 )

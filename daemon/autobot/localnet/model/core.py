@@ -25,7 +25,9 @@ from autobot.localnet.model.state import PackageState
 __all__ = [
     "TABLE_ADDRESS",
     "TABLE_NOT_FOUND",
+    "U64_MAX",
     "Args",
+    "ArithmeticAbort",
     "CallContext",
     "LotteryStatus",
     "ModelAbort",
@@ -33,6 +35,7 @@ __all__ = [
     "RetryStrategy",
     "UndoLog",
     "VrfStatus",
+    "add_u64",
     "bcs_address",
     "bcs_bool",
     "bcs_bytes",
@@ -51,6 +54,7 @@ TABLE_ADDRESS = "0x" + "0" * 63 + "1"
 """Missing table rows abort in the framework's ``0x1::table`` module, not in the package."""
 TABLE_NOT_FOUND = 0x6507
 """The framework's table ``NOT_FOUND`` abort (a borrow of a missing key, e.g. an unknown lottery id)."""
+U64_MAX = 2**64 - 1
 
 
 class LotteryStatus(IntEnum):
@@ -101,6 +105,28 @@ class ModelAbort(Exception):
     def vm_status(self, package: str) -> str:
         """The node's ``vm_status`` text for this abort (see ``autobot.chain.aborts``)."""
         return format_vm_status(self.address or package, self.module, self.code)
+
+
+class ArithmeticAbort(ModelAbort):
+    """A u64 overflow: the Move VM stops the transaction with ``ARITHMETIC_ERROR``, no abort code.
+
+    Raised where the package adds amounts a caller can push past u64 (ticket sales); like any
+    abort, the call changed nothing.
+    """
+
+    def __init__(self, module: str) -> None:
+        super().__init__(0, module)
+
+    def vm_status(self, package: str) -> str:
+        return "ARITHMETIC_ERROR"
+
+
+def add_u64(module: str, *values: int) -> int:
+    """The sum of ``values``, or ``ArithmeticAbort`` if it does not fit in a u64."""
+    total = sum(values)
+    if total > U64_MAX:
+        raise ArithmeticAbort(module)
+    return total
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,6 +315,10 @@ class Args:
     def opt(self, index: int) -> int | None:
         value = self._get(index)
         return None if value is None else self.u(index)
+
+    def opt_addr(self, index: int) -> str | None:
+        value = self._get(index)
+        return None if value is None else self.addr(index)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -35,7 +35,7 @@ callbacks abort ``E_VRF_NONCE_UNKNOWN`` because the lottery's ``request_id`` mov
 
 from __future__ import annotations
 
-from autobot.localnet.model import dvrf, registry, sales
+from autobot.localnet.model import dvrf, feature_switch, registry, sales
 from autobot.localnet.model.core import (
     TABLE_ADDRESS,
     TABLE_NOT_FOUND,
@@ -131,7 +131,10 @@ def init_draw(c: CallContext, a: Args) -> None:
 
 
 def _feature(c: CallContext) -> None:
-    if c.state.g.feature_draw is False:
+    """Feature DRAW (§2.1), once the switch exists; asserted here (0x1403 in ``draw``)."""
+    if feature_switch.is_initialized(c.state) and not feature_switch.is_enabled(
+        c.state, feature_switch.FEATURE_DRAW, premium=False
+    ):
         c.abort(E_FEATURE_DISABLED, MODULE)
 
 

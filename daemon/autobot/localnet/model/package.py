@@ -8,9 +8,11 @@ remembers which table slots changed since ``changed_rows`` was last asked, so th
 only those (``state.RowEncoder``). Nothing here reads a clock: timestamps are the callers'
 arguments.
 
-Scenario seeding writes lotteries and sales directly (``seed_*``: no checks, no events), because
-draft creation and ticket sales are out of the localnet's scope; everything else is seeded by
-running real entry functions (see ``autobot.localnet.scenario``).
+Scenario seeding writes lotteries and their opening sales directly (``seed_*``: no checks, no
+events), because draft creation is not in the localnet's ABI and a seeded history of purchases
+would need thousands of transactions; everything else is seeded by running real entry functions
+(see ``autobot.localnet.scenario``). After genesis, tickets are sold only by purchase
+transactions (``sales::purchase_tickets_*``: the buyers actor, ``localnet/buyers.py``, or anyone).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Literal
 from autobot.localnet.model import (
     automation,
     draw,
+    legacy_bridge,
     payouts,
     price_feed,
+    purchases,
     registry,
     roles,
     sales,
@@ -39,6 +43,7 @@ from autobot.localnet.model.core import (
     normalise_address,
 )
 from autobot.localnet.model.state import (
+    BuyerState,
     Lottery,
     LotteryConfig,
     PackageState,
@@ -46,6 +51,7 @@ from autobot.localnet.model.state import (
     Row,
     RowEncoder,
     VrfRequest,
+    buyer_key,
     state_from_json,
     state_from_rows,
     state_to_json,
@@ -65,6 +71,8 @@ ENTRY_HANDLERS: Mapping[tuple[str, str], EntryHandler] = {
     ("automation", "record_failure"): automation.record_failure,
     ("automation", "report_call_rejected"): automation.report_call_rejected,
     ("lottery_registry", "advance_status"): registry.advance_status,
+    ("sales", "purchase_tickets_public"): purchases.purchase_tickets_public,
+    ("sales", "purchase_tickets_premium"): purchases.purchase_tickets_premium,
     ("draw", "init_draw"): draw.init_draw,
     ("draw", "request_draw_admin"): draw.request_draw_admin,
     ("draw", "schedule_manual_retry_admin"): draw.schedule_manual_retry_admin,
@@ -74,6 +82,7 @@ ENTRY_HANDLERS: Mapping[tuple[str, str], EntryHandler] = {
     ("payouts", "force_refund_batch_admin"): payouts.force_refund_batch_admin,
     ("payouts", "archive_canceled_lottery_admin"): payouts.archive_canceled_lottery_admin,
     ("payouts", "record_payout_batch_admin"): payouts.record_payout_batch_admin,
+    ("payouts", "record_partner_payout_admin"): payouts.record_partner_payout_admin,
     ("payouts", "finalize_lottery_admin"): payouts.finalize_lottery_admin,
     ("cancellation", "cancel_lottery_admin"): registry.cancel_lottery_admin,
     ("price_feed", "init_price_feed"): price_feed.init_price_feed,
@@ -84,6 +93,18 @@ ENTRY_HANDLERS: Mapping[tuple[str, str], EntryHandler] = {
     ("roles", "init_roles"): roles.init_roles,
     ("roles", "set_payout_batch_cap_admin"): roles.set_payout_batch_cap_admin,
     ("roles", "revoke_payout_batch_cap_admin"): roles.revoke_payout_batch_cap_admin,
+    ("roles", "upsert_partner_payout_cap_admin"): roles.upsert_partner_payout_cap_admin,
+    ("roles", "revoke_partner_payout_cap_admin"): roles.revoke_partner_payout_cap_admin,
+    ("roles", "grant_premium_access_admin"): roles.grant_premium_access_admin,
+    ("roles", "revoke_premium_access_admin"): roles.revoke_premium_access_admin,
+    ("roles", "cleanup_expired_admin"): roles.cleanup_expired_admin,
+    ("history", "mirror_summary_admin"): registry.mirror_summary_admin,
+    ("legacy_bridge", "init_dual_write"): legacy_bridge.init_dual_write,
+    ("legacy_bridge", "enable_legacy_mirror"): legacy_bridge.enable_legacy_mirror,
+    ("legacy_bridge", "disable_legacy_mirror"): legacy_bridge.disable_legacy_mirror,
+    ("legacy_bridge", "update_flags"): legacy_bridge.update_flags,
+    ("legacy_bridge", "set_expected_hash"): legacy_bridge.set_expected_hash,
+    ("legacy_bridge", "clear_expected_hash"): legacy_bridge.clear_expected_hash,
     ("vrf_deposit", "init_vrf_deposit"): vrf_deposit.init_vrf_deposit,
     ("vrf_deposit", "update_config"): vrf_deposit.update_config,
     ("vrf_deposit", "record_snapshot_admin"): vrf_deposit.record_snapshot_admin,
@@ -292,14 +313,17 @@ class PackageModel:
         deployment also runs ``feature_switch::init_feature_switch(force_enable_devnet = true)``
         (every feature on), ``legacy_bridge::init_dual_write(abort_on_mismatch = false,
         abort_on_missing = false)`` and ``enable_legacy_mirror`` (no ``lottery_support`` history
-        bridge is deployed, so mirroring does nothing): none changes what the modelled entry
-        functions do, and every resource of the package exists, as ``localnet.storage`` serves it.
+        bridge is deployed, so mirroring does nothing): every resource of the package exists, as
+        ``localnet.storage`` serves it. A scenario may change the dual-write flags afterwards
+        (``legacy_bridge::update_flags``).
         """
         g = self._state.g
         g.registry = g.sales = g.history = g.draw = g.payouts = True
         if g.feature_draw is None:
             g.feature_draw = True
         g.dual_write = g.legacy_mirror = True
+        g.dual_write_enabled = True
+        g.abort_on_mismatch = g.abort_on_missing = False
         self._mark("globals_", 0)
 
     def seed_lottery(
@@ -328,17 +352,27 @@ class PackageModel:
     def seed_sales(
         self, lottery_id: int, purchases: Sequence[Purchase], *, last_purchase_ts: int
     ) -> None:
-        """Sales state after ``purchases`` at the lottery's price and distribution."""
+        """Sales state after ``purchases`` at the lottery's price and distribution.
+
+        Each buyer's ticket count is recorded (``tickets_per_address``); no ``RateTrack`` is: the
+        rate limits start counting with the first purchase transaction.
+        """
         config = self._state.lotteries[lottery_id].config
+        runs = [Purchase(buyer=normalise_address(p.buyer), quantity=p.quantity) for p in purchases]
         self._state.sales[lottery_id] = sales.new_sales_state(
             ticket_price=config.ticket_price,
             distribution=config.distribution,
-            purchases=[
-                Purchase(buyer=normalise_address(p.buyer), quantity=p.quantity) for p in purchases
-            ],
+            purchases=runs,
             last_purchase_ts=last_purchase_ts,
         )
         self._mark("sales", lottery_id)
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run.buyer] = counts.get(run.buyer, 0) + run.quantity
+        for buyer, tickets in counts.items():
+            key = buyer_key(lottery_id, buyer)
+            self._state.buyers[key] = BuyerState(tickets=tickets)
+            self._mark("buyers", key)
 
     def seed_feature_draw(self, enabled: bool | None) -> None:
         """The DRAW feature switch: ``None`` = switch not initialised (allowed)."""

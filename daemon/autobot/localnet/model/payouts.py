@@ -41,8 +41,10 @@ __all__ = [
     "archive_canceled_lottery_admin",
     "compute_winners_admin",
     "finalize_lottery_admin",
+    "finalize_summary",
     "force_refund_batch_admin",
     "init_payouts",
+    "record_partner_payout_admin",
     "record_payout_batch_admin",
 ]
 
@@ -249,6 +251,38 @@ def record_payout_batch_admin(c: CallContext, a: Args) -> None:
     )
 
 
+def record_partner_payout_admin(c: CallContext, a: Args) -> None:
+    """A partner's payout: the partner's cap, then the lottery's round, as operations paid."""
+    lottery_id, partner, amount = a.u(0), a.addr(1), a.u(2)
+    payout_round, timestamp = a.u(3), a.u(4)
+    registry.require_admin(c, MODULE)
+    if registry.get_lottery(c.state, lottery_id).status != LotteryStatus.PAYOUT:
+        c.abort(E_DRAW_STATUS_INVALID, MODULE)
+    roles.consume_partner_payout(
+        c, partner=partner, amount=amount, timestamp=timestamp, nonce=payout_round
+    )
+    _ledger(c)
+    w = c.state.winners.get(lottery_id)
+    if w is None:
+        c.abort(E_PAYOUT_STATE_MISSING, MODULE)
+    if payout_round < w.payout_round:
+        c.abort(E_PAYOUT_ROUND_NON_MONOTONIC, MODULE)
+    sales.record_payouts(c, lottery_id, 0, amount)
+    c.emit(
+        "history",
+        "PartnerPayoutEvent",
+        [
+            ("event_version", EVENT_VERSION),
+            ("event_category", CATEGORY_PAYOUT),
+            ("lottery_id", j_u64(lottery_id)),
+            ("partner", partner),
+            ("amount", j_u64(amount)),
+            ("payout_round", j_u64(payout_round)),
+            ("timestamp", j_u64(timestamp)),
+        ],
+    )
+
+
 def force_refund_batch_admin(c: CallContext, a: Args) -> None:
     lottery_id, refund_round, tickets = a.u(0), a.u(1), a.u(2)
     prize, ops, timestamp = a.u(3), a.u(4), a.u(5)
@@ -336,28 +370,35 @@ def finalize_lottery_admin(c: CallContext, a: Args) -> None:
         c.abort(E_PAYOUT_STATE_MISSING, MODULE)
     if w.total_required == 0 or w.total_assigned != w.total_required:
         c.abort(E_FINALIZATION_INCOMPLETE, MODULE)
-    tickets_sold, proceeds, last_purchase_ts = sales.totals(c, lottery_id)
-    snap = _draw_snapshot(c.state, lottery_id, canceled_ts=None)
-    acc = sales.accounting(c.state, lottery_id)
-    registry.record_summary(
-        c,
-        _summary(
-            c.state,
-            lottery_id,
-            status=int(LotteryStatus.FINALIZED),
-            tickets_sold=tickets_sold,
-            proceeds=proceeds,
-            total_allocated=acc.total_allocated,
-            prize_paid=acc.total_prize_paid,
-            ops_paid=acc.total_operations_paid,
-            snap=snap,
-            payout_round=w.payout_round,
-            closed_at=last_purchase_ts or snap.request_ts,
-            finalized_at=finalized_at,
-        ),
-    )
+    registry.record_summary(c, finalize_summary(c.state, lottery_id, finalized_at))
     registry.mark_status(
         c, lottery_id, expect=frozenset({LotteryStatus.PAYOUT}), to=LotteryStatus.FINALIZED
+    )
+
+
+def finalize_summary(state: PackageState, lottery_id: int, finalized_at: int) -> LotterySummary:
+    """The ``LotterySummary`` ``finalize_lottery_admin`` writes once its checks passed.
+
+    Aborts like the finalization past its winner checks: no sales state (0x1202 in ``sales``),
+    no draw state (``0x1::table``). Its sha3-256 over ``registry.summary_bcs`` is the archive
+    hash (what a dual-write expected hash must be).
+    """
+    tickets_sold, proceeds, last_purchase_ts = sales.state_totals(state, lottery_id)
+    snap = _draw_snapshot(state, lottery_id, canceled_ts=None)
+    acc = sales.accounting(state, lottery_id)
+    return _summary(
+        state,
+        lottery_id,
+        status=int(LotteryStatus.FINALIZED),
+        tickets_sold=tickets_sold,
+        proceeds=proceeds,
+        total_allocated=acc.total_allocated,
+        prize_paid=acc.total_prize_paid,
+        ops_paid=acc.total_operations_paid,
+        snap=snap,
+        payout_round=state.winners[lottery_id].payout_round,
+        closed_at=last_purchase_ts or snap.request_ts,
+        finalized_at=finalized_at,
     )
 
 

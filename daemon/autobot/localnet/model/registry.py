@@ -4,14 +4,17 @@ Reads of a lottery follow the package: a missing ``Registry`` aborts ``E_REGISTR
 ``lottery_registry``; a missing lottery id is a framework table miss (``0x1::table`` NOT_FOUND),
 because the package borrows the row without checking.
 
-Archive summaries are written as ``history::record_summary`` does, without the legacy dual-write
-mirror (out of scope): the archive hash is sha3-256 of the summary's BCS bytes; rewriting an
-identical summary is idempotent, a different one aborts ``E_HISTORY_MISMATCH``.
+Archive summaries are written as ``history::record_summary`` does: the archive hash is sha3-256
+of the summary's BCS bytes; the dual-write control is told first (``legacy_bridge``, which may
+abort), then the summary is stored: rewriting an identical summary is idempotent, a different one
+aborts ``E_HISTORY_MISMATCH`` (in ``history``). ``history::mirror_summary_admin`` tells the
+dual-write control about a stored summary again (when the legacy mirror is enabled). Legacy
+imports are not modelled: every stored summary is the archive's own.
 """
 
 from __future__ import annotations
 
-from autobot.localnet.model import sales
+from autobot.localnet.model import legacy_bridge, sales
 from autobot.localnet.model.core import (
     TABLE_ADDRESS,
     TABLE_NOT_FOUND,
@@ -45,6 +48,7 @@ __all__ = [
     "cancel_lottery_admin",
     "get_lottery",
     "is_transition_allowed",
+    "mirror_summary_admin",
     "record_summary",
     "require_admin",
     "slots_checksum",
@@ -59,6 +63,7 @@ E_DRAW_STATUS_INVALID = 0x1210
 E_CANCEL_REASON_INVALID = 0x1211
 E_HISTORY_MISSING = 0x1B01
 E_HISTORY_MISMATCH = 0x1B02
+E_HISTORY_NOT_AUTHORIZED = 0x1B04
 
 CANCEL_REASON_VRF_FAILURE = 1
 CANCEL_REASON_COMPLIANCE = 2
@@ -225,8 +230,9 @@ def summary_bcs(s: LotterySummary) -> bytes:
 
 
 def record_summary(c: CallContext, summary: LotterySummary) -> None:
-    """``history::record_summary``: store (or idempotently rewrite) and emit LotteryFinalized."""
+    """``history::record_summary``: tell the dual-write control, then store and emit."""
     archive_hash = sha3(summary_bcs(summary))
+    legacy_bridge.notify_summary_written(c, summary.id, archive_hash, summary.finalized_at)
     if not c.state.g.history:
         c.abort(E_HISTORY_MISSING, "history")
     existing = c.state.summaries.get(summary.id)
@@ -249,3 +255,24 @@ def record_summary(c: CallContext, summary: LotterySummary) -> None:
             ("tags_mask", j_u64(summary.tags_mask)),
         ],
     )
+
+
+def mirror_summary_admin(c: CallContext, a: Args) -> None:
+    """``history::mirror_summary_admin(admin, lottery_id)``: notify the dual-write control again.
+
+    Nothing happens while the legacy mirror is disabled; otherwise the stored summary (a missing
+    ledger aborts ``E_HISTORY_MISSING``, a missing summary in ``0x1::table``) is hashed and
+    passed to ``notify_summary_written`` — the way to complete an expected hash set after the
+    summary was written.
+    """
+    lottery_id = a.u(0)
+    require_admin(c, "history", E_HISTORY_NOT_AUTHORIZED)
+    if not c.state.g.legacy_mirror:
+        return
+    if not c.state.g.history:
+        c.abort(E_HISTORY_MISSING, "history")
+    summary = c.state.summaries.get(lottery_id)
+    if summary is None:
+        c.abort(TABLE_NOT_FOUND, "table", address=TABLE_ADDRESS)
+    archive_hash = sha3(summary_bcs(summary))
+    legacy_bridge.notify_summary_written(c, lottery_id, archive_hash, summary.finalized_at)

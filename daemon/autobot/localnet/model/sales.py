@@ -1,16 +1,20 @@
-"""``sales``: the per-lottery sales state other modules read (totals, refunds, ticket owners).
+"""``sales``: the per-lottery sales state other modules read (§2.1, §5.1).
 
-Ticket purchases are out of scope for the localnet, so sales state is seeded (``seed_purchases``)
-by running the package's sale arithmetic purchase by purchase: the sale amount is split by the
-lottery's distribution with floor division and the rounding remainder added to the prize share
-(``economics::split_amount``); ``total_allocated`` grows by prize + reserve and
-``total_operations_allocated`` by operations. With ``jackpot_bps == 0`` the two allocations add
-up to ``proceeds_accum`` exactly, which is what a refund planner splitting refunds by allocation
-needs.
+The sales state of a lottery (totals, the refund counters, the rate-limit block counter) and each
+buyer's ``BuyerState`` (its ``tickets_per_address`` count and ``RateTrack``) are written by the
+purchases (``model.purchases``: the package's ``purchase_tickets_*`` entry functions), by scenario
+seeding (``new_sales_state``, without the checks) and by refunds and payouts (the helpers below).
 
-Tickets are stored as runs of one buyer (``Purchase``); the package stores them in chunks of 256
-buyers, which the snapshot hash reproduces (only *full* chunks enter it, as in the package, where
-the chunk counter advances only when a chunk fills up).
+**Accounting** (``economics``): the sale amount is split by the lottery's distribution with
+floor division and the rounding remainder added to the prize share (``split_amount``);
+``total_allocated`` grows by prize + reserve, ``total_operations_allocated`` by operations. With
+``jackpot_bps == 0`` the two allocations add up to ``proceeds_accum`` exactly, which is what a
+refund planner splitting refunds by allocation needs.
+
+Tickets are stored as runs of one buyer (``Purchase``; consecutive purchases by one buyer merge);
+the package stores them in chunks of 256 buyers, which the snapshot hash reproduces (only *full*
+chunks enter it, as in the package, where the chunk counter advances only when a chunk fills
+up).
 """
 
 from __future__ import annotations
@@ -32,21 +36,26 @@ from autobot.localnet.model.state import (
     Purchase,
     SalesDistribution,
     SalesState,
+    buyer_key,
 )
 
 __all__ = [
     "CHUNK_CAPACITY",
+    "accounting",
     "begin_refund",
+    "buyer_tickets",
     "has_state",
     "new_sales_state",
     "record_payouts",
     "record_refund_batch",
     "snapshot_for_draw",
     "split_amount",
+    "state_totals",
     "ticket_owner",
     "totals",
 ]
 
+MODULE = "sales"
 CHUNK_CAPACITY = 256
 E_REGISTRY_MISSING = 0x1202
 E_PAYOUT_ALLOC_EXCEEDED = 0x1304
@@ -118,13 +127,27 @@ def _require(state: PackageState, lottery_id: int, code: int = E_REGISTRY_MISSIN
 
 def totals(c: CallContext, lottery_id: int) -> tuple[int, int, int]:
     """``sales_totals``: (tickets_sold, proceeds_accum, last_purchase_ts)."""
-    s = _require(c.state, lottery_id)
+    return state_totals(c.state, lottery_id)
+
+
+def state_totals(state: PackageState, lottery_id: int) -> tuple[int, int, int]:
+    """``sales_totals`` of ``state``: aborts ``E_REGISTRY_MISSING`` without sales state."""
+    s = _require(state, lottery_id)
     return s.tickets_sold, s.proceeds_accum, s.last_purchase_ts
 
 
 def accounting(state: PackageState, lottery_id: int) -> Accounting:
     """``accounting_snapshot``: aborts ``E_REGISTRY_MISSING`` without sales state."""
     return _require(state, lottery_id).accounting
+
+
+def buyer_tickets(state: PackageState, lottery_id: int, buyer: str) -> int:
+    """``per_address_count``: the tickets ``buyer`` holds in the lottery (0 if none)."""
+    record = state.buyers.get(buyer_key(lottery_id, buyer))
+    return 0 if record is None else record.tickets
+
+
+# --- refunds and payouts --------------------------------------------------------------------
 
 
 def begin_refund(c: CallContext, lottery_id: int) -> None:

@@ -28,14 +28,18 @@ from typing import Any
 __all__ = [
     "Accounting",
     "BotState",
+    "BuyerState",
     "CancellationRecord",
     "DrawState",
+    "ExpectedHash",
     "Globals",
     "Lottery",
     "LotteryConfig",
     "LotterySummary",
     "PackageState",
+    "PartnerPayoutCap",
     "PayoutBatchCap",
+    "PremiumAccessCap",
     "PriceFeed",
     "PrizeSlot",
     "Purchase",
@@ -48,6 +52,7 @@ __all__ = [
     "VrfRequest",
     "WinnerRecord",
     "WinnerState",
+    "buyer_key",
     "state_from_json",
     "state_from_rows",
     "state_to_json",
@@ -146,6 +151,8 @@ class Purchase:
 
 @dataclass(slots=True, kw_only=True)
 class SalesState:
+    """``sales::SalesState`` without its tables (tickets are ``purchases``, buyers ``buyers``)."""
+
     ticket_price: int
     tickets_sold: int
     proceeds_accum: int
@@ -153,12 +160,33 @@ class SalesState:
     distribution: SalesDistribution
     accounting: Accounting
     purchases: tuple[Purchase, ...]
+    last_purchase_block: int = 0  # the purchase rate limit's block (caller-chosen)
+    block_purchase_count: int = 0  # purchases in that block
     refund_active: bool = False
     refund_round: int = 0
     refund_tickets_processed: int = 0
     refund_prize_total: int = 0
     refund_operations_total: int = 0
     last_refund_ts: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuyerState:
+    """One buyer in one lottery's sales: its ``tickets_per_address`` entry and ``RateTrack``.
+
+    ``tracked`` says whether the buyer has a ``RateTrack`` (created by its first purchase; seeded
+    sales have none); ``window_start``/``purchase_count`` are its fields.
+    """
+
+    tickets: int = 0
+    tracked: bool = False
+    window_start: int = 0
+    purchase_count: int = 0
+
+
+def buyer_key(lottery_id: int, buyer: str) -> str:
+    """The ``PackageState.buyers`` key of ``buyer`` (normalised address) in ``lottery_id``."""
+    return f"{lottery_id}:{buyer}"
 
 
 # --- draw -----------------------------------------------------------------------------------
@@ -308,6 +336,38 @@ class PayoutBatchCap:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PartnerPayoutCap:
+    """``roles::PartnerPayoutCap`` (one per partner, in ``RoleStore.partner_caps``)."""
+
+    partner: str
+    max_total_payout: int
+    remaining_payout: int
+    payout_cooldown_secs: int
+    last_payout_at: int = 0
+    next_nonce: int
+    nonce_stride: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PremiumAccessCap:
+    """``roles::PremiumAccessCap`` (one per holder, in ``RoleStore.premium_caps``)."""
+
+    holder: str
+    expires_at: int
+    auto_renew: bool
+    referrer: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectedHash:
+    """One entry of ``DualWriteControl.expected_hashes`` (a ``vrf_hub::table``: ordered)."""
+
+    lottery_id: int
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VrfDeposit:
     """``VrfDepositLedger``: config and status."""
 
@@ -328,8 +388,11 @@ class Globals:
 
     ``feature_draw`` models ``feature_switch``: ``None`` = switch not initialised (DRAW allowed),
     ``True`` = initialised with every feature on (``force_enable_devnet``), ``False`` = DRAW
-    disabled. ``dual_write`` = ``legacy_bridge::init_dual_write`` ran (enabled, never aborting:
-    the model keeps no expected hashes); ``legacy_mirror`` = ``enable_legacy_mirror`` ran.
+    disabled. ``dual_write`` = ``legacy_bridge::init_dual_write`` ran (``DualWriteControl``
+    exists) with the flags ``dual_write_enabled``, ``abort_on_mismatch``, ``abort_on_missing`` and
+    its ``expected_hashes`` in table order; ``legacy_mirror`` = ``MirrorConfig`` exists.
+    ``partner_index``/``premium_index`` are ``RoleStore``'s index vectors (the caps themselves are
+    the ``partner_caps``/``premium_caps`` tables).
     """
 
     registry: bool = False
@@ -346,6 +409,12 @@ class Globals:
     last_vrf_nonce: int = 0
     dual_write: bool = False
     legacy_mirror: bool = False
+    dual_write_enabled: bool = True
+    abort_on_mismatch: bool = False
+    abort_on_missing: bool = False
+    expected_hashes: tuple[ExpectedHash, ...] = ()
+    partner_index: tuple[str, ...] = ()
+    premium_index: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -357,6 +426,7 @@ class PackageState:
     ordered_ids: list[int] = field(default_factory=list)
     cancellations: dict[int, CancellationRecord] = field(default_factory=dict)
     sales: dict[int, SalesState] = field(default_factory=dict)
+    buyers: dict[str, BuyerState] = field(default_factory=dict)  # key: buyer_key(lottery, buyer)
     draws: dict[int, DrawState] = field(default_factory=dict)
     nonce_to_lottery: dict[int, int] = field(default_factory=dict)
     vrf_inbox: dict[int, VrfRequest] = field(default_factory=dict)
@@ -366,6 +436,8 @@ class PackageState:
     bots: dict[str, BotState] = field(default_factory=dict)
     caps: dict[str, bytes] = field(default_factory=dict)
     feeds: dict[int, PriceFeed] = field(default_factory=dict)
+    partner_caps: dict[str, PartnerPayoutCap] = field(default_factory=dict)
+    premium_caps: dict[str, PremiumAccessCap] = field(default_factory=dict)
 
     @property
     def g(self) -> Globals:
@@ -461,8 +533,9 @@ def _load(hint: Any, data: object) -> object:
         kwargs = {
             f.name: _load(hints[f.name], data[f.name])
             for f in dataclasses.fields(hint)
-            # a field added later with a plain default may be missing from older state
-            if f.name in data or f.default is dataclasses.MISSING
+            # a field added later with a default may be missing from older state
+            if f.name in data
+            or (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
         }
         return hint(**kwargs)
     raise TypeError(f"unsupported type {hint!r}")

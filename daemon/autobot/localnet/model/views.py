@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from autobot.localnet.model import automation, price_feed, registry, sales
+from autobot.localnet.model import automation, legacy_bridge, price_feed, registry, roles, sales
 from autobot.localnet.model.core import (
     TABLE_ADDRESS,
     TABLE_NOT_FOUND,
@@ -25,13 +25,19 @@ from autobot.localnet.model.core import (
     j_u64,
     normalise_address,
 )
-from autobot.localnet.model.state import BotState, LotteryConfig, PackageState, WinnerState
+from autobot.localnet.model.state import (
+    BotState,
+    LotteryConfig,
+    PackageState,
+    PartnerPayoutCap,
+    PremiumAccessCap,
+    WinnerState,
+)
 
 __all__ = ["VIEW_HANDLERS", "run_view"]
 
 E_REGISTRY_MISSING = 0x1202
 E_PAGINATION_LIMIT = 0x1501
-E_ROLES_NOT_INITIALIZED = 0x1103
 E_HISTORY_MISSING = 0x1B01
 REFUND_FIRST_BATCH_SLA_SECS = 43_200
 REFUND_FULL_SLA_SECS = 86_400
@@ -530,13 +536,8 @@ def get_price_view(state: PackageState, args: Sequence[object]) -> list[Json]:
     ]
 
 
-def _roles(state: PackageState) -> None:
-    if not state.g.roles:
-        raise ModelAbort(E_ROLES_NOT_INITIALIZED, "roles")
-
-
 def payout_batch_cap_view(state: PackageState, args: Sequence[object]) -> list[Json]:
-    _roles(state)
+    roles.require_store(state)
     cap = state.g.payout_cap
     if cap is None:
         return [_opt(None)]
@@ -557,8 +558,117 @@ def payout_batch_cap_view(state: PackageState, args: Sequence[object]) -> list[J
 
 
 def has_payout_batch_cap(state: PackageState, args: Sequence[object]) -> list[Json]:
-    _roles(state)
+    roles.require_store(state)
     return [state.g.payout_cap is not None]
+
+
+def partner_cap_info(cap: PartnerPayoutCap) -> dict[str, Json]:
+    """``PartnerCapInfo`` and ``PartnerPayoutCap`` (the same eight fields, in this order)."""
+    return {
+        "partner": cap.partner,
+        "max_total_payout": j_u64(cap.max_total_payout),
+        "remaining_payout": j_u64(cap.remaining_payout),
+        "payout_cooldown_secs": j_u64(cap.payout_cooldown_secs),
+        "last_payout_at": j_u64(cap.last_payout_at),
+        "next_nonce": j_u64(cap.next_nonce),
+        "nonce_stride": j_u64(cap.nonce_stride),
+        "expires_at": j_u64(cap.expires_at),
+    }
+
+
+def premium_cap_info(cap: PremiumAccessCap) -> dict[str, Json]:
+    """``PremiumCapInfo`` and ``PremiumAccessCap`` (the same four fields, in this order)."""
+    return {
+        "holder": cap.holder,
+        "expires_at": j_u64(cap.expires_at),
+        "auto_renew": cap.auto_renew,
+        "referrer": _opt(cap.referrer),
+    }
+
+
+def list_partner_caps(state: PackageState, args: Sequence[object]) -> list[Json]:
+    """In index order; an index entry without a cap is skipped."""
+    roles.require_store(state)
+    caps = (state.partner_caps.get(p) for p in state.g.partner_index)
+    return [[partner_cap_info(cap) for cap in caps if cap is not None]]
+
+
+def list_premium_caps(state: PackageState, args: Sequence[object]) -> list[Json]:
+    roles.require_store(state)
+    caps = (state.premium_caps.get(h) for h in state.g.premium_index)
+    return [[premium_cap_info(cap) for cap in caps if cap is not None]]
+
+
+def partner_payout_cap_view(state: PackageState, args: Sequence[object]) -> list[Json]:
+    roles.require_store(state)
+    cap = state.partner_caps.get(_addr(args, 0))
+    return [_opt(None if cap is None else partner_cap_info(cap))]
+
+
+def premium_cap_view(state: PackageState, args: Sequence[object]) -> list[Json]:
+    roles.require_store(state)
+    cap = state.premium_caps.get(_addr(args, 0))
+    return [_opt(None if cap is None else premium_cap_info(cap))]
+
+
+def has_partner_payout_cap(state: PackageState, args: Sequence[object]) -> list[Json]:
+    roles.require_store(state)
+    return [_addr(args, 0) in state.partner_caps]
+
+
+def has_premium_cap(state: PackageState, args: Sequence[object]) -> list[Json]:
+    return [roles.has_premium_cap(state, _addr(args, 0))]
+
+
+# --- legacy_bridge: the dual-write control ---------------------------------------------------
+
+
+def _dual_write_status(state: PackageState, expected: bytes | None) -> dict[str, Json]:
+    """``DualWriteStatus``; all false (and no hash) without a control."""
+    g = state.g
+    if not g.dual_write:
+        return {
+            "enabled": False,
+            "abort_on_mismatch": False,
+            "abort_on_missing": False,
+            "expected_hash": _opt(None),
+        }
+    return {
+        "enabled": g.dual_write_enabled,
+        "abort_on_mismatch": g.abort_on_mismatch,
+        "abort_on_missing": g.abort_on_missing,
+        "expected_hash": _opt(None if expected is None else j_bytes(expected)),
+    }
+
+
+def pending_expected_hashes(state: PackageState, args: Sequence[object]) -> list[Json]:
+    """The lotteries with an expected hash, in the table's order (empty without a control)."""
+    if not state.g.dual_write:
+        return [[]]
+    return [[j_u64(e.lottery_id) for e in state.g.expected_hashes]]
+
+
+def dual_write_status(state: PackageState, args: Sequence[object]) -> list[Json]:
+    lottery_id = _u(args, 0)
+    expected = legacy_bridge.expected_hash(state, lottery_id) if state.g.dual_write else None
+    return [_dual_write_status(state, expected)]
+
+
+def dual_write_flags(state: PackageState, args: Sequence[object]) -> list[Json]:
+    return [_dual_write_status(state, None)]
+
+
+def has_expected_hash(state: PackageState, args: Sequence[object]) -> list[Json]:
+    lottery_id = _u(args, 0)
+    return [state.g.dual_write and legacy_bridge.expected_hash(state, lottery_id) is not None]
+
+
+def dual_write_is_enabled(state: PackageState, args: Sequence[object]) -> list[Json]:
+    return [state.g.dual_write and state.g.dual_write_enabled]
+
+
+def is_mirror_enabled(state: PackageState, args: Sequence[object]) -> list[Json]:
+    return [state.g.legacy_mirror]
 
 
 VIEW_HANDLERS: Mapping[tuple[str, str], ViewHandler] = {
@@ -586,6 +696,18 @@ VIEW_HANDLERS: Mapping[tuple[str, str], ViewHandler] = {
     ("price_feed", "get_price_view"): get_price_view,
     ("roles", "payout_batch_cap_view"): payout_batch_cap_view,
     ("roles", "has_payout_batch_cap"): has_payout_batch_cap,
+    ("roles", "list_partner_caps"): list_partner_caps,
+    ("roles", "list_premium_caps"): list_premium_caps,
+    ("roles", "partner_payout_cap_view"): partner_payout_cap_view,
+    ("roles", "premium_cap_view"): premium_cap_view,
+    ("roles", "has_partner_payout_cap"): has_partner_payout_cap,
+    ("roles", "has_premium_cap"): has_premium_cap,
+    ("legacy_bridge", "pending_expected_hashes"): pending_expected_hashes,
+    ("legacy_bridge", "dual_write_status"): dual_write_status,
+    ("legacy_bridge", "dual_write_flags"): dual_write_flags,
+    ("legacy_bridge", "has_expected_hash"): has_expected_hash,
+    ("legacy_bridge", "is_enabled"): dual_write_is_enabled,
+    ("legacy_bridge", "is_mirror_enabled"): is_mirror_enabled,
     ("automation", "automation_status_option"): automation_status_option,
     ("automation", "automation_operators"): automation_operators,
 }

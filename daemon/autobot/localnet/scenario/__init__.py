@@ -1,12 +1,14 @@
 """Scenario seeding: the package state a fresh localnet starts with.
 
 ``seed(model, scenario=..., admin=..., operators=..., now_ts=...)`` takes ``"demo"``,
-``"empty"`` or the path of a TOML file and returns a ``ScenarioInfo`` with the oracle's settings.
-Everything the package has an entry function for (bots, the PayoutBatchCap, price feeds, the VRF
-deposit, cancellations) is seeded by *running* that entry function as the admin at ``now_ts``
-(their events are returned as ``ScenarioInfo.genesis_events``); lotteries and their ticket sales
-are written directly (``PackageModel.seed_lottery``/``seed_sales``). The model's package address
-must be the admin's address.
+``"playbook"``, ``"empty"`` or the path of a TOML file and returns a ``ScenarioInfo`` with the
+settings of the localnet's actors (the dVRF oracle and price pusher, and — when the scenario has
+them — the buyers and the treasury). Everything the package has an entry function for (bots, the
+PayoutBatchCap, price feeds, the VRF deposit, cancellations, partner and premium caps, the
+dual-write flags and expected hashes) is seeded by *running* that entry function as the admin at
+``now_ts`` (their events are returned as ``ScenarioInfo.genesis_events``); lotteries and their
+opening ticket sales are written directly (``PackageModel.seed_lottery``/``seed_sales``). The
+model's package address must be the admin's address.
 
 **Sales and accounting.** Tickets are bought by deterministic buyers
 (``sha3-256("autobot-localnet/buyer" || BCS u64 lottery id || BCS u64 n)``) in purchases of
@@ -17,7 +19,8 @@ proceeds and ``total_operations_allocated`` the *operations* side; with ``jackpo
 demo's and the TOML default) they add up to ``proceeds_accum`` exactly, so a refund planner can
 split every refund as ``prize : operations = total_allocated : total_operations_allocated``.
 
-The demo and the file format are documented in ``scenario.spec`` and ``scenario.file``.
+The demo, the playbook and the file format are documented in ``scenario.spec`` and
+``scenario.file``.
 """
 
 from __future__ import annotations
@@ -38,25 +41,46 @@ from autobot.localnet.model.core import bcs_u64, normalise_address, sha3
 from autobot.localnet.scenario.file import load_scenario_file
 from autobot.localnet.scenario.spec import (
     QUANTITIES,
+    BurstSpec,
+    BuyersSpec,
     CallbackMode,
     CallbackRule,
+    ExpectedHashMode,
     LotterySpec,
     OracleSettings,
     ScenarioError,
     ScenarioInfo,
     ScenarioSpec,
+    TreasuryLotterySpec,
+    TreasurySpec,
     demo_spec,
+    mismatch_hash,
+    partner_address,
+    playbook_spec,
+    pool_buyer_address,
 )
 
 __all__ = [
+    "BUILT_IN",
+    "BurstSpec",
+    "BuyersSpec",
     "CallbackMode",
     "CallbackRule",
+    "ExpectedHashMode",
     "OracleSettings",
     "ScenarioError",
     "ScenarioInfo",
+    "TreasuryLotterySpec",
+    "TreasurySpec",
     "buyer_address",
+    "mismatch_hash",
+    "partner_address",
+    "pool_buyer_address",
     "seed",
 ]
+
+BUILT_IN = ("demo", "playbook", "empty")
+"""The scenarios that are names, not files."""
 
 
 def seed(
@@ -67,9 +91,11 @@ def seed(
     operators: Sequence[str],
     now_ts: int,
 ) -> ScenarioInfo:
-    """Seed ``model`` with ``scenario`` ("demo", "empty" or a TOML path) at chain time ``now_ts``."""
+    """Seed ``model`` with ``scenario`` (``BUILT_IN`` or a TOML path) at chain time ``now_ts``."""
     if isinstance(scenario, str) and scenario == "demo":
         spec = demo_spec()
+    elif isinstance(scenario, str) and scenario == "playbook":
+        spec = playbook_spec()
     elif isinstance(scenario, str) and scenario == "empty":
         spec = ScenarioSpec(name="empty")
     else:
@@ -93,10 +119,12 @@ def _check(
             problems.append(
                 f"bots[{i}].operator: no operator #{bot.operator} ({len(operators)} given)"
             )
+    expiries = [c.expires_in for c in spec.partner_caps] + [c.expires_in for c in spec.premium_caps]
     earliest = min(
         [now_ts + lot.start for lot in spec.lotteries]
         + [now_ts + lot.canceled_at for lot in spec.lotteries]
         + [now_ts - feed.age for feed in spec.feeds]
+        + [now_ts + e for e in expiries if e is not None]
         + [now_ts]
     )
     if earliest <= 0:
@@ -110,6 +138,31 @@ def _check(
     assets = [f.asset_id for f in spec.feeds]
     if len(set(assets)) != len(assets):
         problems.append("feeds: duplicate asset_id")
+    problems += _check_actors(spec, set(ids))
+    return problems
+
+
+def _check_actors(spec: ScenarioSpec, ids: set[int]) -> list[str]:
+    """The buyers' and the treasury's lotteries and partners must exist."""
+    problems: list[str] = []
+    buyers, treasury = spec.buyers, spec.treasury
+    if buyers is not None:
+        for i, burst in enumerate(buyers.bursts):
+            if burst.lottery not in ids:
+                problems.append(f"buyers.bursts[{i}].lottery: no lottery {burst.lottery}")
+        unknown = sorted(set(buyers.lotteries or ()) - ids)
+        if unknown:
+            problems.append(f"buyers.lotteries: no lottery {unknown[0]}")
+    if treasury is not None:
+        unknown = sorted(set(treasury.lotteries or ()) - ids)
+        if unknown:
+            problems.append(f"treasury.lotteries: no lottery {unknown[0]}")
+        partners = {c.partner for c in spec.partner_caps}
+        for i, o in enumerate(treasury.overrides):
+            if o.id not in ids:
+                problems.append(f"treasury.overrides[{i}].id: no lottery {o.id}")
+            if o.partner is not None and o.partner not in partners:
+                problems.append(f"treasury.overrides[{i}].partner: no partner cap for {o.partner}")
     return problems
 
 
@@ -161,6 +214,24 @@ def _apply(
             run("price_feed", "update_price", f.asset_id, f.clamp_to, updated)
         if f.fallback_reason is not None:
             run("price_feed", "set_fallback", f.asset_id, True, f.fallback_reason)
+    for p in spec.partner_caps:
+        expires_at = 0 if p.expires_in is None else now_ts + p.expires_in
+        run(
+            "roles",
+            "upsert_partner_payout_cap_admin",
+            p.partner,
+            p.max_total_payout,
+            p.cooldown,
+            p.stride,
+            expires_at,
+        )
+    for h in spec.premium_caps:
+        expires_at = 0 if h.expires_in is None else now_ts + h.expires_in
+        run("roles", "grant_premium_access_admin", h.holder, expires_at, h.auto_renew, h.referrer)
+    if (dw := spec.dual_write) is not None:
+        run("legacy_bridge", "update_flags", dw.enabled, dw.abort_on_mismatch, dw.abort_on_missing)
+        for e in dw.expected:
+            run("legacy_bridge", "set_expected_hash", e.lottery, e.hash)
     for lot in spec.lotteries:
         _seed_lottery(model, lot, now_ts=now_ts)
         if lot.status == LotteryStatus.CANCELED:
@@ -184,6 +255,9 @@ def _apply(
         lottery_ids=tuple(lot.id for lot in spec.lotteries),
         bots=tuple(bots),
         genesis_events=tuple(events),
+        buyers=spec.buyers,
+        treasury=spec.treasury,
+        genesis_ts=now_ts,
     )
 
 
@@ -215,8 +289,8 @@ def _seed_lottery(model: PackageModel, lot: LotterySpec, *, now_ts: int) -> None
         sales_start=start,
         sales_end=end,
         ticket_price=lot.price,
-        max_tickets_total=max(10_000, lot.tickets),
-        max_tickets_per_address=0,
+        max_tickets_total=max(10_000, lot.tickets) if lot.max_total is None else lot.max_total,
+        max_tickets_per_address=lot.per_address,
         distribution=SalesDistribution(
             prize_bps=prize, jackpot_bps=jackpot, operations_bps=operations, reserve_bps=reserve
         ),

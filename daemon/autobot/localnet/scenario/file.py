@@ -40,6 +40,8 @@ relative to ``now_ts``)::
     status = "active"                   # required: draft | active | closing | canceled
     tickets_sold = 120
     ticket_price = 1234567
+    max_tickets_total = 10000           # default: 10000, or tickets_sold if more (at least 1)
+    max_tickets_per_address = 0         # 0: no limit; else at most max_tickets_total
     sales_start_offset_seconds = -259200
     sales_end_offset_seconds = -600
     prize_plan = [1, 2, 5]              # winners per slot (1..255 slots)
@@ -51,23 +53,81 @@ relative to ``now_ts``)::
     cancel_reason = 3                   # status = "canceled" only
     canceled_offset_seconds = -300      # status = "canceled" only
     archived = false                    # status = "canceled", tickets_sold = 0 only: archived too
+    [[partner_caps]]                    # roles::upsert_partner_payout_cap_admin at genesis
+    partner = 1                         # required: an index (partner_address(n)) or "0x…"
+    max_total_payout = 100000000        # required
+    payout_cooldown_seconds = 0
+    nonce_stride = 1
+    expires_offset_seconds = 72000      # omitted: never expires (negative: already expired)
+    [[premium_caps]]                    # roles::grant_premium_access_admin at genesis
+    holder = 0                          # required: a buyers-pool index or "0x…"
+    expires_offset_seconds = 43200      # omitted: never expires
+    auto_renew = false
+    referrer = "0x…"                    # omitted: none
+    [dual_write]                        # legacy_bridge::update_flags and set_expected_hash
+    enabled = true
+    abort_on_mismatch = false
+    abort_on_missing = false
+    [[dual_write.expected]]
+    lottery = 4                         # required
+    hash = "mismatch"                   # required: "mismatch" (a hash no summary has) or "0x…"
+    [buyers]                            # the buyers actor (localnet/buyers.py); omitted: none
+    purchases_per_minute = 1.0          # per selling lottery, chain time (> 0)
+    pool = 50                           # buyers in the pool (pool_buyer_address(0 .. pool-1))
+    quantities = [1, 2, 3, 5, 10, 4]    # tickets per purchase, in turn (1..128)
+    lotteries = [5, 6]                  # omitted: every lottery
+    max_catch_up_seconds = 60
+    [[buyers.bursts]]                   # purchases in one block, by new buyers
+    lottery = 5                         # required
+    at_offset_seconds = 300             # required: chain seconds after genesis
+    purchases = 70                      # required
+    buyers = 70                         # distinct buyers, in turn (default: purchases)
+    [treasury]                          # the treasury actor (localnet/treasury.py); omitted: none
+    lotteries = [1, 2]                  # omitted: every lottery that reaches PAYOUT
+    payout_delay_seconds = 300
+    batch_winners = 2                   # at least 1
+    batch_interval_seconds = 60
+    finalize_delay_seconds = 600
+    pay_operations = true               # also pay the operations allocation
+    reissue_cap = false                 # re-issue a PayoutBatchCap whose nonce refuses round 1
+    [[treasury.overrides]]
+    id = 1                              # required
+    finalize_delay_seconds = 1800
+    partner = 1                         # one partner payout before the first batch
+    partner_amount = 250000
+    expected_hash = "match"             # "none" | "match" | "mismatch", set before finalizing
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from autobot.localnet.model import LotteryStatus, RetryPolicy, RetryStrategy
+from autobot.localnet.model.core import normalise_address
 from autobot.localnet.scenario.spec import (
     DAY,
+    QUANTITIES,
     BotSpec,
+    BurstSpec,
+    BuyersSpec,
     CallbackMode,
     CallbackRule,
+    DualWriteSpec,
+    ExpectedHashMode,
+    ExpectedHashSpec,
     FeedSpec,
     LotterySpec,
+    PartnerCapSpec,
+    PremiumCapSpec,
     ScenarioError,
     ScenarioSpec,
+    TreasuryLotterySpec,
+    TreasurySpec,
+    mismatch_hash,
+    partner_address,
+    pool_buyer_address,
 )
 
 __all__ = ["load_scenario_file"]
@@ -145,6 +205,37 @@ class _Reader:
             self.problems.append(f"{self._key(key)}: expected a string, got {value!r}")
             return default
         return value
+
+    def number(self, key: str, default: float, *, low: float, high: float) -> float:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, int | float) or isinstance(value, bool) or not low < value <= high:
+            self.problems.append(
+                f"{self._key(key)}: expected a number in ({low}, {high}], got {value!r}"
+            )
+            return default
+        return float(value)
+
+    def address(self, key: str, derive: Callable[[int], str]) -> str:
+        """Required: an index (``derive(n)``) or a ``0x`` address."""
+        value = self.raw(key)
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32:
+            return derive(value)
+        if isinstance(value, str):
+            try:
+                return normalise_address(value)
+            except ValueError:
+                pass
+        self.problems.append(
+            f"{self._key(key)}: expected an index or a 0x address, got {value!r}"
+            if value is not None
+            else f"{self._key(key)}: required"
+        )
+        return derive(0)
+
+    def opt_ints(self, key: str) -> tuple[int, ...] | None:
+        return self.ints(key, None) if self.has(key) else None
 
     def ints(
         self, key: str, default: tuple[int, ...] | None, *, high: int = 2**64 - 1
@@ -232,6 +323,11 @@ def load_scenario_file(path: Path) -> ScenarioSpec:
         b.done()
     feeds = [_feed(f) for f in top.tables("feeds")]
     lotteries = [_lottery(lot) for lot in top.tables("lotteries")]
+    partner_caps = [_partner_cap(c) for c in top.tables("partner_caps")]
+    premium_caps = [_premium_cap(c) for c in top.tables("premium_caps")]
+    dual_write = _dual_write(t) if (t := top.table("dual_write")) is not None else None
+    buyers = _buyers(t) if (t := top.table("buyers")) is not None else None
+    treasury = _treasury(t) if (t := top.table("treasury")) is not None else None
     top.done()
     if problems:
         raise ScenarioError(problems)
@@ -244,7 +340,134 @@ def load_scenario_file(path: Path) -> ScenarioSpec:
         bots=tuple(bots),
         feeds=tuple(feeds),
         lotteries=tuple(lotteries),
+        partner_caps=tuple(partner_caps),
+        premium_caps=tuple(premium_caps),
+        dual_write=dual_write,
+        buyers=buyers,
+        treasury=treasury,
     )
+
+
+_OFFSET = {"low": -(2**40), "high": 2**40}
+
+
+def _partner_cap(t: _Reader) -> PartnerCapSpec:
+    cap = PartnerCapSpec(
+        partner=t.address("partner", partner_address),
+        max_total_payout=t.int_("max_total_payout", None),
+        cooldown=t.int_("payout_cooldown_seconds", 0),
+        stride=t.int_("nonce_stride", 1),
+        expires_in=t.int_("expires_offset_seconds", **_OFFSET)
+        if t.has("expires_offset_seconds")
+        else None,
+    )
+    t.done()
+    return cap
+
+
+def _premium_cap(t: _Reader) -> PremiumCapSpec:
+    cap = PremiumCapSpec(
+        holder=t.address("holder", pool_buyer_address),
+        expires_in=t.int_("expires_offset_seconds", **_OFFSET)
+        if t.has("expires_offset_seconds")
+        else None,
+        auto_renew=t.bool_("auto_renew", False),
+        referrer=t.address("referrer", pool_buyer_address) if t.has("referrer") else None,
+    )
+    t.done()
+    return cap
+
+
+def _dual_write(t: _Reader) -> DualWriteSpec:
+    expected: list[ExpectedHashSpec] = []
+    for e in t.tables("expected"):
+        lottery = e.int_("lottery", None)
+        value = e.str_("hash", "")
+        if value == "mismatch":
+            expected.append(ExpectedHashSpec(lottery=lottery, hash=mismatch_hash(lottery)))
+        elif value.startswith("0x") and len(value) > 2 and _is_hex(value[2:]):
+            expected.append(ExpectedHashSpec(lottery=lottery, hash=bytes.fromhex(value[2:])))
+        else:
+            e.problems.append(f'{e.path}.hash: expected "mismatch" or 0x-hex bytes, got {value!r}')
+        e.done()
+    spec = DualWriteSpec(
+        enabled=t.bool_("enabled", True),
+        abort_on_mismatch=t.bool_("abort_on_mismatch", False),
+        abort_on_missing=t.bool_("abort_on_missing", False),
+        expected=tuple(expected),
+    )
+    t.done()
+    return spec
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _buyers(t: _Reader) -> BuyersSpec:
+    bursts: list[BurstSpec] = []
+    for b in t.tables("bursts"):
+        purchases = b.int_("purchases", None, low=1, high=10_000)
+        bursts.append(
+            BurstSpec(
+                lottery=b.int_("lottery", None),
+                at=b.int_("at_offset_seconds", None, high=2**40),
+                purchases=purchases,
+                buyers=b.int_("buyers", purchases, low=1, high=10_000),
+            )
+        )
+        b.done()
+    quantities = t.ints("quantities", QUANTITIES, high=128)
+    if not quantities or 0 in quantities:
+        t.problems.append(f"{t.path}.quantities: one or more quantities from 1 to 128")
+        quantities = QUANTITIES
+    spec = BuyersSpec(
+        purchases_per_minute=t.number("purchases_per_minute", 1.0, low=0, high=6_000),
+        pool=t.int_("pool", 50, low=1, high=1_000_000),
+        quantities=quantities,
+        lotteries=t.opt_ints("lotteries"),
+        max_catch_up=t.int_("max_catch_up_seconds", 60, low=1, high=86_400),
+        bursts=tuple(bursts),
+    )
+    t.done()
+    return spec
+
+
+def _treasury(t: _Reader) -> TreasurySpec:
+    overrides: list[TreasuryLotterySpec] = []
+    for o in t.tables("overrides"):
+        mode = o.str_("expected_hash", "none")
+        if mode not in {m.value for m in ExpectedHashMode}:
+            o.problems.append(
+                f'{o.path}.expected_hash: "none", "match" or "mismatch", got {mode!r}'
+            )
+            mode = "none"
+        overrides.append(
+            TreasuryLotterySpec(
+                id=o.int_("id", None),
+                finalize_delay=o.int_("finalize_delay_seconds", 0, high=2**40)
+                if o.has("finalize_delay_seconds")
+                else None,
+                partner=o.address("partner", partner_address) if o.has("partner") else None,
+                partner_amount=o.int_("partner_amount", 0),
+                expected_hash=ExpectedHashMode(mode),
+            )
+        )
+        if overrides[-1].partner is None and overrides[-1].partner_amount:
+            o.problems.append(f"{o.path}.partner_amount: needs a partner")
+        o.done()
+    spec = TreasurySpec(
+        lotteries=t.opt_ints("lotteries"),
+        payout_delay=t.int_("payout_delay_seconds", 300, high=2**40),
+        batch_winners=t.int_("batch_winners", 2, low=1, high=2**32),
+        batch_interval=t.int_("batch_interval_seconds", 60, high=2**40),
+        finalize_delay=t.int_("finalize_delay_seconds", 600, high=2**40),
+        pay_operations=t.bool_("pay_operations", True),
+        reissue_cap=t.bool_("reissue_cap", False),
+        overrides=tuple(overrides),
+    )
+    t.done()
+    return spec
 
 
 def _feed(f: _Reader) -> FeedSpec:
@@ -317,9 +540,16 @@ def _lottery(t: _Reader) -> LotterySpec:
         canceled_at=t.int_("canceled_offset_seconds", -300, low=-(2**40), high=2**40),
         archived=t.bool_("archived", False),
         auto_close_grace=t.int_("auto_close_grace_seconds", 0, high=2**40),
+        max_total=t.int_("max_tickets_total", low=1) if t.has("max_tickets_total") else None,
+        per_address=t.int_("max_tickets_per_address", 0),
     )
     if lottery.archived and tickets:
         t.problems.append(f"{t.path}.archived: only for a lottery with tickets_sold = 0")
+    total = max(10_000, tickets) if lottery.max_total is None else lottery.max_total
+    if total < tickets:
+        t.problems.append(f"{t.path}.max_tickets_total: below tickets_sold ({tickets})")
+    if lottery.per_address > total:
+        t.problems.append(f"{t.path}.max_tickets_per_address: above max_tickets_total ({total})")
     t.done()
     return lottery
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from autobot.localnet.accounts import normalise_address
-from autobot.localnet.model.state import PackageState
+from autobot.localnet.model.state import PackageState, buyer_key
 from autobot.localnet.storage import values
 from autobot.localnet.storage.handles import Context, Json
 from autobot.localnet.storage.layouts import Layouts, NativeTable
@@ -40,6 +40,13 @@ def _keyed[V](table: Mapping[int, V], key: object, render: Callable[[V], Json]) 
     return None if value is None else render(value)
 
 
+def _keyed_by_address[V](
+    table: Mapping[str, V], key: object, render: Callable[[V], Json]
+) -> Json | None:
+    value = table.get(key) if isinstance(key, str) else None
+    return None if value is None else render(value)
+
+
 def _sales_state(c: Context, _owner: int, key: object) -> Json | None:
     s = c.state.sales.get(key) if isinstance(key, int) else None
     return None if s is None or not isinstance(key, int) else values.sales_state(c, key, s)
@@ -57,7 +64,15 @@ def _ticket_chunk(c: Context, owner: int, key: object) -> Json | None:
 
 
 def _tickets_per_address(c: Context, owner: int, key: object) -> Json | None:
-    return values.tickets_of(c.state.sales[owner], key) if isinstance(key, str) else None
+    return values.tickets_of(c.state, owner, key) if isinstance(key, str) else None
+
+
+def _rate_track(c: Context, owner: int, key: object) -> Json | None:
+    return (
+        values.rate_track(c.state.buyers.get(buyer_key(owner, key)))
+        if isinstance(key, str)
+        else None
+    )
 
 
 def _winner_chunk(c: Context, owner: int, key: object) -> Json | None:
@@ -68,10 +83,6 @@ def _winner_chunk(c: Context, owner: int, key: object) -> Json | None:
 
 def _feature_record(c: Context, _owner: int, key: object) -> Json | None:
     return values.feature_record(c.state, key) if isinstance(key, int) else None
-
-
-def _nothing(_c: Context, _owner: int, _key: object) -> Json | None:
-    return None  # partner and premium caps, purchase rate limits: not modelled
 
 
 _ITEMS: Mapping[str, _Item] = {
@@ -86,7 +97,7 @@ _ITEMS: Mapping[str, _Item] = {
     "sales::SalesLedger.states": _sales_state,
     "sales::SalesState.tickets_per_address": _tickets_per_address,
     "sales::SalesState.ticket_chunks": _ticket_chunk,
-    "sales::SalesState.rate_track": _nothing,
+    "sales::SalesState.rate_track": _rate_track,
     "payouts::PayoutLedger.states": _winner_state,
     "payouts::WinnerState.winner_chunks": _winner_chunk,
     "payouts::WinnerState.assigned_indices": lambda c, owner, k: (
@@ -95,8 +106,12 @@ _ITEMS: Mapping[str, _Item] = {
     "price_feed::PriceFeedRegistry.feeds": lambda c, _, k: _keyed(
         c.state.feeds, k, values.price_feed_record
     ),
-    "roles::RoleStore.partner_caps": _nothing,
-    "roles::RoleStore.premium_caps": _nothing,
+    "roles::RoleStore.partner_caps": lambda c, _, k: _keyed_by_address(
+        c.state.partner_caps, k, values.partner_payout_cap
+    ),
+    "roles::RoleStore.premium_caps": lambda c, _, k: _keyed_by_address(
+        c.state.premium_caps, k, values.premium_access_cap
+    ),
     "history::ArchiveLedger.summaries": lambda c, _, k: _keyed(
         c.state.summaries, k, values.lottery_summary
     ),

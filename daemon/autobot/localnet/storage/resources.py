@@ -6,11 +6,10 @@ its init ran (``Globals`` says which ran); ``AutomationCap`` is at each register
 account. The localnet's deployment runs every init (``PackageModel.seed_ledgers`` and the
 scenario), so a demo chain holds all of them.
 
-What the model does not hold is served as the package's init leaves it: ``RoleStore``'s partner
-and premium caps are empty, ``DualWriteControl`` is enabled with no expected hashes (the
-deployment's ``init_dual_write(false, false)``), and the feature switch is
-``force_enable_devnet`` unless the model disabled DRAW (then features 1 to 4 are listed, all on
-but DRAW).
+The feature switch is ``force_enable_devnet`` unless the model disabled DRAW (then features 1
+to 4 are listed, all on but DRAW: ``model.feature_switch``). ``DualWriteControl`` holds the
+model's flags and expected hashes (a ``vrf_hub::table``, in table order); ``MirrorConfig`` exists
+while the legacy mirror is enabled.
 """
 
 from __future__ import annotations
@@ -102,9 +101,9 @@ def _role_store(c: Context) -> Json:
     return obj(
         payout_batch=opt(None if cap is None else payout_batch_cap(cap)),
         partner_caps=c.table(f"{name}.partner_caps"),
-        partner_index=[],  # partner payout caps are not modelled
+        partner_index=list(c.state.g.partner_index),
         premium_caps=c.table(f"{name}.premium_caps"),
-        premium_index=[],
+        premium_index=list(c.state.g.premium_index),
         events=_role_events(c),
     )
 
@@ -173,11 +172,15 @@ def _feature_switch_registry(c: Context) -> Json:
 
 def _dual_write_control(c: Context) -> Json:
     name = "legacy_bridge::DualWriteControl"
+    g = c.state.g
+    entries = g.expected_hashes  # vrf_hub::table: two parallel vectors, in table order
     return obj(
-        enabled=True,
-        abort_on_mismatch=False,
-        abort_on_missing=False,
-        expected_hashes=obj(keys=[], values=[]),
+        enabled=g.dual_write_enabled,
+        abort_on_mismatch=g.abort_on_mismatch,
+        abort_on_missing=g.abort_on_missing,
+        expected_hashes=obj(
+            keys=[u64(e.lottery_id) for e in entries], values=[x(e.hash) for e in entries]
+        ),
         started_events=c.events(name, "started_events"),
         completed_events=c.events(name, "completed_events"),
     )

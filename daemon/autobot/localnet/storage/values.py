@@ -5,25 +5,28 @@ Each function renders a model record (``localnet.model.state``) as the struct th
 record differently the function rebuilds the package's form: tickets are kept as runs of one
 buyer (``Purchase``) and served as the package's 256-buyer ``TicketChunk``s (a chunk counter
 that advances only when a chunk fills), winner records as 64-record ``WinnerChunk``s, a
-``DrawState``'s ``VrfState`` is inlined in the model. Fields the model does not keep are served as
-the package leaves them when it creates the record (``SalesState.last_purchase_block`` and
-``block_purchase_count``: 0; the model keeps no purchase rate limits).
+``DrawState``'s ``VrfState`` is inlined in the model, a buyer's ``tickets_per_address`` entry and
+``RateTrack`` are one ``BuyerState``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from autobot.localnet.model import feature_switch
 from autobot.localnet.model.state import (
     Accounting,
     BotState,
+    BuyerState,
     CancellationRecord,
     DrawState,
     Lottery,
     LotteryConfig,
     LotterySummary,
     PackageState,
+    PartnerPayoutCap,
     PayoutBatchCap,
+    PremiumAccessCap,
     PriceFeed,
     PrizeSlot,
     Purchase,
@@ -31,8 +34,9 @@ from autobot.localnet.model.state import (
     SalesState,
     WinnerRecord,
     WinnerState,
+    buyer_key,
 )
-from autobot.localnet.storage.handles import Context, Json, obj, u64, x
+from autobot.localnet.storage.handles import Context, Json, obj, opt, u64, x
 
 __all__ = [
     "TICKET_CHUNK_CAPACITY",
@@ -45,9 +49,12 @@ __all__ = [
     "feature_record",
     "lottery",
     "lottery_summary",
+    "partner_payout_cap",
     "payout_batch_cap",
+    "premium_access_cap",
     "price_feed_record",
     "prize_slot",
+    "rate_track",
     "sales_distribution",
     "sales_state",
     "ticket_chunk",
@@ -60,8 +67,6 @@ __all__ = [
 
 TICKET_CHUNK_CAPACITY = 256  # sales::CHUNK_CAPACITY
 WINNER_CHUNK_CAPACITY = 64  # payouts::WINNER_CHUNK_CAPACITY
-_FEATURES = (1, 2, 3, 4)  # feature_switch: PURCHASE, CLOSE, DRAW, PAYOUT
-_FEATURE_DRAW = 3
 
 
 def lottery(record: Lottery) -> Json:
@@ -200,8 +205,8 @@ def sales_state(c: Context, lottery_id: int, s: SalesState) -> Json:
         tickets_sold=u64(s.tickets_sold),
         proceeds_accum=u64(s.proceeds_accum),
         last_purchase_ts=u64(s.last_purchase_ts),
-        last_purchase_block="0",  # not modelled (purchase rate limits)
-        block_purchase_count="0",
+        last_purchase_block=u64(s.last_purchase_block),
+        block_purchase_count=u64(s.block_purchase_count),
         next_chunk_seq=u64(s.tickets_sold // TICKET_CHUNK_CAPACITY),
         tickets_per_address=c.table(f"{name}.tickets_per_address", lottery_id),
         ticket_chunks=c.table(f"{name}.ticket_chunks", lottery_id),
@@ -242,9 +247,17 @@ def ticket_chunk(lottery_id: int, s: SalesState, chunk_seq: int) -> Json | None:
     )
 
 
-def tickets_of(s: SalesState, buyer: str) -> Json | None:
-    count = sum(p.quantity for p in s.purchases if p.buyer == buyer)
-    return u64(count) if count else None
+def tickets_of(state: PackageState, lottery_id: int, buyer: str) -> Json | None:
+    """The ``tickets_per_address`` entry: a buyer's ticket count (none before its purchase)."""
+    record = state.buyers.get(buyer_key(lottery_id, buyer))
+    return None if record is None or record.tickets == 0 else u64(record.tickets)
+
+
+def rate_track(record: BuyerState | None) -> Json | None:
+    """``RateTrack``: created by the buyer's first purchase transaction (seeded sales have none)."""
+    if record is None or not record.tracked:
+        return None
+    return obj(window_start=u64(record.window_start), purchase_count=u64(record.purchase_count))
 
 
 def winner_state(c: Context, lottery_id: int, w: WinnerState) -> Json:
@@ -321,6 +334,28 @@ def payout_batch_cap(cap: PayoutBatchCap) -> Json:
     )
 
 
+def partner_payout_cap(cap: PartnerPayoutCap) -> Json:
+    return obj(
+        partner=cap.partner,
+        max_total_payout=u64(cap.max_total_payout),
+        remaining_payout=u64(cap.remaining_payout),
+        payout_cooldown_secs=u64(cap.payout_cooldown_secs),
+        last_payout_at=u64(cap.last_payout_at),
+        next_nonce=u64(cap.next_nonce),
+        nonce_stride=u64(cap.nonce_stride),
+        expires_at=u64(cap.expires_at),
+    )
+
+
+def premium_access_cap(cap: PremiumAccessCap) -> Json:
+    return obj(
+        holder=cap.holder,
+        expires_at=u64(cap.expires_at),
+        auto_renew=cap.auto_renew,
+        referrer=opt(cap.referrer),
+    )
+
+
 _SMALL_SUMMARY_FIELDS = frozenset({"status", "vrf_status", "primary_type"})
 
 
@@ -338,7 +373,6 @@ def lottery_summary(s: LotterySummary) -> Json:
 
 
 def feature_record(state: PackageState, feature_id: int) -> Json | None:
-    """``FeatureRecord``: the model's DRAW switch; every other feature on (``ENABLED_ALL``)."""
-    if state.g.feature_draw is not False or feature_id not in _FEATURES:
-        return None  # force_enable_devnet: the switch holds no entries
-    return obj(mode=0 if feature_id == _FEATURE_DRAW else 1)
+    """``FeatureRecord``: the switch's entry for ``feature_id`` (none under force-enable)."""
+    mode = feature_switch.entries(state).get(feature_id)
+    return None if mode is None else obj(mode=mode)

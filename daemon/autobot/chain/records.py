@@ -1,0 +1,357 @@
+"""The package's readers, computed from its storage: stored records into ``domain`` values.
+
+Each function takes what ``chain/storage.py`` decoded (a struct as a ``dict``, or ``None`` for a
+record that does not exist yet) and computes what the package's reader of docs/package.md §6
+would return, with the reader's own formulas and defaults, so a client of the published package
+(where none of them is a ``#[view]``) gets the same values as one calling the views of a patched
+package. Pure: no I/O (``chain/reads.py`` does the reading).
+
+Records created on first use (§6a) — a draw state from the first request, a winner state from the
+first computation, a sales state from the first purchase, a cancellation record from the cancel,
+a summary from the archive or finalization — are ``None`` for a fresh lottery, and each reader
+answers the view's default for them, never an error. Where the view itself aborts (an unknown
+lottery, accounting without sales, an unknown price feed, no ``RoleStore``), ``view_abort`` gives
+the same ``MoveAbort`` the node would have answered, so both ways of reading raise alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from autobot.chain.aborts import format_vm_status
+from autobot.chain.responses import abort_from_vm_status
+from autobot.domain.bots import Bot
+from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
+from autobot.domain.feeds import PriceFeed
+from autobot.domain.lotteries import (
+    Accounting,
+    AutoClosePolicy,
+    LotteryConfig,
+    LotteryStatus,
+    LotteryStatusView,
+    PrizeSlot,
+    SalesDistribution,
+)
+from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.refunds import Cancellation, RefundProgress
+from autobot.domain.values import Address
+from autobot.errors import MoveAbort, StorageLayoutError
+
+__all__ = [
+    "E_HISTORY_MISSING",
+    "E_PRICE_FEED_NOT_FOUND",
+    "E_REGISTRY_MISSING",
+    "E_ROLES_NOT_INITIALIZED",
+    "TABLE_ADDRESS",
+    "TABLE_NOT_FOUND",
+    "Record",
+    "accounting",
+    "bots",
+    "cancellation",
+    "lottery_config",
+    "lottery_status",
+    "payout_batch_cap",
+    "price_feed",
+    "refund_progress",
+    "view_abort",
+    "vrf_deposit_status",
+    "vrf_state",
+    "winner_progress",
+]
+
+type Record = Mapping[str, object]
+
+TABLE_ADDRESS = "0x1"
+TABLE_NOT_FOUND = 0x6507  # 0x1::table: borrowing an absent key
+E_ROLES_NOT_INITIALIZED = 0x1103
+E_REGISTRY_MISSING = 0x1202
+E_PRICE_FEED_NOT_FOUND = 0x1902
+E_HISTORY_MISSING = 0x1B01
+
+
+def view_abort(code: int, module: str, *, package: str, address: str | None = None) -> MoveAbort:
+    """The ``MoveAbort`` a view aborting with ``code`` in ``module`` answers (``address``: a
+    framework module's, e.g. ``0x1`` for ``table``; the package's by default)."""
+    vm_status = format_vm_status(address or package, module, code)
+    abort = abort_from_vm_status(vm_status)
+    assert abort is not None  # format_vm_status writes what parse_vm_status reads
+    return abort
+
+
+def _int(record: Record, name: str) -> int:
+    value = record[name]
+    assert isinstance(value, int) and not isinstance(value, bool)
+    return value
+
+
+def _bool(record: Record, name: str) -> bool:
+    value = record[name]
+    assert isinstance(value, bool)
+    return value
+
+
+def _bytes(record: Record, name: str) -> bytes:
+    value = record[name]
+    assert isinstance(value, bytes)
+    return value
+
+
+def _sub(record: Record, name: str) -> Record:
+    value = record[name]
+    assert isinstance(value, dict)
+    return value
+
+
+def _enum[E](record: Record, name: str, struct: str, cls: Callable[[int], E]) -> E:
+    """A u8 that must be a member of ``cls``; an unknown one is a layout error (a value the
+    package never writes)."""
+    value = _int(record, name)
+    try:
+        return cls(value)
+    except ValueError:
+        raise StorageLayoutError(
+            f"{struct}.{name}: unknown value {value}", struct=struct, field=name, path=name
+        ) from None
+
+
+# -- lottery_registry -----------------------------------------------------------------------
+
+
+def lottery_status(lottery: Record) -> LotteryStatusView:
+    """``views::get_lottery_status``: from a ``lottery_registry::Lottery``."""
+    config = _sub(lottery, "config")
+    return LotteryStatusView(
+        status=_enum(lottery, "status", "lottery_registry::Lottery", LotteryStatus),
+        snapshot_frozen=_bool(lottery, "snapshot_frozen"),
+        primary_type=_int(config, "primary_type"),
+        tags_mask=_int(config, "tags_mask"),
+    )
+
+
+def lottery_config(lottery: Record) -> LotteryConfig:
+    """``views::get_lottery``: the ``Config`` of a ``lottery_registry::Lottery``."""
+    c = _sub(lottery, "config")
+    window, limits = _sub(c, "sales_window"), _sub(c, "ticket_limits")
+    split, close = _sub(c, "sales_distribution"), _sub(c, "auto_close_policy")
+    backend, retry = _sub(c, "reward_backend"), _sub(c, "vrf_retry_policy")
+    plan = c["prize_plan"]
+    assert isinstance(plan, list)
+    return LotteryConfig(
+        sales_start=_int(window, "sales_start"),
+        sales_end=_int(window, "sales_end"),
+        ticket_price=_int(c, "ticket_price"),
+        max_tickets_total=_int(limits, "max_tickets_total"),
+        max_tickets_per_address=_int(limits, "max_tickets_per_address"),
+        prize_plan=tuple(
+            PrizeSlot(
+                slot_id=_int(slot, "slot_id"),
+                winners_per_slot=_int(slot, "winners_per_slot"),
+                reward_type=_int(slot, "reward_type"),
+                reward_payload=_bytes(slot, "reward_payload"),
+            )
+            for slot in plan
+        ),
+        distribution=_distribution(split),
+        auto_close=AutoClosePolicy(
+            enabled=_bool(close, "enabled"), grace_period_secs=_int(close, "grace_period_secs")
+        ),
+        retry_policy=RetryPolicy(
+            strategy=_enum(retry, "strategy", "types::RetryPolicy", RetryStrategy),
+            base_delay_secs=_int(retry, "base_delay_secs"),
+            max_delay_secs=_int(retry, "max_delay_secs"),
+        ),
+        winners_dedup=_bool(c, "winners_dedup"),
+        draw_algo=_int(c, "draw_algo"),
+        primary_type=_int(c, "primary_type"),
+        tags_mask=_int(c, "tags_mask"),
+        config_version=_int(c, "config_version"),
+        run_id=_int(c, "run_id"),
+        event_slug=_bytes(c, "event_slug"),
+        series_code=_bytes(c, "series_code"),
+        reward_backend_type=_int(backend, "backend_type"),
+        reward_backend_blob=_bytes(backend, "config_blob"),
+    )
+
+
+def _distribution(split: Record) -> SalesDistribution:
+    return SalesDistribution(
+        prize_bps=_int(split, "prize_bps"),
+        jackpot_bps=_int(split, "jackpot_bps"),
+        operations_bps=_int(split, "operations_bps"),
+        reserve_bps=_int(split, "reserve_bps"),
+    )
+
+
+def cancellation(record: Record | None) -> Cancellation | None:
+    """``views::get_cancellation``: the ``CancellationRecord``, if the lottery was canceled."""
+    if record is None:
+        return None
+    return Cancellation(
+        reason_code=_int(record, "reason_code"),
+        canceled_ts=_int(record, "canceled_ts"),
+        previous_status=_enum(
+            record, "previous_status", "lottery_registry::CancellationRecord", LotteryStatus
+        ),
+        tickets_sold=_int(record, "tickets_sold"),
+        proceeds_accum=_int(record, "proceeds_accum"),
+    )
+
+
+# -- sales ----------------------------------------------------------------------------------
+
+
+def refund_progress(sales: Record | None) -> RefundProgress:
+    """``views::get_refund_progress``: from a ``sales::SalesState`` (zeros without one). The
+    stored names differ from the view's: ``refund_tickets_processed`` is ``tickets_refunded``,
+    ``refund_prize_total`` is ``prize_refunded``, ``refund_operations_total`` is
+    ``operations_refunded`` (§6a)."""
+    if sales is None:
+        return RefundProgress()
+    return RefundProgress(
+        active=_bool(sales, "refund_active"),
+        refund_round=_int(sales, "refund_round"),
+        tickets_refunded=_int(sales, "refund_tickets_processed"),
+        prize_refunded=_int(sales, "refund_prize_total"),
+        operations_refunded=_int(sales, "refund_operations_total"),
+        last_refund_ts=_int(sales, "last_refund_ts"),
+        tickets_sold=_int(sales, "tickets_sold"),
+        proceeds_accum=_int(sales, "proceeds_accum"),
+    )
+
+
+def accounting(sales: Record | None) -> Accounting | None:
+    """``views::accounting_snapshot``: the sales state's ``Accounting``; ``None`` where the view
+    aborts ``E_REGISTRY_MISSING`` in ``sales`` (no ticket sold yet)."""
+    if sales is None:
+        return None
+    a = _sub(sales, "accounting")
+    return Accounting(
+        total_sales=_int(a, "total_sales"),
+        total_allocated=_int(a, "total_allocated"),
+        total_prize_paid=_int(a, "total_prize_paid"),
+        total_operations_paid=_int(a, "total_operations_paid"),
+        total_operations_allocated=_int(a, "total_operations_allocated"),
+        jackpot_allowance_token=_int(a, "jackpot_allowance_token"),
+    )
+
+
+# -- draw and payouts -----------------------------------------------------------------------
+
+
+def vrf_state(draw: Record | None) -> VrfState:
+    """``draw::vrf_state_view``: from a ``draw::DrawState`` (its ``VrfState`` plus the state's
+    ``last_request_ts``); without one, the view's default (IDLE, consumed)."""
+    if draw is None:
+        return VrfState()
+    v = _sub(draw, "vrf_state")
+    return VrfState(
+        status=_enum(v, "status", "types::VrfState", VrfStatus),
+        attempt=_int(v, "attempt"),
+        consumed=_bool(v, "consumed"),
+        retry_after_ts=_int(v, "retry_after_ts"),
+        retry_strategy=_enum(v, "retry_strategy", "types::VrfState", RetryStrategy),
+        last_request_ts=_int(draw, "last_request_ts"),
+        request_id=_int(v, "request_id"),
+    )
+
+
+def winner_progress(winners: Record | None) -> WinnerProgress:
+    """``payouts::winner_progress``: from a ``payouts::WinnerState`` (zeros without one)."""
+    if winners is None:
+        return WinnerProgress()
+    return WinnerProgress(
+        initialized=_bool(winners, "initialized"),
+        total_required=_int(winners, "total_required"),
+        total_assigned=_int(winners, "total_assigned"),
+        payout_round=_int(winners, "payout_round"),
+        next_winner_batch_no=_int(winners, "next_winner_batch_no"),
+        last_payout_ts=_int(winners, "last_payout_ts"),
+    )
+
+
+# -- automation, roles, deposit, price feed -------------------------------------------------
+
+
+def bots(registry: Record | None) -> tuple[Bot, ...]:
+    """``views::list_automation_bots``: every bot of the ``AutomationRegistry``'s
+    ``vrf_hub::table::Table`` in its order (registration order: bots are never removed); empty
+    without a registry. ``has_pending``: the pending hash is not empty."""
+    if registry is None:
+        return ()
+    entries = registry["bots"]
+    assert isinstance(entries, list)
+    out: list[Bot] = []
+    for operator, state in entries:
+        assert isinstance(operator, str) and isinstance(state, dict)
+        actions = state["allowed_actions"]
+        assert isinstance(actions, list)
+        out.append(
+            Bot(
+                operator=Address(operator),
+                allowed_actions=tuple(actions),
+                timelock_secs=_int(state, "timelock_secs"),
+                max_failures=_int(state, "max_failures"),
+                expires_at=_int(state, "expires_at"),
+                failure_count=_int(state, "failure_count"),
+                success_streak=_int(state, "success_streak"),
+                reputation_score=_int(state, "reputation_score"),
+                pending_action_hash=_bytes(state, "pending_action_hash"),
+                pending_execute_after=_int(state, "pending_execute_after"),
+                cron_spec=_bytes(state, "cron_spec"),
+                last_action_ts=_int(state, "last_action_ts"),
+                last_action_hash=_bytes(state, "last_action_hash"),
+                has_pending=bool(_bytes(state, "pending_action_hash")),
+            )
+        )
+    return tuple(out)
+
+
+def payout_batch_cap(role_store: Record) -> PayoutBatchCap | None:
+    """``roles::payout_batch_cap_view``: the ``Option<PayoutBatchCap>`` inside ``RoleStore``."""
+    cap = role_store["payout_batch"]
+    if cap is None:
+        return None
+    assert isinstance(cap, dict)
+    holder = cap["holder"]
+    assert isinstance(holder, str)
+    return PayoutBatchCap(
+        holder=Address(holder),
+        max_batch_size=_int(cap, "max_batch_size"),
+        operations_budget_total=_int(cap, "operations_budget_total"),
+        operations_budget_used=_int(cap, "operations_budget_used"),
+        cooldown_secs=_int(cap, "cooldown_secs"),
+        last_batch_at=_int(cap, "last_batch_at"),
+        last_nonce=_int(cap, "last_nonce"),
+        nonce_stride=_int(cap, "nonce_stride"),
+    )
+
+
+def vrf_deposit_status(ledger: Record | None) -> VrfDepositStatus:
+    """``views::get_vrf_deposit_status``: the ledger's stored ``status`` (zeros without one)."""
+    if ledger is None:
+        return VrfDepositStatus()
+    s = _sub(ledger, "status")
+    return VrfDepositStatus(
+        total_balance=_int(s, "total_balance"),
+        minimum_balance=_int(s, "minimum_balance"),
+        effective_balance=_int(s, "effective_balance"),
+        required_minimum=_int(s, "required_minimum"),
+        last_update_ts=_int(s, "last_update_ts"),
+        requests_paused=_bool(s, "requests_paused"),
+        paused_since_ts=_int(s, "paused_since_ts"),
+    )
+
+
+def price_feed(record: Record) -> PriceFeed:
+    """``price_feed::get_price_view``: the ``PriceFeedRecord`` as stored."""
+    return PriceFeed(
+        asset_id=_int(record, "asset_id"),
+        price=_int(record, "price"),
+        decimals=_int(record, "decimals"),
+        last_updated_ts=_int(record, "last_updated_ts"),
+        staleness_window=_int(record, "staleness_window"),
+        clamp_threshold_bps=_int(record, "clamp_threshold_bps"),
+        fallback_active=_bool(record, "fallback_active"),
+        fallback_reason=_int(record, "fallback_reason"),
+        clamp_active=_bool(record, "clamp_active"),
+    )

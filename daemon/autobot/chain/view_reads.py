@@ -1,0 +1,258 @@
+"""``ViewReads``: the package's readers called as views (``[chain] reads = "views"``).
+
+For a package redeployed with ``#[view]`` on its readers: each typed read is one ``POST
+/rpc/v3/view``, decoded by ``chain/views.py``. The published package refuses them (only
+``history::is_legacy_summary`` is a view there); ``chain/reads.py`` describes the default, reading
+storage, and what each way costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Collection, Sequence
+
+from autobot.chain import views
+from autobot.chain.codec import view_arguments, view_result
+from autobot.chain.reads import ALL_VIEWS, LIST_PAGE, SCOPED, Aggregates, first_error, wait
+from autobot.chain.rpc import Reply, RpcClient
+from autobot.domain.bots import Bot
+from autobot.domain.calls import U64, Address, MoveArg
+from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.feeds import PriceFeed
+from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
+from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.refunds import Cancellation, RefundProgress
+from autobot.domain.snapshot import LotteryView, StatusOverview
+from autobot.domain.values import normalise_address
+from autobot.errors import MoveAbort
+
+__all__ = ["ViewReads"]
+
+_E_HISTORY_MISSING = 0x1B01
+_E_REGISTRY_MISSING = 0x1202  # also what sales views abort with for a lottery without sales
+_E_PRICE_FEED_NOT_FOUND = 0x1902
+
+
+class ViewReads:
+    """The package's readers called as views (a package redeployed with ``#[view]`` on them)."""
+
+    def __init__(self, *, rpc: RpcClient, package: str, limit: asyncio.Semaphore) -> None:
+        self._rpc = rpc
+        self._package = normalise_address(package)
+        self._limit = limit
+
+    async def view(
+        self, module: str, function: str, args: Sequence[MoveArg] = (), *, count: int = 1
+    ) -> list[object]:
+        """Call ``<package>::module::function`` as a view; the raw node-JSON results."""
+        return await self._view(module, function, args, count=count, decode=_results)
+
+    async def _view[T](
+        self,
+        module: str,
+        function: str,
+        args: Sequence[MoveArg],
+        *,
+        count: int,
+        decode: Callable[[list[object]], T],
+    ) -> T:
+        """A view decoded inside its RPC attempt: an answer that does not decode fails over."""
+        what = f"{module}::{function}"
+        body = {
+            "function": f"{self._package}::{module}::{function}",
+            "type_arguments": [],
+            "arguments": view_arguments(args),
+        }
+
+        def run(reply: Reply) -> T:
+            return decode(view_result(reply.json(what), count, what))
+
+        async with self._limit:
+            return await self._rpc.fetch(
+                "POST", "rpc/v3/view", what=what, decode=run, json_body=body
+            )
+
+    async def _one[T](
+        self, decode: Callable[[object], T], module: str, function: str, *args: MoveArg
+    ) -> T:
+        """A one-result view, decoded into a domain value by ``decode`` (``views.py``)."""
+        return await self._view(module, function, args, count=1, decode=lambda r: decode(r[0]))
+
+    async def status_overview(self, now_ts: int) -> StatusOverview:
+        return await self._one(views.decode_overview, "views", "status_overview", U64(now_ts))
+
+    async def list_bots(self) -> tuple[Bot, ...]:
+        return await self._one(views.decode_bot_list, "views", "list_automation_bots")
+
+    async def get_bot(self, operator: str) -> Bot | None:
+        return await self._one(
+            views.decode_bot_option, "views", "get_automation_bot", Address(operator)
+        )
+
+    async def refund_progress(self, lottery_id: int) -> RefundProgress:
+        return await self._one(
+            views.decode_refund_progress, "views", "get_refund_progress", U64(lottery_id)
+        )
+
+    async def cancellation(self, lottery_id: int) -> Cancellation | None:
+        return await self._one(
+            views.decode_cancellation, "views", "get_cancellation", U64(lottery_id)
+        )
+
+    async def vrf_deposit_status(self) -> VrfDepositStatus:
+        return await self._one(views.decode_deposit, "views", "get_vrf_deposit_status")
+
+    async def lottery_status(self, lottery_id: int) -> LotteryStatusView:
+        return await self._one(views.decode_status, "views", "get_lottery_status", U64(lottery_id))
+
+    async def lottery_config(self, lottery_id: int) -> LotteryConfig:
+        return await self._one(views.decode_config, "views", "get_lottery", U64(lottery_id))
+
+    async def accounting(self, lottery_id: int) -> Accounting:
+        return await self._one(
+            views.decode_accounting, "views", "accounting_snapshot", U64(lottery_id)
+        )
+
+    async def list_active(self, *, start: int = 0, limit: int = LIST_PAGE) -> tuple[int, ...]:
+        return await self._one(views.decode_id_list, "views", "list_active", U64(start), U64(limit))
+
+    async def lottery_ids(self) -> tuple[int, ...]:
+        """Every registered lottery id, oldest first.
+
+        The package has no "list all" view; ``list_by_all_tags(mask, from, limit)`` keeps the
+        lotteries whose tags include every bit of ``mask``, which with mask 0 is all of them
+        (newest first, ``limit <= 1000``). Paged until a short page.
+        """
+        found: list[int] = []
+        start = 0
+        while True:
+            ids = await self._one(
+                views.decode_id_list,
+                "views",
+                "list_by_all_tags",
+                U64(0),
+                U64(start),
+                U64(LIST_PAGE),
+            )
+            found.extend(ids)
+            if len(ids) < LIST_PAGE:
+                break
+            start += LIST_PAGE
+        return tuple(sorted(set(found)))
+
+    async def finalized_ids(self) -> tuple[int, ...]:
+        """Lotteries with a ``LotterySummary`` (finalized, or canceled and archived), oldest first.
+
+        ``views::list_finalized_ids(from, limit)`` (newest first, ``limit <= 1000``), paged; an
+        empty tuple without a history ledger.
+        """
+        found: list[int] = []
+        start = 0
+        while True:
+            try:
+                ids = await self._one(
+                    views.decode_id_list, "views", "list_finalized_ids", U64(start), U64(LIST_PAGE)
+                )
+            except MoveAbort as exc:
+                if exc.code == _E_HISTORY_MISSING:
+                    return ()
+                raise
+            found.extend(ids)
+            if len(ids) < LIST_PAGE:
+                break
+            start += LIST_PAGE
+        return tuple(sorted(set(found)))
+
+    async def has_summary(self, lottery_id: int) -> bool:
+        """True once ``history`` holds the lottery's summary (archived or finalized).
+
+        ``views::get_lottery_summary`` aborts when there is none: a table miss in the framework
+        (``0x1::table``) or the history ledger missing altogether.
+        """
+        try:
+            await self.view("views", "get_lottery_summary", (U64(lottery_id),))
+        except MoveAbort as exc:
+            if exc.module == "table" or exc.code == _E_HISTORY_MISSING:
+                return False
+            raise
+        return True
+
+    async def vrf_state(self, lottery_id: int) -> VrfState:
+        return await self._one(views.decode_vrf_state, "draw", "vrf_state_view", U64(lottery_id))
+
+    async def winner_progress(self, lottery_id: int) -> WinnerProgress:
+        return await self._one(
+            views.decode_winner_progress, "payouts", "winner_progress", U64(lottery_id)
+        )
+
+    async def price_feed(self, asset_id: int) -> PriceFeed:
+        return await self._one(
+            views.decode_price_feed, "price_feed", "get_price_view", U64(asset_id)
+        )
+
+    async def payout_batch_cap(self) -> PayoutBatchCap | None:
+        return await self._one(views.decode_cap, "roles", "payout_batch_cap_view")
+
+    async def _accounting_or_zero(self, lottery_id: int) -> Accounting:
+        """``accounting_snapshot`` aborts ``E_REGISTRY_MISSING`` in ``sales`` for a lottery that
+        has no sales state (no ticket sold yet): its accounting is all zeros."""
+        try:
+            return await self.accounting(lottery_id)
+        except MoveAbort as exc:
+            if exc.module == "sales" and exc.code == _E_REGISTRY_MISSING:
+                return Accounting()
+            raise
+
+    async def _feed_or_none(self, asset_id: int) -> PriceFeed | None:
+        try:
+            return await self.price_feed(asset_id)
+        except MoveAbort as exc:
+            if exc.code == _E_PRICE_FEED_NOT_FOUND:
+                return None
+            raise
+
+    async def lottery_view(self, lottery_id: int, *, scoped: bool = False) -> LotteryView:
+        """Every view of one lottery (``scoped``: the status first, then only the views its
+        status can make non-default, ``SCOPED``)."""
+        wanted: Collection[str] = ALL_VIEWS
+        reads: dict[str, Callable[[int], Awaitable[object]]] = {
+            "config": self.lottery_config,
+            "accounting": self._accounting_or_zero,
+            "vrf": self.vrf_state,
+            "winners": self.winner_progress,
+            "refund": self.refund_progress,
+            "cancellation": self.cancellation,
+        }
+        async with first_error() as group:
+            status_task = group.create_task(self.lottery_status(lottery_id))
+            if scoped:
+                wanted = SCOPED[(await status_task).status]
+            tasks = {name: group.create_task(wait(reads[name](lottery_id))) for name in wanted}
+        status = status_task.result()
+        archived = False
+        if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
+            archived = await self.has_summary(lottery_id)
+        return LotteryView(
+            lottery_id=lottery_id,
+            status=status.status,
+            snapshot_frozen=status.snapshot_frozen,
+            archived=archived,
+            **{name: task.result() for name, task in tasks.items()},  # type: ignore[arg-type]
+        )
+
+    async def aggregates(self, asset_ids: Collection[int]) -> Aggregates:
+        async with first_error() as group:
+            bots = group.create_task(self.list_bots())
+            deposit = group.create_task(self.vrf_deposit_status())
+            cap = group.create_task(self.payout_batch_cap())
+            feeds = [group.create_task(self._feed_or_none(a)) for a in sorted(set(asset_ids))]
+        return (
+            bots.result(),
+            deposit.result(),
+            cap.result(),
+            [f for t in feeds if (f := t.result()) is not None],
+        )
+
+
+def _results(results: list[object]) -> list[object]:
+    return results
