@@ -24,6 +24,7 @@
         ├── JournalError            the journal cannot be opened, is corrupt, or the disk refused a write
         │   ├── FencedOut           a write by an instance that no longer holds the leader lease (HA)
         │   └── MigrationFailed     ``journal migrate`` refused or found a difference (target left empty)
+        ├── IncidentLogError        the incident-log file is not the handbook's table (``line``)
         ├── ConfigError             every problem of a config file, by dotted path (``Problem``)
         └── KeyFileError            a key file that is missing, malformed or too permissive
 
@@ -192,6 +193,16 @@ class FencedOut(JournalError):
         super().__init__(message)
         self.epoch = epoch
         self.current = current
+
+
+class IncidentLogError(PermanentError):
+    """The incident-log file (``[incidents] log_path``) cannot be read as the handbook's table
+    or cannot be written; ``line`` is the offending line's number (1-based), when there is one.
+    The file is left as it is."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True, slots=True)

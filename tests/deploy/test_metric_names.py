@@ -9,6 +9,8 @@ catalogued. A rename on either side fails here instead of leaving an alert that 
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 from deploy_support import DAEMON_METRICS, DOMAIN_METRICS, KNOWN_METRICS, PROMETHEUS_METRICS
 from prometheus_client.exposition import generate_latest
@@ -68,6 +70,9 @@ def _exported_names() -> set[str]:
             operations_budget_total=100,
             overview={f.name: 0 for f in dataclasses.fields(StatusOverview)},
             feed_updates_total={1: 5},
+            auto_close_disabled=(5,),
+            features={3: False},
+            escalations={("vrf_pending", "3"): 1},
         )
     )
     names: set[str] = set()
@@ -96,3 +101,77 @@ def test_every_exported_domain_or_daemon_metric_is_catalogued() -> None:
     }
     assert sorted(ours - KNOWN_METRICS) == []
     assert not ours & PROMETHEUS_METRICS
+
+
+# --- deploy/README.md: the handbook's names and what autobot exports for each ----------------
+
+README = Path(__file__).resolve().parents[2] / "deploy" / "README.md"
+PACKAGE = Path(__file__).resolve().parents[2] / "docs" / "package.md"
+ABSENT = "absent — issue 15 (sales/payouts/roles/dual-write monitoring)"
+# Names the handbook uses outside §7's monitoring table, which the issue asks to export too.
+HANDBOOK_EXTRAS = {
+    "pending_execute_after",
+    "total_balance",
+    "minimum_balance",
+    "effective_floor",
+    "vrf_requested",
+    "vrf_fulfilled_pending",
+    "winners_pending",
+}
+
+
+def _handbook_names() -> set[str]:
+    """Every metric named in the first column of docs/package.md §7's monitoring table."""
+    text = PACKAGE.read_text(encoding="utf-8")
+    section = text[text.index("## §7 Monitoring") : text.index("## §8 Operations")]
+    table = section[section.index("| Metric | Definition") : section.index("`status_page.md` adds")]
+    names: set[str] = set()
+    for line in table.splitlines()[2:]:
+        if line.startswith("|"):
+            names.update(re.findall(r"`([a-z_.]+)`", line.split("|")[1]))
+    return names
+
+
+def _rename_table() -> dict[str, str]:
+    """deploy/README.md's table: handbook name -> exported name (or the "absent" note)."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## The handbook's metric names") :]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        rows[cells[0].strip("`")] = cells[1].strip("`")
+    return rows
+
+
+def test_the_readme_names_every_handbook_metric() -> None:
+    names = _handbook_names()
+    assert {"vrf_effective_balance", "refund_progress.last_ts", "sales_rate"} <= names  # parsed
+    assert sorted((names | HANDBOOK_EXTRAS) - set(_rename_table())) == []
+
+
+def test_every_exported_name_of_the_readme_is_exported() -> None:
+    exported = _exported_names()
+    table = _rename_table()
+    missing = {
+        handbook: name
+        for handbook, name in table.items()
+        if name != ABSENT and name not in exported
+    }
+    assert missing == {}
+    # the names this issue added exist with exactly these spellings
+    assert table["pending_execute_after"] == "automation_pending_execute_after_timestamp_seconds"
+    assert [table[n] for n in ("total_balance", "minimum_balance", "effective_floor")] == [
+        "vrf_total_balance",
+        "vrf_minimum_balance",
+        "vrf_effective_floor",
+    ]
+    # what is absent says which issue provides it (a later issue leaves no row absent)
+    assert {h for h, n in table.items() if n.startswith("absent")} == {
+        "dual_write_mismatch",
+        "dual_write_pending",
+        "partner_cap_expiring",
+        "premium_cap_expiring",
+        "sales_rate",
+    }

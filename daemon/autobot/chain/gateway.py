@@ -28,6 +28,7 @@ from autobot.chain.signer import Signer
 from autobot.domain.bots import Bot
 from autobot.domain.calls import Call
 from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
@@ -192,6 +193,9 @@ class ChainGateway(Protocol):
     async def winner_progress(self, lottery_id: int) -> WinnerProgress: ...
     async def price_feed(self, asset_id: int) -> PriceFeed: ...
     async def payout_batch_cap(self) -> PayoutBatchCap | None: ...
+    async def feature_switch(self) -> FeatureSwitch:
+        """The package's feature switch (``Snapshot.features``; no registry: no check)."""
+        ...
 
     # -- transactions -----------------------------------------------------------------------
 

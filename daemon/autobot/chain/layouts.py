@@ -281,6 +281,12 @@ STRUCTS: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("requests_paused", "bool"),
         ("paused_since_ts", "u64"),
     ),
+    # -- feature_switch -------------------------------------------------------------------------
+    "feature_switch::FeatureSwitchRegistry": (
+        ("force_enable_devnet", "bool"),
+        ("entries", "Table<u64, feature_switch::FeatureRecord>"),
+    ),
+    "feature_switch::FeatureRecord": (("mode", "u8"),),
     # -- history --------------------------------------------------------------------------------
     "history::ArchiveLedger": (
         ("summaries", "Table<u64, history::LotterySummary>"),
@@ -327,6 +333,7 @@ RESOURCES: tuple[str, ...] = (
     "roles::RoleStore",
     "vrf_deposit::VrfDepositLedger",
     "history::ArchiveLedger",
+    "feature_switch::FeatureSwitchRegistry",
 )
 """The resources at the package address autobot reads (each with the ``key`` ability)."""
 
@@ -338,6 +345,7 @@ NATIVE_TABLES: Mapping[str, str] = {
     "payouts::PayoutLedger.states": "payouts::WinnerState",
     "price_feed::PriceFeedRegistry.feeds": "price_feed::PriceFeedRecord",
     "history::ArchiveLedger.summaries": "history::LotterySummary",
+    "feature_switch::FeatureSwitchRegistry.entries": "feature_switch::FeatureRecord",
 }
 """The native tables autobot reads items of (all keyed by ``u64``), by ``owner.field``."""
 

@@ -20,7 +20,8 @@ it is by design and said here:
 
 The versions: 1, the first release; 2, one spelling of an action's kind (recipes' ``type`` and the
 ``clamp`` request, ``domain.actions.ActionKind``); 3, event cursors and counts (events counted
-exactly once); 4, the leader lease and ``transactions.epoch`` (high availability).
+exactly once); 4, the ``unpause`` request (``autobot vrf resume``); 5, the leader lease and
+``transactions.epoch`` (high availability).
 
 SQLite keeps its version in ``PRAGMA user_version``; the store (``SqliteJournal.open``, through
 ``prepare`` below) runs every missing migration in a transaction of its own, version bump
@@ -419,9 +420,22 @@ _V3: tuple[Step, ...] = (
     ),
 )
 
-# Version 4: high availability. The fencing epoch a transaction was signed under, and the leader
-# lease (PostgreSQL only).
+# Version 4: operator requests to resume VRF requests (``autobot vrf resume``: the request kind
+# ``unpause``, action 5).
 _V4: tuple[Step, ...] = (
+    ChangeColumn(
+        table="requests",
+        column=_text(
+            "kind",
+            not_null=True,
+            check=_in("kind", ("cancel", "clamp", "refund", "retry", "park", "rotate", "unpause")),
+        ),
+    ),
+)
+
+# Version 5: high availability. The fencing epoch a transaction was signed under, and the leader
+# lease (PostgreSQL only).
+_V5: tuple[Step, ...] = (
     AddColumn(
         table="transactions",
         column=_int("epoch", note="the leader lease's fencing epoch it was signed under (HA)"),
@@ -440,7 +454,7 @@ _V4: tuple[Step, ...] = (
     ),
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

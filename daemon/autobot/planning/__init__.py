@@ -23,6 +23,7 @@ from autobot.planning.recipes import (
     ComputeWinners,
     RefundPlan,
     RequestDraw,
+    ResumeRequests,
     RotateBot,
     ScheduleManualRetry,
     SetFallback,
@@ -35,6 +36,7 @@ from autobot.planning.requests import (
     RefundRequest,
     Rejected,
     RotateRequest,
+    UnpauseRequest,
 )
 
 __all__ = [
@@ -57,11 +59,13 @@ __all__ = [
     "RefundRequest",
     "Rejected",
     "RequestDraw",
+    "ResumeRequests",
     "RotateBot",
     "RotateRequest",
     "ScheduleManualRetry",
     "SetFallback",
     "TimedCall",
+    "UnpauseRequest",
     "plan_all",
     "recipe_from_json",
 ]

@@ -128,6 +128,40 @@ async def test_instances_starting_together_migrate_once(pg_database: Dsn) -> Non
     ]
 
 
+async def test_a_database_at_schema_version_3_migrates_to_take_unpause_requests(
+    pg_database: Dsn,
+) -> None:
+    # given: a database at schema 3 holding a request, which refuses kind unpause
+    with psycopg.connect(pg_database.reveal(), autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE autobot_schema_version (version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())"
+        )
+        for version in (1, 2, 3):
+            for statement in migration_statements(version, "postgres"):
+                conn.execute(statement.encode())  # bytes: run as is (no parameters)
+            conn.execute("INSERT INTO autobot_schema_version (version) VALUES (%s)", (version,))
+        conn.execute(
+            "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+            " VALUES ('cancel', '3', 'op', 1)"
+        )
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+                " VALUES ('unpause', '0', 'op', 1)"
+            )
+    # when the current autobot opens it and an operator asks to resume VRF requests
+    async with await PostgresJournal.open(pg_database, clock=FakeClock()) as journal:
+        added = await journal.add_request(RequestKind.UNPAUSE, "0", requested_by="op")
+        pending = await journal.pending_requests()
+    # then the old request is kept and the new one is taken
+    assert [(r.kind, r.subject) for r in pending] == [
+        (RequestKind.CANCEL, "3"),
+        (RequestKind.UNPAUSE, "0"),
+    ]
+    assert added.kind is RequestKind.UNPAUSE
+
+
 async def test_a_database_at_schema_version_1_migrates_to_one_spelling_of_each_kind(
     pg_database: Dsn,
 ) -> None:

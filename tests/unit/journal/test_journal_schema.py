@@ -300,7 +300,68 @@ async def test_a_journal_written_by_schema_version_3_opens_and_migrates(tmp_path
     assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
     assert again == EventCounts(next_height=150, seen=12, counts={1: 5, 2: 2})
     assert [t.epoch for t in refunds] == [None, None, None]
-    assert pragma(path, "user_version") == SCHEMA_VERSION == 4
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 5
     new = tmp_path / "new.sqlite3"
     await (await SqliteJournal.open(new, clock=FakeClock())).close()
     assert normalised_schema(path) == normalised_schema(new)
+
+
+async def test_a_journal_written_by_schema_version_4_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the release of schema 4 (the unpause request) wrote
+    path = released_journal(tmp_path / "journal.sqlite3", 4)
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_600.0)) as journal:
+        pending = await journal.pending_requests()
+        refunds = await journal.transactions("refund:5:0")
+        counted = await journal.event_counts(PRICE_UPDATED)
+        added = await journal.add_request(RequestKind.UNPAUSE, "0", requested_by="op")
+    # then: its requests (unpause among them) and counts read as before, its ids go on, and its
+    # transactions carry no fencing epoch
+    assert [(r.id, r.kind, r.subject) for r in pending] == [
+        (2, RequestKind.REFUND, "5"),
+        (3, RequestKind.CLAMP, "2"),
+        (5, RequestKind.UNPAUSE, "0"),
+    ]
+    assert added.id == 6
+    assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
+    assert [t.epoch for t in refunds] == [None, None, None]
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 5
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    assert normalised_schema(path) == normalised_schema(new)
+
+
+async def test_a_schema_2_journal_takes_resume_requests_and_keeps_its_requests(
+    tmp_path: Path,
+) -> None:
+    # given: a journal at schema 2 with a pending request and its ids handed out up to 9
+    path = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for version in (1, 2):
+            for statement in migration_statements(version):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+            " VALUES ('cancel', '3', 'op', 1)"
+        )
+        conn.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'requests'")
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # schema 2 refuses it
+            conn.execute(
+                "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+                " VALUES ('unpause', '0', 'op', 1)"
+            )
+    # when the current autobot opens it and an operator asks to resume VRF requests
+    journal = await SqliteJournal.open(path, clock=FakeClock())
+    try:
+        added = await journal.add_request(RequestKind.UNPAUSE, "0", requested_by="op")
+        requests = await journal.pending_requests()
+    finally:
+        await journal.close()
+    # then the old request is still there and the new one continues the ids
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    assert [(r.id, r.kind) for r in requests] == [
+        (1, RequestKind.CANCEL),
+        (10, RequestKind.UNPAUSE),
+    ]
+    assert added.id == 10

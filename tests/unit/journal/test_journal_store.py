@@ -245,6 +245,18 @@ async def test_requests_are_pending_until_finished(journal: Journal) -> None:
     assert await journal.pending_requests() == []
 
 
+async def test_every_request_kind_is_taken_unpause_included(journal: Journal) -> None:
+    # given: one request of every kind the operator commands write (``autobot vrf resume``'s
+    # unpause came with schema 4: the column's CHECK allows it on both back ends)
+    for kind in RequestKind:
+        await journal.add_request(kind, "0", requested_by="op")
+    # when
+    pending = await journal.pending_requests()
+    # then
+    assert [r.kind for r in pending] == list(RequestKind)
+    assert RequestKind.UNPAUSE in {r.kind for r in pending}
+
+
 async def test_incidents_read_newest_first_in_utc_minutes(
     journal: Journal, clock: FakeClock
 ) -> None:
