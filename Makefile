@@ -15,7 +15,7 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-quick lint typecheck check env runtime clean soak bench bench-quick axe status-examples screenshots
+.PHONY: run test test-quick lint typecheck check env runtime clean soak ha-soak bench bench-quick bench-postgres axe status-examples screenshots
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -43,7 +43,10 @@ run: runtime
 	rm -rf .autobot && mkdir -p .autobot
 	$(VENV)/bin/autobot run --state-dir .autobot --scenario $(SCENARIO) --status-listen 127.0.0.1:8080 $(ARGS)
 
+# The PostgreSQL journal's tests need PostgreSQL: $$AUTOBOT_TEST_PG_DSN's server, or Debian's server
+# binaries (apt-get install postgresql) for a throwaway cluster; said up front when missing.
 test: env axe
+	$(VENV)/bin/python -m autobot.journal.pgserver
 	$(VENV)/bin/ruff check daemon tests bench
 	$(VENV)/bin/ruff format --check daemon tests bench
 	$(VENV)/bin/mypy
@@ -79,14 +82,26 @@ screenshots: env
 	$(VENV)/bin/python tests/e2e/status_story.py screenshots docs
 
 # Benchmarks (bench/): each prints a table and a final `BENCH <name> key=value ...` line.
+# BENCH_JOURNAL=postgres journals the daemons in PostgreSQL ($$AUTOBOT_TEST_PG_DSN's server, else a
+# throwaway cluster with fsync on); `make bench-postgres`: reaction and takeover with PostgreSQL.
+BENCH_JOURNAL ?= sqlite
+
 bench: env
-	$(VENV)/bin/python -m bench.run
+	$(VENV)/bin/python -m bench.run --journal $(BENCH_JOURNAL)
 
 bench-quick: env
-	$(VENV)/bin/python -m bench.run --quick
+	$(VENV)/bin/python -m bench.run --quick --journal $(BENCH_JOURNAL)
+
+bench-postgres: env
+	$(VENV)/bin/python -m bench.run --only reaction takeover --journal postgres
 
 soak: env
 	$(VENV)/bin/python tests/soak/soak.py
+
+# The failover soak: three instances on a throwaway PostgreSQL cluster (Debian's server binaries),
+# the leader killed, frozen and cut off from its database, PostgreSQL restarted (<= 10 minutes).
+ha-soak: env
+	$(VENV)/bin/python tests/soak/ha_soak.py
 
 clean:
 	rm -rf .tools $(VENV) .autobot .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ from autobot.chain.keys import load_keyring
 from autobot.clock import SystemClock
 from autobot.config import load_config
 from autobot.domain.snapshot import LotteryView, Snapshot
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 from autobot.logs import configure_logging
 from autobot.watchlist import EVENTS_EVERY_SECONDS, ReadStats
 from bench import harness, scenarios
@@ -60,7 +60,7 @@ class EveryLottery:
     """The baseline read (a ``SweepReads``): ``lottery_ids()`` minus the journal's terminal ones,
     every view."""
 
-    def __init__(self, gateway: ChainGateway, journal: SqliteJournal) -> None:
+    def __init__(self, gateway: ChainGateway, journal: Journal) -> None:
         self._gateway = gateway
         self._journal = journal
         self.last = ReadStats()

@@ -19,6 +19,12 @@ and payout or cancelled without its refund), one line says so and what to try ne
 
 A port already taken is reported with the flag that changes it (``--listen``, ``--status-listen``).
 Commands suggested in the log are written to run as printed (``autobot.hints``).
+
+With ``[ha] enabled`` (``ha.py``) the journal refuses every write until this instance takes the
+leader lease; until then the sweeps only observe (``Engine.observe``: the chain read, the
+watchlist warm, the metrics served). A takeover recovers exactly as a start does, then the sweeps
+act; losing the lease stops the daemon with exit 75 (``EX_TEMPFAIL``: systemd starts it again, as
+a standby), and a clean stop releases the lease after the drain.
 """
 
 from __future__ import annotations
@@ -60,15 +66,19 @@ from autobot.errors import (
     EX_CONFIG,
     EX_IOERR,
     EX_SOFTWARE,
+    EX_TEMPFAIL,
     AutobotError,
     ConfigError,
+    FencedOut,
     JournalError,
     Problem,
 )
 from autobot.gcwatch import GcWatch
+from autobot.ha import LeaderLease, leased
 from autobot.hints import Hints, program
 from autobot.journal.incident_log import IncidentLogFile
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal, Lease
+from autobot.journal_setup import open_journal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
 from autobot.notify import SdNotifier
@@ -126,11 +136,13 @@ class Daemon:
         self._last_summary = "starting"
         self.web: WebServer | None = None
         self.status_site: StatusSite | None = None  # [status] listen: the public status page
-        self.journal: SqliteJournal | None = None
+        self.journal: Journal | None = None
         self.gateway: ChainGateway | None = None
         self._scheduler: SweepScheduler | None = None
         self._engine: Engine | None = None
         self._executor: execution.Executor | None = None
+        self._watchlist: Watchlist | None = None
+        self.ha: LeaderLease | None = None  # [ha] enabled: this instance's side of the lease
 
     # ------------------------------------------------------------------ resources
 
@@ -155,9 +167,26 @@ class Daemon:
 
     async def _build(self) -> None:
         config = self.config
-        self.journal = await SqliteJournal.open(config.journal.path, clock=self._clock)
+        self.journal = await open_journal(
+            config.journal,
+            clock=self._clock,
+            credentials_directory=config.credentials_directory,
+        )
         self._stack.push_async_callback(self.journal.close)
         await self.journal.check_writable()  # a read-only disk stops the start (exit 74)
+        if config.ha.enabled:  # a standby writes nothing: only a takeover fences the journal
+            journal = leased(self.journal)
+            journal.require_fence()
+            self.ha = LeaderLease(
+                journal=journal,
+                instance_id=config.ha.instance_id,
+                lease_seconds=config.ha.lease_seconds,
+                renew_seconds=config.ha.renew_seconds,
+                clock=self._clock,
+                metrics=self.metrics,
+                on_takeover=self._take_over,
+                on_lost=self._lost,
+            )
         # the one place the implementation is chosen: everything else sees a ChainGateway
         self.gateway = SupraGateway.from_config(config.chain, observer=self.metrics)
         self._stack.push_async_callback(self.gateway.aclose)
@@ -179,6 +208,7 @@ class Daemon:
                 window=window,
                 ttl_seconds=ttl,
                 metrics=exec_metrics,
+                permit=None if self.ha is None else self.ha.permit,
             )
 
         operators: dict[str, execution.Sequencer] = {
@@ -217,14 +247,15 @@ class Daemon:
             wall=self._clock.wall,
             chain_time=self._chain_seconds,
         )
-        self._engine = self.engine_over(
-            Watchlist(
-                gateway=self._gateway,
-                journal=self._journal,
-                schedule=plan_settings(config),
-                clock=self._clock,
-            )
+        self._watchlist = Watchlist(
+            gateway=self._gateway,
+            journal=self._journal,
+            schedule=plan_settings(config),
+            clock=self._clock,
         )
+        if self.ha is not None:
+            self._watchlist.defer_terminal_marks()  # written once this instance leads
+        self._engine = self.engine_over(self._watchlist)
         host, port = self._listen
         self.web = WebServer(
             host=host,
@@ -257,7 +288,8 @@ class Daemon:
             operators=sorted(self._keyring.operators),
             metrics_url=f"{self.web.url}/metrics",
             status_url=None if self.status_site is None else self.status_site.url,
-            journal=str(config.journal.path),
+            journal=self._journal.location,
+            ha_instance=None if self.ha is None else config.ha.instance_id,
         )
 
     @property
@@ -288,7 +320,7 @@ class Daemon:
         return self.gateway
 
     @property
-    def _journal(self) -> SqliteJournal:
+    def _journal(self) -> Journal:
         assert self.journal is not None
         return self.journal
 
@@ -311,7 +343,13 @@ class Daemon:
             await self._wait_ready()
             if self._stop.is_set():
                 return
-            await self._recover()
+            if self.ha is None:
+                await self._recover()
+                self.metrics.ha_leader.set(1)  # the one instance leads
+            else:  # unwound after the drain below: stop renewing, then release
+                self._stack.push_async_callback(self.ha.release)
+                self._stack.push_async_callback(self.ha.stop)
+                self.ha.start()
             scheduler = self._scheduler_ref
             scheduler.start()
             self._stack.push_async_callback(self._shutdown_scheduler)
@@ -353,6 +391,26 @@ class Daemon:
             orphan_slots=len(report.orphan_slots),
             actions=len(report.actions),
         )
+
+    async def _take_over(self, lease: Lease) -> None:
+        """``[ha]``: this instance took the lease (the journal is fenced to its epoch): recover
+        as a start does, then the sweeps act (``LeaderLease`` makes it the leader on return)."""
+        assert self._watchlist is not None
+        log.info("ha_recovering", epoch=lease.epoch, previous_holder=lease.holder)
+        await self._watchlist.flush()  # the terminal lotteries seen while standing by
+        await self._recover()
+        self._scheduler_ref.wake_now()
+
+    def _lost(self, exc: FencedOut) -> None:
+        """``[ha]``: the lease is gone; nothing is signed or sent any more. Stop (exit 75)."""
+        if self.fatal is None:
+            self.fatal = exc
+        self._stop.set()
+
+    def _acting(self) -> bool:
+        """Whether this instance's sweeps act (a single instance always; under ``[ha]`` the
+        recovered leader)."""
+        return self.ha is None or self.ha.leading
 
     async def _shutdown_scheduler(self) -> None:
         """The grace period: a sweep in progress may finish; after it, it is cancelled (every
@@ -398,6 +456,9 @@ class Daemon:
         if self._stop.is_set():
             return
         assert self._engine is not None
+        if not self._acting():
+            await self._observe()
+            return
         try:
             summary = await self._engine.sweep()
         except JournalError as exc:
@@ -420,6 +481,22 @@ class Daemon:
             self.status_site.sweep_finished(self._engine, summary)
         if self._demo is not None:
             self._demo.sweep_finished(self._engine, summary)
+        self._notifier.status(self._last_summary)
+
+    async def _observe(self) -> None:
+        """A standby's sweep: the chain read and the metrics, nothing planned or written."""
+        assert self._engine is not None
+        try:
+            summary = await self._engine.observe()
+        except AutobotError as exc:  # a standby has nothing to lose: try again next time
+            self.health.tick_failed(f"{type(exc).__name__}: {exc}")
+            log.warning("tick_failed", error=type(exc).__name__, detail=str(exc))
+            return
+        self.sweeps += 1
+        self.health.tick_succeeded(time.monotonic())
+        self._last_summary = "standby; " + summary.status_line()
+        if self.status_site is not None:
+            self.status_site.sweep_finished(self._engine, summary)
         self._notifier.status(self._last_summary)
 
     fatal: BaseException | None = None
@@ -548,7 +625,7 @@ def daemon_hints(config: Config, env: CommandEnvironment, *, cwd: Path | None = 
 
 def run_command(args: argparse.Namespace) -> int:
     """``autobot run``: exit 0 after a clean stop, 78 on configuration problems, 74 when the
-    journal cannot be used, 70 on a bug (logged through the redacting log pipeline, so a
+    journal cannot be used, 75 when this instance lost the leader lease (``[ha]``), 70 on a bug (logged through the redacting log pipeline, so a
     traceback never carries key material)."""
     try:
         return asyncio.run(_run(args, os.environ))
@@ -630,7 +707,11 @@ async def _run_daemon(
             await d.run_until_stopped()
             if d.fatal is not None:
                 print(f"autobot: {d.fatal}", file=sys.stderr)
-                return EX_IOERR
+                return EX_TEMPFAIL if isinstance(d.fatal, FencedOut) else EX_IOERR
+    except FencedOut as exc:
+        log.error("journal_fenced_out", detail=str(exc))
+        print(f"autobot: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
     except JournalError as exc:
         log.error("journal_unusable", detail=str(exc))
         print(f"autobot: {exc}", file=sys.stderr)

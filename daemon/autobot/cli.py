@@ -501,6 +501,36 @@ def build_parser() -> argparse.ArgumentParser:
     _json(history, "the events")
     history.set_defaults(handler=_handler("autobot.control:bot_history_command"))
 
+    journal = _sub(
+        sub,
+        "journal",
+        help="journal maintenance",
+        example=("autobot journal migrate --from journal.sqlite3 --to-dsn-file journal.dsn",),
+    )
+    journal_sub = journal.add_subparsers(
+        dest="journal_command", metavar="SUBCOMMAND", required=True
+    )
+    migrate = _sub(
+        journal_sub,
+        "migrate",
+        help="copy an SQLite journal into an empty PostgreSQL database, verified row by row",
+        example=(
+            "autobot journal migrate --from /var/lib/autobot/journal.sqlite3 "
+            "--to-dsn-file /etc/autobot/journal.dsn",
+        ),
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="PATH.sqlite",
+        help="the SQLite journal to copy (the daemon stopped)",
+    )
+    target = migrate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="DSN", help="a libpq connection string without password")
+    target.add_argument("--to-dsn-file", metavar="PATH", help="a file (mode 600) holding the DSN")
+    migrate.set_defaults(handler=_handler("autobot.journal_setup:migrate_command"))
+
     vrf = _sub(
         sub,
         "vrf",

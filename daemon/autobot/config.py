@@ -43,6 +43,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ __all__ = [
     "ConfigFile",
     "DrawsConfig",
     "FeedsConfig",
+    "HaConfig",
     "HttpConfig",
     "IncidentsConfig",
     "JournalConfig",
@@ -93,6 +95,8 @@ __all__ = [
 
 _HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{64,}")
 _OPERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
+_LOOKS_LIKE_DSN = re.compile(r"(?i)^postgres(?:ql)?://|\w=\S")
 
 # --------------------------------------------------------------------------------------------
 # Per-field checks
@@ -330,11 +334,118 @@ class KeysConfig:
             seen.setdefault(file, where)
 
 
+def _dsn(text: str, path: str, ctx: ParseContext) -> Any:
+    from autobot.journal.dsn import Dsn  # psycopg's parser: only when a DSN is given
+
+    # Never echo a DSN: a password may sit anywhere in it.
+    try:
+        dsn = Dsn(text)
+    except ValueError as exc:
+        return Partial(ctx.report(path, str(exc)))  # given, if unusable: for the cross-checks
+    if dsn.password:
+        return Partial(
+            ctx.report(
+                path,
+                "holds a password, and this file holds no secrets: put the DSN in a file named by "
+                "dsn_file (mode 600; with systemd, LoadCredential=), or give the password in "
+                "~/.pgpass / PGPASSFILE",
+            )
+        )
+    return text.strip()
+
+
+def _dsn_path(value: Path, path: str, ctx: ParseContext) -> Any:
+    if _HEX_RUN.search(value.name) or _LOOKS_LIKE_DSN.search(value.name):
+        # Someone pasted the DSN itself; never echo it.
+        return Partial(
+            ctx.report(path, "looks like a connection string, not a path: give the file's path")
+        )
+    return value
+
+
+def _instance_id(text: str, path: str, ctx: ParseContext) -> Any:
+    if not _INSTANCE_ID.fullmatch(text):
+        return ctx.report(
+            path,
+            "expected 1-63 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+            text,
+        )
+    return text
+
+
+def _hostname() -> str:
+    name = socket.gethostname().split(".")[0] or "autobot"
+    return name if _INSTANCE_ID.fullmatch(name) else "autobot"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JournalConfig:
-    """``[journal]``: the SQLite journal of plans, transactions and incidents."""
+    """``[journal]``: where the journal of plans, transactions and incidents lives.
 
+    ``sqlite`` (the default): one file at ``path``, one daemon. ``postgres``: a PostgreSQL
+    database (``dsn`` without a password, or ``dsn_file``: a file holding the DSN, vetted like a
+    key file and resolved like one against ``$CREDENTIALS_DIRECTORY``), needed for ``[ha]``.
+    """
+
+    backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Path = Path("/var/lib/autobot/journal.sqlite3")
+    """The SQLite file (``backend = "sqlite"``)."""
+    dsn: str | None = field(default=None, metadata=rules(check=_dsn))
+    """A libpq connection string without password (``backend = "postgres"``)."""
+    dsn_file: Path | None = field(
+        default=None, metadata=rules(relative_to="credentials", check=_dsn_path)
+    )
+    """A file holding the connection string, which may hold a password."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        given = [k for k in ("dsn", "dsn_file") if v.get(k) is not None]
+        if v.get("backend") == "postgres":
+            if not given:
+                yield Problem("dsn", 'backend = "postgres" needs a dsn or a dsn_file')
+            elif len(given) == 2:
+                yield Problem("dsn_file", "give either dsn or dsn_file, not both")
+        elif given:
+            yield Problem(given[0], 'only used with backend = "postgres"')
+
+    def describe(self) -> str:
+        """For people: the SQLite file, or the PostgreSQL URL (or the file holding it)."""
+        if self.backend == "sqlite":
+            return f"sqlite {self.path}"
+        if self.dsn is not None:
+            from autobot.journal.dsn import Dsn
+
+            return f"postgres {Dsn(self.dsn).describe()}"
+        return f"postgres (dsn_file {self.dsn_file})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaConfig:
+    """``[ha]``: active/standby instances sharing a PostgreSQL journal, one leading at a time.
+
+    The leader holds a lease in the database (its times are the database's); each takeover starts
+    a new fencing epoch, and a journal write under an old epoch is refused.
+    """
+
+    enabled: bool = False
+    instance_id: str = field(default_factory=_hostname, metadata=rules(check=_instance_id))
+    """This instance's name in the lease (unique per instance); default: the host name."""
+    lease_seconds: float = field(default=10.0, metadata=rules(gt=0, le=3600))
+    """How long a lease lasts without renewal; a standby takes over after it expires."""
+    renew_seconds: float = field(default=1.0, metadata=rules(gt=0))
+    """How often the leader renews (at most lease_seconds / 2)."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        lease, renew = v.get("lease_seconds"), v.get("renew_seconds")
+        if lease is not None and renew is not None and renew > lease / 2:
+            yield Problem(
+                "renew_seconds",
+                f"must be at most lease_seconds / 2 ({lease / 2:g}): a leader renews at least "
+                "twice per lease",
+                renew,
+                has_value=True,
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -513,7 +624,24 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     refunds: RefundsConfig = field(default_factory=RefundsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    ha: HaConfig = field(default_factory=HaConfig)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        ha, journal = v.get("ha"), v.get("journal")
+        if (
+            isinstance(ha, HaConfig)
+            and isinstance(journal, JournalConfig)
+            and ha.enabled
+            and journal.backend != "postgres"
+        ):
+            yield Problem(
+                "ha.enabled",
+                'high availability needs a shared journal: set [journal] backend = "postgres"',
+                True,
+                has_value=True,
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,6 +733,7 @@ class ConfigFile:
     operator_key_files: Mapping[str, Path] = field(default_factory=dict)
     package_address: str | None = None
     credentials_directory: Path | None = None
+    dsn_file: Path | None = None  # [journal] dsn_file, when the PostgreSQL journal uses it
 
 
 def read_config_file(
@@ -618,6 +747,8 @@ def read_config_file(
         return ConfigFile(config=None, problems=tuple(problems))
     config, ctx = _parse(data, source=source, environ=environ)
     keys = ctx.values.get("keys", {})
+    journal = ctx.values.get("journal", {})
+    dsn_file = journal.get("dsn_file") if journal.get("backend") == "postgres" else None
     return ConfigFile(
         config=config,
         problems=tuple(ctx.problems),
@@ -625,6 +756,7 @@ def read_config_file(
         operator_key_files=keys.get("operator_key_files", {}),
         package_address=ctx.values.get("chain", {}).get("package_address"),
         credentials_directory=ctx.credentials_dir,
+        dsn_file=dsn_file if isinstance(dsn_file, Path) else None,
     )
 
 

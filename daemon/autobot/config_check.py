@@ -2,8 +2,9 @@
 of its journal's folder, in one list.
 
 ``config.py`` reads and checks the file (``read_config_file``); the key files are checked here with
-``chain.keys.check_keys`` (the SDK lives in ``chain/``), so the config module knows nothing of
-keys and nothing imports back into it. The journal's folder must exist and be writable by the user
+``chain.keys.check_keys`` (the SDK lives in ``chain/``), and the PostgreSQL journal's DSN file
+like a key file (``journal_setup.read_dsn_file``), so the config module knows nothing of keys and
+nothing imports back into it. The SQLite journal's folder must exist and be writable by the user
 running the check (the daemon's user): SQLite writes its WAL and lock files beside the journal.
 ``autobot run`` reports the same list when it cannot start. Without ``PATH`` the config is found
 as every operator command finds it (``config.find_config``).
@@ -22,8 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from autobot.chain.keys import check_keys
-from autobot.config import READS_EXPLAINED, Config, find_config, read_config_file
-from autobot.errors import EX_CONFIG, ConfigError, Problem
+from autobot.config import READS_EXPLAINED, Config, ConfigFile, find_config, read_config_file
+from autobot.errors import EX_CONFIG, ConfigError, KeyFileError, Problem
+from autobot.journal_setup import read_dsn_file
 
 __all__ = ["check_config_command", "check_config_file"]
 
@@ -42,8 +44,12 @@ def check_config_file(
         package_address=read.package_address,
         credentials_directory=read.credentials_directory,
     )
-    journal = [] if read.config is None else journal_folder_problems(read.config.journal.path)
-    return read.config, [*read.problems, *key_problems, *journal]
+    journal = (
+        journal_folder_problems(read.config.journal.path)
+        if read.config is not None and read.config.journal.backend == "sqlite"
+        else []
+    )
+    return read.config, [*read.problems, *key_problems, *journal, *_dsn_file_problems(read)]
 
 
 def journal_folder_problems(path: Path) -> list[Problem]:
@@ -81,6 +87,17 @@ def journal_folder_problems(path: Path) -> list[Problem]:
     return problems
 
 
+def _dsn_file_problems(read: ConfigFile) -> list[Problem]:
+    """The journal's DSN file vetted like a key file (``journal.dsn_file``), when it is used."""
+    if read.dsn_file is None:
+        return []
+    try:
+        read_dsn_file(read.dsn_file, trusted_dir=read.credentials_directory)
+    except KeyFileError as exc:
+        return [Problem("journal.dsn_file", exc.reason, str(read.dsn_file), has_value=True)]
+    return []
+
+
 def check_config_command(args: argparse.Namespace) -> int:
     """Validate the file and its key files; print every problem, exit 78 if there is one.
 
@@ -109,7 +126,8 @@ def _report(
         f"ok: chain {config.chain.chain_id} via {len(config.chain.rpc_urls)} endpoint(s), "
         f"package {config.chain.package_address}, "
         f"{len(config.keys.operator_key_files)} operator(s), mode {config.automation.mode}, "
-        f"journal {config.journal.path}"
+        f"journal {config.journal.describe()}"
+        + (f", ha instance {config.ha.instance_id}" if config.ha.enabled else "")
         if ok and config is not None
         else f"{source}: {len(problems)} problem(s)"
     )

@@ -40,12 +40,13 @@ from autobot.config import Config
 from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
-from autobot.errors import IncidentLogError
+from autobot.errors import IncidentLogError, JournalError
 from autobot.escalations import Escalations, EscalationUpdate
 from autobot.execution import Executor, StepResult
 from autobot.feed_updates import FeedUpdates
 from autobot.hints import Hints
 from autobot.journal.incident_log import IncidentLogFile
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -56,7 +57,6 @@ from autobot.journal.records import (
     RequestState,
     TxState,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
@@ -129,7 +129,7 @@ class Engine:
         *,
         config: Config,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         executor: Executor,
         metrics: DaemonMetrics,
         clock_map: ChainClockMap,
@@ -263,6 +263,62 @@ class Engine:
             planned=summary.planned,
             actions=dict(summary.journal),
             escalations=summary.escalations,
+            duration_ms=round(summary.duration_seconds * 1000, 1),
+        )
+        return summary
+
+    async def observe(self) -> SweepSummary:
+        """A standby's sweep (``[ha]``): read the chain as a sweep does — the watchlist stays
+        warm for the moment this instance takes over — and report the metrics; plan, journal
+        and act on nothing. The journal is only read, and a journal that cannot be read (the
+        database away) leaves the chain's metrics current all the same."""
+        started = time.monotonic()
+        try:
+            open_actions = await self._journal.open_actions()
+            known = await read_journal(
+                self._journal, operators=self._name_to_address, open_actions=open_actions
+            )
+            # what the leader plans with: the status page a standby serves shows the same
+            self.last_context = plan_context(self._settings, known.knowledge)
+        except JournalError as exc:
+            log.warning("standby_journal_unreadable", detail=str(exc))
+            open_actions = []
+        snapshot = await self._read(open_actions)
+        self._last_now = snapshot.now
+        self._clock_map.observe(
+            wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
+        )
+        self.last_snapshot = snapshot
+        await self._watchlist.scan()
+        try:
+            await self._feed_updates.refresh()  # the leader counts; this shows its counts
+            journal_counts = await self._journal_counts()
+        except JournalError:
+            journal_counts = {}
+        # escalations are the leader's (it writes their incident-log rows): none reported here
+        self._report(snapshot, journal_counts, EscalationUpdate())
+        read = self._watchlist.last
+        summary = SweepSummary(
+            chain_time=snapshot.now,
+            height=snapshot.height,
+            lotteries_read=read.read,
+            lotteries_kept=read.kept,
+            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
+            bots=len(snapshot.bots),
+            feeds={},
+            planned=0,
+            journal=journal_counts,
+            duration_seconds=time.monotonic() - started,
+        )
+        self._metrics.tick_duration.observe(summary.duration_seconds)
+        self._metrics.last_tick.set(self._wall())
+        log.info(
+            "standby_tick",
+            chain_time=summary.chain_time,
+            height=summary.height,
+            lotteries_read=summary.lotteries_read,
+            lotteries_kept=summary.lotteries_kept,
+            events=read.events,
             duration_ms=round(summary.duration_seconds * 1000, 1),
         )
         return summary

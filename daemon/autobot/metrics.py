@@ -413,6 +413,28 @@ class DaemonMetrics:
         self.sequence_resyncs = Counter(
             "autobot_sequence_resyncs", "Sequence numbers re-read from the chain", registry=registry
         )
+        # [ha]: who leads. A single instance (no [ha]) leads once it has recovered (epoch 0).
+        self.ha_leader = Gauge(
+            "autobot_ha_leader",
+            "1 while this instance leads (it may sign and send), 0 while it stands by",
+            registry=registry,
+        )
+        self.ha_epoch = Gauge(
+            "autobot_ha_epoch",
+            "The leader lease's fencing epoch this instance leads under, or last saw (0: no lease)",
+            registry=registry,
+        )
+        self.ha_lease_age = Gauge(
+            "autobot_ha_lease_age_seconds",
+            "Seconds since this instance last renewed (leading) or read (standing by) the leader "
+            "lease; a leader stops signing at lease_seconds / 2 (0 without [ha])",
+            registry=registry,
+        )
+        self.ha_takeovers = Counter(
+            "autobot_ha_takeovers",
+            "Leader lease takeovers by this instance (each starts a new fencing epoch)",
+            registry=registry,
+        )
         self.snapshot = SnapshotCollector()
         registry.register(self.snapshot)
         for guard in guards:

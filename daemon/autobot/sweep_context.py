@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from autobot.config import Config
 from autobot.domain.actions import ActionKind
 from autobot.domain.draws import E_VRF_PENDING
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, ActionState, Outcome, RequestKind, RequestRecord
-from autobot.journal.store import SqliteJournal
 from autobot.planning.context import JournalKnowledge
 from autobot.planning.plan import PlanContext
 from autobot.planning.requests import OperatorRequest, request_from_journal
@@ -66,7 +66,7 @@ class JournalRead:
 
 
 async def read_journal(
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     operators: Mapping[str, str],
     open_actions: Sequence[ActionRecord] | None = None,

@@ -73,7 +73,12 @@ DAEMON_ALERTS = (
     "AutobotActionsFailing",
     "AutobotWatchdog",
 )
-REQUIRED_ALERTS = HANDBOOK_ALERTS + DAEMON_ALERTS
+HA_ALERTS = (
+    "AutobotNoLeader",
+    "AutobotSplitBrain",
+    "AutobotLeaderFlapping",
+)
+REQUIRED_ALERTS = HANDBOOK_ALERTS + DAEMON_ALERTS + HA_ALERTS
 ALWAYS_FIRING = frozenset({"AutobotWatchdog"})
 
 # status_overview fields (docs/package.md §6); `total` is exported as status_overview_lotteries.
@@ -158,6 +163,11 @@ DAEMON_METRICS = frozenset(
         "autobot_chain_time_lag_seconds",
         "autobot_journal_actions",
         "autobot_sequence_resyncs_total",
+        # [ha] (issue "Outgrow one machine")
+        "autobot_ha_leader",
+        "autobot_ha_epoch",
+        "autobot_ha_lease_age_seconds",
+        "autobot_ha_takeovers_total",
         *_HISTOGRAMS,
         *(f"{name}_{suffix}" for name in _HISTOGRAMS for suffix in ("bucket", "sum", "count")),
         # prometheus_client's process collector

@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 import yaml
 from deploy_support import (
+    ALWAYS_FIRING,
     DASHBOARD,
     DEPLOY,
     DOMAIN_METRICS,
     KNOWN_METRICS,
     RUNBOOK_BASE,
+    alert_rules,
     load_yaml,
     metric_names,
     run,
@@ -112,6 +114,7 @@ def test_dashboard_has_a_section_per_concern() -> None:
         "Refunds",
         "Payouts",
         "autobot daemon",
+        "High availability",
     ]
 
 
@@ -148,6 +151,13 @@ def test_every_query_uses_only_metrics_of_the_issue() -> None:
 def test_every_domain_metric_is_on_the_dashboard() -> None:
     shown = set().union(*(metric_names(expr) for _, expr in _queries()))
     assert sorted(DOMAIN_METRICS - shown) == []
+
+
+@pytest.mark.parametrize("name", sorted(set(alert_rules()) - ALWAYS_FIRING))
+def test_every_alert_has_a_panel_showing_what_it_watches(name: str) -> None:
+    watched = metric_names(alert_rules()[name]["expr"])
+    shown = set().union(*(metric_names(expr) for _, expr in _queries()))
+    assert watched & shown, f"{name} watches {sorted(watched)}, which no panel shows"
 
 
 # --- provisioning ----------------------------------------------------------------------------

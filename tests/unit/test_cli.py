@@ -218,7 +218,7 @@ def test_check_config_on_a_valid_file_prints_a_summary_and_exits_0(
     summary, reads = out.splitlines()
     assert summary.startswith("ok: chain 77 via 1 endpoint(s), package 0x")
     assert summary.endswith(
-        f"2 operator(s), mode dry-run, journal {tmp_path / 'journal.sqlite3'} ({source}, --config)"
+        f"2 operator(s), mode dry-run, journal sqlite {tmp_path / 'journal.sqlite3'} ({source}, --config)"
     )
     # the [chain] reads choice, explained
     assert reads.startswith("reads storage: reads the package's resources and table items")

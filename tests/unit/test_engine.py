@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 sys.path.append(str(Path(__file__).parent / "planning"))
 sys.path.append(str(Path(__file__).parent / "execution"))
 from execution_fakes import ADMIN, FakeChain
-from plan_builders import CHAIN_ID, NOW, canceled, cap, lottery, snapshot
+from plan_builders import CHAIN_ID, NOW, canceled, cap, feed, lottery, snapshot
 
 from autobot.clock import FakeClock
 from autobot.config import Config, parse_config
@@ -29,7 +29,9 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.engine import Engine
 from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
+from autobot.feed_updates import PRICE_UPDATED
 from autobot.journal.incident_log import HEADER_LINE, IncidentLogFile, parse_log
+from autobot.journal.operations import EventCounts
 from autobot.journal.records import RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics
@@ -244,6 +246,36 @@ async def test_a_requested_action_that_ends_gets_an_incident_signed_by_its_reque
     assert row.links == tx_hash
     assert row.description == (
         f"operator request #1 (cancel 5) by alice: {action.key} done; note: regulator"
+    )
+
+
+async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given: work the leader would plan (a lottery whose sales ended, a cancel request), and
+    # the price feed updates the leader counted
+    await journal.add_request(RequestKind.CANCEL, "5", requested_by="op", params={"reason": 2})
+    await journal.count_events(PRICE_UPDATED, next_height=7, seen=4, added={1: 4})
+    snap = snapshot(lottery(5), lottery(1, sales_end=NOW - 10), payout_cap=cap(), feeds=(feed(1),))
+    reads = FixedReads(snap)
+    sweeps = engine(daemon_config(tmp_path), journal, reads)
+    # when
+    summary = await sweeps.observe()
+    # then: the chain read as a sweep reads it (the watchlist stays warm) ...
+    assert reads.asked == ["read", "scan"]
+    assert sweeps.last_snapshot is snap and summary.planned == 0
+    # (with the planners' context the leader has: the status page a standby serves)
+    assert sweeps.last_context is not None and len(sweeps.last_context.requests) == 1
+    # ... the metrics reported ...
+    registry = sweeps._metrics.registry  # reaching in: the engine's own registry
+    assert registry.get_sample_value("status_overview_lotteries") == 2
+    assert registry.get_sample_value("autobot_last_tick_timestamp_seconds") == 1_700_000_000.0
+    assert registry.get_sample_value("price_feed_updates_total", {"asset_id": "1"}) == 4
+    # ... and nothing journaled or handled
+    assert await journal.list_actions() == []
+    assert [r.id for r in await journal.pending_requests()] == [1]
+    assert await journal.event_counts(PRICE_UPDATED) == EventCounts(
+        next_height=7, seen=4, counts={1: 4}
     )
 
 

@@ -39,6 +39,7 @@ from autobot.control.console import (
 )
 from autobot.control.submission import Proposal, submit
 from autobot.control.survey import OperatorNames
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     OPEN_ACTION_STATES,
     ActionRecord,
@@ -46,7 +47,6 @@ from autobot.journal.records import (
     RequestKind,
     TxRecord,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.status.moments import Clocks, chain_text, iso, pretty
 
 __all__ = [
@@ -237,7 +237,7 @@ def _states(text: str | None) -> set[ActionState]:
     return wanted
 
 
-async def _find(journal: SqliteJournal, key: str) -> ActionRecord:
+async def _find(journal: Journal, key: str) -> ActionRecord:
     record = await journal.get_action(key)
     if record is not None:
         return record
@@ -290,7 +290,7 @@ async def _request(args: argparse.Namespace, ready: Setup) -> int:
     """``retry`` or ``park``: checked against the action's state, then the common flow."""
     kind = RequestKind.RETRY if args.actions_command == "retry" else RequestKind.PARK
 
-    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
         record = await _find(journal, args.action_id)
         if kind is RequestKind.RETRY and record.state not in (
             ActionState.PARKED,

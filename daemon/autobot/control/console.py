@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 
+from autobot import journal_setup
 from autobot.chain.keys import load_keyring
 from autobot.clock import SystemClock
 from autobot.config import (
@@ -45,7 +46,7 @@ from autobot.domain.actions import ActionId
 from autobot.domain.calls import TIME_ARGUMENTS, Call
 from autobot.errors import EX_CONFIG, EX_IOERR, EX_SOFTWARE, ConfigError, JournalError
 from autobot.hints import Hints, program
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 from autobot.logs import configure_logging
 from autobot.status.moments import chain_text, duration_text
 
@@ -203,16 +204,20 @@ def setup(args: argparse.Namespace) -> Setup:
     )
 
 
-async def open_journal(config: Config) -> SqliteJournal:
+async def open_journal(config: Config) -> Journal:
     """The daemon's journal. Never creates one: an empty new journal would hide the real one."""
-    path = config.journal.path
-    if not path.exists():
+    if config.journal.backend == "sqlite" and not config.journal.path.exists():
         raise CommandError(
-            f"no journal at {path} (journal.path in {config.source}): the daemon creates it on "
-            "its first start; is it running with this config?",
+            f"no journal at {config.journal.path} (journal.path in {config.source}): the daemon "
+            "creates it on its first start; is it running with this config?",
             exit_code=EX_IOERR,
         )
-    return await SqliteJournal.open(path, clock=SystemClock())
+    return await journal_setup.open_journal(
+        config.journal,
+        clock=SystemClock(),
+        credentials_directory=config.credentials_directory,
+        create=False,
+    )
 
 
 def requested_by() -> str:

@@ -25,6 +25,7 @@ from autobot.config import Config
 from autobot.control.clocks import read_clocks
 from autobot.control.survey import OperatorNames
 from autobot.errors import AutobotError
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -32,7 +33,6 @@ from autobot.journal.records import (
     RequestState,
     TxState,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.status.moments import Clocks
 
 __all__ = ["Outcome", "follow_request"]
@@ -116,14 +116,14 @@ def _announced(action: ActionRecord, names: OperatorNames) -> str:
     return f"{action.key}: announced by bot {who} ({action.operator})"
 
 
-async def _transactions(journal: SqliteJournal, key: str) -> tuple[str, ...]:
+async def _transactions(journal: Journal, key: str) -> tuple[str, ...]:
     return tuple(
         tx.tx_hash for tx in await journal.transactions(key) if tx.state is TxState.COMMITTED
     )
 
 
 async def follow_request(
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     gateway: ChainGateway | None,
     config: Config,
@@ -178,7 +178,7 @@ async def follow_request(
 
 
 async def _follow_action(
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     config: Config,
     key: str,

@@ -60,8 +60,8 @@ from autobot.domain.bots import Bot
 from autobot.domain.values import normalise_address
 from autobot.errors import AutobotError
 from autobot.execution import SLOT_STATES
+from autobot.journal.protocol import Journal
 from autobot.journal.records import RequestKind
-from autobot.journal.store import SqliteJournal
 from autobot.planning.recipes import RefundPlan
 from autobot.planning.requests import (
     CancelRequest,
@@ -91,7 +91,7 @@ async def _check(
     request: OperatorRequest,
     *,
     ready: Setup,
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     lottery_id: int | None = None,
     asset_id: int | None = None,
@@ -180,7 +180,7 @@ async def _cancel(args: argparse.Namespace) -> int:
     ready = setup(args)
     lottery_id, reason = int(args.lottery_id), CANCEL_REASONS[args.reason]
 
-    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
         checked = await _check(
             CancelRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id, reason=reason),
             ready=ready,
@@ -234,7 +234,7 @@ async def _refund(args: argparse.Namespace) -> int:
     ready = setup(args)
     lottery_id = int(args.lottery_id)
 
-    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
         checked = await _check(
             RefundRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id),
             ready=ready,
@@ -290,7 +290,7 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
     ready = setup(args)
     asset_id = int(args.asset_id)
 
-    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
         checked = await _check(
             ClearClampRequest(request_id=PROBE_REQUEST_ID, asset_id=asset_id),
             ready=ready,
@@ -407,7 +407,7 @@ async def _rotate(args: argparse.Namespace) -> int:
     address = operator_address(str(args.operator), ready.names)
     label = ready.names.label(address)
 
-    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
         bot = await _current_bot(address, ready, gateway)
         params = _rotate_params(args, bot)
         probe = RotateRequest(
@@ -509,7 +509,7 @@ def resume_command(args: argparse.Namespace) -> int:
 async def _resume(args: argparse.Namespace) -> int:
     ready = setup(args)
 
-    async def propose(journal: SqliteJournal, gateway: ChainGateway) -> Proposal:
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
         checked = await _check(
             UnpauseRequest(request_id=PROBE_REQUEST_ID),
             ready=ready,

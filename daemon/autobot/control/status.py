@@ -109,7 +109,7 @@ async def _status(args: argparse.Namespace) -> int:
             else {r.request_id: r.reason for r in chain.result.rejected_requests}
         )
         facts = JournalFacts(
-            path=str(journal.path),
+            path=journal.location,
             open_actions=tuple(open_actions),
             pending_requests=tuple(pending),
             parked=tuple(parked),

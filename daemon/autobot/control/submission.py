@@ -40,8 +40,8 @@ from autobot.config import Config
 from autobot.control.clocks import read_clocks
 from autobot.control.console import CommandError, Setup, open_journal, requested_by
 from autobot.control.follow import follow_request
+from autobot.journal.protocol import Journal
 from autobot.journal.records import RequestKind
-from autobot.journal.store import SqliteJournal
 from autobot.status.moments import Clocks, Moments
 
 __all__ = ["SENSITIVE", "BotRoute", "Proposal", "clocks_for", "submit"]
@@ -112,7 +112,7 @@ _COMMANDS = {
 }
 
 
-Propose = Callable[[SqliteJournal, ChainGateway], Awaitable[Proposal]]
+Propose = Callable[[Journal, ChainGateway], Awaitable[Proposal]]
 
 
 def _preview_lines(p: Proposal, ready: Setup) -> list[str]:

@@ -23,8 +23,8 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot, live_overview
 from autobot.errors import AutobotError
 from autobot.execution import DEFAULT_GUARDS, SLOT_STATES, GuardContext, Guards, Router
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, ActionState, RequestRecord
-from autobot.journal.store import SqliteJournal
 from autobot.planning import PlanContext, PlannedAction, PlanResult
 from autobot.planning.context import plan_context
 from autobot.planning.requests import OperatorRequest, decide
@@ -113,7 +113,7 @@ class JournalFacts:
 
 async def build_plan_context(
     config: Config,
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     names: OperatorNames,
     extra: Sequence[OperatorRequest] = (),
@@ -207,7 +207,7 @@ def unreachable(exc: BaseException, config: Config) -> str:
 async def read_snapshot(
     config: Config,
     gateway: ChainGateway,
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     lottery_ids: Collection[int] | None = None,
     asset_ids: Collection[int] | None = None,
@@ -250,7 +250,7 @@ async def check_request(
     *,
     config: Config,
     names: OperatorNames,
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     lottery_ids: Collection[int] = (),
     asset_ids: Collection[int] = (),

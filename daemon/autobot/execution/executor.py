@@ -47,12 +47,12 @@ from autobot.execution.gate import PriorityGate
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.steps import ActionSteps
 from autobot.execution.view import StepView
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
     NewAction,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlannedAction
 
 __all__ = ["Executor", "StepResult"]
@@ -66,7 +66,7 @@ class Executor:
     def __init__(
         self,
         *,
-        journal: SqliteJournal,
+        journal: Journal,
         gateway: ChainGateway,
         steps: ActionSteps,
         book: Bookkeeper,

@@ -26,8 +26,8 @@ from autobot.chain.gateway import ChainGateway
 from autobot.errors import TransientError
 from autobot.execution.bookkeeping import StepResult
 from autobot.execution.executor import Executor
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionState, IncidentType, NewIncident
-from autobot.journal.store import SqliteJournal
 from autobot.status.moments import chain_text
 
 __all__ = ["RecoveryReport", "recover"]
@@ -48,7 +48,7 @@ class RecoveryReport:
 
 async def recover(
     *,
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     executor: Executor,
     responsible: str = "autobot",
@@ -93,7 +93,7 @@ async def recover(
 
 
 async def _orphan_slots(
-    journal: SqliteJournal, gateway: ChainGateway, executor: Executor, responsible: str
+    journal: Journal, gateway: ChainGateway, executor: Executor, responsible: str
 ) -> tuple[str, ...]:
     ours = {
         a.action_hash

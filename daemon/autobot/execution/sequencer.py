@@ -10,6 +10,11 @@ A sequencer signs, journals and submits, in that order, under one lock:
 3. the signed bytes are journaled (with the action change they imply) **before** they are
    submitted, so after a crash the same bytes are re-sent or found on chain.
 
+``permit`` (the daemon's, under ``[ha]``) is asked right before every signature and every
+submission, re-sends included, and raises (``FencedOut``) when this instance may no longer act: a
+leader whose lease deadline passed signs and sends nothing more, even before its next journal
+write would be refused.
+
 ``follow`` settles a live transaction from the chain's answer. A transaction the node does not
 know is re-sent byte for byte until its expiry (host wall clock, docs/decisions.md §12) plus a grace has
 passed; only then is it *dropped* (provably absent) and its sequence number reused, so nothing
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Unpack
 
 import structlog
@@ -34,6 +39,7 @@ from autobot.domain.calls import Call
 from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull, TransientError
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import call_from_json, call_to_json
+from autobot.journal.protocol import ActionChanges, Journal
 from autobot.journal.records import (
     ActionState,
     NewTransaction,
@@ -42,7 +48,6 @@ from autobot.journal.records import (
     TxSettlement,
     TxState,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
 
 __all__ = ["Sequencer"]
 
@@ -57,7 +62,7 @@ class Sequencer:
         *,
         signer: Signer,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         clock: Clock,
         window: int,
         ttl_seconds: int,
@@ -65,9 +70,11 @@ class Sequencer:
         metrics: ExecutionMetrics | None = None,
         confirm_poll_seconds: float = 0.1,
         confirm_first_seconds: float = 0.15,
+        permit: Callable[[], None] | None = None,
     ) -> None:
         """``confirm_poll_seconds``: how often ``follow`` asks while it waits for a final answer;
-        ``confirm_first_seconds``: how long after its submission it first asks (about a block)."""
+        ``confirm_first_seconds``: how long after its submission it first asks (about a block);
+        ``permit``: raises when this instance may not sign or send now (see the module doc)."""
         if window < 1 or ttl_seconds < 1:
             raise ValueError("submit window and transaction TTL must be at least 1")
         self._signer = signer
@@ -80,6 +87,7 @@ class Sequencer:
         self._poll = confirm_poll_seconds
         self._first_poll = confirm_first_seconds
         self._metrics = metrics if metrics is not None else NullExecutionMetrics()
+        self._permit = permit if permit is not None else _always
         self._lock = asyncio.Lock()
         self._next: int | None = None
         self._unaccepted: set[str] = set()  # signed here, refused or not yet taken by any node
@@ -215,6 +223,7 @@ class Sequencer:
         secondary: Sequence[Signer] = (),
     ) -> list[SignedTx]:
         """``_sign_new`` for several ``(call, sequence number)``: one journal lookup for all."""
+        self._permit()
         signed = [
             self._gateway.sign(
                 call=call,
@@ -246,6 +255,7 @@ class Sequencer:
         hash); the expiry moves a second on instead."""
         expiry = expires_at if expires_at is not None else int(self._clock.wall()) + self._ttl
         while True:
+            self._permit()
             signed = self._gateway.sign(
                 call=call,
                 sender=self._signer,
@@ -260,6 +270,7 @@ class Sequencer:
     async def _submit(
         self, record: TxRecord, signed: SignedTx, *, resend: bool = False
     ) -> TxRecord:
+        self._permit()
         try:
             node_hash = await self._gateway.submit(signed)
         except SequenceRace as exc:
@@ -395,8 +406,13 @@ class Sequencer:
         return settled
 
     def _settled(self, tx: TxRecord, s: TxSettlement) -> None:
-        if s.state is TxState.DROPPED and self._next is not None:
-            self._next = min(self._next, tx.sequence_number)  # the number is free again
+        if self._next is not None:
+            if s.state is TxState.DROPPED:
+                self._next = min(self._next, tx.sequence_number)  # the number is free again
+            elif self._next <= tx.sequence_number:
+                # executed: never again. (A dropped number signed anew below a live one sets
+                # the next number just above it, under the live one, which then executes.)
+                self._next = tx.sequence_number + 1
         log.debug(
             "transaction_settled",
             tx_hash=tx.tx_hash,
@@ -404,6 +420,10 @@ class Sequencer:
             sequence_number=tx.sequence_number,
             abort=s.error_name,
         )
+
+
+def _always() -> None:
+    """A single instance may always act."""
 
 
 def _settlement(tx_hash: str, outcome: TxOutcome) -> TxSettlement | None:

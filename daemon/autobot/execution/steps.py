@@ -40,6 +40,7 @@ from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import calls_to_text
 from autobot.execution.view import StepView, recipe_of
+from autobot.journal.protocol import ActionChanges, Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -50,7 +51,6 @@ from autobot.journal.records import (
     TxRecord,
     TxState,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
 from autobot.planning.plan import Recipe, TimedCall
 from autobot.planning.preconditions import Refusal
 from autobot.status.moments import chain_text
@@ -81,7 +81,7 @@ class ActionSteps:
     def __init__(
         self,
         *,
-        journal: SqliteJournal,
+        journal: Journal,
         gateway: ChainGateway,
         admin: Sequencer,
         operators: Mapping[str, Sequencer],

@@ -250,6 +250,7 @@ class TxRecord:
     created_wall: float
     submitted_wall: float | None
     settled_wall: float | None
+    epoch: int | None = None  # the leader lease's fencing epoch it was signed under (HA only)
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
