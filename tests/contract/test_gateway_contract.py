@@ -333,3 +333,18 @@ async def test_a_multi_agent_call_executes_with_its_co_signer(backend: Backend) 
         4,
         b"*/5 * * * *",
     )
+
+
+async def test_the_playbook_reads_of_the_demo(backend: Backend) -> None:
+    """The demo deploys the dual-write control (enabled, no aborts, nothing expected) and grants
+    no partner or premium cap; nothing is summarised yet."""
+    gw = backend.gateway
+    assert await gw.partner_caps() == ()
+    assert await gw.premium_caps() == ()
+    control = await gw.dual_write()
+    assert control is not None and control.enabled and dict(control.expected) == {}
+    assert not control.abort_on_mismatch and not control.abort_on_missing
+    assert await gw.summary_hash(1) is None and await gw.summary_hash(999) is None
+    snapshot = await gw.snapshot(lottery_ids=[1])
+    assert snapshot.activity is not None and snapshot.activity.dual_write == control
+    assert "sales::TicketPurchaseEvent" in snapshot.activity.events or backend.name == "fake"
