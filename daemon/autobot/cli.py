@@ -185,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     incidents.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     incidents.set_defaults(handler=_handler("autobot.control:incidents_command"))
 
+    accounting = with_config(
+        sub.add_parser("accounting", help="reconcile sales, payouts and refunds, per lottery")
+    )
+    accounting.add_argument("lottery_id", type=_non_negative_int, metavar="LOTTERY", nargs="?")
+    accounting.add_argument("--json", action="store_true")
+    accounting.set_defaults(handler=_handler("autobot.control:accounting_command"))
+
     cancel = with_config(sub.add_parser("cancel", help="request a lottery cancellation"))
     cancel.add_argument("lottery_id", type=_non_negative_int, metavar="LOTTERY")
     cancel.add_argument(

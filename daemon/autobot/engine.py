@@ -29,6 +29,7 @@ from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
 from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
 from autobot.execution import Executor, StepResult
 from autobot.feed_updates import FeedUpdates
@@ -46,6 +47,7 @@ from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
 from autobot.planning.requests import CancelRequest, RefundRequest
+from autobot.playbook_watch import PlaybookWatch
 from autobot.scheduling import ChainClockMap
 from autobot.sweep_context import JournalRead, plan_settings, read_journal
 from autobot.watchlist import SweepReads
@@ -131,6 +133,7 @@ class Engine:
         self._wall = wall
         self._escalated: set[tuple[str, str]] = set()
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
+        self._playbook = PlaybookWatch(gateway=gateway)
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -191,6 +194,7 @@ class Engine:
                 self._soon()
         self._schedule(result, snapshot.now)
         await self._feed_updates.count(snapshot, assets=snapshot.feeds.keys())
+        await self._watch_playbook(snapshot)
         journal_counts = await self._journal_counts()
         self._report(snapshot, journal_counts)
         read = self._watchlist.last
@@ -329,6 +333,24 @@ class Engine:
                 )
             )
 
+    async def _watch_playbook(self, snapshot: Snapshot) -> None:
+        """The systems autobot watches but does not operate; each new finding once in the
+        incident log (``playbook_watch.py``)."""
+        for finding in await self._playbook.observe(snapshot):
+            await self._journal.add_incident(
+                NewIncident(
+                    type=IncidentType.INCIDENT,
+                    description=finding.description,
+                    responsible="autobot",
+                    links="",
+                )
+            )
+
+    @property
+    def playbook(self) -> PlaybookReport:
+        """The last sweep's report on the playbook's other systems (metrics, status)."""
+        return self._playbook.report
+
     def _schedule(self, result: PlanResult, now: int) -> None:
         if result.wake_at is not None and result.wake_at > now:
             self._wake_at_chain(result.wake_at, "plan")
@@ -347,6 +369,7 @@ class Engine:
                 snapshot,
                 operator_names=self._operator_names,
                 feed_updates_total=updates,
+                playbook=self._playbook.report,
             )
         )
         for state, count in journal_counts.items():

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from autobot import __version__
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
 
 
@@ -76,6 +77,7 @@ class DomainSample:
     feed_updates_total: dict[int, int] = field(
         default_factory=dict
     )  # asset id -> Updated events seen
+    playbook: PlaybookReport = field(default_factory=PlaybookReport)  # playbook_watch.py
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
@@ -103,6 +105,7 @@ class SnapshotCollector(Collector):
         yield from self._refunds(sample)
         yield from self._payouts(sample)
         yield from self._vrf(sample)
+        yield from self._playbook(sample.playbook)
 
     @staticmethod
     def _bots(sample: DomainSample) -> Iterator[Metric]:
@@ -235,6 +238,10 @@ class SnapshotCollector(Collector):
             )
 
     @staticmethod
+    def _playbook(report: PlaybookReport) -> Iterator[Metric]:
+        return _playbook_families(report)
+
+    @staticmethod
     def _vrf(sample: DomainSample) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "vrf_effective_balance",
@@ -260,6 +267,91 @@ class SnapshotCollector(Collector):
             yield GaugeMetricFamily(
                 name, f"views::status_overview field {field_name}", value=float(value)
             )
+
+
+def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
+    """The systems autobot watches and does not operate (``playbook_watch.py``)."""
+    rate = _gauge(
+        "sales_rate",
+        "Tickets a minute over the last window, from TicketPurchaseEvent; lotteries selling now",
+        ["lottery_id"],
+    )
+    for lottery_id, value in report.sales_rate:
+        rate.add_metric([str(lottery_id)], value)
+    yield rate
+    purchases = CounterMetricFamily(
+        "sales_purchase_events", "TicketPurchaseEvent events read since the daemon started"
+    )
+    purchases.add_metric([], float(report.purchases_seen))
+    yield purchases
+    hits = CounterMetricFamily(
+        "purchase_rate_limit_hits",
+        "PurchaseRateLimitHitEvent events the chain kept (its handle's counter). The package "
+        "aborts right after emitting one, so this stays 0 (docs/package.md 10.16)",
+    )
+    hits.add_metric([], float(report.purchase_rate_limit_hits))
+    yield hits
+    pending = _gauge(
+        "payout_finalize_pending_seconds",
+        "Chain seconds a PAYOUT lottery has waited for finalize_lottery_admin",
+        ["lottery_id"],
+    )
+    for lottery_id, seconds in report.payout_finalize_pending:
+        pending.add_metric([str(lottery_id)], float(seconds))
+    yield pending
+    rounds = _gauge("payout_round", "Payout batches recorded (winner_progress)", ["lottery_id"])
+    for lottery_id, value in report.payout_rounds:
+        rounds.add_metric([str(lottery_id)], float(value))
+    yield rounds
+    regressions = CounterMetricFamily(
+        "payout_round_regressions",
+        "Times a lottery's payout_round was read lower than before (since the daemon started)",
+    )
+    regressions.add_metric([], float(report.payout_round_regressions))
+    yield regressions
+    mismatch = _gauge(
+        "accounting_mismatch",
+        "Accounting checks that fail for the lottery (autobot accounting LOTTERY shows them)",
+        ["lottery_id"],
+    )
+    for lottery_id, count in report.accounting_mismatch:
+        mismatch.add_metric([str(lottery_id)], float(count))
+    yield mismatch
+    for name, doc, value in (
+        ("partner_caps", "PartnerPayoutCaps in the RoleStore", report.partner_caps),
+        (
+            "partner_cap_expiring",
+            "Partner payout caps expiring within 24 h (or expired), or with no budget left",
+            report.partner_cap_expiring,
+        ),
+        ("premium_caps", "PremiumAccessCaps in the RoleStore", report.premium_caps),
+        (
+            "premium_cap_expiring",
+            "Premium access caps expiring within 24 h (or expired)",
+            report.premium_cap_expiring,
+        ),
+        (
+            "status_overview_pending_dual_write",
+            "Expected dual-write hashes waiting for their summary (pending_expected_hashes)",
+            report.dual_write_expected,
+        ),
+        (
+            "dual_write_pending",
+            "Expected dual-write hashes waiting longer than 2 h",
+            report.dual_write_pending,
+        ),
+        (
+            "dual_write_mismatch",
+            "Lotteries whose stored summary hashes otherwise than their expected hash",
+            report.dual_write_mismatch,
+        ),
+        (
+            "dual_write_mismatch_free_days",
+            "Days of chain time since a dual-write mismatch was last seen (since the start if none)",
+            report.dual_write_mismatch_free_seconds / 86_400,
+        ),
+    ):
+        yield GaugeMetricFamily(name, doc, value=float(value))
 
 
 class DaemonMetrics:
@@ -367,6 +459,7 @@ def sample_from_snapshot(
     *,
     operator_names: Mapping[str, str],
     feed_updates_total: Mapping[int, int],
+    playbook: PlaybookReport | None = None,
 ) -> DomainSample:
     """Compute the handbook metrics from one snapshot (pure; called once per tick).
 
@@ -440,4 +533,5 @@ def sample_from_snapshot(
         vrf_requests_paused=deposit.requests_paused,
         overview=overview,
         feed_updates_total=dict(feed_updates_total),
+        playbook=playbook if playbook is not None else PlaybookReport(),
     )

@@ -85,8 +85,9 @@ async def test_a_scoped_read_leaves_what_the_status_cannot_change_at_its_default
 ) -> None:
     gw = backend.gateway
     full, scoped = (await gw.lottery_views([1]))[1], (await gw.lottery_views([1], scoped=True))[1]
-    assert full.accounting != Accounting() and scoped.accounting == Accounting()
-    assert scoped.refund == full.refund and scoped.config == full.config  # what ACTIVE needs
+    # what ACTIVE needs: config, refund progress, and the accounting to reconcile with it
+    assert scoped.accounting == full.accounting != Accounting()
+    assert scoped.refund == full.refund and scoped.config == full.config
     assert (await gw.lottery_views([4], scoped=True))[4] == (await gw.lottery_views([4]))[4]
 
 

@@ -13,6 +13,7 @@ import dataclasses
 from deploy_support import DAEMON_METRICS, DOMAIN_METRICS, KNOWN_METRICS, PROMETHEUS_METRICS
 from prometheus_client.exposition import generate_latest
 
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import StatusOverview
 from autobot.metrics import (
     BotSample,
@@ -68,6 +69,12 @@ def _exported_names() -> set[str]:
             operations_budget_total=100,
             overview={f.name: 0 for f in dataclasses.fields(StatusOverview)},
             feed_updates_total={1: 5},
+            playbook=PlaybookReport(
+                sales_rate=((1, 2.5),),
+                payout_finalize_pending=((4, 600),),
+                payout_rounds=((4, 2),),
+                accounting_mismatch=((1, 0), (4, 1)),
+            ),
         )
     )
     names: set[str] = set()

@@ -88,15 +88,16 @@ E_PAGINATION_LIMIT = 0x1501
 ALL_VIEWS = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
 SCOPED: Mapping[LotteryStatus, frozenset[str]] = {
     # the package only writes draw state from the first request (CLOSING on), winner state from
-    # the first compute (DRAWN on), a cancellation record with status CANCELED; accounting is
-    # what a refund plan splits by (CANCELED). Tickets sold come with the refund progress.
-    LotteryStatus.DRAFT: frozenset({"config", "refund"}),
-    LotteryStatus.ACTIVE: frozenset({"config", "refund"}),
-    LotteryStatus.CLOSING: frozenset({"config", "refund", "vrf"}),
-    LotteryStatus.DRAW_REQUESTED: frozenset({"config", "refund", "vrf"}),
-    LotteryStatus.DRAWN: frozenset({"config", "refund", "vrf", "winners"}),
-    LotteryStatus.PAYOUT: frozenset({"config", "refund", "vrf", "winners"}),
-    LotteryStatus.FINALIZED: frozenset({"config"}),
+    # the first compute (DRAWN on), a cancellation record with status CANCELED. Tickets sold come
+    # with the refund progress, and the accounting with them (the same sales state: no request
+    # more from storage), for the accounting reconciliation (``planning/accounting.py``).
+    LotteryStatus.DRAFT: frozenset({"config", "refund", "accounting"}),
+    LotteryStatus.ACTIVE: frozenset({"config", "refund", "accounting"}),
+    LotteryStatus.CLOSING: frozenset({"config", "refund", "accounting", "vrf"}),
+    LotteryStatus.DRAW_REQUESTED: frozenset({"config", "refund", "accounting", "vrf"}),
+    LotteryStatus.DRAWN: frozenset({"config", "refund", "accounting", "vrf", "winners"}),
+    LotteryStatus.PAYOUT: frozenset({"config", "refund", "accounting", "vrf", "winners"}),
+    LotteryStatus.FINALIZED: frozenset({"config", "refund", "accounting"}),
     LotteryStatus.CANCELED: ALL_VIEWS,
 }
 """The views a ``scoped`` read asks for besides the status (``lottery_views``)."""

@@ -7,6 +7,8 @@ Reading (the journal, and for ``status`` one chain read)::
     autobot actions [--state S] [--json]           journaled actions, newest first
     autobot actions show KEY [--json]              one action's timeline (calls, hash, txs)
     autobot incidents [--format text|markdown|json]   the incident log, newest first
+    autobot accounting [LOTTERY] [--json]          the accounting reconciliation (chain only;
+                                                   exit 1 when a check fails)
 
 Requesting: the command checks the request, journals it, and says what will happen and when;
 the daemon (a separate process, the one writer of every account's sequence numbers) carries it
@@ -26,10 +28,11 @@ unknown id, no or unusable journal, or the chain unreachable where the command n
 Key files are read only to learn the operators' addresses: no key material is ever printed.
 
 Modules: ``console`` (shared plumbing and formatting), ``survey`` (what the daemon would see and
-plan: plan context, snapshot, routing, request checks), ``status``, ``actions``, ``incidents``
-and ``requests`` (one per command family).
+plan: plan context, snapshot, routing, request checks), ``status``, ``actions``, ``incidents``,
+``accounting`` and ``requests`` (one per command family).
 """
 
+from autobot.control.accounting import accounting_command
 from autobot.control.actions import actions_command
 from autobot.control.incidents import incidents_command
 from autobot.control.requests import (
@@ -41,6 +44,7 @@ from autobot.control.requests import (
 from autobot.control.status import status_command
 
 __all__ = [
+    "accounting_command",
     "actions_command",
     "cancel_command",
     "clear_clamp_command",

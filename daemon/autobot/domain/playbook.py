@@ -15,11 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from autobot.domain.values import Address
 
-__all__ = ["CAP_EXPIRY_WARNING_SECONDS", "DualWrite", "PartnerCap", "PremiumCap"]
+__all__ = [
+    "CAP_EXPIRY_WARNING_SECONDS",
+    "DualWrite",
+    "PartnerCap",
+    "PlaybookReport",
+    "PremiumCap",
+]
 
 CAP_EXPIRY_WARNING_SECONDS = 86_400
 """The handbook's "expiring": an expiry within 24 h (docs/package.md §7)."""
@@ -70,7 +75,7 @@ class DualWrite:
     expected: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "expected", MappingProxyType(dict(self.expected)))
+        object.__setattr__(self, "expected", dict(self.expected))  # a copy (deep-copyable)
 
     def blocks(self, lottery_id: int, summary_hash: str | None = None) -> bool:
         """Whether writing a summary of ``lottery_id`` (whose hash is ``summary_hash``, when
@@ -84,3 +89,38 @@ class DualWrite:
         if summary_hash is None:  # the hash a write would produce is unknown: any may differ
             return self.abort_on_mismatch
         return self.abort_on_mismatch and expected != summary_hash
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybookReport:
+    """What ``playbook_watch.PlaybookWatch`` found in one sweep: the handbook's metrics for the
+    systems autobot watches but does not operate (docs/package.md §7). Per-lottery values are
+    ``(lottery id, value)`` pairs of live lotteries, sorted by id.
+
+    ``sales_rate``: tickets a minute over the last window, for lotteries selling now (and
+    watched for a whole window); ``purchase_rate_limit_hits``: the ``PurchaseRateLimitHitEvent``
+    handle's counter (docs/package.md §10.16: it stays 0); ``payout_finalize_pending``: seconds
+    a PAYOUT lottery has waited for its finalization; ``payout_rounds`` and the count of
+    ``payout_round`` regressions seen since the start; ``accounting_mismatch``: failed checks of
+    ``planning.accounting.reconcile``; caps expiring; ``dual_write_pending``: expected hashes
+    waiting longer than two hours, ``dual_write_expected``: all of them;
+    ``dual_write_mismatch``: expected hashes of lotteries whose stored summary hashes otherwise;
+    ``dual_write_mismatch_free_seconds``: chain seconds since a mismatch was last seen (or since
+    the watch started, when it has seen none).
+    """
+
+    sales_rate: tuple[tuple[int, float], ...] = ()
+    purchases_seen: int = 0
+    purchase_rate_limit_hits: int = 0
+    payout_finalize_pending: tuple[tuple[int, int], ...] = ()
+    payout_rounds: tuple[tuple[int, int], ...] = ()
+    payout_round_regressions: int = 0
+    accounting_mismatch: tuple[tuple[int, int], ...] = ()
+    partner_caps: int = 0
+    partner_cap_expiring: int = 0
+    premium_caps: int = 0
+    premium_cap_expiring: int = 0
+    dual_write_expected: int = 0
+    dual_write_pending: int = 0
+    dual_write_mismatch: int = 0
+    dual_write_mismatch_free_seconds: int = 0

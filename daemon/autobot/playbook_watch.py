@@ -1,0 +1,421 @@
+"""The rest of the playbook, watched: sales, payouts and finalization, accounting, roles, dual-write.
+
+autobot performs none of these systems' transactions (docs/decisions.md §10): the treasury pays
+winners and partners and finalizes, buyers buy, the legacy bridge sets expected hashes. Each
+sweep ``PlaybookWatch.observe(snapshot)`` turns what the sweep already read — the kept views of
+every live lottery and the storage's activity (event-handle counters and the dual-write control,
+read with the activity resources) — into the handbook's metrics (docs/package.md §7) as a
+``domain.playbook.PlaybookReport``, and returns the *new* findings the engine writes to the
+incident log. What it reads beyond the sweep's snapshot stays bounded by what happened, never by
+the number of lotteries:
+
+* **sales** (``sales_rate``): ``sales::TicketPurchaseEvent``s are read only when the
+  ``SalesLedger.purchase_events`` counter moved past the events counted so far, from the block
+  after the last read to the snapshot's height (every page), and each one's quantity is put in its
+  lottery's window at the sweep's chain time. The rate is tickets a minute over the last
+  ``sales_window_seconds`` of chain time, for lotteries ACTIVE inside their sales window, not sold
+  out, and watched for a whole window (after a start, or after their sales opened): a planned
+  pause, a sold-out lottery and a daemon restart produce no series, so ``SalesDrop`` (a fall of
+  50 % or three standard deviations below the lottery's own recent rate, computed by Prometheus) does not fire on them.
+  Cursor and windows are in memory: after a restart the rates re-warm over one window.
+* **rate limits** (``purchase_rate_limit_hits_total``): the ``SalesLedger.rate_limit_events``
+  counter, i.e. the ``PurchaseRateLimitHitEvent``s the chain kept. The package emits each one and
+  then aborts, which discards it (docs/package.md §10.16), so the counter stays 0: refusals exist
+  only as failed purchase transactions, which no package state records.
+* **payouts**: ``payout_finalize_pending_seconds`` per PAYOUT lottery — chain seconds since it was
+  first seen at PAYOUT, or since its first payout batch when that is earlier (after a restart the
+  figure starts again from what the chain shows: a lower bound); ``payout_round`` per live
+  lottery with winner state, and a *regression* (a round below the last one seen) counted in
+  ``payout_round_regressions_total`` and reported once.
+* **accounting** (``accounting_mismatch``): ``planning.accounting.reconcile`` over each live
+  lottery's accounting and refund progress (read with its views); a failed check is reported once
+  with the lottery, the check and both values.
+* **roles** (``partner_cap_expiring``, ``premium_cap_expiring``): the caps are read
+  (``partner_caps()``, ``premium_caps()``: the ``RoleStore`` index and one item per cap) when a
+  cap was granted or revoked, a partner was paid (their event counters moved), or every
+  ``caps_refresh_seconds``; expiry is judged against each sweep's chain time.
+* **dual-write**: every expected hash (``status_overview_pending_dual_write``), those waiting
+  longer than ``dual_write_pending_seconds`` (``dual_write_pending``; waiting since autobot first
+  saw the hash), and mismatches (``dual_write_mismatch``): a lottery whose stored summary hashes
+  otherwise than its expected hash (an ignored mismatch leaves the hash in place,
+  docs/package.md §4). A summary is read once it exists (``summary_hash``; it never changes), and
+  asked for again only when ``LotteryFinalizedEvent``s were emitted or a hash is new.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+
+from autobot.chain.gateway import ChainGateway
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PlaybookReport, PremiumCap
+from autobot.domain.snapshot import LotteryView, Snapshot
+from autobot.errors import EventsPruned, MoveAbort, PermanentRpcError, TransientError
+from autobot.planning.accounting import reconcile
+
+__all__ = [
+    "CAP_EVENTS",
+    "FINALIZED_EVENT",
+    "PURCHASE_EVENT",
+    "RATE_LIMIT_EVENT",
+    "Finding",
+    "FindingKind",
+    "PlaybookWatch",
+]
+
+log = structlog.get_logger(__name__)
+
+PURCHASE_EVENT = "sales::TicketPurchaseEvent"
+RATE_LIMIT_EVENT = "history::PurchaseRateLimitHitEvent"
+FINALIZED_EVENT = "history::LotteryFinalizedEvent"
+CAP_EVENTS = (
+    "roles::PartnerPayoutCapGrantedEvent",
+    "roles::PartnerPayoutCapRevokedEvent",
+    "roles::PremiumAccessGrantedEvent",
+    "roles::PremiumAccessRevokedEvent",
+    "history::PartnerPayoutEvent",
+)
+"""Events after which the caps are read again (a partner payout spends a cap's budget)."""
+
+
+class FindingKind(StrEnum):
+    PAYOUT_ROUND_REGRESSED = "payout_round_regressed"
+    ACCOUNTING_MISMATCH = "accounting_mismatch"
+    DUAL_WRITE_MISMATCH = "dual_write_mismatch"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """Something the incident log should say once: what, about which lottery, in words built
+    from chain values only."""
+
+    kind: FindingKind
+    lottery_id: int
+    description: str
+
+
+@dataclass(slots=True)
+class _Cursor:
+    next_height: int
+    seen: int
+
+
+class PlaybookWatch:
+    """Watches the systems autobot does not operate (module docstring); one per daemon."""
+
+    def __init__(
+        self,
+        *,
+        gateway: ChainGateway,
+        sales_window_seconds: int = 300,
+        dual_write_pending_seconds: int = 7_200,
+        caps_refresh_seconds: int = 600,
+    ) -> None:
+        self._gateway = gateway
+        self._window = sales_window_seconds
+        self._pending_after = dual_write_pending_seconds
+        self._caps_every = caps_refresh_seconds
+        self._started: int | None = None
+        self._cursor: _Cursor | None = None
+        self._purchases: dict[int, deque[tuple[int, int]]] = {}
+        self._sold: dict[int, int] = {}  # tickets sold after the last purchase seen
+        self._purchases_seen = 0
+        self._payout_seen: dict[int, int] = {}
+        self._rounds: dict[int, int] = {}
+        self._regressions = 0
+        self._accounting_reported: set[tuple[int, str]] = set()
+        self._caps_read_at: int | None = None
+        self._caps_counters: tuple[int | None, ...] = ()
+        self._partners: tuple[PartnerCap, ...] = ()
+        self._premiums: tuple[PremiumCap, ...] = ()
+        self._expected_seen: dict[tuple[int, str], int] = {}
+        self._summaries: dict[int, str] = {}
+        self._finalized_counter: int | None = None
+        self._mismatch_reported: set[tuple[int, str]] = set()
+        self._last_mismatch: int | None = None
+        self.report = PlaybookReport()
+
+    async def observe(self, snapshot: Snapshot) -> tuple[Finding, ...]:
+        """This sweep's report (``self.report``) and the findings not reported before."""
+        now = snapshot.now
+        if self._started is None:
+            self._started = now
+        findings: list[Finding] = []
+        await self._count_purchases(snapshot)
+        lotteries = snapshot.lotteries
+        payout = self._payouts(lotteries, now, findings)
+        mismatched = self._accounting(lotteries, findings)
+        await self._refresh_caps(snapshot)
+        activity = snapshot.activity
+        control = activity.dual_write if activity is not None else None
+        expected, pending, mismatches = await self._dual_write(snapshot, control, findings)
+        if mismatches:
+            self._last_mismatch = now
+        since = self._last_mismatch if self._last_mismatch is not None else self._started
+        hits = 0 if activity is None else activity.events.get(RATE_LIMIT_EVENT, 0)
+        self.report = PlaybookReport(
+            sales_rate=self._rates(lotteries, now),
+            purchases_seen=self._purchases_seen,
+            purchase_rate_limit_hits=hits,
+            payout_finalize_pending=payout,
+            payout_rounds=tuple(sorted((i, r) for i, r in self._rounds.items() if i in lotteries)),
+            payout_round_regressions=self._regressions,
+            accounting_mismatch=mismatched,
+            partner_caps=len(self._partners),
+            partner_cap_expiring=sum(c.expiring(now) for c in self._partners),
+            premium_caps=len(self._premiums),
+            premium_cap_expiring=sum(c.expiring(now) for c in self._premiums),
+            dual_write_expected=expected,
+            dual_write_pending=pending,
+            dual_write_mismatch=mismatches,
+            dual_write_mismatch_free_seconds=max(0, now - since),
+        )
+        return tuple(findings)
+
+    # -- sales --------------------------------------------------------------------------------
+
+    async def _count_purchases(self, snapshot: Snapshot) -> None:
+        height, now = snapshot.height, snapshot.now
+        counter = (
+            None if snapshot.activity is None else snapshot.activity.events.get(PURCHASE_EVENT)
+        )
+        cursor = self._cursor
+        if cursor is None:  # from this block on
+            self._cursor = _Cursor(next_height=height + 1, seen=counter or 0)
+            return
+        if height < cursor.next_height or counter is None or counter == cursor.seen:
+            cursor.next_height = max(cursor.next_height, height + 1)
+            return
+        try:
+            await self._read_purchases(cursor, height, now)
+        except EventsPruned as exc:
+            log.warning("purchase_events_pruned", from_height=cursor.next_height, detail=str(exc))
+            cursor.next_height = exc.oldest_block if exc.oldest_block is not None else height + 1
+        except (TransientError, PermanentRpcError) as exc:  # asked again at the next sweep
+            log.warning("purchase_events_unread", error=type(exc).__name__, detail=str(exc))
+
+    async def _read_purchases(self, cursor: _Cursor, height: int, now: int) -> None:
+        page_cursor: str | None = None
+        seen = cursor.seen
+        added: list[tuple[int, int, int | None]] = []
+        while True:
+            page = await self._gateway.events(
+                PURCHASE_EVENT,
+                start_height=cursor.next_height,
+                end_height=height + 1,
+                cursor=page_cursor,
+            )
+            for event in page.events:
+                number = event.sequence_number
+                if number is not None and number < seen:
+                    continue  # counted already
+                seen = seen + 1 if number is None else number + 1
+                lottery, quantity = _u64(event.data, "lottery_id"), _u64(event.data, "quantity")
+                if lottery is not None and quantity is not None:
+                    added.append((lottery, quantity, _u64(event.data, "tickets_sold")))
+            if not page.cursor or not page.events:
+                break
+            page_cursor = page.cursor
+        for lottery, quantity, sold in added:  # all pages read: nothing counted twice
+            self._purchases.setdefault(lottery, deque()).append((now, quantity))
+            if sold is not None:
+                self._sold[lottery] = max(sold, self._sold.get(lottery, 0))
+        self._purchases_seen += len(added)
+        cursor.next_height, cursor.seen = height + 1, seen
+
+    def _rates(
+        self, lotteries: Mapping[int, LotteryView], now: int
+    ) -> tuple[tuple[int, float], ...]:
+        assert self._started is not None
+        horizon = now - self._window
+        for lottery_id in list(self._purchases):
+            window = self._purchases[lottery_id]
+            while window and window[0][0] <= horizon:
+                window.popleft()
+            if not window and lottery_id not in lotteries:
+                del self._purchases[lottery_id]
+        for lottery_id in [i for i in self._sold if i not in lotteries]:
+            del self._sold[lottery_id]
+        rates: list[tuple[int, float]] = []
+        for lottery_id, view in sorted(lotteries.items()):
+            config = view.config
+            if view.status != LotteryStatus.ACTIVE:
+                continue
+            if not config.sales_start <= now <= config.sales_end:
+                continue  # a planned pause: before or after the sales window
+            if max(config.sales_start, self._started) > horizon:
+                continue  # not watched for a whole window yet
+            total = config.max_tickets_total
+            if total and self._sold.get(lottery_id, view.refund.tickets_sold) >= total:
+                continue  # sold out: nothing left to buy
+            tickets = sum(q for _, q in self._purchases.get(lottery_id, ()))
+            rates.append((lottery_id, tickets * 60 / self._window))
+        return tuple(rates)
+
+    # -- payouts and accounting ----------------------------------------------------------------
+
+    def _payouts(
+        self, lotteries: Mapping[int, LotteryView], now: int, findings: list[Finding]
+    ) -> tuple[tuple[int, int], ...]:
+        pending: list[tuple[int, int]] = []
+        for lottery_id in [i for i in self._payout_seen if i not in lotteries]:
+            del self._payout_seen[lottery_id]
+        for lottery_id in [i for i in self._rounds if i not in lotteries]:
+            del self._rounds[lottery_id]
+        for lottery_id, view in sorted(lotteries.items()):
+            winners = view.winners
+            if view.status == LotteryStatus.PAYOUT:
+                seen = self._payout_seen.setdefault(lottery_id, now)
+                paid = winners.last_payout_ts  # a batch at PAYOUT: it waited at least since then
+                since = min(seen, paid) if paid > 0 else seen
+                pending.append((lottery_id, max(0, now - since)))
+            else:
+                self._payout_seen.pop(lottery_id, None)
+            if not winners.initialized:
+                continue  # not read at this status, or no winner state yet
+            before = self._rounds.get(lottery_id)
+            if before is not None and winners.payout_round < before:
+                self._regressions += 1
+                log.warning(
+                    "payout_round_regressed",
+                    lottery_id=lottery_id,
+                    before=before,
+                    now=winners.payout_round,
+                )
+                findings.append(
+                    Finding(
+                        kind=FindingKind.PAYOUT_ROUND_REGRESSED,
+                        lottery_id=lottery_id,
+                        description=(
+                            f"payout_round of lottery {lottery_id} went back from {before} "
+                            f"to {winners.payout_round}"
+                        ),
+                    )
+                )
+            self._rounds[lottery_id] = winners.payout_round
+        return tuple(pending)
+
+    def _accounting(
+        self, lotteries: Mapping[int, LotteryView], findings: list[Finding]
+    ) -> tuple[tuple[int, int], ...]:
+        out: list[tuple[int, int]] = []
+        for lottery_id, view in sorted(lotteries.items()):
+            failed = [c for c in reconcile(lottery_id, view.accounting, view.refund) if not c.holds]
+            out.append((lottery_id, len(failed)))
+            for check in failed:
+                key = (lottery_id, check.name)
+                if key in self._accounting_reported:
+                    continue
+                self._accounting_reported.add(key)
+                log.warning(
+                    "accounting_mismatch",
+                    lottery_id=lottery_id,
+                    check=check.name,
+                    left=check.left,
+                    right=check.right,
+                )
+                findings.append(
+                    Finding(
+                        kind=FindingKind.ACCOUNTING_MISMATCH,
+                        lottery_id=lottery_id,
+                        description=(
+                            f"accounting of lottery {lottery_id}: {check.name} fails: "
+                            f"{check.left_name} {check.left} {check.comparison.value} "
+                            f"{check.right_name} {check.right} does not hold"
+                        ),
+                    )
+                )
+        return tuple(out)
+
+    # -- roles ----------------------------------------------------------------------------------
+
+    async def _refresh_caps(self, snapshot: Snapshot) -> None:
+        events = {} if snapshot.activity is None else snapshot.activity.events
+        counters = tuple(events.get(e) for e in CAP_EVENTS)
+        due = (
+            self._caps_read_at is None
+            or counters != self._caps_counters
+            or snapshot.now - self._caps_read_at >= self._caps_every
+        )
+        if not due:
+            return
+        try:
+            partners = await self._gateway.partner_caps()
+            premiums = await self._gateway.premium_caps()
+        except MoveAbort as exc:  # no RoleStore: no caps
+            log.info("role_caps_unreadable", abort=exc.name)
+            partners, premiums = (), ()
+        except (TransientError, PermanentRpcError) as exc:
+            log.warning("role_caps_unread", error=type(exc).__name__, detail=str(exc))
+            return  # the caps of the last read stay; asked again next sweep
+        self._partners, self._premiums = partners, premiums
+        self._caps_read_at, self._caps_counters = snapshot.now, counters
+
+    # -- dual write -----------------------------------------------------------------------------
+
+    async def _dual_write(
+        self, snapshot: Snapshot, control: DualWrite | None, findings: list[Finding]
+    ) -> tuple[int, int, int]:
+        """(expected hashes, waiting longer than the limit, mismatches)."""
+        now = snapshot.now
+        expected = {} if control is None else dict(control.expected)
+        current = set(expected.items())
+        for key in [k for k in self._expected_seen if k not in current]:
+            del self._expected_seen[key]
+        fresh = [k for k in current if k not in self._expected_seen]
+        for key in fresh:
+            self._expected_seen[key] = now
+        events = {} if snapshot.activity is None else snapshot.activity.events
+        finalized = events.get(FINALIZED_EVENT)
+        ask_again = finalized != self._finalized_counter
+        missing = [
+            i
+            for i, _ in sorted(current)
+            if i not in self._summaries and (ask_again or (i, expected[i]) in fresh)
+        ]
+        try:
+            for lottery_id in missing:
+                found = await self._gateway.summary_hash(lottery_id)
+                if found is not None:
+                    self._summaries[lottery_id] = found
+            self._finalized_counter = finalized
+        except (TransientError, PermanentRpcError) as exc:
+            log.warning("summary_hashes_unread", error=type(exc).__name__, detail=str(exc))
+        for lottery_id in [i for i in self._summaries if i not in expected]:
+            del self._summaries[lottery_id]
+        pending = sum(now - seen >= self._pending_after for seen in self._expected_seen.values())
+        mismatches = 0
+        for lottery_id, want in sorted(expected.items()):
+            stored = self._summaries.get(lottery_id)
+            if stored is None or stored == want:
+                continue
+            mismatches += 1
+            if (lottery_id, want) in self._mismatch_reported:
+                continue
+            self._mismatch_reported.add((lottery_id, want))
+            log.warning("dual_write_mismatch", lottery_id=lottery_id, expected=want, stored=stored)
+            findings.append(
+                Finding(
+                    kind=FindingKind.DUAL_WRITE_MISMATCH,
+                    lottery_id=lottery_id,
+                    description=(
+                        f"dual-write mismatch for lottery {lottery_id}: expected hash {want}, "
+                        f"stored summary hash {stored}"
+                    ),
+                )
+            )
+        return len(expected), pending, mismatches
+
+
+def _u64(data: Mapping[str, object], name: str) -> int | None:
+    raw = data.get(name)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    return None
