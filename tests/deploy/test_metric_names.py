@@ -9,6 +9,8 @@ catalogued. A rename on either side fails here instead of leaving an alert that 
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 from deploy_support import DAEMON_METRICS, DOMAIN_METRICS, KNOWN_METRICS, PROMETHEUS_METRICS
 from prometheus_client.exposition import generate_latest
@@ -103,3 +105,46 @@ def test_every_exported_domain_or_daemon_metric_is_catalogued() -> None:
     }
     assert sorted(ours - KNOWN_METRICS) == []
     assert not ours & PROMETHEUS_METRICS
+
+
+# --- the handbook-name table in deploy/README.md ---------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "deploy" / "README.md"
+PACKAGE_DOC = Path(__file__).resolve().parents[2] / "docs" / "package.md"
+
+
+def _handbook_rows() -> list[tuple[str, str, str]]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## The handbook's metrics, by name", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("Handbook name", "---"):
+            rows.append((cells[0], cells[1], cells[2]))
+    return rows
+
+
+def _section_7_names() -> set[str]:
+    """The first column of docs/package.md §7's metric table, split at " / "."""
+    text = PACKAGE_DOC.read_text(encoding="utf-8")
+    section = text.split("## §7 Monitoring", 1)[1].split("| Alert |", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([a-z_.]+)`", line.split("|")[1]))
+    return names
+
+
+def test_every_handbook_metric_has_a_row_and_none_is_left_absent() -> None:
+    rows = _handbook_rows()
+    assert len(rows) > 25
+    handbook = {name for cell, _, _ in rows for name in re.findall(r"`([a-z_.]+)`", cell)}
+    assert sorted(_section_7_names() - handbook) == []
+    for cell, exported, notes in rows:
+        assert "absent" not in (exported + notes).lower(), cell
+        assert re.fullmatch(r"`[a-z_]+`", exported), (cell, exported)
+
+
+def test_every_name_in_the_handbook_table_is_exported() -> None:
+    exported = {name.strip("`") for _, name, _ in _handbook_rows()}
+    assert sorted(exported - _exported_names()) == []
