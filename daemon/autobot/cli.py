@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     accounting.add_argument("--json", action="store_true")
     accounting.set_defaults(handler=_handler("autobot.control:accounting_command"))
 
+    roles = sub.add_parser("roles", help="partner and premium cap requests")
+    roles_sub = roles.add_subparsers(dest="roles_command", metavar="SUBCOMMAND", required=True)
+    cleanup = with_config(
+        roles_sub.add_parser("cleanup", help="request cleanup_expired_admin (expired caps)")
+    )
+    cleanup.set_defaults(handler=_handler("autobot.control:roles_cleanup_command"))
+
     cancel = with_config(sub.add_parser("cancel", help="request a lottery cancellation"))
     cancel.add_argument("lottery_id", type=_non_negative_int, metavar="LOTTERY")
     cancel.add_argument(

@@ -21,7 +21,7 @@ from autobot.journal.records import ActionState, TxPurpose, TxState
 from autobot.journal.store import SqliteJournal
 from autobot.localnet.runner import Localnet
 from autobot.planning.plan import ActionKey, PlannedAction, Recipe
-from autobot.planning.recipes import AutoClose, Cancel
+from autobot.planning.recipes import AutoClose, Cancel, CleanupRoles
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -138,3 +138,28 @@ async def test_operator_a_announces_waits_out_the_timelock_then_cancels(
     assert after is not None and after.pending_action_hash == b""
     assert after.last_action_hash == action.action_hash
     assert [i.type for i in await journal.incidents()] == ["Cancellation", "Dry-run"]
+
+
+@pytest.mark.localnet(scenario="playbook")
+async def test_a_roles_cleanup_removes_the_expired_caps_as_the_admin(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor: Executor
+) -> None:
+    # given: the playbook's caps, partner 2 and pool buyer 1's premium access already expired
+    now = (await gateway.chain_time()).seconds
+    partners, premiums = await gateway.partner_caps(), await gateway.premium_caps()
+    expired = [c.partner for c in partners if c.expires_at and c.expires_at < now]
+    assert len(partners) == 2 and len(expired) == 1
+    assert len([p for p in premiums if p.expires_at and p.expires_at < now]) == 1
+    # when: the operator's request, planned as the daemon plans it (no bot, no timelock)
+    key = await plan(executor, gateway, CleanupRoles(), "cleanup:0:1")
+    result = await executor.advance(key)
+    # then: the admin's call ran, and only the live caps are left
+    assert result.state is ActionState.DONE
+    assert [c.partner for c in await gateway.partner_caps()] == [
+        c.partner for c in partners if c.partner not in expired
+    ]
+    assert len(await gateway.premium_caps()) == 1
+    txs = await journal.transactions(str(key))
+    assert [(t.purpose, t.state, t.sender) for t in txs] == [
+        (TxPurpose.EXECUTE, TxState.COMMITTED, localnet.info.admin.address)
+    ]

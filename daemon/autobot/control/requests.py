@@ -1,4 +1,5 @@
-"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate.
+"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, roles
+cleanup.
 
 Each command reads the chain once, runs the daemon's own request planner
 (``autobot.control.survey.check_request``) and, only if the daemon would carry the request
@@ -12,6 +13,7 @@ command                ``RequestKind``  subject      params
 ``refund L``           ``refund``       lottery id   ``{}`` (start, or resume from the chain's
                                                      refund round)
 ``feed clear-clamp A`` ``clear-clamp``  asset id     ``{}``
+``roles cleanup``      ``cleanup``      ``0``        ``{}``
 ``bot rotate OP``      ``rotate``       0x address   ``max_failures``, ``timelock_secs``,
                                                      ``allowed_actions``, ``cron_spec`` (text),
                                                      and ``expires_in`` (seconds from the
@@ -61,6 +63,7 @@ from autobot.journal.records import RequestKind
 from autobot.planning.recipes import RefundPlan
 from autobot.planning.requests import (
     CancelRequest,
+    CleanupRequest,
     ClearClampRequest,
     OperatorRequest,
     RefundRequest,
@@ -72,6 +75,7 @@ __all__ = [
     "cancel_command",
     "clear_clamp_command",
     "refund_command",
+    "roles_cleanup_command",
     "rotate_command",
 ]
 
@@ -230,6 +234,29 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
         f"(action clamp:{asset_id}:{request_id}) {sweep_note(ready.config)}; there is no bot "
         "and no timelock for it (docs/decisions.md §8). Freshness restarts then without a new price: "
         "check the price source first."
+    )
+    return 0
+
+
+def roles_cleanup_command(args: argparse.Namespace) -> int:
+    return run(lambda: _roles_cleanup(args))
+
+
+async def _roles_cleanup(args: argparse.Namespace) -> int:
+    ready = setup(args)
+    _, request_id = await _request_checked(
+        CleanupRequest(request_id=PROBE_REQUEST_ID),
+        ready=ready,
+        kind=RequestKind.CLEANUP,
+        subject="0",
+        params={},
+    )
+    print(
+        f"cleanup of expired partner and premium caps requested as request #{request_id}; the "
+        "daemon will call roles::cleanup_expired_admin as the admin (action "
+        f"cleanup:0:{request_id}) {sweep_note(ready.config)}; there is no bot and no timelock "
+        "for it. It removes every cap expired at the daemon's chain time (and partner caps "
+        "without budget) and emits their revoke events."
     )
     return 0
 

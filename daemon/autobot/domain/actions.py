@@ -59,6 +59,7 @@ class Subject(enum.Enum):
     LOTTERY = "lottery"  # a lottery id
     ASSET = "asset"  # a price feed's asset id
     OPERATOR = "operator"  # a bot's 0x address (subject_id 0)
+    ROLES = "roles"  # the package's role store as a whole (subject id 0)
 
 
 class ActionKind(enum.StrEnum):
@@ -77,6 +78,7 @@ class ActionKind(enum.StrEnum):
     FALLBACK = "fallback"  # price_feed::set_fallback (no bot)
     CLAMP = "clamp"  # price_feed::clear_clamp (operator request only, no bot)
     ROTATE = "rotate"  # automation::rotate_bot (multi-agent, operator request only, no bot)
+    CLEANUP = "cleanup"  # roles::cleanup_expired_admin (operator request only, no bot)
 
     @property
     def action_id(self) -> ActionId | None:
@@ -119,6 +121,7 @@ _TRAITS: dict[ActionKind, _Traits] = {
     ActionKind.FALLBACK: _Traits(None, Subject.ASSET, 1),
     ActionKind.CLAMP: _Traits(None, Subject.ASSET, 2),
     ActionKind.ROTATE: _Traits(None, Subject.OPERATOR, 2),
+    ActionKind.CLEANUP: _Traits(None, Subject.ROLES, 2),
 }
 
 ACTION_KINDS: tuple[ActionKind, ...] = tuple(ActionKind)

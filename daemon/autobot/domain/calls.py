@@ -316,6 +316,12 @@ def clear_clamp(asset_id: int, cleared_ts: int) -> Call:
     return Call(module="price_feed", function="clear_clamp", args=(U64(asset_id), U64(cleared_ts)))
 
 
+def cleanup_expired_admin(now_sec: int) -> Call:
+    """``roles::cleanup_expired_admin``: removes expired partner and premium caps (and partner
+    caps without budget), emitting their revoke events (docs/package.md §5.2)."""
+    return Call(module="roles", function="cleanup_expired_admin", args=(U64(now_sec),))
+
+
 def update_price(asset_id: int, price: int, updated_ts: int) -> Call:
     """``price_feed::update_price`` (tests: the localnet's pusher does this in production)."""
     return Call(

@@ -116,6 +116,7 @@ class RequestKind(enum.StrEnum):
     CLAMP = ActionKind.CLAMP.value  # subject: asset id (``autobot feed clear-clamp``)
     REFUND = ActionKind.REFUND.value  # subject: lottery id
     ROTATE = ActionKind.ROTATE.value  # subject: operator address or name; params: the new settings
+    CLEANUP = ActionKind.CLEANUP.value  # subject: "0" (``autobot roles cleanup``)
     RETRY = "retry"  # subject: action key (a parked or failed action)
     PARK = "park"  # subject: action key
 

@@ -202,7 +202,29 @@ CREATE TABLE event_counts (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_REQUESTS_CLEANUP = _REQUESTS_V2.replace(
+    "CREATE TABLE requests_v2 ", "CREATE TABLE requests_cleanup "
+).replace("'rotate')", "'rotate', 'unpause', 'cleanup')")
+
+_V4 = f"""
+-- Operator requests to remove expired partner and premium caps (``autobot roles cleanup``: kind
+-- ``cleanup``, ``roles::cleanup_expired_admin``); ``unpause`` is allowed too (``autobot vrf
+-- resume``, built beside this). The CHECK constraint cannot be altered: the table is copied
+-- again, as in schema 2.
+{_REQUESTS_CLEANUP}
+INSERT INTO requests_cleanup (id, kind, subject, params, requested_by, requested_wall, state,
+        handled_wall, result)
+    SELECT id, kind, subject, params, requested_by, requested_wall, state, handled_wall, result
+    FROM requests;
+DELETE FROM sqlite_sequence WHERE name = 'requests_cleanup';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_cleanup', seq FROM sqlite_sequence
+    WHERE name = 'requests';
+DROP TABLE requests;
+ALTER TABLE requests_cleanup RENAME TO requests;
+CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

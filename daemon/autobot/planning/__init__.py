@@ -19,6 +19,7 @@ from autobot.planning.recipes import (
     RECIPE_TYPES,
     AutoClose,
     Cancel,
+    CleanupRoles,
     ClearClamp,
     ComputeWinners,
     RefundPlan,
@@ -30,6 +31,7 @@ from autobot.planning.recipes import (
 )
 from autobot.planning.requests import (
     CancelRequest,
+    CleanupRequest,
     ClearClampRequest,
     OperatorRequest,
     RefundRequest,
@@ -43,6 +45,8 @@ __all__ = [
     "AutoClose",
     "Cancel",
     "CancelRequest",
+    "CleanupRequest",
+    "CleanupRoles",
     "ClearClamp",
     "ClearClampRequest",
     "ComputeWinners",

@@ -26,6 +26,7 @@ kind           subject      round
 ``fallback``   asset id     the feed's ``last_updated_ts`` (one episode per accepted price)
 ``clamp``      asset id     the operator request id
 ``rotate``     operator     the operator request id (subject is the 0x address)
+``cleanup``    0            the operator request id (the role store as a whole)
 =============  ===========  ===============================================================
 
 A planner skips a subject when ``ctx.open_actions`` holds a key with the same kind and subject
