@@ -276,7 +276,7 @@ def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
         "Tickets a minute over the last window, from TicketPurchaseEvent; lotteries selling now",
         ["lottery_id"],
     )
-    for lottery_id, value in report.sales_rate:
+    for lottery_id, value in sorted(report.sales_rate.items()):
         rate.add_metric([str(lottery_id)], value)
     yield rate
     purchases = CounterMetricFamily(
@@ -296,11 +296,11 @@ def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
         "Chain seconds a PAYOUT lottery has waited for finalize_lottery_admin",
         ["lottery_id"],
     )
-    for lottery_id, seconds in report.payout_finalize_pending:
+    for lottery_id, seconds in sorted(report.payout_finalize_pending.items()):
         pending.add_metric([str(lottery_id)], float(seconds))
     yield pending
     rounds = _gauge("payout_round", "Payout batches recorded (winner_progress)", ["lottery_id"])
-    for lottery_id, value in report.payout_rounds:
+    for lottery_id, value in sorted(report.payout_rounds.items()):
         rounds.add_metric([str(lottery_id)], float(value))
     yield rounds
     regressions = CounterMetricFamily(
@@ -314,7 +314,7 @@ def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
         "Accounting checks that fail for the lottery (autobot accounting LOTTERY shows them)",
         ["lottery_id"],
     )
-    for lottery_id, count in report.accounting_mismatch:
+    for lottery_id, count in sorted(report.accounting_mismatch.items()):
         mismatch.add_metric([str(lottery_id)], float(count))
     yield mismatch
     for name, doc, value in (

@@ -44,6 +44,7 @@ the number of lotteries:
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.playbook import DualWrite, PartnerCap, PlaybookReport, PremiumCap
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.errors import EventsPruned, MoveAbort, PermanentRpcError, TransientError
-from autobot.planning.accounting import reconcile
+from autobot.planning.accounting import mismatches, reconcile
 
 __all__ = [
     "CAP_EVENTS",
@@ -122,13 +123,23 @@ class PlaybookWatch:
         self._caps_every = caps_refresh_seconds
         self._started: int | None = None
         self._cursor: _Cursor | None = None
-        self._purchases: dict[int, deque[tuple[int, int]]] = {}
-        self._sold: dict[int, int] = {}  # tickets sold after the last purchase seen
         self._purchases_seen = 0
-        self._payout_seen: dict[int, int] = {}
-        self._rounds: dict[int, int] = {}
-        self._regressions = 0
+        # every live lottery's last view, and what it says (updated only when a view changes)
+        self._views: dict[int, LotteryView] = {}
+        self._accounting: dict[int, int] = {}  # failed checks
+        self._accounting_copy: dict[int, int] = {}
         self._accounting_reported: set[tuple[int, str]] = set()
+        self._payout_seen: dict[int, int] = {}  # PAYOUT lotteries: chain time first seen there
+        self._rounds: dict[int, int] = {}
+        self._rounds_copy: dict[int, int] = {}
+        self._regressions = 0
+        # sales: purchases in the window (by arrival), sums per lottery, the selling lotteries
+        self._arrivals: deque[tuple[int, int, int]] = deque()  # (chain time, lottery, tickets)
+        self._in_window: dict[int, int] = {}
+        self._sold: dict[int, int] = {}  # tickets sold after the last purchase seen
+        self._selling: dict[int, tuple[int, int, int, int]] = {}  # start, end, max total, sold
+        self._moments: list[tuple[int, int]] = []  # heap: (chain time a rate may change, lottery)
+        self._rates: dict[int, float] = {}
         self._caps_read_at: int | None = None
         self._caps_counters: tuple[int | None, ...] = ()
         self._partners: tuple[PartnerCap, ...] = ()
@@ -141,15 +152,23 @@ class PlaybookWatch:
         self.report = PlaybookReport()
 
     async def observe(self, snapshot: Snapshot) -> tuple[Finding, ...]:
-        """This sweep's report (``self.report``) and the findings not reported before."""
+        """This sweep's report (``self.report``) and the findings not reported before.
+
+        Its cost follows what changed, not the number of lotteries: a pass over the kept views
+        finds those replaced since the last sweep (by identity), and only they, the lotteries
+        with new or expired purchases, and those at a moment their rate may start or stop are
+        looked at again."""
         now = snapshot.now
         if self._started is None:
             self._started = now
         findings: list[Finding] = []
-        await self._count_purchases(snapshot)
-        lotteries = snapshot.lotteries
-        payout = self._payouts(lotteries, now, findings)
-        mismatched = self._accounting(lotteries, findings)
+        touched = await self._count_purchases(snapshot)
+        touched |= self._expire(now)
+        touched |= self._views_changed(snapshot.lotteries, now, findings)
+        while self._moments and self._moments[0][0] <= now:
+            touched.add(heapq.heappop(self._moments)[1])
+        for lottery_id in touched:
+            self._rate(lottery_id, now)
         await self._refresh_caps(snapshot)
         activity = snapshot.activity
         control = activity.dual_write if activity is not None else None
@@ -159,13 +178,13 @@ class PlaybookWatch:
         since = self._last_mismatch if self._last_mismatch is not None else self._started
         hits = 0 if activity is None else activity.events.get(RATE_LIMIT_EVENT, 0)
         self.report = PlaybookReport(
-            sales_rate=self._rates(lotteries, now),
+            sales_rate=dict(self._rates),
             purchases_seen=self._purchases_seen,
             purchase_rate_limit_hits=hits,
-            payout_finalize_pending=payout,
-            payout_rounds=tuple(sorted((i, r) for i, r in self._rounds.items() if i in lotteries)),
+            payout_finalize_pending={i: self._pending(i, now) for i in sorted(self._payout_seen)},
+            payout_rounds=self._rounds_copy,
             payout_round_regressions=self._regressions,
-            accounting_mismatch=mismatched,
+            accounting_mismatch=self._accounting_copy,
             partner_caps=len(self._partners),
             partner_cap_expiring=sum(c.expiring(now) for c in self._partners),
             premium_caps=len(self._premiums),
@@ -177,9 +196,113 @@ class PlaybookWatch:
         )
         return tuple(findings)
 
+    # -- the kept views -------------------------------------------------------------------------
+
+    def _views_changed(
+        self, lotteries: Mapping[int, LotteryView], now: int, findings: list[Finding]
+    ) -> set[int]:
+        """The lotteries whose view is new, replaced or gone; their derived state updated."""
+        known = self._views
+        changed = [(i, v) for i, v in lotteries.items() if known.get(i) is not v]
+        gone: set[int] = set()
+        if len(known) + sum(i not in known for i, _ in changed) != len(lotteries):
+            gone = known.keys() - lotteries.keys()
+        for lottery_id in gone:
+            del known[lottery_id]
+            for table in (self._accounting, self._payout_seen, self._rounds, self._selling):
+                table.pop(lottery_id, None)
+            self._rates.pop(lottery_id, None)
+            self._in_window.pop(lottery_id, None)
+            self._sold.pop(lottery_id, None)
+        for lottery_id, view in changed:
+            known[lottery_id] = view
+            self._judge(lottery_id, view, now, findings)
+        if changed or gone:
+            self._accounting_copy = dict(sorted(self._accounting.items()))
+            self._rounds_copy = dict(sorted(self._rounds.items()))
+        return gone | {i for i, _ in changed}
+
+    def _judge(self, lottery_id: int, view: LotteryView, now: int, findings: list[Finding]) -> None:
+        self._accounting[lottery_id] = mismatches(view.accounting, view.refund)
+        if self._accounting[lottery_id]:
+            self._report_accounting(lottery_id, view, findings)
+        winners = view.winners
+        if view.status == LotteryStatus.PAYOUT:
+            seen = self._payout_seen.setdefault(lottery_id, now)
+            paid = winners.last_payout_ts  # a batch at PAYOUT: it waited at least since then
+            if 0 < paid < seen:
+                self._payout_seen[lottery_id] = paid
+        else:
+            self._payout_seen.pop(lottery_id, None)
+        if winners.initialized:  # read at this status, with winner state
+            self._payout_round(lottery_id, winners.payout_round, findings)
+        config = view.config
+        if view.status == LotteryStatus.ACTIVE:
+            self._selling[lottery_id] = (
+                config.sales_start,
+                config.sales_end,
+                config.max_tickets_total,
+                view.refund.tickets_sold,
+            )
+            assert self._started is not None
+            warm = max(config.sales_start, self._started) + self._window
+            for moment in (warm, config.sales_end + 1):
+                if moment > now:
+                    heapq.heappush(self._moments, (moment, lottery_id))
+        else:
+            self._selling.pop(lottery_id, None)
+
+    def _pending(self, lottery_id: int, now: int) -> int:
+        return max(0, now - self._payout_seen[lottery_id])
+
+    def _payout_round(self, lottery_id: int, round_: int, findings: list[Finding]) -> None:
+        before = self._rounds.get(lottery_id)
+        self._rounds[lottery_id] = round_
+        if before is None or round_ >= before:
+            return
+        self._regressions += 1
+        log.warning("payout_round_regressed", lottery_id=lottery_id, before=before, now=round_)
+        findings.append(
+            Finding(
+                kind=FindingKind.PAYOUT_ROUND_REGRESSED,
+                lottery_id=lottery_id,
+                description=(
+                    f"payout_round of lottery {lottery_id} went back from {before} to {round_}"
+                ),
+            )
+        )
+
+    def _report_accounting(
+        self, lottery_id: int, view: LotteryView, findings: list[Finding]
+    ) -> None:
+        for check in reconcile(lottery_id, view.accounting, view.refund):
+            key = (lottery_id, check.name)
+            if check.holds or key in self._accounting_reported:
+                continue
+            self._accounting_reported.add(key)
+            log.warning(
+                "accounting_mismatch",
+                lottery_id=lottery_id,
+                check=check.name,
+                left=check.left,
+                right=check.right,
+            )
+            findings.append(
+                Finding(
+                    kind=FindingKind.ACCOUNTING_MISMATCH,
+                    lottery_id=lottery_id,
+                    description=(
+                        f"accounting of lottery {lottery_id}: {check.name} fails: "
+                        f"{check.left_name} {check.left} {check.comparison.value} "
+                        f"{check.right_name} {check.right} does not hold"
+                    ),
+                )
+            )
+
     # -- sales --------------------------------------------------------------------------------
 
-    async def _count_purchases(self, snapshot: Snapshot) -> None:
+    async def _count_purchases(self, snapshot: Snapshot) -> set[int]:
+        """The lotteries with new purchases (their events read when the counter moved)."""
         height, now = snapshot.height, snapshot.now
         counter = (
             None if snapshot.activity is None else snapshot.activity.events.get(PURCHASE_EVENT)
@@ -187,19 +310,20 @@ class PlaybookWatch:
         cursor = self._cursor
         if cursor is None:  # from this block on
             self._cursor = _Cursor(next_height=height + 1, seen=counter or 0)
-            return
+            return set()
         if height < cursor.next_height or counter is None or counter == cursor.seen:
             cursor.next_height = max(cursor.next_height, height + 1)
-            return
+            return set()
         try:
-            await self._read_purchases(cursor, height, now)
+            return await self._read_purchases(cursor, height, now)
         except EventsPruned as exc:
             log.warning("purchase_events_pruned", from_height=cursor.next_height, detail=str(exc))
             cursor.next_height = exc.oldest_block if exc.oldest_block is not None else height + 1
         except (TransientError, PermanentRpcError) as exc:  # asked again at the next sweep
             log.warning("purchase_events_unread", error=type(exc).__name__, detail=str(exc))
+        return set()
 
-    async def _read_purchases(self, cursor: _Cursor, height: int, now: int) -> None:
+    async def _read_purchases(self, cursor: _Cursor, height: int, now: int) -> set[int]:
         page_cursor: str | None = None
         seen = cursor.seen
         added: list[tuple[int, int, int | None]] = []
@@ -222,115 +346,45 @@ class PlaybookWatch:
                 break
             page_cursor = page.cursor
         for lottery, quantity, sold in added:  # all pages read: nothing counted twice
-            self._purchases.setdefault(lottery, deque()).append((now, quantity))
+            self._arrivals.append((now, lottery, quantity))
+            self._in_window[lottery] = self._in_window.get(lottery, 0) + quantity
             if sold is not None:
                 self._sold[lottery] = max(sold, self._sold.get(lottery, 0))
         self._purchases_seen += len(added)
         cursor.next_height, cursor.seen = height + 1, seen
+        return {lottery for lottery, _, _ in added}
 
-    def _rates(
-        self, lotteries: Mapping[int, LotteryView], now: int
-    ) -> tuple[tuple[int, float], ...]:
-        assert self._started is not None
-        horizon = now - self._window
-        for lottery_id in list(self._purchases):
-            window = self._purchases[lottery_id]
-            while window and window[0][0] <= horizon:
-                window.popleft()
-            if not window and lottery_id not in lotteries:
-                del self._purchases[lottery_id]
-        for lottery_id in [i for i in self._sold if i not in lotteries]:
-            del self._sold[lottery_id]
-        rates: list[tuple[int, float]] = []
-        for lottery_id, view in sorted(lotteries.items()):
-            config = view.config
-            if view.status != LotteryStatus.ACTIVE:
-                continue
-            if not config.sales_start <= now <= config.sales_end:
-                continue  # a planned pause: before or after the sales window
-            if max(config.sales_start, self._started) > horizon:
-                continue  # not watched for a whole window yet
-            total = config.max_tickets_total
-            if total and self._sold.get(lottery_id, view.refund.tickets_sold) >= total:
-                continue  # sold out: nothing left to buy
-            tickets = sum(q for _, q in self._purchases.get(lottery_id, ()))
-            rates.append((lottery_id, tickets * 60 / self._window))
-        return tuple(rates)
-
-    # -- payouts and accounting ----------------------------------------------------------------
-
-    def _payouts(
-        self, lotteries: Mapping[int, LotteryView], now: int, findings: list[Finding]
-    ) -> tuple[tuple[int, int], ...]:
-        pending: list[tuple[int, int]] = []
-        for lottery_id in [i for i in self._payout_seen if i not in lotteries]:
-            del self._payout_seen[lottery_id]
-        for lottery_id in [i for i in self._rounds if i not in lotteries]:
-            del self._rounds[lottery_id]
-        for lottery_id, view in sorted(lotteries.items()):
-            winners = view.winners
-            if view.status == LotteryStatus.PAYOUT:
-                seen = self._payout_seen.setdefault(lottery_id, now)
-                paid = winners.last_payout_ts  # a batch at PAYOUT: it waited at least since then
-                since = min(seen, paid) if paid > 0 else seen
-                pending.append((lottery_id, max(0, now - since)))
+    def _expire(self, now: int) -> set[int]:
+        """Purchases that left the window: the lotteries whose sums changed."""
+        horizon, out = now - self._window, set()
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] <= horizon:
+            _, lottery, quantity = arrivals.popleft()
+            left = self._in_window.get(lottery, 0) - quantity
+            if left > 0:
+                self._in_window[lottery] = left
             else:
-                self._payout_seen.pop(lottery_id, None)
-            if not winners.initialized:
-                continue  # not read at this status, or no winner state yet
-            before = self._rounds.get(lottery_id)
-            if before is not None and winners.payout_round < before:
-                self._regressions += 1
-                log.warning(
-                    "payout_round_regressed",
-                    lottery_id=lottery_id,
-                    before=before,
-                    now=winners.payout_round,
-                )
-                findings.append(
-                    Finding(
-                        kind=FindingKind.PAYOUT_ROUND_REGRESSED,
-                        lottery_id=lottery_id,
-                        description=(
-                            f"payout_round of lottery {lottery_id} went back from {before} "
-                            f"to {winners.payout_round}"
-                        ),
-                    )
-                )
-            self._rounds[lottery_id] = winners.payout_round
-        return tuple(pending)
+                self._in_window.pop(lottery, None)
+            out.add(lottery)
+        return out
 
-    def _accounting(
-        self, lotteries: Mapping[int, LotteryView], findings: list[Finding]
-    ) -> tuple[tuple[int, int], ...]:
-        out: list[tuple[int, int]] = []
-        for lottery_id, view in sorted(lotteries.items()):
-            failed = [c for c in reconcile(lottery_id, view.accounting, view.refund) if not c.holds]
-            out.append((lottery_id, len(failed)))
-            for check in failed:
-                key = (lottery_id, check.name)
-                if key in self._accounting_reported:
-                    continue
-                self._accounting_reported.add(key)
-                log.warning(
-                    "accounting_mismatch",
-                    lottery_id=lottery_id,
-                    check=check.name,
-                    left=check.left,
-                    right=check.right,
-                )
-                findings.append(
-                    Finding(
-                        kind=FindingKind.ACCOUNTING_MISMATCH,
-                        lottery_id=lottery_id,
-                        description=(
-                            f"accounting of lottery {lottery_id}: {check.name} fails: "
-                            f"{check.left_name} {check.left} {check.comparison.value} "
-                            f"{check.right_name} {check.right} does not hold"
-                        ),
-                    )
-                )
-        return tuple(out)
+    def _rate(self, lottery_id: int, now: int) -> None:
+        """``sales_rate`` of one lottery now, or none (module docstring: when a rate exists)."""
+        selling = self._selling.get(lottery_id)
+        assert self._started is not None
+        if selling is None:
+            self._rates.pop(lottery_id, None)
+            return
+        start, end, total, sold_at_read = selling
+        sold = max(self._sold.get(lottery_id, 0), sold_at_read)
+        if (
+            not start <= now <= end  # a planned pause: before or after the sales window
+            or max(start, self._started) > now - self._window  # not watched a whole window yet
+            or (total and sold >= total)  # sold out: nothing left to buy
+        ):
+            self._rates.pop(lottery_id, None)
+            return
+        self._rates[lottery_id] = self._in_window.get(lottery_id, 0) * 60 / self._window
 
     # -- roles ----------------------------------------------------------------------------------
 

@@ -72,10 +72,10 @@ def _exported_names() -> set[str]:
             overview={f.name: 0 for f in dataclasses.fields(StatusOverview)},
             feed_updates_total={1: 5},
             playbook=PlaybookReport(
-                sales_rate=((1, 2.5),),
-                payout_finalize_pending=((4, 600),),
-                payout_rounds=((4, 2),),
-                accounting_mismatch=((1, 0), (4, 1)),
+                sales_rate={1: 2.5},
+                payout_finalize_pending={4: 600},
+                payout_rounds={4: 2},
+                accounting_mismatch={1: 0, 4: 1},
             ),
         )
     )

@@ -41,7 +41,7 @@ async def test_sales_rate_is_tickets_a_minute_over_the_window_from_purchase_even
     fake = chain()
     watch = PlaybookWatch(gateway=fake, sales_window_seconds=WINDOW)  # type: ignore[arg-type]
     await observe(watch, fake)  # counting starts here
-    assert watch.report.sales_rate == ()  # not watched for a whole window yet
+    assert watch.report.sales_rate == {}  # not watched for a whole window yet
     for n in range(10):  # 10 purchases of 3 tickets on lottery 1 over 100 s, 1 of 5 on lottery 2
         buy(fake, 1, 3, 3 * (n + 1))
         fake.advance(10)
@@ -68,7 +68,7 @@ async def test_no_rate_outside_the_sales_window_or_once_sold_out() -> None:
     fake.state.set_lottery(1, status=LotteryStatus.CLOSING)  # lottery 1 closed: a planned pause
     fake.advance(WINDOW)
     await observe(watch, fake)
-    assert watch.report.sales_rate == ()
+    assert watch.report.sales_rate == {}
 
 
 async def test_payout_pending_rounds_and_a_regression_reported_once() -> None:
@@ -79,8 +79,8 @@ async def test_payout_pending_rounds_and_a_regression_reported_once() -> None:
     await observe(watch, fake)
     fake.advance(600)
     await observe(watch, fake)
-    assert watch.report.payout_finalize_pending == ((1, 600),)
-    assert watch.report.payout_rounds == ((1, 2),)
+    assert watch.report.payout_finalize_pending == {1: 600}
+    assert watch.report.payout_rounds == {1: 2}
     fake.state.set_lottery(1, winners=replace(winners, payout_round=1))
     findings = await watch.observe(await fake.snapshot(lottery_ids=[1, 2]))
     assert [f.kind for f in findings] == [FindingKind.PAYOUT_ROUND_REGRESSED]
@@ -89,7 +89,7 @@ async def test_payout_pending_rounds_and_a_regression_reported_once() -> None:
     assert await watch.observe(await fake.snapshot(lottery_ids=[1, 2])) == ()  # once
     fake.state.set_lottery(1, status=LotteryStatus.FINALIZED)
     await observe(watch, fake)
-    assert watch.report.payout_finalize_pending == ()
+    assert watch.report.payout_finalize_pending == {}
 
 
 async def test_an_accounting_mismatch_names_the_lottery_and_both_values() -> None:
@@ -100,7 +100,7 @@ async def test_an_accounting_mismatch_names_the_lottery_and_both_values() -> Non
     fake.state.set_lottery(2, accounting=replace(good, total_prize_paid=701), refund=refund)
     watch = PlaybookWatch(gateway=fake)  # type: ignore[arg-type]
     findings = await watch.observe(await fake.snapshot(lottery_ids=[1, 2]))
-    assert watch.report.accounting_mismatch == ((1, 0), (2, 1))
+    assert watch.report.accounting_mismatch == {1: 0, 2: 1}
     (finding,) = findings
     assert finding.lottery_id == 2 and "total_prize_paid 701 <= total_allocated 700" in (
         finding.description

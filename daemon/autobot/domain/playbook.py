@@ -95,7 +95,7 @@ class DualWrite:
 class PlaybookReport:
     """What ``playbook_watch.PlaybookWatch`` found in one sweep: the handbook's metrics for the
     systems autobot watches but does not operate (docs/package.md §7). Per-lottery values are
-    ``(lottery id, value)`` pairs of live lotteries, sorted by id.
+    by lottery id, live lotteries only (the watch's own copies: never changed after the report).
 
     ``sales_rate``: tickets a minute over the last window, for lotteries selling now (and
     watched for a whole window); ``purchase_rate_limit_hits``: the ``PurchaseRateLimitHitEvent``
@@ -109,13 +109,13 @@ class PlaybookReport:
     the watch started, when it has seen none).
     """
 
-    sales_rate: tuple[tuple[int, float], ...] = ()
+    sales_rate: Mapping[int, float] = field(default_factory=dict)
     purchases_seen: int = 0
     purchase_rate_limit_hits: int = 0
-    payout_finalize_pending: tuple[tuple[int, int], ...] = ()
-    payout_rounds: tuple[tuple[int, int], ...] = ()
+    payout_finalize_pending: Mapping[int, int] = field(default_factory=dict)
+    payout_rounds: Mapping[int, int] = field(default_factory=dict)
     payout_round_regressions: int = 0
-    accounting_mismatch: tuple[tuple[int, int], ...] = ()
+    accounting_mismatch: Mapping[int, int] = field(default_factory=dict)
     partner_caps: int = 0
     partner_cap_expiring: int = 0
     premium_caps: int = 0

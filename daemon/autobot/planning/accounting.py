@@ -29,7 +29,7 @@ from enum import StrEnum
 from autobot.domain.lotteries import Accounting
 from autobot.domain.refunds import RefundProgress
 
-__all__ = ["AccountingCheck", "Comparison", "reconcile"]
+__all__ = ["AccountingCheck", "Comparison", "mismatches", "reconcile"]
 
 
 class Comparison(StrEnum):
@@ -125,4 +125,18 @@ def reconcile(
             "tickets_sold",
             r.tickets_sold,
         ),
+    )
+
+
+def mismatches(accounting: Accounting, refund: RefundProgress) -> int:
+    """How many of ``reconcile``'s checks fail, without building them (the daemon runs this for
+    every lottery view it reads; ``reconcile`` only where one fails)."""
+    a, r = accounting, refund
+    return (
+        (a.total_sales != r.proceeds_accum)
+        + (a.total_allocated + a.total_operations_allocated > a.total_sales)
+        + (a.total_prize_paid > a.total_allocated)
+        + (a.total_operations_paid > a.total_operations_allocated)
+        + (r.prize_refunded + r.operations_refunded > r.proceeds_accum)
+        + (r.tickets_refunded > r.tickets_sold)
     )
