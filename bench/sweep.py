@@ -10,7 +10,7 @@ the event loop and the journal's thread) per sweep. The localnet is another proc
 The daemon reads the package's storage (``[chain] reads = "storage"``, the default). An idle tick
 reads chain time, the aggregate resources (bots, cap, deposit, the price feeds' registry and the
 watched feed) and the resources whose event-handle counters tell whether anything happened (the
-registry, draw, payout and archive ledgers, the sales ledger and the dual-write control): when no
+registry, draw, payout, archive and sales ledgers): when no
 counter moved, no events are asked for. The localnet's buyers purchase on every ACTIVE lottery
 (``scenarios.BUYERS_PER_MINUTE`` each, 75 purchases a second at 10,000 lotteries), so the sales
 ledger's counter moves between every two ticks and each tick also reads the new

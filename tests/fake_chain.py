@@ -300,7 +300,6 @@ class FakeChain:
             events=dict(counters),
             registered=len(self.state.lotteries),
             summarised=summarised,
-            dual_write=self.state.dual_write,
         )
 
     async def snapshot(

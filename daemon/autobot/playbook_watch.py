@@ -12,7 +12,8 @@ the number of lotteries:
 * **sales** (``sales_rate``): ``sales::TicketPurchaseEvent``s are read only when the
   ``SalesLedger.purchase_events`` counter moved past the events counted so far, from the block
   after the last read to the snapshot's height (every page), and each one's quantity is put in its
-  lottery's window at the sweep's chain time. The rate is tickets a minute over the last
+  lottery's window at the sweep's chain time — at most every ``purchases_every_seconds`` of chain
+  time (a page of events per 100 purchases, never a request per lottery). The rate is tickets a minute over the last
   ``sales_window_seconds`` of chain time, for lotteries ACTIVE inside their sales window, not sold
   out, and watched for a whole window (after a start, or after their sales opened): a planned
   pause, a sold-out lottery and a daemon restart produce no series, so ``SalesDrop`` (a fall of
@@ -34,7 +35,8 @@ the number of lotteries:
   (``partner_caps()``, ``premium_caps()``: the ``RoleStore`` index and one item per cap) when a
   cap was granted or revoked, a partner was paid (their event counters moved), or every
   ``caps_refresh_seconds``; expiry is judged against each sweep's chain time.
-* **dual-write**: every expected hash (``status_overview_pending_dual_write``), those waiting
+* **dual-write**: the control (``dual_write()``, one resource) is read every
+  ``control_refresh_seconds`` and whenever summaries were written; every expected hash (``status_overview_pending_dual_write``), those waiting
   longer than ``dual_write_pending_seconds`` (``dual_write_pending``; waiting since autobot first
   saw the hash), and mismatches (``dual_write_mismatch``): a lottery whose stored summary hashes
   otherwise than its expected hash (an ignored mismatch leaves the hash in place,
@@ -116,11 +118,19 @@ class PlaybookWatch:
         sales_window_seconds: int = 300,
         dual_write_pending_seconds: int = 7_200,
         caps_refresh_seconds: int = 600,
+        control_refresh_seconds: int = 60,
+        purchases_every_seconds: int = 10,
     ) -> None:
         self._gateway = gateway
         self._window = sales_window_seconds
         self._pending_after = dual_write_pending_seconds
         self._caps_every = caps_refresh_seconds
+        self._control_every = control_refresh_seconds
+        self._purchases_every = purchases_every_seconds
+        self._purchases_read_at: int | None = None
+        self._control_read_at: int | None = None
+        self._control_counter: int | None = None
+        self._dual: DualWrite | None = None
         self._started: int | None = None
         self._cursor: _Cursor | None = None
         self._purchases_seen = 0
@@ -171,7 +181,7 @@ class PlaybookWatch:
             self._rate(lottery_id, now)
         await self._refresh_caps(snapshot)
         activity = snapshot.activity
-        control = activity.dual_write if activity is not None else None
+        control = await self._control(snapshot)
         expected, pending, mismatches = await self._dual_write(snapshot, control, findings)
         if mismatches:
             self._last_mismatch = now
@@ -314,6 +324,10 @@ class PlaybookWatch:
         if height < cursor.next_height or counter is None or counter == cursor.seen:
             cursor.next_height = max(cursor.next_height, height + 1)
             return set()
+        last = self._purchases_read_at
+        if last is not None and now - last < self._purchases_every:
+            return set()  # new purchases wait for the next read (rates are per window, not tick)
+        self._purchases_read_at = now
         try:
             return await self._read_purchases(cursor, height, now)
         except EventsPruned as exc:
@@ -411,6 +425,27 @@ class PlaybookWatch:
         self._caps_read_at, self._caps_counters = snapshot.now, counters
 
     # -- dual write -----------------------------------------------------------------------------
+
+    async def _control(self, snapshot: Snapshot) -> DualWrite | None:
+        """The dual-write control, read again every ``control_refresh_seconds`` of chain time and
+        whenever summaries were written (``LotteryFinalizedEvent``s); between reads, the last one.
+        (``clear_expected_hash`` and ``update_flags`` emit no event: a timer is the only way to
+        see them.)"""
+        events = {} if snapshot.activity is None else snapshot.activity.events
+        counter = events.get(FINALIZED_EVENT)
+        last = self._control_read_at
+        fresh = last is not None and snapshot.now - last < self._control_every
+        if fresh and counter == self._control_counter:
+            return self._dual
+        try:
+            self._dual = await self._gateway.dual_write()
+        except (TransientError, PermanentRpcError) as exc:
+            log.warning("dual_write_unread", error=type(exc).__name__, detail=str(exc))
+            return self._dual
+        self._control_read_at, self._control_counter = snapshot.now, counter
+        return self._dual
+
+    # -- dual write (the findings) -----------------------------------------------------------------------------
 
     async def _dual_write(
         self, snapshot: Snapshot, control: DualWrite | None, findings: list[Finding]

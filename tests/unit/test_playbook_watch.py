@@ -168,8 +168,11 @@ async def test_dual_write_pending_and_a_mismatch_against_the_stored_summary() ->
     (finding,) = findings
     assert finding.kind is FindingKind.DUAL_WRITE_MISMATCH and finding.lottery_id == 1
     assert "0x" + "cc" * 32 in finding.description and stored in finding.description
-    asked = fake.calls["summary_hash"]
-    fake.advance(60)
+    asked, controls = fake.calls["summary_hash"], fake.calls["dual_write"]
+    fake.advance(10)
+    await observe(watch, fake)  # no summary written, not a minute yet: the control is not read
+    assert fake.calls["dual_write"] == controls
+    fake.advance(50)
     assert await watch.observe(await fake.snapshot(lottery_ids=[1, 2])) == ()
     assert fake.calls["summary_hash"] == asked  # a stored summary is read once
     # the hash is cleared: no mismatch, and the days since the last one count from here

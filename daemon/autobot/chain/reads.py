@@ -109,11 +109,10 @@ ACTIVITY_RESOURCES = (
     "history::ArchiveLedger",
     "price_feed::PriceFeedRegistry",
     "sales::SalesLedger",
-    "legacy_bridge::DualWriteControl",
 )
 """Resources whose event-handle counters make a snapshot's ``ChainActivity``: every event that
 names a lottery (``watchlist.LOTTERY_EVENTS``), lottery creation, price updates, ticket
-purchases; and the dual-write control, whose expected hashes sit inside it (one request)."""
+purchases."""
 
 type Aggregates = tuple[tuple[Bot, ...], VrfDepositStatus, PayoutBatchCap | None, list[PriceFeed]]
 
@@ -498,7 +497,6 @@ def _activity(found: Mapping[str, Record | None]) -> ChainActivity:
         events=counters,
         registered=0 if registry is None else len(_ids(registry)),
         summarised=0 if archive is None else len(_ids(archive)),
-        dual_write=records.dual_write(found.get("legacy_bridge::DualWriteControl")),
     )
 
 

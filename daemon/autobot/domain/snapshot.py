@@ -25,7 +25,6 @@ from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
-from autobot.domain.playbook import DualWrite
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.values import ChainTime
 
@@ -269,14 +268,12 @@ class ChainActivity:
     ``events``: the ``counter`` of every event handle in the resources read, by event type
     (``"history::VrfRequestedEvent"``): how many such events the package has emitted, so a type
     whose counter did not move has no new event to scan. ``registered``: the lotteries in
-    ``Registry.ordered_ids``; ``summarised``: those in ``ArchiveLedger.ordered_ids``;
-    ``dual_write``: the ``DualWriteControl`` read with them (``None`` without a control).
+    ``Registry.ordered_ids``; ``summarised``: those in ``ArchiveLedger.ordered_ids``.
     """
 
     events: Mapping[str, int] = field(default_factory=dict)
     registered: int = 0
     summarised: int = 0
-    dual_write: DualWrite | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "events", _freeze(self.events))
