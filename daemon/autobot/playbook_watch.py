@@ -228,8 +228,8 @@ class PlaybookWatch:
             known[lottery_id] = view
             self._judge(lottery_id, view, now, findings)
         if changed or gone:
-            self._accounting_copy = dict(sorted(self._accounting.items()))
-            self._rounds_copy = dict(sorted(self._rounds.items()))
+            self._accounting_copy = dict(self._accounting)  # the metrics sort at scrape time
+            self._rounds_copy = dict(self._rounds)
         return gone | {i for i, _ in changed}
 
     def _judge(self, lottery_id: int, view: LotteryView, now: int, findings: list[Finding]) -> None:
