@@ -10,11 +10,10 @@ the event loop and the journal's thread) per sweep. The localnet is another proc
 The daemon reads the package's storage (``[chain] reads = "storage"``, the default). An idle tick
 reads chain time, the aggregate resources (bots, cap, deposit, the price feeds' registry and the
 watched feed) and the resources whose event-handle counters tell whether anything happened (the
-registry, draw, payout, archive and sales ledgers): when no
-counter moved, no events are asked for. The localnet's buyers purchase on every ACTIVE lottery
-(``scenarios.BUYERS_PER_MINUTE`` each, 75 purchases a second at 10,000 lotteries), so the sales
-ledger's counter moves between every two ticks and each tick also reads the new
-``TicketPurchaseEvent``s (one page per 100; ``sales_rate``) — by events, never per lottery. Once
+registry, draw, payout and archive ledgers): when no counter moved, no events are asked for. The
+localnet's buyers purchase on every ACTIVE lottery (``scenarios.BUYERS_PER_MINUTE`` each, 75
+purchases a second at 10,000 lotteries); autobot reads them as ``TicketPurchaseEvent``s every 10
+seconds of chain time (one request, a page per 100; ``sales_rate``) — by events, never per lottery. Once
 every ``EVENTS_EVERY_SECONDS`` (a minute) a tick also reads one event type, in turn, whatever its
 counter says: a safety net (the *safety-net read* row, made to happen by moving the watchlist's
 clock). The ``BENCH`` line reports the idle tick, and the safety-net tick as ``scan_*``.

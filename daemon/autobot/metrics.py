@@ -286,7 +286,7 @@ def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
     yield purchases
     hits = CounterMetricFamily(
         "purchase_rate_limit_hits",
-        "PurchaseRateLimitHitEvent events the chain kept (its handle's counter). The package "
+        "PurchaseRateLimitHitEvent events the chain kept, read once a minute. The package "
         "aborts right after emitting one, so this stays 0 (docs/package.md 10.16)",
     )
     hits.add_metric([], float(report.purchase_rate_limit_hits))

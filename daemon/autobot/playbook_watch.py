@@ -9,20 +9,20 @@ read with the activity resources) — into the handbook's metrics (docs/package.
 incident log. What it reads beyond the sweep's snapshot stays bounded by what happened, never by
 the number of lotteries:
 
-* **sales** (``sales_rate``): ``sales::TicketPurchaseEvent``s are read only when the
-  ``SalesLedger.purchase_events`` counter moved past the events counted so far, from the block
-  after the last read to the snapshot's height (every page), and each one's quantity is put in its
-  lottery's window at the sweep's chain time — at most every ``purchases_every_seconds`` of chain
-  time (a page of events per 100 purchases, never a request per lottery). The rate is tickets a minute over the last
+* **sales** (``sales_rate``): ``sales::TicketPurchaseEvent``s are read every
+  ``purchases_every_seconds`` of chain time, from the block after the last read to the snapshot's
+  height (a page per 100 purchases, never a request per lottery; not at all while a counter in the
+  snapshot says none were emitted), and each one's quantity is put in its lottery's window at the
+  sweep's chain time. The rate is tickets a minute over the last
   ``sales_window_seconds`` of chain time, for lotteries ACTIVE inside their sales window, not sold
   out, and watched for a whole window (after a start, or after their sales opened): a planned
   pause, a sold-out lottery and a daemon restart produce no series, so ``SalesDrop`` (a fall of
   50 % or three standard deviations below the lottery's own recent rate, computed by Prometheus) does not fire on them.
   Cursor and windows are in memory: after a restart the rates re-warm over one window.
-* **rate limits** (``purchase_rate_limit_hits_total``): the ``SalesLedger.rate_limit_events``
-  counter, i.e. the ``PurchaseRateLimitHitEvent``s the chain kept. The package emits each one and
-  then aborts, which discards it (docs/package.md §10.16), so the counter stays 0: refusals exist
-  only as failed purchase transactions, which no package state records.
+* **rate limits** (``purchase_rate_limit_hits_total``): the ``PurchaseRateLimitHitEvent``s the
+  chain kept, read once a minute. The package emits each one and then aborts, which discards it
+  (docs/package.md §10.16), so none ever is: refusals exist only as failed purchase transactions,
+  which no package state records.
 * **payouts**: ``payout_finalize_pending_seconds`` per PAYOUT lottery — chain seconds since it was
   first seen at PAYOUT, or since its first payout batch when that is earlier (after a restart the
   figure starts again from what the chain shows: a lower bound); ``payout_round`` per live
@@ -54,7 +54,7 @@ from enum import StrEnum
 
 import structlog
 
-from autobot.chain.gateway import ChainGateway
+from autobot.chain.gateway import ChainEvent, ChainGateway
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.playbook import DualWrite, PartnerCap, PlaybookReport, PremiumCap
 from autobot.domain.snapshot import LotteryView, Snapshot
@@ -104,8 +104,8 @@ class Finding:
 
 @dataclass(slots=True)
 class _Cursor:
-    next_height: int
-    seen: int
+    next_height: int  # the first block not read yet
+    seen: int | None  # the next sequence number expected (None before any event)
 
 
 class PlaybookWatch:
@@ -134,6 +134,9 @@ class PlaybookWatch:
         self._started: int | None = None
         self._cursor: _Cursor | None = None
         self._purchases_seen = 0
+        self._hits_cursor: _Cursor | None = None
+        self._hits_read_at = 0
+        self._hits = 0
         # every live lottery's last view, and what it says (updated only when a view changes)
         self._views: dict[int, LotteryView] = {}
         self._accounting: dict[int, int] = {}  # failed checks
@@ -180,17 +183,16 @@ class PlaybookWatch:
         for lottery_id in touched:
             self._rate(lottery_id, now)
         await self._refresh_caps(snapshot)
-        activity = snapshot.activity
         control = await self._control(snapshot)
         expected, pending, mismatches = await self._dual_write(snapshot, control, findings)
         if mismatches:
             self._last_mismatch = now
         since = self._last_mismatch if self._last_mismatch is not None else self._started
-        hits = 0 if activity is None else activity.events.get(RATE_LIMIT_EVENT, 0)
+        await self._count_rate_limit_hits(snapshot)
         self.report = PlaybookReport(
             sales_rate=dict(self._rates),
             purchases_seen=self._purchases_seen,
-            purchase_rate_limit_hits=hits,
+            purchase_rate_limit_hits=self._hits,
             payout_finalize_pending={i: self._pending(i, now) for i in sorted(self._payout_seen)},
             payout_rounds=self._rounds_copy,
             payout_round_regressions=self._regressions,
@@ -312,61 +314,85 @@ class PlaybookWatch:
     # -- sales --------------------------------------------------------------------------------
 
     async def _count_purchases(self, snapshot: Snapshot) -> set[int]:
-        """The lotteries with new purchases (their events read when the counter moved)."""
+        """The lotteries with new purchases: ``TicketPurchaseEvent``s read every
+        ``purchases_every_seconds`` of chain time (sooner never: a rate is per window, not per
+        sweep), and not at all while a counter in the snapshot says none were emitted."""
         height, now = snapshot.height, snapshot.now
-        counter = (
-            None if snapshot.activity is None else snapshot.activity.events.get(PURCHASE_EVENT)
-        )
         cursor = self._cursor
         if cursor is None:  # from this block on
-            self._cursor = _Cursor(next_height=height + 1, seen=counter or 0)
+            self._cursor = _Cursor(next_height=height + 1, seen=None)
+            self._purchases_read_at = now
             return set()
-        if height < cursor.next_height or counter is None or counter == cursor.seen:
-            cursor.next_height = max(cursor.next_height, height + 1)
-            return set()
+        events = {} if snapshot.activity is None else snapshot.activity.events
+        counter = events.get(PURCHASE_EVENT)
         last = self._purchases_read_at
+        if height < cursor.next_height or (counter is not None and counter == cursor.seen):
+            return set()
         if last is not None and now - last < self._purchases_every:
-            return set()  # new purchases wait for the next read (rates are per window, not tick)
+            return set()
         self._purchases_read_at = now
-        try:
-            return await self._read_purchases(cursor, height, now)
-        except EventsPruned as exc:
-            log.warning("purchase_events_pruned", from_height=cursor.next_height, detail=str(exc))
-            cursor.next_height = exc.oldest_block if exc.oldest_block is not None else height + 1
-        except (TransientError, PermanentRpcError) as exc:  # asked again at the next sweep
-            log.warning("purchase_events_unread", error=type(exc).__name__, detail=str(exc))
-        return set()
-
-    async def _read_purchases(self, cursor: _Cursor, height: int, now: int) -> set[int]:
-        page_cursor: str | None = None
-        seen = cursor.seen
+        found = await self._new_events(PURCHASE_EVENT, cursor, height)
         added: list[tuple[int, int, int | None]] = []
-        while True:
-            page = await self._gateway.events(
-                PURCHASE_EVENT,
-                start_height=cursor.next_height,
-                end_height=height + 1,
-                cursor=page_cursor,
-            )
-            for event in page.events:
-                number = event.sequence_number
-                if number is not None and number < seen:
-                    continue  # counted already
-                seen = seen + 1 if number is None else number + 1
-                lottery, quantity = _u64(event.data, "lottery_id"), _u64(event.data, "quantity")
-                if lottery is not None and quantity is not None:
-                    added.append((lottery, quantity, _u64(event.data, "tickets_sold")))
-            if not page.cursor or not page.events:
-                break
-            page_cursor = page.cursor
-        for lottery, quantity, sold in added:  # all pages read: nothing counted twice
+        for event in found:
+            lottery, quantity = _u64(event.data, "lottery_id"), _u64(event.data, "quantity")
+            if lottery is not None and quantity is not None:
+                added.append((lottery, quantity, _u64(event.data, "tickets_sold")))
+        for lottery, quantity, sold in added:
             self._arrivals.append((now, lottery, quantity))
             self._in_window[lottery] = self._in_window.get(lottery, 0) + quantity
             if sold is not None:
                 self._sold[lottery] = max(sold, self._sold.get(lottery, 0))
         self._purchases_seen += len(added)
-        cursor.next_height, cursor.seen = height + 1, seen
         return {lottery for lottery, _, _ in added}
+
+    async def _count_rate_limit_hits(self, snapshot: Snapshot) -> None:
+        """``PurchaseRateLimitHitEvent``s the chain kept, read once a minute of chain time
+        (docs/package.md §10.16: none ever is; the read shows it rather than assuming it)."""
+        height, now = snapshot.height, snapshot.now
+        cursor = self._hits_cursor
+        if cursor is None:
+            self._hits_cursor = _Cursor(next_height=height + 1, seen=None)
+            self._hits_read_at = now
+            return
+        if height < cursor.next_height or now - self._hits_read_at < self._control_every:
+            return
+        self._hits_read_at = now
+        self._hits += len(await self._new_events(RATE_LIMIT_EVENT, cursor, height))
+
+    async def _new_events(self, event_type: str, cursor: _Cursor, height: int) -> list[ChainEvent]:
+        """Events of ``event_type`` in blocks ``[cursor.next_height, height]`` not seen before
+        (every page; a block read twice adds nothing); the cursor moves past them only when all
+        were read. Reading errors leave it (the next read asks again)."""
+        page_cursor: str | None = None
+        seen, out = cursor.seen, []
+        try:
+            while True:
+                page = await self._gateway.events(
+                    event_type,
+                    start_height=cursor.next_height,
+                    end_height=height + 1,
+                    cursor=page_cursor,
+                )
+                for event in page.events:
+                    number = event.sequence_number
+                    if number is not None and seen is not None and number < seen:
+                        continue  # seen already
+                    seen = number + 1 if number is not None else None if seen is None else seen + 1
+                    out.append(event)
+                if not page.cursor or not page.events:
+                    break
+                page_cursor = page.cursor
+        except EventsPruned as exc:
+            log.warning("events_pruned", event=event_type, detail=str(exc))
+            cursor.next_height = exc.oldest_block if exc.oldest_block is not None else height + 1
+            return []
+        except (TransientError, PermanentRpcError) as exc:
+            log.warning(
+                "events_unread", event=event_type, error=type(exc).__name__, detail=str(exc)
+            )
+            return []
+        cursor.next_height, cursor.seen = height + 1, seen
+        return out
 
     def _expire(self, now: int) -> set[int]:
         """Purchases that left the window: the lotteries whose sums changed."""

@@ -9,7 +9,7 @@ from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus
 from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import RefundProgress
 from autobot.domain.snapshot import Snapshot
-from autobot.playbook_watch import PURCHASE_EVENT, FindingKind, PlaybookWatch
+from autobot.playbook_watch import PURCHASE_EVENT, RATE_LIMIT_EVENT, FindingKind, PlaybookWatch
 from fake_chain import FakeChain, lottery
 
 NOW = 1_700_000_000
@@ -181,3 +181,20 @@ async def test_dual_write_pending_and_a_mismatch_against_the_stored_summary() ->
     await observe(watch, fake)
     assert watch.report.dual_write_mismatch == 0
     assert watch.report.dual_write_mismatch_free_seconds == 86_400
+
+
+async def test_rate_limit_hits_are_the_events_the_chain_kept_read_once_a_minute() -> None:
+    fake = chain()
+    watch = PlaybookWatch(gateway=fake)  # type: ignore[arg-type]
+    await observe(watch, fake)
+    # the package drops these with the abort (docs/package.md §10.16); a chain that kept one
+    # (another package version) is counted, once
+    fake.emit(RATE_LIMIT_EVENT, lottery_id="1", reason_code="1")
+    fake.advance(30)
+    await observe(watch, fake)
+    assert watch.report.purchase_rate_limit_hits == 0  # not a minute yet
+    fake.advance(30)
+    await observe(watch, fake)
+    fake.advance(60)
+    await observe(watch, fake)
+    assert watch.report.purchase_rate_limit_hits == 1

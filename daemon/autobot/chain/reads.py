@@ -108,11 +108,9 @@ ACTIVITY_RESOURCES = (
     "payouts::PayoutLedger",
     "history::ArchiveLedger",
     "price_feed::PriceFeedRegistry",
-    "sales::SalesLedger",
 )
 """Resources whose event-handle counters make a snapshot's ``ChainActivity``: every event that
-names a lottery (``watchlist.LOTTERY_EVENTS``), lottery creation, price updates, ticket
-purchases."""
+names a lottery (``watchlist.LOTTERY_EVENTS``), lottery creation, and price updates."""
 
 type Aggregates = tuple[tuple[Bot, ...], VrfDepositStatus, PayoutBatchCap | None, list[PriceFeed]]
 

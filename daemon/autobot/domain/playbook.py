@@ -98,8 +98,8 @@ class PlaybookReport:
     by lottery id, live lotteries only (the watch's own copies: never changed after the report).
 
     ``sales_rate``: tickets a minute over the last window, for lotteries selling now (and
-    watched for a whole window); ``purchase_rate_limit_hits``: the ``PurchaseRateLimitHitEvent``
-    handle's counter (docs/package.md §10.16: it stays 0); ``payout_finalize_pending``: seconds
+    watched for a whole window); ``purchase_rate_limit_hits``: ``PurchaseRateLimitHitEvent``s
+    the chain kept since the start (docs/package.md §10.16: none); ``payout_finalize_pending``: seconds
     a PAYOUT lottery has waited for its finalization; ``payout_rounds`` and the count of
     ``payout_round`` regressions seen since the start; ``accounting_mismatch``: failed checks of
     ``planning.accounting.reconcile``; caps expiring; ``dual_write_pending``: expected hashes
