@@ -151,7 +151,7 @@ DOMAIN_METRICS = frozenset(
         "premium_cap_expiring",
         "dual_write_pending",
         "dual_write_mismatch",
-        "dual_write_mismatch_free_days",
+        "dual_write_mismatch_free_seconds",
     }
 )
 DAEMON_METRICS = frozenset(
