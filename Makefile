@@ -22,9 +22,13 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 
 env: $(VENV)/.synced
 
+# `make run SCENARIO=ops`: the operations story (a stuck draw, a paused VRF deposit, the DRAW feature
+# off, a lottery closed by hand; README "The ops scenario").
+SCENARIO ?= demo
+
 run: env
 	rm -rf .autobot && mkdir -p .autobot
-	$(VENV)/bin/autobot run --state-dir .autobot --status-listen 127.0.0.1:8080
+	$(VENV)/bin/autobot run --state-dir .autobot --scenario $(SCENARIO) --status-listen 127.0.0.1:8080
 
 test: env axe
 	$(VENV)/bin/ruff check daemon tests bench

@@ -33,6 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import jsonschema
 import pytest
 from referencing import Registry, Resource
@@ -54,6 +55,11 @@ from supra_sdk.transactions import (
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.info import LOCALNET_CHAIN_ID
 from autobot.localnet.runner import Localnet, LocalnetOptions
+
+# Property tests check behaviour, not speed (speed is bench/'s): no per-example deadline, which
+# only measured how busy the shared machine was (a 200 ms deadline failed under a full suite).
+hypothesis.settings.register_profile("autobot", deadline=None)
+hypothesis.settings.load_profile("autobot")
 
 SPEC_PATH = Path(__file__).parent / "data" / "supra-rpc-openapi.json"
 

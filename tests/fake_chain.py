@@ -37,6 +37,7 @@ from autobot.chain.signer import Signer
 from autobot.domain.bots import Bot
 from autobot.domain.calls import Call
 from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.features import FeatureMode, FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import (
     Accounting,
@@ -94,6 +95,7 @@ class ChainState:
     feeds: dict[int, PriceFeed] = field(default_factory=dict)
     deposit: VrfDepositStatus = field(default_factory=VrfDepositStatus)
     cap: PayoutBatchCap | None = None
+    features: FeatureSwitch = field(default_factory=FeatureSwitch)  # as stored, entries kept
     partner_caps: list[PartnerCap] = field(default_factory=list)
     premium_caps: list[PremiumCap] = field(default_factory=list)
     dual_write: DualWrite | None = field(default_factory=lambda: DualWrite(enabled=True))
@@ -162,11 +164,23 @@ def _clear_clamp(state: ChainState, call: Call) -> None:
     state.emit("price_feed::PriceFeedClampClearedEvent", asset_id=str(asset_id))
 
 
+def _set_mode(state: ChainState, call: Call) -> None:
+    """``feature_switch::set_mode``: a supported mode, a registry, then the entry is written
+    (under ``force_enable_devnet`` too: it only matters once force is off)."""
+    feature_id, mode = int(arg(call, 0)), int(arg(call, 1))  # type: ignore[call-overload]
+    if mode not in set(FeatureMode):
+        raise Abort(0x1402, "feature_switch")
+    if not state.features.initialized:
+        raise Abort(0x1202, "feature_switch")
+    state.features = replace(state.features, modes={**state.features.modes, feature_id: mode})
+
+
 DEFAULT_HANDLERS: dict[tuple[str, str], Handler] = {
     ("lottery_registry", "advance_status"): _auto_close,
     ("payouts", "force_refund_batch_admin"): _refund_batch,
     ("payouts", "archive_canceled_lottery_admin"): _archive,
     ("price_feed", "clear_clamp"): _clear_clamp,
+    ("feature_switch", "set_mode"): _set_mode,
 }
 
 
@@ -315,6 +329,7 @@ class FakeChain:
             deposit=self.state.deposit,
             cap=self.state.cap,
             lotteries=views,
+            features=self._features(),
             activity=self.activity(),
         )
 
@@ -371,6 +386,17 @@ class FakeChain:
     async def vrf_deposit_status(self) -> VrfDepositStatus:
         self.calls["vrf_deposit_status"] += 1
         return self.state.deposit
+
+    async def feature_switch(self) -> FeatureSwitch:
+        self.calls["feature_switch"] += 1
+        return self._features()
+
+    def _features(self) -> FeatureSwitch:
+        """The switch as the gateway reads it: under force, no entries (they do not matter)."""
+        switch = self.state.features
+        if switch.force_enable_devnet:
+            return FeatureSwitch(initialized=switch.initialized, force_enable_devnet=True)
+        return switch
 
     async def lottery_status(self, lottery_id: int) -> LotteryStatusView:
         self.calls["lottery_status"] += 1
@@ -696,10 +722,21 @@ def _rotate_bot(state: ChainState, call: Call, sender: str, secondary: Sequence[
 
 
 def _automation(state: ChainState, call: Call, sender: str) -> None:
-    """announce_dry_run / record_success / record_failure with the checks of §1.5."""
+    """announce_dry_run / record_success / record_failure with the checks of §1.5;
+    report_call_rejected: the bot's cap, then only its event (no other check, no state change)."""
     bot = state.bots.get(sender)
     if bot is None:
         raise Abort(0x1A03)
+    if call.function == "report_call_rejected":
+        action_id, digest, reason = int(arg(call, 0)), bytes(arg(call, 1)), int(arg(call, 2))  # type: ignore[call-overload, arg-type]
+        state.emit(
+            "history::AutomationCallRejectedEvent",
+            operator=sender,
+            action_id=str(action_id),
+            action_hash="0x" + digest.hex(),
+            reason_code=str(reason),
+        )
+        return
     action_id, digest, now = int(arg(call, 0)), bytes(arg(call, 1)), int(arg(call, 2))  # type: ignore[call-overload, arg-type]
     if not digest:
         raise Abort(0x1A0B)

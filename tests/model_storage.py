@@ -17,6 +17,7 @@ from autobot.chain.gateway import ChainEvent
 from autobot.chain.reads import StorageReads
 from autobot.chain.storage import decode_bcs, decode_json
 from autobot.domain.bots import Bot
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
 from autobot.domain.snapshot import LotteryView
@@ -72,6 +73,7 @@ class DemoWorld:
     feeds: Mapping[int, PriceFeed]
     deposit: VrfDepositStatus
     cap: PayoutBatchCap | None
+    features: FeatureSwitch
     events: tuple[ChainEvent, ...]
 
 
@@ -109,5 +111,6 @@ async def demo_world(now: int) -> DemoWorld:
         feeds={a: await reads.price_feed(a) for a in (1, 2, 3)},
         deposit=await reads.vrf_deposit_status(),
         cap=await reads.payout_batch_cap(),
+        features=await reads.feature_switch(),
         events=tuple(events),
     )

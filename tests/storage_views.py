@@ -27,6 +27,8 @@ E_ROLES_NOT_INITIALIZED = 0x1103
 E_REGISTRY_MISSING = 0x1202
 E_PAGINATION_LIMIT = 0x1501
 E_PRICE_FEED_NOT_FOUND = 0x1902
+E_FEATURE_UNKNOWN = 0x1401
+E_FEATURE_MODE_INVALID = 0x1402
 E_HISTORY_MISSING = 0x1B01
 REFUND_FIRST_BATCH_SLA_SECS = 43_200
 REFUND_FULL_SLA_SECS = 86_400
@@ -579,6 +581,32 @@ def automation_operators(r: StorageReader, args: Sequence[object]) -> list[Json]
     return [_operators(r)]
 
 
+def feature_is_initialized(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    return [r.resource("feature_switch::FeatureSwitchRegistry") is not None]
+
+
+def feature_is_enabled(r: StorageReader, args: Sequence[object]) -> list[Json]:
+    """``feature_switch::is_enabled``: registry (0x1202) → force → the entry (0x1401 without
+    one) → its mode: DISABLED false, ENABLED_ALL true, PREMIUM_ONLY the caller's premium."""
+    feature_id, premium = _u(args, 0), args[1]
+    registry = r.resource("feature_switch::FeatureSwitchRegistry")
+    if registry is None:
+        raise StorageAbort(E_REGISTRY_MISSING, "feature_switch")
+    if registry["force_enable_devnet"]:
+        return [True]
+    entry = _item(
+        r, "feature_switch::FeatureSwitchRegistry.entries", registry["entries"], str(feature_id)
+    )
+    if entry is None:
+        raise StorageAbort(E_FEATURE_UNKNOWN, "feature_switch")
+    mode = entry["mode"]
+    if mode in (0, 1):
+        return [mode == 1]
+    if mode == 2:
+        return [premium is True]
+    raise StorageAbort(E_FEATURE_MODE_INVALID, "feature_switch")
+
+
 READERS: Mapping[tuple[str, str], Callable[[StorageReader, Sequence[object]], list[Json]]] = {
     ("views", "status_overview"): status_overview,
     ("views", "list_automation_bots"): list_automation_bots,
@@ -618,5 +646,7 @@ READERS: Mapping[tuple[str, str], Callable[[StorageReader, Sequence[object]], li
     ("legacy_bridge", "is_mirror_enabled"): is_mirror_enabled,
     ("automation", "automation_status_option"): automation_status_option,
     ("automation", "automation_operators"): automation_operators,
+    ("feature_switch", "is_initialized"): feature_is_initialized,
+    ("feature_switch", "is_enabled"): feature_is_enabled,
 }
 """Every reader the localnet's model answers, computed from storage."""

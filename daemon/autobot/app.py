@@ -12,8 +12,9 @@ journaled before it was sent, so a cut step is finished by the next start. SIGHU
 config file: the log level is applied; any other change is refused with ``config_reload_refused``
 naming the keys that need a restart, and the daemon keeps running on the old config.
 
-Without ``--config``, ``autobot run`` starts a localnet in-process (demo scenario, time-scale 60),
-writes a config for it and runs against it over HTTP — the same code path as production.
+Without ``--config``, ``autobot run`` starts a localnet in-process (``--scenario demo`` or ``ops``,
+time-scale 60), writes a config for it and runs against it over HTTP — the same code path as
+production.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from autobot.errors import (
     Problem,
 )
 from autobot.gcwatch import GcWatch
+from autobot.journal.incident_log import IncidentLogFile
 from autobot.journal.store import SqliteJournal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
@@ -164,7 +166,11 @@ class Daemon:
             for name in self._keyring.operators
         }
         guards = execution.Guards(metrics=exec_metrics)
-        book = execution.Bookkeeper(journal=self._journal, metrics=exec_metrics)
+        book = execution.Bookkeeper(
+            journal=self._journal,
+            metrics=exec_metrics,
+            responsible=config.incidents.responsible,
+        )
         steps = execution.ActionSteps(
             journal=self._journal,
             gateway=self._gateway,
@@ -229,10 +235,12 @@ class Daemon:
         """A sweep over this daemon's parts that reads the chain through ``reads``: the daemon's
         own reads through its ``Watchlist``; the sweep benchmark's baseline reads everything."""
         assert self._executor is not None
+        path = self.config.incidents.log_path
         return Engine(
             config=self.config, gateway=self._gateway, journal=self._journal,
             executor=self._executor, metrics=self.metrics, clock_map=self.clock_map,
             watchlist=reads,
+            incident_log=None if path is None else IncidentLogFile(path=path, journal=self._journal),
             operator_names={s.address: name for name, s in self._keyring.operators.items()},
             wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
             wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
@@ -291,7 +299,10 @@ class Daemon:
         assert self._executor is not None
         try:
             report = await execution.recover(
-                journal=self._journal, gateway=self._gateway, executor=self._executor
+                journal=self._journal,
+                gateway=self._gateway,
+                executor=self._executor,
+                responsible=self.config.incidents.responsible,
             )
         except JournalError:
             raise  # without its journal autobot must not act: stop (exit 74)
@@ -453,6 +464,11 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     listen: tuple[str, int] | None = args.listen
     if args.config is None:
         return await _run_embedded(args, environ, listen)
+    if getattr(args, "scenario", None) is not None:
+        raise ConfigError(
+            [Problem("--scenario", "only without --config (the embedded localnet's scenario)")],
+            source=str(args.config),
+        )
     try:
         config = load_config(args.config, environ=environ)
     except ConfigError as exc:
@@ -512,6 +528,10 @@ async def _run_embedded(
 ) -> int:
     from autobot.localnet.config_writer import write_daemon_config
     from autobot.localnet.runner import Localnet, LocalnetOptions
+    from autobot.localnet.scenario import scenario_defaults
+
+    scenario = getattr(args, "scenario", None) or "demo"
+    defaults = scenario_defaults(scenario)
 
     state_dir = Path(args.state_dir) if args.state_dir else None
     async with contextlib.AsyncExitStack() as stack:
@@ -523,19 +543,29 @@ async def _run_embedded(
         configure_logging()
         net = await stack.enter_async_context(
             Localnet.start(
-                LocalnetOptions(scenario="demo", time_scale=60.0, state_dir=state_dir / "localnet")
+                LocalnetOptions(
+                    scenario=scenario,
+                    time_scale=60.0,
+                    state_dir=state_dir / "localnet",
+                    vrf_retry=defaults.vrf_retry,
+                )
             )
         )
         config_path = state_dir / "autobot.toml"
         host, port = listen or ("127.0.0.1", 9464)
         write_daemon_config(
-            config_path, net.info, listen=f"{host}:{port}", journal=Path("journal.sqlite3")
+            config_path,
+            net.info,
+            listen=f"{host}:{port}",
+            journal=Path("journal.sqlite3"),
+            cancel_on_vrf_failure=defaults.cancel_on_vrf_failure,
         )
         status_listen = getattr(args, "status_listen", None)
         log.warning(
             "embedded_localnet",
-            message="running against a LOCAL chain started in this process (demo scenario, "
-            "time-scale 60); pass --config to run against a real network",
+            message=f"running against a LOCAL chain started in this process ({scenario} "
+            f"scenario, vrf retry {defaults.vrf_retry}, time-scale 60); pass --config to run "
+            "against a real network",
             rpc_url=net.base_url,
             config=str(config_path),
             status_page=None if status_listen is None else "http://{}:{}/".format(*status_listen),

@@ -129,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="embedded mode only: where the localnet, the journal and the written config live",
     )
+    run.add_argument(
+        "--scenario",
+        choices=("demo", "ops"),
+        default=None,
+        help="embedded mode only: the localnet's scenario (default demo; ops: a stuck draw, a "
+        "paused VRF deposit, the DRAW feature off, a lottery closed by hand)",
+    )
     run.set_defaults(handler=_handler("autobot.app:run_command"))
 
     check = sub.add_parser("check-config", help="validate a config file; exit 78 on problems")
@@ -139,13 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--host", default="127.0.0.1")
     net.add_argument("--port", type=_port, default=27100, help="0 picks a free port")
     net.add_argument("--allow-remote", action="store_true", help="permit a non-loopback --host")
-    net.add_argument("--scenario", default="demo", metavar="demo|playbook|empty|FILE.toml")
+    net.add_argument("--scenario", default="demo", metavar="demo|playbook|ops|empty|FILE.toml")
     net.add_argument("--time-scale", type=_positive_float, default=1.0, metavar="X")
     net.add_argument(
         "--state-dir", metavar="DIR", help="persist the chain here (default: temp dir)"
     )
     net.add_argument("--write-config", metavar="PATH", help="write a daemon config for this node")
-    net.add_argument("--vrf-retry", choices=("intent", "strict"), default="intent")
+    net.add_argument(
+        "--vrf-retry",
+        choices=("intent", "strict"),
+        default=None,
+        help="the VRF retry variant (default: the scenario's: strict for ops, else intent)",
+    )
     net.add_argument("--block-interval-ms", type=_positive_int, default=200, metavar="MS")
     net.add_argument("--faults", metavar="SPEC", help="fault injection spec (JSON or FILE)")
     net.add_argument(
@@ -226,6 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--allowed-actions", type=_action_list, metavar="1,2,…")
     rotate.add_argument("--cron", metavar="SPEC")
     rotate.set_defaults(handler=_handler("autobot.control:rotate_command"))
+
+    vrf = sub.add_parser("vrf", help="VRF deposit requests")
+    vrf_sub = vrf.add_subparsers(dest="vrf_command", metavar="SUBCOMMAND", required=True)
+    resume = with_config(
+        vrf_sub.add_parser(
+            "resume",
+            help="request resume_requests (action 5): VRF requests paused by the deposit guard "
+            "run again; refused while the deposit is short",
+        )
+    )
+    resume.set_defaults(handler=_handler("autobot.control:resume_command"))
     return parser
 
 

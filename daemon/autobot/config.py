@@ -66,6 +66,7 @@ __all__ = [
     "DrawsConfig",
     "FeedsConfig",
     "HttpConfig",
+    "IncidentsConfig",
     "JournalConfig",
     "KeysConfig",
     "ListenAddress",
@@ -463,6 +464,25 @@ class StatusConfig:
     """How often the page fetches ``/status.json`` again."""
 
 
+def _responsible(text: str, path: str, ctx: ParseContext) -> Any:
+    name = " ".join(text.split())
+    if not name or len(name) > 100:
+        return ctx.report(path, "expected a name of 1..100 characters on one line", text)
+    return name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentsConfig:
+    """``[incidents]``: the incident log in the handbook's format (docs/package.md §8)."""
+
+    log_path: Path | None = None
+    """The Markdown file auditors keep (the handbook's ``incident_log.md``): after a sweep that
+    logged an incident the daemon rewrites it atomically with every row of its journal, keeping
+    the rows people wrote there. ``None``: the journal only (``autobot incidents``)."""
+    responsible: str = field(default="autobot", metadata=rules(check=_responsible))
+    """The "responsible" cell of the rows autobot writes."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole file. Every field typed as a section dataclass is a ``[table]``; the others are
@@ -481,6 +501,7 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     refunds: RefundsConfig = field(default_factory=RefundsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
 
 
 # --------------------------------------------------------------------------------------------

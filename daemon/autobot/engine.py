@@ -5,8 +5,11 @@ lottery's views only when its next check has come or it changed; the kept views 
 live lottery; terminal lotteries never), builds the planners' context from the journal, plans with
 the pure planners, journals new actions, carries operator requests to the executor, and starts
 every open action that is due in the background (``Executor.start_due``: a sweep never waits for
-another action's confirmations). It finishes by refreshing the metrics, asking the scheduler to
-wake up at the next known due time, and logging one summary line (``tick``). When an action's
+another action's confirmations). It finishes by keeping track of what needs a person (``escalations.py``: the incident
+log's rows for new escalations and the VRF deposit's pause, parked actions started again once
+pre-flight allows), writing the incident-log file (``[incidents] log_path``), refreshing the
+metrics, asking the scheduler to wake up at the next known due time, and logging one summary line
+(``tick``). When an action's
 step ends, the lottery it touched is read again at the next sweep, and an action that finished
 asks for that sweep at once.
 
@@ -31,8 +34,11 @@ from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
+from autobot.errors import IncidentLogError
+from autobot.escalations import Escalations, EscalationUpdate
 from autobot.execution import Executor, StepResult
 from autobot.feed_updates import FeedUpdates
+from autobot.journal.incident_log import IncidentLogFile
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -119,6 +125,7 @@ class Engine:
         wake_at_chain: Callable[[int, str], None],
         wake_after: Callable[[float, str], None] | None = None,
         wall: Callable[[], float] = time.time,
+        incident_log: IncidentLogFile | None = None,
     ) -> None:
         self._config = config
         self._gateway = gateway
@@ -131,7 +138,9 @@ class Engine:
         self._wake_at_chain = wake_at_chain
         self._wake_after = wake_after
         self._wall = wall
-        self._escalated: set[tuple[str, str]] = set()
+        self._escalations = Escalations(journal=journal, responsible=config.incidents.responsible)
+        self._incident_log = incident_log
+        self._incident_log_failed = False
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
         self._playbook = PlaybookWatch(gateway=gateway)
         self._settings = plan_settings(config)
@@ -179,7 +188,6 @@ class Engine:
                     action.request_id, RequestState.DONE, f"planned as action {action.key}"
                 )
         await self._handle_requests(known, result)
-        await self._escalate(result, snapshot.now)
         await self._executor.start_due(
             snapshot=snapshot,
             concurrency=self._config.scheduler.max_concurrent_actions,
@@ -196,7 +204,9 @@ class Engine:
         await self._feed_updates.count(snapshot, assets=snapshot.feeds.keys())
         await self._watch_playbook(snapshot)
         journal_counts = await self._journal_counts()
-        self._report(snapshot, journal_counts)
+        attention = await self._escalate(result, snapshot, journal_counts)
+        await self._write_incident_log()
+        self._report(snapshot, journal_counts, attention)
         read = self._watchlist.last
         summary = SweepSummary(
             chain_time=snapshot.now,
@@ -311,27 +321,39 @@ class Engine:
         await self._journal.finish_request(request_id, state=state, result=result)
         log.info("request_handled", request_id=request_id, state=state.value, result=result)
 
-    async def _escalate(self, result: PlanResult, now: int) -> None:
-        """Escalations become incidents once per (kind, subject) for the daemon's lifetime."""
-        for escalation in result.escalations:
-            key = (escalation.kind, str(escalation.subject))
-            if key in self._escalated:
+    async def _escalate(
+        self, result: PlanResult, snapshot: Snapshot, journal_counts: Mapping[str, int]
+    ) -> EscalationUpdate:
+        """What needs a person (rows for new episodes); parked actions whose pre-flight refusal
+        no longer holds start again."""
+        update = await self._escalations.update(
+            result=result,
+            snapshot=snapshot,
+            parked=journal_counts.get(ActionState.PARKED.value, 0),
+        )
+        for key in update.retry:
+            try:
+                action = await self._executor.retry(key)
+            except (LookupError, ValueError) as exc:
+                log.warning("preflight_retry_refused", retried=str(key), reason=str(exc))
                 continue
-            self._escalated.add(key)
-            log.warning(
-                "escalation",
-                kind=escalation.kind,
-                subject=escalation.subject,
-                reason=escalation.reason,
-            )
-            await self._journal.add_incident(
-                NewIncident(
-                    type=IncidentType.INCIDENT,
-                    description=f"{escalation.kind} {escalation.subject}: {escalation.reason}",
-                    responsible="autobot",
-                    links="",
-                )
-            )
+            log.info("preflight_cleared", retried=str(key), state=action.state.value)
+            self._soon()
+        return update
+
+    async def _write_incident_log(self) -> None:
+        """``[incidents] log_path``: the file follows the journal; a problem never stops a sweep
+        (logged once until it is fixed)."""
+        if self._incident_log is None:
+            return
+        try:
+            await self._incident_log.sync()
+        except IncidentLogError as exc:
+            if not self._incident_log_failed:
+                log.error("incident_log_unwritable", detail=str(exc), line=exc.line)
+            self._incident_log_failed = True
+            return
+        self._incident_log_failed = False
 
     async def _watch_playbook(self, snapshot: Snapshot) -> None:
         """The systems autobot watches but does not operate; each new finding once in the
@@ -341,7 +363,7 @@ class Engine:
                 NewIncident(
                     type=IncidentType.INCIDENT,
                     description=finding.description,
-                    responsible="autobot",
+                    responsible=self._config.incidents.responsible,
                     links="",
                 )
             )
@@ -362,13 +384,26 @@ class Engine:
         counts = await self._journal.action_counts()
         return {state.value: count for state, count in counts.items()}
 
-    def _report(self, snapshot: Snapshot, journal_counts: Mapping[str, int]) -> None:
+    def _label(self, subject: str) -> str:
+        """A metric label for an escalation's subject: an operator's configured name, never a
+        whole address (labels stay short and bounded, docs/conventions.md §13)."""
+        if subject.startswith("0x") and len(subject) > _ADDRESS_LABEL:
+            return self._operator_names.get(subject, subject[:_ADDRESS_LABEL] + "…")
+        return subject
+
+    def _report(
+        self,
+        snapshot: Snapshot,
+        journal_counts: Mapping[str, int],
+        attention: EscalationUpdate,
+    ) -> None:
         updates = dict.fromkeys(snapshot.feeds, 0) | dict(self._feed_updates.totals)
         self._metrics.snapshot.update(
             sample_from_snapshot(
                 snapshot,
                 operator_names=self._operator_names,
                 feed_updates_total=updates,
+                escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
                 playbook=self._playbook.report,
             )
         )
@@ -376,6 +411,10 @@ class Engine:
             self._metrics.journal_actions.labels(state).set(count)
         lag = self._wall() - self._clock_map.wall_at(snapshot.now)
         self._metrics.chain_lag.set(max(0.0, lag))
+
+
+_ADDRESS_LABEL = 8
+"""Characters of an unknown operator's address kept in a label (``0x`` and six hex digits)."""
 
 
 def _may_have_changed(key: ActionKey, step: StepResult | None) -> bool:

@@ -22,6 +22,7 @@
         ├── UnusableAction          a journaled action this code cannot carry on (unreadable
         │                           recipe, changed calls, missing co-signer key)
         ├── JournalError            the journal cannot be opened, is corrupt, or the disk refused a write
+        ├── IncidentLogError        the incident-log file is not the handbook's table (``line``)
         ├── ConfigError             every problem of a config file, by dotted path (``Problem``)
         └── KeyFileError            a key file that is missing, malformed or too permissive
 
@@ -173,6 +174,16 @@ class UnusableAction(PermanentError):
 
 class JournalError(PermanentError):
     """The journal cannot be used (corrupt, read-only, disk full)."""
+
+
+class IncidentLogError(PermanentError):
+    """The incident-log file (``[incidents] log_path``) cannot be read as the handbook's table
+    or cannot be written; ``line`` is the offending line's number (1-based), when there is one.
+    The file is left as it is."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from autobot import __version__
+from autobot.domain.features import Feature
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
@@ -37,6 +38,8 @@ class BotSample:
     pending_age_seconds: float
     expires_at: int
     timelock_breach: bool
+    pending_execute_after: int = 0
+    timelock_high: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,10 +76,17 @@ class DomainSample:
     vrf_effective_balance: int = 0
     vrf_required_minimum: int = 0
     vrf_requests_paused: bool = False
+    vrf_total_balance: int = 0
+    vrf_minimum_balance: int = 0
+    vrf_effective_floor: int = 0
+    vrf_paused_since: int = 0
     overview: dict[str, int] = field(default_factory=dict)  # status_overview fields by name
     feed_updates_total: dict[int, int] = field(
         default_factory=dict
     )  # asset id -> Updated events seen
+    auto_close_disabled: tuple[int, ...] = ()  # live ACTIVE lotteries closed by hand
+    features: dict[int, bool] = field(default_factory=dict)  # feature id -> lets calls through
+    escalations: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, subject)
     playbook: PlaybookReport = field(default_factory=PlaybookReport)  # playbook_watch.py
 
 
@@ -105,6 +115,8 @@ class SnapshotCollector(Collector):
         yield from self._refunds(sample)
         yield from self._payouts(sample)
         yield from self._vrf(sample)
+        yield from self._lotteries(sample)
+        yield from self._attention(sample)
         yield from self._playbook(sample.playbook)
 
     @staticmethod
@@ -146,6 +158,18 @@ class SnapshotCollector(Collector):
                 "automation_timelock_breach",
                 "1 when the bot allows actions 5/6/7 with a timelock under 900 s",
                 "timelock_breach",
+            ),
+            (
+                "automation_pending_execute_after_timestamp_seconds",
+                "pending_execute_after: earliest chain second the pending action may run and be "
+                "recorded (unix time; 0 without one)",
+                "pending_execute_after",
+            ),
+            (
+                "automation_timelock_high",
+                "1 when the bot allows a non-sensitive action with a timelock over 600 s "
+                "(needs manual confirmation)",
+                "timelock_high",
             ),
         ]
         for name, doc, attr in specs:
@@ -258,6 +282,27 @@ class SnapshotCollector(Collector):
             "1 while VRF requests are paused by the deposit guard",
             value=float(sample.vrf_requests_paused),
         )
+        yield GaugeMetricFamily(
+            "vrf_requests_paused_since_timestamp_seconds",
+            "paused_since_ts: chain second the deposit guard paused requests (0 when not paused)",
+            value=float(sample.vrf_paused_since),
+        )
+        yield GaugeMetricFamily(
+            "vrf_total_balance",
+            "dVRF deposit total_balance as last reported (deposit snapshot)",
+            value=float(sample.vrf_total_balance),
+        )
+        yield GaugeMetricFamily(
+            "vrf_minimum_balance",
+            "dVRF deposit minimum_balance as last reported (deposit snapshot)",
+            value=float(sample.vrf_minimum_balance),
+        )
+        yield GaugeMetricFamily(
+            "vrf_effective_floor",
+            "effective_floor of the deposit ledger's config: an effective balance below it pauses "
+            "requests",
+            value=float(sample.vrf_effective_floor),
+        )
         for field_name, value in sorted(sample.overview.items()):
             name = (
                 "status_overview_lotteries"
@@ -267,6 +312,39 @@ class SnapshotCollector(Collector):
             yield GaugeMetricFamily(
                 name, f"views::status_overview field {field_name}", value=float(value)
             )
+
+    @staticmethod
+    def _lotteries(sample: DomainSample) -> Iterator[Metric]:
+        closing = _gauge(
+            "lottery_auto_close_disabled",
+            "1 for a live ACTIVE lottery whose AutoClosePolicy is disabled: closed by hand, "
+            "never automatically",
+            ["lottery_id"],
+        )
+        for lottery_id in sample.auto_close_disabled:
+            closing.add_metric([str(lottery_id)], 1.0)
+        yield closing
+        features = _gauge(
+            "feature_switch_enabled",
+            "1 when the package's feature switch lets the feature through (1 PURCHASE, 2 CLOSE, "
+            "3 DRAW, 4 PAYOUT; every feature while no switch is initialised)",
+            ["feature_id"],
+        )
+        for feature_id, enabled in sorted(sample.features.items()):
+            features.add_metric([str(feature_id)], float(enabled))
+        yield features
+
+    @staticmethod
+    def _attention(sample: DomainSample) -> Iterator[Metric]:
+        escalations = _gauge(
+            "autobot_escalations",
+            "Things a person must look at now, by reason (an escalation kind, or parked_<kind> "
+            "for a parked action) and subject (lottery, asset, operator, deposit)",
+            ["reason", "subject"],
+        )
+        for (reason, subject), count in sorted(sample.escalations.items()):
+            escalations.add_metric([reason, subject], float(count))
+        yield escalations
 
 
 def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
@@ -460,6 +538,7 @@ def sample_from_snapshot(
     *,
     operator_names: Mapping[str, str],
     feed_updates_total: Mapping[int, int],
+    escalations: Mapping[tuple[str, str], int] | None = None,
     playbook: PlaybookReport | None = None,
 ) -> DomainSample:
     """Compute the handbook metrics from one snapshot (pure; called once per tick).
@@ -484,6 +563,8 @@ def sample_from_snapshot(
             ),
             expires_at=bot.expires_at,
             timelock_breach=bot.timelock_breach,
+            pending_execute_after=bot.pending_execute_after if bot.has_pending else 0,
+            timelock_high=bot.timelock_high,
         )
         for bot in snapshot.bots
     )
@@ -502,6 +583,7 @@ def sample_from_snapshot(
     )
     refunds: list[RefundSample] = []
     gaps: list[tuple[int, int]] = []
+    by_hand: list[int] = []
     for lottery_id, lottery in sorted(snapshot.lotteries.items()):
         refund = lottery.refund
         if lottery.status == LotteryStatus.CANCELED and refund.active and not refund.complete:
@@ -516,6 +598,8 @@ def sample_from_snapshot(
             )
         if not lottery.status.is_terminal and lottery.winners.initialized:
             gaps.append((lottery_id, lottery.winners.payout_round_gap))
+        if lottery.status == LotteryStatus.ACTIVE and not lottery.config.auto_close.enabled:
+            by_hand.append(lottery_id)
     overview = {
         name: int(getattr(snapshot.overview, name))
         for name in snapshot.overview.__dataclass_fields__
@@ -532,7 +616,14 @@ def sample_from_snapshot(
         vrf_effective_balance=deposit.effective_balance,
         vrf_required_minimum=deposit.required_minimum,
         vrf_requests_paused=deposit.requests_paused,
+        vrf_total_balance=deposit.total_balance,
+        vrf_minimum_balance=deposit.minimum_balance,
+        vrf_effective_floor=deposit.effective_floor,
+        vrf_paused_since=deposit.paused_since_ts if deposit.requests_paused else 0,
         overview=overview,
         feed_updates_total=dict(feed_updates_total),
+        auto_close_disabled=tuple(by_hand),
+        features={int(f): snapshot.features.refusal(f) is None for f in Feature},
+        escalations=dict(escalations or {}),
         playbook=playbook if playbook is not None else PlaybookReport(),
     )

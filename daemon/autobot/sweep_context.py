@@ -6,7 +6,8 @@ then put the two together with the pure ``planning.context.plan_context``.
 
 ``read_journal`` reads the open actions, the pending operator requests (turned into the planners'
 requests; an operator's name becomes its configured address), the draws escalated under the strict
-VRF contract (parked with outcome ``escalated``) and the assets whose latest successful
+VRF contract (parked with outcome ``escalated`` after ``E_VRF_PENDING``; one parked ``escalated`` by
+pre-flight is not: it starts again once its preconditions hold) and the assets whose latest successful
 ``set_fallback`` by autobot turned fallback on.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from autobot.config import Config
 from autobot.domain.actions import ActionKind
+from autobot.domain.draws import E_VRF_PENDING
 from autobot.journal.records import ActionRecord, ActionState, Outcome, RequestKind, RequestRecord
 from autobot.journal.store import SqliteJournal
 from autobot.planning.context import JournalKnowledge
@@ -94,7 +96,9 @@ async def read_journal(
     knowledge = JournalKnowledge(
         open_actions=frozenset(a.action_key for a in open_actions),
         escalated_draws=frozenset(
-            a.subject_id for a in parked_draws if a.outcome is Outcome.ESCALATED
+            a.subject_id
+            for a in parked_draws
+            if a.outcome is Outcome.ESCALATED and a.error_code == E_VRF_PENDING
         ),
         fallbacks_set_by_autobot=_fallbacks_held(fallbacks),
         requests=tuple(requests),

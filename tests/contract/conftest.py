@@ -22,12 +22,22 @@ from contract_backends import Backend
 
 from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
+from autobot.domain.features import FeatureSwitch
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.view_mode import ViewMode
 from fake_chain import FakeChain
 from model_storage import demo_world
 
 BACKENDS = ("fake", "storage", "views")
+
+
+def switch_as_deployed(draw: bool | None) -> FeatureSwitch:
+    """The feature switch the localnet's model deploys for ``draw`` (``seed_feature_draw``)."""
+    if draw is None:
+        return FeatureSwitch()
+    if draw:
+        return FeatureSwitch(initialized=True, force_enable_devnet=True)
+    return FeatureSwitch(initialized=True, modes={1: 1, 2: 1, 3: 0, 4: 1})
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,12 +56,16 @@ async def backend(
         chain.state.feeds.update(world.feeds)
         chain.state.deposit = world.deposit
         chain.state.cap = world.cap
+        chain.state.features = world.features
         chain.event_log.extend(world.events)
 
         async def advance_fake(seconds: int) -> None:
             chain.advance(seconds)
 
-        yield Backend(name, chain, admin, operator, advance_fake)
+        def deploy_fake_switch(draw: bool | None) -> None:
+            chain.state.features = switch_as_deployed(draw)
+
+        yield Backend(name, chain, admin, operator, advance_fake, deploy_fake_switch)
         return
     views = ViewMode.PUBLISHED if name == "storage" else ViewMode.PATCHED
     net = await localnet_factory(views=views, time_scale=1.0)
@@ -69,7 +83,14 @@ async def backend(
         reads="storage" if name == "storage" else "views",
     )
     try:
-        yield Backend(name, gateway, admin, operator, advance_localnet)
+        yield Backend(
+            name,
+            gateway,
+            admin,
+            operator,
+            advance_localnet,
+            net.node.model.seed_feature_draw,  # type: ignore[attr-defined]
+        )
     finally:
         await gateway.aclose()
         await http.aclose()

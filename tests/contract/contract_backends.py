@@ -13,10 +13,14 @@ __all__ = ["Backend"]
 
 @dataclass
 class Backend:
-    """A gateway, the demo's admin and operator A, and a way to move chain time on."""
+    """A gateway, the demo's admin and operator A, a way to move chain time on, and one to
+    deploy the feature switch otherwise (``deploy_switch(draw)``: ``None`` never initialised,
+    ``True`` force-enabled, ``False`` entries for every feature with DRAW disabled — a choice
+    made at deployment: no entry function lifts ``force_enable_devnet``)."""
 
     name: str
     gateway: ChainGateway
     admin: Signer
     operator: Signer
     advance: Callable[[int], Awaitable[None]]
+    deploy_switch: Callable[[bool | None], None]

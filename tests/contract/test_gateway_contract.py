@@ -19,6 +19,7 @@ from contract_backends import Backend
 from autobot.chain.gateway import TxStatus
 from autobot.domain import calls
 from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.features import E_FEATURE_DISABLED, Feature, FeatureSwitch
 from autobot.domain.lotteries import Accounting, LotteryStatus
 from autobot.domain.refunds import RefundProgress
 from autobot.domain.snapshot import compute_overview
@@ -126,6 +127,57 @@ async def test_the_aggregates(backend: Backend) -> None:
     assert (await gw.price_feed(2)).clamp_active
     assert await gw.list_active() == (5, 1)  # newest first
     assert await gw.list_active(start=1, limit=1) == (1,)
+
+
+async def test_the_feature_switch_as_deployed_and_after_the_admin_turns_draw_on(
+    backend: Backend,
+) -> None:
+    gw = backend.gateway
+    # the demo's deployment: force_enable_devnet, every feature let through
+    forced = await gw.feature_switch()
+    assert forced == FeatureSwitch(initialized=True, force_enable_devnet=True)
+    assert forced.refusal(Feature.DRAW) is None
+    # never initialised: no call checks it
+    backend.deploy_switch(None)
+    assert await gw.feature_switch() == FeatureSwitch()
+    # entries for every feature, DRAW disabled: what pre-flight refuses a draw for
+    backend.deploy_switch(False)
+    off = await gw.feature_switch()
+    assert (off.initialized, off.force_enable_devnet, dict(off.modes)) == (
+        True,
+        False,
+        {1: 1, 2: 1, 3: 0, 4: 1},
+    )
+    assert off.refusal(Feature.DRAW) == E_FEATURE_DISABLED
+    assert (await gw.snapshot(lottery_ids=[2])).features == off
+    # the admin turns DRAW on (feature_switch::set_mode(3, 1))
+    tx = gw.sign(
+        call=calls.Call(
+            module="feature_switch", function="set_mode", args=(calls.U64(3), calls.U8(1))
+        ),
+        sender=backend.admin,
+        sequence_number=await gw.account_sequence(backend.admin.address),
+        expires_at=_expiry(),
+    )
+    await gw.submit(tx)
+    assert (await gw.wait_for(tx.tx_hash, timeout=10, poll_interval=0.02)).state is TxStatus.SUCCESS
+    on = await gw.feature_switch()
+    assert on.modes[Feature.DRAW] == 1 and on.refusal(Feature.DRAW) is None
+    # an unsupported mode aborts in feature_switch and changes nothing
+    bad = gw.sign(
+        call=calls.Call(
+            module="feature_switch", function="set_mode", args=(calls.U64(3), calls.U8(7))
+        ),
+        sender=backend.admin,
+        sequence_number=await gw.account_sequence(backend.admin.address),
+        expires_at=_expiry(),
+    )
+    sim = await gw.simulate(
+        call=bad.call, sender=backend.admin, sequence_number=bad.sequence_number
+    )
+    assert not sim.success and sim.abort is not None
+    assert (sim.abort.code, sim.abort.module) == (0x1402, "feature_switch")
+    assert await gw.feature_switch() == on
 
 
 async def test_a_snapshot_reads_what_it_is_asked_for_at_one_chain_time(backend: Backend) -> None:

@@ -80,7 +80,7 @@ def test_every_alert_of_the_issue_is_defined_and_nothing_else() -> None:
 @pytest.mark.parametrize("name", REQUIRED_ALERTS)
 def test_alert_has_severity_layer_and_annotations(name: str) -> None:
     rule = alert_rules()[name]
-    expected = {"none"} if name in ALWAYS_FIRING else {"page", "ticket"}
+    expected = {"none"} if name in ALWAYS_FIRING else {"page", "ticket", "info"}
     assert rule["labels"]["severity"] in expected
     assert rule["labels"]["layer"] in {"domain", "daemon", "pipeline"}
     for key in ("summary", "description", "runbook_url"):
@@ -107,7 +107,14 @@ def test_domain_alerts_are_labelled_domain_and_daemon_alerts_daemon() -> None:
         ("VrfRequestsPaused", "5m"),
         ("VrfRetryBlocked", "60m"),
         ("RefundBacklog", "4h"),
+        ("VrfRequestedBacklog", "30m"),
+        ("VrfFulfilledPending", "10m"),
+        ("WinnersPending", "30m"),
+        ("PayoutBacklogAging", "1h"),
         # thresholds without a duration fire at once
+        ("AutobotEscalation", "0s"),
+        ("AutomationTimelockHigh", "0s"),
+        ("RefundBatchPendingHigh", "0s"),
         ("AutomationFailureLimit", "0s"),
         ("AutomationTimelockBreach", "0s"),
         ("PayoutBacklog", "0s"),
@@ -134,6 +141,18 @@ def test_alert_waits_the_handbook_duration(name: str, duration: str) -> None:
         ("VrfDepositLow", "vrf_effective_balance < vrf_required_minimum"),
         ("RefundRoundStalled", "changes(refund_progress_round[1h]) == 0"),
         ("RefundAging", "time() - refund_progress_last_timestamp_seconds > 7200"),
+        ("VrfRequestedBacklog", "status_overview_vrf_requested > 3"),
+        ("VrfFulfilledPending", "status_overview_vrf_fulfilled_pending > 0"),
+        ("WinnersPending", "status_overview_winners_pending > 0"),
+        ("PayoutBacklogAging", "status_overview_payout_backlog > 0"),
+        ("RefundBatchPendingHigh", "status_overview_refund_batch_pending > 1000"),
+        ("AutomationTimelockHigh", "automation_timelock_high > 0"),
+        ("AutobotEscalation", "autobot_escalations > 0"),
+        (
+            "AutomationPendingOverdue",
+            "automation_pending > 0 and automation_pending_age_seconds > "
+            "automation_timelock_seconds",
+        ),
     ],
 )
 def test_alert_uses_the_handbook_threshold(name: str, fragment: str) -> None:

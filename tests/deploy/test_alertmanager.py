@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from deploy_support import ALERTMANAGER_CONFIG, alert_rules, free_port, load_yaml, run, tool
 
-RECEIVER_BY_SEVERITY = {"page": "page", "ticket": "ticket"}
+RECEIVER_BY_SEVERITY = {"page": "page", "ticket": "ticket", "info": "ticket"}
 
 
 def _labels(rule: Mapping[str, Any], **extra: str) -> dict[str, str]:

@@ -156,10 +156,11 @@ class LocalnetProcess:
         time_scale: float = 60.0,
         block_interval_ms: int = 200,
         extra: tuple[str, ...] = (),
+        scenario: str = "demo",
     ) -> AsyncIterator[Self]:
         config_path = workdir / "demo" / "autobot.toml"
         log = workdir / "localnet.log"
-        argv = [AUTOBOT, "localnet", "--scenario", "demo", "--port", "0"]
+        argv = [AUTOBOT, "localnet", "--scenario", scenario, "--port", "0"]
         argv += ["--time-scale", str(time_scale), "--block-interval-ms", str(block_interval_ms)]
         argv += ["--state-dir", str(workdir / "chain"), "--write-config", str(config_path)]
         proc = _popen([*argv, *extra], log)

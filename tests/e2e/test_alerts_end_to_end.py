@@ -1,5 +1,7 @@
-"""The demo's two page-worthy conditions reach a receiver through real Prometheus and Alertmanager,
-and resolve when an operator clears them with the CLI.
+"""Page-worthy conditions reach a receiver through real Prometheus and Alertmanager, and resolve
+when an operator clears them with the CLI: the demo's clamp and failure limit, and the ``ops``
+scenario's story (the DRAW feature off, a lottery closed by hand, a paused VRF deposit the operator
+resumes, a stuck draw the operator cancels).
 
 Real parts throughout: the localnet and the daemon as processes (``demo_processes``), a real
 Prometheus scraping the daemon every second with the shipped ``deploy/prometheus/alerts.yml`` (only
@@ -17,6 +19,10 @@ its ``for:`` durations cut to 1 s), a real Alertmanager with the shipped
   both alerts arrive again as resolved. The chain is checked too: a daemon that died would also
   "resolve" its alerts (its series go stale), so the resolution must come with the chain's change.
 
+The ``ops`` story (``autobot.localnet.scenario.ops``, strict VRF, at time-scale 120) is checked the
+same way, and beside the alerts each condition is checked in ``autobot status`` and in the
+incident-log file the daemon keeps (one row per event, a person's earlier rows kept).
+
 Prometheus scrapes for the first time about 5 s after it starts, and the daemon's port is known only
 once it runs, so Prometheus starts right after the daemon. Before that first scrape ``AutobotDown``
 fires (``absent(up)``, for 1 s here) and inhibits the domain alerts until it resolves: the
@@ -29,13 +35,16 @@ import asyncio
 import hashlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from demo_processes import DaemonProcess, LocalnetProcess, autobot_cli
+from demo_processes import DaemonProcess, JournalReader, LocalnetProcess, autobot_cli
+from incident_log_file import HAND_WRITTEN, HAND_WRITTEN_ROWS, handbook_rows
 from supra_sdk.clients.rest import SupraClient, SupraClientConfig
+
+from autobot.domain.lotteries import LotteryStatus
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "deploy"))
 from deploy_support import (
@@ -49,9 +58,11 @@ from deploy_support import (
 )
 
 if TYPE_CHECKING:
+    from autobot.chain.supra import SupraGateway
     from conftest import TxFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+OPS_SCALE = 120.0  # the ops story's two chain hours in a minute of wall time
 
 ASSET = 2  # the demo's clamped feed
 ACTION_ID = 3  # one of B's allowed actions (1-4) that autobot never runs
@@ -175,3 +186,156 @@ async def fail(prometheus: str, alertmanager: str, hooks: Webhooks, daemon: Daem
         f"alertmanager: {await get_json(f'{alertmanager}/api/v2/alerts')}\n"
         f"daemon: {daemon.tail(2000)}"
     )
+
+
+async def page(
+    hooks: Webhooks,
+    alertname: str,
+    status: str = "firing",
+    *,
+    since: int = 0,
+    within: float = 40,
+    on_timeout: Callable[[], Awaitable[None]],
+    **labels: str,
+) -> dict[str, Any]:
+    """Wait for a ``page`` delivery of ``alertname`` with this status and these labels."""
+    found = delivered(hooks, alertname, status, since=since, **labels)
+    if not await hooks.wait_until(lambda: found() is not None, within=within):
+        await on_timeout()
+    alert = found()
+    assert alert is not None
+    return alert
+
+
+async def resume_when_allowed(config: str, *, within: float) -> tuple[list[str], str]:
+    """``autobot vrf resume`` until the daemon would carry it out: the refusals, and the answer."""
+    refusals: list[str] = []
+    deadline = time.monotonic() + within
+    while True:
+        ran = await autobot_cli("vrf", "resume", "--config", config)
+        if ran.returncode == 0:
+            return refusals, ran.stdout
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        refusals.append(ran.stderr)
+        if time.monotonic() > deadline:
+            pytest.fail(f"vrf resume still refused after {within} s: {ran.stderr}")
+        await asyncio.sleep(1.0)
+
+
+@pytest.mark.timeout(240)
+async def until_cancelled(
+    gateway: SupraGateway, lottery_id: int, daemon: DaemonProcess, *, within: float
+) -> None:
+    """Wait (the daemon alive) until the chain shows ``lottery_id`` CANCELED."""
+    deadline = time.monotonic() + within
+    while (await gateway.lottery_status(lottery_id)).status != LotteryStatus.CANCELED:
+        daemon.check_alive()
+        assert time.monotonic() < deadline, f"lottery {lottery_id} not cancelled in {within} s"
+        await asyncio.sleep(0.5)
+
+
+async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act(
+    tmp_path: Path,
+) -> None:
+    async with (
+        serve_webhooks() as hooks,
+        LocalnetProcess.start(
+            tmp_path, scenario="ops", time_scale=OPS_SCALE, block_interval_ms=100
+        ) as net,
+    ):
+        config = str(net.config_path)
+        log_file = net.config_path.parent / "incident_log.md"
+        log_file.write_text(HAND_WRITTEN, encoding="utf-8")  # a log people kept before
+        with DaemonProcess.running(net.config_path, tmp_path / "daemon.log") as daemon:
+            target = (await daemon.metrics_url()).removeprefix("http://").removesuffix("/metrics")
+            with alerting_pipeline(
+                tmp_path / "alerting", target=target, hook_port=hooks.port, rules=fast_alert_rules()
+            ) as pipeline:
+
+                async def dump() -> None:
+                    await fail(pipeline.prometheus_url, pipeline.alertmanager_url, hooks, daemon)
+
+                # The DRAW feature is off: lottery 3 waits (never a failure); lottery 4 is
+                # closed by hand
+                await page(hooks, "AutobotEscalation", reason="draw_feature_disabled",
+                           subject="3", on_timeout=dump)  # fmt: skip
+                await page(hooks, "AutobotEscalation", reason="auto_close_disabled",
+                           subject="4", on_timeout=dump)  # fmt: skip
+                shown = (await autobot_cli("status", "--config", config)).stdout
+                assert "DRAW feature OFF (E_FEATURE_DISABLED)" in shown
+                assert "#4 ACTIVE  25 tickets  VRF IDLE  CLOSING BY HAND" in shown
+                bot_b = await net.gateway.get_bot(net.operator("B"))
+                assert bot_b is not None and bot_b.failure_count == 0
+
+                # The deposit pauses (its floor raised above the balance): requests wait, and
+                # resuming is refused while the deposit is short; then its floor is corrected
+                await page(hooks, "VrfRequestsPaused", within=60, on_timeout=dump)
+                await page(hooks, "AutobotEscalation", reason="vrf_requests_paused",
+                           subject="1", on_timeout=dump)  # fmt: skip
+                shown = (await autobot_cli("status", "--config", config)).stdout
+                assert "VRF requests PAUSED since" in shown
+                refusals, accepted = await resume_when_allowed(config, within=60)
+                assert refusals, "resuming was never refused while the deposit was short"
+                assert "below the effective floor 100000000000" in refusals[0]
+                assert "nothing was written" in refusals[0]
+                assert "unpause:0:1 (action 5, UNPAUSE)" in accepted
+                assert "via operator A (timelock 900 s)" in accepted
+
+                # Requests run again; lottery 1's draw is never answered (strict VRF): the stuck
+                # draw pages someone
+                await page(hooks, "VrfRequestsPaused", "resolved", within=40, on_timeout=dump)
+                await page(hooks, "AutobotEscalation", reason="vrf_pending", subject="1",
+                           within=60, on_timeout=dump)  # fmt: skip
+                shown = (await autobot_cli("status", "--config", config)).stdout
+                assert "ESCALATED vrf_pending" in shown
+
+                # The operator cancels it: the page resolves
+                before = len(hooks.alerts("page"))
+                cancel = await autobot_cli(
+                    "cancel", "1", "--reason", "vrf-failure", "--config", config
+                )
+                assert cancel.returncode == 0, cancel.stderr
+                await page(hooks, "AutobotEscalation", "resolved", since=before,
+                           reason="vrf_pending", subject="1", within=60, on_timeout=dump)  # fmt: skip
+                # the page resolves once the cancel is under way (announced: action 7 waits out
+                # A's 900 s timelock); the chain shows it done a few wall seconds later
+                await until_cancelled(net.gateway, 1, daemon, within=60)
+                daemon.check_alive()
+            printed = await autobot_cli("incidents", "--format", "markdown", "--config", config)
+        # Then the chain: requests resumed by action 5, lottery 1 cancelled, no bot failed
+        snapshot = await net.gateway.snapshot(lottery_ids=(1, 2, 3, 4))
+        with JournalReader(net.journal_path) as journal:
+            unpause = journal.action("unpause:0:1")
+            txs = [t for t in journal.transactions() if t.action_key == "unpause:0:1"]
+    assert not snapshot.deposit.requests_paused
+    assert snapshot.lotteries[1].status == LotteryStatus.CANCELED
+    assert snapshot.lotteries[3].status >= LotteryStatus.DRAWN  # drawn once DRAW was on
+    assert snapshot.lotteries[4].status == LotteryStatus.ACTIVE  # never closed by autobot
+    assert all(bot.failure_count == 0 for bot in snapshot.bots)
+    # `autobot vrf resume` end to end: announced, the timelock waited, executed, recorded
+    assert unpause is not None and unpause.state == "done"
+    assert [(t.purpose, t.function, t.state) for t in txs] == [
+        ("announce", "announce_dry_run", "committed"),
+        ("execute", "resume_requests", "committed"),
+        ("record", "record_success", "committed"),
+    ]
+    # The incident log: the handbook's table, one row per event, the people's rows kept
+    rows = handbook_rows(log_file)
+    assert [r for r in rows if r.responsible != "autobot"] == list(HAND_WRITTEN_ROWS)
+    events = {
+        "auto_close_disabled 4:": "Инцидент",
+        "draw_feature_disabled 3:": "Инцидент",
+        "vrf_deposit_paused deposit:": "Инцидент",
+        "vrf_deposit_resumed deposit:": "VRF-пополнение",
+        "draw of lottery 1 refused with E_VRF_PENDING": "Инцидент",
+        "cancellation::cancel_lottery_admin(u64:1, u8:1,": "Cancellation",
+        "announced action 5 for unpause:0:1": "Dry-run",
+    }
+    for start, kind in events.items():
+        matching = [r for r in rows if r.description.startswith(start)]
+        assert [r.type for r in matching] == [kind], (start, matching)
+    resumed = next(r for r in rows if r.description.startswith("vrf_deposit_resumed"))
+    execute = next(t for t in txs if t.purpose == "execute")
+    assert resumed.links == execute.tx_hash  # the link is the resume_requests transaction
+    assert printed.returncode == 0
+    assert printed.stdout.rstrip("\n") == log_file.read_text(encoding="utf-8").rstrip("\n")

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from incident_log_file import handbook_rows
 
 from autobot.chain.supra import SupraGateway
 from autobot.config import load_config
@@ -147,6 +148,13 @@ async def test_the_demo_tells_its_whole_story_within_two_minutes(
             assert daemon.returncode == 0, daemon_log.read_text()[-3000:]
         finally:
             await gateway.aclose()
+    # the incident log the daemon kept beside its config: the handbook's table, one row per event
+    rows = handbook_rows(config_path.parent / "incident_log.md")
+    cancels = [
+        r for r in rows if r.type == "Cancellation" and "lottery 3 cancelled" in r.description
+    ]
+    assert len(cancels) == 1  # the package's exhaustion path cancelled lottery 3
+    assert len([r for r in rows if "archive_canceled_lottery_admin(u64:4" in r.description]) == 1
 
     lotteries = after.lotteries
     # lottery 1: auto-closed, drawn, winners computed (payouts are the treasury's)
@@ -211,3 +219,9 @@ async def test_under_the_strict_vrf_contract_lottery_3_is_escalated_not_looped(
     log_text = daemon_log.read_text()
     assert "E_VRF_PENDING" in log_text
     assert '"kind": "vrf_pending"' in log_text or "vrf_pending" in log_text
+    # the incident-log file the daemon kept is the handbook's table, with one row for the event
+    # (the executor's, naming the action and its hash), not a second one from the sweep
+    rows = handbook_rows(config_path.parent / "incident_log.md")
+    refused = [r for r in rows if "draw of lottery 3 refused with E_VRF_PENDING" in r.description]
+    assert len(refused) == 1 and refused[0].type == "Инцидент"
+    assert [r for r in rows if r.description.startswith("vrf_pending 3:")] == []

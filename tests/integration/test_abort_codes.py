@@ -118,14 +118,8 @@ SECTION_CODES: dict[str, frozenset[int]] = {
 UNREACHABLE: dict[int, str] = {
     0x1401: (
         "E_FEATURE_UNKNOWN: the draw entries only ask for DRAW (id 3) and the purchases for "
-        "PURCHASE (id 1), both known features; and the localnet has no feature_switch entry "
-        "function to configure others"
-    ),
-    0x1403: (
-        "E_FEATURE_DISABLED: no entry function of the localnet (and no scenario key) turns a "
-        "feature off; on chain the admin can (set_mode). The model can switch DRAW off (PURCHASE "
-        "stays on); that is checked with a directly seeded switch in "
-        "test_a_disabled_draw_feature_aborts_in_draw"
+        "PURCHASE (id 1), both known features; and the localnet's switch, once it holds entries, "
+        "holds one for every feature (set_mode only changes a mode)"
     ),
     0x1705: (
         "E_VRF_ATTEMPT_OUT_OF_ORDER: needs a stored attempt of 255, but it never passes "
@@ -857,7 +851,7 @@ sales_end_offset_seconds = 86400
 ``max_failures`` 3; a PayoutBatchCap (max 500, budget 10^15, no cooldown, no stride); a healthy
 VRF deposit; feeds 1, 2 (clamped) and 3."""
 
-SCENARIO_ASSETS = {"demo": (1, 2, 3), "custom": (), "empty": ()}
+SCENARIO_ASSETS = {"demo": (1, 2, 3), "custom": (), "empty": (), "ops": (1,)}
 
 
 # --- the cases --------------------------------------------------------------------------------
@@ -870,7 +864,7 @@ class Case:
     slug: str
     act: Maker  # the one transaction that must abort
     setup: tuple[Step, ...] = ()
-    scenario: str = "demo"  # "demo" | "custom" (SCENARIO) | "empty"
+    scenario: str = "demo"  # "demo" | "custom" (SCENARIO) | "empty" | "ops" (DRAW off)
     vrf_retry: str = "intent"
     extra: bool = False  # a code outside the acceptance sections, or an extra module's check
     address: str | None = None  # where ``module`` lives when not in the package (the dVRF's)
@@ -1022,6 +1016,17 @@ AUTOMATION = [
 
 DRAW = [
     _case(0x1202, "draw", "request-draw-non-admin", lambda ch: request(ch, 2, signer="A")),
+    # the ops scenario starts with the DRAW feature off (lottery 3 is CLOSING with tickets)
+    _case(
+        0x1403, "draw", "request-draw-feature-disabled", lambda ch: request(ch, 3), scenario="ops"
+    ),
+    _case(
+        0x1403,
+        "draw",
+        "schedule-manual-retry-feature-disabled",
+        lambda ch: schedule(ch, 3, T),
+        scenario="ops",
+    ),
     _case(
         0x170D,
         "vrf_deposit",
@@ -1500,6 +1505,20 @@ PAYOUTS = [
 ]
 
 OTHER_MODULES = [  # admin checks and init-twice of the remaining modules (§0), §2.7 codes
+    _case(
+        0x1202,
+        "feature_switch",
+        "set-mode-non-admin",
+        lambda ch: call("A", "feature_switch::set_mode", u64(3), u8(1)),
+        extra=True,
+    ),
+    _case(
+        0x1402,
+        "feature_switch",
+        "set-mode-unknown-mode",
+        lambda ch: call("admin", "feature_switch::set_mode", u64(3), u8(3)),
+        extra=True,
+    ),
     _case(
         0x1202,
         "vrf_deposit",

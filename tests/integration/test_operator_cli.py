@@ -275,6 +275,38 @@ async def test_rotate_that_breaks_the_timelock_policy_is_refused(
     assert await pending(env) == []
 
 
+def deposit_call(env: Env, function: str, *args: int) -> None:
+    """An admin call on the localnet's package model (another admin tool; no daemon runs)."""
+    admin = env.localnet.info.admin.address
+    env.localnet.node.model.call("vrf_deposit", function, signers=[admin], args=list(args))
+
+
+async def test_vrf_resume_is_refused_until_the_deposit_is_paused_and_healthy(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = env.localnet.node.chain_time
+    # the demo's deposit is healthy and running: nothing to resume
+    ran = await autobot(env, capsys, "vrf", "resume", "--config", "{cfg}")
+    assert ran.code == 1 and "VRF requests are not paused" in ran.err
+    # a snapshot below the required minimum pauses requests: resuming is refused, saying why
+    deposit_call(env, "record_snapshot_admin", 2 * 10**10, 10**10, 10**10, now)
+    ran = await autobot(env, capsys, "vrf", "resume", "--config", "{cfg}")
+    assert ran.code == 1, ran.out
+    assert "the VRF deposit is still short" in ran.err
+    assert "below the required minimum 12000000000" in ran.err and "nothing was written" in ran.err
+    assert await pending(env) == []
+    # the floor was the only problem and the admin lowered it: still paused, now healthy
+    deposit_call(env, "record_snapshot_admin", 10**9, 10**8, 5 * 10**8, now + 1)
+    deposit_call(env, "update_config", 12_000, 10**8)
+    ran = await autobot(env, capsys, "vrf", "resume", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    assert "requested as request #1" in ran.out and "unpause:0:1 (action 5, UNPAUSE)" in ran.out
+    # the demo's bots are not allowed action 5 (the ops scenario's A is): the CLI says so
+    assert "WARNING: no bot can carry action 5" in ran.out
+    [request] = await pending(env)
+    assert (request.kind, request.subject) == (RequestKind.UNPAUSE, "0")
+
+
 # --------------------------------------------------------------------------------------------
 # actions and incidents
 
@@ -381,11 +413,12 @@ async def test_incidents_as_the_handbooks_markdown_table(
     ran = await autobot(env, capsys, "incidents", "--format", "markdown", "--config", "{cfg}")
     assert ran.code == 0, ran.err
     lines = ran.out.strip().splitlines()
-    assert lines[0] == "| Date/time (UTC) | Type | Description | Responsible | Links |"
+    assert lines[0] == "| Дата/время (UTC) | Тип события | Описание | Ответственные | Ссылки |"
     assert lines[1].startswith("| ---")
     assert "| Cancellation | lottery 3 \\| reason 1 | autobot (operator A) |" in lines[2]  # newest
     assert "| Dry-run |" in lines[3]
-    assert "tx 0x" + "cd" * 32 in lines[3] and "action hash 0x" + "ab" * 32 in lines[3]
+    assert lines[3].endswith("| 0x" + "cd" * 32 + " |")  # the transaction is the link
+    assert "hash 0x" + "ab" * 32 in lines[3]
     rows = json.loads(
         (await autobot(env, capsys, "incidents", "--format", "json", "--config", "{cfg}")).out
     )

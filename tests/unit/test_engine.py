@@ -24,10 +24,12 @@ from plan_builders import CHAIN_ID, NOW, canceled, cap, lottery, snapshot
 from autobot.clock import FakeClock
 from autobot.config import Config, parse_config
 from autobot.control.survey import OperatorNames, build_plan_context
+from autobot.domain.actions import ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.engine import Engine
 from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
+from autobot.journal.incident_log import HEADER_LINE, IncidentLogFile, parse_log
 from autobot.journal.records import RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics
@@ -83,7 +85,14 @@ async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
         yield j
 
 
-def engine(config: Config, journal: SqliteJournal, reads: FixedReads) -> Engine:
+def engine(
+    config: Config,
+    journal: SqliteJournal,
+    reads: FixedReads,
+    *,
+    metrics: DaemonMetrics | None = None,
+    incident_log: IncidentLogFile | None = None,
+) -> Engine:
     clock = FakeClock(wall=1_700_000_000.0)
     chain = FakeChain(admin=ADMIN, now=NOW, wall=clock.wall)
     guards = Guards()
@@ -119,12 +128,13 @@ def engine(config: Config, journal: SqliteJournal, reads: FixedReads) -> Engine:
         gateway=chain,  # type: ignore[arg-type]
         journal=journal,
         executor=executor,
-        metrics=DaemonMetrics(CollectorRegistry()),
+        metrics=metrics or DaemonMetrics(CollectorRegistry()),
         clock_map=ChainClockMap(),
         watchlist=reads,
         operator_names={},
         wake_at_chain=lambda chain_ts, key: None,
         wall=clock.wall,
+        incident_log=incident_log,
     )
 
 
@@ -170,3 +180,41 @@ async def test_an_escalation_is_logged_as_the_handbooks_incident_type(
     [incident] = await journal.incidents()
     assert incident.type == "Инцидент"
     assert incident.description.startswith("closing_without_tickets 3:")
+
+
+async def test_what_needs_a_person_is_a_metric_and_a_row_of_the_incident_log_file(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given a CLOSING lottery without tickets and an ACTIVE one whose auto-close is disabled
+    snap = snapshot(
+        lottery(3, LotteryStatus.CLOSING, tickets=0),
+        lottery(7, sales_end=NOW - 60, auto_close=False),
+    )
+    registry = CollectorRegistry()
+    path = tmp_path / "incident_log.md"
+    run = engine(
+        daemon_config(tmp_path),
+        journal,
+        FixedReads(snap),
+        metrics=DaemonMetrics(registry),
+        incident_log=IncidentLogFile(path=path, journal=journal),
+    )
+    # when two sweeps run
+    await run.sweep()
+    await run.sweep()
+
+    # then each is a series of autobot_escalations (the AutobotEscalation alert)
+    def series(reason: str, subject: str) -> float | None:
+        labels = {"reason": reason, "subject": subject}
+        return registry.get_sample_value("autobot_escalations", labels)
+
+    assert series("closing_without_tickets", "3") == 1.0
+    assert series("auto_close_disabled", "7") == 1.0
+    assert registry.get_sample_value("lottery_auto_close_disabled", {"lottery_id": "7"}) == 1.0
+    closes = [a.key for a in await journal.list_actions() if a.kind is ActionKind.CLOSE]
+    assert closes == []  # lottery 7 is closed by hand, never by autobot
+    # and the incident-log file holds one row per episode in the handbook's table
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == HEADER_LINE
+    descriptions = sorted(r.description.split(":")[0] for r in parse_log(text).rows)
+    assert descriptions == ["auto_close_disabled 7", "closing_without_tickets 3"]

@@ -298,6 +298,12 @@ STRUCTS: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("requests_paused", "bool"),
         ("paused_since_ts", "u64"),
     ),
+    # -- feature_switch -------------------------------------------------------------------------
+    "feature_switch::FeatureSwitchRegistry": (
+        ("force_enable_devnet", "bool"),
+        ("entries", "Table<u64, feature_switch::FeatureRecord>"),
+    ),
+    "feature_switch::FeatureRecord": (("mode", "u8"),),
     # -- legacy_bridge ------------------------------------------------------------------------
     "legacy_bridge::DualWriteControl": (
         ("enabled", "bool"),
@@ -353,6 +359,7 @@ RESOURCES: tuple[str, ...] = (
     "roles::RoleStore",
     "vrf_deposit::VrfDepositLedger",
     "history::ArchiveLedger",
+    "feature_switch::FeatureSwitchRegistry",
     "legacy_bridge::DualWriteControl",
 )
 """The resources at the package address autobot reads (each with the ``key`` ability)."""
@@ -365,6 +372,7 @@ NATIVE_TABLES: Mapping[str, str] = {
     "payouts::PayoutLedger.states": "payouts::WinnerState",
     "price_feed::PriceFeedRegistry.feeds": "price_feed::PriceFeedRecord",
     "history::ArchiveLedger.summaries": "history::LotterySummary",
+    "feature_switch::FeatureSwitchRegistry.entries": "feature_switch::FeatureRecord",
     "roles::RoleStore.partner_caps": "roles::PartnerPayoutCap",
     "roles::RoleStore.premium_caps": "roles::PremiumAccessCap",
 }

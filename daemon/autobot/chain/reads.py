@@ -22,7 +22,10 @@ a lottery, ``scoped``   the ``Lottery`` item and    the status, then the views i
                         its sales state, then the   make non-default (``SCOPED``)
                         records its status can
                         make non-default
-bots, cap, deposit      one resource each           one view each
+bots, cap, deposit      one resource each           one view each (the deposit's config:
+                                                    its resource, no reader returns it)
+the feature switch      its resource (+ an item     a probe view (+ one or two per feature
+                        per feature unless forced)  unless forced)
 a price feed            its item (+ the registry    one view
                         resource, once per sweep)
 ``lottery_ids``,        one resource (BCS)          a view per 1000 ids
@@ -54,6 +57,7 @@ from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.storage import decode_bcs, decode_json
 from autobot.domain.bots import Bot
 from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.features import Feature, FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
@@ -111,6 +115,8 @@ ACTIVITY_RESOURCES = (
 )
 """Resources whose event-handle counters make a snapshot's ``ChainActivity``: every event that
 names a lottery (``watchlist.LOTTERY_EVENTS``), lottery creation, and price updates."""
+
+FEATURE_ENTRIES = "feature_switch::FeatureSwitchRegistry.entries"
 
 type Aggregates = tuple[tuple[Bot, ...], VrfDepositStatus, PayoutBatchCap | None, list[PriceFeed]]
 
@@ -209,6 +215,7 @@ class StorageReads:
         self._source = source
         self._package = normalise_address(package)
         self._handles: dict[str, str] = {}  # "module::Struct.field" -> native table handle
+        self._entries_read = False  # the feature switch's entries mattered at its last read
 
     async def resource(self, struct: str) -> Record | None:
         """The resource ``struct`` (``module::Struct``) at the package address, or ``None``."""
@@ -426,6 +433,31 @@ class StorageReads:
         if found is None:
             raise self._abort(records.E_PRICE_FEED_NOT_FOUND, "price_feed")
         return records.price_feed(found)
+
+    async def feature_switch(self) -> FeatureSwitch:
+        """The package's feature switch: its ``FeatureSwitchRegistry`` (absent: never
+        initialised) and, unless it is force-enabled, the entry of every ``Feature`` (an absent
+        item is a feature without an entry). While the entries matter (the last read was not
+        forced), the items are read with the registry, in one round trip."""
+        ids = [int(f) for f in Feature]
+        if self._entries_read:  # the entries mattered last time: one round trip for all
+            async with first_error() as group:
+                found = group.create_task(self.resource("feature_switch::FeatureSwitchRegistry"))
+                items = [group.create_task(self._record(FEATURE_ENTRIES, i)) for i in ids]
+            registry = found.result()
+            entries = {i: t.result() for i, t in zip(ids, items, strict=True)}
+            if registry is None or registry["force_enable_devnet"] is True:
+                self._entries_read, entries = False, {}
+            return records.feature_switch(registry, entries)
+        registry = await self.resource("feature_switch::FeatureSwitchRegistry")
+        if registry is None or registry["force_enable_devnet"] is True:
+            return records.feature_switch(registry, {})
+        self._entries_read = True
+        async with first_error() as group:
+            items = [group.create_task(self._record(FEATURE_ENTRIES, i)) for i in ids]
+        return records.feature_switch(
+            registry, {i: t.result() for i, t in zip(ids, items, strict=True)}
+        )
 
     async def aggregates(self, asset_ids: Collection[int]) -> tuple[Aggregates, ChainActivity]:
         """Bots, deposit, cap and feeds, and the activity: each resource read once, and the

@@ -24,6 +24,7 @@ from autobot.chain.layouts import fields
 from autobot.chain.responses import abort_from_vm_status
 from autobot.domain.bots import Bot
 from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import (
     Accounting,
@@ -52,6 +53,7 @@ __all__ = [
     "bots",
     "cancellation",
     "dual_write",
+    "feature_switch",
     "lottery_config",
     "lottery_status",
     "partner_cap",
@@ -335,11 +337,15 @@ def payout_batch_cap(role_store: Record) -> PayoutBatchCap | None:
 
 
 def vrf_deposit_status(ledger: Record | None) -> VrfDepositStatus:
-    """``views::get_vrf_deposit_status``: the ledger's stored ``status`` (zeros without one)."""
+    """``views::get_vrf_deposit_status``: the ledger's stored ``status`` (zeros without one),
+    plus its ``config``'s ``effective_floor`` and ``min_balance_multiplier_bps``, which no reader
+    of the package returns (docs/package.md §2.7, §6a)."""
     if ledger is None:
         return VrfDepositStatus()
-    s = _sub(ledger, "status")
+    s, config = _sub(ledger, "status"), _sub(ledger, "config")
     return VrfDepositStatus(
+        effective_floor=_int(config, "effective_floor"),
+        min_balance_multiplier_bps=_int(config, "min_balance_multiplier_bps"),
         total_balance=_int(s, "total_balance"),
         minimum_balance=_int(s, "minimum_balance"),
         effective_balance=_int(s, "effective_balance"),
@@ -363,6 +369,23 @@ def price_feed(record: Record) -> PriceFeed:
         fallback_reason=_int(record, "fallback_reason"),
         clamp_active=_bool(record, "clamp_active"),
     )
+
+
+# -- feature switch -------------------------------------------------------------------------
+
+
+def feature_switch(registry: Record | None, entries: Mapping[int, Record | None]) -> FeatureSwitch:
+    """``feature_switch``'s ``is_initialized``/``is_enabled`` as one value: from the
+    ``FeatureSwitchRegistry`` (``None``: never initialised, so no call checks it) and the
+    ``FeatureRecord`` items read of its ``entries`` table, by feature id (``None``: no entry).
+    Under ``force_enable_devnet`` the entries do not matter (every feature is let through) and
+    none are kept."""
+    if registry is None:
+        return FeatureSwitch()
+    if _bool(registry, "force_enable_devnet"):
+        return FeatureSwitch(initialized=True, force_enable_devnet=True)
+    modes = {i: _int(r, "mode") for i, r in sorted(entries.items()) if r is not None}
+    return FeatureSwitch(initialized=True, modes=modes)
 
 
 # -- roles, dual write, summaries (the playbook's monitors) ----------------------------------

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import re
 import time
@@ -59,6 +60,7 @@ from autobot.chain.view_reads import ViewReads
 from autobot.domain.bots import Bot
 from autobot.domain.calls import Call, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
@@ -246,6 +248,8 @@ class SupraGateway:
             else:
                 aggregates = group.create_task(self._reads.aggregates(asset_ids))
                 activity = group.create_task(self._storage.activity())
+                stored = group.create_task(self._storage.vrf_deposit_status())
+            features = group.create_task(self._reads.feature_switch())
             lotteries = [
                 group.create_task(self._reads.lottery_view(i)) for i in sorted(set(lottery_ids))
             ]
@@ -253,6 +257,7 @@ class SupraGateway:
             (bots, deposit, cap, feeds), chain_activity = both.result()
         else:
             (bots, deposit, cap, feeds), chain_activity = aggregates.result(), activity.result()
+            deposit = _with_config(deposit, stored.result())
         views = [t.result() for t in lotteries]
         return Snapshot(
             time=now,
@@ -262,6 +267,7 @@ class SupraGateway:
             deposit=deposit,
             cap=cap,
             lotteries={v.lottery_id: v for v in views},
+            features=features.result(),
             activity=chain_activity,
         )
 
@@ -318,7 +324,18 @@ class SupraGateway:
         return await self._reads.cancellation(lottery_id)
 
     async def vrf_deposit_status(self) -> VrfDepositStatus:
-        return await self._reads.vrf_deposit_status()
+        """The deposit's status and its config; no reader returns the config
+        (``effective_floor``, ``min_balance_multiplier_bps``), so it always comes from storage."""
+        if isinstance(self._reads, StorageReads):
+            return await self._reads.vrf_deposit_status()
+        async with _tasks() as group:
+            viewed = group.create_task(self._reads.vrf_deposit_status())
+            stored = group.create_task(self._storage.vrf_deposit_status())
+        return _with_config(viewed.result(), stored.result())
+
+    async def feature_switch(self) -> FeatureSwitch:
+        """The package's feature switch (``Snapshot.features``): pre-flight's DRAW check."""
+        return await self._reads.feature_switch()
 
     async def lottery_status(self, lottery_id: int) -> LotteryStatusView:
         return await self._reads.lottery_status(lottery_id)
@@ -549,6 +566,15 @@ class SupraGateway:
         return await self._rpc.fetch(
             "GET", f"rpc/v3/events/{event_type}", what="events", decode=_event_page, params=params
         )
+
+
+def _with_config(viewed: VrfDepositStatus, stored: VrfDepositStatus) -> VrfDepositStatus:
+    """The view's deposit status with the stored config (which no view returns)."""
+    return dataclasses.replace(
+        viewed,
+        effective_floor=stored.effective_floor,
+        min_balance_multiplier_bps=stored.min_balance_multiplier_bps,
+    )
 
 
 def _gas_price(reply: Reply) -> int:

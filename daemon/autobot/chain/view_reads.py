@@ -18,8 +18,9 @@ from autobot.chain.records import Record
 from autobot.chain.rpc import Reply, RpcClient
 from autobot.chain.storage import decode_json
 from autobot.domain.bots import Bot
-from autobot.domain.calls import U64, Address, MoveArg
+from autobot.domain.calls import U64, Address, Bool, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
+from autobot.domain.features import E_FEATURE_UNKNOWN, Feature, FeatureMode, FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
@@ -34,6 +35,8 @@ __all__ = ["ViewReads"]
 _E_HISTORY_MISSING = 0x1B01
 _E_REGISTRY_MISSING = 0x1202  # also what sales views abort with for a lottery without sales
 _E_PRICE_FEED_NOT_FOUND = 0x1902
+_NO_FEATURE = 2**64 - 1
+"""A feature id no entry has: ``is_enabled`` lets it through only under ``force_enable_devnet``."""
 
 
 class ViewReads:
@@ -195,6 +198,45 @@ class ViewReads:
 
     async def payout_batch_cap(self) -> PayoutBatchCap | None:
         return await self._one(views.decode_cap, "roles", "payout_batch_cap_view")
+
+    async def _enabled(self, feature_id: int, *, premium: bool) -> bool:
+        return await self._one(
+            views.decode_flag, "feature_switch", "is_enabled", U64(feature_id), Bool(premium)
+        )
+
+    async def feature_switch(self) -> FeatureSwitch:
+        """The feature switch through ``feature_switch::is_enabled(feature_id, has_premium)``:
+        first for an id no feature has — it aborts ``E_REGISTRY_MISSING`` without a registry
+        (never initialised), answers true only under ``force_enable_devnet``, and aborts
+        ``E_FEATURE_UNKNOWN`` otherwise — then, unless forced, for every ``Feature`` (true:
+        ENABLED_ALL; false, but true with premium: PREMIUM_ONLY; false: DISABLED;
+        ``E_FEATURE_UNKNOWN``: no entry). The same value ``StorageReads`` reads from storage."""
+        try:
+            forced = await self._enabled(_NO_FEATURE, premium=False)
+        except MoveAbort as exc:
+            if exc.module == "feature_switch" and exc.code == _E_REGISTRY_MISSING:
+                return FeatureSwitch()
+            if exc.module != "feature_switch" or exc.code != E_FEATURE_UNKNOWN:
+                raise
+            forced = False
+        if forced:
+            return FeatureSwitch(initialized=True, force_enable_devnet=True)
+        async with first_error() as group:
+            tasks = {int(f): group.create_task(self._mode(int(f))) for f in Feature}
+        modes = {i: m for i, t in tasks.items() if (m := t.result()) is not None}
+        return FeatureSwitch(initialized=True, modes=modes)
+
+    async def _mode(self, feature_id: int) -> int | None:
+        try:
+            if await self._enabled(feature_id, premium=False):
+                return int(FeatureMode.ENABLED_ALL)
+        except MoveAbort as exc:
+            if exc.module == "feature_switch" and exc.code == E_FEATURE_UNKNOWN:
+                return None
+            raise
+        if await self._enabled(feature_id, premium=True):
+            return int(FeatureMode.PREMIUM_ONLY)
+        return int(FeatureMode.DISABLED)
 
     async def partner_caps(self) -> tuple[PartnerCap, ...]:
         found = await self._one(

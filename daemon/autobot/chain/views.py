@@ -48,6 +48,7 @@ __all__ = [
     "decode_cap",
     "decode_config",
     "decode_deposit",
+    "decode_flag",
     "decode_id_list",
     "decode_overview",
     "decode_price_feed",
@@ -264,6 +265,11 @@ def decode_accounting(raw: object, path: str = "accounting_snapshot") -> Account
         total_operations_allocated=_u64(raw, "total_operations_allocated", path),
         jackpot_allowance_token=_u64(raw, "jackpot_allowance_token", path),
     )
+
+
+def decode_flag(raw: object, path: str = "is_enabled") -> bool:
+    """A view answering one ``bool`` (``feature_switch::is_enabled``)."""
+    return boolean(raw, path)
 
 
 def decode_id_list(raw: object, path: str = "list_active") -> tuple[int, ...]:

@@ -19,6 +19,7 @@ out on its next sweep with the same gating as automatic work. Nothing here signs
     autobot feed clear-clamp ASSET
     autobot bot rotate OPERATOR [--max-failures N] [--timelock S] [--expires-in D]
                                 [--allowed-actions 1,2,…] [--cron SPEC]
+    autobot vrf resume
     autobot roles cleanup                          roles::cleanup_expired_admin (expired caps)
     autobot actions retry|park KEY
 
@@ -40,6 +41,7 @@ from autobot.control.requests import (
     cancel_command,
     clear_clamp_command,
     refund_command,
+    resume_command,
     roles_cleanup_command,
     rotate_command,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "clear_clamp_command",
     "incidents_command",
     "refund_command",
+    "resume_command",
     "roles_cleanup_command",
     "rotate_command",
     "status_command",

@@ -1,15 +1,17 @@
 """``autobot incidents [--format text|markdown|json]``: the incident log, newest first.
 
-The daemon writes a row for every dry-run announcement, cancellation, refund batch, clamp
-request and failure-limit event (``journal.records.Incident``: UTC minute, type, description,
-responsible, links, and the action key, action hash and transaction hash where there are some).
+The daemon writes a row for every dry-run announcement, cancellation (the VRF exhaustion path's
+included) and refund batch, VRF deposit pause and resume, price-feed fallback set or released,
+clamp cleared, bot rotated, failure, parked action and escalation
+(``journal.records.Incident``: UTC minute, type, description, responsible, links, and the action
+key, action hash and transaction hash where there are some).
 
-``markdown`` is the handbook's table (docs/package.md §8) with an **English** header,
-``| Date/time (UTC) | Type | Description | Responsible | Links |``; the handbook's own table
-starts ``| Дата/время (UTC)``, so a file kept with the handbook's tool needs its header
-swapped before appending. Rows are newest first, ``|`` in a cell is escaped as ``\\|`` (as the
-handbook's ``incident_log.py`` does) and line breaks become spaces. The description names the
-action, the transaction and the action hash when the row has them and the text does not.
+``markdown`` is the handbook's table exactly (docs/package.md §8, docs/decisions.md §13), rendered
+by ``journal.incident_log``: the header ``| Дата/время (UTC) | Тип события | …``, the handbook's
+types, newest first, ``|`` in a cell escaped as ``\\|``, line breaks as spaces, the transaction hash
+as the link. With ``[incidents] log_path`` set it prints the file's table as the daemon keeps it
+(the rows people wrote there included), so the two never differ; ``text`` and ``json`` show the
+journal's rows.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from autobot.config import load_config
-from autobot.control.console import open_journal, plain, run
+from autobot.config import Config, load_config
+from autobot.control.console import CommandError, open_journal, plain, run
+from autobot.errors import IncidentLogError
+from autobot.journal.incident_log import IncidentLogFile, LogRow, file_text, render_table, row_of
 from autobot.journal.records import Incident
 
-__all__ = ["MARKDOWN_HEADER", "incident_row", "incidents_command", "render_incidents"]
-
-MARKDOWN_HEADER = "| Date/time (UTC) | Type | Description | Responsible | Links |"
+__all__ = ["incident_row", "incidents_command", "markdown", "render_incidents"]
 
 Report = dict[str, Any]
 
@@ -35,41 +37,30 @@ def incident_row(incident: Incident) -> Report:
     return row
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+def markdown(incidents: Sequence[Incident], config: Config | None = None) -> str:
+    """The handbook's table of ``incidents``; merged into ``[incidents] log_path``'s rows when
+    the config names that file."""
+    rows = [row_of(i) for i in incidents]
+    path = config.incidents.log_path if config is not None else None
+    if path is None:
+        return render_table(rows)
+    return file_text(path, rows).rstrip("\n")
 
 
-def _description(row: Report) -> str:
-    text: str = row["description"]
-    extras = [
-        f"{label} {value}"
-        for label, value in (
-            ("action", row["action_key"]),
-            ("tx", row["tx_hash"]),
-            ("action hash", row["action_hash"]),
-        )
-        if value and value not in text
-    ]
-    return f"{text} ({', '.join(extras)})" if extras else text
-
-
-def render_incidents(rows: Sequence[Report], *, fmt: str) -> str:
-    """``text``, ``markdown`` (the handbook's table) or ``json``; rows are newest first."""
+def render_incidents(incidents: Sequence[Incident], *, fmt: str) -> str:
+    """``text``, ``markdown`` (the handbook's table) or ``json``; ``incidents`` newest first."""
     if fmt == "json":
-        return json.dumps(list(rows), indent=2)
+        return json.dumps([incident_row(i) for i in incidents], indent=2)
     if fmt == "markdown":
-        cells = (
-            (r["at_utc"], r["type"], _description(r), r["responsible"], r["links"]) for r in rows
-        )
-        body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in cells]
-        return "\n".join([MARKDOWN_HEADER, "| --- | --- | --- | --- | --- |", *body])
-    if not rows:
+        return render_table(row_of(i) for i in incidents)
+    if not incidents:
         return "no incidents"
-    return "\n".join(
-        f"{r['at_utc']}  {r['type']:<13} {_description(r)} — {r['responsible']}"
-        + (f"  {r['links']}" if r["links"] else "")
-        for r in rows
-    )
+    return "\n".join(_text_line(row_of(i)) for i in incidents)
+
+
+def _text_line(row: LogRow) -> str:
+    line = f"{row.at_utc}  {row.type:<14} {row.description} — {row.responsible}"
+    return line + (f"  {row.links}" if row.links else "")
 
 
 def incidents_command(args: argparse.Namespace) -> int:
@@ -79,6 +70,15 @@ def incidents_command(args: argparse.Namespace) -> int:
 async def _incidents(args: argparse.Namespace) -> int:
     config = load_config(args.config)  # no key files needed: the log names no operator keys
     async with await open_journal(config) as journal:
-        rows = [incident_row(i) for i in await journal.incidents(limit=1_000_000)]
-    print(render_incidents(rows, fmt=args.format))
+        found = await journal.incidents(limit=IncidentLogFile.ALL)
+    if args.format == "markdown":
+        try:
+            print(markdown(found, config))
+        except IncidentLogError as exc:
+            raise CommandError(
+                f"{exc}; the file is left as it is (the daemon does not rewrite it either): fix "
+                "it, or run without [incidents] log_path"
+            ) from None
+        return 0
+    print(render_incidents(found, fmt=args.format))
     return 0

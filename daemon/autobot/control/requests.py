@@ -1,5 +1,5 @@
-"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, roles
-cleanup.
+"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, vrf resume,
+roles cleanup.
 
 Each command reads the chain once, runs the daemon's own request planner
 (``autobot.control.survey.check_request``) and, only if the daemon would carry the request
@@ -19,6 +19,7 @@ command                ``RequestKind``  subject      params
                                                      and ``expires_in`` (seconds from the
                                                      daemon's chain time) when given, else
                                                      ``expires_at`` (the current expiry)
+``vrf resume``         ``unpause``      ``0``        ``{}`` (refused while the deposit is short)
 =====================  ===============  ===========  ========================================
 
 A rotation stores an explicit value for every setting: options left unset take the bot's
@@ -68,6 +69,7 @@ from autobot.planning.requests import (
     OperatorRequest,
     RefundRequest,
     RotateRequest,
+    UnpauseRequest,
 )
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "cancel_command",
     "clear_clamp_command",
     "refund_command",
+    "resume_command",
     "roles_cleanup_command",
     "rotate_command",
 ]
@@ -381,3 +384,28 @@ def _rotate_changes(bot: Bot, recipe: Mapping[str, Any], now: int) -> str:
     if bot.is_locked_out:
         lines.append(f"  (the bot is locked out at {bot.failure_count} failures)")
     return "\n".join(lines)
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    return run(lambda: _resume(args))
+
+
+async def _resume(args: argparse.Namespace) -> int:
+    ready = setup(args)
+    checked, request_id = await _request_checked(
+        UnpauseRequest(request_id=PROBE_REQUEST_ID),
+        ready=ready,
+        kind=RequestKind.UNPAUSE,
+        subject="0",
+        params={},
+    )
+    deposit = checked.snapshot.deposit
+    execute = _route_note(checked, ready.names, "execute vrf_deposit::resume_requests")
+    floor = f", floor {deposit.effective_floor}" if deposit.effective_floor else ""
+    print(
+        f"resume of VRF requests (paused since {utc(deposit.paused_since_ts)}; effective balance "
+        f"{deposit.effective_balance}, required minimum {deposit.required_minimum}{floor}) "
+        f"requested as request #{request_id}; the daemon will plan it as unpause:0:{request_id} "
+        f"(action 5, UNPAUSE) {sweep_note(ready.config)}, {execute}."
+    )
+    return 0

@@ -50,6 +50,7 @@ from autobot.domain.snapshot import LotteryView
 from autobot.errors import AutobotError
 from autobot.journal.records import ActionState, RequestRecord
 from autobot.planning import Escalation, PlannedAction, plan_all
+from autobot.planning.preconditions import manual_schedule_refusals
 
 __all__ = ["render_status", "status_command", "status_report"]
 
@@ -197,7 +198,8 @@ def _next_hint(view: LotteryView, now: int) -> str:
     """What comes next for a lottery with no work now."""
     match view.status.name:
         case "ACTIVE":
-            return f"sales end {relative(view.config.sales_end, now)}"
+            hand = "" if view.config.auto_close.enabled else "; closing by hand"
+            return f"sales end {relative(view.config.sales_end, now)}{hand}"
         case "DRAW_REQUESTED":
             return "waiting for the VRF callback"
         case "PAYOUT":
@@ -222,6 +224,7 @@ def _lotteries(
             "sales_end_utc": utc(view.config.sales_end),
             "vrf_status": view.vrf.status.name,
             "vrf_attempt": view.vrf.attempt,
+            "auto_close": "automatic" if view.config.auto_close.enabled else "by hand",
         }
         work = {
             "planned": [
@@ -245,6 +248,42 @@ def _lotteries(
         else:
             others.append(entry | {"next": _next_hint(view, chain.snapshot.now)})
     return needing, others
+
+
+def _deposit(chain: ChainFacts) -> Report:
+    """The VRF deposit guard and the DRAW feature switch: what every draw waits on."""
+    snapshot = chain.snapshot
+    deposit = snapshot.deposit
+    draw = manual_schedule_refusals(snapshot)  # the DRAW feature's refusal, if any
+    return {
+        "requests_paused": deposit.requests_paused,
+        "paused_since": deposit.paused_since_ts or None,
+        "paused_since_utc": utc(deposit.paused_since_ts) if deposit.requests_paused else None,
+        "total_balance": deposit.total_balance,
+        "minimum_balance": deposit.minimum_balance,
+        "effective_balance": deposit.effective_balance,
+        "required_minimum": deposit.required_minimum,
+        "effective_floor": deposit.effective_floor,
+        "shortfall": deposit.shortfall,
+        "draw_feature": f"OFF ({draw[0].name})" if draw else "on",
+    }
+
+
+def _deposit_lines(d: Report) -> list[str]:
+    floor = f", floor {d['effective_floor']}" if d["effective_floor"] else ""
+    state = f"PAUSED since {d['paused_since_utc']}" if d["requests_paused"] else "running"
+    lines = [
+        f"  VRF requests {state}  effective {d['effective_balance']} (required minimum "
+        f"{d['required_minimum']}{floor})  total {d['total_balance']}",
+        f"  DRAW feature {d['draw_feature']}",
+    ]
+    if d["requests_paused"]:
+        lines.append(
+            "     → short: " + d["shortfall"] + " — top up and record a snapshot"
+            if d["shortfall"]
+            else "     → the deposit is healthy: `autobot vrf resume` resumes requests"
+        )
+    return lines
 
 
 def _refunds(chain: ChainFacts) -> list[Report]:
@@ -336,6 +375,7 @@ def status_report(
         "lotteries": None,
         "other_lotteries": None,
         "refunds": None,
+        "deposit": None,
         "feeds": None,
         "other_planned": None,
         "escalations": None,
@@ -349,6 +389,7 @@ def status_report(
         return report
     report["lotteries"], report["other_lotteries"] = _lotteries(chain, journal, names)
     report["refunds"] = _refunds(chain)
+    report["deposit"] = _deposit(chain)
     report["feeds"] = _feeds(chain)
     report["other_planned"] = [
         _planned(a, chain, names) for a in chain.result.actions if a.key.kind not in LOTTERY_KINDS
@@ -494,9 +535,10 @@ def render_status(report: Report) -> str:
     if chain["reachable"]:
         lottery_lines: list[str] = []
         for lot in report["lotteries"]:
+            hand = "  CLOSING BY HAND" if lot["auto_close"] == "by hand" else ""
             lottery_lines.append(
                 f"  #{lot['lottery_id']} {lot['status']}  {lot['tickets_sold']} tickets"
-                f"  VRF {lot['vrf_status']}"
+                f"  VRF {lot['vrf_status']}{hand}"
             )
             lottery_lines += [f"     {_planned_line(p)}" for p in lot["planned"]]
             lottery_lines += [f"     {_open_line(a)}" for a in lot["in_progress"]]
@@ -518,6 +560,7 @@ def render_status(report: Report) -> str:
                 "Escalations",
                 [f"  {e['kind']} ({e['subject']}): {e['reason']}" for e in report["escalations"]],
             )
+        out += _section("VRF deposit and DRAW feature", _deposit_lines(report["deposit"]))
         out += _section("Refunds", [ln for r in report["refunds"] for ln in _refund_lines(r)])
         out += _section("Price feeds", [_feed_line(f) for f in report["feeds"]])
     out.append("")

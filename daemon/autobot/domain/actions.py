@@ -35,7 +35,7 @@ class ActionId(enum.IntEnum):
     RETRY_VRF = 2
     DEFRAGMENT_INDEX = 3  # unused by autobot
     TOPUP_VRF_DEPOSIT = 4  # unused by autobot (deposit is monitored, not topped up)
-    UNPAUSE = 5  # vrf_deposit::resume_requests: not automated (no kind of autobot's uses it)
+    UNPAUSE = 5  # vrf_deposit::resume_requests (operator request only: ``autobot vrf resume``)
     PAYOUT_BATCH = 6
     CANCEL = 7
 
@@ -59,6 +59,7 @@ class Subject(enum.Enum):
     LOTTERY = "lottery"  # a lottery id
     ASSET = "asset"  # a price feed's asset id
     OPERATOR = "operator"  # a bot's 0x address (subject_id 0)
+    DEPOSIT = "deposit"  # the VRF deposit ledger, one per package (subject 0)
     ROLES = "roles"  # the package's role store as a whole (subject id 0)
 
 
@@ -78,6 +79,7 @@ class ActionKind(enum.StrEnum):
     FALLBACK = "fallback"  # price_feed::set_fallback (no bot)
     CLAMP = "clamp"  # price_feed::clear_clamp (operator request only, no bot)
     ROTATE = "rotate"  # automation::rotate_bot (multi-agent, operator request only, no bot)
+    UNPAUSE = "unpause"  # vrf_deposit::resume_requests (operator request only, action 5)
     CLEANUP = "cleanup"  # roles::cleanup_expired_admin (operator request only, no bot)
 
     @property
@@ -121,6 +123,7 @@ _TRAITS: dict[ActionKind, _Traits] = {
     ActionKind.FALLBACK: _Traits(None, Subject.ASSET, 1),
     ActionKind.CLAMP: _Traits(None, Subject.ASSET, 2),
     ActionKind.ROTATE: _Traits(None, Subject.OPERATOR, 2),
+    ActionKind.UNPAUSE: _Traits(ActionId.UNPAUSE, Subject.DEPOSIT, 1),
     ActionKind.CLEANUP: _Traits(None, Subject.ROLES, 2),
 }
 

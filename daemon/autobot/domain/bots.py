@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from autobot.domain.actions import MIN_SENSITIVE_TIMELOCK_SECS, is_sensitive
 from autobot.domain.values import Address
 
-__all__ = ["Bot"]
+__all__ = ["MANUAL_CONFIRMATION_TIMELOCK_SECS", "Bot"]
+
+MANUAL_CONFIRMATION_TIMELOCK_SECS = 600
+"""status_page.md: a timelock above this for non-sensitive actions needs manual confirmation."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +69,14 @@ class Bot:
         """Allows a sensitive id (5, 6, 7) with a timelock below 900 s (metric and refusal)."""
         return self.timelock_secs < MIN_SENSITIVE_TIMELOCK_SECS and any(
             is_sensitive(a) for a in self.allowed_actions
+        )
+
+    @property
+    def timelock_high(self) -> bool:
+        """Allows a non-sensitive id with a timelock above ``MANUAL_CONFIRMATION_TIMELOCK_SECS``:
+        the status page's "needs manual confirmation" (docs/package.md §7), not a breach."""
+        return self.timelock_secs > MANUAL_CONFIRMATION_TIMELOCK_SECS and any(
+            not is_sensitive(a) for a in self.allowed_actions
         )
 
     def may_take(self, action_id: int, now: int) -> bool:

@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 
 __all__ = [
+    "E_VRF_PENDING",
     "MAX_VRF_ATTEMPTS",
     "RetryPolicy",
     "RetryStrategy",
@@ -19,6 +20,10 @@ __all__ = [
     "compute_retry_schedule",
     "retry_delay",
 ]
+
+E_VRF_PENDING = 0x1701
+"""A request while the VRF is REQUESTED (or FULFILLED, not consumed): under the strict contract
+a draw whose callback never comes meets it for ever (docs/decisions.md §1)."""
 
 MAX_VRF_ATTEMPTS = 5
 """At a stored ``attempt >= 5`` the next ``request_draw_admin`` runs the exhaustion path."""

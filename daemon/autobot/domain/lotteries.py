@@ -92,9 +92,11 @@ class SalesDistribution:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AutoClosePolicy:
-    """Stored but never read on-chain; autobot closes at ``sales_end + grace`` when enabled."""
+    """Stored but never read on-chain (§2.1). Enabled: autobot closes at ``sales_end + grace``;
+    disabled: the lottery is never closed automatically ("closing by hand"). The default (tests'
+    convenience) is enabled without grace; the chain's value is always read."""
 
-    enabled: bool = False
+    enabled: bool = True
     grace_period_secs: int = 0
 
 

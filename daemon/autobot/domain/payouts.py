@@ -58,7 +58,9 @@ class PayoutBatchCap:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VrfDepositStatus:
-    """``views::get_vrf_deposit_status()`` (zeros without a ledger)."""
+    """``views::get_vrf_deposit_status()`` (zeros without a ledger), plus the ledger's config
+    (``effective_floor``, ``min_balance_multiplier_bps``: storage only, docs/package.md §6a; 0 when
+    not read)."""
 
     total_balance: int = 0
     minimum_balance: int = 0
@@ -67,11 +69,26 @@ class VrfDepositStatus:
     last_update_ts: int = 0
     requests_paused: bool = False
     paused_since_ts: int = 0
+    effective_floor: int = 0
+    min_balance_multiplier_bps: int = 0
 
     @property
     def is_low(self) -> bool:
         """Alert ``VrfDepositLow``: effective balance below the required minimum."""
         return self.effective_balance < self.required_minimum
+
+    @property
+    def shortfall(self) -> str | None:
+        """Why the last snapshot would pause requests (what the package checks, §2.7): the
+        effective balance below the floor or below the required minimum; ``None`` when healthy."""
+        short = []
+        if self.effective_balance < self.effective_floor:
+            short.append(f"below the effective floor {self.effective_floor}")
+        if self.effective_balance < self.required_minimum:
+            short.append(f"below the required minimum {self.required_minimum}")
+        if not short:
+            return None
+        return f"the effective balance {self.effective_balance} is " + " and ".join(short)
 
     @property
     def suggested_top_up(self) -> int:

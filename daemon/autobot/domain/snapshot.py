@@ -22,6 +22,7 @@ from types import MappingProxyType
 
 from autobot.domain.bots import Bot
 from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
@@ -298,6 +299,7 @@ class Snapshot:
     deposit: VrfDepositStatus = field(default_factory=VrfDepositStatus)
     cap: PayoutBatchCap | None = None
     lotteries: Mapping[int, LotteryView] = field(default_factory=dict)
+    features: FeatureSwitch = field(default_factory=FeatureSwitch)  # default: no switch, no check
     activity: ChainActivity | None = None  # None: not read (a snapshot built by a test)
 
     def __post_init__(self) -> None:
@@ -329,6 +331,7 @@ class Snapshot:
         feeds: Iterable[PriceFeed] = (),
         deposit: VrfDepositStatus | None = None,
         cap: PayoutBatchCap | None = None,
+        features: FeatureSwitch | None = None,
     ) -> Snapshot:
         """A snapshot for tests: the overview is computed from ``lotteries`` at ``now``."""
         views = tuple(lotteries)
@@ -340,4 +343,5 @@ class Snapshot:
             deposit=deposit if deposit is not None else VrfDepositStatus(),
             cap=cap,
             lotteries={v.lottery_id: v for v in views},
+            features=features if features is not None else FeatureSwitch(),
         )

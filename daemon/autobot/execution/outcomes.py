@@ -25,7 +25,11 @@ import enum
 from autobot.chain.aborts import NOT_YET_CODES
 from autobot.domain.actions import ActionKind, Subject
 from autobot.domain.calls import Call
+from autobot.domain.draws import E_VRF_PENDING, MAX_VRF_ATTEMPTS
+from autobot.domain.features import E_FEATURE_DISABLED, E_FEATURE_MODE_INVALID, E_FEATURE_UNKNOWN
 from autobot.journal.records import ActionState, IncidentType, Outcome
+from autobot.planning.plan import Recipe
+from autobot.planning.recipes import RequestDraw
 
 __all__ = [
     "E_VRF_PENDING",
@@ -33,13 +37,13 @@ __all__ = [
     "Verdict",
     "backoff_seconds",
     "classify_abort",
-    "incident_type",
+    "executed_incident",
     "is_cap_nonce_taken",
     "is_dual_write_block",
     "snapshot_scope",
 ]
 
-E_VRF_PENDING = 0x1701
+FEATURE_CODES = frozenset({E_FEATURE_UNKNOWN, E_FEATURE_MODE_INVALID, E_FEATURE_DISABLED})
 E_PAYOUT_BATCH_NONCE = 0x180A
 E_HISTORY_MISMATCH = 0x1B02
 E_HISTORY_EXPECTED_MISSING = 0x1B05
@@ -63,8 +67,12 @@ class Verdict(enum.Enum):
 
 
 def classify_abort(code: int, call: Call) -> Verdict:
-    """What an abort of ``call`` (simulated or executed) means for the plan."""
-    if code in NOT_YET_CODES:
+    """What an abort of ``call`` (simulated or executed) means for the plan.
+
+    The feature switch's refusals (``E_FEATURE_*``) are preconditions pre-flight reads before
+    anything is simulated (``planning/preconditions.py``); met anyway (the switch turned between the
+    read and the simulation), they wait as well: a disabled feature is never a bot failure."""
+    if code in NOT_YET_CODES or code in FEATURE_CODES:
         return Verdict.WAIT
     if code == E_VRF_PENDING and (call.module, call.function) == ("draw", "request_draw_admin"):
         return Verdict.ESCALATE
@@ -98,14 +106,34 @@ def snapshot_scope(kind: ActionKind, subject_id: int) -> tuple[tuple[int, ...], 
 
 _INCIDENT_TYPES = {
     ("cancellation", "cancel_lottery_admin"): IncidentType.CANCELLATION,
-    ("payouts", "force_refund_batch_admin"): IncidentType.REFUND,
-    ("payouts", "archive_canceled_lottery_admin"): IncidentType.REFUND,
+    ("payouts", "force_refund_batch_admin"): IncidentType.CANCELLATION,  # the cancel's refund
+    ("payouts", "archive_canceled_lottery_admin"): IncidentType.CANCELLATION,
+    ("price_feed", "set_fallback"): IncidentType.INCIDENT,  # a fallback set or released
+    ("price_feed", "clear_clamp"): IncidentType.INCIDENT,
+    ("automation", "rotate_bot"): IncidentType.INCIDENT,
 }
+"""Executed calls the handbook's runbooks want in the incident log (docs/package.md §8). The VRF
+deposit's ``resume_requests`` is not here: the sweep writes the resume's row (``VRF-пополнение``,
+with this transaction as its link) when it sees requests resumed, whoever resumed them."""
 
 
-def incident_type(call: Call) -> IncidentType | None:
-    """The incident-log type of an executed call the handbook wants logged, else ``None``."""
-    return _INCIDENT_TYPES.get((call.module, call.function))
+def executed_incident(call: Call, recipe: Recipe) -> tuple[IncidentType, str] | None:
+    """The incident-log type of an executed call the handbook wants logged, and what to add to
+    the call's own rendering; ``None`` for a call that is not logged.
+
+    A draw request at the stored attempt ``MAX_VRF_ATTEMPTS`` ran the package's exhaustion path
+    instead of a request (VRF FAILED, the lottery cancelled with reason 1, docs/package.md §2.3
+    step 6): a cancellation, logged as one.
+    """
+    if (call.module, call.function) == ("draw", "request_draw_admin"):
+        if isinstance(recipe, RequestDraw) and recipe.attempt >= MAX_VRF_ATTEMPTS:
+            return IncidentType.CANCELLATION, (
+                f"; the package's exhaustion path ran: {recipe.attempt} VRF attempts without a "
+                f"callback, lottery {recipe.lottery_id} cancelled with reason 1 (VRF failure)"
+            )
+        return None
+    kind = _INCIDENT_TYPES.get((call.module, call.function))
+    return None if kind is None else (kind, "")
 
 
 def backoff_seconds(attempts: int, *, base: int, cap: int) -> int:

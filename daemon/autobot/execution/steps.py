@@ -37,7 +37,7 @@ from autobot.execution.guards import GuardContext, Guards
 from autobot.execution.outcomes import (
     Verdict,
     classify_abort,
-    incident_type,
+    executed_incident,
     is_cap_nonce_taken,
     is_dual_write_block,
 )
@@ -58,10 +58,15 @@ from autobot.journal.records import (
 )
 from autobot.journal.store import ActionChanges, SqliteJournal
 from autobot.planning.plan import Recipe, TimedCall
+from autobot.planning.preconditions import Refusal
 
 __all__ = ["ActionSteps"]
 
 log = structlog.get_logger(__name__)
+
+REJECTION_CALL_INDEX = 1
+"""``report_call_rejected`` is journaled as a ``record`` transaction at call index 1 (the
+record itself, ``record_success``/``record_failure``, is index 0)."""
 
 
 class _Sent(enum.Enum):
@@ -133,6 +138,9 @@ class ActionSteps:
         if recipe.goal_reached(snap):
             await self._book.moot(record, now)
             return None
+        refusals = recipe.refusals(snap)
+        if refusals:
+            return await self._refused_before_start(record, view, snap, recipe, refusals[0])
         if record.action_id is None:  # gated locally: no bot, no attestation
             return await self._fix(record, now, None, recipe, view)
         async with self._route_lock:
@@ -172,7 +180,7 @@ class ActionSteps:
             assert record.action_id is not None
             announce = c.announce_dry_run(record.action_id, digest, now, execute_at)
         if not self._live:
-            return await self._dry_run(record, now, operator, announce, calls, digest)
+            return await self._dry_run(record, now, operator, announce, calls, digest, execute_at)
         fixed: ActionChanges = {
             "state": ActionState.EXECUTING,
             "operator": bot.operator if bot is not None else None,
@@ -388,6 +396,9 @@ class ActionSteps:
         timed = calls[record.progress]
         if now < timed.not_before:
             return self._book.wait(record, timed.not_before)
+        refusals = recipe.refusals(snap)
+        if refusals:
+            return await self._refused_at_execution(record, view, now, refusals[0])
         if record.operator is not None:
             refused = self._refusal(record, snap.bot(record.operator), now)
             if refused is not None:
@@ -482,12 +493,13 @@ class ActionSteps:
         self, record: ActionRecord, timed: TimedCall, tx: TxRecord
     ) -> NewIncident | None:
         """The incident-log line an executed call gets, if its kind is logged."""
-        kind = incident_type(timed.call)
-        if kind is None:
+        logged = executed_incident(timed.call, recipe_of(record))
+        if logged is None:
             return None
+        kind, more = logged
         text = (
             f"{timed.call.render()} executed for {record.key} (action hash "
-            f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}"
+            f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}{more}"
         )
         return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
 
@@ -539,6 +551,143 @@ class ActionSteps:
         await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)
         return None
 
+    # ------------------------------------------------------------------ pre-flight refusals
+
+    async def _refused_before_start(
+        self,
+        record: ActionRecord,
+        view: StepView,
+        snap: Snapshot,
+        recipe: Recipe,
+        refusal: Refusal,
+    ) -> StepResult | None:
+        """A readable precondition fails before anything was announced or fixed: wait (the
+        planners escalate it), never simulate. The first time, the bot that would carry the
+        action reports the refusal (``report_call_rejected`` with the hash of the calls it would
+        run now), so its trail shows it; nothing else is written on chain and nothing counts."""
+        now = snap.now
+        await view.follow_live(record)
+        until = now + self._book.backoff(record)
+        waiting: ActionChanges = {
+            "attempts": record.attempts + 1,
+            "next_check_at": until,
+            "error_code": refusal.code,
+            "error_name": refusal.name,
+            "error_message": f"pre-flight: {refusal.reason}",
+        }
+        log.info("preflight_refused", abort=refusal.name, kind=refusal.kind)
+        bot = None
+        if record.action_id is not None and record.error_code != refusal.code and self._live:
+            async with self._route_lock:
+                bot = self._router.route(
+                    record.action_id, snap.bots, now=now, busy=set(), action_key=record.key
+                ).bot
+        operator = None if bot is None else self._operators.get(bot.operator)
+        if operator is not None and bot is not None:
+            execute_at = now + bot.timelock_secs
+            calls = recipe.calls(execute_at)
+            assert record.action_id is not None
+            digest = action_hash(
+                record.action_id, record.subject_id, [t.call for t in calls], execute_at
+            )
+            reported = await self._reported(
+                record,
+                operator,
+                digest,
+                refusal,
+                expect=ActionState.PLANNED,
+                changes=waiting,
+                now=now,
+            )
+            if reported:
+                return self._book.wait(record, until)
+        await self._book.update(record, now, **waiting)
+        return self._book.wait(record, until)
+
+    async def _refused_at_execution(
+        self, record: ActionRecord, view: StepView, now: int, refusal: Refusal
+    ) -> StepResult | None:
+        """A readable precondition fails when the fixed calls are due: report it under the
+        action's hash (once), then give the slot back without a failure — ``record_success``,
+        the action parked ``escalated`` and started again by the sweep once the chain allows it
+        (``escalations.py``) — or, with no slot held, start over later."""
+        assert record.action_hash is not None
+        log.info("preflight_refused", abort=refusal.name, kind=refusal.kind)
+        if record.operator is not None and record.action_id is not None and self._live:
+            tx = await view.tracked(record, TxPurpose.RECORD, REJECTION_CALL_INDEX)
+            if tx is not None and tx.state.live:
+                return self._book.soon(record)
+            if tx is None or tx.state is TxState.DROPPED:
+                operator = self.sequencer(record.operator)
+                reported = await self._reported(
+                    record,
+                    operator,
+                    record.action_hash,
+                    refusal,
+                    expect=ActionState.EXECUTING,
+                    changes={},
+                    now=now,
+                )
+                if reported:
+                    return self._book.soon(record)
+        if record.operator is not None and record.timelock_secs:
+            text = (
+                f"{record.key} refused by pre-flight when due: {refusal.reason}; reported with "
+                f"report_call_rejected, the pending slot of {record.operator} is cleared with "
+                f"record_success (not a failure) and the action starts again once the chain "
+                f"allows it (hash 0x{record.action_hash.hex()})"
+            )
+            await self._book.conclude(
+                record, now, Outcome.ESCALATED, code=refusal.code, name=refusal.name, incident=text
+            )
+            return None
+        changes = restart(
+            attempts=record.attempts + 1,
+            next_check_at=now + self._book.backoff(record),
+            error_code=refusal.code,
+            error_name=refusal.name,
+            error_message=f"pre-flight: {refusal.reason}",
+        )
+        await self._book.update(record, now, **changes)
+        return self._book.wait(record, now + self._book.backoff(record))
+
+    async def _reported(
+        self,
+        record: ActionRecord,
+        operator: Sequencer,
+        digest: bytes,
+        refusal: Refusal,
+        *,
+        expect: ActionState,
+        changes: ActionChanges,
+        now: int,
+    ) -> bool:
+        """Send ``report_call_rejected(action id, digest, abort code)`` by ``operator`` (simulated
+        first; journaled with ``changes``); False if the chain would refuse it (then nothing is
+        sent: the refusal still waits and is escalated)."""
+        assert record.action_id is not None
+        call = c.report_call_rejected(record.action_id, digest, refusal.code)
+        sim = await self._gateway.simulate(
+            call=call, sender=operator.signer, sequence_number=await operator.next_sequence()
+        )
+        if not sim.success:
+            log.warning("rejection_report_refused", operator=operator.address, abort=sim.vm_status)
+            return False
+        try:
+            await operator.send_many(
+                [(REJECTION_CALL_INDEX, call)],
+                action_key=record.key,
+                action_digest=digest,
+                purpose=TxPurpose.RECORD,
+                expect={expect},
+                chain_now=now,
+                **changes,
+            )
+        except SubmitWindowFull:
+            return False
+        log.info("call_rejection_reported", operator=operator.address, abort=refusal.name)
+        return True
+
     async def _record(self, record: ActionRecord, view: StepView) -> StepResult | None:
         assert record.outcome is not None and record.action_hash is not None
         assert record.action_id is not None and record.operator is not None
@@ -588,6 +737,7 @@ class ActionSteps:
         announce: c.Call | None,
         calls: tuple[TimedCall, ...],
         digest: bytes,
+        execute_at: int,
     ) -> StepResult:
         plan: list[WouldSend] = []
         if announce is not None and operator is not None:
@@ -602,7 +752,17 @@ class ActionSteps:
         await rehearse(self._gateway, plan, action_key=record.key, action_hash=digest)
         until = now + self._dry_recheck
         message = "dry-run: simulated and logged, nothing submitted"
-        await self._book.update(record, now, next_check_at=until, error_message=message)
+        note = None
+        if announce is not None and operator is not None and record.error_message != message:
+            text = (  # the first rehearsal of an announcement: the handbook logs every dry run
+                f"dry-run mode: would announce action {record.action_id} for {record.key}: hash "
+                f"0x{digest.hex()}, executes after {execute_at}, "
+                f"operator {operator.address}; nothing submitted"
+            )
+            note = self._book.incident(record, IncidentType.DRY_RUN, text)
+        await self._book.update(
+            record, now, next_check_at=until, error_message=message, incident=note
+        )
         return self._book.wait(record, until)
 
     @property

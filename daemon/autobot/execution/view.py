@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable
 
 from autobot.chain.gateway import ChainGateway
+from autobot.domain.actions import ActionKind
 from autobot.domain.bots import Bot
+from autobot.domain.features import FeatureSwitch
+from autobot.domain.payouts import VrfDepositStatus
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import UnusableAction
 from autobot.execution.outcomes import snapshot_scope
@@ -25,9 +28,15 @@ from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import recipe_from_json
 
-__all__ = ["NOW_REUSE_SECONDS", "StepView", "recipe_of"]
+__all__ = ["DEPOSIT_KINDS", "FEATURE_KINDS", "NOW_REUSE_SECONDS", "StepView", "recipe_of"]
 
 NOW_REUSE_SECONDS = 0.05
+DEPOSIT_KINDS = frozenset({ActionKind.DRAW, ActionKind.UNPAUSE})
+"""Kinds a step judges by the VRF deposit too: a draw request's pre-flight (paused requests),
+resuming requests (its goal)."""
+FEATURE_KINDS = frozenset({ActionKind.DRAW, ActionKind.SCHEDULE})
+"""Kinds whose calls check the package's DRAW feature (``request_draw_admin``,
+``schedule_manual_retry_admin``): a step reads the feature switch before it simulates them."""
 
 
 def recipe_of(record: ActionRecord) -> Recipe:
@@ -62,7 +71,8 @@ class StepView:
         """The chain at one time, for ``record``'s subject (fresh if asked or if we changed it).
 
         A fresh read asks only what a step judges by: chain time, the bots, and the subject (the
-        lottery's views its status can make non-default; a feed through the full snapshot).
+        lottery's views its status can make non-default; a feed through the full snapshot), plus
+        what the kind's pre-flight or goal reads (the deposit, the feature switch).
         """
         if self._snapshot is None or self._stale or fresh:
             lotteries, assets = snapshot_scope(record.kind, record.subject_id)
@@ -71,14 +81,41 @@ class StepView:
                     lottery_ids=lotteries, asset_ids=assets
                 )
             else:
-                now, bots, views = await asyncio.gather(
+                now, bots, views, deposit, features = await asyncio.gather(
                     self._gateway.chain_time(),
                     self._gateway.list_bots(),
                     self._gateway.lottery_views(lotteries, scoped=True),
+                    self._deposit(record),
+                    self._features(record),
                 )
-                self._snapshot = Snapshot(time=now, bots=bots, lotteries=views)
+                self._snapshot = Snapshot(
+                    time=now, bots=bots, lotteries=views, deposit=deposit, features=features
+                )
             self._stale = False
         return self._snapshot
+
+    async def _deposit(self, record: ActionRecord) -> VrfDepositStatus:
+        """The VRF deposit, for the kinds whose preconditions or goal read it (a draw request's
+        pre-flight, resuming requests); the default (not paused) for the rest."""
+        if record.kind in DEPOSIT_KINDS:
+            return await self._gateway.vrf_deposit_status()
+        return VrfDepositStatus()
+
+    async def _features(self, record: ActionRecord) -> FeatureSwitch:
+        """The feature switch, for the kinds whose calls check it (pre-flight); the default (no
+        switch, no check) for the rest."""
+        if record.kind in FEATURE_KINDS:
+            return await self._gateway.feature_switch()
+        return FeatureSwitch()
+
+    async def follow_live(self, record: ActionRecord) -> None:
+        """Follow every live transaction of the action, of any attempt (no waiting): a refusal
+        reported before the action had a hash of its own is followed here."""
+        live = [t for t in await self._journal.transactions(record.key) if t.state.live]
+        for tx in live:
+            followed = await self._sequencer(tx.sender).follow(tx)
+            if followed.state.consumed:
+                self._stale = True
 
     async def bot(self, record: ActionRecord, operator: str) -> Bot | None:
         """The operator's bot: from the current snapshot, else read alone (guards only)."""

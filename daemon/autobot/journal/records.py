@@ -116,6 +116,7 @@ class RequestKind(enum.StrEnum):
     CLAMP = ActionKind.CLAMP.value  # subject: asset id (``autobot feed clear-clamp``)
     REFUND = ActionKind.REFUND.value  # subject: lottery id
     ROTATE = ActionKind.ROTATE.value  # subject: operator address or name; params: the new settings
+    UNPAUSE = ActionKind.UNPAUSE.value  # subject: "0" (the VRF deposit) (``autobot vrf resume``)
     CLEANUP = ActionKind.CLEANUP.value  # subject: "0" (``autobot roles cleanup``)
     RETRY = "retry"  # subject: action key (a parked or failed action)
     PARK = "park"  # subject: action key
@@ -131,12 +132,14 @@ _ACTION_KIND_VALUES = frozenset(k.value for k in ActionKind)
 
 class IncidentType(enum.StrEnum):
     """The incident log's event types autobot writes: the handbook's words (docs/decisions.md
-    §13: data, not prose, hence the Russian one)."""
+    §13: data, not prose, hence the Russian ones). The handbook also has ``Релиз`` and
+    ``Backfill``, which only people write (``journal.incident_log.HANDBOOK_TYPES``)."""
 
-    DRY_RUN = "Dry-run"  # an announcement landed (announce_dry_run)
-    INCIDENT = "Инцидент"  # a failure, a parked action, an escalation, an orphan slot
-    CANCELLATION = "Cancellation"  # cancel_lottery_admin executed
-    REFUND = "Refund"  # a refund batch or the archive executed
+    DRY_RUN = "Dry-run"  # an announcement landed (announce_dry_run), or dry-run mode's rehearsal
+    INCIDENT = "Инцидент"  # a failure, a parked action, an escalation, an orphan slot, a fallback
+    CANCELLATION = "Cancellation"  # a cancellation (cancel_lottery_admin, the VRF exhaustion
+    # path) and its refund: every refund batch and the archive
+    VRF_TOP_UP = "VRF-пополнение"  # VRF requests resumed (resume_requests, or a healthy snapshot)
 
 
 class RequestState(enum.StrEnum):

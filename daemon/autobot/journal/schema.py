@@ -202,15 +202,34 @@ CREATE TABLE event_counts (
 );
 """
 
+_REQUESTS_V4 = _REQUESTS_V2.replace(
+    "CREATE TABLE requests_v2 ", "CREATE TABLE requests_v4 "
+).replace("'rotate')", "'rotate', 'unpause')")
+
+_V4 = f"""
+-- Operator requests to resume VRF requests (``autobot vrf resume``: kind ``unpause``, action 5).
+-- The CHECK constraint cannot be altered: the table is copied again, as in schema 2.
+{_REQUESTS_V4}
+INSERT INTO requests_v4 (id, kind, subject, params, requested_by, requested_wall, state,
+        handled_wall, result)
+    SELECT id, kind, subject, params, requested_by, requested_wall, state, handled_wall, result
+    FROM requests;
+DELETE FROM sqlite_sequence WHERE name = 'requests_v4';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'requests_v4', seq FROM sqlite_sequence
+    WHERE name = 'requests';
+DROP TABLE requests;
+ALTER TABLE requests_v4 RENAME TO requests;
+CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
+"""
+
 _REQUESTS_CLEANUP = _REQUESTS_V2.replace(
     "CREATE TABLE requests_v2 ", "CREATE TABLE requests_cleanup "
 ).replace("'rotate')", "'rotate', 'unpause', 'cleanup')")
 
-_V4 = f"""
+_V5 = f"""
 -- Operator requests to remove expired partner and premium caps (``autobot roles cleanup``: kind
--- ``cleanup``, ``roles::cleanup_expired_admin``); ``unpause`` is allowed too (``autobot vrf
--- resume``, built beside this). The CHECK constraint cannot be altered: the table is copied
--- again, as in schema 2.
+-- ``cleanup``, ``roles::cleanup_expired_admin``). The CHECK constraint cannot be altered: the
+-- table is copied again, as in schema 2.
 {_REQUESTS_CLEANUP}
 INSERT INTO requests_cleanup (id, kind, subject, params, requested_by, requested_wall, state,
         handled_wall, result)
@@ -224,7 +243,7 @@ ALTER TABLE requests_cleanup RENAME TO requests;
 CREATE INDEX requests_pending ON requests (id) WHERE state = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

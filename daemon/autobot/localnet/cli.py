@@ -7,6 +7,10 @@ Exit codes: 0 after SIGINT/SIGTERM, 2 for bad arguments (a non-loopback ``--host
 ``--faults SPEC`` (JSON text or a file; format in ``autobot.localnet.faults``) injects faults into
 the ``/rpc/`` routes from the start; ``POST /localnet/v1/faults`` replaces the spec while running.
 
+``--vrf-retry`` defaults to the scenario's variant (``strict`` for ``ops``, ``intent`` otherwise),
+and ``--write-config`` writes the daemon config the scenario is meant for (``ops``: a stuck draw
+waits for a person, ``cancel_on_vrf_failure = false``).
+
 ``--views published|patched`` (``autobot.localnet.view_mode``): whether ``/rpc/v3/view`` runs only
 the package's ``#[view]`` functions, like a node, or every reader the model implements.
 """
@@ -27,7 +31,7 @@ from autobot.localnet.config_writer import write_daemon_config
 from autobot.localnet.faults import load_fault_spec
 from autobot.localnet.info import LocalnetInfo
 from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions, is_loopback
-from autobot.localnet.scenario import BUILT_IN
+from autobot.localnet.scenario import BUILT_IN, scenario_defaults
 from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
 __all__ = ["localnet_command", "options_from_args"]
@@ -55,7 +59,7 @@ def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
         scenario=args.scenario,
         time_scale=args.time_scale,
         state_dir=Path(args.state_dir) if args.state_dir else None,
-        vrf_retry=args.vrf_retry,
+        vrf_retry=args.vrf_retry or scenario_defaults(args.scenario).vrf_retry,
         block_interval_ms=args.block_interval_ms,
         allow_remote=args.allow_remote,
         faults=faults,
@@ -95,7 +99,16 @@ async def _serve(options: LocalnetOptions, write_config: str | None) -> int:
     try:
         async with Localnet.start(options) as net:
             info = net.info
-            written = write_daemon_config(Path(write_config), info) if write_config else []
+            defaults = scenario_defaults(options.scenario)
+            written = (
+                write_daemon_config(
+                    Path(write_config),
+                    info,
+                    cancel_on_vrf_failure=defaults.cancel_on_vrf_failure,
+                )
+                if write_config
+                else []
+            )
             print(_banner(info, state_dir=net.state_dir, written=written), flush=True)
             if options.faults is not None and options.faults.enabled:
                 log.warning("localnet_faults_injected", spec=options.faults.to_json())

@@ -36,15 +36,18 @@ def write_daemon_config(
     *,
     listen: str = "127.0.0.1:9464",
     journal: Path | None = None,
+    cancel_on_vrf_failure: bool = True,
 ) -> list[Path]:
     """Write the config and its key files; returns every path written (config first).
 
     The config runs **live** with the demo-friendly values the engine issue asks for: feeds put
-    in fallback when stale, VRF failures cancelled, and timings scaled to the localnet's
+    in fallback when stale, VRF failures cancelled (``cancel_on_vrf_failure``: the ``ops``
+    scenario leaves a stuck draw to a person), and timings scaled to the localnet's
     ``time_scale`` so a demo at time-scale 60 finishes within minutes: a sweep every chain minute
     (at most every 2 wall seconds) and a VRF deadline of 30 chain minutes. ``[chain] reads``
     follows the package the localnet serves: ``storage`` for the package as published,
     ``views`` for ``--views patched`` (a package redeployed with ``#[view]`` on its readers).
+    The incident log is kept in the handbook's file beside the config (``incident_log.md``).
     """
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,8 +94,11 @@ mode = "live"
 fallback_on_stale = true
 
 [draws]
-cancel_on_vrf_failure = true
+cancel_on_vrf_failure = {"true" if cancel_on_vrf_failure else "false"}
 vrf_deadline_seconds = 1800
+
+[incidents]
+log_path = "incident_log.md"
 """
     path.write_text(text)
     return [path, admin_key, *operator_keys.values()]

@@ -1,6 +1,6 @@
 """Genesis of a fresh localnet: block 0 at the host's wall clock, the package seeded by a scenario.
 
-``--scenario`` (``demo``, ``empty`` or a TOML file, see ``autobot.localnet.scenario``) seeds only
+``--scenario`` (``demo``, ``ops``, ``empty`` or a TOML file, see ``autobot.localnet.scenario``) seeds only
 an EMPTY state directory; a restarted localnet keeps its chain and ignores it. The events of the
 entry functions the scenario ran are recorded in block 0 under one genesis transaction
 (``txn_type: "automated"``, sender the admin), so event readers see the seeded history.
@@ -48,6 +48,7 @@ def _oracle_settings(info: ScenarioInfo) -> OracleSettings:
         lotteries={k: v for k, v in info.oracle.callbacks.items() if v != CallbackRule()},
         pusher_assets=info.oracle.pusher_assets,
         push_interval_seconds=info.oracle.push_interval_seconds,
+        script=info.oracle.script,
     )
 
 

@@ -1,4 +1,4 @@
-"""The localnet's own actors: the dVRF oracle and the demo's price pusher.
+"""The localnet's own actors: the dVRF oracle, the demo's price pusher and a scenario's script.
 
 Both act through SYSTEM transactions (docs/decisions.md §11): the node gives each a hash, runs it in a
 block and records its events like any transaction, but no account's sequence number is used, so
@@ -21,6 +21,11 @@ sends ``price_feed::update_price`` (admin signer, system transaction) for each a
 whose feed is not in fallback, with a small deterministic move well under the
 feed's clamp threshold (a clamped feed keeps receiving such updates, as from a real provider: the
 clamp stays active until someone clears it). Feeds in fallback are left alone.
+
+Script: a scenario's admin calls at chain times (``ScriptStep``: another admin tool's work in the
+story, e.g. the ``ops`` scenario turning the DRAW feature on or changing the deposit's floor), each
+sent once, in order, as a system transaction signed by the admin in the first block at or after
+its time; an argument ``SCRIPT_NOW`` becomes that block's chain time.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Protocol
 import structlog
 
 from autobot.localnet.model import ModelAbort, VrfRequest
-from autobot.localnet.scenario import CallbackMode, CallbackRule
+from autobot.localnet.scenario import SCRIPT_NOW, CallbackMode, CallbackRule, ScriptStep
 
 __all__ = [
     "DVRF_ADDRESS",
@@ -54,6 +59,7 @@ class OracleSettings:
     lotteries: Mapping[int, CallbackRule] = field(default_factory=dict)
     pusher_assets: tuple[int, ...] = ()
     push_interval_seconds: int = 60
+    script: tuple[ScriptStep, ...] = ()  # chain times
 
     def callbacks_for(self, lottery_id: int) -> CallbackRule:
         return self.lotteries.get(lottery_id, CallbackRule())
@@ -67,13 +73,20 @@ class OracleSettings:
             },
             "pusher_assets": list(self.pusher_assets),
             "push_interval_seconds": self.push_interval_seconds,
+            "script": [
+                {"at": s.at, "module": s.module, "function": s.function, "args": list(s.args)}
+                for s in self.script
+            ],
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> OracleSettings:
         lotteries = data.get("lotteries", {})
         assets = data.get("pusher_assets", [])
-        if not isinstance(lotteries, Mapping) or not isinstance(assets, list):
+        script = data.get("script", [])
+        if not (
+            isinstance(lotteries, Mapping) and isinstance(assets, list) and isinstance(script, list)
+        ):
             raise ValueError("malformed oracle settings")
         return cls(
             callback_delay_seconds=int(str(data.get("callback_delay_seconds", 30))),
@@ -83,6 +96,15 @@ class OracleSettings:
             },
             pusher_assets=tuple(int(a) for a in assets),
             push_interval_seconds=int(str(data.get("push_interval_seconds", 60))),
+            script=tuple(
+                ScriptStep(
+                    at=int(step["at"]),
+                    module=str(step["module"]),
+                    function=str(step["function"]),
+                    args=tuple(int(a) for a in step["args"]),
+                )
+                for step in script
+            ),
         )
 
 
@@ -90,7 +112,7 @@ class OracleSettings:
 class SystemCall:
     """An entry-function call the node runs as a system transaction."""
 
-    actor: str  # "dvrf_oracle" | "price_pusher" | "buyer" | "treasury"
+    actor: str  # "dvrf_oracle" | "price_pusher" | "buyer" | "treasury" | "scenario_script"
     sender: str  # shown in the transaction header; no sequence number is used
     module: str
     function: str
@@ -122,6 +144,7 @@ class Oracle:
         self._seen_up_to = 0  # dVRF nonces are 1, 2, 3, ...: every nonce up to this was seen
         self._requests: dict[int, int] = {}  # lottery id -> requests seen
         self._pushes: dict[int, int] = {}  # asset id -> pushes sent
+        self._script_sent = 0  # the script's steps sent so far (in order)
         if state:
             self._load(state)
 
@@ -134,6 +157,7 @@ class Oracle:
             "seen_up_to": self._seen_up_to,
             "requests": {str(k): v for k, v in self._requests.items()},
             "pushes": {str(k): v for k, v in self._pushes.items()},
+            "script_sent": self._script_sent,
         }
 
     def _load(self, state: Mapping[str, object]) -> None:
@@ -150,6 +174,7 @@ class Oracle:
         self._seen_up_to = int(str(state.get("seen_up_to", 0)))
         self._requests = {int(k): int(v) for k, v in requests.items()}
         self._pushes = {int(k): int(v) for k, v in pushes.items()}
+        self._script_sent = int(str(state.get("script_sent", 0)))
 
     @classmethod
     def restore(cls, *, state: Mapping[str, object], admin_address: str) -> Oracle:
@@ -217,6 +242,20 @@ class Oracle:
             call = self._push(asset_id, now_s, model)
             if call is not None:
                 calls.append(call)
+        script = self.settings.script
+        while self._script_sent < len(script) and script[self._script_sent].at <= now_s:
+            step = script[self._script_sent]
+            self._script_sent += 1
+            calls.append(
+                SystemCall(
+                    actor="scenario_script",
+                    sender=self._admin,
+                    module=step.module,
+                    function=step.function,
+                    signers=(self._admin,),
+                    args=tuple(now_s if a == SCRIPT_NOW else a for a in step.args),
+                )
+            )
         return calls
 
     def settled(self, call: SystemCall, *, success: bool, model: OracleModel) -> bool:

@@ -24,6 +24,7 @@ from autobot.planning.recipes import (
     ComputeWinners,
     RefundPlan,
     RequestDraw,
+    ResumeRequests,
     RotateBot,
     ScheduleManualRetry,
     SetFallback,
@@ -37,6 +38,7 @@ from autobot.planning.requests import (
     RefundRequest,
     Rejected,
     RotateRequest,
+    UnpauseRequest,
 )
 
 __all__ = [
@@ -61,11 +63,13 @@ __all__ = [
     "RefundRequest",
     "Rejected",
     "RequestDraw",
+    "ResumeRequests",
     "RotateBot",
     "RotateRequest",
     "ScheduleManualRetry",
     "SetFallback",
     "TimedCall",
+    "UnpauseRequest",
     "plan_all",
     "recipe_from_json",
 ]

@@ -2,8 +2,8 @@
 
 Per lottery, by status (§2.2-§2.5, docs/decisions.md §1, §9):
 
-* **CLOSING** with tickets and the deposit not paused: ``request_draw_admin`` (key
-  ``draw:<id>:<attempt + 1>``). No tickets or a paused deposit: an escalation, no action.
+* **CLOSING** with tickets: ``request_draw_admin`` (key ``draw:<id>:<attempt + 1>``). No
+  tickets: an escalation, no action.
 * **DRAW_REQUESTED**, VRF REQUESTED without a callback:
 
   - the chain answered ``E_VRF_PENDING`` to a retry (strict contract, ``ctx.escalated_draws``):
@@ -19,6 +19,12 @@ Per lottery, by status (§2.2-§2.5, docs/decisions.md §1, §9):
   - otherwise, once ``retry_after_ts`` has passed: request again.
 * **DRAWN**: ``compute_winners_admin`` in ``ceil(remaining / winners_batch_limit)`` batches, one
   action (key ``winners:<id>:<next_winner_batch_no>``).
+
+**Pre-flight** (``planning/preconditions.py``): a request or a manual schedule that is due but
+whose readable preconditions do not hold — the DRAW feature off, the deposit's requests paused —
+is not planned: each refusal is an escalation of its lottery (``draw_feature_disabled``,
+``vrf_requests_paused``), and the draw is planned once they hold again (the sweep reads the switch
+and the deposit every time). Never a simulation that would abort, never a bot failure.
 
 A lottery with an open cancel action gets nothing else.
 """
@@ -37,6 +43,12 @@ from autobot.planning.plan import (
     PlanContext,
     PlannedAction,
     Recipe,
+)
+from autobot.planning.preconditions import (
+    E_VRF_REQUESTS_PAUSED,
+    Refusal,
+    draw_request_refusals,
+    manual_schedule_refusals,
 )
 from autobot.planning.recipes import Cancel, ComputeWinners, RequestDraw, ScheduleManualRetry
 
@@ -102,10 +114,20 @@ class _Policy:
             Escalation(kind=kind, subject=view.lottery_id, reason=reason, since=since)
         )
 
+    def _refused(self, view: LotteryView, refusals: tuple[Refusal, ...]) -> bool:
+        """Escalate every refusal of a due call (pre-flight); True if there was one."""
+        for refusal in refusals:
+            paused = refusal.code == E_VRF_REQUESTS_PAUSED
+            since = self.snapshot.deposit.paused_since_ts if paused else 0
+            self._escalate(refusal.kind, view, refusal.reason, since=since)
+        return bool(refusals)
+
     def _drawing(self, lottery_id: int) -> bool:
         return self.ctx.is_open(DRAW, lottery_id) or self.ctx.is_open(SCHEDULE, lottery_id)
 
     def _request(self, view: LotteryView, reason: str) -> None:
+        if self._refused(view, draw_request_refusals(self.snapshot)):
+            return
         attempt = view.vrf.attempt
         recipe = RequestDraw(
             lottery_id=view.lottery_id,
@@ -123,14 +145,6 @@ class _Policy:
             return
         if view.tickets_sold == 0:
             self._escalate("closing_without_tickets", view, "CLOSING with no tickets sold")
-            return
-        if self.snapshot.deposit.requests_paused:
-            self._escalate(
-                "vrf_requests_paused",
-                view,
-                "VRF deposit paused: draw waits for resume_requests",
-                since=self.snapshot.deposit.paused_since_ts,
-            )
             return
         vrf = view.vrf
         if vrf.retry_after_ts > self.now:
@@ -193,6 +207,8 @@ class _Policy:
         due = vrf.last_request_ts + delay
         if self.now < due:
             self.wake_at.append(due)
+            return
+        if self._refused(view, manual_schedule_refusals(self.snapshot)):
             return
         recipe = ScheduleManualRetry(lottery_id=view.lottery_id, attempt=vrf.attempt)
         self._add(

@@ -26,6 +26,7 @@ kind           subject      round
 ``fallback``   asset id     the feed's ``last_updated_ts`` (one episode per accepted price)
 ``clamp``      asset id     the operator request id
 ``rotate``     operator     the operator request id (subject is the 0x address)
+``unpause``    deposit      the operator request id (subject always 0: the one VRF deposit)
 ``cleanup``    0            the operator request id (the role store as a whole)
 =============  ===========  ===============================================================
 
@@ -45,6 +46,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from autobot.domain.actions import ACTION_KINDS, ActionId, ActionKey, ActionKind
 from autobot.domain.calls import Call
 from autobot.domain.snapshot import Snapshot
+from autobot.planning.preconditions import Refusal
 
 __all__ = [
     "ACTION_KINDS",
@@ -104,6 +106,11 @@ class Recipe(abc.ABC):
     def call_count(self) -> int:
         """How many calls ``calls()`` returns (one, unless the recipe batches)."""
         return 1
+
+    def refusals(self, snapshot: Snapshot) -> tuple[Refusal, ...]:
+        """The readable preconditions of the calls that do not hold now (pre-flight,
+        ``planning/preconditions.py``): the action waits instead of simulating. None by default."""
+        return ()
 
     def calls_done(self, snapshot: Snapshot) -> int:
         """How many leading calls the chain already shows as applied (resume after a crash).
@@ -198,7 +205,8 @@ class Escalation:
     """Something a person must look at (metric + incident); no action is planned for it.
 
     ``kind`` is a bounded label (``vrf_pending``, ``vrf_manual_unscheduled``, ``vrf_exhausted``,
-    ``closing_without_tickets``, ``refund_budget``, ``refund_cap_missing``, ``refund_cap_nonce``,
+    ``closing_without_tickets``, ``vrf_requests_paused``, ``draw_feature_disabled``,
+    ``auto_close_disabled``, ``refund_budget``, ``refund_cap_missing``, ``refund_cap_nonce``,
     ``bot_unavailable``); ``subject`` is the lottery id, asset id or operator address.
     """
 

@@ -17,6 +17,11 @@ from autobot.domain.draws import VrfStatus
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.planning.plan import Recipe, TimedCall
+from autobot.planning.preconditions import (
+    Refusal,
+    draw_request_refusals,
+    manual_schedule_refusals,
+)
 
 __all__ = [
     "RECIPE_TYPES",
@@ -27,6 +32,7 @@ __all__ = [
     "ComputeWinners",
     "RefundPlan",
     "RequestDraw",
+    "ResumeRequests",
     "RotateBot",
     "ScheduleManualRetry",
     "SetFallback",
@@ -95,6 +101,9 @@ class RequestDraw(Recipe):
             VrfStatus.FAILED,
         )
 
+    def refusals(self, snapshot: Snapshot) -> tuple[Refusal, ...]:
+        return draw_request_refusals(snapshot)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleManualRetry(Recipe):
@@ -121,6 +130,9 @@ class ScheduleManualRetry(Recipe):
         vrf = view.vrf
         moved = vrf.attempt != self.attempt or vrf.status != VrfStatus.REQUESTED
         return moved or vrf.retry_after_ts > 0
+
+    def refusals(self, snapshot: Snapshot) -> tuple[Refusal, ...]:
+        return manual_schedule_refusals(snapshot)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -326,6 +338,21 @@ class RotateBot(Recipe):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeRequests(Recipe):
+    """``vrf_deposit::resume_requests(execute_at)``: VRF requests paused by the deposit guard run
+    again (action 5, sensitive: operator request only, ``autobot vrf resume``; the request is
+    refused while the deposit is short, ``planning/requests.py``). The goal: not paused."""
+
+    KIND: ClassVar[ActionKind] = ActionKind.UNPAUSE
+
+    def calls(self, execute_at: int) -> tuple[TimedCall, ...]:
+        return (TimedCall(call=c.resume_requests(execute_at), not_before=execute_at),)
+
+    def goal_reached(self, snapshot: Snapshot) -> bool:
+        return not snapshot.deposit.requests_paused
+
+
 RECIPE_TYPES: Mapping[str, type[Recipe]] = {
     cls.KIND.value: cls
     for cls in (
@@ -338,6 +365,7 @@ RECIPE_TYPES: Mapping[str, type[Recipe]] = {
         SetFallback,
         ClearClamp,
         RotateBot,
+        ResumeRequests,
         CleanupRoles,
     )
 }

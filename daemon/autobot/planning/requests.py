@@ -18,11 +18,17 @@ rotate          operator registered; resulting policy       ``RotateBot`` (``rot
                 valid (non-empty ids, max_failures > 0,
                 expiry in the future, 5/6/7 need >= 900 s,
                 a locked-out bot needs max > failures)
+unpause         VRF requests paused, the deposit's stored   ``ResumeRequests``
+                balances healthy (effective balance at or   (``unpause:0:<req>``; action 5,
+                above the required minimum and the floor),  sensitive: a bot with a
+                no resume already in progress               timelock >= 900 s announces it)
 cleanup         no cleanup already open                     ``CleanupRoles`` (``cleanup:0:<req>``)
 ==============  ==========================================  ================================
 
 A rotation keeps the bot's current value for every field the request leaves unset;
-``expires_in`` is seconds from the snapshot's chain time.
+``expires_in`` is seconds from the snapshot's chain time. Resuming while the deposit is short would
+only last until the next snapshot pauses requests again (docs/package.md §2.7): the request is
+refused with the shortfall and what the runbook asks (top up to ``required_minimum x 1.2``).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from autobot.domain.feeds import PriceFeed
 from autobot.domain.snapshot import Snapshot
 from autobot.domain.values import MAX_U8, normalise_address
 from autobot.planning.plan import ActionKey, Escalation, PlanContext, PlannedAction, Recipe
-from autobot.planning.recipes import Cancel, CleanupRoles, ClearClamp, RotateBot
+from autobot.planning.recipes import Cancel, CleanupRoles, ClearClamp, ResumeRequests, RotateBot
 from autobot.planning.refunds import plan_refund
 
 __all__ = [
@@ -48,6 +54,7 @@ __all__ = [
     "Rejected",
     "RequestOutcome",
     "RotateRequest",
+    "UnpauseRequest",
     "decide",
     "plan",
     "request_from_journal",
@@ -89,6 +96,13 @@ class RotateRequest:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnpauseRequest:
+    """``vrf_deposit::resume_requests``: VRF requests run again (``autobot vrf resume``)."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CleanupRequest:
     """``autobot roles cleanup``: run ``roles::cleanup_expired_admin`` as the admin."""
 
@@ -96,7 +110,12 @@ class CleanupRequest:
 
 
 type OperatorRequest = (
-    CancelRequest | ClearClampRequest | RefundRequest | RotateRequest | CleanupRequest
+    CancelRequest
+    | ClearClampRequest
+    | RefundRequest
+    | RotateRequest
+    | UnpauseRequest
+    | CleanupRequest
 )
 
 
@@ -156,6 +175,8 @@ def request_from_journal(
                 allowed_actions=None if allowed is None else tuple(int(a) for a in allowed),
                 cron_spec=None if cron is None else str(cron),
             )
+        case ActionKind.UNPAUSE:
+            return UnpauseRequest(request_id=request_id)
     return None
 
 
@@ -274,6 +295,29 @@ def _rotate(req: RotateRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
     return _action(key, recipe, req.request_id, why, snapshot.now)
 
 
+def _unpause(req: UnpauseRequest, snapshot: Snapshot, ctx: PlanContext) -> PlannedAction | str:
+    deposit = snapshot.deposit
+    if not deposit.requests_paused:
+        return "VRF requests are not paused: there is nothing to resume"
+    if ctx.is_open(ActionKind.UNPAUSE, 0):
+        return "resuming VRF requests is already in progress"
+    short = deposit.shortfall
+    if short is not None:
+        target = deposit.suggested_top_up + deposit.effective_balance
+        return (
+            f"the VRF deposit is still short: {short}; resuming now would last only until the "
+            f"next snapshot pauses requests again. Top up the dVRF deposit to at least "
+            f"{max(target, deposit.effective_floor)} (required_minimum x 1.2, and no less than the "
+            "floor) and record a snapshot: a healthy snapshot resumes requests by itself"
+        )
+    why = (
+        f"operator request {req.request_id}: resume VRF requests paused since "
+        f"{deposit.paused_since_ts} (effective balance {deposit.effective_balance})"
+    )
+    key = ActionKey(ActionKind.UNPAUSE, 0, req.request_id)
+    return _action(key, ResumeRequests(), req.request_id, why, snapshot.now)
+
+
 def decide(snapshot: Snapshot, ctx: PlanContext) -> RequestOutcome:
     """Every journaled request in order; a request planned earlier in the pass blocks a duplicate."""
     actions: list[PlannedAction] = []
@@ -290,6 +334,8 @@ def decide(snapshot: Snapshot, ctx: PlanContext) -> RequestOutcome:
                 result = _refund(req, snapshot, local)
             case RotateRequest():
                 result = _rotate(req, snapshot, local)
+            case UnpauseRequest():
+                result = _unpause(req, snapshot, local)
             case CleanupRequest():
                 result = _cleanup(req, snapshot, local)
         if isinstance(result, str):

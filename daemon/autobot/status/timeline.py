@@ -136,14 +136,18 @@ def _public(incident: Incident) -> tuple[str, str]:
                 f"Automation announced {_work(kind, subject)} on chain; "
                 "it runs once the bot's timelock has passed.",
             )
-        case "Cancellation":
-            what = f"Lottery {subject}" if kind and subject else "A lottery"
-            return "cancellation", f"{what} was cancelled; its tickets will be refunded."
-        case "Refund":
+        case "Cancellation" | "Refund":  # refunds belong to the cancellation ("Refund": older)
             what = f"lottery {subject}" if kind and subject else "a lottery"
             if "archive_canceled_lottery_admin" in incident.description:
                 return "refund", f"Every ticket of {what} is refunded; the lottery is archived."
-            return "refund", f"A refund batch of {what} was paid."
+            if "force_refund_batch_admin" in incident.description:
+                return "refund", f"A refund batch of {what} was paid."
+            return (
+                "cancellation",
+                f"{what.capitalize()} was cancelled; its tickets will be refunded.",
+            )
+        case "VRF-пополнение":
+            return "other", "VRF requests were resumed: draws can be requested again."
         case "Инцидент" | "Incident":
             if parsed is None:
                 return "attention", _escalation(incident.description)

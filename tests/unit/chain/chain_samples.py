@@ -188,6 +188,7 @@ VIEWS: dict[tuple[str, str], Any] = {
     ("payouts", "winner_progress"): WINNERS,
     ("price_feed", "get_price_view"): FEED,
     ("roles", "payout_batch_cap_view"): CAP,
+    ("feature_switch", "is_enabled"): True,  # every id: force_enable_devnet
 }
 
 

@@ -163,6 +163,7 @@ DECODERS: dict[tuple[str, str], Any] = {
     ("payouts", "winner_progress"): views.decode_winner_progress,
     ("price_feed", "get_price_view"): views.decode_price_feed,
     ("roles", "payout_batch_cap_view"): views.decode_cap,
+    ("feature_switch", "is_enabled"): views.decode_flag,
 }
 
 

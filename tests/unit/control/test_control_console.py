@@ -10,10 +10,11 @@ import pytest
 
 from autobot.control.actions import _states
 from autobot.control.console import CommandError, plain, relative, span, utc
-from autobot.control.incidents import MARKDOWN_HEADER, render_incidents
+from autobot.control.incidents import render_incidents
 from autobot.control.requests import _rotate_params
 from autobot.domain.bots import Bot
-from autobot.journal.records import ActionState
+from autobot.journal.incident_log import HEADER_LINE
+from autobot.journal.records import ActionState, Incident
 
 BOT = Bot(
     operator="0x" + "1" * 64,
@@ -26,13 +27,13 @@ BOT = Bot(
 )
 
 
-def incident(n: int, description: str, **kw: Any) -> dict[str, Any]:
-    row = {
+def incident(n: int, description: str, **kw: Any) -> Incident:
+    row: dict[str, Any] = {
         "id": n, "at_utc": f"2025-01-0{n} 12:00", "wall": float(n), "type": "Dry-run",
         "description": description, "responsible": "autobot", "links": "",
         "action_key": None, "action_hash": None, "tx_hash": None,
     }  # fmt: skip
-    return row | kw
+    return Incident(**(row | kw))
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,7 @@ def test_domain_values_become_json_with_hex_bytes() -> None:
     json.dumps(value)
 
 
-def test_markdown_is_the_handbooks_table_newest_first_with_escaped_pipes() -> None:
+def test_markdown_is_the_handbooks_table_with_escaped_pipes_and_the_tx_as_link() -> None:
     rows = [
         incident(2, "lottery 3 | reason 1", type="Cancellation", links="a|b"),
         incident(
@@ -67,21 +68,28 @@ def test_markdown_is_the_handbooks_table_newest_first_with_escaped_pipes() -> No
         ),
     ]
     lines = render_incidents(rows, fmt="markdown").splitlines()
-    assert lines[0] == MARKDOWN_HEADER
+    assert lines[0] == HEADER_LINE
     assert lines[2] == (
         "| 2025-01-02 12:00 | Cancellation | lottery 3 \\| reason 1 | autobot | a\\|b |"
     )
     assert lines[3] == (
-        "| 2025-01-01 12:00 | Dry-run | announced refund (action refund:4:1, tx 0xcd, "
-        "action hash 0xab) | autobot |  |"
+        "| 2025-01-01 12:00 | Dry-run | announced refund (action refund:4:1, hash 0xab) "
+        "| autobot | 0xcd |"
     )
 
 
-def test_a_description_that_names_its_tx_is_not_repeated() -> None:
+def test_older_journals_types_are_shown_as_the_handbook_names_them() -> None:
+    rows = [incident(2, "refund batch", type="Refund"), incident(1, "parked", type="Incident")]
+    lines = render_incidents(rows, fmt="markdown").splitlines()
+    assert "| Cancellation | refund batch |" in lines[2]
+    assert "| Инцидент | parked |" in lines[3]
+
+
+def test_text_and_json_formats() -> None:
     row = incident(1, "announced with tx 0xcd", tx_hash="0xcd")
-    assert "(tx" not in render_incidents([row], fmt="text")
+    assert render_incidents([row], fmt="text").endswith("— autobot  0xcd")
     assert render_incidents([], fmt="text") == "no incidents"
-    assert json.loads(render_incidents([row], fmt="json")) == [row]
+    assert json.loads(render_incidents([row], fmt="json"))[0]["tx_hash"] == "0xcd"
 
 
 def test_state_filters_take_names_and_open() -> None:

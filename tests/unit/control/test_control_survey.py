@@ -107,7 +107,7 @@ async def test_the_plan_context_carries_config_and_journal_knowledge(tmp_path: P
             )  # fmt: skip
         await journal.update_action(
             "draw:2:1", expect={ActionState.PLANNED}, chain_now=2, state=ActionState.PARKED,
-            outcome=Outcome.ESCALATED,
+            outcome=Outcome.ESCALATED, error_code=0x1701, error_name="E_VRF_PENDING",
         )  # fmt: skip
         await journal.update_action(
             "fallback:3:100", expect={ActionState.PLANNED}, chain_now=2, state=ActionState.DONE

@@ -9,6 +9,7 @@ from execution_fakes import OPERATOR_A, OPERATOR_B, Abort, Rig, arg, lottery
 from prometheus_client import CollectorRegistry
 
 from autobot.domain.calls import Call
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.refunds import RefundProgress
@@ -193,6 +194,30 @@ async def test_a_not_yet_abort_waits_and_tries_again(rig: Rig) -> None:
     assert rig.chain.executed("automation::record_failure") == []
 
 
+async def test_a_disabled_draw_feature_is_read_before_simulating_and_never_a_failure(
+    rig: Rig,
+) -> None:
+    # given: lottery 1's retry is due, B (timelock 0) carries draws, the DRAW feature is off
+    rig.chain.add_bot(B, timelock_secs=0)
+    rig.chain.state.lotteries[1] = lottery(1, status=LotteryStatus.DRAW_REQUESTED)
+    rig.chain.state.features = FeatureSwitch(initialized=True, modes={1: 1, 2: 1, 3: 0, 4: 1})
+    await rig.executor.accept(planned(draw_recipe(), "draw:1:2"), chain_now=NOW)
+    # when the executor takes the action twice
+    first = await rig.executor.advance(ActionKey.parse("draw:1:2"))
+    rig.chain.advance(60)
+    second = await rig.executor.advance(ActionKey.parse("draw:1:2"))
+    # then the draw was never simulated, B reported the refusal once and nothing counted
+    assert (first.state, second.state) == (ActionState.PLANNED, ActionState.PLANNED)
+    simulated = {(c.module, c.function) for c in rig.chain.simulated}
+    assert ("draw", "request_draw_admin") not in simulated
+    [reported] = rig.chain.executed("automation::report_call_rejected")
+    assert (arg(reported.call, 0), arg(reported.call, 2)) == (2, 0x1403)
+    assert rig.chain.executed("automation::record_failure") == []
+    assert rig.chain.state.bots[B].failure_count == 0
+    action = await rig.journal.get_action("draw:1:2")
+    assert action is not None and action.error_name == "E_FEATURE_DISABLED"
+
+
 async def test_a_strict_vrf_refusal_escalates_clears_the_slot_and_is_no_bot_failure(
     rig: Rig,
 ) -> None:
@@ -289,7 +314,7 @@ async def test_a_refund_plan_runs_every_batch_and_the_archive_under_one_announce
     assert len(rig.chain.executed("automation::announce_dry_run")) == 1
     assert len(rig.chain.executed("automation::record_success")) == 1
     kinds = [i.type for i in await rig.journal.incidents()]
-    assert kinds.count("Refund") == 3 and kinds.count("Dry-run") == 1
+    assert kinds.count("Cancellation") == 3 and kinds.count("Dry-run") == 1  # refunds: the cancel's
 
 
 async def test_a_batch_waits_for_its_cooldown_time(rig: Rig) -> None:
@@ -363,6 +388,22 @@ async def test_dry_run_simulates_and_logs_every_transaction_and_submits_nothing(
         ("automation::record_success", A),
     ]
     assert shown[1]["arguments"] == ["u64:1", "u8:2"] and shown[1]["simulated"] == "ok"
+
+
+async def test_dry_run_logs_each_announcement_it_would_make_once(rig: Rig) -> None:
+    # given dry-run mode and an action for a timelocked bot, rehearsed twice
+    rig.live = False
+    rig.build()
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(1,))
+    key = await close_lottery_1(rig)
+    await rig.executor.advance(key)
+    rig.chain.advance(600)
+    await rig.executor.advance(key)
+    # then the incident log has one Dry-run row for it: what it would announce, nothing sent
+    [row] = await rig.journal.incidents()
+    assert row.type == "Dry-run" and row.action_key == str(key)
+    assert row.description.startswith("dry-run mode: would announce action 1 for close:1:0")
+    assert row.description.endswith("nothing submitted") and row.tx_hash is None
 
 
 async def test_an_operator_can_park_an_action_and_retry_it(rig: Rig) -> None:

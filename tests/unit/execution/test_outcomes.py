@@ -15,6 +15,28 @@ def test_not_yet_codes_mean_wait(code: int) -> None:
     assert classify_abort(code, DRAW) is Verdict.WAIT
 
 
+@pytest.mark.parametrize("code", [0x1401, 0x1402, 0x1403])
+def test_the_feature_switch_refusing_a_call_is_never_a_failure(code: int) -> None:
+    # pre-flight reads the switch first; met anyway (it turned meanwhile), the call waits
+    assert classify_abort(code, DRAW) is Verdict.WAIT
+
+
+def test_an_exhaustion_cancel_is_logged_as_a_cancellation() -> None:
+    from autobot.execution.outcomes import executed_incident
+    from autobot.planning.recipes import RequestDraw
+
+    recipe = RequestDraw(lottery_id=3, closing_block_height=1, chain_id=6, num_confirmations=1,
+                         attempt=5)  # fmt: skip
+    logged = executed_incident(recipe.calls(100)[0].call, recipe)
+    assert logged is not None and logged[0] == "Cancellation"
+    assert "lottery 3 cancelled with reason 1" in logged[1]
+    first = RequestDraw(lottery_id=3, closing_block_height=1, chain_id=6, num_confirmations=1,
+                        attempt=0)  # fmt: skip
+    assert executed_incident(first.calls(100)[0].call, first) is None
+    fallback = c.set_fallback(2, False, 1)
+    assert executed_incident(fallback, recipe) == ("Инцидент", "")
+
+
 def test_vrf_pending_on_a_draw_request_escalates() -> None:
     assert classify_abort(0x1701, DRAW) is Verdict.ESCALATE
 

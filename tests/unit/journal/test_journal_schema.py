@@ -183,3 +183,39 @@ async def test_a_schema_1_journal_is_migrated_to_one_spelling_of_each_kind(
                 "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
                 " VALUES ('clear-clamp', '2', 'op', 1)"
             )
+
+
+async def test_a_schema_2_journal_takes_resume_requests_and_keeps_its_requests(
+    tmp_path: Path,
+) -> None:
+    # given: a journal at schema 2 with a pending request and its ids handed out up to 9
+    path = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for version in (1, 2):
+            for statement in migration_statements(version):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+            " VALUES ('cancel', '3', 'op', 1)"
+        )
+        conn.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'requests'")
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # schema 2 refuses it
+            conn.execute(
+                "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
+                " VALUES ('unpause', '0', 'op', 1)"
+            )
+    # when the current autobot opens it and an operator asks to resume VRF requests
+    journal = await SqliteJournal.open(path, clock=FakeClock())
+    try:
+        added = await journal.add_request(RequestKind.UNPAUSE, "0", requested_by="op")
+        requests = await journal.pending_requests()
+    finally:
+        await journal.close()
+    # then the old request is still there and the new one continues the ids
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    assert [(r.id, r.kind) for r in requests] == [
+        (1, RequestKind.CANCEL),
+        (10, RequestKind.UNPAUSE),
+    ]
+    assert added.id == 10

@@ -100,6 +100,10 @@ def _arguments(chain: Chain) -> Iterator[tuple[str, str, list[object]]]:
         elif function == "status_overview":
             for now in (chain.now, chain.now + 43_201, chain.now + 86_401):
                 yield module, function, [now]
+        elif types == ("u64", "bool"):  # feature_switch::is_enabled: ids 0-5 and one nobody has
+            for feature_id in (*range(6), 2**64 - 1):
+                for premium in (False, True):
+                    yield module, function, [feature_id, premium]
         elif function == "get_price_view":
             for asset in (1, 2, 3, 99):
                 yield module, function, [asset]
@@ -278,6 +282,9 @@ def _story(chain: Chain) -> list[tuple[str, Callable[[], None]]]:
     def feature_switch_disables_draws() -> None:
         m.seed_feature_draw(False)
 
+    def feature_switch_enables_draws() -> None:
+        chain.call("feature_switch", "set_mode", 3, 1)
+
     return [
         ("close", close),
         ("purchases and a rate limit", purchases),
@@ -295,6 +302,7 @@ def _story(chain: Chain) -> list[tuple[str, Callable[[], None]]]:
         ("payout batch cap", cap),
         ("roles cleanup", roles_cleanup),
         ("feature switch", feature_switch_disables_draws),
+        ("DRAW on again", feature_switch_enables_draws),
     ]
 
 

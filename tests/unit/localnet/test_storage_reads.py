@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from model_builders import ADMIN, OP_A, OP_B, STRANGER
@@ -23,6 +24,8 @@ from autobot.chain.reads import StorageReads
 from autobot.chain.responses import abort_from_vm_status
 from autobot.chain.rpc import Reply
 from autobot.chain.view_reads import ViewReads
+from autobot.domain.features import Feature, FeatureSwitch
+from autobot.domain.payouts import VrfDepositStatus
 from autobot.errors import MoveAbort
 from autobot.localnet.arguments import from_json_argument
 from autobot.localnet.model import VIEW_FUNCTIONS, ModelAbort, PackageModel
@@ -89,7 +92,8 @@ async def _compare(chain: Chain, storage: StorageReads, views: ViewReads) -> int
         reads.append((f"status_overview({now})", lambda r, t=now: r.status_overview(t)))
     reads += [
         ("list_bots", lambda r: r.list_bots()),
-        ("vrf_deposit_status", lambda r: r.vrf_deposit_status()),
+        ("vrf_deposit_status", lambda r: _view_fields(r.vrf_deposit_status())),
+        ("feature_switch", lambda r: r.feature_switch()),
         ("payout_batch_cap", lambda r: r.payout_batch_cap()),
         ("lottery_ids", lambda r: r.lottery_ids()),
         ("finalized_ids", lambda r: r.finalized_ids()),
@@ -100,6 +104,12 @@ async def _compare(chain: Chain, storage: StorageReads, views: ViewReads) -> int
         got, expected = await _outcome(read(storage)), await _outcome(read(views))
         assert got == expected, f"{name}: storage {got!r} != views {expected!r}"
     return len(reads)
+
+
+async def _view_fields(read: Awaitable[VrfDepositStatus]) -> VrfDepositStatus:
+    """The deposit as its view answers it: the config (storage only, no reader returns it) is
+    compared with the model in ``test_the_deposit_config_comes_from_storage``."""
+    return replace(await read, effective_floor=0, min_balance_multiplier_bps=0)
 
 
 def _readers(chain: Chain) -> tuple[StorageReads, ViewReads]:
@@ -113,7 +123,7 @@ async def test_every_read_from_storage_equals_the_views_after_every_step_of_the_
 ):
     chain = demo_chain()
     storage, views = _readers(chain)
-    assert await _compare(chain, storage, views) == 77  # 6 lotteries x 10, 3 bots, 4 feeds, ...
+    assert await _compare(chain, storage, views) == 78  # 6 lotteries x 10, 3 bots, 4 feeds, ...
     for name, step in _story(chain):
         step()
         try:
@@ -125,4 +135,65 @@ async def test_every_read_from_storage_equals_the_views_after_every_step_of_the_
 async def test_without_any_init_every_storage_read_aborts_or_defaults_like_the_views() -> None:
     chain = Chain(model=PackageModel(package_address=ADMIN))
     storage, views = _readers(chain)
-    assert await _compare(chain, storage, views) == 27
+    assert await _compare(chain, storage, views) == 28
+
+
+async def test_the_deposit_config_comes_from_storage() -> None:
+    # given the demo's VRF deposit ledger (config: multiplier and effective floor)
+    chain = demo_chain()
+    storage, views = _readers(chain)
+    ledger = chain.model.state.g.vrf_deposit
+    assert ledger is not None and ledger.effective_floor > 0
+    # when both readers read it
+    stored, viewed = await storage.vrf_deposit_status(), await views.vrf_deposit_status()
+    # then storage has the config no view returns, and the status fields agree
+    assert (stored.effective_floor, stored.min_balance_multiplier_bps) == (
+        ledger.effective_floor,
+        ledger.min_balance_multiplier_bps,
+    )
+    assert (viewed.effective_floor, viewed.min_balance_multiplier_bps) == (0, 0)
+    assert replace(stored, effective_floor=0, min_balance_multiplier_bps=0) == viewed
+
+
+async def test_the_feature_switch_reads_alike_from_storage_and_views_in_every_state() -> None:
+    # never initialised: no check at all
+    bare = Chain(model=PackageModel(package_address=ADMIN))
+    storage, views = _readers(bare)
+    assert await storage.feature_switch() == await views.feature_switch() == FeatureSwitch()
+    # the demo's deployment: force_enable_devnet, every feature let through
+    chain = demo_chain()
+    storage, views = _readers(chain)
+    forced = FeatureSwitch(initialized=True, force_enable_devnet=True)
+    assert await storage.feature_switch() == await views.feature_switch() == forced
+    # entries for every feature, DRAW disabled
+    chain.model.seed_feature_draw(False)
+    off = await storage.feature_switch()
+    assert off == await views.feature_switch()
+    assert (off.initialized, off.force_enable_devnet, dict(off.modes)) == (
+        True,
+        False,
+        {1: 1, 2: 1, 3: 0, 4: 1},
+    )
+    assert off.refusal(Feature.DRAW) == 0x1403 and off.refusal(Feature.PURCHASE) is None
+    # the admin turns DRAW on again
+    chain.call("feature_switch", "set_mode", 3, 1)
+    on = await storage.feature_switch()
+    assert on == await views.feature_switch() and on.refusal(Feature.DRAW) is None
+
+
+async def test_the_feature_switch_costs_one_request_when_forced_and_five_with_entries() -> None:
+    chain = demo_chain()
+    source = ModelSource(chain.storage, ADMIN)
+    storage = StorageReads(source=source, package=ADMIN)
+    # forced (the demo's deployment): the registry alone, every time
+    await storage.feature_switch()
+    await storage.feature_switch()
+    assert source.requests == 2
+    # with entries: the registry, then the four features' items
+    chain.model.seed_feature_draw(False)
+    off = await storage.feature_switch()
+    assert source.requests == 2 + 5 and off.refusal(Feature.DRAW) == 0x1403
+    # the admin turns DRAW on: read again (registry and items together), never from a cache
+    chain.call("feature_switch", "set_mode", 3, 1)
+    on = await storage.feature_switch()
+    assert source.requests == 7 + 5 and on.refusal(Feature.DRAW) is None

@@ -10,6 +10,7 @@ from typing import Any
 
 from autobot.domain.bots import Bot
 from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
+from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import (
     Accounting,
@@ -37,6 +38,7 @@ def config(
     sales_end: int = NOW - 100,
     prize_winners: tuple[int, ...] = (1,),
     grace: int | None = None,
+    auto_close: bool = True,
     retry: RetryStrategy = RetryStrategy.FIXED,
     operations_bps: int = 0,
 ) -> LotteryConfig:
@@ -46,7 +48,7 @@ def config(
         prize_plan=tuple(
             PrizeSlot(slot_id=i, winners_per_slot=w) for i, w in enumerate(prize_winners)
         ),
-        auto_close=AutoClosePolicy(enabled=grace is not None, grace_period_secs=grace or 0),
+        auto_close=AutoClosePolicy(enabled=auto_close, grace_period_secs=grace or 0),
         retry_policy=RetryPolicy(strategy=retry),
         distribution=SalesDistribution(
             prize_bps=10_000 - operations_bps, operations_bps=operations_bps
@@ -226,7 +228,9 @@ def snapshot(
     feeds: tuple[PriceFeed, ...] = (),
     payout_cap: PayoutBatchCap | None = None,
     paused: bool = False,
+    draw_feature: int | None = None,
 ) -> Snapshot:
+    """``draw_feature``: the DRAW feature's mode in an initialised switch (``None``: no switch)."""
     return Snapshot.build(
         now=now,
         height=HEIGHT,
@@ -235,6 +239,10 @@ def snapshot(
         feeds=feeds,
         cap=payout_cap,
         deposit=VrfDepositStatus(requests_paused=paused, paused_since_ts=now - 60 if paused else 0),
+        features=FeatureSwitch(
+            initialized=draw_feature is not None,
+            modes={} if draw_feature is None else {1: 1, 2: 1, 3: draw_feature, 4: 1},
+        ),
     )
 
 

@@ -54,3 +54,21 @@ def test_a_lottery_with_an_open_close_action_is_not_planned_again() -> None:
 def test_a_lottery_being_canceled_is_not_closed() -> None:
     snap = snapshot(lottery(1, sales_end=NOW - 1))
     assert autoclose.plan(snap, ctx(open_keys=("cancel:1:2",))) == []
+
+
+def test_a_lottery_whose_auto_close_policy_is_disabled_is_never_closed_automatically() -> None:
+    # given an ACTIVE lottery whose AutoClosePolicy is disabled and whose sales ended long ago
+    snap = snapshot(lottery(1, sales_end=NOW - 86_400, auto_close=False))
+    # when planning
+    decision = autoclose.decide(snap, ctx())
+    # then no close is planned: a person closes it, and the escalation says so
+    assert decision.actions == ()
+    (escalation,) = decision.escalations
+    assert (escalation.kind, escalation.subject) == ("auto_close_disabled", 1)
+    assert "closing by hand" in escalation.reason
+
+
+def test_a_disabled_policy_waits_for_the_sales_end_before_escalating() -> None:
+    decision = autoclose.decide(snapshot(lottery(1, sales_end=NOW, auto_close=False)), ctx())
+    assert decision.escalations == () and decision.actions == ()
+    assert decision.wake_at == (NOW + 1,)

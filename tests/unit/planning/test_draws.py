@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from plan_builders import CHAIN_ID, HEIGHT, NOW, ctx, lottery, requested, snapshot
@@ -36,6 +39,44 @@ def test_no_draw_is_requested_while_the_deposit_is_paused() -> None:
     decision = draws.decide(snapshot(lottery(1, LotteryStatus.CLOSING), paused=True), ctx())
     assert decision.actions == ()
     assert [e.kind for e in decision.escalations] == ["vrf_requests_paused"]
+
+
+@pytest.mark.parametrize("mode", [0, 2])  # DISABLED, PREMIUM_ONLY (the admin has no premium)
+def test_no_draw_is_requested_while_the_draw_feature_is_off(mode: int) -> None:
+    # given a CLOSING lottery and the package's DRAW feature off
+    decision = draws.decide(snapshot(lottery(1, LotteryStatus.CLOSING), draw_feature=mode), ctx())
+    # then nothing is planned (no simulation that would abort E_FEATURE_DISABLED): an escalation
+    assert decision.actions == ()
+    (escalation,) = decision.escalations
+    assert (escalation.kind, escalation.subject) == ("draw_feature_disabled", 1)
+    assert "E_FEATURE_DISABLED" in escalation.reason
+
+
+def test_both_refusals_are_escalated_and_the_draw_comes_once_they_clear() -> None:
+    blocked = snapshot(lottery(1, LotteryStatus.CLOSING), paused=True, draw_feature=0)
+    kinds = [e.kind for e in draws.decide(blocked, ctx()).escalations]
+    assert kinds == ["draw_feature_disabled", "vrf_requests_paused"]  # the package's order
+    clear = snapshot(lottery(1, LotteryStatus.CLOSING), draw_feature=1)
+    assert [str(a.key) for a in draws.plan(clear, ctx())] == ["draw:1:1"]
+
+
+def test_a_due_retry_and_a_manual_schedule_wait_for_the_draw_feature_too() -> None:
+    retry = snapshot(requested(1, attempt=1, retry_after_ts=NOW - 1), draw_feature=0)
+    assert draws.plan(retry, ctx()) == []
+    manual = snapshot(
+        requested(1, retry_after_ts=0, last_request_ts=NOW - 10_000, strategy=RetryStrategy.MANUAL),
+        draw_feature=0,
+    )
+    decision = draws.decide(manual, ctx())
+    assert decision.actions == ()
+    assert [e.kind for e in decision.escalations] == ["draw_feature_disabled"]
+
+
+def test_an_unknown_draw_feature_entry_is_a_refusal_too() -> None:
+    snap = snapshot(lottery(1, LotteryStatus.CLOSING))
+    switch = replace(snap.features, initialized=True)  # a registry without a DRAW entry
+    (escalation,) = draws.decide(replace(snap, features=switch), ctx()).escalations
+    assert "E_FEATURE_UNKNOWN" in escalation.reason
 
 
 def test_a_draw_past_its_retry_window_is_requested_again() -> None:

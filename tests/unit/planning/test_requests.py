@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from plan_builders import NOW, OPERATOR, bot, canceled, cap, ctx, feed, lottery,
 
 from autobot.domain.actions import ActionId
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.payouts import VrfDepositStatus
 from autobot.domain.snapshot import Snapshot
 from autobot.planning import (
     CancelRequest,
@@ -19,6 +21,7 @@ from autobot.planning import (
     Rejected,
     RotateBot,
     RotateRequest,
+    UnpauseRequest,
 )
 from autobot.planning import requests as reqs
 
@@ -195,3 +198,61 @@ def test_executor_level_requests_are_not_the_planners() -> None:
 def test_a_journaled_cancel_without_a_reason_is_malformed() -> None:
     with pytest.raises(ValueError, match="reason"):
         reqs.request_from_journal(1, "cancel", "3", {})
+
+
+def deposit(*, paused: bool = True, effective: int, floor: int = 1_000) -> VrfDepositStatus:
+    return VrfDepositStatus(
+        total_balance=effective + 500,
+        minimum_balance=1_000,
+        effective_balance=effective,
+        required_minimum=1_200,
+        requests_paused=paused,
+        paused_since_ts=NOW - 600 if paused else 0,
+        effective_floor=floor,
+        min_balance_multiplier_bps=12_000,
+    )
+
+
+def with_deposit(status: VrfDepositStatus) -> Snapshot:
+    return replace(snapshot(), deposit=status)
+
+
+def test_a_resume_request_for_a_healthy_paused_deposit_becomes_action_5() -> None:
+    outcome = _decide(with_deposit(deposit(effective=1_500)), UnpauseRequest(request_id=4))
+    (action,) = outcome.actions
+    assert str(action.key) == "unpause:0:4" and action.request_id == 4
+    assert action.action_id == ActionId.UNPAUSE and action.sensitive  # a >= 900 s bot announces
+    (timed,) = action.recipe.calls(NOW + 900)
+    assert timed.call.render() == f"vrf_deposit::resume_requests(u64:{NOW + 900})"
+
+
+@pytest.mark.parametrize(
+    ("effective", "floor", "short"),
+    [
+        (1_100, 1_000, "below the required minimum 1200"),
+        (1_300, 2_000, "below the effective floor 2000"),
+    ],
+)
+def test_a_resume_request_while_the_deposit_is_short_is_refused_saying_why(
+    effective: int, floor: int, short: str
+) -> None:
+    snap = with_deposit(deposit(effective=effective, floor=floor))
+    (rejected,) = _decide(snap, UnpauseRequest(request_id=4)).rejected
+    assert "the VRF deposit is still short" in rejected.reason and short in rejected.reason
+    assert "Top up the dVRF deposit to at least" in rejected.reason
+
+
+def test_a_resume_request_while_nothing_is_paused_is_refused() -> None:
+    snap = with_deposit(deposit(paused=False, effective=5_000))
+    (rejected,) = _decide(snap, UnpauseRequest(request_id=4)).rejected
+    assert rejected.reason == "VRF requests are not paused: there is nothing to resume"
+
+
+def test_a_second_resume_while_one_is_in_progress_is_refused() -> None:
+    snap = with_deposit(deposit(effective=1_500))
+    outcome = _decide(snap, UnpauseRequest(request_id=5), open_keys=("unpause:0:4",))
+    assert outcome.rejected[0].reason == "resuming VRF requests is already in progress"
+
+
+def test_a_journaled_resume_request_reads_back() -> None:
+    assert reqs.request_from_journal(9, "unpause", "0", {}) == UnpauseRequest(request_id=9)

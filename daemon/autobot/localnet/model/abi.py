@@ -249,6 +249,8 @@ _ENTRY: tuple[tuple[str, str, int, str], ...] = (
         "total_balance:u64 minimum_balance:u64 effective_balance:u64 timestamp:u64",
     ),
     ("vrf_deposit", "resume_requests", 1, "timestamp:u64"),
+    # feature switch (§2.1)
+    ("feature_switch", "set_mode", 1, "feature_id:u64 mode:u8"),
 )
 
 _VIEW: tuple[tuple[str, str, str, str], ...] = (
@@ -290,6 +292,8 @@ _VIEW: tuple[tuple[str, str, str, str], ...] = (
     ("legacy_bridge", "is_mirror_enabled", "", "bool"),
     ("automation", "automation_status_option", "operator:address", "Option<AutomationBotStatus>"),
     ("automation", "automation_operators", "", "vector<address>"),
+    ("feature_switch", "is_initialized", "", "bool"),
+    ("feature_switch", "is_enabled", "feature_id:u64 has_premium:bool", "bool"),
 )
 
 ENTRY_FUNCTIONS: Mapping[tuple[str, str], EntrySignature] = MappingProxyType(

@@ -24,6 +24,7 @@ from typing import Literal
 from autobot.localnet.model import (
     automation,
     draw,
+    feature_switch,
     legacy_bridge,
     payouts,
     price_feed,
@@ -109,6 +110,7 @@ ENTRY_HANDLERS: Mapping[tuple[str, str], EntryHandler] = {
     ("vrf_deposit", "update_config"): vrf_deposit.update_config,
     ("vrf_deposit", "record_snapshot_admin"): vrf_deposit.record_snapshot_admin,
     ("vrf_deposit", "resume_requests"): vrf_deposit.resume_requests,
+    ("feature_switch", "set_mode"): feature_switch.set_mode,
 }
 
 
@@ -375,6 +377,9 @@ class PackageModel:
             self._mark("buyers", key)
 
     def seed_feature_draw(self, enabled: bool | None) -> None:
-        """The DRAW feature switch: ``None`` = switch not initialised (allowed)."""
+        """The DRAW feature switch: ``None`` = switch not initialised (allowed); ``True`` = the
+        deployment's ``force_enable_devnet``; ``False`` = entries for every feature, DRAW off
+        (``feature_switch::set_mode`` turns it on again)."""
         self._state.g.feature_draw = enabled
+        self._state.g.feature_forced = enabled is not False
         self._mark("globals_", 0)

@@ -387,8 +387,10 @@ class Globals:
     """Which ledgers exist (``init_*`` ran), the singletons, and the dVRF nonce counter.
 
     ``feature_draw`` models ``feature_switch``: ``None`` = switch not initialised (DRAW allowed),
-    ``True`` = initialised with every feature on (``force_enable_devnet``), ``False`` = DRAW
-    disabled. ``dual_write`` = ``legacy_bridge::init_dual_write`` ran (``DualWriteControl``
+    ``True`` = DRAW on, ``False`` = DRAW disabled; ``feature_forced`` = the registry's
+    ``force_enable_devnet`` (the deployment's: every feature on, no entries, ``set_mode`` changes
+    nothing); without it every feature has an entry, all ENABLED_ALL but DRAW as ``feature_draw``.
+    ``dual_write`` = ``legacy_bridge::init_dual_write`` ran (``DualWriteControl``
     exists) with the flags ``dual_write_enabled``, ``abort_on_mismatch``, ``abort_on_missing`` and
     its ``expected_hashes`` in table order; ``legacy_mirror`` = ``MirrorConfig`` exists.
     ``partner_index``/``premium_index`` are ``RoleStore``'s index vectors (the caps themselves are
@@ -404,6 +406,7 @@ class Globals:
     roles: bool = False
     price_feed_version: int | None = None
     feature_draw: bool | None = None
+    feature_forced: bool = True
     vrf_deposit: VrfDeposit | None = None
     payout_cap: PayoutBatchCap | None = None
     last_vrf_nonce: int = 0

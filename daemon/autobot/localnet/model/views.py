@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from autobot.localnet.model import automation, legacy_bridge, price_feed, registry, roles, sales
+from autobot.localnet.model import (
+    automation,
+    feature_switch,
+    legacy_bridge,
+    price_feed,
+    registry,
+    roles,
+    sales,
+)
 from autobot.localnet.model.core import (
     TABLE_ADDRESS,
     TABLE_NOT_FOUND,
@@ -671,6 +679,20 @@ def is_mirror_enabled(state: PackageState, args: Sequence[object]) -> list[Json]
     return [state.g.legacy_mirror]
 
 
+def feature_is_initialized(state: PackageState, args: Sequence[object]) -> list[Json]:
+    return [feature_switch.is_initialized(state)]
+
+
+def feature_is_enabled(state: PackageState, args: Sequence[object]) -> list[Json]:
+    """``feature_switch::is_enabled(feature_id, has_premium)``: aborts ``E_REGISTRY_MISSING``
+    without a registry, ``E_FEATURE_UNKNOWN`` for an id without an entry (unless forced)."""
+    feature_id, premium = _u(args, 0), args[1]
+    assert isinstance(premium, bool)
+    if not feature_switch.is_initialized(state):
+        raise ModelAbort(E_REGISTRY_MISSING, "feature_switch")
+    return [feature_switch.is_enabled(state, feature_id, premium=premium)]
+
+
 VIEW_HANDLERS: Mapping[tuple[str, str], ViewHandler] = {
     ("views", "status_overview"): status_overview,
     ("views", "list_automation_bots"): list_automation_bots,
@@ -710,6 +732,8 @@ VIEW_HANDLERS: Mapping[tuple[str, str], ViewHandler] = {
     ("legacy_bridge", "is_mirror_enabled"): is_mirror_enabled,
     ("automation", "automation_status_option"): automation_status_option,
     ("automation", "automation_operators"): automation_operators,
+    ("feature_switch", "is_initialized"): feature_is_initialized,
+    ("feature_switch", "is_enabled"): feature_is_enabled,
 }
 
 

@@ -1,14 +1,15 @@
 """Scenario seeding: the package state a fresh localnet starts with.
 
 ``seed(model, scenario=..., admin=..., operators=..., now_ts=...)`` takes ``"demo"``,
-``"playbook"``, ``"empty"`` or the path of a TOML file and returns a ``ScenarioInfo`` with the
-settings of the localnet's actors (the dVRF oracle and price pusher, and — when the scenario has
-them — the buyers and the treasury). Everything the package has an entry function for (bots, the
-PayoutBatchCap, price feeds, the VRF deposit, cancellations, partner and premium caps, the
-dual-write flags and expected hashes) is seeded by *running* that entry function as the admin at
-``now_ts`` (their events are returned as ``ScenarioInfo.genesis_events``); lotteries and their
-opening ticket sales are written directly (``PackageModel.seed_lottery``/``seed_sales``). The
-model's package address must be the admin's address.
+``"playbook"``, ``"ops"`` (``scenario.ops``), ``"empty"`` or the path of a TOML file and returns a
+``ScenarioInfo`` with the settings of the localnet's actors (the dVRF oracle and price pusher, a
+scenario's script of admin calls, and — when the scenario has them — the buyers and the treasury).
+Everything the package has an entry function for (bots, the PayoutBatchCap, price feeds, the VRF
+deposit, cancellations, partner and premium caps, the dual-write flags and expected hashes) is
+seeded by *running* that entry function as the admin at ``now_ts`` (their events are returned as
+``ScenarioInfo.genesis_events``); lotteries and their opening ticket sales are written directly
+(``PackageModel.seed_lottery``/``seed_sales``). The model's package address must be the admin's
+address.
 
 **Sales and accounting.** Tickets are bought by deterministic buyers
 (``sha3-256("autobot-localnet/buyer" || BCS u64 lottery id || BCS u64 n)``) in purchases of
@@ -26,6 +27,7 @@ The demo, the playbook and the file format are documented in ``scenario.spec`` a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from autobot.localnet.model import (
@@ -39,8 +41,15 @@ from autobot.localnet.model import (
 )
 from autobot.localnet.model.core import bcs_u64, normalise_address, sha3
 from autobot.localnet.scenario.file import load_scenario_file
+from autobot.localnet.scenario.ops import (
+    OPS_DEFAULTS,
+    ScenarioDefaults,
+    ops_spec,
+    scenario_defaults,
+)
 from autobot.localnet.scenario.spec import (
     QUANTITIES,
+    SCRIPT_NOW,
     BurstSpec,
     BuyersSpec,
     CallbackMode,
@@ -51,6 +60,7 @@ from autobot.localnet.scenario.spec import (
     ScenarioError,
     ScenarioInfo,
     ScenarioSpec,
+    ScriptStep,
     TreasuryLotterySpec,
     TreasurySpec,
     demo_spec,
@@ -62,24 +72,29 @@ from autobot.localnet.scenario.spec import (
 
 __all__ = [
     "BUILT_IN",
+    "OPS_DEFAULTS",
+    "SCRIPT_NOW",
     "BurstSpec",
     "BuyersSpec",
     "CallbackMode",
     "CallbackRule",
     "ExpectedHashMode",
     "OracleSettings",
+    "ScenarioDefaults",
     "ScenarioError",
     "ScenarioInfo",
+    "ScriptStep",
     "TreasuryLotterySpec",
     "TreasurySpec",
     "buyer_address",
     "mismatch_hash",
     "partner_address",
     "pool_buyer_address",
+    "scenario_defaults",
     "seed",
 ]
 
-BUILT_IN = ("demo", "playbook", "empty")
+BUILT_IN = ("demo", "playbook", "ops", "empty")
 """The scenarios that are names, not files."""
 
 
@@ -96,6 +111,8 @@ def seed(
         spec = demo_spec()
     elif isinstance(scenario, str) and scenario == "playbook":
         spec = playbook_spec()
+    elif isinstance(scenario, str) and scenario == "ops":
+        spec = ops_spec()
     elif isinstance(scenario, str) and scenario == "empty":
         spec = ScenarioSpec(name="empty")
     else:
@@ -175,6 +192,8 @@ def _apply(
         events.extend(model.call(module, function, signers=signers, args=list(args)))
 
     model.seed_ledgers()
+    if spec.draw_feature is False:
+        model.seed_feature_draw(False)
     run("automation", "init_automation")
     run("roles", "init_roles")
     run("price_feed", "init_price_feed", 1)
@@ -251,6 +270,7 @@ def _apply(
             push_interval_seconds=spec.push_interval,
             callbacks={lot.id: lot.callbacks for lot in spec.lotteries},
             pusher_assets=tuple(f.asset_id for f in spec.feeds if f.pushed),
+            script=tuple(replace(step, at=now_ts + step.at) for step in spec.script),
         ),
         lottery_ids=tuple(lot.id for lot in spec.lotteries),
         bots=tuple(bots),
@@ -299,7 +319,7 @@ def _seed_lottery(model: PackageModel, lot: LotterySpec, *, now_ts: int) -> None
         ),
         winners_dedup=lot.dedup,
         draw_algo=0,
-        auto_close_enabled=True,
+        auto_close_enabled=lot.auto_close,
         grace_period_secs=lot.auto_close_grace,
         reward_backend_type=0,
         reward_backend_blob=b"",

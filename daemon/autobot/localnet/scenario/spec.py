@@ -59,6 +59,7 @@ from autobot.localnet.model.core import bcs_u64, sha3
 __all__ = [
     "DAY",
     "DEFAULT_RETRY",
+    "SCRIPT_NOW",
     "BotSpec",
     "BurstSpec",
     "BuyersSpec",
@@ -75,6 +76,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioInfo",
     "ScenarioSpec",
+    "ScriptStep",
     "TreasuryLotterySpec",
     "TreasurySpec",
     "demo_spec",
@@ -126,11 +128,29 @@ class CallbackRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptStep:
+    """An admin call the localnet makes at a chain time (a system transaction, like the price
+    pusher's): what another admin tool does meanwhile in a scenario's story. ``at`` is seconds
+    after genesis in a spec, chain seconds once seeded (``OracleSettings.script``); an argument
+    ``SCRIPT_NOW`` is the chain time of the block that runs it."""
+
+    at: int
+    module: str
+    function: str
+    args: tuple[int, ...] = ()
+
+
+SCRIPT_NOW = -1
+"""A ``ScriptStep`` argument standing for the chain time it runs at (arguments are u64s)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OracleSettings:
     callback_delay_seconds: int
     push_interval_seconds: int
     callbacks: Mapping[int, CallbackRule]
     pusher_assets: tuple[int, ...]
+    script: tuple[ScriptStep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -294,6 +314,7 @@ class LotterySpec:
     auto_close_grace: int = 0  # AutoClosePolicy.grace_period_secs
     max_total: int | None = None  # TicketLimits.max_tickets_total (None: max(10,000, tickets))
     per_address: int = 0  # TicketLimits.max_tickets_per_address (0: no limit)
+    auto_close: bool = True  # AutoClosePolicy.enabled
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -311,6 +332,8 @@ class ScenarioSpec:
     dual_write: DualWriteSpec | None = None
     buyers: BuyersSpec | None = None
     treasury: TreasurySpec | None = None
+    draw_feature: bool | None = None  # None: the deployment's force_enable_devnet; False: DRAW off
+    script: tuple[ScriptStep, ...] = ()  # admin calls at chain times after genesis
 
 
 def demo_spec() -> ScenarioSpec:

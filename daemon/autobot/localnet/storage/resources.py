@@ -6,10 +6,10 @@ its init ran (``Globals`` says which ran); ``AutomationCap`` is at each register
 account. The localnet's deployment runs every init (``PackageModel.seed_ledgers`` and the
 scenario), so a demo chain holds all of them.
 
-The feature switch is ``force_enable_devnet`` unless the model disabled DRAW (then features 1
-to 4 are listed, all on but DRAW: ``model.feature_switch``). ``DualWriteControl`` holds the
-model's flags and expected hashes (a ``vrf_hub::table``, in table order); ``MirrorConfig`` exists
-while the legacy mirror is enabled.
+The feature switch is ``force_enable_devnet`` unless the model's switch holds entries (then
+features 1 to 4 are listed, all on, DRAW as the model holds it: ``model.feature_switch``).
+``DualWriteControl`` holds the model's flags and expected hashes (a ``vrf_hub::table``, in table
+order); ``MirrorConfig`` exists while the legacy mirror is enabled.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _feature_switch_admin_cap(c: Context) -> Json:
 
 def _feature_switch_registry(c: Context) -> Json:
     return obj(
-        force_enable_devnet=c.state.g.feature_draw is True,
+        force_enable_devnet=c.state.g.feature_draw is True and c.state.g.feature_forced,
         entries=c.table("feature_switch::FeatureSwitchRegistry.entries"),
     )
 
