@@ -402,6 +402,40 @@ def build_parser() -> argparse.ArgumentParser:
     _json(incidents, "the rows (the same as --format json)")
     incidents.set_defaults(handler=_handler("autobot.control:incidents_command"))
 
+    accounting = _sub(
+        sub,
+        "accounting",
+        help="reconcile sales, payouts and refunds per lottery, from the chain (exit 1 when a "
+        "check fails)",
+        example=("autobot accounting", "autobot accounting 1 --json"),
+    )
+    accounting.add_argument(
+        "lottery_id",
+        type=_non_negative_int,
+        metavar="LOTTERY",
+        nargs="?",
+        help="one lottery (default: every lottery the registry lists)",
+    )
+    _json(accounting, "the comparison")
+    accounting.set_defaults(handler=_handler("autobot.control:accounting_command"))
+
+    roles = _sub(
+        sub,
+        "roles",
+        help="partner and premium cap requests",
+        example=("autobot roles cleanup",),
+    )
+    roles_sub = roles.add_subparsers(dest="roles_command", metavar="SUBCOMMAND", required=True)
+    cleanup = _sub(
+        roles_sub,
+        "cleanup",
+        help="request roles::cleanup_expired_admin: the package removes expired partner and "
+        "premium caps",
+        example=("autobot roles cleanup --yes",),
+    )
+    _request_options(cleanup, sensitive=False)
+    cleanup.set_defaults(handler=_handler("autobot.control:roles_cleanup_command"))
+
     cancel = _sub(
         sub,
         "cancel",

@@ -39,6 +39,7 @@ from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
 from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import IncidentLogError, JournalError
 from autobot.escalations import Escalations, EscalationUpdate
@@ -61,6 +62,7 @@ from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
 from autobot.planning.requests import CancelRequest, RefundRequest
+from autobot.playbook_watch import PlaybookWatch
 from autobot.scheduling import ChainClockMap
 from autobot.status.moments import ClockLine, Clocks, chain_text
 from autobot.story import Story, StoryLine
@@ -156,6 +158,7 @@ class Engine:
         self._incident_log = incident_log
         self._incident_log_failed = False
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
+        self._playbook = PlaybookWatch(gateway=gateway)
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -221,6 +224,7 @@ class Engine:
         self._schedule(result, snapshot.now)
         await self._feed_updates.count(snapshot, assets=snapshot.feeds.keys())
         await self._tell(snapshot, open_actions)
+        await self._watch_playbook(snapshot)
         journal_counts = await self._journal_counts()
         attention = await self._escalate(result, snapshot, journal_counts)
         await self._write_incident_log()
@@ -524,6 +528,24 @@ class Engine:
             return
         self._incident_log_failed = False
 
+    async def _watch_playbook(self, snapshot: Snapshot) -> None:
+        """The systems autobot watches but does not operate; each new finding once in the
+        incident log (``playbook_watch.py``)."""
+        for finding in await self._playbook.observe(snapshot):
+            await self._journal.add_incident(
+                NewIncident(
+                    type=IncidentType.INCIDENT,
+                    description=finding.description,
+                    responsible=self._config.incidents.responsible,
+                    links="",
+                )
+            )
+
+    @property
+    def playbook(self) -> PlaybookReport:
+        """The last sweep's report on the playbook's other systems (metrics, status)."""
+        return self._playbook.report
+
     def _schedule(self, result: PlanResult, now: int) -> None:
         if result.wake_at is not None and result.wake_at > now:
             self._wake_at_chain(result.wake_at, "plan")
@@ -555,6 +577,7 @@ class Engine:
                 operator_names=self._operator_names,
                 feed_updates_total=updates,
                 escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
+                playbook=self._playbook.report,
             )
         )
         for state, count in journal_counts.items():

@@ -65,6 +65,13 @@ HANDBOOK_ALERTS = (
     "RefundAging",
     "RefundSlaBreach",
     "AutobotEscalation",
+    "SalesDrop",
+    "PayoutFinalizePending",
+    "PayoutRoundRegression",
+    "AccountingMismatch",
+    "RoleCapExpiring",
+    "DualWriteMismatch",
+    "DualWritePending",
 )
 DAEMON_ALERTS = (
     "AutobotDown",
@@ -100,6 +107,7 @@ STATUS_OVERVIEW_FIELDS = (
     "refund_active",
     "refund_batch_pending",
     "refund_sla_breach",
+    "pending_dual_write",
 )
 _HISTOGRAMS = (
     "autobot_action_reaction_seconds",
@@ -150,6 +158,22 @@ DOMAIN_METRICS = frozenset(
         "refund_progress_last_timestamp_seconds",
         "refund_sla_breach",
         *(f"status_overview_{field}" for field in STATUS_OVERVIEW_FIELDS),
+        # the rest of the playbook (playbook_watch.py): sales, payouts, accounting, roles,
+        # dual-write
+        "sales_rate",
+        "sales_purchase_events_total",
+        "purchase_rate_limit_hits_total",
+        "payout_finalize_pending_seconds",
+        "payout_round",
+        "payout_round_regressions_total",
+        "accounting_mismatch",
+        "partner_caps",
+        "partner_cap_expiring",
+        "premium_caps",
+        "premium_cap_expiring",
+        "dual_write_pending",
+        "dual_write_mismatch",
+        "dual_write_mismatch_free_seconds",
     }
 )
 DAEMON_METRICS = frozenset(

@@ -113,6 +113,7 @@ def test_dashboard_has_a_section_per_concern() -> None:
         "Price feeds",
         "Refunds",
         "Payouts",
+        "Sales, roles and dual-write",
         "autobot daemon",
         "High availability",
     ]

@@ -687,3 +687,17 @@ async def test_wait_follows_a_request_through_its_announcement_and_timelock_to_t
     assert re.search(
         r"in 1[45] min \(expected [-\d ]*\d\d:\d\d:\d\d UTC; chain time ", countdown
     ), lines
+
+
+async def test_roles_cleanup_is_journaled_as_a_request(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = await autobot(env, capsys, "roles", "cleanup", "--config", "{cfg}")
+    assert ran.code == 0, ran.err
+    assert "roles::cleanup_expired_admin" in ran.out and "cleanup:0:1" in ran.out
+    (request,) = await pending(env)
+    assert (request.kind, request.subject) == (RequestKind.CLEANUP, "0")
+    # a second one while the first is pending is the same work: refused, nothing written
+    again = await autobot(env, capsys, "roles", "cleanup", "--config", "{cfg}")
+    assert again.code == 1 and "already in progress" in again.err
+    assert len(await pending(env)) == 1

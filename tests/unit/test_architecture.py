@@ -300,6 +300,7 @@ def test_the_daemon_outside_its_layers_uses_public_faces_only(token: str) -> Non
     expected = {
         "chain/supra.py": [
             "app.py",
+            "control/accounting.py",
             "control/actions.py",
             "control/follow.py",
             "control/history.py",

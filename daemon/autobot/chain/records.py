@@ -16,10 +16,12 @@ the same ``MoveAbort`` the node would have answered, so both ways of reading rai
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 
 from autobot.chain.aborts import format_vm_status
 from autobot.chain.flat import build_flat
+from autobot.chain.layouts import fields
 from autobot.chain.responses import abort_from_vm_status
 from autobot.domain.bots import Bot
 from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
@@ -35,6 +37,7 @@ from autobot.domain.lotteries import (
     SalesDistribution,
 )
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.values import Address
 from autobot.errors import MoveAbort, StorageLayoutError
@@ -50,12 +53,17 @@ __all__ = [
     "accounting",
     "bots",
     "cancellation",
+    "dual_write",
     "feature_switch",
     "lottery_config",
     "lottery_status",
+    "partner_cap",
     "payout_batch_cap",
+    "premium_cap",
     "price_feed",
     "refund_progress",
+    "role_index",
+    "summary_hash",
     "view_abort",
     "vrf_deposit_status",
     "vrf_state",
@@ -317,3 +325,95 @@ def feature_switch(registry: Record | None, entries: Mapping[int, Record | None]
         return FeatureSwitch(initialized=True, force_enable_devnet=True)
     modes = {i: _int(r, "mode") for i, r in sorted(entries.items()) if r is not None}
     return FeatureSwitch(initialized=True, modes=modes)
+
+
+# -- roles, dual write, summaries (the playbook's monitors) ----------------------------------
+
+
+def partner_cap(record: Record) -> PartnerCap:
+    """A ``PartnerPayoutCap`` (``roles::list_partner_caps`` answers them in index order)."""
+    partner = record["partner"]
+    assert isinstance(partner, str)
+    return PartnerCap(
+        partner=Address(partner),
+        max_total_payout=_int(record, "max_total_payout"),
+        remaining_payout=_int(record, "remaining_payout"),
+        payout_cooldown_secs=_int(record, "payout_cooldown_secs"),
+        last_payout_at=_int(record, "last_payout_at"),
+        next_nonce=_int(record, "next_nonce"),
+        nonce_stride=_int(record, "nonce_stride"),
+        expires_at=_int(record, "expires_at"),
+    )
+
+
+def premium_cap(record: Record) -> PremiumCap:
+    """A ``PremiumAccessCap`` (``roles::list_premium_caps``)."""
+    holder, referrer = record["holder"], record["referrer"]
+    assert isinstance(holder, str) and (referrer is None or isinstance(referrer, str))
+    return PremiumCap(
+        holder=Address(holder),
+        expires_at=_int(record, "expires_at"),
+        auto_renew=_bool(record, "auto_renew"),
+        referrer=None if referrer is None else Address(referrer),
+    )
+
+
+def role_index(role_store: Record, name: str) -> list[str]:
+    """``RoleStore.partner_index`` or ``.premium_index``: the caps' holders, in order."""
+    found = role_store[name]
+    assert isinstance(found, list) and all(isinstance(a, str) for a in found)
+    return [str(a) for a in found]
+
+
+def dual_write(control: Record | None) -> DualWrite | None:
+    """``DualWriteControl``: its flags and expected hashes (``pending_expected_hashes`` with each
+    one's ``dual_write_status``); ``None`` without a control (the views answer all false)."""
+    if control is None:
+        return None
+    entries = control["expected_hashes"]
+    assert isinstance(entries, list)
+    expected: dict[int, str] = {}
+    for key, value in entries:
+        assert isinstance(key, int) and isinstance(value, bytes)
+        expected[key] = "0x" + value.hex()
+    return DualWrite(
+        enabled=_bool(control, "enabled"),
+        abort_on_mismatch=_bool(control, "abort_on_mismatch"),
+        abort_on_missing=_bool(control, "abort_on_missing"),
+        expected=expected,
+    )
+
+
+def summary_hash(summary: Record) -> str:
+    """sha3-256 of a stored ``LotterySummary``'s BCS (declaration order): the hash the
+    dual-write control compares with a lottery's expected hash, and ``LotteryFinalizedEvent``'s
+    ``archive_slot_hash`` (docs/package.md §4)."""
+    out = bytearray()
+    for name, type_ in fields("history::LotterySummary"):
+        value = summary[name]
+        if type_.kind == "bool":
+            assert isinstance(value, bool)
+            out.append(int(value))
+        elif type_.kind in _WIDTHS:
+            assert isinstance(value, int) and not isinstance(value, bool)
+            out += value.to_bytes(_WIDTHS[type_.kind], "little")
+        elif type_.is_bytes:
+            assert isinstance(value, bytes)
+            out += _uleb128(len(value)) + value
+        else:  # pragma: no cover - the layout holds only these (test_chain_records)
+            raise StorageLayoutError(
+                f"cannot encode {type_}", struct="history::LotterySummary", field=name, path=name
+            )
+    return "0x" + hashlib.sha3_256(bytes(out)).hexdigest()
+
+
+_WIDTHS = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}
+
+
+def _uleb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)

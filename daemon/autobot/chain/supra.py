@@ -64,6 +64,7 @@ from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import (
     ChainActivity,
@@ -369,6 +370,18 @@ class SupraGateway:
 
     async def payout_batch_cap(self) -> PayoutBatchCap | None:
         return await self._reads.payout_batch_cap()
+
+    async def partner_caps(self) -> tuple[PartnerCap, ...]:
+        return await self._reads.partner_caps()
+
+    async def premium_caps(self) -> tuple[PremiumCap, ...]:
+        return await self._reads.premium_caps()
+
+    async def dual_write(self) -> DualWrite | None:
+        return await self._reads.dual_write()
+
+    async def summary_hash(self, lottery_id: int) -> str | None:
+        return await self._reads.summary_hash(lottery_id)
 
     # -- transactions ---------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ Reading (the journal, and for ``status`` one chain read)::
     autobot incidents [--format text|markdown|json] [--json]   the incident log, newest first
     autobot bot history OPERATOR [--json]          a bot's automation events on chain, each
                                                    marked autobot's or not
+    autobot accounting [LOTTERY] [--json]          the accounting reconciliation (chain only;
+                                                   exit 1 when a check fails)
 
 Requesting: the command checks the request, says what will happen and when (calls, bot,
 timelock, side effects), asks for confirmation on a terminal when it is sensitive (``--yes``
@@ -23,6 +25,7 @@ with the same gating as automatic work. Nothing here signs or submits::
     autobot bot rotate OPERATOR [--max-failures N] [--timelock S] [--expires-in D]
                                 [--allowed-actions 1,2,…] [--cron SPEC]
     autobot vrf resume
+    autobot roles cleanup                          roles::cleanup_expired_admin (expired caps)
     autobot actions retry|park KEY
 
 Every command finds the daemon's config (``--config``, ``$AUTOBOT_CONFIG``,
@@ -38,9 +41,10 @@ Modules: ``console`` (shared plumbing and formatting), ``clocks`` (the chain's p
 daemon), ``survey`` (what the daemon would see and plan: plan context, snapshot, routing,
 request checks), ``events`` (what only events tell: refused prices, a bot's history),
 ``submission`` and ``follow`` (the request flow), and one module per command family:
-``status``, ``actions``, ``incidents``, ``requests``, ``history``.
+``status``, ``actions``, ``incidents``, ``accounting``, ``requests``, ``history``.
 """
 
+from autobot.control.accounting import accounting_command
 from autobot.control.actions import actions_command
 from autobot.control.history import bot_history_command
 from autobot.control.incidents import incidents_command
@@ -49,11 +53,13 @@ from autobot.control.requests import (
     clear_clamp_command,
     refund_command,
     resume_command,
+    roles_cleanup_command,
     rotate_command,
 )
 from autobot.control.status import status_command
 
 __all__ = [
+    "accounting_command",
     "actions_command",
     "bot_history_command",
     "cancel_command",
@@ -61,6 +67,7 @@ __all__ = [
     "incidents_command",
     "refund_command",
     "resume_command",
+    "roles_cleanup_command",
     "rotate_command",
     "status_command",
 ]

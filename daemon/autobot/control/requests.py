@@ -1,4 +1,5 @@
-"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, vrf resume.
+"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, vrf resume,
+roles cleanup.
 
 Each command reads the chain once, runs the daemon's own request planner
 (``autobot.control.survey.check_request``) and, only if the daemon would carry the request
@@ -14,6 +15,7 @@ command                ``RequestKind``  subject      params
 ``refund L``           ``refund``       lottery id   ``{}`` (start, or resume from the chain's
                                                      refund round)
 ``feed clear-clamp A`` ``clear-clamp``  asset id     ``{}``
+``roles cleanup``      ``cleanup``      ``0``        ``{}``
 ``bot rotate OP``      ``rotate``       0x address   ``max_failures``, ``timelock_secs``,
                                                      ``allowed_actions``, ``cron_spec`` (text),
                                                      and ``expires_in`` (seconds from the
@@ -65,6 +67,7 @@ from autobot.journal.records import RequestKind
 from autobot.planning.recipes import RefundPlan
 from autobot.planning.requests import (
     CancelRequest,
+    CleanupRequest,
     ClearClampRequest,
     OperatorRequest,
     RefundRequest,
@@ -80,6 +83,7 @@ __all__ = [
     "operator_address",
     "refund_command",
     "resume_command",
+    "roles_cleanup_command",
     "rotate_command",
 ]
 
@@ -335,6 +339,39 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------------------
 # bot rotate
+
+
+def roles_cleanup_command(args: argparse.Namespace) -> int:
+    return run(lambda: _roles_cleanup(args))
+
+
+async def _roles_cleanup(args: argparse.Namespace) -> int:
+    ready = setup(args)
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            CleanupRequest(request_id=PROBE_REQUEST_ID),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+        )
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        return Proposal(
+            kind=RequestKind.CLEANUP,
+            subject="0",
+            params={},
+            summary="remove expired partner and premium caps: roles::cleanup_expired_admin",
+            calls=_calls(checked, clocks),
+            effects=(
+                "signed by the admin; no bot and no timelock",
+                "removes every cap expired at the daemon's chain time (and partner caps without "
+                "budget) and emits their revoke events",
+            ),
+            action_key=_key(checked),
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)
 
 
 def rotate_command(args: argparse.Namespace) -> int:

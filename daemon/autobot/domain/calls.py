@@ -319,6 +319,12 @@ def clear_clamp(asset_id: int, cleared_ts: int) -> Call:
     return _call("price_feed", "clear_clamp", asset_id, cleared_ts)
 
 
+def cleanup_expired_admin(now_sec: int) -> Call:
+    """``roles::cleanup_expired_admin``: removes expired partner and premium caps (and partner
+    caps without budget), emitting their revoke events (docs/package.md §5.2)."""
+    return Call(module="roles", function="cleanup_expired_admin", args=(U64(now_sec),))
+
+
 def update_price(asset_id: int, price: int, updated_ts: int) -> Call:
     """``price_feed::update_price`` (tests: the localnet's pusher does this in production)."""
     return _call("price_feed", "update_price", asset_id, price, updated_ts)

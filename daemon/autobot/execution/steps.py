@@ -34,7 +34,13 @@ from autobot.errors import RpcProtocolError, SubmitWindowFull, TransientError, U
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
 from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
-from autobot.execution.outcomes import Verdict, classify_abort, executed_incident
+from autobot.execution.outcomes import (
+    Verdict,
+    classify_abort,
+    executed_incident,
+    is_cap_nonce_taken,
+    is_dual_write_block,
+)
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
@@ -515,6 +521,20 @@ class ActionSteps:
                 f"draw of lottery {record.subject_id} refused with {name} (strict VRF): retries "
                 f"stopped and escalated to a person; action {record.key}, hash {digest}"
             )
+            if is_cap_nonce_taken(code, timed.call):
+                text = (
+                    f"refund of lottery {record.subject_id} refused with {name}: the shared "
+                    "PayoutBatchCap's nonce moved under the plan (another batch, e.g. the "
+                    "treasury's, consumed it); waiting for a person to re-issue the cap (stride "
+                    f"0), then `autobot actions retry {record.key}`; no bot failure; hash {digest}"
+                )
+            if is_dual_write_block(code, timed.call):
+                text = (
+                    f"{timed.call.function} of lottery {record.subject_id} blocked by the "
+                    f"dual-write control ({name}): the legacy bridge's expected hash is missing "
+                    f"or differs; waiting for a person (set or clear the hash, then `autobot "
+                    f"actions retry {record.key}`), no bot failure; hash {digest}"
+                )
             await self._book.conclude(
                 record, now, Outcome.ESCALATED, code=code, name=name, incident=text
             )

@@ -117,6 +117,7 @@ class RequestKind(enum.StrEnum):
     REFUND = ActionKind.REFUND.value  # subject: lottery id
     ROTATE = ActionKind.ROTATE.value  # subject: operator address or name; params: the new settings
     UNPAUSE = ActionKind.UNPAUSE.value  # subject: "0" (the VRF deposit) (``autobot vrf resume``)
+    CLEANUP = ActionKind.CLEANUP.value  # subject: "0" (``autobot roles cleanup``)
     RETRY = "retry"  # subject: action key (a parked or failed action)
     PARK = "park"  # subject: action key
 

@@ -21,7 +21,7 @@ it is by design and said here:
 The versions: 1, the first release; 2, one spelling of an action's kind (recipes' ``type`` and the
 ``clamp`` request, ``domain.actions.ActionKind``); 3, event cursors and counts (events counted
 exactly once); 4, the ``unpause`` request (``autobot vrf resume``); 5, the leader lease and
-``transactions.epoch`` (high availability).
+``transactions.epoch`` (high availability); 6, the ``cleanup`` request (``autobot roles cleanup``).
 
 SQLite keeps its version in ``PRAGMA user_version``; the store (``SqliteJournal.open``, through
 ``prepare`` below) runs every missing migration in a transaction of its own, version bump
@@ -454,7 +454,23 @@ _V5: tuple[Step, ...] = (
     ),
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: operator requests to remove expired partner and premium caps (``autobot roles
+# cleanup``: the request kind ``cleanup``, ``roles::cleanup_expired_admin``).
+_V6: tuple[Step, ...] = (
+    ChangeColumn(
+        table="requests",
+        column=_text(
+            "kind",
+            not_null=True,
+            check=_in(
+                "kind",
+                ("cancel", "clamp", "refund", "retry", "park", "rotate", "unpause", "cleanup"),
+            ),
+        ),
+    ),
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

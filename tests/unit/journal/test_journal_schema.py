@@ -300,7 +300,7 @@ async def test_a_journal_written_by_schema_version_3_opens_and_migrates(tmp_path
     assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
     assert again == EventCounts(next_height=150, seen=12, counts={1: 5, 2: 2})
     assert [t.epoch for t in refunds] == [None, None, None]
-    assert pragma(path, "user_version") == SCHEMA_VERSION == 5
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 6
     new = tmp_path / "new.sqlite3"
     await (await SqliteJournal.open(new, clock=FakeClock())).close()
     assert normalised_schema(path) == normalised_schema(new)
@@ -325,7 +325,7 @@ async def test_a_journal_written_by_schema_version_4_opens_and_migrates(tmp_path
     assert added.id == 6
     assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
     assert [t.epoch for t in refunds] == [None, None, None]
-    assert pragma(path, "user_version") == SCHEMA_VERSION == 5
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 6
     new = tmp_path / "new.sqlite3"
     await (await SqliteJournal.open(new, clock=FakeClock())).close()
     assert normalised_schema(path) == normalised_schema(new)
