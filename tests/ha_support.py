@@ -81,6 +81,8 @@ def instance_configs(
         set_key(path, "ha", "instance_id", f'"{name}"')
         set_key(path, "ha", "lease_seconds", str(lease_seconds))
         set_key(path, "ha", "renew_seconds", str(renew_seconds))
+        # the tests read what an instance signs, sends and settles from its log: debug lines
+        set_key(path, "log", "level", '"debug"')
         out.append(path)
     return out
 
