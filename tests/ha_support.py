@@ -76,7 +76,12 @@ def instance_configs(
         path = config.with_name(f"autobot-{name}.toml")
         shutil.copy(config, path)
         set_key(path, "journal", "backend", '"postgres"')
-        set_key(path, "journal", "dsn", f'"{instance_dsn(dsn, name)}"')
+        # the DSN in a file of mode 600, as an operator keeps one that holds a password (CI's
+        # does; a config file may not)
+        dsn_file = config.with_name(f"journal-{name}.dsn")
+        dsn_file.write_text(instance_dsn(dsn, name) + "\n")
+        dsn_file.chmod(0o600)
+        set_key(path, "journal", "dsn_file", json.dumps(str(dsn_file)))
         set_key(path, "ha", "enabled", "true")
         set_key(path, "ha", "instance_id", f'"{name}"')
         set_key(path, "ha", "lease_seconds", str(lease_seconds))

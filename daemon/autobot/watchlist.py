@@ -217,6 +217,12 @@ class Watchlist:
         kept, self._unrecorded = self._unrecorded, None
         if kept:
             await self._record_terminal(kept, self._unrecorded_at)
+        # A standby's views may predate what the previous leader did in its last moments (or
+        # what the recovery finishes now): the new leader reads every kept lottery once more
+        # before acting, as a start would (the HA soak found a close done by the recovery while a
+        # standby tick kept the lottery ACTIVE; planned again, the close was already done and the
+        # lottery stayed CLOSING).
+        self._changed.update(self._views)
 
     # ------------------------------------------------------------------ the read
 
