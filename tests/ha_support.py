@@ -69,6 +69,7 @@ def instance_configs(
     *,
     lease_seconds: float = 10.0,
     renew_seconds: float = 1.0,
+    log_level: str = "info",
 ) -> list[Path]:
     """A config per instance, written beside ``config`` (``autobot-<name>.toml``)."""
     out = []
@@ -86,8 +87,8 @@ def instance_configs(
         set_key(path, "ha", "instance_id", f'"{name}"')
         set_key(path, "ha", "lease_seconds", str(lease_seconds))
         set_key(path, "ha", "renew_seconds", str(renew_seconds))
-        # the tests read what an instance signs, sends and settles from its log: debug lines
-        set_key(path, "log", "level", '"debug"')
+        # what an instance signs, sends and settles is logged at debug (tests that watch it ask)
+        set_key(path, "log", "level", json.dumps(log_level))
         out.append(path)
     return out
 

@@ -86,7 +86,12 @@ async def start_pair(
 ) -> tuple[processes.Process, processes.Process]:
     """Both instances started together; (leader, standby) once one of them took over."""
     configs = instance_configs(
-        net.config, dsn, ["a", "b"], lease_seconds=LEASE, renew_seconds=RENEW
+        net.config,
+        dsn,
+        ["a", "b"],
+        lease_seconds=LEASE,
+        renew_seconds=RENEW,
+        log_level="debug",  # the test reads what each instance signs, sends and settles
     )
     a, b = (
         processes.start(
