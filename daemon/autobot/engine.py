@@ -230,26 +230,19 @@ class Engine:
         await self._write_incident_log()
         self._report(snapshot, journal_counts, attention)
         read = self._watchlist.last
-        summary = SweepSummary(
-            chain_time=snapshot.now,
-            height=snapshot.height,
-            lotteries_read=read.read,
-            lotteries_kept=read.kept,
-            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
-            bots=len(snapshot.bots),
+        summary = self._summed_up(
+            snapshot,
+            started=started,
+            journal_counts=journal_counts,
             feeds={
                 "stale": sum(r.stale for r in result.feed_reports),
                 "clamped": sum(r.clamped for r in result.feed_reports),
                 "fallback": sum(r.fallback for r in result.feed_reports),
             },
             planned=planned,
-            journal=journal_counts,
-            duration_seconds=time.monotonic() - started,
             escalations=len(result.escalations),
             rejected_requests=len(result.rejected_requests),
         )
-        self._metrics.tick_duration.observe(summary.duration_seconds)
-        self._metrics.last_tick.set(self._wall())
         self._summarise(summary, open_actions=len(open_actions), needing=len(result.actions))
         log.debug(
             "tick",
@@ -302,20 +295,7 @@ class Engine:
         # escalations are the leader's (it writes their incident-log rows): none reported here
         self._report(snapshot, journal_counts, EscalationUpdate())
         read = self._watchlist.last
-        summary = SweepSummary(
-            chain_time=snapshot.now,
-            height=snapshot.height,
-            lotteries_read=read.read,
-            lotteries_kept=read.kept,
-            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
-            bots=len(snapshot.bots),
-            feeds={},
-            planned=0,
-            journal=journal_counts,
-            duration_seconds=time.monotonic() - started,
-        )
-        self._metrics.tick_duration.observe(summary.duration_seconds)
-        self._metrics.last_tick.set(self._wall())
+        summary = self._summed_up(snapshot, started=started, journal_counts=journal_counts)
         log.info(
             "standby_tick",
             chain_time=summary.chain_time,
@@ -325,6 +305,37 @@ class Engine:
             events=read.events,
             duration_ms=round(summary.duration_seconds * 1000, 1),
         )
+        return summary
+
+    def _summed_up(
+        self,
+        snapshot: Snapshot,
+        *,
+        started: float,
+        journal_counts: Mapping[str, int],
+        feeds: Mapping[str, int] | None = None,
+        planned: int = 0,
+        escalations: int = 0,
+        rejected_requests: int = 0,
+    ) -> SweepSummary:
+        """The sweep's summary (a standby's plans nothing), its duration and time observed."""
+        read = self._watchlist.last
+        summary = SweepSummary(
+            chain_time=snapshot.now,
+            height=snapshot.height,
+            lotteries_read=read.read,
+            lotteries_kept=read.kept,
+            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
+            bots=len(snapshot.bots),
+            feeds=dict(feeds or {}),
+            planned=planned,
+            journal=journal_counts,
+            duration_seconds=time.monotonic() - started,
+            escalations=escalations,
+            rejected_requests=rejected_requests,
+        )
+        self._metrics.tick_duration.observe(summary.duration_seconds)
+        self._metrics.last_tick.set(self._wall())
         return summary
 
     async def _read(self, open_actions: Sequence[ActionRecord]) -> Snapshot:
