@@ -296,7 +296,7 @@ class Engine:
         self._report(snapshot, journal_counts, EscalationUpdate())
         read = self._watchlist.last
         summary = self._summed_up(snapshot, started=started, journal_counts=journal_counts)
-        log.info(
+        log.debug(  # a sweep's tick is debug (the story's rule), a standby's too
             "standby_tick",
             chain_time=summary.chain_time,
             height=summary.height,
