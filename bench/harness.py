@@ -3,6 +3,10 @@
 The localnet and the daemon run as separate processes, as an operator runs them (``autobot
 localnet --scenario FILE --write-config F`` and ``autobot run --config F``); the benchmark process
 only watches (HTTP to the localnet's dev endpoints, the daemon's journal read-only, ``/proc``).
+
+The daemon's journal is its SQLite file, or — after ``use_postgres(server)`` (``bench.run
+--journal postgres``) — a database of its own on that PostgreSQL server (``fsync`` on, as in
+production), named to the daemon by a DSN file; ``journal_rows`` reads either.
 """
 
 from __future__ import annotations
@@ -27,8 +31,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
+
+from autobot.journal.dsn import Dsn
+from autobot.journal.pgserver import PgServer
 
 AUTOBOT = str(Path(sys.executable).with_name("autobot"))
+
+_postgres: list[PgServer] = []  # the server for the daemons' journals, when not SQLite
+
+
+def use_postgres(server: PgServer | None) -> None:
+    """Journal every daemon started from now on in a new database on ``server`` (None: SQLite)."""
+    _postgres[:] = [] if server is None else [server]
+
+
+def journal_backend() -> str:
+    return "postgres" if _postgres else "sqlite"
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -257,7 +276,7 @@ def _toml(value: object) -> str:
 class Daemon:
     proc: subprocess.Popen[bytes]
     metrics_url: str
-    journal: Path
+    journal: Path | Dsn  # the SQLite file, or the PostgreSQL database
     ready_after: float  # seconds from spawn to READY=1
     log: Path
 
@@ -268,6 +287,7 @@ async def daemon(
 ) -> AsyncIterator[Daemon]:
     """``autobot run --config`` with ``NOTIFY_SOCKET``; yields once it sent ``READY=1``."""
     port = _free_port()
+    journal = _journal_for(net)
     with tempfile.TemporaryDirectory(prefix="autobot-bench-") as tmp:
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(Path(tmp) / "notify"))
@@ -283,9 +303,6 @@ async def daemon(
             ready_after = await _wait_ready(
                 notify, proc, started, ready_timeout, net.folder / log_name
             )
-            journal_line = re.search(r'path = "([^"]+)"', _section(net.config, "journal"))
-            assert journal_line is not None
-            journal = net.config.parent / journal_line.group(1)
             drain = asyncio.create_task(_drain(notify))  # the watchdog pings, as systemd would
             try:
                 yield Daemon(
@@ -344,9 +361,32 @@ def tail(path: Path, chars: int = 3000) -> str:
     return path.read_text()[-chars:]
 
 
-def journal_rows(path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+def _journal_for(net: Net) -> Path | Dsn:
+    """The daemon's journal: the config's SQLite file, or a new PostgreSQL database."""
+    if not _postgres:
+        journal_line = re.search(r'path = "([^"]+)"', _section(net.config, "journal"))
+        assert journal_line is not None
+        return net.config.parent / journal_line.group(1)
+    dsn = _postgres[0].create_database()
+    secret = net.config.parent / "journal.dsn"
+    secret.write_text(dsn.reveal() + "\n")
+    secret.chmod(0o600)
+    patch_config(net.config, {"journal": {"backend": "postgres", "dsn_file": "journal.dsn"}})
+    return dsn
+
+
+def journal_rows(
+    path: Path | Dsn, sql: str, params: Sequence[object] = ()
+) -> list[tuple[Any, ...]]:
     """Read the daemon's journal (read-only; WAL lets us while the daemon writes); no rows
     while it does not exist yet."""
+    if isinstance(path, Dsn):
+        try:
+            with psycopg.connect(path.reveal(), autocommit=True) as conn:
+                cursor = conn.execute(sql.replace("?", "%s"), tuple(params))
+                return list(cursor.fetchall())
+        except psycopg.errors.UndefinedTable:
+            return []
     if not path.exists():
         return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)

@@ -29,6 +29,7 @@ from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.domain import calls as c
 from autobot.domain.lotteries import LotteryStatus
+from autobot.journal.dsn import Dsn
 from bench import harness, scenarios
 from bench.harness import Net, bench_line, percentile, say, table
 
@@ -106,15 +107,19 @@ def report(reactions: list[float], baseline: list[float]) -> dict[str, float]:
         "baseline_p99_ms": percentile(baseline, 99),
     }
     result["ratio"] = result["baseline_p99_ms"] / result["p99_ms"]
-    bench_line("reaction", **{k: round(v) if k != "ratio" else v for k, v in result.items()})
+    bench_line(
+        "reaction",
+        journal=harness.journal_backend(),
+        **{k: round(v) if k != "ratio" else v for k, v in result.items()},
+    )
     return result
 
 
-async def _all_closed(journal: Path, count: int) -> bool:
+async def _all_closed(journal: Path | Dsn, count: int) -> bool:
     return len(_close_hashes(journal)) >= count
 
 
-def _close_hashes(journal: Path) -> dict[int, str]:
+def _close_hashes(journal: Path | Dsn) -> dict[int, str]:
     """Lottery id → the hash of autobot's committed auto-close."""
     rows = harness.journal_rows(
         journal,

@@ -103,13 +103,21 @@ def refunds(path: Path, *, lotteries: int, baseline: int, tickets: int, operator
     return write(path, name="bench-refunds", head=head, lotteries=lots)
 
 
-def scale(path: Path, *, total: int) -> Path:
+BUYERS_PER_MINUTE = 1.0
+"""Purchases a minute of chain time on each selling lottery in ``scale`` (the localnet's buyers)."""
+
+
+def scale(path: Path, *, total: int, buyers: bool = True) -> Path:
     """``total`` lotteries, 95 % idle or terminal: half canceled and archived (terminal), 45 %
-    ACTIVE with sales ending in a week (idle), 5 % canceled with refunds owed (live: monitored,
-    never refunded automatically in this benchmark)."""
+    ACTIVE with sales ending in a week (idle: nothing is due for autobot), 5 % canceled with
+    refunds owed (live: monitored, never refunded automatically in this benchmark). With
+    ``buyers``, the localnet's buyers purchase on every ACTIVE lottery (``BUYERS_PER_MINUTE``
+    each): the sales traffic autobot watches through ``TicketPurchaseEvent``s."""
     terminal, live = total // 2, total // 20
     idle = total - terminal - live
     head = DEPOSIT + FEED + bot_toml(0, 0, (1, 2)) + cap(500)
+    if buyers:
+        head += f"\n[buyers]\npurchases_per_minute = {BUYERS_PER_MINUTE}\n"
     lots = [Lottery(id=i + 1, status="canceled", archived=True) for i in range(terminal)]
     lots += [
         Lottery(id=terminal + i + 1, status="active", tickets=5, sales_end=7 * 86_400)

@@ -10,7 +10,10 @@ the event loop and the journal's thread) per sweep. The localnet is another proc
 The daemon reads the package's storage (``[chain] reads = "storage"``, the default). An idle tick
 reads chain time, the aggregate resources (bots, cap, deposit, the price feeds' registry and the
 watched feed) and the resources whose event-handle counters tell whether anything happened (the
-registry, draw, payout and archive ledgers): when no counter moved, no events are asked for. Once
+registry, draw, payout and archive ledgers): when no counter moved, no events are asked for. The
+localnet's buyers purchase on every ACTIVE lottery (``scenarios.BUYERS_PER_MINUTE`` each, 75
+purchases a second at 10,000 lotteries); autobot reads them as ``TicketPurchaseEvent``s every 10
+seconds of chain time (one request, a page per 100; ``sales_rate``) — by events, never per lottery. Once
 every ``EVENTS_EVERY_SECONDS`` (a minute) a tick also reads one event type, in turn, whatever its
 counter says: a safety net (the *safety-net read* row, made to happen by moving the watchlist's
 clock). The ``BENCH`` line reports the idle tick, and the safety-net tick as ``scan_*``.
@@ -34,7 +37,7 @@ from autobot.chain.keys import load_keyring
 from autobot.clock import SystemClock
 from autobot.config import load_config
 from autobot.domain.snapshot import LotteryView, Snapshot
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 from autobot.logs import configure_logging
 from autobot.watchlist import EVENTS_EVERY_SECONDS, ReadStats
 from bench import harness, scenarios
@@ -60,7 +63,7 @@ class EveryLottery:
     """The baseline read (a ``SweepReads``): ``lottery_ids()`` minus the journal's terminal ones,
     every view."""
 
-    def __init__(self, gateway: ChainGateway, journal: SqliteJournal) -> None:
+    def __init__(self, gateway: ChainGateway, journal: Journal) -> None:
         self._gateway = gateway
         self._journal = journal
         self.last = ReadStats()
@@ -91,7 +94,10 @@ async def run(workdir: Path, *, quick: bool) -> dict[str, float]:
     total = 1_000 if quick else 10_000
     folder = workdir / "sweep"
     folder.mkdir(parents=True, exist_ok=True)
-    say(f"sweep: {total} lotteries (50 % terminal, 45 % idle, 5 % live)")
+    say(
+        f"sweep: {total} lotteries (50 % terminal, 45 % idle, 5 % live), buyers on the idle ones "
+        f"({scenarios.BUYERS_PER_MINUTE:g} purchase a minute each)"
+    )
     scenario = scenarios.scale(folder / "scenario.toml", total=total)
     async with harness.localnet(folder, scenario) as net:
         harness.patch_config(

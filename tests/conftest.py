@@ -19,6 +19,10 @@ Fixtures (function scope; the localnet runs on the test's event loop):
   chain id (77) and the package address (the admin's) are fixed.
 * ``openapi`` — ``OpenApi``: validates a response body against the node's OpenAPI schemas
   (``tests/data/supra-rpc-openapi.json``, with its known defects patched here).
+* ``pg_server`` (session) — ``autobot.journal.pgserver.PgServer``: ``$AUTOBOT_TEST_PG_DSN``'s
+  server, else a throwaway cluster from Debian's binaries; a test that needs it and finds no
+  PostgreSQL FAILS saying how to get it (never skips). ``pg_database`` — a database of the test's
+  own on it (a ``Dsn``), dropped afterwards.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import contextlib
 import copy
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +56,8 @@ from supra_sdk.transactions import (
     TransactionPayload,
 )
 
+from autobot.journal.dsn import Dsn
+from autobot.journal.pgserver import PgServer, PostgresUnavailable, postgres_server
 from autobot.localnet.accounts import dev_accounts
 from autobot.localnet.info import LOCALNET_CHAIN_ID
 from autobot.localnet.runner import Localnet, LocalnetOptions
@@ -313,3 +319,24 @@ class OpenApi:
 @pytest.fixture(scope="session")
 def openapi() -> OpenApi:
     return OpenApi()
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def pg_database(pg_server: PgServer) -> Iterator[Dsn]:
+    dsn = pg_server.create_database()
+    try:
+        yield dsn
+    finally:
+        pg_server.drop_database(dsn)

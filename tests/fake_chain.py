@@ -46,6 +46,7 @@ from autobot.domain.lotteries import (
     LotteryStatusView,
 )
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import (
     ChainActivity,
@@ -95,6 +96,10 @@ class ChainState:
     deposit: VrfDepositStatus = field(default_factory=VrfDepositStatus)
     cap: PayoutBatchCap | None = None
     features: FeatureSwitch = field(default_factory=FeatureSwitch)  # as stored, entries kept
+    partner_caps: list[PartnerCap] = field(default_factory=list)
+    premium_caps: list[PremiumCap] = field(default_factory=list)
+    dual_write: DualWrite | None = field(default_factory=lambda: DualWrite(enabled=True))
+    summary_hashes: dict[int, str] = field(default_factory=dict)  # default: a hash of the id
     emitted: list[tuple[str, dict[str, object]]] = field(default_factory=list)  # by this call
 
     def lottery(self, lottery_id: int) -> LotteryView:
@@ -306,7 +311,9 @@ class FakeChain:
             v.status == LotteryStatus.FINALIZED or v.archived for v in self.state.lotteries.values()
         )
         return ChainActivity(
-            events=dict(counters), registered=len(self.state.lotteries), summarised=summarised
+            events=dict(counters),
+            registered=len(self.state.lotteries),
+            summarised=summarised,
         )
 
     async def snapshot(
@@ -461,6 +468,24 @@ class FakeChain:
     async def payout_batch_cap(self) -> PayoutBatchCap | None:
         self.calls["payout_batch_cap"] += 1
         return self.state.cap
+
+    async def partner_caps(self) -> tuple[PartnerCap, ...]:
+        self.calls["partner_caps"] += 1
+        return tuple(self.state.partner_caps)
+
+    async def premium_caps(self) -> tuple[PremiumCap, ...]:
+        self.calls["premium_caps"] += 1
+        return tuple(self.state.premium_caps)
+
+    async def dual_write(self) -> DualWrite | None:
+        self.calls["dual_write"] += 1
+        return self.state.dual_write
+
+    async def summary_hash(self, lottery_id: int) -> str | None:
+        self.calls["summary_hash"] += 1
+        if not await self.has_summary(lottery_id):
+            return None
+        return self.state.summary_hashes.get(lottery_id, "0x" + f"{lottery_id:064x}")
 
     # -- ChainGateway: events -----------------------------------------------------------------
 

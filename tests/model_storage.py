@@ -51,12 +51,15 @@ class ModelSource:
         assert blob is not None and decode_bcs(struct, blob) == value, struct
         return value
 
-    async def item(self, handle: str, value_type: str, key: int) -> Mapping[str, object] | None:
+    async def item(
+        self, handle: str, value_type: str, key: int | str
+    ) -> Mapping[str, object] | None:
         self.requests += 1
         storage = self.storage()
         table = storage.table(handle)
         assert table is not None and str(table.value_type) == f"{self.package}::{value_type}"
-        raw = storage.table_item(table, key_from_json(parse_type("u64"), str(key)))
+        key_type = "address" if isinstance(key, str) else "u64"
+        raw = storage.table_item(table, key_from_json(parse_type(key_type), str(key)))
         return None if raw is None else decode_json(value_type, raw)
 
 

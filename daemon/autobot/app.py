@@ -14,7 +14,17 @@ naming the keys that need a restart, and the daemon keeps running on the old con
 
 Without ``--config``, ``autobot run`` starts a localnet in-process (``--scenario demo`` or ``ops``,
 time-scale 60), writes a config for it and runs against it over HTTP — the same code path as
-production.
+production. When the demo's story is told (nothing open, nothing planned, no lottery between close
+and payout or cancelled without its refund), one line says so and what to try next.
+
+A port already taken is reported with the flag that changes it (``--listen``, ``--status-listen``).
+Commands suggested in the log are written to run as printed (``autobot.hints``).
+
+With ``[ha] enabled`` (``ha.py``) the journal refuses every write until this instance takes the
+leader lease; until then the sweeps only observe (``Engine.observe``: the chain read, the
+watchlist warm, the metrics served). A takeover recovers exactly as a start does, then the sweeps
+act; losing the lease stops the daemon with exit 75 (``EX_TEMPFAIL``: systemd starts it again, as
+a standby), and a clean stop releases the lease after the drain.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -39,9 +50,18 @@ from autobot.chain.gateway import ChainGateway
 from autobot.chain.keys import Keyring, load_keyring
 from autobot.chain.supra import SupraGateway
 from autobot.clock import Clock, SystemClock
-from autobot.config import Config, changed_settings, is_loopback_host, load_config
+from autobot.config import (
+    CommandEnvironment,
+    Config,
+    changed_settings,
+    command_environment,
+    find_config,
+    is_loopback_host,
+    load_config,
+)
 from autobot.config_check import check_config_file
-from autobot.engine import Engine
+from autobot.domain.lotteries import LotteryStatus
+from autobot.engine import Engine, SweepSummary
 from autobot.errors import (
     EX_CONFIG,
     EX_IOERR,
@@ -49,14 +69,18 @@ from autobot.errors import (
     EX_TEMPFAIL,
     AutobotError,
     ConfigError,
+    FencedOut,
     InstanceLocked,
     JournalError,
     Problem,
 )
 from autobot.gcwatch import GcWatch
+from autobot.ha import LeaderLease, leased
+from autobot.hints import Hints, program
 from autobot.journal.incident_log import IncidentLogFile
 from autobot.journal.lock import InstanceLock
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal, Lease
+from autobot.journal_setup import open_journal
 from autobot.logs import configure_logging
 from autobot.metrics import DaemonMetrics, make_registry
 from autobot.notify import SdNotifier
@@ -86,8 +110,13 @@ class Daemon:
         notifier: SdNotifier | None = None,
         clock: Clock | None = None,
         listen: tuple[str, int] | None = None,
+        hints: Hints | None = None,
+        demo: DemoGuide | None = None,
     ) -> None:
+        """``demo``: the embedded demo's guide (says when its story is told, once)."""
         self.config = config
+        self.hints = hints or Hints()
+        self._demo = demo
         self._keyring = keyring
         self._notifier = notifier or SdNotifier(socket_address=None)
         self._clock = clock or SystemClock()
@@ -109,11 +138,13 @@ class Daemon:
         self._last_summary = "starting"
         self.web: WebServer | None = None
         self.status_site: StatusSite | None = None  # [status] listen: the public status page
-        self.journal: SqliteJournal | None = None
+        self.journal: Journal | None = None
         self.gateway: ChainGateway | None = None
         self._scheduler: SweepScheduler | None = None
         self._engine: Engine | None = None
         self._executor: execution.Executor | None = None
+        self._watchlist: Watchlist | None = None
+        self.ha: LeaderLease | None = None  # [ha] enabled: this instance's side of the lease
 
     # ------------------------------------------------------------------ resources
 
@@ -138,11 +169,30 @@ class Daemon:
 
     async def _build(self) -> None:
         config = self.config
-        # one daemon per journal: a second one stops here (InstanceLocked, exit 75)
-        self._stack.callback(InstanceLock.acquire(config.journal.path).release)
-        self.journal = await SqliteJournal.open(config.journal.path, clock=self._clock)
+        if config.journal.backend == "sqlite":
+            # one daemon per journal file: a second one stops here (InstanceLocked, exit 75); on
+            # PostgreSQL the leader lease ([ha]) decides who writes
+            self._stack.callback(InstanceLock.acquire(config.journal.path).release)
+        self.journal = await open_journal(
+            config.journal,
+            clock=self._clock,
+            credentials_directory=config.credentials_directory,
+        )
         self._stack.push_async_callback(self.journal.close)
         await self.journal.check_writable()  # a read-only disk stops the start (exit 74)
+        if config.ha.enabled:  # a standby writes nothing: only a takeover fences the journal
+            journal = leased(self.journal)
+            journal.require_fence()
+            self.ha = LeaderLease(
+                journal=journal,
+                instance_id=config.ha.instance_id,
+                lease_seconds=config.ha.lease_seconds,
+                renew_seconds=config.ha.renew_seconds,
+                clock=self._clock,
+                metrics=self.metrics,
+                on_takeover=self._take_over,
+                on_lost=self._lost,
+            )
         # the one place the implementation is chosen: everything else sees a ChainGateway
         self.gateway = SupraGateway.from_config(config.chain, observer=self.metrics)
         self._stack.push_async_callback(self.gateway.aclose)
@@ -164,6 +214,7 @@ class Daemon:
                 window=window,
                 ttl_seconds=ttl,
                 metrics=exec_metrics,
+                permit=None if self.ha is None else self.ha.permit,
             )
 
         operators: dict[str, execution.Sequencer] = {
@@ -203,21 +254,37 @@ class Daemon:
             wall=self._clock.wall,
             chain_time=self._chain_seconds,
         )
-        self._engine = self.engine_over(
-            Watchlist(
-                gateway=self._gateway,
-                journal=self._journal,
-                schedule=plan_settings(config),
-                clock=self._clock,
-            )
+        self._watchlist = Watchlist(
+            gateway=self._gateway,
+            journal=self._journal,
+            schedule=plan_settings(config),
+            clock=self._clock,
         )
+        if self.ha is not None:
+            self._watchlist.defer_terminal_marks()  # written once this instance leads
+        self._engine = self.engine_over(self._watchlist)
         host, port = self._listen
-        self.web = WebServer(host=host, port=port, registry=self.registry, health=self.health)
-        await self.web.start()
+        self.web = WebServer(
+            host=host,
+            port=port,
+            registry=self.registry,
+            health=self.health,
+            chain_clock=lambda: self.clock_map.line(self._clock.wall()),
+        )
+        try:
+            await self.web.start()
+        except OSError as exc:
+            raise _busy(exc, host, port, "--listen HOST:PORT (or [http] listen)") from exc
         self._stack.push_async_callback(self.web.stop)
         if config.status.listen is not None:
             site = StatusSite(config=config.status, journal=self._journal, clock_map=self.clock_map)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                listen = config.status.listen
+                raise _busy(
+                    exc, listen.host, listen.port, "--status-listen HOST:PORT (or [status] listen)"
+                ) from exc
             self._stack.push_async_callback(site.stop)
             self.status_site = site
         log.info(
@@ -228,7 +295,8 @@ class Daemon:
             operators=sorted(self._keyring.operators),
             metrics_url=f"{self.web.url}/metrics",
             status_url=None if self.status_site is None else self.status_site.url,
-            journal=str(config.journal.path),
+            journal=self._journal.location,
+            ha_instance=None if self.ha is None else config.ha.instance_id,
         )
 
     @property
@@ -250,6 +318,7 @@ class Daemon:
             operator_names={s.address: name for name, s in self._keyring.operators.items()},
             wake_at_chain=lambda ts, key: self._scheduler_ref.wake_at_chain(ts, key=key),
             wake_after=lambda seconds, key: self._scheduler_ref.wake_after(seconds, key=key),
+            hints=self.hints,
         )  # fmt: skip
 
     @property
@@ -258,7 +327,7 @@ class Daemon:
         return self.gateway
 
     @property
-    def _journal(self) -> SqliteJournal:
+    def _journal(self) -> Journal:
         assert self.journal is not None
         return self.journal
 
@@ -281,7 +350,13 @@ class Daemon:
             await self._wait_ready()
             if self._stop.is_set():
                 return
-            await self._recover()
+            if self.ha is None:
+                await self._recover()
+                self.metrics.ha_leader.set(1)  # the one instance leads
+            else:  # unwound after the drain below: stop renewing, then release
+                self._stack.push_async_callback(self.ha.release)
+                self._stack.push_async_callback(self.ha.stop)
+                self.ha.start()
             scheduler = self._scheduler_ref
             scheduler.start()
             self._stack.push_async_callback(self._shutdown_scheduler)
@@ -323,6 +398,26 @@ class Daemon:
             orphan_slots=len(report.orphan_slots),
             actions=len(report.actions),
         )
+
+    async def _take_over(self, lease: Lease) -> None:
+        """``[ha]``: this instance took the lease (the journal is fenced to its epoch): recover
+        as a start does, then the sweeps act (``LeaderLease`` makes it the leader on return)."""
+        assert self._watchlist is not None
+        log.info("ha_recovering", epoch=lease.epoch, previous_holder=lease.holder)
+        await self._watchlist.flush()  # the terminal lotteries seen while standing by
+        await self._recover()
+        self._scheduler_ref.wake_now()
+
+    def _lost(self, exc: FencedOut) -> None:
+        """``[ha]``: the lease is gone; nothing is signed or sent any more. Stop (exit 75)."""
+        if self.fatal is None:
+            self.fatal = exc
+        self._stop.set()
+
+    def _acting(self) -> bool:
+        """Whether this instance's sweeps act (a single instance always; under ``[ha]`` the
+        recovered leader)."""
+        return self.ha is None or self.ha.leading
 
     async def _shutdown_scheduler(self) -> None:
         """The grace period: a sweep in progress may finish; after it, it is cancelled (every
@@ -368,6 +463,9 @@ class Daemon:
         if self._stop.is_set():
             return
         assert self._engine is not None
+        if not self._acting():
+            await self._observe()
+            return
         try:
             summary = await self._engine.sweep()
         except JournalError as exc:
@@ -386,6 +484,24 @@ class Daemon:
             self._gc.freeze_after_start()  # the first sweep's reads: never walked again
         self.health.tick_succeeded(time.monotonic())
         self._last_summary = summary.status_line()
+        if self.status_site is not None:
+            self.status_site.sweep_finished(self._engine, summary)
+        if self._demo is not None:
+            self._demo.sweep_finished(self._engine, summary)
+        self._notifier.status(self._last_summary)
+
+    async def _observe(self) -> None:
+        """A standby's sweep: the chain read and the metrics, nothing planned or written."""
+        assert self._engine is not None
+        try:
+            summary = await self._engine.observe()
+        except AutobotError as exc:  # a standby has nothing to lose: try again next time
+            self.health.tick_failed(f"{type(exc).__name__}: {exc}")
+            log.warning("tick_failed", error=type(exc).__name__, detail=str(exc))
+            return
+        self.sweeps += 1
+        self.health.tick_succeeded(time.monotonic())
+        self._last_summary = "standby; " + summary.status_line()
         if self.status_site is not None:
             self.status_site.sweep_finished(self._engine, summary)
         self._notifier.status(self._last_summary)
@@ -446,12 +562,78 @@ def _signals(loop: asyncio.AbstractEventLoop, daemon: Daemon) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
+def _busy(exc: OSError, host: str, port: int, flag: str) -> OSError:
+    """A listen failure that says which flag changes the address."""
+    if exc.errno == errno.EADDRINUSE:
+        said = OSError(f"{host}:{port} is already in use; choose another with {flag}")
+    else:
+        said = OSError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); see {flag}")
+    said.errno = exc.errno  # kept for callers; the text stays free of "[Errno N]"
+    return said
+
+
+class DemoGuide:
+    """Says once, at info, when the embedded demo's scripted story is told and what to try next."""
+
+    def __init__(self, *, hints: Hints, localnet_url: str) -> None:
+        self._hints = hints
+        self._url = localnet_url.rstrip("/")
+        self._acted = False
+        self.told = False
+
+    def sweep_finished(self, engine: Engine, summary: SweepSummary) -> None:
+        journal = summary.journal
+        self._acted |= journal.get("done", 0) > 0
+        if self.told or not self._acted or summary.planned:
+            return
+        if any(
+            journal.get(s, 0) for s in ("planned", "announced", "waiting", "executing", "recording")
+        ):
+            return
+        snapshot = engine.last_snapshot
+        if snapshot is None:
+            return
+        moving = (LotteryStatus.CLOSING, LotteryStatus.DRAW_REQUESTED, LotteryStatus.DRAWN)
+        if any(
+            v.status in moving or (v.status is LotteryStatus.CANCELED and not v.archived)
+            for v in snapshot.lotteries.values()
+        ):
+            return
+        self.told = True
+        drill = (
+            f"curl -s -X POST {self._url}/localnet/v1/drill -H 'Content-Type: application/json' "
+            '-d \'{"drill": "clamp", "asset": 1}\''
+        )
+        log.info(
+            "demo_story_told",
+            story=(
+                "the demo's scripted story is told: every lottery that could move has (closed, "
+                "drawn, paid out, or cancelled and refunded) and the daemon is idle. Try "
+                f"{self._hints('status')}, {self._hints('incidents')} and "
+                f"{self._hints('bot history A')}; then an alert drill from deploy/RUNBOOK.md, "
+                f"e.g. PriceFeedClamp: `{drill}` and follow the runbook's steps"
+            ),
+            localnet_url=self._url,
+        )
+
+
+def daemon_hints(config: Config, env: CommandEnvironment, *, cwd: Path | None = None) -> Hints:
+    """Hints from the daemon: ``--config`` only if a pasted command would not find its config."""
+    try:
+        found = find_config(None, env=env, cwd=cwd)
+        same = os.path.realpath(found.path) == os.path.realpath(config.source)
+    except ConfigError:
+        same = False
+    return Hints(prog=program(path_env=env.path), config=None if same else config.source.resolve())
+
+
 # ---------------------------------------------------------------------- the command
 
 
 def run_command(args: argparse.Namespace) -> int:
     """``autobot run``: exit 0 after a clean stop, 78 on configuration problems, 74 when the
-    journal cannot be used, 75 at once when another daemon holds the journal, 70 on a bug (logged through the redacting log pipeline, so a
+    journal cannot be used, 75 at once when another daemon holds the journal or when this
+    instance lost the leader lease (``[ha]``), 70 on a bug (logged through the redacting log pipeline, so a
     traceback never carries key material)."""
     try:
         return asyncio.run(_run(args, os.environ))
@@ -507,19 +689,39 @@ def _check_listen_override(listen: tuple[str, int] | None, config: Config) -> No
 
 
 async def _run_daemon(
-    config: Config, environ: Mapping[str, str], listen: tuple[str, int] | None
+    config: Config,
+    environ: Mapping[str, str],
+    listen: tuple[str, int] | None,
+    *,
+    localnet_url: str | None = None,
 ) -> int:
-    configure_logging(level=config.log.level, log_format=config.log.format)
+    env = command_environment(environ)
+    configure_logging(
+        level=config.log.level, log_format=config.log.format, colors=False if env.no_color else None
+    )
     keyring = load_keyring(config)
     notifier = SdNotifier.from_environ(environ)
+    hints = daemon_hints(config, env)
+    demo = None if localnet_url is None else DemoGuide(hints=hints, localnet_url=localnet_url)
     try:
-        async with Daemon(config=config, keyring=keyring, notifier=notifier, listen=listen) as d:
+        async with Daemon(
+            config=config,
+            keyring=keyring,
+            notifier=notifier,
+            listen=listen,
+            hints=hints,
+            demo=demo,
+        ) as d:
             await d.run_until_stopped()
             if d.fatal is not None:
                 print(f"autobot: {d.fatal}", file=sys.stderr)
-                return EX_IOERR
+                return EX_TEMPFAIL if isinstance(d.fatal, FencedOut) else EX_IOERR
     except InstanceLocked as exc:
         log.error("journal_locked", holder=exc.holder, detail=str(exc))
+        print(f"autobot: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except FencedOut as exc:
+        log.error("journal_fenced_out", detail=str(exc))
         print(f"autobot: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
     except JournalError as exc:
@@ -550,7 +752,7 @@ async def _run_embedded(
 
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="autobot-")))
         state_dir.mkdir(parents=True, exist_ok=True)
-        configure_logging()
+        configure_logging(colors=False if command_environment(environ).no_color else None)
         net = await stack.enter_async_context(
             Localnet.start(
                 LocalnetOptions(
@@ -581,5 +783,5 @@ async def _run_embedded(
             status_page=None if status_listen is None else "http://{}:{}/".format(*status_listen),
         )
         config = with_status_listen(load_config(config_path, environ=environ), status_listen)
-        return await _run_daemon(config, environ, listen)
+        return await _run_daemon(config, environ, listen, localnet_url=net.base_url)
     return 0  # unreachable: the stack's body always returns

@@ -29,7 +29,12 @@ touch key files; ``check-config`` and the daemon's start check them (``autobot.c
 through ``autobot.keyfiles`` and ``autobot.chain.keys``) and report problems in the same list, under
 ``keys.admin_key_file`` etc.
 
-This is the one module that reads ``os.environ`` (``CREDENTIALS_DIRECTORY``).
+Which file (``find_config``, for every command but ``run`` with no config): ``--config PATH``
+(before or after the command), else ``$AUTOBOT_CONFIG``, else ``./.autobot/autobot.toml`` (what
+``make run`` writes, found from the checkout), else ``/etc/autobot/autobot.toml``.
+
+This is the one module that reads ``os.environ``: ``CREDENTIALS_DIRECTORY``, ``AUTOBOT_CONFIG``
+and ``NO_COLOR`` (``CommandEnvironment``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,13 +64,17 @@ from autobot.domain.values import Address, normalise_address
 from autobot.errors import ConfigError, Problem
 
 __all__ = [
+    "CONFIG_SEARCH",
     "DEFAULT_FEED_PROBE",
     "AutomationConfig",
     "ChainConfig",
+    "CommandEnvironment",
     "Config",
+    "ConfigChoice",
     "ConfigFile",
     "DrawsConfig",
     "FeedsConfig",
+    "HaConfig",
     "HttpConfig",
     "IncidentsConfig",
     "JournalConfig",
@@ -75,6 +85,8 @@ __all__ = [
     "SchedulerConfig",
     "StatusConfig",
     "changed_settings",
+    "command_environment",
+    "find_config",
     "is_loopback_host",
     "load_config",
     "parse_config",
@@ -83,6 +95,8 @@ __all__ = [
 
 _HEX_RUN = re.compile(r"(?:0[xX])?[0-9a-fA-F]{64,}")
 _OPERATOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
+_LOOKS_LIKE_DSN = re.compile(r"(?i)^postgres(?:ql)?://|\w=\S")
 
 # --------------------------------------------------------------------------------------------
 # Per-field checks
@@ -188,11 +202,13 @@ def _asset_ids(assets: tuple[int, ...], path: str, ctx: ParseContext) -> Any:
             path, "an empty list watches nothing; omit the key to watch every registered asset", []
         )
     seen: set[int] = set()
+    twice = False
     for i, asset in enumerate(assets):
         if asset in seen:
-            return ctx.report(f"{path}[{i}]", "asset listed twice", asset)
+            ctx.report(f"{path}[{i}]", "asset listed twice", asset)
+            twice = True
         seen.add(asset)
-    return assets
+    return INVALID if twice else assets
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,14 +358,121 @@ class KeysConfig:
             seen.setdefault(file, where)
 
 
+def _dsn(text: str, path: str, ctx: ParseContext) -> Any:
+    from autobot.journal.dsn import Dsn  # psycopg's parser: only when a DSN is given
+
+    # Never echo a DSN: a password may sit anywhere in it.
+    try:
+        dsn = Dsn(text)
+    except ValueError as exc:
+        return Partial(ctx.report(path, str(exc)))  # given, if unusable: for the cross-checks
+    if dsn.password:
+        return Partial(
+            ctx.report(
+                path,
+                "holds a password, and this file holds no secrets: put the DSN in a file named by "
+                "dsn_file (mode 600; with systemd, LoadCredential=), or give the password in "
+                "~/.pgpass / PGPASSFILE",
+            )
+        )
+    return text.strip()
+
+
+def _dsn_path(value: Path, path: str, ctx: ParseContext) -> Any:
+    if _HEX_RUN.search(value.name) or _LOOKS_LIKE_DSN.search(value.name):
+        # Someone pasted the DSN itself; never echo it.
+        return Partial(
+            ctx.report(path, "looks like a connection string, not a path: give the file's path")
+        )
+    return value
+
+
+def _instance_id(text: str, path: str, ctx: ParseContext) -> Any:
+    if not _INSTANCE_ID.fullmatch(text):
+        return ctx.report(
+            path,
+            "expected 1-63 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+            text,
+        )
+    return text
+
+
+def _hostname() -> str:
+    name = socket.gethostname().split(".")[0] or "autobot"
+    return name if _INSTANCE_ID.fullmatch(name) else "autobot"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JournalConfig:
-    """``[journal]``: the SQLite journal of plans, transactions and incidents."""
+    """``[journal]``: where the journal of plans, transactions and incidents lives.
 
+    ``sqlite`` (the default): one file at ``path``, one daemon. ``postgres``: a PostgreSQL
+    database (``dsn`` without a password, or ``dsn_file``: a file holding the DSN, vetted like a
+    key file and resolved like one against ``$CREDENTIALS_DIRECTORY``), needed for ``[ha]``.
+    """
+
+    backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Path = Path("/var/lib/autobot/journal.sqlite3")
+    """The SQLite file (``backend = "sqlite"``)."""
     retention_days: float = field(default=30.0, metadata=rules(ge=0))
     """Finished actions, their transactions and handled requests older than this (days of chain
     time) are exported beside the journal and pruned (``journal/retention.py``); 0 keeps all."""
+    dsn: str | None = field(default=None, metadata=rules(check=_dsn))
+    """A libpq connection string without password (``backend = "postgres"``)."""
+    dsn_file: Path | None = field(
+        default=None, metadata=rules(relative_to="credentials", check=_dsn_path)
+    )
+    """A file holding the connection string, which may hold a password."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        given = [k for k in ("dsn", "dsn_file") if v.get(k) is not None]
+        if v.get("backend") == "postgres":
+            if not given:
+                yield Problem("dsn", 'backend = "postgres" needs a dsn or a dsn_file')
+            elif len(given) == 2:
+                yield Problem("dsn_file", "give either dsn or dsn_file, not both")
+        elif given:
+            yield Problem(given[0], 'only used with backend = "postgres"')
+
+    def describe(self) -> str:
+        """For people: the SQLite file, or the PostgreSQL URL (or the file holding it)."""
+        if self.backend == "sqlite":
+            return f"sqlite {self.path}"
+        if self.dsn is not None:
+            from autobot.journal.dsn import Dsn
+
+            return f"postgres {Dsn(self.dsn).describe()}"
+        return f"postgres (dsn_file {self.dsn_file})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaConfig:
+    """``[ha]``: active/standby instances sharing a PostgreSQL journal, one leading at a time.
+
+    The leader holds a lease in the database (its times are the database's); each takeover starts
+    a new fencing epoch, and a journal write under an old epoch is refused.
+    """
+
+    enabled: bool = False
+    instance_id: str = field(default_factory=_hostname, metadata=rules(check=_instance_id))
+    """This instance's name in the lease (unique per instance); default: the host name."""
+    lease_seconds: float = field(default=10.0, metadata=rules(gt=0, le=3600))
+    """How long a lease lasts without renewal; a standby takes over after it expires."""
+    renew_seconds: float = field(default=1.0, metadata=rules(gt=0))
+    """How often the leader renews (at most lease_seconds / 2)."""
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        lease, renew = v.get("lease_seconds"), v.get("renew_seconds")
+        if lease is not None and renew is not None and renew > lease / 2:
+            yield Problem(
+                "renew_seconds",
+                f"must be at most lease_seconds / 2 ({lease / 2:g}): a leader renews at least "
+                "twice per lease",
+                renew,
+                has_value=True,
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -532,7 +655,24 @@ class Config:
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
     refunds: RefundsConfig = field(default_factory=RefundsConfig)
     status: StatusConfig = field(default_factory=StatusConfig)
+    ha: HaConfig = field(default_factory=HaConfig)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
+
+    @staticmethod
+    def cross_checks(v: Mapping[str, Any]) -> Iterator[Problem]:
+        ha, journal = v.get("ha"), v.get("journal")
+        if (
+            isinstance(ha, HaConfig)
+            and isinstance(journal, JournalConfig)
+            and ha.enabled
+            and journal.backend != "postgres"
+        ):
+            yield Problem(
+                "ha.enabled",
+                'high availability needs a shared journal: set [journal] backend = "postgres"',
+                True,
+                has_value=True,
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -624,6 +764,7 @@ class ConfigFile:
     operator_key_files: Mapping[str, Path] = field(default_factory=dict)
     package_address: str | None = None
     credentials_directory: Path | None = None
+    dsn_file: Path | None = None  # [journal] dsn_file, when the PostgreSQL journal uses it
 
 
 def read_config_file(
@@ -637,6 +778,8 @@ def read_config_file(
         return ConfigFile(config=None, problems=tuple(problems))
     config, ctx = _parse(data, source=source, environ=environ)
     keys = ctx.values.get("keys", {})
+    journal = ctx.values.get("journal", {})
+    dsn_file = journal.get("dsn_file") if journal.get("backend") == "postgres" else None
     return ConfigFile(
         config=config,
         problems=tuple(ctx.problems),
@@ -644,6 +787,7 @@ def read_config_file(
         operator_key_files=keys.get("operator_key_files", {}),
         package_address=ctx.values.get("chain", {}).get("package_address"),
         credentials_directory=ctx.credentials_dir,
+        dsn_file=dsn_file if isinstance(dsn_file, Path) else None,
     )
 
 
@@ -658,3 +802,81 @@ def changed_settings(old: Config, new: Config) -> tuple[str, ...]:
             if getattr(a, g.name) != getattr(b, g.name):
                 changed.append(f"{f.name}.{g.name}")
     return tuple(changed)
+
+
+# --------------------------------------------------------------------------------------------
+# Which config file, and the rest of a command's environment
+
+CONFIG_ENV = "AUTOBOT_CONFIG"
+CONFIG_SEARCH: tuple[Path, ...] = (Path(".autobot/autobot.toml"), Path("/etc/autobot/autobot.toml"))
+"""Searched in order when neither ``--config`` nor ``$AUTOBOT_CONFIG`` names a file: the first is
+relative to the working directory (``make run`` writes it in the checkout)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandEnvironment:
+    """What the operator commands take from the environment, read once (docs/conventions.md §7)."""
+
+    config: str | None = None
+    """``$AUTOBOT_CONFIG`` (unset or empty: ``None``)."""
+    no_color: bool = False
+    """``$NO_COLOR`` is set and not empty (https://no-color.org): no colours anywhere."""
+    path: str = ""
+    """``$PATH``: whether a printed hint may say ``autobot`` or needs the program's path."""
+
+
+def command_environment(environ: Mapping[str, str] | None = None) -> CommandEnvironment:
+    env = os.environ if environ is None else environ
+    return CommandEnvironment(
+        config=env.get(CONFIG_ENV) or None,
+        no_color=bool(env.get("NO_COLOR")),
+        path=env.get("PATH", ""),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigChoice:
+    """The config file a command uses and why (``how``: ``--config``, ``$AUTOBOT_CONFIG`` or
+    ``found at <path>``)."""
+
+    path: Path
+    how: str
+
+    @property
+    def explicit(self) -> bool:
+        """Named by ``--config``: a printed hint must name it too."""
+        return self.how == "--config"
+
+
+def find_config(
+    given: str | os.PathLike[str] | None,
+    *,
+    env: CommandEnvironment | None = None,
+    cwd: Path | None = None,
+) -> ConfigChoice:
+    """The config file: ``given`` (``--config``), ``$AUTOBOT_CONFIG``, then ``CONFIG_SEARCH``.
+
+    A named file is used as named (``load_config`` reports it if it is missing); when nothing names
+    one and none of the searched files exists, ``ConfigError`` says where it looked and how to
+    name one.
+    """
+    if given is not None:
+        return ConfigChoice(path=Path(given), how="--config")
+    env = command_environment() if env is None else env
+    if env.config is not None:
+        return ConfigChoice(path=Path(env.config), how=f"${CONFIG_ENV}")
+    for candidate in CONFIG_SEARCH:
+        path = candidate if candidate.is_absolute() or cwd is None else cwd / candidate
+        if path.is_file():
+            return ConfigChoice(path=path, how=f"found at {candidate}")
+    searched = ", ".join(str(c) for c in CONFIG_SEARCH)
+    raise ConfigError(
+        [
+            Problem(
+                "--config",
+                f"no config file named and none found (searched {searched}); pass --config "
+                f"PATH, set {CONFIG_ENV}=PATH, or start `make run` in this checkout",
+            )
+        ],
+        source="(no config file)",
+    )

@@ -5,13 +5,18 @@ lottery's views only when its next check has come or it changed; the kept views 
 live lottery; terminal lotteries never), builds the planners' context from the journal, plans with
 the pure planners, journals new actions, carries operator requests to the executor, and starts
 every open action that is due in the background (``Executor.start_due``: a sweep never waits for
-another action's confirmations). It finishes by keeping track of what needs a person (``escalations.py``: the incident
-log's rows for new escalations and the VRF deposit's pause, parked actions started again once
-pre-flight allows), writing the incident-log file (``[incidents] log_path``), refreshing the
-metrics, asking the scheduler to wake up at the next known due time, and logging one summary line
-(``tick``). When an action's
-step ends, the lottery it touched is read again at the next sweep, and an action that finished
-asks for that sweep at once.
+another action's confirmations). It finishes by keeping track of what needs a person
+(``escalations.py``: the incident log's rows for new escalations and the VRF deposit's pause,
+parked actions started again once pre-flight allows), writing the incident-log file
+(``[incidents] log_path``), refreshing the metrics, asking the scheduler to wake up at the next
+known due time, and logging one summary line (``tick``, at ``debug``; at ``info`` a
+``sweeps_summary`` at most once a minute). When an action's step ends, the lottery it touched is
+read again at the next sweep, and an action that finished asks for that sweep at once.
+
+What a person reads at ``info`` is the story (``autobot.story``): one plain line per lottery
+change, announcement, feed or bot change, with its times labelled. An operator request's action
+that ended gets an incident-log row signed by the requester, with their note and the action's
+transaction hashes as links.
 
 Everything a sweep decides is derived from the chain and the journal; the kept views are a cache
 of the chain that a restart rebuilds by reading every live lottery once, so a sweep after a
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,25 +39,33 @@ from autobot.chain.gateway import ChainGateway
 from autobot.config import Config
 from autobot.domain.actions import LOTTERY_KINDS, ActionKey, ActionKind
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
-from autobot.errors import IncidentLogError, JournalConflict
+from autobot.errors import IncidentLogError, JournalConflict, JournalError
 from autobot.escalations import Escalations, EscalationUpdate
 from autobot.execution import Executor, StepResult
 from autobot.feed_updates import FeedUpdates
+from autobot.hints import Hints
 from autobot.journal.incident_log import IncidentLogFile
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
+    IncidentType,
+    NewIncident,
     RequestKind,
     RequestRecord,
     RequestState,
+    TxState,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics, sample_from_snapshot
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
 from autobot.planning.requests import CancelRequest, RefundRequest
+from autobot.playbook_watch import PlaybookWatch
 from autobot.scheduling import ChainClockMap
+from autobot.status.moments import ClockLine, Clocks, chain_text
+from autobot.story import Story, StoryLine
 from autobot.sweep_context import JournalRead, plan_settings, read_journal
 from autobot.watchlist import SweepReads
 
@@ -75,6 +90,10 @@ _SILENT_KINDS = frozenset({ActionKind.CLOSE, ActionKind.SCHEDULE})
 watchlist would not learn of the change from the chain's events."""
 _SURPRISES = frozenset({ActionState.MOOT, ActionState.FAILED, ActionState.PARKED})
 """Endings that say the chain is not what the plan expected: read the lottery again."""
+_ENDINGS = _SURPRISES | {ActionState.DONE}
+SUMMARY_SECONDS = 60.0
+"""At most one ``sweeps_summary`` line at ``info`` per this many wall seconds."""
+_REQUESTED = re.compile(r"^operator request (\d+):")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +135,7 @@ class Engine:
         *,
         config: Config,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         executor: Executor,
         metrics: DaemonMetrics,
         clock_map: ChainClockMap,
@@ -125,6 +144,7 @@ class Engine:
         wake_at_chain: Callable[[int, str], None],
         wake_after: Callable[[float, str], None] | None = None,
         wall: Callable[[], float] = time.time,
+        hints: Hints | None = None,
         incident_log: IncidentLogFile | None = None,
     ) -> None:
         self._config = config
@@ -142,6 +162,7 @@ class Engine:
         self._incident_log = incident_log
         self._incident_log_failed = False
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
+        self._playbook = PlaybookWatch(gateway=gateway)
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -151,6 +172,11 @@ class Engine:
             None  # the last sweep's, every live lottery (status page)
         )
         self.last_context: PlanContext | None = None
+        self._story = Story(operator_names=self._operator_names, hints=hints)
+        self._ended: list[ActionKey] = []  # actions that ended since the last sweep
+        self._own_failures: Counter[str] = Counter()  # failures autobot recorded, per operator
+        self._summary_at = 0.0
+        self._since_summary = 0
 
     @property
     def watchlist(self) -> SweepReads:
@@ -203,32 +229,28 @@ class Engine:
         self._schedule(result, snapshot.now)
         await self._prune(snapshot.now)
         await self._feed_updates.count(snapshot, assets=snapshot.feeds.keys())
+        await self._tell(snapshot, open_actions)
+        await self._watch_playbook(snapshot)
         journal_counts = await self._journal_counts()
         attention = await self._escalate(result, snapshot, journal_counts)
         await self._write_incident_log()
         self._report(snapshot, journal_counts, attention)
         read = self._watchlist.last
-        summary = SweepSummary(
-            chain_time=snapshot.now,
-            height=snapshot.height,
-            lotteries_read=read.read,
-            lotteries_kept=read.kept,
-            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
-            bots=len(snapshot.bots),
+        summary = self._summed_up(
+            snapshot,
+            started=started,
+            journal_counts=journal_counts,
             feeds={
                 "stale": sum(r.stale for r in result.feed_reports),
                 "clamped": sum(r.clamped for r in result.feed_reports),
                 "fallback": sum(r.fallback for r in result.feed_reports),
             },
             planned=planned,
-            journal=journal_counts,
-            duration_seconds=time.monotonic() - started,
             escalations=len(result.escalations),
             rejected_requests=len(result.rejected_requests),
         )
-        self._metrics.tick_duration.observe(summary.duration_seconds)
-        self._metrics.last_tick.set(self._wall())
-        log.info(
+        self._summarise(summary, open_actions=len(open_actions), needing=len(result.actions))
+        log.debug(
             "tick",
             chain_time=summary.chain_time,
             height=summary.height,
@@ -273,6 +295,80 @@ class Engine:
             if pruned.rows:
                 await self._journal.vacuum()
 
+    async def observe(self) -> SweepSummary:
+        """A standby's sweep (``[ha]``): read the chain as a sweep does — the watchlist stays
+        warm for the moment this instance takes over — and report the metrics; plan, journal
+        and act on nothing. The journal is only read, and a journal that cannot be read (the
+        database away) leaves the chain's metrics current all the same."""
+        started = time.monotonic()
+        try:
+            open_actions = await self._journal.open_actions()
+            known = await read_journal(
+                self._journal, operators=self._name_to_address, open_actions=open_actions
+            )
+            # what the leader plans with: the status page a standby serves shows the same
+            self.last_context = plan_context(self._settings, known.knowledge)
+        except JournalError as exc:
+            log.warning("standby_journal_unreadable", detail=str(exc))
+            open_actions = []
+        snapshot = await self._read(open_actions)
+        self._last_now = snapshot.now
+        self._clock_map.observe(
+            wall=snapshot.time.observed_at or self._wall(), chain=snapshot.time.micros / 1e6
+        )
+        self.last_snapshot = snapshot
+        await self._watchlist.scan()
+        try:
+            await self._feed_updates.refresh()  # the leader counts; this shows its counts
+            journal_counts = await self._journal_counts()
+        except JournalError:
+            journal_counts = {}
+        # escalations are the leader's (it writes their incident-log rows): none reported here
+        self._report(snapshot, journal_counts, EscalationUpdate())
+        read = self._watchlist.last
+        summary = self._summed_up(snapshot, started=started, journal_counts=journal_counts)
+        log.debug(  # a sweep's tick is debug (the story's rule), a standby's too
+            "standby_tick",
+            chain_time=summary.chain_time,
+            height=summary.height,
+            lotteries_read=summary.lotteries_read,
+            lotteries_kept=summary.lotteries_kept,
+            events=read.events,
+            duration_ms=round(summary.duration_seconds * 1000, 1),
+        )
+        return summary
+
+    def _summed_up(
+        self,
+        snapshot: Snapshot,
+        *,
+        started: float,
+        journal_counts: Mapping[str, int],
+        feeds: Mapping[str, int] | None = None,
+        planned: int = 0,
+        escalations: int = 0,
+        rejected_requests: int = 0,
+    ) -> SweepSummary:
+        """The sweep's summary (a standby's plans nothing), its duration and time observed."""
+        read = self._watchlist.last
+        summary = SweepSummary(
+            chain_time=snapshot.now,
+            height=snapshot.height,
+            lotteries_read=read.read,
+            lotteries_kept=read.kept,
+            statuses={s.name.lower(): snapshot.overview.count(s) for s in LotteryStatus},
+            bots=len(snapshot.bots),
+            feeds=dict(feeds or {}),
+            planned=planned,
+            journal=journal_counts,
+            duration_seconds=time.monotonic() - started,
+            escalations=escalations,
+            rejected_requests=rejected_requests,
+        )
+        self._metrics.tick_duration.observe(summary.duration_seconds)
+        self._metrics.last_tick.set(self._wall())
+        return summary
+
     async def _read(self, open_actions: Sequence[ActionRecord]) -> Snapshot:
         """The watchlist's snapshot: due and changed lotteries read, the others kept."""
         pending: dict[int, int] = {}
@@ -290,8 +386,102 @@ class Engine:
             pending=pending,
         )
 
+    def clocks(self, chain_now: int) -> Clocks:
+        """Both clocks now (the learned line, when the chain has been seen)."""
+        wall = self._wall()
+        try:
+            line = ClockLine(
+                chain=self._clock_map.chain_now(wall), wall=wall, rate=self._clock_map.rate
+            )
+        except LookupError:
+            line = None
+        return Clocks(chain_now=chain_now, wall_now=wall, line=line)
+
+    async def _tell(self, snapshot: Snapshot, open_actions: Sequence[ActionRecord]) -> None:
+        """The story's lines for this sweep (``autobot.story``), and the requesters' incidents."""
+        ended: list[ActionRecord] = []
+        keys, self._ended = self._ended, []
+        for key in keys:
+            record = await self._journal.get_action(str(key))
+            if record is None or record.state not in _ENDINGS:
+                continue
+            ended.append(record)
+            if record.state is ActionState.FAILED and record.operator:
+                self._own_failures[record.operator] += 1
+            await self._request_incident(record)
+        finished = {i: view for i, (_, view) in self._watchlist.finished.items()}
+        lines = self._story.observe(
+            snapshot,
+            open_actions=open_actions,
+            clocks=self.clocks(snapshot.now),
+            finished=finished,
+            ended=ended,
+            own_failures=self._own_failures,
+        )
+        for line in lines:
+            _say(line)
+
+    async def _request_incident(self, record: ActionRecord) -> None:
+        """An operator request's action ended: a row signed by the requester, with their note
+        and the transaction hashes (links)."""
+        found = _REQUESTED.match(record.reason)
+        if found is None:
+            return
+        request = await self._journal.get_request(int(found[1]))
+        if request is None:
+            return
+        try:
+            params = json.loads(request.params or "{}")
+        except ValueError:
+            params = {}
+        note = params.get("note") if isinstance(params, dict) else None
+        txs = [
+            t.tx_hash
+            for t in await self._journal.transactions(record.key)
+            if t.state is TxState.COMMITTED
+        ]
+        outcome = record.state.value + (f" ({record.error_name})" if record.error_name else "")
+        text = (
+            f"operator request #{request.id} ({request.kind.value} {request.subject}) by "
+            f"{request.requested_by}: {record.key} {outcome}" + (f"; note: {note}" if note else "")
+        )
+        await self._journal.add_incident(
+            NewIncident(
+                type=IncidentType.INCIDENT,
+                description=text,
+                responsible=request.requested_by,
+                links=" ".join(txs),
+                action_key=record.key,
+                action_hash=record.action_hash,
+                tx_hash=txs[-1] if txs else None,
+            )
+        )
+
+    def _summarise(self, summary: SweepSummary, *, open_actions: int, needing: int) -> None:
+        """``sweeps_summary`` at ``info``, at most once a ``SUMMARY_SECONDS``."""
+        self._since_summary += 1
+        now = self._wall()
+        if now - self._summary_at < SUMMARY_SECONDS:
+            return
+        text = (
+            f"{self._since_summary} sweep(s) since the last summary; chain height "
+            f"{summary.height} at {chain_text(summary.chain_time)}; {open_actions} open "
+            f"action(s), {needing} planned now"
+        )
+        log.info(
+            "sweeps_summary",
+            story=text,
+            sweeps=self._since_summary,
+            height=summary.height,
+            chain_time=summary.chain_time,
+            open_actions=open_actions,
+        )
+        self._summary_at, self._since_summary = now, 0
+
     def _step_done(self, key: ActionKey, step: StepResult | None) -> None:
         """An action's background advance stopped: re-read its lottery, wake when it is due."""
+        if step is not None and step.state in _ENDINGS:
+            self._ended.append(key)
         if key.kind in LOTTERY_KINDS and _may_have_changed(key, step):
             self._watchlist.mark_changed([key.subject_id])
         if step is None:
@@ -395,6 +585,24 @@ class Engine:
             return
         self._incident_log_failed = False
 
+    async def _watch_playbook(self, snapshot: Snapshot) -> None:
+        """The systems autobot watches but does not operate; each new finding once in the
+        incident log (``playbook_watch.py``)."""
+        for finding in await self._playbook.observe(snapshot):
+            await self._journal.add_incident(
+                NewIncident(
+                    type=IncidentType.INCIDENT,
+                    description=finding.description,
+                    responsible=self._config.incidents.responsible,
+                    links="",
+                )
+            )
+
+    @property
+    def playbook(self) -> PlaybookReport:
+        """The last sweep's report on the playbook's other systems (metrics, status)."""
+        return self._playbook.report
+
     def _schedule(self, result: PlanResult, now: int) -> None:
         if result.wake_at is not None and result.wake_at > now:
             self._wake_at_chain(result.wake_at, "plan")
@@ -426,6 +634,7 @@ class Engine:
                 operator_names=self._operator_names,
                 feed_updates_total=updates,
                 escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
+                playbook=self._playbook.report,
             )
         )
         for state, count in journal_counts.items():
@@ -443,3 +652,16 @@ def _may_have_changed(key: ActionKey, step: StepResult | None) -> bool:
     if step is None or step.state in _SURPRISES:
         return True
     return key.kind in _SILENT_KINDS and step.state not in _QUIET_STATES
+
+
+def _say(line: StoryLine) -> None:
+    """One story line: ``story`` carries the text (the console renders only it)."""
+    fields: dict[str, object] = {"story": line.text}
+    for name in ("lottery_id", "asset_id", "operator"):
+        value = getattr(line, name)
+        if value is not None:
+            fields[name] = value
+    if line.warning:
+        log.warning(line.event, **fields)
+    else:
+        log.info(line.event, **fields)

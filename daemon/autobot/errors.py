@@ -26,14 +26,17 @@
         ├── UnusableAction          a journaled action this code cannot carry on (unreadable
         │                           recipe, changed calls, missing co-signer key)
         ├── JournalError            the journal cannot be opened, is corrupt, or the disk refused a write
+        │   ├── FencedOut           a write by an instance that no longer holds the leader lease (HA)
+        │   └── MigrationFailed     ``journal migrate`` refused or found a difference (target left empty)
         ├── IncidentLogError        the incident-log file is not the handbook's table (``line``)
         ├── ConfigError             every problem of a config file, by dotted path (``Problem``)
         └── KeyFileError            a key file that is missing, malformed or too permissive
 
-Foreign exceptions (httpx, supra_sdk, sqlite3) are translated in one place each
-(``chain/rpc.py`` for HTTP, ``chain/supra.py`` for the SDK, ``journal/store.py``) with
-``raise ... from exc``. ``tests/unit/test_architecture.py`` checks that every subclass of
-``AutobotError`` is defined in this module and drawn above.
+Foreign exceptions (httpx, supra_sdk, sqlite3, psycopg) are translated in one place each
+(``chain/rpc.py`` for HTTP, ``chain/supra.py`` for the SDK, ``journal/store.py`` for SQLite,
+``journal/postgres.py`` for PostgreSQL) with ``raise ... from exc``.
+``tests/unit/test_architecture.py`` checks that every subclass of ``AutobotError`` is defined in
+this module and drawn above.
 """
 
 from __future__ import annotations
@@ -206,7 +209,23 @@ class UnusableAction(PermanentError):
 
 
 class JournalError(PermanentError):
-    """The journal cannot be used (corrupt, read-only, disk full)."""
+    """The journal cannot be used (corrupt, read-only, disk full, database unreachable)."""
+
+
+class MigrationFailed(JournalError):
+    """``autobot journal migrate`` refused (a target that is not empty) or its verification found a
+    difference; the target is left empty."""
+
+
+class FencedOut(JournalError):
+    """A journal write refused, changing nothing, because the writer's leader lease is gone: its
+    fencing ``epoch`` was taken over (``current`` is the lease's epoch now) or expired. The
+    instance must stop signing; another one leads (or will, once it takes the lease)."""
+
+    def __init__(self, message: str, *, epoch: int, current: int | None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.current = current
 
 
 class IncidentLogError(PermanentError):
@@ -246,15 +265,21 @@ class ConfigError(PermanentError):
 
 
 class KeyFileError(PermanentError):
-    """A key file is missing, malformed, too permissive or foreign-owned. Never carries key bytes."""
+    """A key file (or another secret's file: ``what``, e.g. the journal's DSN file) is missing,
+    malformed, too permissive or foreign-owned. Never carries the secret's bytes."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"key file {path}: {reason}")
+    def __init__(
+        self, path: str, reason: str, *, reasons: tuple[str, ...] = (), what: str = "key file"
+    ) -> None:
+        super().__init__(f"{what} {path}: {reason}")
         self.path = path
         self.reason = reason
+        self.reasons = reasons or (reason,)
+        """Every problem found (owner and mode and contents), ``reason`` joins them."""
 
 
 EX_CONFIG = 78  # sysexits.h: configuration error; systemd's RestartPreventExitStatus
 EX_SOFTWARE = 70
 EX_IOERR = 74
-EX_TEMPFAIL = 75  # another daemon holds the journal: try again once it has stopped
+EX_TEMPFAIL = 75  # sysexits.h: try again later (another daemon holds the journal; [ha]: the
+# leader lease lost, restart as a standby)

@@ -31,6 +31,7 @@ import structlog
 
 from autobot.domain.actions import ActionKey, ActionKind, Subject
 from autobot.domain.snapshot import Snapshot
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -41,7 +42,6 @@ from autobot.journal.records import (
     TxPurpose,
     TxState,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.planning import PlanResult
 from autobot.planning.plan import Recipe
 from autobot.planning.preconditions import PREFLIGHT_CODES
@@ -91,7 +91,7 @@ class EscalationUpdate:
 class Escalations:
     """Episodes of things that need a person, and their incident-log rows."""
 
-    def __init__(self, *, journal: SqliteJournal, responsible: str = "autobot") -> None:
+    def __init__(self, *, journal: Journal, responsible: str = "autobot") -> None:
         self._journal = journal
         self._responsible = responsible
         self._open: set[tuple[str, str]] | None = None  # None: not read back yet

@@ -14,6 +14,8 @@ between two sweeps (which misses every update but the last between them). Each s
   twice); a sequence number beyond it (events the node no longer has) is logged as a gap.
 
 A fresh journal starts counting at the first sweep's block (the metric counts from then on).
+A standby under ``[ha]`` counts nothing (it writes nothing): ``refresh`` shows the leader's counts
+from the journal, and the first ``count`` after a takeover starts from the journal's cursor.
 Reading errors leave the cursor where it was (the next sweep asks again); journal errors
 propagate like any other.
 """
@@ -29,7 +31,7 @@ from autobot.chain.gateway import ChainGateway
 from autobot.domain.snapshot import Snapshot
 from autobot.errors import EventsPruned, PermanentRpcError, TransientError
 from autobot.journal.operations import EventCounts
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 
 __all__ = ["PRICE_UPDATED", "FeedUpdates"]
 
@@ -41,7 +43,7 @@ PRICE_UPDATED = "price_feed::PriceFeedUpdatedEvent"
 class FeedUpdates:
     """Counts ``PriceFeedUpdatedEvent``s per asset, with its cursor in the journal."""
 
-    def __init__(self, *, gateway: ChainGateway, journal: SqliteJournal) -> None:
+    def __init__(self, *, gateway: ChainGateway, journal: Journal) -> None:
         self._gateway = gateway
         self._journal = journal
         self._state: EventCounts | None = None
@@ -51,6 +53,12 @@ class FeedUpdates:
     def totals(self) -> Mapping[int, int]:
         """Updates counted so far, by asset id."""
         return {} if self._state is None else dict(self._state.counts)
+
+    async def refresh(self) -> None:
+        """Show the counts the journal holds (a standby's: the leader counts); the next ``count``
+        reads the cursor again."""
+        self._state = await self._journal.event_counts(PRICE_UPDATED)
+        self._loaded = False
 
     async def count(self, snapshot: Snapshot, *, assets: Collection[int]) -> int:
         """Count the updates of ``assets`` up to ``snapshot``'s block; how many were added."""

@@ -61,7 +61,7 @@ class GcWatch:
         self.frozen = True
         gc.collect()
         gc.freeze()
-        log.info("gc_frozen", objects=gc.get_freeze_count())
+        log.debug("gc_frozen", objects=gc.get_freeze_count())
 
     def close(self) -> None:
         if self._callback in gc.callbacks:

@@ -28,6 +28,9 @@ a module-level registry of its own. Loggers are not cached on first use, so
 ``structlog.testing.capture_logs()`` works in tests. Chatty third-party INFO logs (APScheduler's
 per-run lines, aiohttp's access log: one line per Prometheus scrape) are raised to WARNING unless
 the level is ``debug``.
+
+A *story* line (an event with a ``story`` field: ``autobot.story``, the sweeps' summary) is
+rendered on a console as that text alone, a plain sentence; JSON keeps every field.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["REDACTED", "SecretRedactor", "configure_logging", "register_secret"]
+__all__ = ["REDACTED", "SecretRedactor", "configure_logging", "plain_story", "register_secret"]
 
 REDACTED = "[redacted]"
 
@@ -116,6 +119,17 @@ def _byte_spellings(secret: str) -> tuple[str, ...]:
     )
 
 
+_KEPT = ("timestamp", "level")
+
+
+def plain_story(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """On a console, a story line is its text: ``… [info] lottery 3: cancelled (reason 1)``."""
+    story = event_dict.get("story")
+    if not isinstance(story, str):
+        return event_dict
+    return {k: event_dict[k] for k in _KEPT if k in event_dict} | {"event": story}
+
+
 class _AutobotHandler(logging.StreamHandler[TextIO]):
     """autobot's root handler; carries the redactor so ``register_secret`` can find it."""
 
@@ -145,10 +159,12 @@ def configure_logging(
     level: Literal["debug", "info", "warning", "error"] = "info",
     log_format: Literal["auto", "json", "console"] = "auto",
     stream: TextIO | None = None,
+    colors: bool | None = None,
 ) -> SecretRedactor:
     """Install autobot's logging (idempotent: a second call replaces the first, keeping secrets).
 
-    ``stream`` defaults to ``sys.stdout``. Returns the redactor in use.
+    ``stream`` defaults to ``sys.stdout``; ``colors`` (console rendering) defaults to whether the
+    stream is a terminal (the caller passes ``False`` for ``NO_COLOR``). Returns the redactor.
     """
     out = sys.stdout if stream is None else stream
     redactor = SecretRedactor()
@@ -161,7 +177,7 @@ def configure_logging(
 
     console = log_format == "console" or (log_format == "auto" and _isatty(out))
     renderer: Processor = (
-        structlog.dev.ConsoleRenderer(colors=_isatty(out))
+        structlog.dev.ConsoleRenderer(colors=_isatty(out) if colors is None else colors)
         if console
         else structlog.processors.JSONRenderer()
     )
@@ -179,6 +195,7 @@ def configure_logging(
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
                 redactor,
+                *([plain_story] if console else []),
                 renderer,
             ],
         )

@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 from autobot import __version__
 from autobot.domain.features import Feature
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot
 
 
@@ -86,6 +87,7 @@ class DomainSample:
     auto_close_disabled: tuple[int, ...] = ()  # live ACTIVE lotteries closed by hand
     features: dict[int, bool] = field(default_factory=dict)  # feature id -> lets calls through
     escalations: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, subject)
+    playbook: PlaybookReport = field(default_factory=PlaybookReport)  # playbook_watch.py
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
@@ -115,6 +117,7 @@ class SnapshotCollector(Collector):
         yield from self._vrf(sample)
         yield from self._lotteries(sample)
         yield from self._attention(sample)
+        yield from self._playbook(sample.playbook)
 
     @staticmethod
     def _bots(sample: DomainSample) -> Iterator[Metric]:
@@ -259,6 +262,10 @@ class SnapshotCollector(Collector):
             )
 
     @staticmethod
+    def _playbook(report: PlaybookReport) -> Iterator[Metric]:
+        return _playbook_families(report)
+
+    @staticmethod
     def _vrf(sample: DomainSample) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "vrf_effective_balance",
@@ -340,6 +347,92 @@ class SnapshotCollector(Collector):
         yield escalations
 
 
+def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
+    """The systems autobot watches and does not operate (``playbook_watch.py``)."""
+    rate = _gauge(
+        "sales_rate",
+        "Tickets a minute over the last window, from TicketPurchaseEvent; lotteries selling now",
+        ["lottery_id"],
+    )
+    for lottery_id, value in sorted(report.sales_rate.items()):
+        rate.add_metric([str(lottery_id)], value)
+    yield rate
+    purchases = CounterMetricFamily(
+        "sales_purchase_events", "TicketPurchaseEvent events read since the daemon started"
+    )
+    purchases.add_metric([], float(report.purchases_seen))
+    yield purchases
+    hits = CounterMetricFamily(
+        "purchase_rate_limit_hits",
+        "PurchaseRateLimitHitEvent events the chain kept, read once a minute. The package "
+        "aborts right after emitting one, so this stays 0 (docs/package.md 10.16)",
+    )
+    hits.add_metric([], float(report.purchase_rate_limit_hits))
+    yield hits
+    pending = _gauge(
+        "payout_finalize_pending_seconds",
+        "Chain seconds a PAYOUT lottery has waited for finalize_lottery_admin",
+        ["lottery_id"],
+    )
+    for lottery_id, seconds in sorted(report.payout_finalize_pending.items()):
+        pending.add_metric([str(lottery_id)], float(seconds))
+    yield pending
+    rounds = _gauge("payout_round", "Payout batches recorded (winner_progress)", ["lottery_id"])
+    for lottery_id, value in sorted(report.payout_rounds.items()):
+        rounds.add_metric([str(lottery_id)], float(value))
+    yield rounds
+    regressions = CounterMetricFamily(
+        "payout_round_regressions",
+        "Times a lottery's payout_round was read lower than before (since the daemon started)",
+    )
+    regressions.add_metric([], float(report.payout_round_regressions))
+    yield regressions
+    mismatch = _gauge(
+        "accounting_mismatch",
+        "Accounting checks that fail for the lottery (autobot accounting LOTTERY shows them)",
+        ["lottery_id"],
+    )
+    for lottery_id, count in sorted(report.accounting_mismatch.items()):
+        mismatch.add_metric([str(lottery_id)], float(count))
+    yield mismatch
+    for name, doc, value in (
+        ("partner_caps", "PartnerPayoutCaps in the RoleStore", report.partner_caps),
+        (
+            "partner_cap_expiring",
+            "Partner payout caps expiring within 24 h (or expired), or with no budget left",
+            report.partner_cap_expiring,
+        ),
+        ("premium_caps", "PremiumAccessCaps in the RoleStore", report.premium_caps),
+        (
+            "premium_cap_expiring",
+            "Premium access caps expiring within 24 h (or expired)",
+            report.premium_cap_expiring,
+        ),
+        (
+            "status_overview_pending_dual_write",
+            "Expected dual-write hashes waiting for their summary (pending_expected_hashes)",
+            report.dual_write_expected,
+        ),
+        (
+            "dual_write_pending",
+            "Expected dual-write hashes waiting longer than 2 h",
+            report.dual_write_pending,
+        ),
+        (
+            "dual_write_mismatch",
+            "Lotteries whose stored summary hashes otherwise than their expected hash",
+            report.dual_write_mismatch,
+        ),
+        (
+            "dual_write_mismatch_free_seconds",
+            "Chain seconds since a dual-write mismatch was last seen (since the start if none); "
+            "the stage-6 goal is over 7 days",
+            report.dual_write_mismatch_free_seconds,
+        ),
+    ):
+        yield GaugeMetricFamily(name, doc, value=float(value))
+
+
 class DaemonMetrics:
     """The daemon's own metrics, registered on an injected registry.
 
@@ -413,6 +506,28 @@ class DaemonMetrics:
         self.sequence_resyncs = Counter(
             "autobot_sequence_resyncs", "Sequence numbers re-read from the chain", registry=registry
         )
+        # [ha]: who leads. A single instance (no [ha]) leads once it has recovered (epoch 0).
+        self.ha_leader = Gauge(
+            "autobot_ha_leader",
+            "1 while this instance leads (it may sign and send), 0 while it stands by",
+            registry=registry,
+        )
+        self.ha_epoch = Gauge(
+            "autobot_ha_epoch",
+            "The leader lease's fencing epoch this instance leads under, or last saw (0: no lease)",
+            registry=registry,
+        )
+        self.ha_lease_age = Gauge(
+            "autobot_ha_lease_age_seconds",
+            "Seconds since this instance last renewed (leading) or read (standing by) the leader "
+            "lease; a leader stops signing at lease_seconds / 2 (0 without [ha])",
+            registry=registry,
+        )
+        self.ha_takeovers = Counter(
+            "autobot_ha_takeovers",
+            "Leader lease takeovers by this instance (each starts a new fencing epoch)",
+            registry=registry,
+        )
         self.snapshot = SnapshotCollector()
         registry.register(self.snapshot)
         for guard in guards:
@@ -446,6 +561,7 @@ def sample_from_snapshot(
     operator_names: Mapping[str, str],
     feed_updates_total: Mapping[int, int],
     escalations: Mapping[tuple[str, str], int] | None = None,
+    playbook: PlaybookReport | None = None,
 ) -> DomainSample:
     """Compute the handbook metrics from one snapshot (pure; called once per tick).
 
@@ -531,4 +647,5 @@ def sample_from_snapshot(
         auto_close_disabled=tuple(by_hand),
         features={int(f): snapshot.features.refusal(f) is None for f in Feature},
         escalations=dict(escalations or {}),
+        playbook=playbook if playbook is not None else PlaybookReport(),
     )

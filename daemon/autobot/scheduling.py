@@ -92,6 +92,22 @@ class ChainClockMap:
         rate = self.rate
         return self._offset(rate) + chain_ts / rate
 
+    @property
+    def observations(self) -> int:
+        return len(self._points)
+
+    def line(self, wall: float) -> dict[str, float] | None:
+        """The learned clock at wall time ``wall``: ``{"chain_time", "wall_time", "rate",
+        "observations"}`` (web.py's ``/clock``), ``None`` before the first observation."""
+        if not self._points:
+            return None
+        return {
+            "chain_time": self.chain_now(wall),
+            "wall_time": wall,
+            "rate": self.rate,
+            "observations": float(len(self._points)),
+        }
+
 
 class SweepScheduler:
     """A periodic sweep plus wake-ups at chain times, never running two sweeps at once."""

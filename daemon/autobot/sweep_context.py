@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from autobot.config import Config
 from autobot.domain.draws import E_VRF_PENDING
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, Outcome, RequestKind, RequestRecord
-from autobot.journal.store import SqliteJournal
 from autobot.planning.context import JournalKnowledge
 from autobot.planning.plan import PlanContext
 from autobot.planning.requests import OperatorRequest, request_from_journal
@@ -62,7 +62,7 @@ class JournalRead:
 
 
 async def read_journal(
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     operators: Mapping[str, str],
     open_actions: Sequence[ActionRecord] | None = None,

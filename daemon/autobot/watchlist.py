@@ -18,7 +18,9 @@ never read again. Aggregate views (bots, deposit, cap, feeds) and the activity a
 sweep, with chain time. The snapshot's ``status_overview`` is computed here, with the §6 formulas,
 over the kept views, plus the terminal lotteries counted by status alone
 (``domain.snapshot.with_terminal``): a client of the published package cannot ask the chain for it
-(docs/package.md §6a), and the terminal lotteries' counters never age out (§10.10).
+(docs/package.md §6a), and the terminal lotteries' counters never age out (§10.10). (A standby
+under ``[ha]`` writes nothing: ``defer_terminal_marks`` keeps the marks in memory until it takes
+over and ``flush`` writes them.)
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
 that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle
 sweep therefore costs chain time, the aggregate views and the activity resources (plus one events
@@ -51,7 +53,7 @@ from autobot.domain.snapshot import (
     StatusOverview,
 )
 from autobot.errors import EventsPruned
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 from autobot.planning.plan import PlanContext
 from autobot.planning.schedule import is_idle, is_terminal, next_check
 
@@ -137,7 +139,7 @@ class Watchlist:
         self,
         *,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         schedule: PlanContext,
         clock: Clock | None = None,
         event_types: Collection[str] = LOTTERY_EVENTS,
@@ -169,6 +171,8 @@ class Watchlist:
         self._scan_all = False  # the next scan reads every type (after the first read)
         self._fresh: set[int] = set()  # lotteries the last read read
         self._finished: dict[int, tuple[int, LotteryView]] = {}  # id -> (chain second, final view)
+        self._unrecorded: dict[int, int] | None = None  # terminal marks kept (a standby's)
+        self._unrecorded_at = 0  # the chain second of the latest kept mark
         self.last = ReadStats()
 
     @property
@@ -200,6 +204,25 @@ class Watchlist:
     def mark_changed(self, lottery_ids: Iterable[int]) -> None:
         """Read these lotteries at the next sweep (autobot's own action on them moved)."""
         self._changed.update(lottery_ids)
+
+    def defer_terminal_marks(self) -> None:
+        """Keep the lotteries found terminal in memory instead of writing them to the journal
+        (a standby may not write) until ``flush``."""
+        if self._unrecorded is None:
+            self._unrecorded = {}
+
+    async def flush(self) -> None:
+        """Write the terminal marks kept since ``defer_terminal_marks``; write at once from now
+        on (a standby that took over)."""
+        kept, self._unrecorded = self._unrecorded, None
+        if kept:
+            await self._record_terminal(kept, self._unrecorded_at)
+        # A standby's views may predate what the previous leader did in its last moments (or
+        # what the recovery finishes now): the new leader reads every kept lottery once more
+        # before acting, as a start would (the HA soak found a close done by the recovery while a
+        # standby tick kept the lottery ACTIVE; planned again, the close was already done and the
+        # lottery stayed CLOSING).
+        self._changed.update(self._views)
 
     # ------------------------------------------------------------------ the read
 
@@ -362,7 +385,7 @@ class Watchlist:
             read = await asyncio.gather(*(self._gateway.lottery_status(i) for i in chunk))
             statuses.update({i: int(s.status) for i, s in zip(chunk, read, strict=True)})
         now = (await self._gateway.chain_time()).seconds
-        await self._journal.mark_terminal_many(statuses, chain_now=now)
+        await self._record_terminal(statuses, now)
         for lottery_id, status in statuses.items():
             self._add_terminal(lottery_id, LotteryStatus(status))
 
@@ -414,7 +437,14 @@ class Watchlist:
                 self._next.pop(lottery_id, None)
             else:
                 self._next[lottery_id] = when
-        await self._journal.mark_terminal_many(ended, chain_now=now)
+        await self._record_terminal(ended, now)
+
+    async def _record_terminal(self, statuses: Mapping[int, int], now: int) -> None:
+        if self._unrecorded is not None:
+            self._unrecorded.update(statuses)
+            self._unrecorded_at = max(self._unrecorded_at, now)
+            return
+        await self._journal.mark_terminal_many(statuses, chain_now=now)
 
     def _forget(self, lottery_id: int) -> None:
         self._views.pop(lottery_id, None)

@@ -10,6 +10,11 @@
 * ``/readyz`` is readiness: 200 once the server is up and the health object says ready (every service
   started and the chain answered), 503 with a reason code otherwise.
 
+* ``/clock`` is the chain clock the daemon learned from the blocks it saw
+  (``{"chain_time", "wall_time", "rate", "observations"}``: chain time ``chain_time`` is reached at
+  host wall time ``wall_time``, and the chain runs ``rate`` chain seconds per wall second), 503
+  before the first block. The operator CLI reads it to say *when* a chain-time moment comes.
+
 Bodies are small JSON objects so ``curl`` output reads well in an incident. **Reasons are codes**
 (``snake_case``, from a fixed vocabulary: ``starting``, ``no_good_tick_since_start``,
 ``last_good_tick_too_old``, ``chain_unreachable``, ``journal_failed``, ``stopping``, and the failed
@@ -35,13 +40,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+
+from autobot.http_listener import HttpListener
 
 log = structlog.get_logger(__name__)
 
@@ -168,11 +174,13 @@ def check_liveness(
     )
 
 
-class WebServer:
+class WebServer(HttpListener):
     """aiohttp server for ``/metrics``, ``/healthz`` and ``/readyz``; an async context manager.
 
     ``port=0`` binds an ephemeral port (tests); :attr:`port` tells which after :meth:`start`.
     """
+
+    NAME = "WebServer"
 
     def __init__(
         self,
@@ -184,77 +192,40 @@ class WebServer:
         monotonic: Callable[[], float] = time.monotonic,
         render_in_thread: bool = True,
         shutdown_timeout_seconds: float = 5.0,
+        chain_clock: Callable[[], dict[str, float] | None] | None = None,
     ) -> None:
-        self._host = host
-        self._requested_port = port
+        """``chain_clock`` answers ``/clock`` (``None``: nothing learned yet)."""
+        super().__init__(host=host, port=port, shutdown_timeout_seconds=shutdown_timeout_seconds)
         self._registry = registry
         self._health = health
         self._monotonic = monotonic
         self._render_in_thread = render_in_thread
-        self._shutdown_timeout = shutdown_timeout_seconds
-        self._runner: web.AppRunner | None = None
+        self._chain_clock = chain_clock
         self._started_monotonic: float | None = None
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("WebServer is not started")
-        return self._port
 
     @property
     def url(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
+        return self.origin
 
     def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/clock", self._clock)
         return app
 
-    async def start(self) -> None:
-        if self._runner is not None:
-            raise RuntimeError("WebServer already started")
-        # access_log=None: Prometheus scrapes every few seconds; autobot logs through structlog.
-        runner = web.AppRunner(
-            self.build_app(),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=self._shutdown_timeout,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._requested_port)
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = _bound_port(runner, fallback=self._requested_port)
+    def _on_started(self) -> None:
         self._started_monotonic = self._monotonic()
         log.info("web_server_started", host=self._host, port=self._port)
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
+        # /readyz answers "stopping" from here on, while the runner drains.
         self._started_monotonic = None
-        await runner.cleanup()
+        await super().stop()
+
+    def _on_stopped(self) -> None:
         log.info("web_server_stopped", host=self._host, port=self._port)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def liveness(self) -> Liveness:
         """The ``/healthz`` verdict now (also usable as the watchdog's ``healthy`` check)."""
@@ -286,6 +257,12 @@ class WebServer:
             return _json({"ready": False, "reason": reason}, status=503)
         return _json({"ready": True}, status=200)
 
+    async def _clock(self, request: web.Request) -> web.Response:
+        line = None if self._chain_clock is None else self._chain_clock()
+        if line is None:
+            return _json({"error": "no block seen yet"}, status=503)
+        return _json(dict(line), status=200)
+
 
 def _json(body: dict[str, object], *, status: int) -> web.Response:
     return web.Response(
@@ -294,10 +271,3 @@ def _json(body: dict[str, object], *, status: int) -> web.Response:
         content_type=JSON_CONTENT_TYPE,
         headers={"Cache-Control": "no-store"},
     )
-
-
-def _bound_port(runner: web.AppRunner, *, fallback: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
-            return address[1]
-    return fallback

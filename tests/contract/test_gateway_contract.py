@@ -86,8 +86,9 @@ async def test_a_scoped_read_leaves_what_the_status_cannot_change_at_its_default
 ) -> None:
     gw = backend.gateway
     full, scoped = (await gw.lottery_views([1]))[1], (await gw.lottery_views([1], scoped=True))[1]
-    assert full.accounting != Accounting() and scoped.accounting == Accounting()
-    assert scoped.refund == full.refund and scoped.config == full.config  # what ACTIVE needs
+    # what ACTIVE needs: config, refund progress, and the accounting to reconcile with it
+    assert scoped.accounting == full.accounting != Accounting()
+    assert scoped.refund == full.refund and scoped.config == full.config
     assert (await gw.lottery_views([4], scoped=True))[4] == (await gw.lottery_views([4]))[4]
 
 
@@ -385,3 +386,15 @@ async def test_a_multi_agent_call_executes_with_its_co_signer(backend: Backend) 
         4,
         b"*/5 * * * *",
     )
+
+
+async def test_the_playbook_reads_of_the_demo(backend: Backend) -> None:
+    """The demo deploys the dual-write control (enabled, no aborts, nothing expected) and grants
+    no partner or premium cap; nothing is summarised yet."""
+    gw = backend.gateway
+    assert await gw.partner_caps() == ()
+    assert await gw.premium_caps() == ()
+    control = await gw.dual_write()
+    assert control is not None and control.enabled and dict(control.expected) == {}
+    assert not control.abort_on_mismatch and not control.abort_on_missing
+    assert await gw.summary_hash(1) is None and await gw.summary_hash(999) is None

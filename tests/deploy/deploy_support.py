@@ -65,6 +65,13 @@ HANDBOOK_ALERTS = (
     "RefundAging",
     "RefundSlaBreach",
     "AutobotEscalation",
+    "SalesDrop",
+    "PayoutFinalizePending",
+    "PayoutRoundRegression",
+    "AccountingMismatch",
+    "RoleCapExpiring",
+    "DualWriteMismatch",
+    "DualWritePending",
 )
 DAEMON_ALERTS = (
     "AutobotDown",
@@ -74,7 +81,12 @@ DAEMON_ALERTS = (
     "AutobotActionsEscalated",
     "AutobotWatchdog",
 )
-REQUIRED_ALERTS = HANDBOOK_ALERTS + DAEMON_ALERTS
+HA_ALERTS = (
+    "AutobotNoLeader",
+    "AutobotSplitBrain",
+    "AutobotLeaderFlapping",
+)
+REQUIRED_ALERTS = HANDBOOK_ALERTS + DAEMON_ALERTS + HA_ALERTS
 ALWAYS_FIRING = frozenset({"AutobotWatchdog"})
 
 # status_overview fields (docs/package.md §6); `total` is exported as status_overview_lotteries.
@@ -96,6 +108,7 @@ STATUS_OVERVIEW_FIELDS = (
     "refund_active",
     "refund_batch_pending",
     "refund_sla_breach",
+    "pending_dual_write",
 )
 _HISTOGRAMS = (
     "autobot_action_reaction_seconds",
@@ -146,6 +159,22 @@ DOMAIN_METRICS = frozenset(
         "refund_progress_last_timestamp_seconds",
         "refund_sla_breach",
         *(f"status_overview_{field}" for field in STATUS_OVERVIEW_FIELDS),
+        # the rest of the playbook (playbook_watch.py): sales, payouts, accounting, roles,
+        # dual-write
+        "sales_rate",
+        "sales_purchase_events_total",
+        "purchase_rate_limit_hits_total",
+        "payout_finalize_pending_seconds",
+        "payout_round",
+        "payout_round_regressions_total",
+        "accounting_mismatch",
+        "partner_caps",
+        "partner_cap_expiring",
+        "premium_caps",
+        "premium_cap_expiring",
+        "dual_write_pending",
+        "dual_write_mismatch",
+        "dual_write_mismatch_free_seconds",
     }
 )
 DAEMON_METRICS = frozenset(
@@ -159,6 +188,11 @@ DAEMON_METRICS = frozenset(
         "autobot_chain_time_lag_seconds",
         "autobot_journal_actions",
         "autobot_sequence_resyncs_total",
+        # [ha] (issue "Outgrow one machine")
+        "autobot_ha_leader",
+        "autobot_ha_epoch",
+        "autobot_ha_lease_age_seconds",
+        "autobot_ha_takeovers_total",
         *_HISTOGRAMS,
         *(f"{name}_{suffix}" for name in _HISTOGRAMS for suffix in ("bucket", "sum", "count")),
         # prometheus_client's process collector

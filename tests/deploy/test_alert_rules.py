@@ -95,6 +95,9 @@ def test_domain_alerts_are_labelled_domain_and_daemon_alerts_daemon() -> None:
         "AutobotRpcErrors",
         "AutobotActionsFailing",
         "AutobotActionsEscalated",
+        "AutobotNoLeader",
+        "AutobotSplitBrain",
+        "AutobotLeaderFlapping",
     }
     assert {n for n, layer in layers.items() if layer == "pipeline"} == {"AutobotWatchdog"}
 

@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 import yaml
 from deploy_support import (
+    ALWAYS_FIRING,
     DASHBOARD,
     DEPLOY,
     DOMAIN_METRICS,
     KNOWN_METRICS,
+    RUNBOOK_BASE,
+    alert_rules,
     load_yaml,
     metric_names,
     run,
@@ -110,7 +113,9 @@ def test_dashboard_has_a_section_per_concern() -> None:
         "Price feeds",
         "Refunds",
         "Payouts",
+        "Sales, roles and dual-write",
         "autobot daemon",
+        "High availability",
     ]
 
 
@@ -149,6 +154,13 @@ def test_every_domain_metric_is_on_the_dashboard() -> None:
     assert sorted(DOMAIN_METRICS - shown) == []
 
 
+@pytest.mark.parametrize("name", sorted(set(alert_rules()) - ALWAYS_FIRING))
+def test_every_alert_has_a_panel_showing_what_it_watches(name: str) -> None:
+    watched = metric_names(alert_rules()[name]["expr"])
+    shown = set().union(*(metric_names(expr) for _, expr in _queries()))
+    assert watched & shown, f"{name} watches {sorted(watched)}, which no panel shows"
+
+
 # --- provisioning ----------------------------------------------------------------------------
 
 
@@ -173,3 +185,21 @@ def test_datasource_provisioning_defines_a_default_prometheus() -> None:
 def test_provisioning_files_are_plain_yaml_mappings(name: str) -> None:
     (path,) = (DEPLOY / "grafana" / "provisioning" / name).glob("*.yml")
     assert isinstance(load_yaml(path), dict)
+
+
+def test_the_runbook_link_is_set_by_the_same_step_as_the_alerts(tmp_path: Path) -> None:
+    """deploy/README's one ``sed`` rewrites the dashboard's runbook link with the alerts' URLs."""
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    step = re.search(r"sed -i '(s#[^']+#)' \\\n\s+(\S+) (\S+)", readme)
+    assert step is not None, "deploy/README.md lost its sed step"
+    pattern, *targets = step.groups()
+    assert {Path(t).name for t in targets} == {"alerts.yml", DASHBOARD.name}
+    _, old, new, _ = pattern.split("#")
+    links = [link["url"] for link in _dashboard()["links"] if "runbook" in link["title"].lower()]
+    assert links == [RUNBOOK_BASE.rstrip("#")]
+    assert RUNBOOK_BASE.startswith(old)
+    copy = tmp_path / DASHBOARD.name
+    copy.write_text(DASHBOARD.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    rewritten = json.loads(copy.read_text(encoding="utf-8"))["links"]
+    assert [link["url"] for link in rewritten] == [RUNBOOK_BASE.rstrip("#").replace(old, new)]
+    assert old not in copy.read_text(encoding="utf-8")

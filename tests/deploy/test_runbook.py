@@ -7,6 +7,7 @@ the subcommand) or a flag that does not exist.
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 from deploy_support import REPO, RUNBOOK
@@ -54,7 +55,7 @@ def test_runbook_names_the_operator_commands() -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_runbook_command_parses(command: str) -> None:
-    argv = [PLACEHOLDERS.get(word, word) for word in command.split()[1:]]
+    argv = [PLACEHOLDERS.get(word, word) for word in shlex.split(command)[1:]]
     try:
         build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse reports the problem on stderr and exits 2

@@ -44,6 +44,7 @@ from demo_processes import DaemonProcess, JournalReader, LocalnetProcess, autobo
 from incident_log_file import HAND_WRITTEN, HAND_WRITTEN_ROWS, handbook_rows
 from supra_sdk.clients.rest import SupraClient, SupraClientConfig
 
+from autobot.control.console import requested_by
 from autobot.domain.lotteries import LotteryStatus
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "deploy"))
@@ -140,8 +141,10 @@ async def test_clamp_and_failure_limit_page_through_prometheus_and_alertmanager_
                 # When the operator clears both through the daemon
                 requested, before = time.monotonic(), len(hooks.alerts("page"))
                 for result in await asyncio.gather(
-                    autobot_cli("feed", "clear-clamp", str(ASSET), "--config", config),
-                    autobot_cli("bot", "rotate", "B", "--max-failures", "6", "--config", config),
+                    autobot_cli("feed", "clear-clamp", str(ASSET), "--yes", "--config", config),
+                    autobot_cli(
+                        "bot", "rotate", "B", "--max-failures", "6", "--yes", "--config", config
+                    ),
                 ):
                     assert result.returncode == 0, result.stdout + result.stderr
                 cli_seconds = time.monotonic() - requested
@@ -212,7 +215,7 @@ async def resume_when_allowed(config: str, *, within: float) -> tuple[list[str],
     refusals: list[str] = []
     deadline = time.monotonic() + within
     while True:
-        ran = await autobot_cli("vrf", "resume", "--config", config)
+        ran = await autobot_cli("vrf", "resume", "--yes", "--config", config)
         if ran.returncode == 0:
             return refusals, ran.stdout
         assert ran.returncode == 1, ran.stdout + ran.stderr
@@ -278,8 +281,8 @@ async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act
                 assert refusals, "resuming was never refused while the deposit was short"
                 assert "below the effective floor 100000000000" in refusals[0]
                 assert "nothing was written" in refusals[0]
-                assert "unpause:0:1 (action 5, UNPAUSE)" in accepted
-                assert "via operator A (timelock 900 s)" in accepted
+                assert "action 5, UNPAUSE" in accepted and "unpause:0:1" in accepted
+                assert "announced by bot A (" in accepted and "its timelock is 900 s" in accepted
 
                 # Requests run again; lottery 1's draw is never answered (strict VRF): the stuck
                 # draw pages someone
@@ -292,7 +295,7 @@ async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act
                 # The operator cancels it: the page resolves
                 before = len(hooks.alerts("page"))
                 cancel = await autobot_cli(
-                    "cancel", "1", "--reason", "vrf-failure", "--config", config
+                    "cancel", "1", "--reason", "vrf-failure", "--yes", "--config", config
                 )
                 assert cancel.returncode == 0, cancel.stderr
                 await page(hooks, "AutobotEscalation", "resolved", since=before,
@@ -301,7 +304,8 @@ async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act
                 # A's 900 s timelock); the chain shows it done a few wall seconds later
                 await until_cancelled(net.gateway, 1, daemon, within=60)
                 daemon.check_alive()
-            printed = await autobot_cli("incidents", "--format", "markdown", "--config", config)
+        # printed once the daemon stopped: while it runs it may add a row between the two reads
+        printed = await autobot_cli("incidents", "--format", "markdown", "--config", config)
         # Then the chain: requests resumed by action 5, lottery 1 cancelled, no bot failed
         snapshot = await net.gateway.snapshot(lottery_ids=(1, 2, 3, 4))
         with JournalReader(net.journal_path) as journal:
@@ -321,7 +325,15 @@ async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act
     ]
     # The incident log: the handbook's table, one row per event, the people's rows kept
     rows = handbook_rows(log_file)
-    assert [r for r in rows if r.responsible != "autobot"] == list(HAND_WRITTEN_ROWS)
+    requester = requested_by()  # a request's action that ends gets a row signed by its requester
+    assert [r for r in rows if r.responsible not in ("autobot", requester)] == list(
+        HAND_WRITTEN_ROWS
+    )
+    signed = sorted(r.description for r in rows if r.responsible == requester)
+    assert [d.split(" by ", 1)[0] for d in signed] == [
+        "operator request #1 (unpause 0)",
+        "operator request #2 (cancel 1)",
+    ], signed
     events = {
         "auto_close_disabled 4:": "Инцидент",
         "draw_feature_disabled 3:": "Инцидент",

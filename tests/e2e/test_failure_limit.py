@@ -135,7 +135,7 @@ async def test_a_locked_out_bot_gets_no_transaction_until_rotate_bot_raises_its_
                 # when: an operator raises B's limit
                 config = str(net.config_path)
                 rotate = await autobot_cli(
-                    "bot", "rotate", "B", "--max-failures", "6", "--config", config
+                    "bot", "rotate", "B", "--max-failures", "6", "--yes", "--config", config
                 )
                 assert rotate.returncode == 0, rotate.stdout + rotate.stderr
 

@@ -15,13 +15,15 @@ import pytest
 from autobot.chain.signer import Signer
 from autobot.chain.supra import SupraGateway
 from autobot.clock import SystemClock
+from autobot.domain.calls import Bool, Call
 from autobot.domain.lotteries import LotteryStatus
 from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
 from autobot.journal.records import ActionState, Outcome, TxPurpose, TxState
 from autobot.journal.store import SqliteJournal
 from autobot.localnet.runner import Localnet
-from autobot.planning.plan import ActionKey, PlannedAction, Recipe
-from autobot.planning.recipes import AutoClose, Cancel, RequestDraw, ResumeRequests
+from autobot.planning.plan import ActionKey, PlanContext, PlannedAction, Recipe
+from autobot.planning.recipes import AutoClose, Cancel, CleanupRoles, RequestDraw, ResumeRequests
+from autobot.planning.refunds import plan_refund
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -321,3 +323,75 @@ async def test_resuming_vrf_requests_is_announced_waits_the_timelock_executes_an
     bot = await gateway.get_bot(signer_a.address)
     assert bot is not None and (bot.failure_count, bot.success_streak) == (0, 1)
     assert bot.last_action_hash == action.action_hash and bot.pending_action_hash == b""
+
+
+@pytest.mark.localnet(scenario="playbook")
+async def test_a_roles_cleanup_removes_the_expired_caps_as_the_admin(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor: Executor
+) -> None:
+    # given: the playbook's caps, partner 2 and pool buyer 1's premium access already expired
+    now = (await gateway.chain_time()).seconds
+    partners, premiums = await gateway.partner_caps(), await gateway.premium_caps()
+    expired = [c.partner for c in partners if c.expires_at and c.expires_at < now]
+    assert len(partners) == 2 and len(expired) == 1
+    assert len([p for p in premiums if p.expires_at and p.expires_at < now]) == 1
+    # when: the operator's request, planned as the daemon plans it (no bot, no timelock)
+    key = await plan(executor, gateway, CleanupRoles(), "cleanup:0:1")
+    result = await executor.advance(key)
+    # then: the admin's call ran, and only the live caps are left
+    assert result.state is ActionState.DONE
+    assert [c.partner for c in await gateway.partner_caps()] == [
+        c.partner for c in partners if c.partner not in expired
+    ]
+    assert len(await gateway.premium_caps()) == 1
+    txs = await journal.transactions(str(key))
+    assert [(t.purpose, t.state, t.sender) for t in txs] == [
+        (TxPurpose.EXECUTE, TxState.COMMITTED, localnet.info.admin.address)
+    ]
+
+
+@pytest.mark.localnet(scenario="playbook")
+async def test_a_dual_write_block_of_the_archive_escalates_without_a_bot_failure(
+    localnet: Localnet, gateway: SupraGateway, journal: SqliteJournal, executor: Executor
+) -> None:
+    """Acceptance 4 on the real model: the playbook expects a hash for lottery 4 that its
+    archive will not write; with ``abort_on_mismatch`` on, the archive aborts E_HISTORY_MISMATCH
+    in ``legacy_bridge`` — the refund plan's batches run, the archive waits for a person."""
+    info = localnet.info
+    admin = Signer.from_private_key_hex(info.admin.private_key)
+    flags = Call(
+        module="legacy_bridge", function="update_flags", args=(Bool(True), Bool(True), Bool(False))
+    )
+    tx = gateway.sign(
+        call=flags,
+        sender=admin,
+        sequence_number=await gateway.account_sequence(admin.address),
+        expires_at=(await gateway.chain_time()).seconds + 600,
+    )
+    assert (await gateway.wait_for(await gateway.submit(tx), timeout=10)).state.name == "SUCCESS"
+    control = await gateway.dual_write()
+    assert control is not None and control.abort_on_mismatch and 4 in control.expected
+    # when: lottery 4's refund plan, as the daemon plans it, runs to its end
+    snapshot = await gateway.snapshot(lottery_ids=[4])
+    planned = plan_refund(snapshot.lotteries[4], snapshot, PlanContext(chain_id=info.chain_id))
+    assert isinstance(planned, PlannedAction)
+    await executor.accept(planned, chain_now=snapshot.now)
+    result = await executor.advance(planned.key)
+    for _ in range(40):
+        if result.state in (ActionState.DONE, ActionState.PARKED, ActionState.FAILED):
+            break
+        now = (await gateway.chain_time()).seconds
+        if result.next_check_at is not None and result.next_check_at > now:
+            await advance_chain(localnet, result.next_check_at - now)
+        result = await executor.advance(planned.key)
+    # then: every ticket refunded, no archive, escalated (parked), and no record_failure
+    assert result.state is ActionState.PARKED
+    action = await journal.get_action(str(planned.key))
+    assert action is not None and action.outcome is Outcome.ESCALATED
+    view = (await gateway.lottery_views([4]))[4]
+    assert view.refund.tickets_refunded == view.refund.tickets_sold and not view.archived
+    operator_a = Signer.from_private_key_hex(info.operators[0].private_key).address
+    bot = await gateway.get_bot(operator_a)
+    assert bot is not None and bot.failure_count == 0 and bot.pending_action_hash == b""
+    incidents = [i.description for i in await journal.incidents()]
+    assert any("blocked by the dual-write control" in t for t in incidents), incidents

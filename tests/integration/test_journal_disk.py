@@ -102,11 +102,12 @@ def _force_read_only(mountpoint: Path) -> None:
 
 def _fill(folder: Path) -> Path:
     filler = folder / "filler"
-    with filler.open("wb") as f:
+    # Unbuffered: a buffered file would try again to write its last partial chunk on close and
+    # raise ENOSPC there, outside the except, depending on how much of that chunk fitted.
+    with filler.open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     return filler

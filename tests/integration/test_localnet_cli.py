@@ -74,6 +74,7 @@ async def test_the_command_is_ready_in_under_three_seconds_and_stops_on_sigint(
         code = await asyncio.wait_for(process.wait(), timeout=10)
     assert code == 0, output.decode()
     assert (tmp_path / "chain" / "chain.sqlite3").exists()
+    assert b"POST /localnet/v1/drill (alert drills" in output  # the banner lists the drills
 
 
 async def test_views_published_refuses_status_overview_and_answers_is_legacy_summary(

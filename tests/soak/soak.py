@@ -88,7 +88,7 @@ for extra in (HERE, TESTS, TESTS / "e2e", TESTS / "byzantine"):
         sys.path.insert(0, str(extra))
 
 import aiohttp  # noqa: E402
-from demo_processes import JournalReader, TxRow, refunded_and_archived  # noqa: E402
+from demo_processes import ActionRow, JournalReader, TxRow, refunded_and_archived  # noqa: E402
 from lying_proxy import Lie, LyingProxy  # noqa: E402
 from scenario import SoakScenario, generate  # noqa: E402
 
@@ -514,18 +514,19 @@ def _key(event: ChainEvent, *names: str) -> tuple[str, ...]:
 async def check(
     *,
     gateway: SupraGateway,
-    journal_path: Path,
+    actions: list[ActionRow],
+    txs: list[TxRow],
+    journal_findings: list[str],
     state_dir: Path,
     accounts: dict[str, str],
     sc: SoakScenario,
     final: Snapshot,
     bounds: Bounds,
 ) -> tuple[Findings, dict[str, Any]]:
+    """The chain's record against the journal's (its actions, transactions and the problems
+    its own invariants show), and the scenario's expectations against the final snapshot."""
     f = Findings()
-    with JournalReader(journal_path) as journal:
-        actions = journal.actions()
-        txs = journal.transactions()
-    f.mismatches += [f"journal: {p}" for p in journal_problems(journal_path)]
+    f.mismatches += [f"journal: {p}" for p in journal_findings]
     events = {t: await all_events(gateway, t) for t in EVENT_TYPES}
     chain_txs = chain_transactions(state_dir)
     by_hash = {t.hash: t for t in chain_txs}
@@ -810,9 +811,13 @@ async def soak(args: argparse.Namespace) -> int:
                     break
                 await asyncio.sleep(0.5)
             assert final is not None, "the main front end does not answer"
+            with JournalReader(config.journal.path) as reader:
+                actions, txs = reader.actions(), reader.transactions()
             findings, stats = await check(
                 gateway=gateway,
-                journal_path=config.journal.path,
+                actions=actions,
+                txs=txs,
+                journal_findings=journal_problems(config.journal.path),
                 state_dir=out / "chain",
                 accounts=accounts,
                 sc=sc,

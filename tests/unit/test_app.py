@@ -18,7 +18,7 @@ import structlog
 from autobot import app
 from autobot.chain.signer import Signer
 from autobot.cli import main
-from autobot.errors import EX_CONFIG, EX_SOFTWARE
+from autobot.errors import EX_CONFIG, EX_IOERR, EX_SOFTWARE
 from autobot.logs import configure_logging, register_secret
 
 SECRET = "5e" * 32
@@ -90,6 +90,20 @@ def test_run_with_only_a_key_problem_exits_78_naming_it(
     err = capsys.readouterr().err
     assert "keys.admin_key_file: has mode 0640" in err
     assert not (tmp_path / "journal.sqlite3").exists()
+
+
+def test_run_with_ha_and_an_unreachable_database_exits_74_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given: a valid HA config (PostgreSQL journal), which check-config accepts
+    source = write_config(
+        tmp_path,
+        extra='backend = "postgres"\ndsn = "host=/nonexistent dbname=j"\n\n[ha]\nenabled = true\n',
+    )
+    assert main(["check-config", str(source)]) == 0
+    # when / then: without its journal an instance neither leads nor stands by
+    assert main(["run", "--config", str(source)]) == EX_IOERR
+    assert "postgresql://[/nonexistent]/j" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("listen", ["0.0.0.0:0", "[::]:0", "192.0.2.1:9464"])

@@ -298,7 +298,15 @@ def test_the_daemon_outside_its_layers_uses_public_faces_only(token: str) -> Non
         {imp.source for imp in IMPORTS if imp.target == token and _row(imp.source) != _row(token)}
     )
     expected = {
-        "chain/supra.py": ["app.py", "control/requests.py", "control/status.py"],
+        "chain/supra.py": [
+            "app.py",
+            "control/accounting.py",
+            "control/actions.py",
+            "control/follow.py",
+            "control/history.py",
+            "control/status.py",
+            "control/submission.py",
+        ],
         "execution/executor.py": [],
         "engine.py": ["app.py", "status/site.py"],  # the status page: types only
     }

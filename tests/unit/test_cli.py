@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -86,14 +87,12 @@ def run_autobot(*args: str) -> subprocess.CompletedProcess[str]:
     [
         ([], "COMMAND"),
         (["frobnicate"], "COMMAND"),
-        (["check-config"], "PATH"),
         (["run", "--listen", "nohost"], "--listen"),
         (["run", "--listen", "127.0.0.1:65536"], "--listen"),
         (["localnet", "--time-scale", "0"], "--time-scale"),
         (["localnet", "--port", "http"], "--port"),
         (["localnet", "--port", "70000"], "--port"),
         (["localnet", "--vrf-retry", "sometimes"], "--vrf-retry"),
-        (["status"], "--config"),
         (["cancel", "1", "--config", "c.toml"], "--reason"),
         (["cancel", "-1", "--config", "c.toml", "--reason", "compliance"], "LOTTERY"),
         (["cancel", "1", "--config", "c.toml", "--reason", "boredom"], "--reason"),
@@ -218,7 +217,9 @@ def test_check_config_on_a_valid_file_prints_a_summary_and_exits_0(
     assert err == ""
     summary, reads = out.splitlines()
     assert summary.startswith("ok: chain 77 via 1 endpoint(s), package 0x")
-    assert summary.endswith(f"2 operator(s), mode dry-run, journal {tmp_path / 'journal.sqlite3'}")
+    assert summary.endswith(
+        f"2 operator(s), mode dry-run, journal sqlite {tmp_path / 'journal.sqlite3'} ({source}, --config)"
+    )
     # the [chain] reads choice, explained
     assert reads.startswith("reads storage: reads the package's resources and table items")
 
@@ -270,10 +271,85 @@ def test_actions_takes_config_before_or_after_the_subcommand() -> None:
     assert (after.config, after.action_id) == ("b.toml", "close:1:0")
 
 
-def test_actions_without_config_anywhere_exits_2_naming_it(
-    capsys: pytest.CaptureFixture[str],
+def test_config_may_stand_before_the_command_too() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["--config", "a.toml", "status"]).config == "a.toml"
+    assert parser.parse_args(["status", "--config", "b.toml"]).config == "b.toml"
+    assert parser.parse_args(["--config", "a.toml", "bot", "rotate", "A"]).config == "a.toml"
+    assert parser.parse_args(["status"]).config is None
+
+
+def test_without_config_anywhere_a_command_exits_78_saying_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["actions", "retry", "close:1:0"])
-    assert exit_info.value.code == 2
-    assert "--config" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOBOT_CONFIG", raising=False)
+    if Path("/etc/autobot/autobot.toml").exists():
+        pytest.skip("this machine has /etc/autobot/autobot.toml")
+    assert main(["actions", "retry", "close:1:0"]) == EX_CONFIG
+    err = capsys.readouterr().err
+    assert ".autobot/autobot.toml" in err and "/etc/autobot/autobot.toml" in err
+    assert "AUTOBOT_CONFIG" in err
+
+
+def test_autobot_config_names_the_file_when_no_flag_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = valid_config(tmp_path)
+    monkeypatch.chdir(tmp_path.parent)
+    monkeypatch.setenv("AUTOBOT_CONFIG", str(source))
+    assert main(["check-config"]) == 0
+    assert f"({source}, $AUTOBOT_CONFIG)" in capsys.readouterr().out
+
+
+def test_the_checkout_config_is_found_from_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".autobot").mkdir()
+    source = valid_config(tmp_path / ".autobot")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOBOT_CONFIG", raising=False)
+    assert source.name == "autobot.toml"
+    assert main(["check-config"]) == 0
+    assert "found at .autobot/autobot.toml" in capsys.readouterr().out
+
+
+def test_keygen_writes_a_0600_key_prints_its_address_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "operator-a.key"
+    assert main(["keygen", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = path.read_text().strip()
+    assert len(key) == 64 and key not in out  # the key itself is never printed
+    assert f"address: {Signer.from_private_key_hex(key).address}" in out
+    assert main(["keygen", str(path)]) == 1
+    assert "never overwrites" in capsys.readouterr().err
+    assert path.read_text().strip() == key
+
+
+def test_check_config_says_when_the_journal_folder_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = valid_config(tmp_path)
+    source.write_text(source.read_text().replace('"journal.sqlite3"', '"nowhere/journal.sqlite3"'))
+    assert main(["check-config", str(source)]) == EX_CONFIG
+    assert (
+        f"journal.path: its folder {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
+    )
+
+
+def test_check_config_lists_every_problem_of_one_key_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = valid_config(tmp_path)
+    bad = tmp_path / "a.key"
+    bad.write_text("not a key\n")
+    bad.chmod(0o644)
+    assert main(["check-config", "--json", str(source)]) == EX_CONFIG
+    report = json.loads(capsys.readouterr().out)
+    mine = [p["message"] for p in report["problems"] if p["path"] == "keys.operator_key_files.A"]
+    assert len(mine) == 2
+    assert "mode 0644" in mine[0] and "not a hex ed25519 private key" in mine[1]
+    assert report["ok"] is False

@@ -110,6 +110,8 @@ def test_any_key_file_situation_gives_problems_by_path_and_never_raises(
             "[keys]\n"
             f"admin_key_file = {json.dumps(str(admin))}\n"
             f"operator_key_files = {{ {table} }}\n"
+            "[journal]\n"
+            'path = "journal.sqlite3"\n'
         )
         # when
         config, problems = check_config_file(source, environ={})

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 sys.path.append(str(Path(__file__).parent / "planning"))
 sys.path.append(str(Path(__file__).parent / "execution"))
 from execution_fakes import ADMIN, FakeChain
-from plan_builders import CHAIN_ID, NOW, canceled, cap, lottery, snapshot
+from plan_builders import CHAIN_ID, NOW, canceled, cap, feed, lottery, snapshot
 
 from autobot.clock import FakeClock
 from autobot.config import Config, parse_config
@@ -29,7 +29,9 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.engine import Engine
 from autobot.execution import ActionSteps, Bookkeeper, Executor, Guards, Router, Sequencer
+from autobot.feed_updates import PRICE_UPDATED
 from autobot.journal.incident_log import HEADER_LINE, IncidentLogFile, parse_log
+from autobot.journal.operations import EventCounts
 from autobot.journal.records import ActionState, NewAction, RequestKind
 from autobot.journal.store import SqliteJournal
 from autobot.metrics import DaemonMetrics
@@ -212,6 +214,101 @@ async def test_a_sweep_prunes_finished_work_past_the_retention(
     assert "close:7:0" not in keys and "close:8:0" in keys
     export = journal.path.with_name(journal.path.name + ".pruned.jsonl")
     assert '"close:7:0"' in export.read_text()
+
+
+async def test_a_sweep_ticks_at_debug_and_sums_up_at_info_at_most_once_a_minute(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    from structlog.testing import capture_logs
+
+    eng = engine(daemon_config(tmp_path), journal, FixedReads(snapshot(lottery(5))))
+    with capture_logs() as logs:
+        for _ in range(3):
+            await eng.sweep()
+    ticks = [e for e in logs if e["event"] == "tick"]
+    summaries = [e for e in logs if e["event"] == "sweeps_summary"]
+    assert len(ticks) == 3 and {e["log_level"] for e in ticks} == {"debug"}
+    assert len(summaries) == 1 and summaries[0]["log_level"] == "info"  # the clock stood still
+    assert "chain time" in summaries[0]["story"]
+    first_look = [e for e in logs if e["event"] == "lotteries_watched"]
+    assert [e["story"] for e in first_look] == ["watching 1 live lotteries (1 ACTIVE); bots none"]
+
+
+async def test_a_requested_action_that_ends_gets_an_incident_signed_by_its_requester(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    from autobot.domain.actions import ActionKey
+    from autobot.execution import StepResult
+    from autobot.journal.records import (
+        ActionState,
+        NewTransaction,
+        TxPurpose,
+        TxSettlement,
+        TxState,
+    )
+
+    # given: a cancel request with a note, planned by a sweep, executed by one transaction
+    await journal.add_request(
+        RequestKind.CANCEL, "5", requested_by="alice", params={"reason": 2, "note": "regulator"}
+    )
+    eng = engine(daemon_config(tmp_path), journal, FixedReads(snapshot(lottery(5))))
+    await eng.sweep()
+    (action,) = await journal.list_actions()
+    tx_hash = "0x" + "ab" * 32
+    await journal.add_transaction(
+        NewTransaction(
+            tx_hash=tx_hash, action_key=action.key, action_hash=b"\x01" * 32,
+            purpose=TxPurpose.EXECUTE, call_index=0, call="{}", sender=ADMIN.address,
+            sequence_number=0, expires_at=2_000_000_000, raw=b"\x00",
+        ),
+        expect={ActionState.PLANNED},
+        chain_now=NOW,
+        state=ActionState.EXECUTING,
+    )  # fmt: skip
+    await journal.settle_transaction(TxSettlement(tx_hash=tx_hash, state=TxState.COMMITTED))
+    await journal.update_action(
+        action.key, expect={ActionState.EXECUTING}, chain_now=NOW, state=ActionState.DONE
+    )
+    # when: its step reports the end, and the next sweep tells it
+    key = ActionKey.parse(action.key)
+    eng._step_done(key, StepResult(key=key, state=ActionState.DONE))
+    await eng.sweep()
+    # then: one row, signed by the requester, with the note and the transaction as the link
+    (row,) = [i for i in await journal.incidents() if i.responsible == "alice"]
+    assert row.links == tx_hash
+    assert row.description == (
+        f"operator request #1 (cancel 5) by alice: {action.key} done; note: regulator"
+    )
+
+
+async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    # given: work the leader would plan (a lottery whose sales ended, a cancel request), and
+    # the price feed updates the leader counted
+    await journal.add_request(RequestKind.CANCEL, "5", requested_by="op", params={"reason": 2})
+    await journal.count_events(PRICE_UPDATED, next_height=7, seen=4, added={1: 4})
+    snap = snapshot(lottery(5), lottery(1, sales_end=NOW - 10), payout_cap=cap(), feeds=(feed(1),))
+    reads = FixedReads(snap)
+    sweeps = engine(daemon_config(tmp_path), journal, reads)
+    # when
+    summary = await sweeps.observe()
+    # then: the chain read as a sweep reads it (the watchlist stays warm) ...
+    assert reads.asked == ["read", "scan"]
+    assert sweeps.last_snapshot is snap and summary.planned == 0
+    # (with the planners' context the leader has: the status page a standby serves)
+    assert sweeps.last_context is not None and len(sweeps.last_context.requests) == 1
+    # ... the metrics reported ...
+    registry = sweeps._metrics.registry  # reaching in: the engine's own registry
+    assert registry.get_sample_value("status_overview_lotteries") == 2
+    assert registry.get_sample_value("autobot_last_tick_timestamp_seconds") == 1_700_000_000.0
+    assert registry.get_sample_value("price_feed_updates_total", {"asset_id": "1"}) == 4
+    # ... and nothing journaled or handled
+    assert await journal.list_actions() == []
+    assert [r.id for r in await journal.pending_requests()] == [1]
+    assert await journal.event_counts(PRICE_UPDATED) == EventCounts(
+        next_height=7, seen=4, counts={1: 4}
+    )
 
 
 async def test_what_needs_a_person_is_a_metric_and_a_row_of_the_incident_log_file(

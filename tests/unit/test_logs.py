@@ -265,3 +265,37 @@ def test_objects_are_rendered_by_repr_never_by_str() -> None:
     configure_logging(log_format="json", stream=out)
     structlog.get_logger().info("careless", thing=StrLeaks())
     assert json_lines(out)[0]["thing"] == "StrLeaks()"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_story_line_is_plain_text_on_a_console_and_every_field_in_json() -> None:
+    console = _Terminal()
+    configure_logging(log_format="console", stream=console, colors=False)
+    structlog.get_logger("t").info("lottery_changed", story="lottery 3: cancelled", lottery_id=3)
+    line = console.getvalue().strip()
+    assert line.endswith("lottery 3: cancelled")
+    assert "lottery_id" not in line and "lottery_changed" not in line
+    out = io.StringIO()
+    configure_logging(log_format="json", stream=out)
+    structlog.get_logger("t").info("lottery_changed", story="lottery 3: cancelled", lottery_id=3)
+    (record,) = json_lines(out)
+    assert record["event"] == "lottery_changed" and record["lottery_id"] == 3
+    assert record["story"] == "lottery 3: cancelled"
+
+
+def test_no_color_turns_colours_off_even_on_a_terminal() -> None:
+    from autobot.config import command_environment
+
+    assert command_environment({"NO_COLOR": "1"}).no_color
+    assert not command_environment({"NO_COLOR": ""}).no_color
+    coloured, plain = _Terminal(), _Terminal()
+    configure_logging(log_format="console", stream=coloured)
+    structlog.get_logger("t").warning("something_happened", detail="x")
+    configure_logging(log_format="console", stream=plain, colors=False)
+    structlog.get_logger("t").warning("something_happened", detail="x")
+    assert "\x1b[" in coloured.getvalue()
+    assert "\x1b[" not in plain.getvalue()

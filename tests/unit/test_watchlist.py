@@ -188,6 +188,60 @@ async def test_a_finalized_lottery_is_never_read_again(journal: SqliteJournal) -
     assert chain.reads[2] == chain.reads[3] == 0
 
 
+async def test_a_standby_keeps_terminal_lotteries_in_memory_until_it_takes_over(
+    journal: SqliteJournal,
+) -> None:
+    # given: a standby's watchlist (its journal takes no writes), lottery 2 finalized at start
+    chain = fake_chain()
+    chain.state.lotteries[1] = lottery(1, LotteryStatus.PAYOUT)
+    chain.state.lotteries[2] = lottery(2, LotteryStatus.FINALIZED)
+    wl = watchlist(chain, journal)
+    wl.defer_terminal_marks()
+    await read(wl, chain)
+    # when: lottery 1 is finalized while it stands by
+    chain.advance(15)
+    chain.state.lotteries[1] = lottery(1, LotteryStatus.FINALIZED)
+    chain.emit("history::LotteryFinalizedEvent", id="1")
+    await read(wl, chain)
+    await read(wl, chain)
+    # then: neither was written, both are known terminal (never read again)
+    assert await journal.terminal_statuses() == {}
+    reads = dict(chain.reads)
+    chain.advance(15)
+    await read(wl, chain)
+    assert dict(chain.reads) == reads
+    # when: it takes over
+    await wl.flush()
+    # then: both are in the journal, and later ones are written at once
+    assert await journal.terminal_statuses() == {1: 6, 2: 6}
+    chain.advance(15)
+    chain.state.lotteries[3] = lottery(3, LotteryStatus.FINALIZED)
+    await read(wl, chain)
+    await read(wl, chain)
+    assert await journal.terminal_statuses() == {1: 6, 2: 6, 3: 6}
+
+
+async def test_a_standby_that_takes_over_reads_every_kept_lottery_once_more(
+    journal: SqliteJournal,
+) -> None:
+    # given: a standby's watchlist holding lottery 5 ACTIVE, idle until its next check
+    chain = fake_chain()
+    chain.state.lotteries[5] = lottery(5, LotteryStatus.ACTIVE)
+    wl = watchlist(chain, journal)
+    wl.defer_terminal_marks()
+    await read(wl, chain)
+    # when: the lottery moved on in a way its scan did not see (the previous leader's last
+    # moments, or the recovery finishing the close), and the standby takes over
+    chain.state.lotteries[5] = lottery(5, LotteryStatus.CLOSING)
+    chain.advance(1)
+    assert (await read(wl, chain)).lotteries[5].status is LotteryStatus.ACTIVE  # still idle
+    await wl.flush()
+    # then: the new leader's first sweep reads it again (its scan), and the next plans on what
+    # the chain says
+    await read(wl, chain)
+    assert (await read(wl, chain)).lotteries[5].status is LotteryStatus.CLOSING
+
+
 async def test_terminal_statuses_are_read_one_by_one_when_the_cancel_events_fall_short(
     journal: SqliteJournal,
 ) -> None:

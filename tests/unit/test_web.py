@@ -276,3 +276,54 @@ def test_liveness_before_the_first_tick_measures_from_start() -> None:
     health = TickHealth(tick_max_age_seconds=60)
     assert check_liveness(health, now_monotonic=100.0, since_monotonic=50.0).status == "starting"
     assert check_liveness(health, now_monotonic=111.0, since_monotonic=50.0).status == "stale"
+
+
+# --- /clock ------------------------------------------------------------------------------------
+
+
+async def test_clock_serves_the_learned_chain_clock_and_503_before_a_block(
+    registry: CollectorRegistry, health: TickHealth, clock: FakeMonotonic
+) -> None:
+    from autobot.control.clocks import read_clocks  # the CLI's reader of it
+    from autobot.scheduling import ChainClockMap
+
+    learned = ChainClockMap()
+    async with WebServer(
+        host="127.0.0.1",
+        port=0,
+        registry=registry,
+        health=health,
+        monotonic=clock,
+        chain_clock=lambda: learned.line(1_000.0),
+    ) as web_server:
+        status, body = await _json(f"{web_server.url}/clock")
+        assert status == 503 and "no block" in body["error"]
+        learned.observe(wall=990.0, chain=5_000.0)
+        learned.observe(wall=1_000.0, chain=5_600.0)  # 60 chain seconds per wall second
+        status, body = await _json(f"{web_server.url}/clock")
+        assert status == 200
+        assert body["rate"] == pytest.approx(60.0)
+        assert body["chain_time"] == pytest.approx(5_600.0)
+        assert body["wall_time"] == 1_000.0
+        # and the operator CLI reads it from the config's [http] listen
+        from pathlib import Path
+
+        from autobot.config import parse_config
+
+        config = parse_config(
+            {
+                "chain": {
+                    "rpc_urls": ["http://127.0.0.1:1/"],
+                    "chain_id": 7,
+                    "package_address": "0x1",
+                },
+                "keys": {"admin_key_file": "a.key", "operator_key_files": {"A": "b.key"}},
+                "http": {"listen": f"127.0.0.1:{web_server.port}"},
+            },
+            source=Path("/x/autobot.toml"),
+            environ={},
+        )
+        reading = await read_clocks(config, chain_now=5_600, wall_now=1_000.0)
+        assert reading.clocks.line is not None and reading.clocks.line.rate == pytest.approx(60.0)
+        assert "the daemon's chain clock" in reading.source
+        assert reading.clocks.moment(5_600 + 900).startswith("in 15 s (expected ")

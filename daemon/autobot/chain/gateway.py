@@ -32,6 +32,7 @@ from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview
 from autobot.domain.values import ChainTime
@@ -196,6 +197,11 @@ class ChainGateway(Protocol):
     async def feature_switch(self) -> FeatureSwitch:
         """The package's feature switch (``Snapshot.features``; no registry: no check)."""
         ...
+
+    async def partner_caps(self) -> tuple[PartnerCap, ...]: ...
+    async def premium_caps(self) -> tuple[PremiumCap, ...]: ...
+    async def dual_write(self) -> DualWrite | None: ...
+    async def summary_hash(self, lottery_id: int) -> str | None: ...
 
     # -- transactions -----------------------------------------------------------------------
 

@@ -9,10 +9,17 @@ on what is wrong, and report it as config problems under ``keys.admin_key_file``
   ``signer == @lottery_multi``; with another key every admin call aborts ``E_REGISTRY_MISSING``);
 * no two roles may share a key: an operator's attestations must come from another account than
   the admin's executions, and each account has one sequence-number writer (docs/decisions.md §3).
+
+``autobot keygen PATH`` (``keygen_command``) writes a new key in the format and mode this module
+accepts (hex, one line, 0600, created exclusively: never over an existing file) and prints only
+its address.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +31,14 @@ from autobot.domain.values import normalise_address
 from autobot.errors import ConfigError, KeyFileError, Problem
 from autobot.keyfiles import read_key_file
 
-__all__ = ["Keyring", "check_keys", "load_keyring", "load_signer"]
+__all__ = [
+    "Keyring",
+    "check_keys",
+    "keygen_command",
+    "load_keyring",
+    "load_signer",
+    "write_new_key",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,7 +97,7 @@ def check_keys(
         try:
             loaded[where] = load_signer(path, trusted_dir=credentials_directory, euid=euid)
         except KeyFileError as exc:
-            problems.append(Problem(where, exc.reason, str(path), has_value=True))
+            problems += [Problem(where, r, str(path), has_value=True) for r in exc.reasons]
 
     admin = loaded.get("keys.admin_key_file")
     if admin is not None and package_address is not None and admin.address != package_address:
@@ -127,3 +141,45 @@ def load_keyring(config: Config, *, euid: int | None = None) -> Keyring:
     if keyring is None:
         raise ConfigError(problems, source=str(config.source))
     return keyring
+
+
+def write_new_key(path: Path) -> str:
+    """Create ``path`` (exclusively, mode 0600) holding a new random ed25519 key; its address.
+
+    Raises ``FileExistsError`` if the path exists and ``OSError`` for any other failure (the
+    partial file is removed).
+    """
+    key_hex = os.urandom(32).hex()
+    address = Signer.from_private_key_hex(key_hex).address
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (key_hex + "\n").encode("ascii"))
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    del key_hex
+    return str(address)
+
+
+def keygen_command(args: argparse.Namespace) -> int:
+    """``autobot keygen PATH``: exit 0 and the address; 1 if the file exists or cannot be written."""
+    path = Path(args.path)
+    try:
+        address = write_new_key(path)
+    except FileExistsError:
+        print(f"autobot: {path} exists; keygen never overwrites a key file", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"autobot: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote a new ed25519 key to {path} (mode 0600, owned by uid {os.geteuid()})\n"
+        f"address: {address}\n"
+        f'name it in the config\'s [keys] section (operator_key_files = {{ A = "{path.name}" }}, '
+        "or admin_key_file for the package admin) and keep it owned by the daemon's user"
+    )
+    return 0

@@ -24,6 +24,7 @@ __all__ = [
     "NATIVE_TABLES",
     "RESOURCES",
     "STRUCTS",
+    "TABLE_KEYS",
     "MoveType",
     "event_handles",
     "fields",
@@ -241,6 +242,22 @@ STRUCTS: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("premium_index", "vector<address>"),
         ("events", "roles::RoleEvents"),
     ),
+    "roles::PartnerPayoutCap": (
+        ("partner", "address"),
+        ("max_total_payout", "u64"),
+        ("remaining_payout", "u64"),
+        ("payout_cooldown_secs", "u64"),
+        ("last_payout_at", "u64"),
+        ("next_nonce", "u64"),
+        ("nonce_stride", "u64"),
+        ("expires_at", "u64"),
+    ),
+    "roles::PremiumAccessCap": (
+        ("holder", "address"),
+        ("expires_at", "u64"),
+        ("auto_renew", "bool"),
+        ("referrer", "Option<address>"),
+    ),
     "roles::PayoutBatchCap": (
         ("holder", "address"),
         ("max_batch_size", "u64"),
@@ -287,6 +304,15 @@ STRUCTS: Mapping[str, tuple[tuple[str, str], ...]] = {
         ("entries", "Table<u64, feature_switch::FeatureRecord>"),
     ),
     "feature_switch::FeatureRecord": (("mode", "u8"),),
+    # -- legacy_bridge ------------------------------------------------------------------------
+    "legacy_bridge::DualWriteControl": (
+        ("enabled", "bool"),
+        ("abort_on_mismatch", "bool"),
+        ("abort_on_missing", "bool"),
+        ("expected_hashes", "HubTable<u64, vector<u8>>"),
+        ("started_events", "EventHandle<legacy_bridge::ArchiveDualWriteStartedEvent>"),
+        ("completed_events", "EventHandle<legacy_bridge::ArchiveDualWriteCompletedEvent>"),
+    ),
     # -- history --------------------------------------------------------------------------------
     "history::ArchiveLedger": (
         ("summaries", "Table<u64, history::LotterySummary>"),
@@ -334,6 +360,7 @@ RESOURCES: tuple[str, ...] = (
     "vrf_deposit::VrfDepositLedger",
     "history::ArchiveLedger",
     "feature_switch::FeatureSwitchRegistry",
+    "legacy_bridge::DualWriteControl",
 )
 """The resources at the package address autobot reads (each with the ``key`` ability)."""
 
@@ -346,8 +373,17 @@ NATIVE_TABLES: Mapping[str, str] = {
     "price_feed::PriceFeedRegistry.feeds": "price_feed::PriceFeedRecord",
     "history::ArchiveLedger.summaries": "history::LotterySummary",
     "feature_switch::FeatureSwitchRegistry.entries": "feature_switch::FeatureRecord",
+    "roles::RoleStore.partner_caps": "roles::PartnerPayoutCap",
+    "roles::RoleStore.premium_caps": "roles::PremiumAccessCap",
 }
-"""The native tables autobot reads items of (all keyed by ``u64``), by ``owner.field``."""
+"""The native tables autobot reads items of, by ``owner.field`` (keyed by ``u64``, but the
+roles' caps by ``address``: ``TABLE_KEYS``)."""
+
+TABLE_KEYS: Mapping[str, str] = {
+    "roles::RoleStore.partner_caps": "address",
+    "roles::RoleStore.premium_caps": "address",
+}
+"""The key type of a native table in ``NATIVE_TABLES`` that is not ``u64``."""
 
 _NUMBERS = frozenset({"u8", "u16", "u32", "u64", "u128", "u256"})
 _GENERIC = {"vector": 1, "Option": 1, "Table": 2, "HubTable": 2, "EventHandle": 1}

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Final, Protocol
 
 from autobot.chain import records
@@ -61,6 +61,7 @@ from autobot.domain.features import Feature, FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import ChainActivity, LotteryView, StatusOverview, compute_overview
 from autobot.domain.values import normalise_address
@@ -77,6 +78,7 @@ __all__ = [
     "StorageReads",
     "StorageSource",
     "first_error",
+    "is_archived",
     "wait",
 ]
 
@@ -91,15 +93,16 @@ E_PAGINATION_LIMIT = 0x1501
 ALL_VIEWS = frozenset({"config", "accounting", "vrf", "winners", "refund", "cancellation"})
 SCOPED: Mapping[LotteryStatus, frozenset[str]] = {
     # the package only writes draw state from the first request (CLOSING on), winner state from
-    # the first compute (DRAWN on), a cancellation record with status CANCELED; accounting is
-    # what a refund plan splits by (CANCELED). Tickets sold come with the refund progress.
-    LotteryStatus.DRAFT: frozenset({"config", "refund"}),
-    LotteryStatus.ACTIVE: frozenset({"config", "refund"}),
-    LotteryStatus.CLOSING: frozenset({"config", "refund", "vrf"}),
-    LotteryStatus.DRAW_REQUESTED: frozenset({"config", "refund", "vrf"}),
-    LotteryStatus.DRAWN: frozenset({"config", "refund", "vrf", "winners"}),
-    LotteryStatus.PAYOUT: frozenset({"config", "refund", "vrf", "winners"}),
-    LotteryStatus.FINALIZED: frozenset({"config"}),
+    # the first compute (DRAWN on), a cancellation record with status CANCELED. Tickets sold come
+    # with the refund progress, and the accounting with them (the same sales state: no request
+    # more from storage), for the accounting reconciliation (``planning/accounting.py``).
+    LotteryStatus.DRAFT: frozenset({"config", "refund", "accounting"}),
+    LotteryStatus.ACTIVE: frozenset({"config", "refund", "accounting"}),
+    LotteryStatus.CLOSING: frozenset({"config", "refund", "accounting", "vrf"}),
+    LotteryStatus.DRAW_REQUESTED: frozenset({"config", "refund", "accounting", "vrf"}),
+    LotteryStatus.DRAWN: frozenset({"config", "refund", "accounting", "vrf", "winners"}),
+    LotteryStatus.PAYOUT: frozenset({"config", "refund", "accounting", "vrf", "winners"}),
+    LotteryStatus.FINALIZED: frozenset({"config", "refund", "accounting"}),
     LotteryStatus.CANCELED: ALL_VIEWS,
 }
 """The views a ``scoped`` read asks for besides the status (``lottery_views``)."""
@@ -137,8 +140,8 @@ class StorageSource(Protocol):
         """The resource ``struct`` (``module::Struct``), decoded, or ``None`` if absent."""
         ...
 
-    async def item(self, handle: str, value_type: str, key: int) -> Record | None:
-        """Item ``key`` (a ``u64``) of the table ``handle`` whose values are ``value_type``
+    async def item(self, handle: str, value_type: str, key: int | str) -> Record | None:
+        """Item ``key`` (a ``u64``, or an address) of the table ``handle`` whose values are ``value_type``
         (``module::Struct``), decoded, or ``None`` if the table has no such key."""
         ...
 
@@ -188,10 +191,10 @@ class RpcStorage:
                 headers={"Accept": BCS_MEDIA},
             )
 
-    async def item(self, handle: str, value_type: str, key: int) -> Record | None:
+    async def item(self, handle: str, value_type: str, key: int | str) -> Record | None:
         what = f"table item {value_type}[{key}]"
         body = {
-            "key_type": "u64",
+            "key_type": "address" if isinstance(key, str) else "u64",
             "value_type": f"{self._package}::{value_type}",
             "key": str(key),
         }
@@ -238,7 +241,7 @@ class StorageReads:
                 assert isinstance(handle, str)
                 self._handles[table] = handle
 
-    async def item(self, table: str, key: int) -> Record | _Absent | None:
+    async def item(self, table: str, key: int | str) -> Record | _Absent | None:
         """Item ``key`` of the native table ``table`` (``"draw::DrawLedger.states"``): the record,
         ``None`` if the table has no such key, ``ABSENT`` if the table's resource does not exist."""
         handle = self._handles.get(table)
@@ -249,7 +252,7 @@ class StorageReads:
             handle = self._handles[table]
         return await self._source.item(handle, NATIVE_TABLES[table], key)
 
-    async def _record(self, table: str, key: int) -> Record | None:
+    async def _record(self, table: str, key: int | str) -> Record | None:
         """An item, ``None`` whether the key or the whole table is missing."""
         found = await self.item(table, key)
         return None if isinstance(found, _Absent) else found
@@ -324,9 +327,7 @@ class StorageReads:
         status = records.lottery_status(lottery)
         got = {name: task.result() for name, task in tasks.items()}
         sales = sales_task.result()
-        archived = False
-        if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
-            archived = await self.has_summary(lottery_id)
+        archived = await is_archived(status.status, lottery_id, self.has_summary)
         return LotteryView(
             lottery_id=lottery_id,
             status=status.status,
@@ -399,6 +400,38 @@ class StorageReads:
         if store is None:
             raise self._abort(records.E_ROLES_NOT_INITIALIZED, "roles")
         return records.payout_batch_cap(store)
+
+    async def partner_caps(self) -> tuple[PartnerCap, ...]:
+        """``roles::list_partner_caps``: the ``RoleStore``'s index, then each cap's item."""
+        return tuple(
+            records.partner_cap(r) for r in await self._caps("partner_index", "partner_caps")
+        )
+
+    async def premium_caps(self) -> tuple[PremiumCap, ...]:
+        """``roles::list_premium_caps``."""
+        return tuple(
+            records.premium_cap(r) for r in await self._caps("premium_index", "premium_caps")
+        )
+
+    async def _caps(self, index: str, table: str) -> list[Record]:
+        store = await self.resource("roles::RoleStore")
+        if store is None:
+            raise self._abort(records.E_ROLES_NOT_INITIALIZED, "roles")
+        holders = records.role_index(store, index)
+        async with first_error() as group:
+            tasks = [
+                group.create_task(self._record(f"roles::RoleStore.{table}", h)) for h in holders
+            ]
+        return [found for t in tasks if (found := t.result()) is not None]  # the view skips gaps
+
+    async def dual_write(self) -> DualWrite | None:
+        """``legacy_bridge``'s control: flags and expected hashes (``None`` without one)."""
+        return records.dual_write(await self.resource("legacy_bridge::DualWriteControl"))
+
+    async def summary_hash(self, lottery_id: int) -> str | None:
+        """sha3-256 of the lottery's stored summary's BCS, ``None`` without a summary."""
+        found = await self._record("history::ArchiveLedger.summaries", lottery_id)
+        return None if found is None else records.summary_hash(found)
 
     async def price_feed(self, asset_id: int) -> PriceFeed:
         found = await self.item("price_feed::PriceFeedRegistry.feeds", asset_id)
@@ -522,6 +555,15 @@ def _as_record(value: object) -> Record | None:
 def _as_cancellation(value: object) -> Cancellation | None:
     assert value is None or isinstance(value, Cancellation)
     return value
+
+
+async def is_archived(
+    status: LotteryStatus, lottery_id: int, has_summary: Callable[[int], Awaitable[bool]]
+) -> bool:
+    """Whether the lottery's summary is in ``history``: asked only of a canceled or finalized one."""
+    if status not in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
+        return False
+    return await has_summary(lottery_id)
 
 
 async def wait[T](read: Awaitable[T]) -> T:

@@ -16,9 +16,12 @@ the same ``MoveAbort`` the node would have answered, so both ways of reading rai
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 
 from autobot.chain.aborts import format_vm_status
+from autobot.chain.flat import build_flat
+from autobot.chain.layouts import fields
 from autobot.chain.responses import abort_from_vm_status
 from autobot.domain.bots import Bot
 from autobot.domain.draws import RetryPolicy, RetryStrategy, VrfState, VrfStatus, WinnerProgress
@@ -34,6 +37,7 @@ from autobot.domain.lotteries import (
     SalesDistribution,
 )
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.values import Address
 from autobot.errors import MoveAbort, StorageLayoutError
@@ -49,12 +53,17 @@ __all__ = [
     "accounting",
     "bots",
     "cancellation",
+    "dual_write",
     "feature_switch",
     "lottery_config",
     "lottery_status",
+    "partner_cap",
     "payout_batch_cap",
+    "premium_cap",
     "price_feed",
     "refund_progress",
+    "role_index",
+    "summary_hash",
     "view_abort",
     "vrf_deposit_status",
     "vrf_state",
@@ -104,6 +113,24 @@ def _sub(record: Record, name: str) -> Record:
     return value
 
 
+def _flat[T](
+    cls: type[T], record: Record, *, renamed: Mapping[str, str] | None = None, **given: object
+) -> T:
+    """``cls`` from the stored ``record``: every field not ``given`` by its type, read under its
+    own name or the one ``renamed`` maps it to."""
+    names = renamed or {}
+
+    def read(name: str, kind: type) -> object:
+        stored = names.get(name, name)
+        if kind is bool:
+            return _bool(record, stored)
+        if kind is bytes:
+            return _bytes(record, stored)
+        return _int(record, stored)
+
+    return build_flat(cls, read, given)
+
+
 def _enum[E](record: Record, name: str, struct: str, cls: Callable[[int], E]) -> E:
     """A u8 that must be a member of ``cls``; an unknown one is a layout error (a value the
     package never writes)."""
@@ -144,23 +171,13 @@ def lottery_config(lottery: Record) -> LotteryConfig:
         ticket_price=_int(c, "ticket_price"),
         max_tickets_total=_int(limits, "max_tickets_total"),
         max_tickets_per_address=_int(limits, "max_tickets_per_address"),
-        prize_plan=tuple(
-            PrizeSlot(
-                slot_id=_int(slot, "slot_id"),
-                winners_per_slot=_int(slot, "winners_per_slot"),
-                reward_type=_int(slot, "reward_type"),
-                reward_payload=_bytes(slot, "reward_payload"),
-            )
-            for slot in plan
-        ),
-        distribution=_distribution(split),
-        auto_close=AutoClosePolicy(
-            enabled=_bool(close, "enabled"), grace_period_secs=_int(close, "grace_period_secs")
-        ),
-        retry_policy=RetryPolicy(
+        prize_plan=tuple(_flat(PrizeSlot, slot) for slot in plan),
+        distribution=_flat(SalesDistribution, split),
+        auto_close=_flat(AutoClosePolicy, close),
+        retry_policy=_flat(
+            RetryPolicy,
+            retry,
             strategy=_enum(retry, "strategy", "types::RetryPolicy", RetryStrategy),
-            base_delay_secs=_int(retry, "base_delay_secs"),
-            max_delay_secs=_int(retry, "max_delay_secs"),
         ),
         winners_dedup=_bool(c, "winners_dedup"),
         draw_algo=_int(c, "draw_algo"),
@@ -175,31 +192,25 @@ def lottery_config(lottery: Record) -> LotteryConfig:
     )
 
 
-def _distribution(split: Record) -> SalesDistribution:
-    return SalesDistribution(
-        prize_bps=_int(split, "prize_bps"),
-        jackpot_bps=_int(split, "jackpot_bps"),
-        operations_bps=_int(split, "operations_bps"),
-        reserve_bps=_int(split, "reserve_bps"),
-    )
-
-
 def cancellation(record: Record | None) -> Cancellation | None:
     """``views::get_cancellation``: the ``CancellationRecord``, if the lottery was canceled."""
     if record is None:
         return None
-    return Cancellation(
-        reason_code=_int(record, "reason_code"),
-        canceled_ts=_int(record, "canceled_ts"),
-        previous_status=_enum(
-            record, "previous_status", "lottery_registry::CancellationRecord", LotteryStatus
-        ),
-        tickets_sold=_int(record, "tickets_sold"),
-        proceeds_accum=_int(record, "proceeds_accum"),
-    )
+    struct = "lottery_registry::CancellationRecord"
+    previous = _enum(record, "previous_status", struct, LotteryStatus)
+    return _flat(Cancellation, record, previous_status=previous)
 
 
 # -- sales ----------------------------------------------------------------------------------
+
+
+_REFUND_NAMES: Mapping[str, str] = {
+    "active": "refund_active",
+    "tickets_refunded": "refund_tickets_processed",
+    "prize_refunded": "refund_prize_total",
+    "operations_refunded": "refund_operations_total",
+}
+"""``RefundProgress`` fields the ``SalesState`` stores under other names (§6a)."""
 
 
 def refund_progress(sales: Record | None) -> RefundProgress:
@@ -209,16 +220,7 @@ def refund_progress(sales: Record | None) -> RefundProgress:
     ``operations_refunded`` (§6a)."""
     if sales is None:
         return RefundProgress()
-    return RefundProgress(
-        active=_bool(sales, "refund_active"),
-        refund_round=_int(sales, "refund_round"),
-        tickets_refunded=_int(sales, "refund_tickets_processed"),
-        prize_refunded=_int(sales, "refund_prize_total"),
-        operations_refunded=_int(sales, "refund_operations_total"),
-        last_refund_ts=_int(sales, "last_refund_ts"),
-        tickets_sold=_int(sales, "tickets_sold"),
-        proceeds_accum=_int(sales, "proceeds_accum"),
-    )
+    return _flat(RefundProgress, sales, renamed=_REFUND_NAMES)
 
 
 def accounting(sales: Record | None) -> Accounting | None:
@@ -226,15 +228,7 @@ def accounting(sales: Record | None) -> Accounting | None:
     aborts ``E_REGISTRY_MISSING`` in ``sales`` (no ticket sold yet)."""
     if sales is None:
         return None
-    a = _sub(sales, "accounting")
-    return Accounting(
-        total_sales=_int(a, "total_sales"),
-        total_allocated=_int(a, "total_allocated"),
-        total_prize_paid=_int(a, "total_prize_paid"),
-        total_operations_paid=_int(a, "total_operations_paid"),
-        total_operations_allocated=_int(a, "total_operations_allocated"),
-        jackpot_allowance_token=_int(a, "jackpot_allowance_token"),
-    )
+    return _flat(Accounting, _sub(sales, "accounting"))
 
 
 # -- draw and payouts -----------------------------------------------------------------------
@@ -246,14 +240,12 @@ def vrf_state(draw: Record | None) -> VrfState:
     if draw is None:
         return VrfState()
     v = _sub(draw, "vrf_state")
-    return VrfState(
+    return _flat(
+        VrfState,
+        v,
         status=_enum(v, "status", "types::VrfState", VrfStatus),
-        attempt=_int(v, "attempt"),
-        consumed=_bool(v, "consumed"),
-        retry_after_ts=_int(v, "retry_after_ts"),
         retry_strategy=_enum(v, "retry_strategy", "types::VrfState", RetryStrategy),
         last_request_ts=_int(draw, "last_request_ts"),
-        request_id=_int(v, "request_id"),
     )
 
 
@@ -261,14 +253,7 @@ def winner_progress(winners: Record | None) -> WinnerProgress:
     """``payouts::winner_progress``: from a ``payouts::WinnerState`` (zeros without one)."""
     if winners is None:
         return WinnerProgress()
-    return WinnerProgress(
-        initialized=_bool(winners, "initialized"),
-        total_required=_int(winners, "total_required"),
-        total_assigned=_int(winners, "total_assigned"),
-        payout_round=_int(winners, "payout_round"),
-        next_winner_batch_no=_int(winners, "next_winner_batch_no"),
-        last_payout_ts=_int(winners, "last_payout_ts"),
-    )
+    return _flat(WinnerProgress, winners)
 
 
 # -- automation, roles, deposit, price feed -------------------------------------------------
@@ -288,20 +273,11 @@ def bots(registry: Record | None) -> tuple[Bot, ...]:
         actions = state["allowed_actions"]
         assert isinstance(actions, list)
         out.append(
-            Bot(
+            _flat(
+                Bot,
+                state,
                 operator=Address(operator),
                 allowed_actions=tuple(actions),
-                timelock_secs=_int(state, "timelock_secs"),
-                max_failures=_int(state, "max_failures"),
-                expires_at=_int(state, "expires_at"),
-                failure_count=_int(state, "failure_count"),
-                success_streak=_int(state, "success_streak"),
-                reputation_score=_int(state, "reputation_score"),
-                pending_action_hash=_bytes(state, "pending_action_hash"),
-                pending_execute_after=_int(state, "pending_execute_after"),
-                cron_spec=_bytes(state, "cron_spec"),
-                last_action_ts=_int(state, "last_action_ts"),
-                last_action_hash=_bytes(state, "last_action_hash"),
                 has_pending=bool(_bytes(state, "pending_action_hash")),
             )
         )
@@ -316,16 +292,7 @@ def payout_batch_cap(role_store: Record) -> PayoutBatchCap | None:
     assert isinstance(cap, dict)
     holder = cap["holder"]
     assert isinstance(holder, str)
-    return PayoutBatchCap(
-        holder=Address(holder),
-        max_batch_size=_int(cap, "max_batch_size"),
-        operations_budget_total=_int(cap, "operations_budget_total"),
-        operations_budget_used=_int(cap, "operations_budget_used"),
-        cooldown_secs=_int(cap, "cooldown_secs"),
-        last_batch_at=_int(cap, "last_batch_at"),
-        last_nonce=_int(cap, "last_nonce"),
-        nonce_stride=_int(cap, "nonce_stride"),
-    )
+    return _flat(PayoutBatchCap, cap, holder=Address(holder))
 
 
 def vrf_deposit_status(ledger: Record | None) -> VrfDepositStatus:
@@ -334,33 +301,13 @@ def vrf_deposit_status(ledger: Record | None) -> VrfDepositStatus:
     of the package returns (docs/package.md §2.7, §6a)."""
     if ledger is None:
         return VrfDepositStatus()
-    s, config = _sub(ledger, "status"), _sub(ledger, "config")
-    return VrfDepositStatus(
-        effective_floor=_int(config, "effective_floor"),
-        min_balance_multiplier_bps=_int(config, "min_balance_multiplier_bps"),
-        total_balance=_int(s, "total_balance"),
-        minimum_balance=_int(s, "minimum_balance"),
-        effective_balance=_int(s, "effective_balance"),
-        required_minimum=_int(s, "required_minimum"),
-        last_update_ts=_int(s, "last_update_ts"),
-        requests_paused=_bool(s, "requests_paused"),
-        paused_since_ts=_int(s, "paused_since_ts"),
-    )
+    # one record of the config's and the status's fields (their names do not overlap)
+    return _flat(VrfDepositStatus, {**_sub(ledger, "config"), **_sub(ledger, "status")})
 
 
 def price_feed(record: Record) -> PriceFeed:
     """``price_feed::get_price_view``: the ``PriceFeedRecord`` as stored."""
-    return PriceFeed(
-        asset_id=_int(record, "asset_id"),
-        price=_int(record, "price"),
-        decimals=_int(record, "decimals"),
-        last_updated_ts=_int(record, "last_updated_ts"),
-        staleness_window=_int(record, "staleness_window"),
-        clamp_threshold_bps=_int(record, "clamp_threshold_bps"),
-        fallback_active=_bool(record, "fallback_active"),
-        fallback_reason=_int(record, "fallback_reason"),
-        clamp_active=_bool(record, "clamp_active"),
-    )
+    return _flat(PriceFeed, record)
 
 
 # -- feature switch -------------------------------------------------------------------------
@@ -378,3 +325,95 @@ def feature_switch(registry: Record | None, entries: Mapping[int, Record | None]
         return FeatureSwitch(initialized=True, force_enable_devnet=True)
     modes = {i: _int(r, "mode") for i, r in sorted(entries.items()) if r is not None}
     return FeatureSwitch(initialized=True, modes=modes)
+
+
+# -- roles, dual write, summaries (the playbook's monitors) ----------------------------------
+
+
+def partner_cap(record: Record) -> PartnerCap:
+    """A ``PartnerPayoutCap`` (``roles::list_partner_caps`` answers them in index order)."""
+    partner = record["partner"]
+    assert isinstance(partner, str)
+    return PartnerCap(
+        partner=Address(partner),
+        max_total_payout=_int(record, "max_total_payout"),
+        remaining_payout=_int(record, "remaining_payout"),
+        payout_cooldown_secs=_int(record, "payout_cooldown_secs"),
+        last_payout_at=_int(record, "last_payout_at"),
+        next_nonce=_int(record, "next_nonce"),
+        nonce_stride=_int(record, "nonce_stride"),
+        expires_at=_int(record, "expires_at"),
+    )
+
+
+def premium_cap(record: Record) -> PremiumCap:
+    """A ``PremiumAccessCap`` (``roles::list_premium_caps``)."""
+    holder, referrer = record["holder"], record["referrer"]
+    assert isinstance(holder, str) and (referrer is None or isinstance(referrer, str))
+    return PremiumCap(
+        holder=Address(holder),
+        expires_at=_int(record, "expires_at"),
+        auto_renew=_bool(record, "auto_renew"),
+        referrer=None if referrer is None else Address(referrer),
+    )
+
+
+def role_index(role_store: Record, name: str) -> list[str]:
+    """``RoleStore.partner_index`` or ``.premium_index``: the caps' holders, in order."""
+    found = role_store[name]
+    assert isinstance(found, list) and all(isinstance(a, str) for a in found)
+    return [str(a) for a in found]
+
+
+def dual_write(control: Record | None) -> DualWrite | None:
+    """``DualWriteControl``: its flags and expected hashes (``pending_expected_hashes`` with each
+    one's ``dual_write_status``); ``None`` without a control (the views answer all false)."""
+    if control is None:
+        return None
+    entries = control["expected_hashes"]
+    assert isinstance(entries, list)
+    expected: dict[int, str] = {}
+    for key, value in entries:
+        assert isinstance(key, int) and isinstance(value, bytes)
+        expected[key] = "0x" + value.hex()
+    return DualWrite(
+        enabled=_bool(control, "enabled"),
+        abort_on_mismatch=_bool(control, "abort_on_mismatch"),
+        abort_on_missing=_bool(control, "abort_on_missing"),
+        expected=expected,
+    )
+
+
+def summary_hash(summary: Record) -> str:
+    """sha3-256 of a stored ``LotterySummary``'s BCS (declaration order): the hash the
+    dual-write control compares with a lottery's expected hash, and ``LotteryFinalizedEvent``'s
+    ``archive_slot_hash`` (docs/package.md §4)."""
+    out = bytearray()
+    for name, type_ in fields("history::LotterySummary"):
+        value = summary[name]
+        if type_.kind == "bool":
+            assert isinstance(value, bool)
+            out.append(int(value))
+        elif type_.kind in _WIDTHS:
+            assert isinstance(value, int) and not isinstance(value, bool)
+            out += value.to_bytes(_WIDTHS[type_.kind], "little")
+        elif type_.is_bytes:
+            assert isinstance(value, bytes)
+            out += _uleb128(len(value)) + value
+        else:  # pragma: no cover - the layout holds only these (test_chain_records)
+            raise StorageLayoutError(
+                f"cannot encode {type_}", struct="history::LotterySummary", field=name, path=name
+            )
+    return "0x" + hashlib.sha3_256(bytes(out)).hexdigest()
+
+
+_WIDTHS = {"u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32}
+
+
+def _uleb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)

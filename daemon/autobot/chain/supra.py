@@ -81,6 +81,7 @@ from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import (
     ChainActivity,
@@ -520,6 +521,18 @@ class SupraGateway:
     async def payout_batch_cap(self) -> PayoutBatchCap | None:
         return await self._reads.payout_batch_cap()
 
+    async def partner_caps(self) -> tuple[PartnerCap, ...]:
+        return await self._reads.partner_caps()
+
+    async def premium_caps(self) -> tuple[PremiumCap, ...]:
+        return await self._reads.premium_caps()
+
+    async def dual_write(self) -> DualWrite | None:
+        return await self._reads.dual_write()
+
+    async def summary_hash(self, lottery_id: int) -> str | None:
+        return await self._reads.summary_hash(lottery_id)
+
     # -- transactions ---------------------------------------------------------------------------
 
     async def account_sequence(self, address: str, *, highest: bool = False) -> int:
@@ -691,7 +704,7 @@ class SupraGateway:
                     try:
                         last = await self.status(tx_hash)
                     except TransientError as exc:
-                        log.info("tx_status_retry", tx_hash=tx_hash, error=type(exc).__name__)
+                        log.debug("tx_status_retry", tx_hash=tx_hash, error=type(exc).__name__)
                     else:
                         if last.final:
                             return last

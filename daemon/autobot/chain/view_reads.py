@@ -11,23 +11,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
-from autobot.chain import views
-from autobot.chain.codec import view_arguments, view_result
+from autobot.chain import records, views
+from autobot.chain.codec import obj, option, view_arguments, view_result
 from autobot.chain.endpoints import Endpoint
 from autobot.chain.pages import MAX_ID_PAGES, PageGuard
-from autobot.chain.reads import ALL_VIEWS, LIST_PAGE, SCOPED, Aggregates, first_error, wait
+from autobot.chain.reads import (
+    ALL_VIEWS,
+    LIST_PAGE,
+    SCOPED,
+    Aggregates,
+    first_error,
+    is_archived,
+    wait,
+)
+from autobot.chain.records import Record
 from autobot.chain.rpc import Reply, RpcClient
+from autobot.chain.storage import decode_json
 from autobot.domain.bots import Bot
 from autobot.domain.calls import U64, Address, Bool, MoveArg
 from autobot.domain.draws import VrfState, WinnerProgress
 from autobot.domain.features import E_FEATURE_UNKNOWN, Feature, FeatureMode, FeatureSwitch
 from autobot.domain.feeds import PriceFeed
-from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatus, LotteryStatusView
+from autobot.domain.lotteries import Accounting, LotteryConfig, LotteryStatusView
 from autobot.domain.payouts import PayoutBatchCap, VrfDepositStatus
+from autobot.domain.playbook import DualWrite, PartnerCap, PremiumCap
 from autobot.domain.refunds import Cancellation, RefundProgress
 from autobot.domain.snapshot import LotteryView, StatusOverview
 from autobot.domain.values import normalise_address
-from autobot.errors import MoveAbort
+from autobot.errors import MoveAbort, RpcProtocolError
 
 __all__ = ["ViewReads"]
 
@@ -247,6 +258,53 @@ class ViewReads:
             return int(FeatureMode.PREMIUM_ONLY)
         return int(FeatureMode.DISABLED)
 
+    async def partner_caps(self) -> tuple[PartnerCap, ...]:
+        found = await self._one(
+            _struct_list("roles::PartnerPayoutCap"), "roles", "list_partner_caps"
+        )
+        return tuple(records.partner_cap(r) for r in found)
+
+    async def premium_caps(self) -> tuple[PremiumCap, ...]:
+        found = await self._one(
+            _struct_list("roles::PremiumAccessCap"), "roles", "list_premium_caps"
+        )
+        return tuple(records.premium_cap(r) for r in found)
+
+    async def dual_write(self) -> DualWrite | None:
+        """``pending_expected_hashes``, then each one's ``dual_write_status`` (the flags come
+        with them, or from ``dual_write_flags``). The views cannot tell "no control" from a
+        disabled empty one: both answer as a disabled empty control (``None``)."""
+        ids = await self._one(views.decode_id_list, "legacy_bridge", "pending_expected_hashes")
+        async with first_error() as group:
+            flags = group.create_task(
+                self._one(_dual_write_status, "legacy_bridge", "dual_write_flags")
+            )
+            tasks = [
+                group.create_task(
+                    self._one(_dual_write_status, "legacy_bridge", "dual_write_status", U64(i))
+                )
+                for i in ids
+            ]
+        enabled, on_mismatch, on_missing, _ = flags.result()
+        expected = {i: h for i, t in zip(ids, tasks, strict=True) if (h := t.result()[3])}
+        if not (enabled or on_mismatch or on_missing or expected):
+            return None
+        return DualWrite(
+            enabled=enabled,
+            abort_on_mismatch=on_mismatch,
+            abort_on_missing=on_missing,
+            expected=expected,
+        )
+
+    async def summary_hash(self, lottery_id: int) -> str | None:
+        try:
+            raw = await self.view("views", "get_lottery_summary", (U64(lottery_id),))
+        except MoveAbort as exc:
+            if exc.module == "table" or exc.code == _E_HISTORY_MISSING:
+                return None
+            raise
+        return records.summary_hash(decode_json("history::LotterySummary", raw[0]))
+
     async def _accounting_or_zero(self, lottery_id: int) -> Accounting:
         """``accounting_snapshot`` aborts ``E_REGISTRY_MISSING`` in ``sales`` for a lottery that
         has no sales state (no ticket sold yet): its accounting is all zeros."""
@@ -283,14 +341,11 @@ class ViewReads:
                 wanted = SCOPED[(await status_task).status]
             tasks = {name: group.create_task(wait(reads[name](lottery_id))) for name in wanted}
         status = status_task.result()
-        archived = False
-        if status.status in (LotteryStatus.CANCELED, LotteryStatus.FINALIZED):
-            archived = await self.has_summary(lottery_id)
         return LotteryView(
             lottery_id=lottery_id,
             status=status.status,
             snapshot_frozen=status.snapshot_frozen,
-            archived=archived,
+            archived=await is_archived(status.status, lottery_id, self.has_summary),
             **{name: task.result() for name, task in tasks.items()},  # type: ignore[arg-type]
         )
 
@@ -310,3 +365,34 @@ class ViewReads:
 
 def _results(results: list[object]) -> list[object]:
     return results
+
+
+def _struct_list(struct: str) -> Callable[[object], list[Record]]:
+    """A view answering ``vector<struct>``, decoded strictly by the struct's layout."""
+
+    def decode(raw: object) -> list[Record]:
+        if not isinstance(raw, list):
+            raise RpcProtocolError(f"{struct} list: expected an array, got {type(raw).__name__}")
+        return [decode_json(struct, item) for item in raw]
+
+    return decode
+
+
+def _dual_write_status(raw: object) -> tuple[bool, bool, bool, str | None]:
+    """``DualWriteStatus{enabled, abort_on_mismatch, abort_on_missing, expected_hash}``."""
+    path = "dual_write_status"
+    body = obj(raw, path)
+    if set(body) != {"enabled", "abort_on_mismatch", "abort_on_missing", "expected_hash"}:
+        raise RpcProtocolError(f"{path}: unexpected fields {sorted(body)}")
+    flags = [body[n] for n in ("enabled", "abort_on_mismatch", "abort_on_missing")]
+    if not all(isinstance(f, bool) for f in flags):
+        raise RpcProtocolError(f"{path}: flags must be booleans")
+    inner = option(body["expected_hash"], f"{path}.expected_hash")
+    if inner is not None and not (isinstance(inner, str) and inner.startswith("0x")):
+        raise RpcProtocolError(f"{path}.expected_hash: expected 0x hex")
+    return (
+        bool(flags[0]),
+        bool(flags[1]),
+        bool(flags[2]),
+        None if inner is None else str(inner).lower(),
+    )

@@ -6,6 +6,8 @@ One function per view, each strict in the way ``chain/codec.py`` describes: a wr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from autobot.chain.codec import (
     address,
     array,
@@ -17,6 +19,7 @@ from autobot.chain.codec import (
     option,
     uint,
 )
+from autobot.chain.flat import build_flat
 from autobot.domain.bots import Bot
 from autobot.domain.draws import (
     RetryPolicy,
@@ -58,23 +61,8 @@ __all__ = [
     "decode_winner_progress",
 ]
 
-_OVERVIEW_COUNTERS = (
-    "total",
-    "draft",
-    "active",
-    "closing",
-    "draw_requested",
-    "drawn",
-    "payout",
-    "finalized",
-    "canceled",
-    "vrf_requested",
-    "vrf_fulfilled_pending",
-    "vrf_retry_blocked",
-    "winners_pending",
-    "payout_backlog",
-    "refund_active",
-    "refund_batch_pending",
+_BPS_BITS: Mapping[str, int] = dict.fromkeys(
+    ("prize_bps", "jackpot_bps", "operations_bps", "reserve_bps"), 16
 )
 
 
@@ -98,9 +86,31 @@ def _sub(o: object, name: str, path: str) -> tuple[object, str]:
     return field(obj(o, path), name, path), f"{path}.{name}"
 
 
+def _flat[T](
+    cls: type[T], raw: object, path: str, *, bits: Mapping[str, int] | None = None, **given: object
+) -> T:
+    """``cls`` from the view object ``raw``: every field not ``given`` by its type (an ``int`` a
+    u64, or as many bits as ``bits`` says)."""
+    widths = bits or {}
+
+    def read(name: str, kind: type) -> object:
+        if kind is bool:
+            return _bool(raw, name, path)
+        if kind is bytes:
+            return _bytes(raw, name, path)
+        value, value_path = _sub(raw, name, path)
+        return uint(value, value_path, widths.get(name, 64))
+
+    return build_flat(cls, read, given)
+
+
+def _enum[E](raw: object, name: str, path: str, cls: Callable[[int], E]) -> E:
+    value, value_path = _sub(raw, name, path)
+    return enum_value(value, value_path, cls)
+
+
 def decode_overview(raw: object, path: str = "status_overview") -> StatusOverview:
-    counters = {name: _u64(raw, name, path) for name in _OVERVIEW_COUNTERS}
-    return StatusOverview(**counters, refund_sla_breach=_bool(raw, "refund_sla_breach", path))
+    return _flat(StatusOverview, raw, path)
 
 
 def decode_bot(raw: object, path: str) -> Bot:
@@ -109,22 +119,8 @@ def decode_bot(raw: object, path: str) -> Bot:
         uint(item, f"{actions_path}[{i}]")
         for i, item in enumerate(array(actions_raw, actions_path))
     )
-    return Bot(
-        operator=address(field(obj(raw, path), "operator", path), f"{path}.operator"),
-        allowed_actions=actions,
-        timelock_secs=_u64(raw, "timelock_secs", path),
-        max_failures=_u64(raw, "max_failures", path),
-        expires_at=_u64(raw, "expires_at", path),
-        failure_count=_u64(raw, "failure_count", path),
-        success_streak=_u64(raw, "success_streak", path),
-        reputation_score=_u64(raw, "reputation_score", path),
-        pending_action_hash=_bytes(raw, "pending_action_hash", path),
-        pending_execute_after=_u64(raw, "pending_execute_after", path),
-        cron_spec=_bytes(raw, "cron_spec", path),
-        last_action_ts=_u64(raw, "last_action_ts", path),
-        last_action_hash=_bytes(raw, "last_action_hash", path),
-        has_pending=_bool(raw, "has_pending", path),
-    )
+    operator = address(field(obj(raw, path), "operator", path), f"{path}.operator")
+    return _flat(Bot, raw, path, operator=operator, allowed_actions=actions)
 
 
 def decode_bot_list(raw: object, path: str = "list_automation_bots") -> tuple[Bot, ...]:
@@ -137,16 +133,7 @@ def decode_bot_option(raw: object, path: str = "get_automation_bot") -> Bot | No
 
 
 def decode_refund_progress(raw: object, path: str = "get_refund_progress") -> RefundProgress:
-    return RefundProgress(
-        active=_bool(raw, "active", path),
-        refund_round=_u64(raw, "refund_round", path),
-        tickets_refunded=_u64(raw, "tickets_refunded", path),
-        prize_refunded=_u64(raw, "prize_refunded", path),
-        operations_refunded=_u64(raw, "operations_refunded", path),
-        last_refund_ts=_u64(raw, "last_refund_ts", path),
-        tickets_sold=_u64(raw, "tickets_sold", path),
-        proceeds_accum=_u64(raw, "proceeds_accum", path),
-    )
+    return _flat(RefundProgress, raw, path)
 
 
 def decode_cancellation(raw: object, path: str = "get_cancellation") -> Cancellation | None:
@@ -155,58 +142,35 @@ def decode_cancellation(raw: object, path: str = "get_cancellation") -> Cancella
         return None
     path = f"{path}.vec[0]"
     reason = _u8(inner, "reason_code", path)
-    return Cancellation(
+    canceled_ts = _u64(inner, "canceled_ts", path)
+    previous = _enum(inner, "previous_status", path, LotteryStatus)
+    return _flat(
+        Cancellation,
+        inner,
+        path,
         reason_code=reason,
-        canceled_ts=_u64(inner, "canceled_ts", path),
-        previous_status=enum_value(
-            field(obj(inner, path), "previous_status", path),
-            f"{path}.previous_status",
-            LotteryStatus,
-        ),
-        tickets_sold=_u64(inner, "tickets_sold", path),
-        proceeds_accum=_u64(inner, "proceeds_accum", path),
+        canceled_ts=canceled_ts,
+        previous_status=previous,
     )
 
 
 def decode_deposit(raw: object, path: str = "get_vrf_deposit_status") -> VrfDepositStatus:
-    return VrfDepositStatus(
-        total_balance=_u64(raw, "total_balance", path),
-        minimum_balance=_u64(raw, "minimum_balance", path),
-        effective_balance=_u64(raw, "effective_balance", path),
-        required_minimum=_u64(raw, "required_minimum", path),
-        last_update_ts=_u64(raw, "last_update_ts", path),
-        requests_paused=_bool(raw, "requests_paused", path),
-        paused_since_ts=_u64(raw, "paused_since_ts", path),
-    )
+    # the ledger's config is no view's: 0 here (storage reads fill it)
+    return _flat(VrfDepositStatus, raw, path, effective_floor=0, min_balance_multiplier_bps=0)
 
 
 def decode_status(raw: object, path: str = "get_lottery_status") -> LotteryStatusView:
-    status_raw, status_path = _sub(raw, "status", path)
-    return LotteryStatusView(
-        status=enum_value(status_raw, status_path, LotteryStatus),
-        snapshot_frozen=_bool(raw, "snapshot_frozen", path),
-        primary_type=_u8(raw, "primary_type", path),
-        tags_mask=_u64(raw, "tags_mask", path),
-    )
+    status = _enum(raw, "status", path, LotteryStatus)
+    return _flat(LotteryStatusView, raw, path, bits={"primary_type": 8}, status=status)
 
 
 def _retry_policy(raw: object, path: str) -> RetryPolicy:
-    strategy_raw, strategy_path = _sub(raw, "strategy", path)
-    return RetryPolicy(
-        strategy=enum_value(strategy_raw, strategy_path, RetryStrategy),
-        base_delay_secs=_u64(raw, "base_delay_secs", path),
-        max_delay_secs=_u64(raw, "max_delay_secs", path),
-    )
+    strategy = _enum(raw, "strategy", path, RetryStrategy)
+    return _flat(RetryPolicy, raw, path, strategy=strategy)
 
 
 def _prize_slot(raw: object, path: str) -> PrizeSlot:
-    winners_raw, winners_path = _sub(raw, "winners_per_slot", path)
-    return PrizeSlot(
-        slot_id=_u64(raw, "slot_id", path),
-        winners_per_slot=uint(winners_raw, winners_path, 16),
-        reward_type=_u8(raw, "reward_type", path),
-        reward_payload=_bytes(raw, "reward_payload", path),
-    )
+    return _flat(PrizeSlot, raw, path, bits={"winners_per_slot": 16, "reward_type": 8})
 
 
 def decode_config(raw: object, path: str = "get_lottery") -> LotteryConfig:
@@ -218,10 +182,6 @@ def decode_config(raw: object, path: str = "get_lottery") -> LotteryConfig:
     backend, backend_path = _sub(raw, "reward_backend", path)
     retry, retry_path = _sub(raw, "vrf_retry_policy", path)
 
-    def bps(name: str) -> int:
-        value_raw, value_path = _sub(split, name, split_path)
-        return uint(value_raw, value_path, 16)
-
     return LotteryConfig(
         sales_start=_u64(window, "sales_start", window_path),
         sales_end=_u64(window, "sales_end", window_path),
@@ -232,16 +192,8 @@ def decode_config(raw: object, path: str = "get_lottery") -> LotteryConfig:
             _prize_slot(item, f"{plan_path}[{i}]")
             for i, item in enumerate(array(plan_raw, plan_path))
         ),
-        distribution=SalesDistribution(
-            prize_bps=bps("prize_bps"),
-            jackpot_bps=bps("jackpot_bps"),
-            operations_bps=bps("operations_bps"),
-            reserve_bps=bps("reserve_bps"),
-        ),
-        auto_close=AutoClosePolicy(
-            enabled=_bool(close, "enabled", close_path),
-            grace_period_secs=_u64(close, "grace_period_secs", close_path),
-        ),
+        distribution=_flat(SalesDistribution, split, split_path, bits=_BPS_BITS),
+        auto_close=_flat(AutoClosePolicy, close, close_path),
         retry_policy=_retry_policy(retry, retry_path),
         winners_dedup=_bool(raw, "winners_dedup", path),
         draw_algo=_u8(raw, "draw_algo", path),
@@ -257,14 +209,7 @@ def decode_config(raw: object, path: str = "get_lottery") -> LotteryConfig:
 
 
 def decode_accounting(raw: object, path: str = "accounting_snapshot") -> Accounting:
-    return Accounting(
-        total_sales=_u64(raw, "total_sales", path),
-        total_allocated=_u64(raw, "total_allocated", path),
-        total_prize_paid=_u64(raw, "total_prize_paid", path),
-        total_operations_paid=_u64(raw, "total_operations_paid", path),
-        total_operations_allocated=_u64(raw, "total_operations_allocated", path),
-        jackpot_allowance_token=_u64(raw, "jackpot_allowance_token", path),
-    )
+    return _flat(Accounting, raw, path)
 
 
 def decode_flag(raw: object, path: str = "is_enabled") -> bool:
@@ -277,42 +222,23 @@ def decode_id_list(raw: object, path: str = "list_active") -> tuple[int, ...]:
 
 
 def decode_vrf_state(raw: object, path: str = "vrf_state_view") -> VrfState:
-    status_raw, status_path = _sub(raw, "status", path)
-    strategy_raw, strategy_path = _sub(raw, "retry_strategy", path)
-    return VrfState(
-        status=enum_value(status_raw, status_path, VrfStatus),
-        attempt=_u8(raw, "attempt", path),
-        consumed=_bool(raw, "consumed", path),
-        retry_after_ts=_u64(raw, "retry_after_ts", path),
-        retry_strategy=enum_value(strategy_raw, strategy_path, RetryStrategy),
-        last_request_ts=_u64(raw, "last_request_ts", path),
-        request_id=_u64(raw, "request_id", path),
+    status = _enum(raw, "status", path, VrfStatus)
+    return _flat(
+        VrfState,
+        raw,
+        path,
+        bits={"attempt": 8},
+        status=status,
+        retry_strategy=_enum(raw, "retry_strategy", path, RetryStrategy),
     )
 
 
 def decode_winner_progress(raw: object, path: str = "winner_progress") -> WinnerProgress:
-    return WinnerProgress(
-        initialized=_bool(raw, "initialized", path),
-        total_required=_u64(raw, "total_required", path),
-        total_assigned=_u64(raw, "total_assigned", path),
-        payout_round=_u64(raw, "payout_round", path),
-        next_winner_batch_no=_u64(raw, "next_winner_batch_no", path),
-        last_payout_ts=_u64(raw, "last_payout_ts", path),
-    )
+    return _flat(WinnerProgress, raw, path)
 
 
 def decode_price_feed(raw: object, path: str = "get_price_view") -> PriceFeed:
-    return PriceFeed(
-        asset_id=_u64(raw, "asset_id", path),
-        price=_u64(raw, "price", path),
-        decimals=_u8(raw, "decimals", path),
-        last_updated_ts=_u64(raw, "last_updated_ts", path),
-        staleness_window=_u64(raw, "staleness_window", path),
-        clamp_threshold_bps=_u64(raw, "clamp_threshold_bps", path),
-        fallback_active=_bool(raw, "fallback_active", path),
-        fallback_reason=_u8(raw, "fallback_reason", path),
-        clamp_active=_bool(raw, "clamp_active", path),
-    )
+    return _flat(PriceFeed, raw, path, bits={"decimals": 8, "fallback_reason": 8})
 
 
 def decode_cap(raw: object, path: str = "payout_batch_cap_view") -> PayoutBatchCap | None:
@@ -320,13 +246,5 @@ def decode_cap(raw: object, path: str = "payout_batch_cap_view") -> PayoutBatchC
     if inner is None:
         return None
     path = f"{path}.vec[0]"
-    return PayoutBatchCap(
-        holder=address(field(obj(inner, path), "holder", path), f"{path}.holder"),
-        max_batch_size=_u64(inner, "max_batch_size", path),
-        operations_budget_total=_u64(inner, "operations_budget_total", path),
-        operations_budget_used=_u64(inner, "operations_budget_used", path),
-        cooldown_secs=_u64(inner, "cooldown_secs", path),
-        last_batch_at=_u64(inner, "last_batch_at", path),
-        last_nonce=_u64(inner, "last_nonce", path),
-        nonce_stride=_u64(inner, "nonce_stride", path),
-    )
+    holder = address(field(obj(inner, path), "holder", path), f"{path}.holder")
+    return _flat(PayoutBatchCap, inner, path, holder=holder)

@@ -1,4 +1,6 @@
-"""``autobot incidents [--format text|markdown|json]``: the incident log, newest first.
+"""``autobot incidents [--format text|markdown|json] [--json]``: the incident log, newest first.
+
+Times are the wall-clock minute autobot wrote the row (UTC), as the handbook's table has them.
 
 The daemon writes a row for every dry-run announcement, cancellation (the VRF exhaustion path's
 included) and refund batch, VRF deposit pause and resume, price-feed fallback set or released,
@@ -21,8 +23,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from autobot.config import Config, load_config
-from autobot.control.console import CommandError, open_journal, plain, run
+from autobot.config import Config
+from autobot.control.console import CommandError, load, open_journal, plain, run
 from autobot.errors import IncidentLogError
 from autobot.journal.incident_log import IncidentLogFile, LogRow, file_text, render_table, row_of
 from autobot.journal.records import Incident
@@ -68,10 +70,11 @@ def incidents_command(args: argparse.Namespace) -> int:
 
 
 async def _incidents(args: argparse.Namespace) -> int:
-    config = load_config(args.config)  # no key files needed: the log names no operator keys
+    config = load(args).config  # no key files needed: the log names no operator keys
     async with await open_journal(config) as journal:
         found = await journal.incidents(limit=IncidentLogFile.ALL)
-    if args.format == "markdown":
+    fmt = "json" if args.json else args.format
+    if fmt == "markdown":
         try:
             print(markdown(found, config))
         except IncidentLogError as exc:
@@ -80,5 +83,5 @@ async def _incidents(args: argparse.Namespace) -> int:
                 "it, or run without [incidents] log_path"
             ) from None
         return 0
-    print(render_incidents(found, fmt=args.format))
+    print(render_incidents(found, fmt=fmt))
     return 0

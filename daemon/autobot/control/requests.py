@@ -1,8 +1,11 @@
-"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, vrf resume.
+"""Operator requests checked against the chain: cancel, refund, clear-clamp, bot rotate, vrf resume,
+roles cleanup.
 
 Each command reads the chain once, runs the daemon's own request planner
 (``autobot.control.survey.check_request``) and, only if the daemon would carry the request
-out, journals it and says what will happen and when. Refused → exit 1, nothing written.
+out, describes it as a ``submission.Proposal`` — the calls, the bot that will announce it, the
+timelock and when it ends, the side effects — which ``submission.submit`` prints, confirms,
+writes and (``--wait``) follows. Refused → exit 1, nothing written.
 
 =====================  ===============  ===========  ========================================
 command                ``RequestKind``  subject      params
@@ -12,6 +15,7 @@ command                ``RequestKind``  subject      params
 ``refund L``           ``refund``       lottery id   ``{}`` (start, or resume from the chain's
                                                      refund round)
 ``feed clear-clamp A`` ``clear-clamp``  asset id     ``{}``
+``roles cleanup``      ``cleanup``      ``0``        ``{}``
 ``bot rotate OP``      ``rotate``       0x address   ``max_failures``, ``timelock_secs``,
                                                      ``allowed_actions``, ``cron_spec`` (text),
                                                      and ``expires_in`` (seconds from the
@@ -20,9 +24,11 @@ command                ``RequestKind``  subject      params
 ``vrf resume``         ``unpause``      ``0``        ``{}`` (refused while the deposit is short)
 =====================  ===============  ===========  ========================================
 
-A rotation stores an explicit value for every setting: options left unset take the bot's
-current on-chain values, read when the request is made. ``OP`` is a configured operator name
-(``A``) or its address: ``rotate_bot`` is multi-agent, so autobot must hold the operator's key.
+Every request's params may also hold ``note`` (``--note``). A rotation stores an explicit value
+for every setting: options left unset take the bot's current on-chain values, read when the
+request is made; a rotation that would change nothing (every setting as it is, no pending
+announcement to clear) is refused. ``OP`` is a configured operator name (``A``) or its address:
+``rotate_bot`` is multi-agent, so autobot must hold the operator's key.
 """
 
 from __future__ import annotations
@@ -33,19 +39,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from autobot.chain.gateway import ChainGateway
-from autobot.chain.supra import SupraGateway
 from autobot.config import Config
 from autobot.control.console import (
     CommandError,
     Setup,
-    open_journal,
-    requested_by,
+    call_text,
     run,
     setup,
-    span,
-    sweep_note,
-    utc,
 )
+from autobot.control.events import clamp_refusals
+from autobot.control.submission import BotRoute, Proposal, clocks_for, submit
 from autobot.control.survey import (
     PROBE_REQUEST_ID,
     CheckedRequest,
@@ -58,23 +61,29 @@ from autobot.control.survey import (
 from autobot.domain.bots import Bot
 from autobot.domain.values import normalise_address
 from autobot.errors import AutobotError
+from autobot.execution import SLOT_STATES
+from autobot.journal.protocol import Journal
 from autobot.journal.records import RequestKind
 from autobot.planning.recipes import RefundPlan
 from autobot.planning.requests import (
     CancelRequest,
+    CleanupRequest,
     ClearClampRequest,
     OperatorRequest,
     RefundRequest,
     RotateRequest,
     UnpauseRequest,
 )
+from autobot.status.moments import Clocks, chain_text, duration_text
 
 __all__ = [
     "CANCEL_REASONS",
     "cancel_command",
     "clear_clamp_command",
+    "operator_address",
     "refund_command",
     "resume_command",
+    "roles_cleanup_command",
     "rotate_command",
 ]
 
@@ -82,52 +91,28 @@ CANCEL_REASONS: Mapping[str, int] = {"vrf-failure": 1, "compliance": 2, "operati
 """``--reason`` → ``cancel_lottery_admin``'s reason code (docs/package.md §4)."""
 
 
-def _route_note(checked: CheckedRequest, names: OperatorNames, executes: str) -> str:
-    """How an attested request's action will run: its bot, its timelock, when it executes."""
-    routing = checked.routing
-    if routing is None or routing.operator is None:
-        why = "" if routing is None else f" ({routing.note})"
-        return (
-            f"WARNING: no bot can carry action {checked.planned.action_id} now{why}; the daemon "
-            "plans it and escalates it (bot_unavailable) until one can"
-        )
-    operator, timelock = names.label(routing.operator), routing.timelock_secs or 0
-    note = (
-        f"announce it via operator {operator} (timelock {timelock} s) and {executes} no "
-        f"earlier than ~{span(timelock)} after the announcement"
-    )
-    return note + (f" (operator {operator} is {routing.note})" if routing.note else "")
-
-
-async def _request_checked(
+async def _check(
     request: OperatorRequest,
     *,
     ready: Setup,
-    kind: RequestKind,
-    subject: str,
-    params: Mapping[str, object],
+    journal: Journal,
+    gateway: ChainGateway,
     lottery_id: int | None = None,
     asset_id: int | None = None,
-) -> tuple[CheckedRequest, int]:
-    """Check ``request`` with one chain read, then journal it; returns the check and its id."""
+) -> CheckedRequest:
+    """``request`` checked with one chain read (``RequestRefused`` says why not)."""
     config = ready.config
-    async with await open_journal(config) as journal:
-        async with SupraGateway.from_config(config.chain) as gateway:
-            if lottery_id is not None:
-                await _lottery_exists(gateway, lottery_id, config)
-            checked = await check_request(
-                request,
-                config=config,
-                names=ready.names,
-                journal=journal,
-                gateway=gateway,
-                lottery_ids=() if lottery_id is None else (lottery_id,),
-                asset_ids=() if asset_id is None else (asset_id,),
-            )
-        record = await journal.add_request(
-            kind, subject, requested_by=requested_by(), params=params
-        )
-    return checked, record.id
+    if lottery_id is not None:
+        await _lottery_exists(gateway, lottery_id, config)
+    return await check_request(
+        request,
+        config=config,
+        names=ready.names,
+        journal=journal,
+        gateway=gateway,
+        lottery_ids=() if lottery_id is None else (lottery_id,),
+        asset_ids=() if asset_id is None else (asset_id,),
+    )
 
 
 async def _lottery_exists(gateway: ChainGateway, lottery_id: int, config: Config) -> None:
@@ -135,13 +120,60 @@ async def _lottery_exists(gateway: ChainGateway, lottery_id: int, config: Config
         async with asyncio.timeout(chain_deadline(config)):
             known = await gateway.lottery_ids()
     except (AutobotError, TimeoutError) as exc:
-        raise RequestRefused(f"cannot read the chain ({unreachable(exc, config)})") from None
+        raise RequestRefused(
+            f"cannot read the chain ({unreachable(exc, config)})", unreachable=True
+        ) from None
     if lottery_id not in known:
         listed = ", ".join(str(i) for i in known[-10:]) or "none"
         raise CommandError(
             f"lottery {lottery_id} does not exist (lotteries on chain: {listed}); nothing was "
             "written"
         )
+
+
+def _calls(checked: CheckedRequest, clocks: Clocks) -> tuple[str, ...]:
+    """The recipe's calls as the daemon would send them now (times as moments)."""
+    execute_at = checked.snapshot.now + (
+        0 if checked.routing is None else checked.routing.timelock_secs or 0
+    )
+    return tuple(call_text(timed.call) for timed in checked.planned.recipe.calls(execute_at))
+
+
+def _route(
+    checked: CheckedRequest, names: OperatorNames, *, refuse_without_bot: bool = True
+) -> tuple[BotRoute | None, int | None]:
+    """The announcing bot and when the action may execute (chain time), or why no bot can
+    (refused, or with ``refuse_without_bot=False`` no route: the caller warns)."""
+    routing = checked.routing
+    if routing is None:
+        return None, None
+    if routing.operator is None and not refuse_without_bot:
+        return None, None
+    if routing.operator is None:
+        raise CommandError(
+            f"refused: no bot can carry action {checked.planned.action_id} now ({routing.note}); "
+            "the daemon would plan it and escalate it until one can; nothing was written"
+        )
+    timelock = routing.timelock_secs or 0
+    bot = BotRoute(
+        name=names.name(routing.operator),
+        address=routing.operator,
+        timelock_secs=timelock,
+        note=routing.note,
+    )
+    return bot, checked.snapshot.now + timelock
+
+
+def _key(checked: CheckedRequest) -> str:
+    """The action's key, ``{id}`` standing for the request id where the key carries it."""
+    key = checked.planned.key
+    if key.round == PROBE_REQUEST_ID:
+        return f"{key.kind.value}:{key.subject}:{{id}}"
+    return str(key)
+
+
+# --------------------------------------------------------------------------------------------
+# cancel
 
 
 def cancel_command(args: argparse.Namespace) -> int:
@@ -151,27 +183,51 @@ def cancel_command(args: argparse.Namespace) -> int:
 async def _cancel(args: argparse.Namespace) -> int:
     ready = setup(args)
     lottery_id, reason = int(args.lottery_id), CANCEL_REASONS[args.reason]
-    checked, request_id = await _request_checked(
-        CancelRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id, reason=reason),
-        ready=ready,
-        kind=RequestKind.CANCEL,
-        subject=str(lottery_id),
-        params={"reason": reason},
-        lottery_id=lottery_id,
-    )
-    config = ready.config
-    status = checked.snapshot.lotteries[lottery_id].status.name
-    execute = _route_note(checked, ready.names, "execute cancellation::cancel_lottery_admin")
-    print(
-        f"cancel of lottery {lottery_id} ({status}) with reason {args.reason} (code {reason}) "
-        f"requested as request #{request_id}; the daemon will plan it as {checked.planned.key} "
-        f"{sweep_note(config)}, {execute}."
-    )
-    if config.refunds.auto_refund:
-        print("The refund is planned automatically once the cancellation lands (auto_refund).")
-    else:
-        print(f"refunds.auto_refund is off: then run `autobot refund {lottery_id}`.")
-    return 0
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            CancelRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id, reason=reason),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+            lottery_id=lottery_id,
+        )
+        view = checked.snapshot.lotteries[lottery_id]
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        bot, after = _route(checked, ready.names)
+        refund = (
+            "then its refund is planned automatically once the cancellation lands (auto_refund)"
+            if ready.config.refunds.auto_refund
+            else f"refunds.auto_refund is off: then run {ready.hints(f'refund {lottery_id}')}"
+        )
+        effects = (
+            f"lottery {lottery_id} ({view.status.name}, {view.tickets_sold} tickets) stops for good; "
+            + refund,
+            f"bot {bot.name or bot.address}'s pending slot is held until it executes"
+            if bot is not None and bot.timelock_secs
+            else "",
+        )
+        return Proposal(
+            kind=RequestKind.CANCEL,
+            subject=str(lottery_id),
+            params={"reason": reason},
+            summary=(
+                f"cancel lottery {lottery_id} ({view.status.name}) with reason {args.reason} "
+                f"(code {reason})"
+            ),
+            calls=_calls(checked, clocks),
+            bot=bot,
+            executes_after=after,
+            effects=tuple(e for e in effects if e),
+            action_key=_key(checked),
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)
+
+
+# --------------------------------------------------------------------------------------------
+# refund
 
 
 def refund_command(args: argparse.Namespace) -> int:
@@ -181,34 +237,53 @@ def refund_command(args: argparse.Namespace) -> int:
 async def _refund(args: argparse.Namespace) -> int:
     ready = setup(args)
     lottery_id = int(args.lottery_id)
-    checked, request_id = await _request_checked(
-        RefundRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id),
-        ready=ready,
-        kind=RequestKind.REFUND,
-        subject=str(lottery_id),
-        params={},
-        lottery_id=lottery_id,
-    )
-    recipe = checked.planned.recipe
-    progress = checked.snapshot.lotteries[lottery_id].refund
-    plan = "every ticket is refunded: archive_canceled_lottery_admin only"
-    if isinstance(recipe, RefundPlan) and recipe.batches:
-        tickets = sum(b[1] for b in recipe.batches)
-        amount = sum(b[2] + b[3] for b in recipe.batches)
-        plan = (
-            f"{'resuming' if progress.refund_round else 'starting'} at round "
-            f"{recipe.first_round}: {len(recipe.batches)} force_refund_batch_admin batch(es) "
-            f"({tickets} tickets, {amount} refunded) {span(recipe.cooldown_secs)} apart"
-            + (", then archive_canceled_lottery_admin" if recipe.archive else "")
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            RefundRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+            lottery_id=lottery_id,
         )
-    execute = _route_note(checked, ready.names, "run the first batch")
-    print(
-        f"refund of lottery {lottery_id} requested as request #{request_id} (so far round "
-        f"{progress.refund_round}, {progress.tickets_refunded}/{progress.tickets_sold} tickets "
-        f"refunded); the daemon will plan {checked.planned.key}, {plan}, "
-        f"{sweep_note(ready.config)}, {execute}."
-    )
-    return 0
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        recipe = checked.planned.recipe
+        progress = checked.snapshot.lotteries[lottery_id].refund
+        plan = "every ticket is refunded already: archive_canceled_lottery_admin only"
+        if isinstance(recipe, RefundPlan) and recipe.batches:
+            tickets = sum(b[1] for b in recipe.batches)
+            amount = sum(b[2] + b[3] for b in recipe.batches)
+            plan = (
+                f"{'resumes' if progress.refund_round else 'starts'} at round "
+                f"{recipe.first_round}: {len(recipe.batches)} batch(es), {tickets} tickets and "
+                f"{amount} refunded, {duration_text(recipe.cooldown_secs)} apart"
+                + (", then the archive" if recipe.archive else "")
+            )
+        bot, after = _route(checked, ready.names)
+        return Proposal(
+            kind=RequestKind.REFUND,
+            subject=str(lottery_id),
+            params={},
+            summary=(
+                f"refund lottery {lottery_id}: so far round {progress.refund_round}, "
+                f"{progress.tickets_refunded}/{progress.tickets_sold} tickets refunded; {plan}"
+            ),
+            calls=_calls(checked, clocks),
+            bot=bot,
+            executes_after=after,
+            effects=(
+                "each batch records refunds the treasury pays out: tell the treasury",
+                "one announcement covers every batch (one action hash)",
+            ),
+            action_key=_key(checked),
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)
+
+
+# --------------------------------------------------------------------------------------------
+# feed clear-clamp
 
 
 def clear_clamp_command(args: argparse.Namespace) -> int:
@@ -218,30 +293,92 @@ def clear_clamp_command(args: argparse.Namespace) -> int:
 async def _clear_clamp(args: argparse.Namespace) -> int:
     ready = setup(args)
     asset_id = int(args.asset_id)
-    checked, request_id = await _request_checked(
-        ClearClampRequest(request_id=PROBE_REQUEST_ID, asset_id=asset_id),
-        ready=ready,
-        kind=RequestKind.CLAMP,
-        subject=str(asset_id),
-        params={},
-        asset_id=asset_id,
-    )
-    feed = checked.snapshot.feeds[asset_id]
-    print(
-        f"clear-clamp of asset {asset_id} (last accepted price {feed.price}) requested as "
-        f"request #{request_id}; the daemon will call price_feed::clear_clamp as the admin "
-        f"(action clamp:{asset_id}:{request_id}) {sweep_note(ready.config)}; there is no bot "
-        "and no timelock for it (docs/decisions.md §8). Freshness restarts then without a new price: "
-        "check the price source first."
-    )
-    return 0
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            ClearClampRequest(request_id=PROBE_REQUEST_ID, asset_id=asset_id),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+            asset_id=asset_id,
+        )
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        feed = checked.snapshot.feeds[asset_id]
+        refused = (await clamp_refusals(gateway, ready.config, asset_ids=(asset_id,))).get(asset_id)
+        seen = (
+            f"the refused price was {refused.new_price} (a move of {refused.move_bps / 100:.1f} %"
+            f" against the threshold {refused.threshold_bps / 100:.1f} %)"
+            if refused is not None
+            else "the refused price is not in the events searched"
+        )
+        return Proposal(
+            kind=RequestKind.CLAMP,
+            subject=str(asset_id),
+            params={},
+            summary=(
+                f"clear the clamp of asset {asset_id}: last accepted price {feed.price} "
+                f"({feed.decimals} decimals); {seen}"
+            ),
+            calls=_calls(checked, clocks),
+            effects=(
+                "signed by the admin; no bot and no timelock (docs/decisions.md §8)",
+                "freshness restarts without a new price: the reference stays the last accepted "
+                "price, so a larger move must arrive in steps or it clamps again — check the "
+                "price source first",
+            ),
+            action_key=_key(checked),
+            clocks=clocks,
+            extra={
+                "refused_price": None if refused is None else refused.new_price,
+                "threshold_bps": feed.clamp_threshold_bps,
+            },
+        )
+
+    return await submit(args, ready, propose)
+
+
+# --------------------------------------------------------------------------------------------
+# bot rotate
+
+
+def roles_cleanup_command(args: argparse.Namespace) -> int:
+    return run(lambda: _roles_cleanup(args))
+
+
+async def _roles_cleanup(args: argparse.Namespace) -> int:
+    ready = setup(args)
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            CleanupRequest(request_id=PROBE_REQUEST_ID),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+        )
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        return Proposal(
+            kind=RequestKind.CLEANUP,
+            subject="0",
+            params={},
+            summary="remove expired partner and premium caps: roles::cleanup_expired_admin",
+            calls=_calls(checked, clocks),
+            effects=(
+                "signed by the admin; no bot and no timelock",
+                "removes every cap expired at the daemon's chain time (and partner caps without "
+                "budget) and emits their revoke events",
+            ),
+            action_key=_key(checked),
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)
 
 
 def rotate_command(args: argparse.Namespace) -> int:
     return run(lambda: _rotate(args))
 
 
-def _operator_address(wanted: str, names: OperatorNames) -> str:
+def operator_address(wanted: str, names: OperatorNames) -> str:
     """A configured operator by name (``A``) or address (any spelling)."""
     if wanted in names.by_name:
         return names.by_name[wanted]
@@ -258,14 +395,15 @@ def _operator_address(wanted: str, names: OperatorNames) -> str:
     )
 
 
-async def _current_bot(address: str, ready: Setup) -> Bot:
+async def _current_bot(address: str, ready: Setup, gateway: ChainGateway) -> Bot:
     config = ready.config
-    async with SupraGateway.from_config(config.chain) as gateway:
-        try:
-            async with asyncio.timeout(chain_deadline(config)):
-                bot = await gateway.get_bot(address)
-        except (AutobotError, TimeoutError) as exc:
-            raise RequestRefused(f"cannot read the chain ({unreachable(exc, config)})") from None
+    try:
+        async with asyncio.timeout(chain_deadline(config)):
+            bot = await gateway.get_bot(address)
+    except (AutobotError, TimeoutError) as exc:
+        raise RequestRefused(
+            f"cannot read the chain ({unreachable(exc, config)})", unreachable=True
+        ) from None
     if bot is None:
         raise CommandError(
             f"operator {ready.names.label(address)} ({address}) is not registered as a bot on "
@@ -303,60 +441,102 @@ def _rotate_params(args: argparse.Namespace, bot: Bot) -> dict[str, Any]:
 
 async def _rotate(args: argparse.Namespace) -> int:
     ready = setup(args)
-    address = _operator_address(str(args.operator), ready.names)
-    bot = await _current_bot(address, ready)
-    params = _rotate_params(args, bot)
-    probe = RotateRequest(
-        request_id=PROBE_REQUEST_ID,
-        operator=address,
-        max_failures=params["max_failures"],
-        timelock_secs=params["timelock_secs"],
-        expires_in=args.expires_in,
-        allowed_actions=tuple(params["allowed_actions"]),
-        cron_spec=params.get("cron_spec"),
-    )
-    checked, request_id = await _request_checked(
-        probe, ready=ready, kind=RequestKind.ROTATE, subject=address, params=params
-    )
+    address = operator_address(str(args.operator), ready.names)
     label = ready.names.label(address)
-    changes = _rotate_changes(bot, checked.planned.recipe.to_json(), checked.snapshot.now)
-    print(
-        f"rotate of operator {label} ({address}) requested as request #{request_id}:\n"
-        f"{changes}\nThe daemon will submit automation::rotate_bot signed by the admin and "
-        f"operator {label} (multi-agent) as rotate:{address}:{request_id} "
-        f"{sweep_note(ready.config)}; no timelock applies (no action id, docs/decisions.md §8)."
-    )
-    if bot.has_pending:
-        print(
-            f"WARNING: the bot has a pending announcement (0x{bot.pending_action_hash.hex()}); "
-            "rotate_bot clears it, so the action that announced it starts over."
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        bot = await _current_bot(address, ready, gateway)
+        params = _rotate_params(args, bot)
+        probe = RotateRequest(
+            request_id=PROBE_REQUEST_ID,
+            operator=address,
+            max_failures=params["max_failures"],
+            timelock_secs=params["timelock_secs"],
+            expires_in=args.expires_in,
+            allowed_actions=tuple(params["allowed_actions"]),
+            cron_spec=params.get("cron_spec"),
         )
-    return 0
+        checked = await _check(probe, ready=ready, journal=journal, gateway=gateway)
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        rows, changed = _rotate_changes(bot, checked.planned.recipe.to_json(), clocks)
+        effects = [f"signed by the admin and operator {label} (multi-agent); no timelock applies"]
+        if bot.has_pending:
+            holder = next(
+                (
+                    a
+                    for a in await journal.open_actions()
+                    if a.operator == address and a.state in SLOT_STATES
+                ),
+                None,
+            )
+            if holder is not None:
+                effects.append(
+                    f"rotate_bot clears {label}'s pending slot: the announced {holder.key} "
+                    "starts over (announced again, a new timelock)"
+                )
+            else:
+                effects.append(
+                    f"rotate_bot clears {label}'s pending slot (hash "
+                    f"0x{bot.pending_action_hash.hex()[:16]}…), which is not in autobot's "
+                    "journal: whoever announced it must announce again"
+                )
+        if bot.is_locked_out:
+            effects.append(
+                f"the bot is locked out at {bot.failure_count} failures; rotate_bot keeps the "
+                "count, so max_failures must exceed it"
+            )
+        nothing = None
+        if not changed and not bot.has_pending:
+            nothing = (
+                f"rotating {label} changes nothing: every setting is already as requested and "
+                "it has no pending announcement (give --max-failures, --timelock, --expires-in, "
+                "--allowed-actions or --cron)"
+            )
+        return Proposal(
+            kind=RequestKind.ROTATE,
+            subject=address,
+            params=params,
+            summary=f"rotate bot {label} ({address}):\n" + "\n".join(rows),
+            calls=_calls(checked, clocks),
+            effects=tuple(effects),
+            action_key=_key(checked),
+            changes_nothing=nothing,
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)
 
 
-def _rotate_changes(bot: Bot, recipe: Mapping[str, Any], now: int) -> str:
-    """Each setting, current → requested (as the planner resolved it)."""
+def _rotate_changes(bot: Bot, recipe: Mapping[str, Any], clocks: Clocks) -> tuple[list[str], bool]:
+    """Each setting, current → requested (as the planner resolved it); and whether any differs."""
 
     def cron(hex_text: str) -> str:
         return repr(bytes.fromhex(hex_text).decode("utf-8", errors="replace"))
 
-    expires = utc(recipe["expires_at"])
-    if recipe["expires_at"] != bot.expires_at:
-        expires = f"{expires} (~{span(recipe['expires_at'] - now)} from now)"
     rows: list[tuple[str, object, object]] = [
         ("max_failures", bot.max_failures, recipe["max_failures"]),
         ("timelock", f"{bot.timelock_secs} s", f"{recipe['timelock_secs']} s"),
         ("allowed actions", list(bot.allowed_actions), list(recipe["allowed_actions"])),
-        ("expires", utc(bot.expires_at), expires),
+        ("expires", bot.expires_at, recipe["expires_at"]),
         ("cron", cron(bot.cron_spec.hex()), cron(recipe["cron_spec_hex"])),
     ]
-    lines = [
-        f"  {name}: {new} (unchanged)" if old == new else f"  {name}: {old} → {new}"
-        for name, old, new in rows
-    ]
-    if bot.is_locked_out:
-        lines.append(f"  (the bot is locked out at {bot.failure_count} failures)")
-    return "\n".join(lines)
+    lines = []
+    changed = False
+    for name, old, new in rows:
+        if name == "expires":
+            old_text, new_text = chain_text(int(str(old))), clocks.moment(int(str(new)))
+        else:
+            old_text, new_text = str(old), str(new)
+        if old == new:
+            lines.append(f"  {name}: {old_text} (unchanged)")
+        else:
+            changed = True
+            lines.append(f"  {name}: {old_text} → {new_text}")
+    return lines, changed
+
+
+# --------------------------------------------------------------------------------------------
+# vrf resume
 
 
 def resume_command(args: argparse.Namespace) -> int:
@@ -365,20 +545,50 @@ def resume_command(args: argparse.Namespace) -> int:
 
 async def _resume(args: argparse.Namespace) -> int:
     ready = setup(args)
-    checked, request_id = await _request_checked(
-        UnpauseRequest(request_id=PROBE_REQUEST_ID),
-        ready=ready,
-        kind=RequestKind.UNPAUSE,
-        subject="0",
-        params={},
-    )
-    deposit = checked.snapshot.deposit
-    execute = _route_note(checked, ready.names, "execute vrf_deposit::resume_requests")
-    floor = f", floor {deposit.effective_floor}" if deposit.effective_floor else ""
-    print(
-        f"resume of VRF requests (paused since {utc(deposit.paused_since_ts)}; effective balance "
-        f"{deposit.effective_balance}, required minimum {deposit.required_minimum}{floor}) "
-        f"requested as request #{request_id}; the daemon will plan it as unpause:0:{request_id} "
-        f"(action 5, UNPAUSE) {sweep_note(ready.config)}, {execute}."
-    )
-    return 0
+
+    async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
+        checked = await _check(
+            UnpauseRequest(request_id=PROBE_REQUEST_ID),
+            ready=ready,
+            journal=journal,
+            gateway=gateway,
+        )
+        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        deposit = checked.snapshot.deposit
+        floor = f", floor {deposit.effective_floor}" if deposit.effective_floor else ""
+        bot, after = _route(checked, ready.names, refuse_without_bot=False)
+        routing = checked.routing
+        nobody = (
+            f"WARNING: no bot can carry action {checked.planned.action_id} now ({routing.note}); "
+            "the daemon plans it and escalates it (bot_unavailable) until one can"
+            if routing is not None and routing.operator is None
+            else ""
+        )
+        return Proposal(
+            kind=RequestKind.UNPAUSE,
+            subject="0",
+            params={},
+            summary=(
+                f"resume VRF requests (paused since {chain_text(deposit.paused_since_ts)}; "
+                f"effective balance {deposit.effective_balance}, required minimum "
+                f"{deposit.required_minimum}{floor}): action 5, UNPAUSE"
+            ),
+            calls=_calls(checked, clocks),
+            bot=bot,
+            executes_after=after,
+            effects=tuple(
+                e
+                for e in (
+                    nobody,
+                    "due draws are requested again at the next sweep after it executes",
+                    f"bot {bot.name or bot.address}'s pending slot is held until it executes"
+                    if bot is not None and bot.timelock_secs
+                    else "",
+                )
+                if e
+            ),
+            action_key=_key(checked),
+            clocks=clocks,
+        )
+
+    return await submit(args, ready, propose)

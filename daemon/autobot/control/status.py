@@ -8,33 +8,44 @@ docs/decisions.md §8), its actions in progress and its escalations; refund prog
 price feeds (price, age, stale/clamp/fallback); and the journal's backlog (open actions by
 state, parked and failed actions, pending requests and whether the planner would reject them).
 
-``--json`` prints ``status_report``'s dict: stable keys, bytes as ``0x`` hex, times as integers
-plus ``*_utc``. If the chain cannot be read within the deadline, the chain sections are
-``null``, ``chain.error`` says why, the journal part is still shown and the exit code is 0.
+Times (two clocks): a chain-time moment is shown as ``chain time …`` and, when it is still
+ahead, as when the wall clock is expected to reach it, using the daemon's measured chain pace
+(``control.clocks``; the header says where the pace came from); wall-clock times (the
+journal's) carry no label. A clamped feed shows the price its last refused update carried and
+the threshold (``control.events``), with the command that clears it.
+
+``--json`` prints ``status_report``'s dict: stable keys, bytes as ``0x`` hex; a chain time is an
+integer ``X`` (seconds) plus ``X_moment`` = ``{"chain_time", "expected_wall_time"}`` (ISO-8601
+UTC, as on the status page); a wall-clock time is ``X_wall`` (ISO-8601 UTC); ``chain.clock`` is
+``{"source", "line": {"chain", "wall", "rate"} | null, "read_at_wall"}``. If the chain cannot be
+read within the deadline, the chain sections are ``null``, ``chain.error`` says why, the journal
+part is still shown and the exit code is 75.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autobot.chain.supra import SupraGateway
 from autobot.control.actions import action_row
+from autobot.control.clocks import ClockReading, read_clocks
 from autobot.control.console import (
+    EXIT_UNAVAILABLE,
     action_name,
     from_json,
     open_journal,
     plain,
-    relative,
     run,
     setup,
     short,
     span,
-    utc,
 )
+from autobot.control.events import ClampRefusal, clamp_refusals
 from autobot.control.survey import (
     ChainFacts,
     JournalFacts,
@@ -48,9 +59,11 @@ from autobot.control.survey import (
 from autobot.domain.actions import LOTTERY_KINDS
 from autobot.domain.snapshot import LotteryView
 from autobot.errors import AutobotError
+from autobot.hints import Hints
 from autobot.journal.records import ActionState, RequestRecord
 from autobot.planning import Escalation, PlannedAction, plan_all
 from autobot.planning.preconditions import manual_schedule_refusals
+from autobot.status.moments import ClockLine, Clocks, Moments, chain_text, iso, pretty
 
 __all__ = ["render_status", "status_command", "status_report"]
 
@@ -71,9 +84,13 @@ async def _status(args: argparse.Namespace) -> int:
         failed = await journal.list_actions(states={ActionState.FAILED})
         chain: ChainFacts | None = None
         error: str | None = None
+        refusals: dict[int, ClampRefusal] = {}
         try:
             async with SupraGateway.from_config(config.chain) as gateway:
                 snapshot = await read_snapshot(config, gateway, journal)
+                clamped = [a for a, f in snapshot.feeds.items() if f.clamp_active]
+                if clamped:
+                    refusals = await clamp_refusals(gateway, config, asset_ids=clamped)
         except (AutobotError, TimeoutError) as exc:
             error = unreachable(exc, config)
         else:
@@ -92,15 +109,21 @@ async def _status(args: argparse.Namespace) -> int:
             else {r.request_id: r.reason for r in chain.result.rejected_requests}
         )
         facts = JournalFacts(
-            path=str(journal.path),
+            path=journal.location,
             open_actions=tuple(open_actions),
             pending_requests=tuple(pending),
             parked=tuple(parked),
             failed=tuple(failed),
             requests_would_reject=rejects,
         )
+    wall_now = time.time()
+    reading = (
+        None
+        if chain is None
+        else await read_clocks(config, chain_now=chain.snapshot.now, wall_now=wall_now)
+    )
     report = status_report(
-        config_path=str(config.source),
+        config_path=f"{ready.choice.path} ({ready.choice.how})",
         mode=config.automation.mode,
         chain_id=config.chain.chain_id,
         rpc_urls=config.chain.rpc_urls,
@@ -109,9 +132,12 @@ async def _status(args: argparse.Namespace) -> int:
         chain=chain,
         chain_error=error,
         journal=facts,
+        clock=reading,
+        refusals=refusals,
+        wall_now=wall_now,
     )
-    print(json.dumps(report, indent=2) if args.json else render_status(report))
-    return 0
+    print(json.dumps(report, indent=2) if args.json else render_status(report, hints=ready.hints))
+    return 0 if chain is not None else EXIT_UNAVAILABLE
 
 
 def _request_row(request: RequestRecord, would_reject: Mapping[int, str]) -> Report:
@@ -121,19 +147,21 @@ def _request_row(request: RequestRecord, would_reject: Mapping[int, str]) -> Rep
         "subject": request.subject,
         "params": from_json(request.params),
         "requested_by": request.requested_by,
-        "requested_utc": utc(request.requested_wall),
+        "requested_wall": iso(request.requested_wall),
         "would_be_rejected": would_reject.get(request.id),
     }
 
 
 _BOT_KEYS = (
     "failure_count", "max_failures", "failures_left", "success_streak", "reputation_score",
-    "timelock_secs", "allowed_actions", "expires_at", "expires_at_utc", "expired", "pending",
+    "timelock_secs", "allowed_actions", "expires_at", "expires_at_moment", "expired", "pending",
     "cron_spec", "last_action_ts", "alerts",
 )  # fmt: skip
 
 
-def _bot_entry(address: str, chain: ChainFacts | None, names: OperatorNames) -> Report:
+def _bot_entry(
+    address: str, chain: ChainFacts | None, names: OperatorNames, moments: Moments | None
+) -> Report:
     bot = None if chain is None else chain.snapshot.bot(address)
     entry: Report = {
         "name": names.name(address),
@@ -143,12 +171,13 @@ def _bot_entry(address: str, chain: ChainFacts | None, names: OperatorNames) -> 
     if bot is None or chain is None:
         return entry
     now = chain.snapshot.now
+    moment = moments or Moments(now=now, clock=None)
     pending = None
     if bot.has_pending:
         pending = {
             "action_hash": plain(bot.pending_action_hash),
             "execute_after": bot.pending_execute_after,
-            "execute_after_utc": utc(bot.pending_execute_after),
+            "execute_after_moment": moment(bot.pending_execute_after),
             "ready": bot.pending_ready(now),
         }
     alerts = [plain(a) for a in chain.result.bot_alerts if a.operator == address]
@@ -161,7 +190,7 @@ def _bot_entry(address: str, chain: ChainFacts | None, names: OperatorNames) -> 
         "timelock_secs": bot.timelock_secs,
         "allowed_actions": list(bot.allowed_actions),
         "expires_at": bot.expires_at,
-        "expires_at_utc": utc(bot.expires_at),
+        "expires_at_moment": moment(bot.expires_at),
         "expired": bot.is_expired(now),
         "pending": pending,
         "cron_spec": bot.cron_spec.decode("utf-8", errors="replace"),
@@ -194,12 +223,12 @@ def _escalation(e: Escalation) -> Report:
     return {"kind": e.kind, "subject": e.subject, "reason": e.reason, "since": e.since}
 
 
-def _next_hint(view: LotteryView, now: int) -> str:
+def _next_hint(view: LotteryView, clocks: Clocks) -> str:
     """What comes next for a lottery with no work now."""
     match view.status.name:
         case "ACTIVE":
             hand = "" if view.config.auto_close.enabled else "; closing by hand"
-            return f"sales end {relative(view.config.sales_end, now)}{hand}"
+            return f"sales end {clocks.moment(view.config.sales_end)}{hand}"
         case "DRAW_REQUESTED":
             return "waiting for the VRF callback"
         case "PAYOUT":
@@ -210,7 +239,7 @@ def _next_hint(view: LotteryView, now: int) -> str:
 
 
 def _lotteries(
-    chain: ChainFacts, journal: JournalFacts, names: OperatorNames
+    chain: ChainFacts, journal: JournalFacts, names: OperatorNames, clocks: Clocks
 ) -> tuple[list[Report], list[Report]]:
     """Lotteries with planned, in-progress or escalated work; and the rest."""
     needing: list[Report] = []
@@ -221,7 +250,7 @@ def _lotteries(
             "status": view.status.name,
             "tickets_sold": view.tickets_sold,
             "sales_end": view.config.sales_end,
-            "sales_end_utc": utc(view.config.sales_end),
+            "sales_end_moment": _moments(clocks)(view.config.sales_end),
             "vrf_status": view.vrf.status.name,
             "vrf_attempt": view.vrf.attempt,
             "auto_close": "automatic" if view.config.auto_close.enabled else "by hand",
@@ -246,11 +275,11 @@ def _lotteries(
         if any(work.values()):
             needing.append(entry | work)
         else:
-            others.append(entry | {"next": _next_hint(view, chain.snapshot.now)})
+            others.append(entry | {"next": _next_hint(view, clocks)})
     return needing, others
 
 
-def _deposit(chain: ChainFacts) -> Report:
+def _deposit(chain: ChainFacts, moment: Moments) -> Report:
     """The VRF deposit guard and the DRAW feature switch: what every draw waits on."""
     snapshot = chain.snapshot
     deposit = snapshot.deposit
@@ -258,7 +287,7 @@ def _deposit(chain: ChainFacts) -> Report:
     return {
         "requests_paused": deposit.requests_paused,
         "paused_since": deposit.paused_since_ts or None,
-        "paused_since_utc": utc(deposit.paused_since_ts) if deposit.requests_paused else None,
+        "paused_since_moment": moment(deposit.paused_since_ts) if deposit.requests_paused else None,
         "total_balance": deposit.total_balance,
         "minimum_balance": deposit.minimum_balance,
         "effective_balance": deposit.effective_balance,
@@ -269,9 +298,9 @@ def _deposit(chain: ChainFacts) -> Report:
     }
 
 
-def _deposit_lines(d: Report) -> list[str]:
+def _deposit_lines(d: Report, hints: Hints) -> list[str]:
     floor = f", floor {d['effective_floor']}" if d["effective_floor"] else ""
-    state = f"PAUSED since {d['paused_since_utc']}" if d["requests_paused"] else "running"
+    state = f"PAUSED since {chain_text(d['paused_since'])}" if d["requests_paused"] else "running"
     lines = [
         f"  VRF requests {state}  effective {d['effective_balance']} (required minimum "
         f"{d['required_minimum']}{floor})  total {d['total_balance']}",
@@ -281,12 +310,12 @@ def _deposit_lines(d: Report) -> list[str]:
         lines.append(
             "     → short: " + d["shortfall"] + " — top up and record a snapshot"
             if d["shortfall"]
-            else "     → the deposit is healthy: `autobot vrf resume` resumes requests"
+            else f"     → the deposit is healthy: {hints('vrf resume')} resumes requests"
         )
     return lines
 
 
-def _refunds(chain: ChainFacts) -> list[Report]:
+def _refunds(chain: ChainFacts, moment: Moments) -> list[Report]:
     sla = {s.lottery_id: s for s in chain.result.refund_sla}
     out: list[Report] = []
     for lottery_id, view in sorted(chain.snapshot.lotteries.items()):
@@ -307,24 +336,58 @@ def _refunds(chain: ChainFacts) -> list[Report]:
                 else plain(state)
                 | {
                     "breached": state.breached,
-                    "first_batch_due_utc": utc(state.first_batch_due),
-                    "completion_due_utc": utc(state.completion_due),
+                    "first_batch_due_moment": moment(state.first_batch_due),
+                    "completion_due_moment": moment(state.completion_due),
                 },
             }
         )
     return out
 
 
-def _feeds(chain: ChainFacts) -> list[Report]:
-    return [
-        plain(chain.snapshot.feeds[r.asset_id])
-        | plain(r)
-        | {
-            "last_updated_utc": utc(chain.snapshot.feeds[r.asset_id].last_updated_ts),
-            "usable": r.usable,
-        }
-        for r in chain.result.feed_reports
-    ]
+def _feeds(
+    chain: ChainFacts, moment: Moments, refusals: Mapping[int, ClampRefusal]
+) -> list[Report]:
+    out: list[Report] = []
+    for r in chain.result.feed_reports:
+        feed = chain.snapshot.feeds[r.asset_id]
+        refused = refusals.get(r.asset_id) if feed.clamp_active else None
+        out.append(
+            plain(feed)
+            | plain(r)
+            | {
+                "last_updated_moment": moment(feed.last_updated_ts),
+                "usable": r.usable,
+                "refused": None
+                if refused is None
+                else {
+                    "price": refused.new_price,
+                    "kept_price": refused.old_price,
+                    "move_bps": refused.move_bps,
+                    "threshold_bps": refused.threshold_bps,
+                    "block_height": refused.block_height,
+                    "tx_hash": refused.tx_hash,
+                },
+            }
+        )
+    return out
+
+
+def _moments(clocks: Clocks) -> Moments:
+    return Moments(now=clocks.chain_now, clock=clocks.line)
+
+
+def clocks_of(report: Report) -> Clocks | None:
+    """The report's two clocks (``None``: the chain was not read)."""
+    chain = report["chain"]
+    clock = chain.get("clock")
+    if chain["time"] is None or clock is None:
+        return None
+    line = clock["line"]
+    return Clocks(
+        chain_now=chain["time"],
+        wall_now=clock["read_at_wall"],
+        line=None if line is None else ClockLine(**line),
+    )
 
 
 def _journal(journal: JournalFacts, names: OperatorNames) -> Report:
@@ -353,10 +416,20 @@ def status_report(
     chain: ChainFacts | None,
     chain_error: str | None,
     journal: JournalFacts,
+    clock: ClockReading | None = None,
+    refusals: Mapping[int, ClampRefusal] | None = None,
+    wall_now: float | None = None,
 ) -> Report:
     """All of ``autobot status`` as one JSON object; chain sections are ``None`` when the chain
     could not be read (``chain.error`` says why)."""
     snapshot = None if chain is None else chain.snapshot
+    wall = time.time() if wall_now is None else wall_now
+    clocks = None
+    if snapshot is not None:
+        clocks = (
+            clock.clocks if clock is not None else Clocks(chain_now=snapshot.now, wall_now=wall)
+        )
+    line = None if clocks is None else clocks.line
     report: Report = {
         "config": config_path,
         "mode": mode,
@@ -366,7 +439,16 @@ def status_report(
             "chain_id": chain_id,
             "rpc_urls": list(rpc_urls),
             "time": None if snapshot is None else snapshot.now,
-            "time_utc": None if snapshot is None else utc(snapshot.now),
+            "time_moment": None if snapshot is None else {"chain_time": iso(snapshot.now)},
+            "clock": None
+            if clocks is None
+            else {
+                "source": "unknown pace" if clock is None else clock.source,
+                "line": None
+                if line is None
+                else {"chain": line.chain, "wall": line.wall, "rate": line.rate},
+                "read_at_wall": clocks.wall_now,
+            },
             "height": None if snapshot is None else snapshot.height,
             "overview": None if snapshot is None else plain(snapshot.overview),
             "error": chain_error,
@@ -384,13 +466,14 @@ def status_report(
     configured = list(names.by_name.values())
     registered = [] if snapshot is None else [b.operator for b in snapshot.bots]
     every = [*registered, *(a for a in configured if a not in registered)]
-    report["bots"] = [_bot_entry(a, chain, names) for a in every]
-    if chain is None or snapshot is None:
+    moments = None if clocks is None else _moments(clocks)
+    report["bots"] = [_bot_entry(a, chain, names, moments) for a in every]
+    if chain is None or snapshot is None or clocks is None or moments is None:
         return report
-    report["lotteries"], report["other_lotteries"] = _lotteries(chain, journal, names)
-    report["refunds"] = _refunds(chain)
-    report["deposit"] = _deposit(chain)
-    report["feeds"] = _feeds(chain)
+    report["lotteries"], report["other_lotteries"] = _lotteries(chain, journal, names, clocks)
+    report["refunds"] = _refunds(chain, moments)
+    report["deposit"] = _deposit(chain, moments)
+    report["feeds"] = _feeds(chain, moments, refusals or {})
     report["other_planned"] = [
         _planned(a, chain, names) for a in chain.result.actions if a.key.kind not in LOTTERY_KINDS
     ]
@@ -406,7 +489,7 @@ def status_report(
 # Text
 
 
-def _planned_line(p: Report) -> str:
+def _planned_line(p: Report, hints: Hints) -> str:
     if p["action_id"] is None:
         action, via = p["kind"], "as the admin, no bot attestation"
     else:
@@ -414,9 +497,7 @@ def _planned_line(p: Report) -> str:
         if p["operator"] is None:
             via = f"NO BOT CAN CARRY IT: {p['route_note']}"
         else:
-            via = (
-                f"via operator {p['bot'] or short(p['operator'])} (timelock {p['timelock_secs']} s)"
-            )
+            via = f"via bot {_who(p['bot'], p['operator'])} (timelock {p['timelock_secs']} s)"
             via += f", {p['route_note']}" if p["route_note"] else ""
     request = f" [request #{p['request_id']}]" if p["request_id"] is not None else ""
     line = f"next: {p['key']} {action} {via} — {p['reason']}{request}"
@@ -424,50 +505,61 @@ def _planned_line(p: Report) -> str:
     if state in ("parked", "failed"):
         line += (
             f"\n       BUT {p['key']} is already journaled as {state}: the daemon will not run it"
-            f" again by itself (`autobot actions retry {p['key']}`)"
+            f" again by itself ({hints('actions retry ' + p['key'])})"
         )
     elif state is not None:
         line += f"\n       BUT {p['key']} is already journaled as {state}: nothing new will run"
     return line
 
 
-def _open_line(a: Report) -> str:
-    who = f" operator {a['operator_name'] or short(a['operator'])}" if a["operator"] else ""
-    when = f", executes at {utc(a['execute_at'])}" if a["execute_at"] else ""
+def _who(name: str | None, address: str | None) -> str:
+    """``A (0x3277…7503)``: a bot by its configured name, with its address."""
+    if address is None:
+        return "-"
+    return f"{name or '(not configured)'} ({short(address)})"
+
+
+def _open_line(a: Report, clocks: Clocks | None) -> str:
+    who = f" bot {_who(a['operator_name'], a['operator'])}" if a["operator"] else ""
+    when = ""
+    if a["execute_at"]:
+        at = a["execute_at"]
+        when = f", executes {clocks.moment(at) if clocks is not None else chain_text(at)}"
     tries = f", {a['attempts']} attempt(s)" if a["attempts"] else ""
     error = f", last error {a['error_name']}" if a["error_name"] else ""
     return f"in progress: {a['key']} {a['state']}{who}{when}{tries}{error}"
 
 
-def _bot_lines(b: Report, now: int | None) -> list[str]:
+def _bot_lines(b: Report, clocks: Clocks | None) -> list[str]:
     head = f"  {b['name'] or '(no key in config)'}  {b['operator']}"
     if b["registered"] is None:
         return [head + "  (chain not read)"]
     if not b["registered"]:
         return [head + "  NOT REGISTERED on chain"]
     allowed = ",".join(str(a) for a in b["allowed_actions"])
-    expiry = f"{b['expires_at_utc']}"
-    if now is not None:
-        expiry += f" ({'EXPIRED' if b['expired'] else relative(b['expires_at'], now)})"
+    expires = b["expires_at"]
+    expiry = "EXPIRED " if b["expired"] else ""
+    expiry += clocks.moment(expires) if clocks is not None else chain_text(expires)
+    locked = "  LOCKED OUT" if b["failure_count"] >= b["max_failures"] else ""
     lines = [
         head,
-        f"     failures {b['failure_count']}/{b['max_failures']}  timelock {b['timelock_secs']} s"
-        f"  allowed [{allowed}]  expires {expiry}",
+        f"     failures {b['failure_count']}/{b['max_failures']}{locked}  timelock "
+        f"{b['timelock_secs']} s  allowed [{allowed}]",
+        f"     expires {expiry}",
     ]
     pending = b["pending"]
     if pending is None:
         lines.append("     pending: none")
     else:
         after = pending["execute_after"]
-        ready = "ready" if pending["ready"] or now is None else relative(after, now)
-        lines.append(
-            f"     pending: {pending['action_hash']} executes after {utc(after)} ({ready})"
-        )
+        when = "ready to execute" if pending["ready"] else "executes"
+        moment = clocks.moment(after) if clocks is not None else chain_text(after)
+        lines.append(f"     pending: {pending['action_hash']} {when} {moment}")
     lines.extend(f"     ALERT {a['kind']}: {a['detail']}" for a in b["alerts"])
     return lines
 
 
-def _feed_line(f: Report) -> str:
+def _feed_line(f: Report, hints: Hints) -> str:
     flags = [
         name
         for name, on in (
@@ -482,26 +574,39 @@ def _feed_line(f: Report) -> str:
     ]
     line = (
         f"  asset {f['asset_id']}  price {f['price']} ({f['decimals']} decimals)"
-        f"  age {span(f['age_seconds'])} (window {f['staleness_window']} s)"
+        f"  age {span(f['age_seconds'])} of chain time (window {f['staleness_window']} s)"
         f"  {', '.join(flags) if flags else 'ok'}"
     )
     if f["clamped"]:
-        line += f"  → check the price, then `autobot feed clear-clamp {f['asset_id']}`"
+        refused = f["refused"]
+        threshold = f["clamp_threshold_bps"] / 100
+        if refused is not None:
+            line += (
+                f"\n     refused price {refused['price']} (a move of {refused['move_bps'] / 100:.1f} %"
+                f" from {refused['kept_price']}; threshold {threshold:.1f} %) in block "
+                f"{refused['block_height']}, tx {refused['tx_hash']}"
+            )
+        else:
+            line += f"\n     threshold {threshold:.1f} % (the refused update is not in the blocks searched)"
+        line += (
+            f"\n     → confirm the price with its provider, then "
+            f"{hints('feed clear-clamp ' + str(f['asset_id']))}"
+        )
     return line
 
 
-def _refund_lines(r: Report) -> list[str]:
+def _refund_lines(r: Report, clocks: Clocks | None) -> list[str]:
     lines = [
         f"  lottery {r['lottery_id']}  round {r['refund_round']}"
         f"  tickets {r['tickets_refunded']}/{r['tickets_sold']} refunded"
         f"  amount {r['amount_refunded']}/{r['proceeds_accum']} refunded"
         + ("  archived" if r["archived"] else "")
     ]
-    if r["sla"] is not None:
+    if r["sla"] is not None and clocks is not None:
         s = r["sla"]
         lines.append(
-            f"     SLA {s['state']}: first batch due {s['first_batch_due_utc']},"
-            f" complete due {s['completion_due_utc']}"
+            f"     SLA {s['state']}: first batch due {clocks.moment(s['first_batch_due'])};"
+            f" complete due {clocks.moment(s['completion_due'])}"
         )
     return lines
 
@@ -510,11 +615,12 @@ def _section(title: str, lines: Sequence[str]) -> list[str]:
     return ["", title, *(lines or ["  none"])]
 
 
-def render_status(report: Report) -> str:
+def render_status(report: Report, *, hints: Hints | None = None) -> str:
     """``autobot status`` for people."""
+    hints = hints or Hints()
     chain = report["chain"]
-    now: int | None = chain["time"]
-    out = [f"autobot status — {report['config']} (mode {report['mode']})"]
+    clocks = clocks_of(report)
+    out = [f"autobot status — config {report['config']}, mode {report['mode']}"]
     if chain["reachable"]:
         o = chain["overview"]
         counts = ", ".join(
@@ -524,13 +630,18 @@ def render_status(report: Report) -> str:
             if o[s]
         )  # fmt: skip
         out.append(
-            f"chain {chain['chain_id']} at {chain['time_utc']} (chain time {chain['time']}),"
-            f" height {chain['height']}; lotteries on chain: {o['total']} ({counts or 'none'})"
+            f"chain {chain['chain_id']} at {chain_text(chain['time'])}, height {chain['height']};"
+            f" lotteries on chain: {o['total']} ({counts or 'none'})"
         )
+        if chain["clock"] is not None:
+            out.append(f"clocks: {chain['clock']['source']}")
     else:
-        out.append(f"chain {chain['chain_id']} UNREACHABLE ({chain['error']}): the journal only")
+        out.append(
+            f"chain {chain['chain_id']} UNREACHABLE ({chain['error']}): the journal only (exit 75)"
+        )
     out += _section(
-        f"Bots ({len(report['bots'])})", [ln for b in report["bots"] for ln in _bot_lines(b, now)]
+        f"Bots ({len(report['bots'])})",
+        [ln for b in report["bots"] for ln in _bot_lines(b, clocks)],
     )
     if chain["reachable"]:
         lottery_lines: list[str] = []
@@ -540,8 +651,8 @@ def render_status(report: Report) -> str:
                 f"  #{lot['lottery_id']} {lot['status']}  {lot['tickets_sold']} tickets"
                 f"  VRF {lot['vrf_status']}{hand}"
             )
-            lottery_lines += [f"     {_planned_line(p)}" for p in lot["planned"]]
-            lottery_lines += [f"     {_open_line(a)}" for a in lot["in_progress"]]
+            lottery_lines += [f"     {_planned_line(p, hints)}" for p in lot["planned"]]
+            lottery_lines += [f"     {_open_line(a, clocks)}" for a in lot["in_progress"]]
             lottery_lines += [
                 f"     ESCALATED {e['kind']}: {e['reason']}" for e in lot["escalations"]
             ]
@@ -553,33 +664,39 @@ def render_status(report: Report) -> str:
         out += _section(f"Lotteries that need work ({len(report['lotteries'])})", lottery_lines)
         if report["other_planned"]:
             out += _section(
-                "Other planned work", [f"  {_planned_line(p)}" for p in report["other_planned"]]
+                "Other planned work",
+                [f"  {_planned_line(p, hints)}" for p in report["other_planned"]],
             )
         if report["escalations"]:
             out += _section(
                 "Escalations",
                 [f"  {e['kind']} ({e['subject']}): {e['reason']}" for e in report["escalations"]],
             )
-        out += _section("VRF deposit and DRAW feature", _deposit_lines(report["deposit"]))
-        out += _section("Refunds", [ln for r in report["refunds"] for ln in _refund_lines(r)])
-        out += _section("Price feeds", [_feed_line(f) for f in report["feeds"]])
+        out += _section("VRF deposit and DRAW feature", _deposit_lines(report["deposit"], hints))
+        out += _section(
+            "Refunds", [ln for r in report["refunds"] for ln in _refund_lines(r, clocks)]
+        )
+        out += _section("Price feeds", [_feed_line(f, hints) for f in report["feeds"]])
     out.append("")
-    out += _journal_lines(report["journal"])
+    out += _journal_lines(report["journal"], clocks, hints)
     return "\n".join(out)
 
 
-def _journal_lines(j: Report) -> list[str]:
+def _journal_lines(j: Report, clocks: Clocks | None, hints: Hints) -> list[str]:
     states = ", ".join(f"{state} {n}" for state, n in j["open_by_state"].items())
     out = [
         f"Journal {j['path']}",
         f"  open actions: {j['open_actions']}" + (f" ({states})" if states else ""),
     ]
-    out += [f"    {_open_line(a)}" for a in j["open"]]
+    out += [f"    {_open_line(a, clocks)}" for a in j["open"]]
     for label in ("parked", "failed"):
         if j[label]:
-            out.append(f"  {label}: {len(j[label])} (`autobot actions retry KEY` runs one again)")
+            first = j[label][0]["key"]
+            out.append(
+                f"  {label}: {len(j[label])} ({hints('actions retry ' + first)} runs {first} again)"
+            )
             out += [
-                f"    {a['key']} updated {a['updated_utc']}: "
+                f"    {a['key']} updated {pretty(a['updated_wall'])}: "
                 f"{a['error_name'] or a['error_message'] or 'no error recorded'}"
                 for a in j[label][:10]
             ]
@@ -587,7 +704,7 @@ def _journal_lines(j: Report) -> list[str]:
     for r in j["pending_requests"]:
         line = (
             f"    #{r['id']} {r['kind']} {r['subject']} {json.dumps(r['params'])}"
-            f" by {r['requested_by']} at {r['requested_utc']}"
+            f" by {r['requested_by']} at {pretty(r['requested_wall'])}"
         )
         if r["would_be_rejected"]:
             line += f" — the daemon would reject it: {r['would_be_rejected']}"

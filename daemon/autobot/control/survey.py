@@ -23,8 +23,8 @@ from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot, live_overview
 from autobot.errors import AutobotError
 from autobot.execution import DEFAULT_GUARDS, SLOT_STATES, GuardContext, Guards, Router
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, ActionState, RequestRecord
-from autobot.journal.store import SqliteJournal
 from autobot.planning import PlanContext, PlannedAction, PlanResult
 from autobot.planning.context import plan_context
 from autobot.planning.requests import OperatorRequest, decide
@@ -53,7 +53,13 @@ PROBE_REQUEST_ID = 0
 
 
 class RequestRefused(Exception):
-    """The daemon would not carry out a request (or it could not be checked); nothing written."""
+    """The daemon would not carry out a request (or it could not be checked); nothing written.
+
+    ``unreachable``: the chain did not answer, so the request could not be checked (exit 75)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +113,7 @@ class JournalFacts:
 
 async def build_plan_context(
     config: Config,
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     names: OperatorNames,
     extra: Sequence[OperatorRequest] = (),
@@ -201,7 +207,7 @@ def unreachable(exc: BaseException, config: Config) -> str:
 async def read_snapshot(
     config: Config,
     gateway: ChainGateway,
-    journal: SqliteJournal,
+    journal: Journal,
     *,
     lottery_ids: Collection[int] | None = None,
     asset_ids: Collection[int] | None = None,
@@ -244,7 +250,7 @@ async def check_request(
     *,
     config: Config,
     names: OperatorNames,
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     lottery_ids: Collection[int] = (),
     asset_ids: Collection[int] = (),
@@ -258,7 +264,8 @@ async def check_request(
     except (AutobotError, TimeoutError) as exc:
         raise RequestRefused(
             f"cannot read the chain ({unreachable(exc, config)}): a request is checked against "
-            "the chain before it is written"
+            "the chain before it is written",
+            unreachable=True,
         ) from None
     ctx = await build_plan_context(config, journal, names=names, extra=(request,))
     outcome = decide(snapshot, ctx)

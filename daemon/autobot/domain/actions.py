@@ -60,6 +60,7 @@ class Subject(enum.Enum):
     ASSET = "asset"  # a price feed's asset id
     OPERATOR = "operator"  # a bot's 0x address (subject_id 0)
     DEPOSIT = "deposit"  # the VRF deposit ledger, one per package (subject 0)
+    ROLES = "roles"  # the package's role store as a whole (subject id 0)
 
 
 class ActionKind(enum.StrEnum):
@@ -79,6 +80,7 @@ class ActionKind(enum.StrEnum):
     CLAMP = "clamp"  # price_feed::clear_clamp (operator request only, no bot)
     ROTATE = "rotate"  # automation::rotate_bot (multi-agent, operator request only, no bot)
     UNPAUSE = "unpause"  # vrf_deposit::resume_requests (operator request only, action 5)
+    CLEANUP = "cleanup"  # roles::cleanup_expired_admin (operator request only, no bot)
 
     @property
     def action_id(self) -> ActionId | None:
@@ -122,6 +124,7 @@ _TRAITS: dict[ActionKind, _Traits] = {
     ActionKind.CLAMP: _Traits(None, Subject.ASSET, 2),
     ActionKind.ROTATE: _Traits(None, Subject.OPERATOR, 2),
     ActionKind.UNPAUSE: _Traits(ActionId.UNPAUSE, Subject.DEPOSIT, 1),
+    ActionKind.CLEANUP: _Traits(None, Subject.ROLES, 2),
 }
 
 ACTION_KINDS: tuple[ActionKind, ...] = tuple(ActionKind)

@@ -15,12 +15,14 @@ parameter names follow the package source (docs/package.md §1.3, §2-§5).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from autobot.domain.values import MAX_U8, MAX_U16, MAX_U64, MAX_U128, normalise_address
 
 __all__ = [
+    "TIME_ARGUMENTS",
     "U8",
     "U16",
     "U64",
@@ -35,6 +37,26 @@ __all__ = [
 ]
 
 
+TIME_ARGUMENTS: dict[tuple[str, str], frozenset[int]] = {
+    ("draw", "request_draw_admin"): frozenset({1}),
+    ("draw", "schedule_manual_retry_admin"): frozenset({1, 2}),
+    ("payouts", "force_refund_batch_admin"): frozenset({5}),
+    ("payouts", "archive_canceled_lottery_admin"): frozenset({1}),
+    ("cancellation", "cancel_lottery_admin"): frozenset({2}),
+    ("vrf_deposit", "resume_requests"): frozenset({0}),
+    ("vrf_deposit", "record_snapshot_admin"): frozenset({3}),
+    ("price_feed", "clear_clamp"): frozenset({1}),
+    ("price_feed", "update_price"): frozenset({2}),
+    ("automation", "register_bot"): frozenset({4}),
+    ("automation", "rotate_bot"): frozenset({4}),
+    ("automation", "announce_dry_run"): frozenset({2, 3}),
+    ("automation", "record_success"): frozenset({2}),
+    ("automation", "record_failure"): frozenset({2}),
+}
+"""(module, function) → the positions of its arguments that are chain times (seconds): what a
+person sees as a moment, never as a number."""
+
+
 def _uint(value: object, bound: int, kind: str) -> int:
     """``value`` as a plain ``int`` in ``0..bound``; ``IntEnum`` members (``ActionId``) are ints,
     ``bool`` and ``float`` are not."""
@@ -44,51 +66,38 @@ def _uint(value: object, bound: int, kind: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class U8:
+class _UInt:
+    """An unsigned integer argument: ``value`` in ``0..bound``, rendered ``<move_type>:<value>``.
+
+    Each width is a subclass naming its Move type and bound (``class U8(_UInt, ...)``); they
+    compare unequal to each other (``U8(1) != U64(1)``), as dataclasses of different classes do.
+    """
+
     value: int
-    move_type: ClassVar[str] = "u8"
+    move_type: ClassVar[str]
+    bound: ClassVar[int]
+
+    def __init_subclass__(cls, *, move_type: str, bound: int) -> None:
+        cls.move_type = move_type
+        cls.bound = bound
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _uint(self.value, MAX_U8, "u8"))
+        object.__setattr__(self, "value", _uint(self.value, self.bound, self.move_type))
 
     def render(self) -> str:
-        return f"u8:{self.value}"
+        return f"{self.move_type}:{self.value}"
 
 
-@dataclass(frozen=True, slots=True)
-class U16:
-    value: int
-    move_type: ClassVar[str] = "u16"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _uint(self.value, MAX_U16, "u16"))
-
-    def render(self) -> str:
-        return f"u16:{self.value}"
+class U8(_UInt, move_type="u8", bound=MAX_U8): ...
 
 
-@dataclass(frozen=True, slots=True)
-class U64:
-    value: int
-    move_type: ClassVar[str] = "u64"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _uint(self.value, MAX_U64, "u64"))
-
-    def render(self) -> str:
-        return f"u64:{self.value}"
+class U16(_UInt, move_type="u16", bound=MAX_U16): ...
 
 
-@dataclass(frozen=True, slots=True)
-class U128:
-    value: int
-    move_type: ClassVar[str] = "u128"
+class U64(_UInt, move_type="u64", bound=MAX_U64): ...
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", _uint(self.value, MAX_U128, "u128"))
 
-    def render(self) -> str:
-        return f"u128:{self.value}"
+class U128(_UInt, move_type="u128", bound=MAX_U128): ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,49 +212,54 @@ class Call:
         """``module::function(u64:1, u8:2)``: the dry-run and journal spelling."""
         return f"{self.module}::{self.function}(" + ", ".join(a.render() for a in self.args) + ")"
 
+    def describe(self, moment: Callable[[int], str]) -> str:
+        """For people: ``render`` with every chain-time argument (``TIME_ARGUMENTS``) written by
+        ``moment`` (a labelled chain time) instead of as a number."""
+        times = TIME_ARGUMENTS.get((self.module, self.function), frozenset())
+        shown = [
+            moment(a.value) if i in times and isinstance(a, U64) else a.render()
+            for i, a in enumerate(self.args)
+        ]
+        return f"{self.module}::{self.function}(" + ", ".join(shown) + ")"
+
+
+def _call(module: str, function: str, *args: MoveArg | int) -> Call:
+    """``Call(module, function, args)``; a plain ``int`` is a ``U64`` (most parameters are)."""
+    return Call(
+        module=module,
+        function=function,
+        args=tuple(U64(a) if isinstance(a, int) else a for a in args),
+    )
+
 
 # -- lottery operations (admin signer) ---------------------------------------------------------
 
 
 def advance_status(lottery_id: int, next_status: int) -> Call:
     """``lottery_registry::advance_status(id, next_status)``; autobot only ever passes 2."""
-    return Call(
-        module="lottery_registry",
-        function="advance_status",
-        args=(U64(lottery_id), U8(next_status)),
-    )
+    return _call("lottery_registry", "advance_status", lottery_id, U8(next_status))
 
 
 def request_draw_admin(
     lottery_id: int, now_ts: int, closing_block_height: int, chain_id: int, num_confirmations: int
 ) -> Call:
-    return Call(
-        module="draw",
-        function="request_draw_admin",
-        args=(
-            U64(lottery_id),
-            U64(now_ts),
-            U64(closing_block_height),
-            U8(chain_id),
-            U64(num_confirmations),
-        ),
+    return _call(
+        "draw",
+        "request_draw_admin",
+        lottery_id,
+        now_ts,
+        closing_block_height,
+        U8(chain_id),
+        num_confirmations,
     )
 
 
 def schedule_manual_retry_admin(lottery_id: int, now_ts: int, retry_after_ts: int) -> Call:
-    return Call(
-        module="draw",
-        function="schedule_manual_retry_admin",
-        args=(U64(lottery_id), U64(now_ts), U64(retry_after_ts)),
-    )
+    return _call("draw", "schedule_manual_retry_admin", lottery_id, now_ts, retry_after_ts)
 
 
 def compute_winners_admin(lottery_id: int, batch_limit: int) -> Call:
-    return Call(
-        module="payouts",
-        function="compute_winners_admin",
-        args=(U64(lottery_id), U64(batch_limit)),
-    )
+    return _call("payouts", "compute_winners_admin", lottery_id, batch_limit)
 
 
 def force_refund_batch_admin(
@@ -256,48 +270,41 @@ def force_refund_batch_admin(
     operations_refund: int,
     timestamp: int,
 ) -> Call:
-    return Call(
-        module="payouts",
-        function="force_refund_batch_admin",
-        args=(
-            U64(lottery_id),
-            U64(refund_round),
-            U64(tickets_refunded),
-            U64(prize_refund),
-            U64(operations_refund),
-            U64(timestamp),
-        ),
+    return _call(
+        "payouts",
+        "force_refund_batch_admin",
+        lottery_id,
+        refund_round,
+        tickets_refunded,
+        prize_refund,
+        operations_refund,
+        timestamp,
     )
 
 
 def archive_canceled_lottery_admin(lottery_id: int, finalized_at: int) -> Call:
-    return Call(
-        module="payouts",
-        function="archive_canceled_lottery_admin",
-        args=(U64(lottery_id), U64(finalized_at)),
-    )
+    return _call("payouts", "archive_canceled_lottery_admin", lottery_id, finalized_at)
 
 
 def cancel_lottery_admin(lottery_id: int, reason_code: int, now_ts: int) -> Call:
-    return Call(
-        module="cancellation",
-        function="cancel_lottery_admin",
-        args=(U64(lottery_id), U8(reason_code), U64(now_ts)),
-    )
+    return _call("cancellation", "cancel_lottery_admin", lottery_id, U8(reason_code), now_ts)
 
 
 def resume_requests(timestamp: int) -> Call:
-    return Call(module="vrf_deposit", function="resume_requests", args=(U64(timestamp),))
+    return _call("vrf_deposit", "resume_requests", timestamp)
 
 
 def record_snapshot_admin(
     total_balance: int, minimum_balance: int, effective_balance: int, timestamp: int
 ) -> Call:
     """``vrf_deposit::record_snapshot_admin`` (tests and operator tooling)."""
-    return Call(
-        module="vrf_deposit",
-        function="record_snapshot_admin",
-        args=(U64(total_balance), U64(minimum_balance), U64(effective_balance), U64(timestamp)),
+    return _call(
+        "vrf_deposit",
+        "record_snapshot_admin",
+        total_balance,
+        minimum_balance,
+        effective_balance,
+        timestamp,
     )
 
 
@@ -305,24 +312,22 @@ def record_snapshot_admin(
 
 
 def set_fallback(asset_id: int, active: bool, reason: int) -> Call:
-    return Call(
-        module="price_feed",
-        function="set_fallback",
-        args=(U64(asset_id), Bool(active), U8(reason)),
-    )
+    return _call("price_feed", "set_fallback", asset_id, Bool(active), U8(reason))
 
 
 def clear_clamp(asset_id: int, cleared_ts: int) -> Call:
-    return Call(module="price_feed", function="clear_clamp", args=(U64(asset_id), U64(cleared_ts)))
+    return _call("price_feed", "clear_clamp", asset_id, cleared_ts)
+
+
+def cleanup_expired_admin(now_sec: int) -> Call:
+    """``roles::cleanup_expired_admin``: removes expired partner and premium caps (and partner
+    caps without budget), emitting their revoke events (docs/package.md §5.2)."""
+    return Call(module="roles", function="cleanup_expired_admin", args=(U64(now_sec),))
 
 
 def update_price(asset_id: int, price: int, updated_ts: int) -> Call:
     """``price_feed::update_price`` (tests: the localnet's pusher does this in production)."""
-    return Call(
-        module="price_feed",
-        function="update_price",
-        args=(U64(asset_id), U64(price), U64(updated_ts)),
-    )
+    return _call("price_feed", "update_price", asset_id, price, updated_ts)
 
 
 # -- automation bots ------------------------------------------------------------------------------
@@ -336,16 +341,14 @@ def _bot_policy(
     max_failures: int,
     expires_at: int,
 ) -> Call:
-    return Call(
-        module="automation",
-        function=function,
-        args=(
-            Bytes(cron_spec),
-            VecU64(tuple(allowed_actions)),
-            U64(timelock_secs),
-            U64(max_failures),
-            U64(expires_at),
-        ),
+    return _call(
+        "automation",
+        function,
+        Bytes(cron_spec),
+        VecU64(tuple(allowed_actions)),
+        timelock_secs,
+        max_failures,
+        expires_at,
     )
 
 
@@ -379,35 +382,21 @@ def announce_dry_run(
     action_id: int, action_hash: bytes, now_ts: int, executes_after_ts: int
 ) -> Call:
     """Operator signer."""
-    return Call(
-        module="automation",
-        function="announce_dry_run",
-        args=(U64(action_id), Bytes(action_hash), U64(now_ts), U64(executes_after_ts)),
+    return _call(
+        "automation", "announce_dry_run", action_id, Bytes(action_hash), now_ts, executes_after_ts
     )
 
 
 def record_success(action_id: int, action_hash: bytes, now_ts: int) -> Call:
     """Operator signer."""
-    return Call(
-        module="automation",
-        function="record_success",
-        args=(U64(action_id), Bytes(action_hash), U64(now_ts)),
-    )
+    return _call("automation", "record_success", action_id, Bytes(action_hash), now_ts)
 
 
 def record_failure(action_id: int, action_hash: bytes, now_ts: int, error_code: int) -> Call:
     """Operator signer; ``error_code`` is the abort code that made the plan fail."""
-    return Call(
-        module="automation",
-        function="record_failure",
-        args=(U64(action_id), Bytes(action_hash), U64(now_ts), U64(error_code)),
-    )
+    return _call("automation", "record_failure", action_id, Bytes(action_hash), now_ts, error_code)
 
 
 def report_call_rejected(action_id: int, action_hash: bytes, reason_code: int) -> Call:
     """Operator signer; an event only, no state change."""
-    return Call(
-        module="automation",
-        function="report_call_rejected",
-        args=(U64(action_id), Bytes(action_hash), U64(reason_code)),
-    )
+    return _call("automation", "report_call_rejected", action_id, Bytes(action_hash), reason_code)

@@ -25,6 +25,7 @@ from autobot.domain.actions import ActionKey
 from autobot.errors import RpcProtocolError, TransientError
 from autobot.execution.outcomes import TERMINAL_STATE, backoff_seconds
 from autobot.execution.telemetry import PARKED, ExecutionMetrics, NullExecutionMetrics
+from autobot.journal.protocol import ActionChanges, Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -32,7 +33,6 @@ from autobot.journal.records import (
     NewIncident,
     Outcome,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
 
 __all__ = ["BUSY_WAIT_SECONDS", "SLOT_STATES", "Bookkeeper", "StepResult", "restart"]
 
@@ -89,7 +89,7 @@ class Bookkeeper:
     def __init__(
         self,
         *,
-        journal: SqliteJournal,
+        journal: Journal,
         metrics: ExecutionMetrics | None = None,
         responsible: str = "autobot",
         retry_base_seconds: int = 15,
@@ -215,7 +215,7 @@ class Bookkeeper:
             changes["error_name"] = name
         await self.update(record, now, incident=incident, **changes)
         self._metrics.action_finished(record.kind, outcome.value)
-        log.info("action_finished", state=state.value, outcome=outcome.value, tx_hash=tx_hash)
+        log.debug("action_finished", state=state.value, outcome=outcome.value, tx_hash=tx_hash)
 
     async def park(self, record: ActionRecord, now: int, reason: str) -> StepResult:
         """Needs a person: stop, and say why in the journal and the incident log."""

@@ -60,6 +60,7 @@ from autobot.execution.gate import PriorityGate
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.steps import ActionSteps
 from autobot.execution.view import StepView
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -68,7 +69,6 @@ from autobot.journal.records import (
     NewIncident,
     RequestState,
 )
-from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlannedAction
 
 __all__ = ["Executor", "StepResult"]
@@ -91,7 +91,7 @@ class Executor:
     def __init__(
         self,
         *,
-        journal: SqliteJournal,
+        journal: Journal,
         gateway: ChainGateway,
         steps: ActionSteps,
         book: Bookkeeper,
@@ -143,7 +143,7 @@ class Executor:
         accepted = await self._journal.add_actions(news, chain_now=chain_now)
         for record, created in accepted:
             if created:
-                log.info("action_planned", action_key=record.key, reason=record.reason)
+                log.debug("action_planned", action_key=record.key, reason=record.reason)
         return accepted
 
     async def advance_due(

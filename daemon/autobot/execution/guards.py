@@ -73,7 +73,7 @@ class ExpiryGuard:
 
     def check(self, ctx: GuardContext) -> str | None:
         if ctx.bot.is_expired(ctx.now):
-            return f"bot expired at {ctx.bot.expires_at}, chain time is {ctx.now}"
+            return f"bot expired {ctx.now - ctx.bot.expires_at} s ago in chain time"
         return None
 
 
@@ -107,7 +107,7 @@ class PendingSlotGuard:
         if ctx.announcing and ctx.bot.pending_action_hash:
             return (
                 f"pending slot holds 0x{ctx.bot.pending_action_hash.hex()} "
-                f"(executes after {ctx.bot.pending_execute_after})"
+                f"(executes {ctx.bot.pending_execute_after - ctx.now} s from now in chain time)"
             )
         return None
 

@@ -6,6 +6,14 @@ docs/decisions.md §9, in code:
   ``E_VRF_REQUESTS_PAUSED``) means wait and try again (``Verdict.WAIT``);
 * ``E_VRF_PENDING`` answering a draw request is the strict-code VRF contract: retries stop and
   the draw is escalated to a person (``Verdict.ESCALATE``), which is not a bot failure;
+* the dual-write control refusing a summary write (``E_HISTORY_MISMATCH``,
+  ``E_HISTORY_EXPECTED_MISSING`` answering an archive or a finalization, docs/package.md §4) is a
+  block set by the legacy bridge, not by the bot: the write waits for a person
+  (``Verdict.ESCALATE``, ``is_dual_write_block``), never a bot failure;
+* ``E_PAYOUT_BATCH_NONCE`` answering a refund batch: the shared PayoutBatchCap's nonce moved under
+  the plan (the treasury's payout batches consume it too, docs/package.md §10.9); only a cap
+  re-issued by the admin lets the rounds pass again, so it is escalated, not a bot failure
+  (``is_cap_nonce_taken``; the refund planner escalates the same case before planning);
 * any other abort means the plan cannot run (``Verdict.FAIL``), unless the goal already holds on
   chain, which the executor checks with a fresh snapshot (moot).
 """
@@ -30,10 +38,18 @@ __all__ = [
     "backoff_seconds",
     "classify_abort",
     "executed_incident",
+    "is_cap_nonce_taken",
+    "is_dual_write_block",
     "snapshot_scope",
 ]
 
 FEATURE_CODES = frozenset({E_FEATURE_UNKNOWN, E_FEATURE_MODE_INVALID, E_FEATURE_DISABLED})
+E_PAYOUT_BATCH_NONCE = 0x180A
+E_HISTORY_MISMATCH = 0x1B02
+E_HISTORY_EXPECTED_MISSING = 0x1B05
+_SUMMARY_WRITES = frozenset(
+    {("payouts", "archive_canceled_lottery_admin"), ("payouts", "finalize_lottery_admin")}
+)
 
 TERMINAL_STATE: dict[Outcome, ActionState] = {
     Outcome.SUCCESS: ActionState.DONE,
@@ -60,7 +76,22 @@ def classify_abort(code: int, call: Call) -> Verdict:
         return Verdict.WAIT
     if code == E_VRF_PENDING and (call.module, call.function) == ("draw", "request_draw_admin"):
         return Verdict.ESCALATE
+    if is_dual_write_block(code, call) or is_cap_nonce_taken(code, call):
+        return Verdict.ESCALATE
     return Verdict.FAIL
+
+
+def is_dual_write_block(code: int, call: Call) -> bool:
+    """An archive or finalization refused by the dual-write control (its expected hash is
+    missing or differs, under ``abort_on_missing`` / ``abort_on_mismatch``)."""
+    blocked = code in (E_HISTORY_MISMATCH, E_HISTORY_EXPECTED_MISSING)
+    return blocked and (call.module, call.function) in _SUMMARY_WRITES
+
+
+def is_cap_nonce_taken(code: int, call: Call) -> bool:
+    """A refund batch refused because the PayoutBatchCap's nonce is not the one its round needs."""
+    refund = (call.module, call.function) == ("payouts", "force_refund_batch_admin")
+    return refund and code == E_PAYOUT_BATCH_NONCE
 
 
 def snapshot_scope(kind: ActionKind, subject_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:

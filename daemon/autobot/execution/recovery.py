@@ -26,8 +26,9 @@ from autobot.chain.gateway import ChainGateway
 from autobot.errors import TransientError
 from autobot.execution.bookkeeping import StepResult
 from autobot.execution.executor import Executor
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionState, IncidentType, NewIncident, TxPurpose
-from autobot.journal.store import SqliteJournal
+from autobot.status.moments import chain_text
 
 __all__ = ["RecoveryReport", "recover"]
 
@@ -47,7 +48,7 @@ class RecoveryReport:
 
 async def recover(
     *,
-    journal: SqliteJournal,
+    journal: Journal,
     gateway: ChainGateway,
     executor: Executor,
     responsible: str = "autobot",
@@ -80,7 +81,7 @@ async def recover(
         orphan_slots=orphans,
         actions=results,
     )
-    log.info(
+    log.debug(
         "recovery_done",
         settled=settled,
         still_live=still_live,
@@ -92,7 +93,7 @@ async def recover(
 
 
 async def _orphan_slots(
-    journal: SqliteJournal, gateway: ChainGateway, executor: Executor, responsible: str
+    journal: Journal, gateway: ChainGateway, executor: Executor, responsible: str
 ) -> tuple[str, ...]:
     open_actions = await journal.open_actions()
     ours = {
@@ -123,7 +124,7 @@ async def _orphan_slots(
         orphans.append(bot.operator)
         text = (
             f"the pending slot of {bot.operator} holds 0x{bot.pending_action_hash.hex()} "
-            f"(executes after {bot.pending_execute_after}) that no action in the journal "
+            f"(executes after {chain_text(bot.pending_execute_after)}) that no action in the journal "
             "explains: an older or lost journal, or another user of this key; the bot cannot "
             "announce until a person checks and clears it (rotate_bot)"
         )

@@ -10,6 +10,11 @@ A sequencer signs, journals and submits, in that order, under one lock:
 3. the signed bytes are journaled (with the action change they imply) **before** they are
    submitted, so after a crash the same bytes are re-sent or found on chain.
 
+``permit`` (the daemon's, under ``[ha]``) is asked right before every signature and every
+submission, re-sends included, and raises (``FencedOut``) when this instance may no longer act: a
+leader whose lease deadline passed signs and sends nothing more, even before its next journal
+write would be refused.
+
 ``follow`` settles a live transaction from the chain's answer. A transaction the node does not
 know is re-sent byte for byte until its expiry (host wall clock, docs/decisions.md §12); after
 that (and a grace) it is *dropped* — its sequence number free again — **only on proof from the
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Unpack
 
 import structlog
@@ -47,6 +52,7 @@ from autobot.domain.calls import Call
 from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull, TransientError
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import call_from_json, call_to_json
+from autobot.journal.protocol import ActionChanges, Journal
 from autobot.journal.records import (
     ActionState,
     NewTransaction,
@@ -55,7 +61,6 @@ from autobot.journal.records import (
     TxSettlement,
     TxState,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
 
 __all__ = ["Sequencer"]
 
@@ -70,7 +75,7 @@ class Sequencer:
         *,
         signer: Signer,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         clock: Clock,
         window: int,
         ttl_seconds: int,
@@ -78,9 +83,11 @@ class Sequencer:
         metrics: ExecutionMetrics | None = None,
         confirm_poll_seconds: float = 0.1,
         confirm_first_seconds: float = 0.15,
+        permit: Callable[[], None] | None = None,
     ) -> None:
         """``confirm_poll_seconds``: how often ``follow`` asks while it waits for a final answer;
-        ``confirm_first_seconds``: how long after its submission it first asks (about a block)."""
+        ``confirm_first_seconds``: how long after its submission it first asks (about a block);
+        ``permit``: raises when this instance may not sign or send now (see the module doc)."""
         if window < 1 or ttl_seconds < 1:
             raise ValueError("submit window and transaction TTL must be at least 1")
         self._signer = signer
@@ -93,6 +100,7 @@ class Sequencer:
         self._poll = confirm_poll_seconds
         self._first_poll = confirm_first_seconds
         self._metrics = metrics if metrics is not None else NullExecutionMetrics()
+        self._permit = permit if permit is not None else _always
         self._lock = asyncio.Lock()
         self._next: int | None = None
         self._unaccepted: set[str] = set()  # signed here, refused or not yet taken by any node
@@ -150,7 +158,7 @@ class Sequencer:
             chain = await self._gateway.account_sequence(self.address)
             executed = await self._journal.highest_sequence(self.address, include_live=False)
             self._next = max(chain, -1 if executed is None else executed + 1)
-            log.info("sequence_synced", sender=self.address, chain=chain, next=self._next)
+            log.debug("sequence_synced", sender=self.address, chain=chain, next=self._next)
         seq = self._next
         while seq in live:
             seq += 1
@@ -229,7 +237,7 @@ class Sequencer:
             self._next = seq
             for record, (_, signed) in zip(records, batch, strict=True):
                 self._unaccepted.add(record.tx_hash)
-                log.info(
+                log.debug(
                     "transaction_signed",
                     tx_hash=record.tx_hash,
                     sender=self.address,
@@ -255,6 +263,7 @@ class Sequencer:
     ) -> list[SignedTx]:
         """``_sign_new`` for several ``(call, sequence number, gas used)``: one journal lookup
         for all."""
+        self._permit()
         signed = [
             self._gateway.sign(
                 call=call,
@@ -288,6 +297,7 @@ class Sequencer:
         hash); the expiry moves a second on instead."""
         expiry = expires_at if expires_at is not None else int(self._clock.wall()) + self._ttl
         while True:
+            self._permit()
             signed = self._gateway.sign(
                 call=call,
                 sender=self._signer,
@@ -303,6 +313,7 @@ class Sequencer:
     async def _submit(
         self, record: TxRecord, signed: SignedTx, *, resend: bool = False
     ) -> TxRecord:
+        self._permit()
         try:
             node_hash = await self._gateway.submit(signed)
         except SequenceRace as exc:
@@ -480,13 +491,21 @@ class Sequencer:
             # the number is free again, and whatever made us sign it may have been a lie about
             # the chain's number: read it again (down as well as up)
             self._next = None
-        log.info(
+        elif self._next is not None and self._next <= tx.sequence_number:
+            # executed: never again. (A dropped number signed anew below a live one sets the
+            # next number just above it, under the live one, which then executes.)
+            self._next = tx.sequence_number + 1
+        log.debug(
             "transaction_settled",
             tx_hash=tx.tx_hash,
             state=s.state.value,
             sequence_number=tx.sequence_number,
             abort=s.error_name,
         )
+
+
+def _always() -> None:
+    """A single instance may always act."""
 
 
 def _settlement(tx_hash: str, outcome: TxOutcome) -> TxSettlement | None:

@@ -35,12 +35,19 @@ from autobot.errors import RpcProtocolError, SubmitWindowFull, TransientError, U
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
 from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
-from autobot.execution.outcomes import Verdict, classify_abort, executed_incident
+from autobot.execution.outcomes import (
+    Verdict,
+    classify_abort,
+    executed_incident,
+    is_cap_nonce_taken,
+    is_dual_write_block,
+)
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import call_from_json, calls_to_text
 from autobot.execution.view import StepView, recipe_of
+from autobot.journal.protocol import ActionChanges, Journal
 from autobot.journal.records import (
     ActionRecord,
     ActionState,
@@ -52,9 +59,9 @@ from autobot.journal.records import (
     TxSettlement,
     TxState,
 )
-from autobot.journal.store import ActionChanges, SqliteJournal
 from autobot.planning.plan import Recipe, TimedCall
 from autobot.planning.preconditions import Refusal
+from autobot.status.moments import chain_text
 
 __all__ = ["ActionSteps"]
 
@@ -82,7 +89,7 @@ class ActionSteps:
     def __init__(
         self,
         *,
-        journal: SqliteJournal,
+        journal: Journal,
         gateway: ChainGateway,
         admin: Sequencer,
         operators: Mapping[str, Sequencer],
@@ -219,7 +226,7 @@ class ActionSteps:
             **(fixed | {"state": ActionState.ANNOUNCED}),
         )
         self._metrics.first_submission(self._clock.wall() - record.created_wall)
-        log.info("action_announced", operator=operator.address, execute_at=execute_at)
+        log.debug("action_announced", operator=operator.address, execute_at=execute_at)
         return None
 
     async def _adopt(self, record: ActionRecord, snap: Snapshot, recipe: Recipe) -> bool:
@@ -313,7 +320,7 @@ class ActionSteps:
         except SubmitWindowFull:  # the plan stands; the call goes as the window drains
             record = await self._book.update(record, now, **fixed)
             return self._book.soon(record)
-        log.info("call_submitted", call_index=0, tx_hash=sent.tx_hash)
+        log.debug("call_submitted", call_index=0, tx_hash=sent.tx_hash)
         if fixed.get("operator") is None:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return None
@@ -326,7 +333,8 @@ class ActionSteps:
         if tx is not None and tx.state is TxState.COMMITTED:
             text = (
                 f"announced action {record.action_id} for {record.key}: hash "
-                f"0x{(record.action_hash or b'').hex()}, executes after {record.execute_at}, "
+                f"0x{(record.action_hash or b'').hex()}, executes after "
+                f"{chain_text(record.execute_at or 0)}, "
                 f"operator {record.operator}, tx {tx.tx_hash}"
             )
             note = self._book.incident(record, IncidentType.DRY_RUN, text, tx_hash=tx.tx_hash)
@@ -413,7 +421,7 @@ class ActionSteps:
             snap = await view.snapshot(record)
             done = min(recipe.calls_done(snap), len(calls))
             if done > record.progress:  # the chain is ahead of the journal (refund_round, ...)
-                log.info("calls_already_applied", first=record.progress, upto=done)
+                log.debug("calls_already_applied", first=record.progress, upto=done)
                 record = await self._book.update(record, now, progress=done)
                 continue
             sent = await self._send_call(record, view, now, recipe, calls, snap)
@@ -484,8 +492,8 @@ class ActionSteps:
         except SubmitWindowFull:  # other actions' calls fill it: room within a block
             return self._book.soon(record)
         if behind:
-            log.info("calls_pipelined", calls=[i for i, _ in behind])
-        log.info("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
+            log.debug("calls_pipelined", calls=[i for i, _ in behind])
+        log.debug("call_submitted", call_index=record.progress, tx_hash=sent.tx_hash)
         if record.operator is None and record.progress == 0:
             self._metrics.first_submission(self._clock.wall() - record.created_wall)
         return _Sent.SENT
@@ -505,7 +513,7 @@ class ActionSteps:
             note = self._executed_note(record, calls[progress], tx)
             if note is not None:
                 notes.append(note)
-            log.info("call_executed", call_index=progress, tx_hash=tx.tx_hash)
+            log.debug("call_executed", call_index=progress, tx_hash=tx.tx_hash)
             progress += 1
         if progress == record.progress:
             return record
@@ -540,7 +548,7 @@ class ActionSteps:
         self, record: ActionRecord, now: int, timed: TimedCall, tx: TxRecord
     ) -> ActionRecord:
         note = self._executed_note(record, timed, tx)
-        log.info("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
+        log.debug("call_executed", call_index=record.progress, tx_hash=tx.tx_hash)
         return await self._book.update(record, now, progress=record.progress + 1, incident=note)
 
     def _executed_note(
@@ -552,7 +560,7 @@ class ActionSteps:
             return None
         kind, more = logged
         text = (
-            f"{timed.call.render()} executed for {record.key} (action hash "
+            f"{timed.call.describe(chain_text)} executed for {record.key} (action hash "
             f"0x{(record.action_hash or b'').hex()}), tx {tx.tx_hash}{more}"
         )
         return self._book.incident(record, kind, text, tx_hash=tx.tx_hash)
@@ -582,6 +590,20 @@ class ActionSteps:
                 f"draw of lottery {record.subject_id} refused with {name} (strict VRF): retries "
                 f"stopped and escalated to a person; action {record.key}, hash {digest}"
             )
+            if is_cap_nonce_taken(code, timed.call):
+                text = (
+                    f"refund of lottery {record.subject_id} refused with {name}: the shared "
+                    "PayoutBatchCap's nonce moved under the plan (another batch, e.g. the "
+                    "treasury's, consumed it); waiting for a person to re-issue the cap (stride "
+                    f"0), then `autobot actions retry {record.key}`; no bot failure; hash {digest}"
+                )
+            if is_dual_write_block(code, timed.call):
+                text = (
+                    f"{timed.call.function} of lottery {record.subject_id} blocked by the "
+                    f"dual-write control ({name}): the legacy bridge's expected hash is missing "
+                    f"or differs; waiting for a person (set or clear the hash, then `autobot "
+                    f"actions retry {record.key}`), no bot failure; hash {digest}"
+                )
             await self._book.conclude(
                 record, now, Outcome.ESCALATED, code=code, name=name, incident=text
             )
@@ -595,7 +617,7 @@ class ActionSteps:
             return None
         what = "would abort" if chain_tx is None else f"aborted on chain in {chain_tx} with"
         text = (
-            f"{timed.call.render()} {what} {name}(0x{code:x}): the plan {record.key} cannot "
+            f"{timed.call.describe(chain_text)} {what} {name}(0x{code:x}): the plan {record.key} cannot "
             f"run (action hash {digest})"
         )
         await self._book.conclude(record, now, Outcome.FAILURE, code=code, name=name, incident=text)

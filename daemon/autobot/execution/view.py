@@ -23,8 +23,8 @@ from autobot.domain.snapshot import Snapshot
 from autobot.errors import UnusableAction
 from autobot.execution.outcomes import snapshot_scope
 from autobot.execution.sequencer import Sequencer
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, TxPurpose, TxRecord
-from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import Recipe
 from autobot.planning.recipes import recipe_from_json
 
@@ -65,7 +65,7 @@ class StepView:
         self,
         *,
         gateway: ChainGateway,
-        journal: SqliteJournal,
+        journal: Journal,
         sequencer: Callable[[str], Sequencer],
         confirm_seconds: float,
         snapshot: Snapshot | None,

@@ -1,7 +1,7 @@
 """The journal's operations tables: operator requests, the incident log, lottery bookkeeping.
 
-A mixin of ``SqliteJournal`` (``store.py``), which provides the connection, the write lock and
-the translation of ``sqlite3`` errors; this module only holds the SQL of these three concerns.
+A mixin of ``JournalCore`` (``core.py``), whose back ends provide the connection, the write lock
+and the translation of database errors; this module only holds the SQL of these three concerns.
 
 * **Requests** — written by the CLI (``cancel``, ``clear-clamp``, ``refund``, ``retry``, ``park``,
   ``rotate``), carried out by the daemon, which marks each ``done`` or ``rejected`` with a reason.
@@ -16,15 +16,11 @@ the translation of ``sqlite3`` errors; this module only holds the SQL of these t
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any
 
 from autobot.clock import Clock
 from autobot.errors import JournalConflict
@@ -34,8 +30,11 @@ from autobot.journal.records import (
     RequestKind,
     RequestRecord,
     RequestState,
+    Row,
 )
-from autobot.journal.schema import fetch_one
+
+if TYPE_CHECKING:
+    from autobot.journal.core import Conn
 
 __all__ = ["EventCounts", "OperationsTables"]
 
@@ -51,16 +50,19 @@ class EventCounts:
 
 
 class OperationsTables:
-    """Requests, incidents and lottery bookkeeping (mixed into ``SqliteJournal``)."""
+    """Requests, incidents and lottery bookkeeping (mixed into ``JournalCore``)."""
 
-    path: Path
     _clock: Clock
 
-    def _write(self, doing: str) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        raise NotImplementedError  # SqliteJournal: BEGIN IMMEDIATE ... COMMIT under the lock
+    @property
+    def location(self) -> str:
+        raise NotImplementedError  # the back end
 
-    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError  # SqliteJournal
+    def _write(self, doing: str, *, fenced: bool = True) -> AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError  # the back end: one database transaction under the lock
+
+    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[Row]:
+        raise NotImplementedError  # the back end
 
     # ------------------------------------------------------------------ operator requests
 
@@ -72,15 +74,15 @@ class OperationsTables:
         requested_by: str,
         params: Mapping[str, object] | None = None,
     ) -> RequestRecord:
-        """Written by the CLI: the daemon carries it out on its next sweep."""
+        """Written by the CLI: the daemon carries it out on its next sweep. Never fenced: an
+        operator's request does not depend on which instance leads."""
         text = json.dumps(dict(params or {}), sort_keys=True)
-        async with self._write("adding an operator request") as db:
-            cursor = await db.execute(
+        async with self._write("adding an operator request", fenced=False) as db:
+            row = await db.fetch_one(
                 "INSERT INTO requests (kind, subject, params, requested_by, requested_wall)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) RETURNING *",
                 (kind.value, subject, text, requested_by, self._clock.wall()),
             )
-            row = await fetch_one(db, "SELECT * FROM requests WHERE id = ?", (cursor.lastrowid,))
         return RequestRecord.from_row(row)
 
     async def pending_requests(self) -> list[RequestRecord]:
@@ -88,6 +90,13 @@ class OperationsTables:
             "listing requests", "SELECT * FROM requests WHERE state = 'pending' ORDER BY id"
         )
         return [RequestRecord.from_row(r) for r in found]
+
+    async def get_request(self, request_id: int) -> RequestRecord | None:
+        """One request by id, in any state (``autobot … --wait`` follows it)."""
+        found = await self._read(
+            f"reading request {request_id}", "SELECT * FROM requests WHERE id = ?", (request_id,)
+        )
+        return RequestRecord.from_row(found[0]) if found else None
 
     async def finish_request(
         self, request_id: int, *, state: RequestState, result: str
@@ -97,14 +106,13 @@ class OperationsTables:
         if state is RequestState.PENDING:
             raise ValueError("finishing a request needs done or rejected")
         async with self._write(f"finishing request {request_id}") as db:
-            cursor = await db.execute(
+            row = await db.fetch_optional(
                 "UPDATE requests SET state = ?, result = ?, handled_wall = ?"
-                " WHERE id = ? AND state = 'pending'",
+                " WHERE id = ? AND state = 'pending' RETURNING *",
                 (state.value, result, self._clock.wall(), request_id),
             )
-            if cursor.rowcount != 1:  # finished meanwhile (the executor, at a step's boundary)
+            if row is None:  # finished meanwhile (the executor, at a step's boundary)
                 raise JournalConflict(f"request {request_id} is not pending (handled already?)")
-            row = await fetch_one(db, "SELECT * FROM requests WHERE id = ?", (request_id,))
         return RequestRecord.from_row(row)
 
     # ------------------------------------------------------------------ incident log
@@ -114,17 +122,16 @@ class OperationsTables:
         async with self._write("adding an incident") as db:
             return await self._incident(db, incident)
 
-    async def _incident(self, db: aiosqlite.Connection, new: NewIncident) -> Incident:
+    async def _incident(self, db: Conn, new: NewIncident) -> Incident:
         wall = self._clock.wall()
         at_utc = datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%d %H:%M")
         hash_hex = None if new.action_hash is None else "0x" + new.action_hash.hex()
-        cursor = await db.execute(
+        row = await db.fetch_one(
             "INSERT INTO incidents (at_utc, wall, type, description, responsible, links,"
-            " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " action_key, action_hash, tx_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (at_utc, wall, new.type, new.description, new.responsible, new.links,
              new.action_key, hash_hex, new.tx_hash),
         )  # fmt: skip
-        row = await fetch_one(db, "SELECT * FROM incidents WHERE id = ?", (cursor.lastrowid,))
         return Incident.from_row(row)
 
     async def incidents(self, *, limit: int = 100) -> list[Incident]:
@@ -142,7 +149,8 @@ class OperationsTables:
         """Remember a finalized or archived lottery so it is not read again."""
         async with self._write(f"marking lottery {lottery_id} terminal") as db:
             await db.execute(
-                "INSERT OR IGNORE INTO terminal_lotteries VALUES (?, ?, ?, ?)",
+                "INSERT INTO terminal_lotteries (lottery_id, status, marked_wall, marked_chain)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (lottery_id) DO NOTHING",
                 (lottery_id, status, self._clock.wall(), chain_now),
             )
             await db.execute("DELETE FROM lottery_checks WHERE lottery_id = ?", (lottery_id,))
@@ -153,11 +161,12 @@ class OperationsTables:
             return
         async with self._write(f"marking {len(statuses)} lotteries terminal") as db:
             wall = self._clock.wall()
-            await db.executemany(
-                "INSERT OR IGNORE INTO terminal_lotteries VALUES (?, ?, ?, ?)",
+            await db.execute_many(
+                "INSERT INTO terminal_lotteries (lottery_id, status, marked_wall, marked_chain)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (lottery_id) DO NOTHING",
                 [(i, s, wall, chain_now) for i, s in statuses.items()],
             )
-            await db.executemany(
+            await db.execute_many(
                 "DELETE FROM lottery_checks WHERE lottery_id = ?", [(i,) for i in statuses]
             )
 
@@ -165,14 +174,14 @@ class OperationsTables:
         found = await self._read(
             "listing terminal lotteries", "SELECT lottery_id FROM terminal_lotteries"
         )
-        return frozenset(int(r[0]) for r in found)
+        return frozenset(int(r["lottery_id"]) for r in found)
 
     async def terminal_statuses(self) -> dict[int, int]:
         """Lotteries known terminal, by id: the status each was marked with (6 or 7)."""
         found = await self._read(
             "listing terminal lotteries", "SELECT lottery_id, status FROM terminal_lotteries"
         )
-        return {int(r[0]): int(r[1]) for r in found}
+        return {int(r["lottery_id"]): int(r["status"]) for r in found}
 
     # ------------------------------------------------------------------ event counts
 
@@ -191,9 +200,9 @@ class OperationsTables:
             (event_type,),
         )
         return EventCounts(
-            next_height=int(cursor[0][0]),
-            seen=int(cursor[0][1]),
-            counts={int(r[0]): int(r[1]) for r in counts},
+            next_height=int(cursor[0]["next_height"]),
+            seen=int(cursor[0]["seen"]),
+            counts={int(r["subject_id"]): int(r["count"]) for r in counts},
         )
 
     async def count_events(
@@ -207,17 +216,19 @@ class OperationsTables:
                 " SET next_height = excluded.next_height, seen = excluded.seen",
                 (event_type, next_height, seen),
             )
-            await db.executemany(
-                "INSERT INTO event_counts VALUES (?, ?, ?) ON CONFLICT (event_type, subject_id)"
-                " DO UPDATE SET count = count + excluded.count",
-                [(event_type, subject, n) for subject, n in sorted(added.items()) if n],
-            )
+            rows = [(event_type, subject, n) for subject, n in sorted(added.items()) if n]
+            if rows:
+                await db.execute_many(
+                    "INSERT INTO event_counts VALUES (?, ?, ?) ON CONFLICT (event_type, subject_id)"
+                    " DO UPDATE SET count = event_counts.count + excluded.count",
+                    rows,
+                )
 
     async def set_next_check(self, lottery_id: int, chain_ts: int) -> None:
         """Do not read ``lottery_id`` again before chain time ``chain_ts``."""
         async with self._write(f"setting lottery {lottery_id}'s next check") as db:
             await db.execute(
-                "INSERT INTO lottery_checks VALUES (?, ?)"
+                "INSERT INTO lottery_checks (lottery_id, next_check_at) VALUES (?, ?)"
                 " ON CONFLICT (lottery_id) DO UPDATE SET next_check_at = excluded.next_check_at",
                 (lottery_id, chain_ts),
             )
@@ -226,4 +237,4 @@ class OperationsTables:
         found = await self._read(
             "reading next checks", "SELECT lottery_id, next_check_at FROM lottery_checks"
         )
-        return {int(r[0]): int(r[1]) for r in found}
+        return {int(r["lottery_id"]): int(r["next_check_at"]) for r in found}

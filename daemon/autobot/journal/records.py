@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol, Self
 
@@ -55,6 +55,8 @@ class Row(Protocol):
     """A database row addressable by column name (``sqlite3.Row``)."""
 
     def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
 
 
 class ActionState(enum.StrEnum):
@@ -117,6 +119,7 @@ class RequestKind(enum.StrEnum):
     REFUND = ActionKind.REFUND.value  # subject: lottery id
     ROTATE = ActionKind.ROTATE.value  # subject: operator address or name; params: the new settings
     UNPAUSE = ActionKind.UNPAUSE.value  # subject: "0" (the VRF deposit) (``autobot vrf resume``)
+    CLEANUP = ActionKind.CLEANUP.value  # subject: "0" (``autobot roles cleanup``)
     RETRY = "retry"  # subject: action key (a parked or failed action)
     PARK = "park"  # subject: action key
 
@@ -250,6 +253,7 @@ class TxRecord:
     created_wall: float
     submitted_wall: float | None
     settled_wall: float | None
+    epoch: int | None = None  # the leader lease's fencing epoch it was signed under (HA only)
 
     @classmethod
     def from_row(cls, row: Row) -> Self:

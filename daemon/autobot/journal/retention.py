@@ -1,10 +1,14 @@
 """Retention: the journal keeps finished work for a while, then exports and prunes it.
 
-A mixin of ``SqliteJournal`` (``store.py``), like ``operations.py``: it only holds the SQL of this
-concern, through the store's ``_write``/``_read``. The SQL is plain (``DELETE … WHERE key IN``,
-``json`` done in Python), so a backend with the same tables ports it as it is; the only SQLite
-statement is ``PRAGMA incremental_vacuum`` (``vacuum``), which another backend replaces with its
-own (PostgreSQL's autovacuum needs nothing).
+A mixin of ``JournalCore`` (``core.py``), like ``operations.py``: it only holds the SQL of this
+concern, through the back end's ``_write``/``_read``, so SQLite and PostgreSQL prune the same rows
+the same way. The SQL is plain (``DELETE … WHERE key IN``, ``json`` done in Python). Only
+``vacuum`` is the back end's own: SQLite gives free pages back to the file system (``PRAGMA
+incremental_vacuum``); on PostgreSQL it does nothing, as autovacuum reclaims the deleted rows.
+
+Pruning is a write like any other: on a fenced (HA) journal it runs only while this instance
+leads, and a deposed leader's ``prune`` is refused (``FencedOut``) before anything is exported or
+deleted.
 
 What is pruned (``prune``), in batches, each exported before it is deleted:
 
@@ -28,14 +32,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiosqlite
+from autobot.journal.records import Row
+
+if TYPE_CHECKING:
+    from autobot.journal.core import Conn
 
 __all__ = ["FINISHED_STATES", "Pruned", "RetentionTables"]
 
@@ -58,15 +64,13 @@ class Pruned:
 
 
 class RetentionTables:
-    """Export and prune finished work (mixed into ``SqliteJournal``)."""
+    """Export and prune finished work (mixed into ``JournalCore``)."""
 
-    path: Path
+    def _write(self, doing: str, *, fenced: bool = True) -> AbstractAsyncContextManager[Conn]:
+        raise NotImplementedError  # the back end: one database transaction under the lock
 
-    def _write(self, doing: str) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        raise NotImplementedError  # SqliteJournal: BEGIN IMMEDIATE ... COMMIT under the lock
-
-    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError  # SqliteJournal
+    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[Row]:
+        raise NotImplementedError  # the back end
 
     async def prune(
         self,
@@ -83,7 +87,7 @@ class RetentionTables:
         over sweeps, so a sweep's cost stays bounded whatever the history)."""
         async with self._write("pruning finished work") as db:
             actions = list(
-                await db.execute_fetchall(
+                await db.fetch_all(
                     # literal states: SQLite uses the partial index actions_finished only
                     # for a WHERE that spells its condition out
                     f"SELECT * FROM actions WHERE state IN ({_FINISHED_SQL}) "
@@ -98,15 +102,15 @@ class RetentionTables:
                 )
             )
             keys = [str(row["key"]) for row in actions]
-            transactions: list[sqlite3.Row] = []
+            transactions: list[Row] = []
             for chunk in _chunks(keys, 200):
                 marks = ", ".join("?" * len(chunk))
-                transactions += await db.execute_fetchall(
+                transactions += await db.fetch_all(
                     f"SELECT * FROM transactions WHERE action_key IN ({marks}) ORDER BY rowid",
                     chunk,
                 )
             requests = list(
-                await db.execute_fetchall(
+                await db.fetch_all(
                     "SELECT * FROM requests WHERE state IN ('done', 'rejected') "
                     "AND handled_wall < ? "
                     "ORDER BY id LIMIT ?",
@@ -133,18 +137,21 @@ class RetentionTables:
         return Pruned(actions=len(actions), transactions=len(transactions), requests=len(requests))
 
     async def vacuum(self, *, pages: int = 1000) -> None:
-        """Give back up to ``pages`` free pages to the file system (``auto_vacuum =
-        INCREMENTAL``, set on journals created by this version; elsewhere SQLite reuses the
-        free pages and this does nothing)."""
-        await self._read("vacuuming", f"PRAGMA incremental_vacuum({int(pages):d})")
+        """Give back up to ``pages`` free pages to the file system: the back end's own
+        (``SqliteJournal``: ``PRAGMA incremental_vacuum``; ``PostgresJournal``: nothing, as
+        autovacuum reclaims pruned rows)."""
+        raise NotImplementedError
 
 
 def _chunks[T](items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _line(table: str, row: sqlite3.Row) -> str:
-    values = {k: (row[k].hex() if isinstance(row[k], bytes) else row[k]) for k in row.keys()}  # noqa: SIM118
+def _line(table: str, row: Row) -> str:
+    values = {
+        k: (bytes(row[k]).hex() if isinstance(row[k], bytes | memoryview) else row[k])
+        for k in row.keys()  # noqa: SIM118
+    }
     return json.dumps({"table": table, "row": values}, sort_keys=True)
 
 

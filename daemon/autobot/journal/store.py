@@ -1,14 +1,16 @@
-"""``SqliteJournal``: the daemon's durable memory (aiosqlite, WAL, ``synchronous=FULL``).
+"""``SqliteJournal``: the daemon's durable memory in one file (aiosqlite, WAL, ``synchronous=FULL``).
 
-One file holds the actions and their state, every signed transaction (written *before* it is
-submitted), the operator requests the CLI writes, the incident log, the lotteries known terminal
-and per-lottery next-check times. The daemon is the only writer of actions and transactions; the
-CLI only adds requests (WAL lets both open the file at once; ``busy_timeout`` covers the overlap).
+The embedded default (``[journal] backend = "sqlite"``): one file holds the actions and their
+state, every signed transaction (written *before* it is submitted), the operator requests the CLI
+writes, the incident log, the lotteries known terminal and per-lottery next-check times. The daemon
+is the only writer of actions and transactions; the CLI only adds requests (WAL lets both open the
+file at once; ``busy_timeout`` covers the overlap). High availability needs the PostgreSQL back end
+(``postgres.py``); this one serves a single process.
 
-Every ``sqlite3`` error is translated to ``JournalError`` here, in ``_translated``, with what to do
-about it: the rest of autobot never sees ``sqlite3``. The file's setup and migrations are in
-``schema.py``; the SQL of requests, incidents and lottery bookkeeping in ``operations.py`` (a mixin
-that runs on this class's connection, lock and error translation).
+The SQL is shared with PostgreSQL (``core.py``, ``operations.py``); this module is the SQLite
+connection under it. Every ``sqlite3`` error is translated to ``JournalError`` here, in
+``_translated``, with what to do about it: the rest of autobot never sees ``sqlite3``. The file's
+setup and migrations are in ``schema.py``.
 
 All writes run in ``BEGIN IMMEDIATE`` transactions under one lock, so a row and the state change it
 implies (a signed transaction and its action's new state) land together or not at all.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import os
 import sqlite3
 import tempfile
@@ -28,54 +29,21 @@ from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypedDict, Unpack
+from typing import Any, Self
 
 import aiosqlite
 import structlog
 
 from autobot.clock import Clock
-from autobot.errors import JournalConflict, JournalError
-from autobot.journal.operations import OperationsTables
-from autobot.journal.records import (
-    ActionRecord,
-    ActionState,
-    NewAction,
-    NewIncident,
-    NewTransaction,
-    Outcome,
-    TxRecord,
-    TxSettlement,
-    TxState,
-    to_sqlite_u64,
-)
-from autobot.journal.retention import RetentionTables
-from autobot.journal.schema import fetch_one, fetch_one_or_none, prepare, rollback
+from autobot.errors import JournalError
+from autobot.journal.core import Conn, JournalCore
+from autobot.journal.protocol import ActionChanges
+from autobot.journal.records import Row
+from autobot.journal.schema import fetch_one, prepare, rollback
 
 __all__ = ["ActionChanges", "SqliteJournal"]
 
 log = structlog.get_logger(__name__)
-
-
-class ActionChanges(TypedDict, total=False):
-    """Columns of an action the executor may change (``update_action(**changes)``)."""
-
-    state: ActionState
-    operator: str | None
-    timelock_secs: int | None
-    execute_at: int | None
-    action_hash: bytes | None
-    calls: str | None
-    progress: int
-    outcome: Outcome | None
-    attempts: int
-    next_check_at: int | None
-    error_code: int | None
-    error_name: str | None
-    error_message: str | None
-
-
-_FINAL_SQL = "'done', 'failed', 'moot', 'parked'"
-"""The states not in ``OPEN_ACTION_STATES``, as SQL (tests/unit/journal checks they agree)."""
 
 
 _READ_ONLY_HINT = (
@@ -152,19 +120,57 @@ def _translated(path: Path, doing: str) -> Iterator[None]:
         # sqlite3 binds integers as signed 64-bit; only error codes use the full u64 range and are
         # stored as such (records.to_sqlite_u64). Anything else this large is not a real value.
         raise JournalError(
-            f"journal {path}: {doing} failed: an integer beyond SQLite's signed 64-bit range "
+            f"journal {path}: {doing} failed: an integer beyond the journal's signed 64-bit range "
             "(a chain value no honest node returns, or a bug: report it)"
         ) from exc
 
 
-class SqliteJournal(OperationsTables, RetentionTables):
-    """The journal. Open with ``await SqliteJournal.open(path, clock=...)``; close when done."""
+class _SqliteConn:
+    """``core.Conn`` on an aiosqlite connection (rows are ``sqlite3.Row``: by name and index)."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        async with self._db.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        await self._db.executemany(sql, [tuple(r) for r in rows])
+
+    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return list(await self._db.execute_fetchall(sql, tuple(params)))
+
+    async def fetch_optional(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        async with self._db.execute(sql, tuple(params)) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+            if row is not None:
+                await cursor.fetchall()  # a RETURNING statement completes when read to its end
+        return row
+
+    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row:
+        row = await self.fetch_optional(sql, params)
+        if row is None:
+            raise JournalError(f"journal row vanished inside its own transaction: {sql}")
+        return row
+
+
+class SqliteJournal(JournalCore):
+    """The journal in an SQLite file. Open with ``await SqliteJournal.open(path, clock=...)``;
+    close when done."""
 
     def __init__(self, *, db: aiosqlite.Connection, path: Path, clock: Clock) -> None:
         self._db = db
+        self._conn = _SqliteConn(db)
         self._clock = clock
         self._lock = asyncio.Lock()
         self.path = path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -193,7 +199,7 @@ class SqliteJournal(OperationsTables, RetentionTables):
             with _translated(path, "opening"):
                 db.row_factory = sqlite3.Row
                 for version in await prepare(db, path=path, busy_timeout_ms=busy_timeout_ms):
-                    log.info("journal_migrated", path=str(path), version=version)
+                    log.debug("journal_migrated", path=str(path), version=version)
         except BaseException:
             await db.close()
             raise
@@ -229,367 +235,25 @@ class SqliteJournal(OperationsTables, RetentionTables):
         await self.close()
 
     @asynccontextmanager
-    async def _write(self, doing: str) -> AsyncIterator[aiosqlite.Connection]:
+    async def _write(self, doing: str, *, fenced: bool = True) -> AsyncIterator[Conn]:
+        # ``fenced`` is moot here: an SQLite journal has one writer and no leader lease.
         async with self._lock:
             with _translated(self.path, doing):
                 await self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    yield self._db
+                    yield self._conn
                 except BaseException:
                     await rollback(self._db)
                     raise
                 await self._db.execute("COMMIT")
 
-    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[sqlite3.Row]:
+    async def _read(self, doing: str, sql: str, params: Collection[Any] = ()) -> list[Row]:
         async with self._lock:
             with _translated(self.path, doing):
                 return list(await self._db.execute_fetchall(sql, tuple(params)))
 
-    # ------------------------------------------------------------------ actions
-
-    async def add_action(self, new: NewAction, *, chain_now: int) -> tuple[ActionRecord, bool]:
-        """Journal a planned action; returns ``(record, created)``. An existing key is kept as is."""
-        [added] = await self.add_actions([new], chain_now=chain_now)
-        return added
-
-    async def add_actions(
-        self, news: Sequence[NewAction], *, chain_now: int
-    ) -> list[tuple[ActionRecord, bool]]:
-        """``add_action`` for several, in one commit (a sweep's plan); in the order given."""
-        if not news:
-            return []
-        wall = self._clock.wall()
-        out: list[tuple[ActionRecord, bool]] = []
-        async with self._write(f"adding {len(news)} actions") as db:
-            for new in news:
-                cursor = await db.execute(
-                    "INSERT OR IGNORE INTO actions (key, kind, subject_id, action_id, recipe,"
-                    " reason, due_at, state, created_wall, updated_wall, created_chain,"
-                    " updated_chain) VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?)",
-                    (new.key, new.kind, new.subject_id, new.action_id, new.recipe, new.reason,
-                     new.due_at, wall, wall, chain_now, chain_now),
-                )  # fmt: skip
-                created = cursor.rowcount == 1
-                row = await fetch_one(db, "SELECT * FROM actions WHERE key = ?", (new.key,))
-                out.append((ActionRecord.from_row(row), created))
-        return out
-
-    async def get_action(self, key: str) -> ActionRecord | None:
-        found = await self._read("reading an action", "SELECT * FROM actions WHERE key = ?", (key,))
-        return ActionRecord.from_row(found[0]) if found else None
-
-    async def open_actions(self) -> list[ActionRecord]:
-        """Every action not yet done/failed/moot/parked, oldest first (by chain time: the host
-        clock orders nothing in the journal)."""
-        found = await self._read(
-            "listing open actions",
-            # spelled as the partial index actions_open's condition, so SQLite uses it: the cost
-            # follows the open actions, not the history
-            f"SELECT * FROM actions WHERE state NOT IN ({_FINAL_SQL}) ORDER BY created_chain, key",
-        )
-        return [ActionRecord.from_row(r) for r in found]
-
-    async def list_actions(
-        self,
-        *,
-        states: Collection[ActionState] = (),
-        kinds: Collection[str] = (),
-        limit: int = 100,
-    ) -> list[ActionRecord]:
-        """Actions, newest first (last changed at the latest chain time), optionally only in
-        ``states`` and of ``kinds``."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, values in (("state", [s.value for s in states]), ("kind", list(kinds))):
-            if values:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        found = await self._read(
-            "listing actions",
-            f"SELECT * FROM actions {where} ORDER BY updated_chain DESC, key LIMIT ?",
-            [*params, limit],
-        )
-        return [ActionRecord.from_row(r) for r in found]
-
-    async def parked_draws(self) -> list[ActionRecord]:
-        """Every parked draw (the planners read the escalated ones), through the partial index
-        ``actions_parked``: the cost does not grow with the finished history."""
-        found = await self._read(
-            "listing parked draws",
-            "SELECT * FROM actions WHERE state = 'parked' AND kind = 'draw' ORDER BY subject_id",
-        )
-        return [ActionRecord.from_row(r) for r in found]
-
-    async def done_fallbacks(self) -> list[ActionRecord]:
-        """Every done fallback action (the planners read each asset's latest), through the
-        partial index ``actions_fallbacks``; retention keeps each asset's latest."""
-        found = await self._read(
-            "listing done fallbacks",
-            "SELECT * FROM actions WHERE kind = 'fallback' AND state = 'done' "
-            "ORDER BY subject_id, updated_chain",
-        )
-        return [ActionRecord.from_row(r) for r in found]
-
-    async def action_counts(self) -> dict[ActionState, int]:
-        """How many actions are in each state (every state present, zeros included): the
-        ``action_counts`` table the journal's triggers keep, not a count of every action."""
-        found = await self._read("counting actions", "SELECT state, count FROM action_counts")
-        counts = dict.fromkeys(ActionState, 0)
-        for state, count in found:
-            counts[ActionState(state)] = int(count)
-        return counts
-
-    async def update_action(
-        self,
-        key: str,
-        *,
-        expect: Collection[ActionState],
-        chain_now: int,
-        incident: NewIncident | None = None,
-        incidents: Sequence[NewIncident] = (),
-        **changes: Unpack[ActionChanges],
-    ) -> ActionRecord:
-        """Change an action that is in one of ``expect``; write ``incident`` (and ``incidents``,
-        in order, after it) in the same commit.
-
-        Raises ``JournalError`` if the action is missing, ``JournalConflict`` (nothing written)
-        if it is in another state (it changed since it was read).
-        """
-        async with self._write(f"updating action {key}") as db:
-            record = await self._update(db, key, expect, chain_now, changes)
-            for note in (incident, *incidents):
-                if note is not None:
-                    await self._incident(db, note)
-            return record
-
-    async def _update(
-        self,
-        db: aiosqlite.Connection,
-        key: str,
-        expect: Collection[ActionState],
-        chain_now: int,
-        changes: ActionChanges,
-    ) -> ActionRecord:
-        values: dict[str, object] = {k: _column(k, v) for k, v in changes.items()}
-        values["updated_wall"] = self._clock.wall()
-        values["updated_chain"] = chain_now
-        states = [s.value for s in expect]
-        sets = ", ".join(f"{name} = ?" for name in values)
-        cursor = await db.execute(
-            f"UPDATE actions SET {sets} WHERE key = ? AND state IN ({', '.join('?' * len(states))})",
-            (*values.values(), key, *states),
-        )
-        row = await fetch_one_or_none(db, "SELECT * FROM actions WHERE key = ?", (key,))
-        if row is None:
-            raise JournalError(f"journal {self.path}: no action {key}")
-        if cursor.rowcount != 1:
-            raise JournalConflict(
-                f"action {key} is {row['state']} in the journal, expected one of {sorted(states)}"
-            )
-        return ActionRecord.from_row(row)
-
-    # ------------------------------------------------------------------ transactions
-
-    async def add_transaction(
-        self,
-        tx: NewTransaction,
-        *,
-        expect: Collection[ActionState],
-        chain_now: int,
-        **changes: Unpack[ActionChanges],
-    ) -> TxRecord:
-        """Journal a signed transaction (state ``signed``) and its action's change in one commit."""
-        [record] = await self.add_transactions([tx], expect=expect, chain_now=chain_now, **changes)
-        return record
-
-    async def add_transactions(
-        self,
-        txs: Sequence[NewTransaction],
-        *,
-        expect: Collection[ActionState],
-        chain_now: int,
-        **changes: Unpack[ActionChanges],
-    ) -> list[TxRecord]:
-        """``add_transaction`` for several (the pipelined calls of a recipe), in one commit:
-        each transaction's action must be in ``expect`` and gets ``changes``."""
-        if not txs:
-            return []
-        async with self._write(f"journaling {len(txs)} transaction(s)") as db:
-            wall = self._clock.wall()
-            await db.executemany(
-                "INSERT INTO transactions (tx_hash, action_key, action_hash, purpose, call_index,"
-                " call, secondary, sender, sequence_number, expires_at, raw, state, created_wall)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'signed', ?)",
-                [(tx.tx_hash, tx.action_key, tx.action_hash, tx.purpose.value, tx.call_index,
-                  tx.call, json.dumps(list(tx.secondary)), tx.sender, tx.sequence_number,
-                  tx.expires_at, tx.raw, wall) for tx in txs],
-            )  # fmt: skip
-            for key in dict.fromkeys(tx.action_key for tx in txs):
-                await self._update(db, key, expect, chain_now, changes)
-            marks = ", ".join("?" * len(txs))
-            rows = await db.execute_fetchall(
-                f"SELECT * FROM transactions WHERE tx_hash IN ({marks})", [t.tx_hash for t in txs]
-            )
-        by_hash = {r["tx_hash"]: TxRecord.from_row(r) for r in rows}
-        return [by_hash[t.tx_hash] for t in txs]
-
-    async def live_sequences(self, sender: str) -> list[int]:
-        """The sequence numbers of ``sender``'s transactions that may still land, ascending."""
-        found = await self._read(
-            "listing live sequence numbers",
-            "SELECT sequence_number FROM transactions WHERE state IN ('signed', 'submitted')"
-            " AND sender = ? ORDER BY sequence_number",
-            (sender,),
-        )
-        return [int(r[0]) for r in found]
-
-    async def mark_submitted(self, tx_hash: str) -> TxRecord:
-        """A node accepted (or re-accepted) these bytes: count it; ``signed`` becomes ``submitted``."""
-        async with self._write(f"marking {tx_hash} submitted") as db:
-            await db.execute(
-                "UPDATE transactions SET submissions = submissions + 1, submitted_wall = ?,"
-                " state = CASE state WHEN 'signed' THEN 'submitted' ELSE state END"
-                " WHERE tx_hash = ?",
-                (self._clock.wall(), tx_hash),
-            )
-            row = await fetch_one(db, "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,))
-        return TxRecord.from_row(row)
-
-    async def settle_transaction(self, s: TxSettlement) -> TxRecord:
-        """Record how a transaction ended (``committed``, ``aborted`` or ``dropped``)."""
-        async with self._write(f"settling {s.tx_hash}") as db:
-            return await self._settle(db, s)
-
-    async def settle_transactions(self, settlements: Sequence[TxSettlement]) -> list[TxRecord]:
-        """``settle_transaction`` for several, in one commit; a transaction no longer live
-        (settled meanwhile) is left as it is. Returns the records of those settled now."""
-        for s in settlements:
-            if s.state.live:
-                raise ValueError(f"a settlement ends a transaction; {s.state} is not an end")
-        if not settlements:
-            return []
-        async with self._write(f"settling {len(settlements)} transactions") as db:
-            wall = self._clock.wall()
-            settled: list[TxRecord] = []
-            for s in settlements:
-                cursor = await db.execute(
-                    "UPDATE transactions SET state = ?, error_code = ?, error_name = ?,"
-                    " error_message = ?, settled_wall = ?"
-                    " WHERE tx_hash = ? AND state IN ('signed', 'submitted')",
-                    (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
-                     wall, s.tx_hash),
-                )  # fmt: skip
-                if cursor.rowcount == 1:
-                    row = await fetch_one(
-                        db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
-                    )
-                    settled.append(TxRecord.from_row(row))
-            return settled
-
-    async def _settle(self, db: aiosqlite.Connection, s: TxSettlement) -> TxRecord:
-        if s.state.live:
-            raise ValueError(f"a settlement ends a transaction; {s.state} is not an end")
-        await db.execute(
-            "UPDATE transactions SET state = ?, error_code = ?, error_name = ?, error_message = ?,"
-            " settled_wall = ? WHERE tx_hash = ?",
-            (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
-             self._clock.wall(), s.tx_hash),
-        )  # fmt: skip
-        row = await fetch_one_or_none(
-            db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
-        )
-        if row is None:
-            raise JournalError(f"journal {self.path}: no transaction {s.tx_hash}")
-        return TxRecord.from_row(row)
-
-    async def correct_transaction(self, s: TxSettlement) -> TxRecord:
-        """A transaction journaled ``dropped`` that the chain shows executed after all: record
-        how it ended (``committed`` or ``aborted``). Nothing else may hold its sequence number
-        (a ``JournalError`` names the invariant)."""
-        if s.state not in (TxState.COMMITTED, TxState.ABORTED):
-            raise ValueError(f"a correction records an execution, not {s.state}")
-        async with self._write(f"correcting {s.tx_hash}") as db:
-            await db.execute(
-                "UPDATE transactions SET state = ?, error_code = ?, error_name = ?,"
-                " error_message = ?, settled_wall = ? WHERE tx_hash = ? AND state = 'dropped'",
-                (s.state.value, to_sqlite_u64(s.error_code), s.error_name, s.error_message,
-                 self._clock.wall(), s.tx_hash),
-            )  # fmt: skip
-            row = await fetch_one_or_none(
-                db, "SELECT * FROM transactions WHERE tx_hash = ?", (s.tx_hash,)
-            )
-            if row is None:
-                raise JournalError(f"journal {self.path}: no transaction {s.tx_hash}")
-            return TxRecord.from_row(row)
-
-    async def same_sequence(self, sender: str, sequence_number: int) -> list[TxRecord]:
-        """Every transaction of ``sender`` journaled with ``sequence_number``, whatever its
-        state, in journal order."""
-        found = await self._read(
-            "listing transactions by sequence number",
-            "SELECT * FROM transactions WHERE sender = ? AND sequence_number = ? ORDER BY rowid",
-            (sender, sequence_number),
-        )
-        return [TxRecord.from_row(r) for r in found]
-
-    async def get_transaction(self, tx_hash: str) -> TxRecord | None:
-        found = await self._read(
-            "reading a transaction", "SELECT * FROM transactions WHERE tx_hash = ?", (tx_hash,)
-        )
-        return TxRecord.from_row(found[0]) if found else None
-
-    async def known_hashes(self, tx_hashes: Collection[str]) -> set[str]:
-        """Which of ``tx_hashes`` the journal holds (one read for many fresh signatures)."""
-        hashes = sorted(set(tx_hashes))
-        found: set[str] = set()
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start : start + 500]
-            rows = await self._read(
-                "looking up transaction hashes",
-                f"SELECT tx_hash FROM transactions WHERE tx_hash IN ({', '.join('?' * len(chunk))})",
-                tuple(chunk),
-            )
-            found.update(str(r["tx_hash"]) for r in rows)
-        return found
-
-    async def transactions(self, action_key: str) -> list[TxRecord]:
-        """An action's transactions in the order they were journaled (the journal's own
-        sequence, ``rowid``: a host clock stepped back must not make an older one look newest)."""
-        found = await self._read(
-            "listing transactions",
-            "SELECT * FROM transactions WHERE action_key = ? ORDER BY rowid",
-            (action_key,),
-        )
-        return [TxRecord.from_row(r) for r in found]
-
-    async def live_transactions(self, sender: str | None = None) -> list[TxRecord]:
-        """Transactions that may still land (``signed``/``submitted``), by sender and sequence."""
-        sql = "SELECT * FROM transactions WHERE state IN ('signed', 'submitted')"
-        params: tuple[str, ...] = ()
-        if sender is not None:
-            sql, params = sql + " AND sender = ?", (sender,)
-        found = await self._read(
-            "listing live transactions", sql + " ORDER BY sender, sequence_number", params
-        )
-        return [TxRecord.from_row(r) for r in found]
-
-    async def highest_sequence(self, sender: str, *, include_live: bool = True) -> int | None:
-        """The highest sequence number ``sender`` used: executed on chain, or (``include_live``)
-        signed and possibly still landing. Dropped transactions never count (their number is free).
-        """
-        states = ("committed", "aborted", "signed", "submitted")[: 4 if include_live else 2]
-        found = await self._read(
-            "reading the highest sequence number",
-            "SELECT MAX(sequence_number) FROM transactions WHERE sender = ?"
-            f" AND state IN ({', '.join('?' * len(states))})",
-            (sender, *states),
-        )
-        value = found[0][0]
-        return None if value is None else int(value)
-
-
-def _column(name: str, value: object) -> object:
-    if name == "error_code" and isinstance(value, int):
-        return to_sqlite_u64(value)
-    return value.value if isinstance(value, ActionState | Outcome) else value
+    async def vacuum(self, *, pages: int = 1000) -> None:
+        """Give back up to ``pages`` free pages to the file system (``auto_vacuum =
+        INCREMENTAL``, set on journals created by a version with retention; elsewhere SQLite
+        reuses the free pages and this does nothing)."""
+        await self._read("vacuuming", f"PRAGMA incremental_vacuum({int(pages):d})")

@@ -35,6 +35,7 @@ Transaction hash = ``0x`` + sha3-256 of the submitted BCS ``SupraTransaction`` b
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -46,7 +47,7 @@ from supra_sdk.transactions import SupraTransaction, TransactionPayload
 
 from autobot.localnet.accounts import normalise_address
 from autobot.localnet.arguments import ArgumentError, decode_bcs_argument, to_json_argument
-from autobot.localnet.model import ENTRY_FUNCTIONS
+from autobot.localnet.model import ENTRY_FUNCTIONS, Param
 
 __all__ = [
     "MIN_GAS_UNIT_PRICE",
@@ -54,6 +55,7 @@ __all__ = [
     "DecodedTransaction",
     "RejectCode",
     "Rejected",
+    "decode_arguments",
     "decode_transaction",
     "transaction_hash",
 ]
@@ -204,6 +206,35 @@ def _deserialize(body: bytes) -> Any:
     return supra_tx.value
 
 
+def decode_arguments[T](
+    module: str,
+    function: str,
+    params: Sequence[Param],
+    raw: Sequence[T],
+    decode: Callable[[str, T], object],
+) -> list[object]:
+    """``raw`` decoded against the function's parameters, as the node checks a call's arguments.
+
+    A wrong count is ``NUMBER_OF_ARGUMENTS_MISMATCH``; an argument ``decode`` (BCS for a
+    transaction, JSON for a view) refuses is ``FAILED_TO_DESERIALIZE_ARGUMENT`` naming it.
+    """
+    if len(raw) != len(params):
+        raise Rejected(
+            RejectCode.NUMBER_OF_ARGUMENTS_MISMATCH,
+            f"{module}::{function} takes {len(params)} argument(s), got {len(raw)}",
+        )
+    args: list[object] = []
+    for index, (param, value) in enumerate(zip(params, raw, strict=True)):
+        try:
+            args.append(decode(param.type, value))
+        except ArgumentError as exc:
+            raise Rejected(
+                RejectCode.FAILED_TO_DESERIALIZE_ARGUMENT,
+                f"argument {index} ({param.name}: {param.type}) of {module}::{function}: {exc}",
+            ) from None
+    return args
+
+
 def decode_transaction(
     body: bytes,
     *,
@@ -278,20 +309,7 @@ def decode_transaction(
             f"{module}::{function} takes no type arguments, got {len(entry.ty_args)}",
         )
     blobs = [bytes(b) for b in entry.args]
-    if len(blobs) != len(signature.params):
-        raise Rejected(
-            RejectCode.NUMBER_OF_ARGUMENTS_MISMATCH,
-            f"{module}::{function} takes {len(signature.params)} argument(s), got {len(blobs)}",
-        )
-    args: list[object] = []
-    for index, (param, blob) in enumerate(zip(signature.params, blobs, strict=True)):
-        try:
-            args.append(decode_bcs_argument(param.type, blob))
-        except ArgumentError as exc:
-            raise Rejected(
-                RejectCode.FAILED_TO_DESERIALIZE_ARGUMENT,
-                f"argument {index} ({param.name}: {param.type}) of {module}::{function}: {exc}",
-            ) from None
+    args = decode_arguments(module, function, signature.params, blobs, decode_bcs_argument)
     payload_json: dict[str, object] = {
         "Move": {
             "type": "entry_function_payload",

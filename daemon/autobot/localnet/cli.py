@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import signal
 import sys
 from pathlib import Path
@@ -88,6 +89,9 @@ def _banner(info: LocalnetInfo, *, state_dir: Path, written: list[Path]) -> str:
     lines += ["", 'Dev endpoints: GET /localnet/v1/info, POST /localnet/v1/advance {"seconds": N}']
     lines += ["  POST /localnet/v1/view (any reader, whatever --views says)"]
     lines += ["  GET/POST /localnet/v1/faults (fault injection on /rpc/)"]
+    lines += [
+        "  POST /localnet/v1/drill (alert drills; each in its alert's deploy/RUNBOOK.md section)"
+    ]
     return "\n".join(lines)
 
 
@@ -133,5 +137,13 @@ def localnet_command(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_serve(options, args.write_config))
     except LocalnetError as exc:
-        print(f"autobot localnet: {exc}", file=sys.stderr)
+        print(f"autobot localnet: {exc}{_which_flag(exc)}", file=sys.stderr)
         return 1
+
+
+def _which_flag(exc: LocalnetError) -> str:
+    """A busy port says which flag moves it."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+        return "; choose another with --port PORT (0: any free port)"
+    return ""

@@ -147,7 +147,12 @@ def create_genesis(
         },
         model_rows=rows,
     )
-    log.info("localnet_genesis", scenario=info.name, chain_id=options.chain_id, timestamp_us=now_us)
+    log.info(
+        "localnet_genesis",
+        scenario=info.name,
+        chain_id=options.chain_id,
+        chain_time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_us // 1_000_000)),
+    )
     counts: dict[str, int] = {}
     for event in events:
         counts[event.type] = event.sequence_number + 1

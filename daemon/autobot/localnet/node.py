@@ -38,9 +38,16 @@ import structlog
 
 from autobot.localnet.accounts import DevAccount, DevAccounts, dev_accounts, normalise_address
 from autobot.localnet.actors import Actors
-from autobot.localnet.admission import DecodedTransaction, RejectCode, Rejected, decode_transaction
-from autobot.localnet.arguments import ArgumentError, from_json_argument
+from autobot.localnet.admission import (
+    DecodedTransaction,
+    RejectCode,
+    Rejected,
+    decode_arguments,
+    decode_transaction,
+)
+from autobot.localnet.arguments import from_json_argument
 from autobot.localnet.chain_clock import ChainClock
+from autobot.localnet.drills import Drills
 from autobot.localnet.execution import (
     GAS_USED,
     EventLedger,
@@ -136,6 +143,11 @@ class LocalNode:
         # (timestamp_us, height, production wall time) of the blocks produced since start
         self._block_times: deque[tuple[int, int, float]] = deque(maxlen=BLOCK_TIMES_KEPT)
         self._history = RecentHistory(tip)  # for lagging views (fault injection)
+        self.drills = Drills(
+            admin=self.accounts.admin.address,
+            operators=self.accounts.operators,
+            oracle=actors.oracle,
+        )  # POST /localnet/v1/drill
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -378,21 +390,7 @@ class LocalNode:
                 RejectCode.NUMBER_OF_TYPE_ARGUMENTS_MISMATCH,
                 f"{module}::{function} takes no type arguments, got {len(type_arguments)}",
             )
-        if len(arguments) != len(signature.params):
-            raise Rejected(
-                RejectCode.NUMBER_OF_ARGUMENTS_MISMATCH,
-                f"{module}::{function} takes {len(signature.params)} argument(s), "
-                f"got {len(arguments)}",
-            )
-        args: list[object] = []
-        for index, (param, raw) in enumerate(zip(signature.params, arguments, strict=True)):
-            try:
-                args.append(from_json_argument(param.type, raw))
-            except ArgumentError as exc:
-                raise Rejected(
-                    RejectCode.FAILED_TO_DESERIALIZE_ARGUMENT,
-                    f"argument {index} ({param.name}: {param.type}) of {module}::{function}: {exc}",
-                ) from None
+        args = decode_arguments(module, function, signature.params, arguments, from_json_argument)
         try:
             return self._model.view(module, function, args)
         except ModelAbort as abort:
@@ -499,6 +497,7 @@ class LocalNode:
             log.info("localnet_tx_expired_in_mempool", tx_hash=expired.tx.hash)
             rows.append(invalid_row(expired))
         system_calls = self._actors.due_calls(now_s=block_s, height=height, model=self._model)
+        system_calls += self.drills.due_calls(now_s=block_s)
         ready = self._mempool.take_ready(self.sequence_number)
         system_hashes = []
         for call in system_calls:
@@ -549,8 +548,13 @@ class LocalNode:
                 )
             )
             model_changed |= outcome.success
-            model_changed |= self._actors.settled(call, success=outcome.success, model=self._model)
-            level = log.info if call.actor == "dvrf_oracle" or not outcome.success else log.debug
+            if call.actor == "drill":
+                self.drills.settled(call, success=outcome.success)
+            else:
+                model_changed |= self._actors.settled(
+                    call, success=outcome.success, model=self._model
+                )
+            level = log.debug if outcome.success else log.info
             level(
                 "localnet_system_tx_executed",
                 actor=call.actor,

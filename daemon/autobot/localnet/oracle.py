@@ -208,8 +208,18 @@ class Oracle:
             if rule.mode is CallbackMode.NEVER or (
                 rule.mode is CallbackMode.FAIL_FIRST and seen <= rule.fail_first
             ):
+                scripted = (
+                    "never answers it"
+                    if rule.mode is CallbackMode.NEVER
+                    else f"withholds its first {rule.fail_first}"
+                )
                 log.info(
                     "localnet_vrf_callback_withheld",
+                    story=(
+                        f"localnet: withholding the VRF callback of lottery {request.lottery_id}'s "
+                        f"request {seen} on purpose (the scenario {scripted}): a scripted dVRF "
+                        "outage, not a fault"
+                    ),
                     lottery_id=request.lottery_id,
                     nonce=request.nonce,
                     request=seen,

@@ -19,6 +19,10 @@ Dev endpoints (never under ``/rpc/``):
 * ``POST /localnet/v1/view`` → ``/rpc/v3/view``'s body and answer, any reader whatever ``--views``;
 * ``POST /localnet/v1/advance`` ``{"seconds": N}`` (1 ≤ N ≤ 10 years) → moves chain time forward and
   produces a block at once; answers ``{"chain_time", "block_height"}``;
+* ``POST /localnet/v1/drill`` ``{"drill": "failure-limit" | "clamp" | "pause-deposit" |
+  "restore-deposit" | "stall-draw", …}`` → an alert drill's system transactions queued for the
+  next blocks (``drills.py``; the RUNBOOK's alert sections use them); 400 for a malformed drill,
+  409 for one that cannot run now;
 * ``GET /localnet/v1/transactions/{hash}`` → ``{hash, kind, status, block_height, accepted_wall,
   executed_wall}`` (host wall seconds; for benchmarks);
 * ``GET /localnet/v1/time_reached/{seconds}`` → ``{height, timestamp_us, produced_wall}``: the first
@@ -47,6 +51,7 @@ from aiohttp import web
 
 from autobot.localnet.accounts import normalise_address
 from autobot.localnet.admission import MIN_GAS_UNIT_PRICE, RejectCode, Rejected
+from autobot.localnet.drills import DrillError, DrillRefused
 from autobot.localnet.faults import FaultEngine, FaultSpec, FaultSpecError, Route
 from autobot.localnet.node import EVENTS_PAGE_MAX, LocalNode, MoveAborted
 from autobot.localnet.storage.typetags import TypeTag, key_from_json, parse_type
@@ -183,11 +188,7 @@ async def _chain_id(request: web.Request) -> web.Response:
 
 
 async def _account(request: web.Request) -> web.Response:
-    raw = request.match_info["address"]
-    try:
-        address = normalise_address(raw)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"invalid account address {raw!r}") from None
+    address = _address_param(request)
     node = _node(request)
     # Every address exists on the localnet (like anvil's): unknown ones are at sequence number 0.
     sequence = node.sequence_number(address, behind=request.get(_BEHIND, 0))
@@ -229,6 +230,13 @@ async def _simulate(request: web.Request) -> web.Response:
     return web.json_response(_node(request).simulate(body))
 
 
+def _json_or_404(body: object | None, missing: str) -> web.Response:
+    """``body`` as JSON; 404 with ``missing`` as the text when there is none."""
+    if body is None:
+        raise web.HTTPNotFound(text=missing)
+    return web.json_response(body)
+
+
 def _hash_param(request: web.Request) -> str:
     raw = request.match_info["hash"]
     if _HASH.fullmatch(raw) is None:
@@ -238,10 +246,9 @@ def _hash_param(request: web.Request) -> str:
 
 async def _transaction(request: web.Request) -> web.Response:
     tx_hash = _hash_param(request)
-    body = _node(request).transaction_json(tx_hash)
-    if body is None:
-        raise web.HTTPNotFound(text=f"transaction {tx_hash} not found")
-    return web.json_response(body)
+    return _json_or_404(
+        _node(request).transaction_json(tx_hash), f"transaction {tx_hash} not found"
+    )
 
 
 async def _json_body(request: web.Request) -> dict[str, object]:
@@ -349,21 +356,34 @@ def _resource_type(raw: str) -> TypeTag:
     return tag
 
 
+def _stored(
+    request: web.Request,
+    missing: str,
+    as_bcs: Callable[[], bytes | None],
+    as_json: Callable[[], object | None],
+) -> web.Response:
+    """A stored value in the encoding the client asked for (BCS or JSON); 404 ``missing`` when
+    there is none."""
+    if _wants_bcs(request):
+        body = as_bcs()
+        if body is None:
+            raise web.HTTPNotFound(text=missing)
+        return _bcs_response(body)
+    return _json_or_404(as_json(), missing)
+
+
 async def _resource(request: web.Request) -> web.Response:
     """``GET /rpc/v3/accounts/{address}/resources/{resource_type}``: JSON or BCS."""
     address = _address_param(request)
     tag = _resource_type(request.match_info["resource_type"])
     storage = _node(request).storage()
     missing = f"Resource not found by Address({address}), Struct tag({tag})"
-    if _wants_bcs(request):
-        body = storage.resource_bcs(address, tag)
-        if body is None:
-            raise web.HTTPNotFound(text=missing)
-        return _bcs_response(body)
-    value = storage.resource(address, tag)
-    if value is None:
-        raise web.HTTPNotFound(text=missing)
-    return web.json_response({"type": str(tag), "data": value})
+
+    def as_json() -> object | None:
+        value = storage.resource(address, tag)
+        return None if value is None else {"type": str(tag), "data": value}
+
+    return _stored(request, missing, lambda: storage.resource_bcs(address, tag), as_json)
 
 
 async def _table_item(request: web.Request) -> web.Response:
@@ -399,15 +419,12 @@ async def _table_item(request: web.Request) -> web.Response:
         key = key_from_json(key_tag, body["key"])
     except ValueError as exc:
         raise web.HTTPBadRequest(text=f"invalid key: {exc}") from None
-    if _wants_bcs(request):
-        item = storage.table_item_bcs(table, key)
-        if item is None:
-            raise web.HTTPNotFound(text=missing)
-        return _bcs_response(item)
-    value = storage.table_item(table, key)
-    if value is None:
-        raise web.HTTPNotFound(text=missing)
-    return web.json_response(value)
+    return _stored(
+        request,
+        missing,
+        lambda: storage.table_item_bcs(table, key),
+        lambda: storage.table_item(table, key),
+    )
 
 
 async def _block(request: web.Request) -> web.Response:
@@ -462,12 +479,24 @@ async def _advance(request: web.Request) -> web.Response:
     return web.json_response({"chain_time": node.chain_time, "block_height": block.height})
 
 
+async def _drill(request: web.Request) -> web.Response:
+    """``POST /localnet/v1/drill``: an alert drill (``localnet/drills.py``)."""
+    body = await _json_body(request)
+    node = _node(request)
+    try:
+        started = node.drills.start(body, model=node.model, now_s=node.chain_time)
+    except DrillError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    except DrillRefused as exc:
+        raise web.HTTPConflict(text=str(exc)) from None
+    return web.json_response(started)
+
+
 async def _timing(request: web.Request) -> web.Response:
     tx_hash = _hash_param(request)
-    body = _node(request).transaction_timing(tx_hash)
-    if body is None:
-        raise web.HTTPNotFound(text=f"transaction {tx_hash} not found")
-    return web.json_response(body)
+    return _json_or_404(
+        _node(request).transaction_timing(tx_hash), f"transaction {tx_hash} not found"
+    )
 
 
 async def _time_reached(request: web.Request) -> web.Response:
@@ -475,9 +504,7 @@ async def _time_reached(request: web.Request) -> web.Response:
     if not raw.isdigit() or len(raw) > 12:
         raise web.HTTPBadRequest(text=f"chain time must be whole seconds, got {raw!r}")
     body = _node(request).time_reached(int(raw) * 1_000_000)
-    if body is None:
-        raise web.HTTPNotFound(text=f"no block produced since start has reached chain time {raw}")
-    return web.json_response(body)
+    return _json_or_404(body, f"no block produced since start has reached chain time {raw}")
 
 
 async def _faults_report(request: web.Request) -> web.Response:
@@ -538,6 +565,7 @@ def build_app(
     app.router.add_get("/rpc/v3/events/{event_type}", _events)
     app.router.add_get("/localnet/v1/info", _info)
     app.router.add_post("/localnet/v1/advance", _advance)
+    app.router.add_post("/localnet/v1/drill", _drill)
     app.router.add_post("/localnet/v1/view", _dev_view)
     app.router.add_get("/localnet/v1/transactions/{hash}", _timing)
     app.router.add_get("/localnet/v1/time_reached/{seconds}", _time_reached)

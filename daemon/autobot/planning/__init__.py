@@ -19,6 +19,7 @@ from autobot.planning.recipes import (
     RECIPE_TYPES,
     AutoClose,
     Cancel,
+    CleanupRoles,
     ClearClamp,
     ComputeWinners,
     RefundPlan,
@@ -31,6 +32,7 @@ from autobot.planning.recipes import (
 )
 from autobot.planning.requests import (
     CancelRequest,
+    CleanupRequest,
     ClearClampRequest,
     OperatorRequest,
     RefundRequest,
@@ -45,6 +47,8 @@ __all__ = [
     "AutoClose",
     "Cancel",
     "CancelRequest",
+    "CleanupRequest",
+    "CleanupRoles",
     "ClearClamp",
     "ClearClampRequest",
     "ComputeWinners",

@@ -69,7 +69,10 @@ def decide(snapshot: Snapshot, ctx: PlanContext) -> Decision:
                 key=ActionKey(KIND, lottery_id, 0),
                 recipe=recipe,
                 due_at=now,
-                reason=f"sales ended at {view.config.sales_end}, close after {deadline}",
+                reason=(
+                    f"sales ended {now - view.config.sales_end} s ago in chain time "
+                    f"(grace {deadline - view.config.sales_end} s): close"
+                ),
             )
         )
     return Decision(actions=tuple(actions), escalations=tuple(escalations), wake_at=tuple(wake_at))

@@ -27,6 +27,7 @@ kind           subject      round
 ``clamp``      asset id     the operator request id
 ``rotate``     operator     the operator request id (subject is the 0x address)
 ``unpause``    deposit      the operator request id (subject always 0: the one VRF deposit)
+``cleanup``    0            the operator request id (the role store as a whole)
 =============  ===========  ===============================================================
 
 A planner skips a subject when ``ctx.open_actions`` holds a key with the same kind and subject

@@ -27,6 +27,7 @@ __all__ = [
     "RECIPE_TYPES",
     "AutoClose",
     "Cancel",
+    "CleanupRoles",
     "ClearClamp",
     "ComputeWinners",
     "RefundPlan",
@@ -285,6 +286,21 @@ class ClearClamp(Recipe):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CleanupRoles(Recipe):
+    """``roles::cleanup_expired_admin(execute_at)`` (operator request only: ``autobot roles
+    cleanup``). Without a snapshot of the caps its goal is never "already reached": removing
+    nothing is a harmless success."""
+
+    KIND: ClassVar[ActionKind] = ActionKind.CLEANUP
+
+    def calls(self, execute_at: int) -> tuple[TimedCall, ...]:
+        return (TimedCall(call=c.cleanup_expired_admin(execute_at), not_before=execute_at),)
+
+    def goal_reached(self, snapshot: Snapshot) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RotateBot(Recipe):
     """``rotate_bot`` for ``operator`` (multi-agent: admin sends, operator co-signs).
 
@@ -350,6 +366,7 @@ RECIPE_TYPES: Mapping[str, type[Recipe]] = {
         ClearClamp,
         RotateBot,
         ResumeRequests,
+        CleanupRoles,
     )
 }
 

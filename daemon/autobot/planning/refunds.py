@@ -215,7 +215,7 @@ def plan_refund(
         key=ActionKey(KIND, lottery_id, first_round),
         recipe=recipe,
         due_at=snapshot.now,
-        reason=f"canceled at {record.canceled_ts}: {what}",
+        reason=f"canceled {snapshot.now - record.canceled_ts} s ago in chain time: {what}",
     )
 
 
@@ -234,7 +234,10 @@ def _sla_risk(
     return Escalation(
         kind="refund_sla_at_risk",
         subject=view.lottery_id,
-        reason=f"last refund batch not before {last_ts}, SLA ends at {due}",
+        reason=(
+            f"the last refund batch can go {last_ts - snapshot.now} s from now in chain time, "
+            f"after the SLA ends ({due - snapshot.now} s from now)"
+        ),
         since=record.canceled_ts,
     )
 

@@ -2,8 +2,8 @@
 
 The CLI journals a request; the planner validates it against the snapshot and answers with a
 ``PlannedAction`` (carrying ``request_id``) or a ``Rejected``. Gating is the same as for automatic
-work: a cancel is action 7 (timelocked, routed to a bot with timelock >= 900 s); clear-clamp and
-rotate have no action id (journaled and gated locally). A request's kind is the ``ActionKind`` it
+work: a cancel is action 7 (timelocked, routed to a bot with timelock >= 900 s); clear-clamp,
+rotate and cleanup have no action id (journaled and gated locally). A request's kind is the ``ActionKind`` it
 asks for (``autobot feed clear-clamp`` writes a ``clamp`` request).
 
 ==============  ==========================================  ================================
@@ -22,6 +22,7 @@ unpause         VRF requests paused, the deposit's stored   ``ResumeRequests``
                 balances healthy (effective balance at or   (``unpause:0:<req>``; action 5,
                 above the required minimum and the floor),  sensitive: a bot with a
                 no resume already in progress               timelock >= 900 s announces it)
+cleanup         no cleanup already open                     ``CleanupRoles`` (``cleanup:0:<req>``)
 ==============  ==========================================  ================================
 
 A rotation keeps the bot's current value for every field the request leaves unset;
@@ -41,11 +42,12 @@ from autobot.domain.feeds import PriceFeed
 from autobot.domain.snapshot import Snapshot
 from autobot.domain.values import MAX_U8, normalise_address
 from autobot.planning.plan import ActionKey, Escalation, PlanContext, PlannedAction, Recipe
-from autobot.planning.recipes import Cancel, ClearClamp, ResumeRequests, RotateBot
+from autobot.planning.recipes import Cancel, CleanupRoles, ClearClamp, ResumeRequests, RotateBot
 from autobot.planning.refunds import plan_refund
 
 __all__ = [
     "CancelRequest",
+    "CleanupRequest",
     "ClearClampRequest",
     "OperatorRequest",
     "RefundRequest",
@@ -100,8 +102,20 @@ class UnpauseRequest:
     request_id: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CleanupRequest:
+    """``autobot roles cleanup``: run ``roles::cleanup_expired_admin`` as the admin."""
+
+    request_id: int
+
+
 type OperatorRequest = (
-    CancelRequest | ClearClampRequest | RefundRequest | RotateRequest | UnpauseRequest
+    CancelRequest
+    | ClearClampRequest
+    | RefundRequest
+    | RotateRequest
+    | UnpauseRequest
+    | CleanupRequest
 )
 
 
@@ -147,6 +161,8 @@ def request_from_journal(
             return ClearClampRequest(request_id=request_id, asset_id=int(subject))
         case ActionKind.REFUND:
             return RefundRequest(request_id=request_id, lottery_id=int(subject))
+        case ActionKind.CLEANUP:
+            return CleanupRequest(request_id=request_id)
         case ActionKind.ROTATE:
             allowed = params.get("allowed_actions")
             cron = params.get("cron_spec", params.get("cron"))
@@ -206,6 +222,14 @@ def _clear_clamp(
     return _action(key, recipe, req.request_id, why, snapshot.now)
 
 
+def _cleanup(req: CleanupRequest, snapshot: Snapshot, ctx: PlanContext) -> PlannedAction | str:
+    if ctx.is_open(ActionKind.CLEANUP, 0):
+        return "a cleanup of expired caps is already in progress"
+    why = f"operator request {req.request_id}: remove expired partner and premium caps"
+    key = ActionKey(ActionKind.CLEANUP, 0, req.request_id)
+    return _action(key, CleanupRoles(), req.request_id, why, snapshot.now)
+
+
 def _refund(req: RefundRequest, snapshot: Snapshot, ctx: PlanContext) -> PlannedAction | str:
     view = snapshot.lotteries.get(req.lottery_id)
     if view is None:
@@ -246,7 +270,9 @@ def _rotate(req: RotateRequest, snapshot: Snapshot, ctx: PlanContext) -> Planned
     if max_failures <= 0:
         return "max_failures must be > 0"
     if expires_at <= snapshot.now:
-        return f"expiry {expires_at} is not after chain time {snapshot.now}"
+        return (
+            f"the expiry is {snapshot.now - expires_at} s before the chain's time now: not after it"
+        )
     sensitive = sorted(a for a in allowed if is_sensitive(a))
     if sensitive and timelock < MIN_SENSITIVE_TIMELOCK_SECS:
         return (
@@ -312,6 +338,8 @@ def decide(snapshot: Snapshot, ctx: PlanContext) -> RequestOutcome:
                 result = _rotate(req, snapshot, local)
             case UnpauseRequest():
                 result = _unpause(req, snapshot, local)
+            case CleanupRequest():
+                result = _cleanup(req, snapshot, local)
         if isinstance(result, str):
             rejected.append(Rejected(request_id=req.request_id, reason=result))
         else:

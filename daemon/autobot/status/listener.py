@@ -22,12 +22,11 @@ own script, style and ``status.json`` (no inline code, no third party).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Self
 
 import structlog
 from aiohttp import web
 
+from autobot.http_listener import HttpListener
 from autobot.status.board import ASSET_MAX_AGE_SECONDS, Representation, StatusBoard
 
 __all__ = ["CONTENT_SECURITY_POLICY", "StatusListener"]
@@ -59,8 +58,10 @@ def _matches(header: str | None, etag: str) -> bool:
     return False
 
 
-class StatusListener:
+class StatusListener(HttpListener):
     """aiohttp server over a ``StatusBoard``; an async context manager (``port=0``: any free)."""
+
+    NAME = "StatusListener"
 
     def __init__(
         self,
@@ -71,26 +72,15 @@ class StatusListener:
         max_age_seconds: int,
         shutdown_timeout_seconds: float = 2.0,
     ) -> None:
-        self._host = host
-        self._requested_port = port
+        super().__init__(host=host, port=port, shutdown_timeout_seconds=shutdown_timeout_seconds)
         self._board = board
         self._cache = f"public, max-age={max_age_seconds}"
         self._asset_cache = f"public, max-age={ASSET_MAX_AGE_SECONDS}"
-        self._shutdown_timeout = shutdown_timeout_seconds
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("StatusListener is not started")
-        return self._port
 
     @property
     def url(self) -> str:
         """``http://HOST:PORT/`` (the page)."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}/"
+        return f"{self.origin}/"
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -100,50 +90,11 @@ class StatusListener:
         app.router.add_get("/assets/{name}", self._asset)
         return app
 
-    async def start(self) -> None:
-        if self._runner is not None:
-            raise RuntimeError("StatusListener already started")
-        runner = web.AppRunner(
-            self.build_app(),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=self._shutdown_timeout,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._requested_port)
-        try:
-            await site.start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = next(
-            (
-                int(a[1])
-                for a in runner.addresses
-                if isinstance(a, tuple) and len(a) >= 2 and isinstance(a[1], int)
-            ),
-            self._requested_port,
-        )
+    def _on_started(self) -> None:
         log.info("status_listener_started", url=self.url)
 
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-            log.info("status_listener_stopped", url=f"{self._host}:{self._port}")
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def _on_stopped(self) -> None:
+        log.info("status_listener_stopped", url=f"{self._host}:{self._port}")
 
     # ------------------------------------------------------------------ handlers
 

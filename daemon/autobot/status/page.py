@@ -25,6 +25,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from autobot.status.moments import countdown_text, pretty
+
 __all__ = ["Element", "render_main", "render_page"]
 
 Json = Mapping[str, Any]
@@ -105,29 +107,8 @@ def _fmt_percent(p: float) -> str:
     return str(int(p)) if float(p).is_integer() else f"{p:.1f}"
 
 
-def _pretty(iso_text: str) -> str:
-    """``2025-01-31T12:00:00Z`` → ``2025-01-31 12:00:00 UTC``."""
-    return iso_text.replace("T", " ").replace("Z", " UTC")
-
-
 def _epoch(iso_text: str) -> float:
     return datetime.strptime(iso_text, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-
-
-def countdown_text(seconds: float) -> str:
-    """``in 45 s``, ``in 15 min``, ``in 2 h 5 min``, ``in 3 d 4 h``; ``due now`` once passed."""
-    s = int(seconds)
-    if s <= 0:
-        return "due now"
-    if s < 120:
-        return f"in {s} s"
-    if s < 7_200:
-        return f"in {s // 60} min"
-    if s < 172_800:
-        hours, minutes = divmod(s // 60, 60)
-        return f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
-    days, hours = divmod(s // 3_600, 24)
-    return f"in {days} d {hours} h" if hours else f"in {days} d"
 
 
 def when(moment: Json | None, now: float) -> Element | str:
@@ -136,7 +117,7 @@ def when(moment: Json | None, now: float) -> Element | str:
         return "—"
     chain = moment["chain_time"]
     chain_part = h(
-        "span", {"class": "chain"}, "chain time ", h("time", {"datetime": chain}, _pretty(chain))
+        "span", {"class": "chain"}, "chain time ", h("time", {"datetime": chain}, pretty(chain))
     )
     wall = moment["expected_wall_time"]
     if wall is None:
@@ -150,7 +131,7 @@ def when(moment: Json | None, now: float) -> Element | str:
             "span",
             {"class": "wall"},
             "(expected ",
-            h("time", {"datetime": wall}, _pretty(wall)),
+            h("time", {"datetime": wall}, pretty(wall)),
             ")",
         ),
         " ",
@@ -364,9 +345,9 @@ def _timeline(doc: Json) -> Element:
         y = 14 + EVENT_ROWS[event["kind"]] * SVG_ROW
         text = f"Lottery {event['lottery_id']} {EVENT_LABELS[event['kind']]}"
         marker = _marker(event["kind"], x, y)
-        marker.children = [h("title", None, f"{text}, {_pretty(at)} chain time")]
+        marker.children = [h("title", None, f"{text}, {pretty(at)} chain time")]
         shapes.append(marker)
-        items.append(h("li", None, h("time", {"datetime": at}, _pretty(at)), f" — {text}"))
+        items.append(h("li", None, h("time", {"datetime": at}, pretty(at)), f" — {text}"))
     chart = h(
         "svg",
         {
@@ -390,7 +371,7 @@ def _timeline(doc: Json) -> Element:
         h(
             "p",
             {"class": "note"},
-            f"Chain time {_pretty(timeline['from'])} to {_pretty(timeline['to'])}.",
+            f"Chain time {pretty(timeline['from'])} to {pretty(timeline['to'])}.",
         ),
         chart,
         listing,
@@ -504,7 +485,7 @@ def _incidents(doc: Json) -> Element:
         h(
             "li",
             {"class": f"incident incident-{i['type']}"},
-            h("time", {"datetime": i["time"]}, _pretty(i["time"])),
+            h("time", {"datetime": i["time"]}, pretty(i["time"])),
             f" — {i['description']}",
         )
         for i in doc["incidents"]
@@ -529,9 +510,9 @@ def render_main(doc: Json) -> Element:
             "p",
             {"class": "as-of"},
             "Built ",
-            h("time", {"datetime": doc["generated_at"]}, _pretty(doc["generated_at"])),
+            h("time", {"datetime": doc["generated_at"]}, pretty(doc["generated_at"])),
             f" (wall clock) from block {_fmt_int(chain['height'])} at chain time ",
-            h("time", {"datetime": chain["time"]}, _pretty(chain["time"])),
+            h("time", {"datetime": chain["time"]}, pretty(chain["time"])),
             ".",
         ),
         _overview(doc),

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import structlog
 
 from autobot.domain.snapshot import LotteryView, Snapshot
+from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, ActionState, Incident
-from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
 from autobot.scheduling import ChainClockMap
 from autobot.status.board import Published, StatusBoard
@@ -58,7 +58,7 @@ class StatusReporter:
         self,
         *,
         board: StatusBoard,
-        journal: SqliteJournal,
+        journal: Journal,
         clock_map: ChainClockMap,
         refresh_seconds: float,
         max_age_seconds: int,

@@ -16,7 +16,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from autobot.config import Config, ListenAddress, StatusConfig
-from autobot.journal.store import SqliteJournal
+from autobot.journal.protocol import Journal
 from autobot.scheduling import ChainClockMap
 from autobot.status.board import StatusBoard
 from autobot.status.listener import StatusListener
@@ -31,9 +31,7 @@ __all__ = ["StatusSite", "with_status_listen"]
 class StatusSite:
     """``[status]``: the public status page and ``/status.json`` (see ``autobot.status``)."""
 
-    def __init__(
-        self, *, config: StatusConfig, journal: SqliteJournal, clock_map: ChainClockMap
-    ) -> None:
+    def __init__(self, *, config: StatusConfig, journal: Journal, clock_map: ChainClockMap) -> None:
         assert config.listen is not None, "the status site is built only when it listens"
         self.board = StatusBoard()
         self.reporter = StatusReporter(

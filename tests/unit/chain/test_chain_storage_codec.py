@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from autobot.chain.layouts import NATIVE_TABLES, RESOURCES, STRUCTS, event_handles, parse_type
+from autobot.chain.layouts import (
+    NATIVE_TABLES,
+    RESOURCES,
+    STRUCTS,
+    TABLE_KEYS,
+    event_handles,
+    parse_type,
+)
 from autobot.chain.storage import decode_bcs, decode_json
 from autobot.errors import RpcProtocolError, StorageLayoutError
 from autobot.localnet.accounts import dev_accounts
@@ -56,7 +63,8 @@ def test_every_struct_autobot_decodes_is_the_vendored_layout_field_by_field() ->
     declared = {f"{_short(t['owner'])}.{t['field']}": _short(t["value_type"]) for t in tables}
     for table, value in NATIVE_TABLES.items():
         assert declared[table] == value
-        assert dict(STRUCTS[table.split(".")[0]])[table.split(".")[1]] == f"Table<u64, {value}>"
+        key = TABLE_KEYS.get(table, "u64")
+        assert dict(STRUCTS[table.split(".")[0]])[table.split(".")[1]] == f"Table<{key}, {value}>"
     assert all(s in STRUCTS for s in RESOURCES)
     assert ("events.payout_granted", "roles::PayoutBatchCapGrantedEvent") in event_handles(
         "roles::RoleStore"

@@ -670,3 +670,67 @@ async def test_an_abort_on_chain_that_is_not_not_yet_is_the_plans_failure_at_onc
     assert len(executions) == 1
     [record] = rig.chain.executed("automation::record_failure")
     assert record.call.args[-1].value == 0x1103
+
+
+@pytest.mark.parametrize(("code", "name"), [(0x1B02, "mismatch"), (0x1B05, "expected missing")])
+async def test_a_dual_write_block_of_the_archive_escalates_and_is_no_bot_failure(
+    rig: Rig, code: int, name: str
+) -> None:
+    # given: a refund plan whose archive the dual-write control refuses (the legacy bridge's
+    # expected hash for the lottery differs, or is missing, under abort_on_*)
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
+    refund = RefundProgress(active=True, tickets_sold=10, proceeds_accum=100)
+    rig.chain.state.lotteries[4] = lottery(4, status=LotteryStatus.CANCELED, refund=refund)
+    recipe = RefundPlan(lottery_id=4, batches=((1, 10, 80, 20),), canceled_ts=900)
+    await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
+
+    def blocked(state: object, call: Call) -> None:
+        raise Abort(code, "legacy_bridge")
+
+    rig.chain.handlers[("payouts", "archive_canceled_lottery_admin")] = blocked
+    await rig.executor.advance(ActionKey.parse("refund:4:1"))
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance(ActionKey.parse("refund:4:1"))
+    # then: the batch ran, the archive waits for a person, and the bot's record is a success
+    assert result.state is ActionState.PARKED
+    assert len(rig.chain.executed("payouts::force_refund_batch_admin")) == 1
+    assert rig.chain.executed("payouts::archive_canceled_lottery_admin") == []
+    assert rig.chain.executed("automation::record_failure") == []
+    assert len(rig.chain.executed("automation::record_success")) == 1
+    assert rig.chain.state.bots[A].failure_count == 0
+    action = await rig.journal.get_action("refund:4:1")
+    assert action is not None and action.outcome is Outcome.ESCALATED
+    texts = [i.description for i in await rig.journal.incidents()]
+    assert any("blocked by the dual-write control" in t for t in texts), texts
+
+
+async def test_a_cap_nonce_taken_by_the_treasury_escalates_and_is_no_bot_failure(
+    rig: Rig,
+) -> None:
+    # given: a refund plan on a stride-1 cap; between the plan and its execution the treasury's
+    # payout batch consumes the cap's nonce, so the round aborts E_PAYOUT_BATCH_NONCE
+    rig.chain.add_bot(A, timelock_secs=900, allowed_actions=(6,))
+    refund = RefundProgress(active=True, tickets_sold=10, proceeds_accum=100)
+    rig.chain.state.lotteries[4] = lottery(4, status=LotteryStatus.CANCELED, refund=refund)
+    recipe = RefundPlan(lottery_id=4, batches=((1, 10, 80, 20),), canceled_ts=900, archive=False)
+    await rig.executor.accept(planned(recipe, "refund:4:1"), chain_now=NOW)
+
+    def treasury_took_the_nonce(state: object, call: Call) -> None:
+        raise Abort(0x180A, "payouts")  # E_PAYOUT_BATCH_NONCE
+
+    rig.chain.handlers[("payouts", "force_refund_batch_admin")] = treasury_took_the_nonce
+    await rig.executor.advance(ActionKey.parse("refund:4:1"))
+    rig.chain.advance(900)
+    # when
+    result = await rig.executor.advance(ActionKey.parse("refund:4:1"))
+    # then: simulated only (never sent), escalated, the slot cleared with record_success
+    assert result.state is ActionState.PARKED
+    assert rig.chain.executed("payouts::force_refund_batch_admin") == []
+    assert rig.chain.executed("automation::record_failure") == []
+    assert len(rig.chain.executed("automation::record_success")) == 1
+    assert rig.chain.state.bots[A].failure_count == 0
+    action = await rig.journal.get_action("refund:4:1")
+    assert action is not None and action.outcome is Outcome.ESCALATED
+    texts = [i.description for i in await rig.journal.incidents()]
+    assert any("PayoutBatchCap's nonce moved under the plan" in t for t in texts), texts

@@ -11,6 +11,7 @@ from execution_fakes import ADMIN, Rig
 from autobot.chain.gateway import SimResult, TxOutcome, TxStatus
 from autobot.domain import calls as c
 from autobot.errors import (
+    FencedOut,
     RpcRejected,
     RpcTimeout,
     RpcUnavailable,
@@ -370,3 +371,70 @@ async def test_a_refused_simulation_reads_the_number_again_down_as_well_as_up(
     assert sim.success
     assert asked == [100, 0]
     assert (await send(journaled.admin)).sequence_number == 0
+
+
+class Gate:
+    """A ``permit`` that refuses once closed (``[ha]``: a leader past its lease deadline)."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.asked = 0
+
+    def __call__(self) -> None:
+        self.asked += 1
+        if not self.open:
+            raise FencedOut("closed", epoch=1, current=None)
+
+
+async def test_a_closed_permit_stops_signing_and_sending_and_journals_nothing(
+    journaled: Rig,
+) -> None:
+    # given: a sequencer whose permit closes after one transaction went out
+    gate = Gate()
+    seq = Sequencer(
+        signer=ADMIN,
+        gateway=journaled.chain,  # type: ignore[arg-type]
+        journal=journaled.journal,
+        clock=journaled.clock,
+        window=8,
+        ttl_seconds=60,
+        permit=gate,
+    )
+    journaled.chain.hold = True
+    first = await send(seq, 1)
+    journaled.chain.forget(first.tx_hash)
+    journaled.chain.hold = False
+    gate.open = False
+    # when / then: no new transaction is signed and journaled
+    with pytest.raises(FencedOut):
+        await send(seq, 2)
+    assert [t.tx_hash for t in await journaled.journal.transactions(KEY)] == [first.tx_hash]
+    # and the forgotten one is not sent again (the next leader re-sends it)
+    with pytest.raises(FencedOut):
+        await seq.follow(first)
+    again = await journaled.journal.get_transaction(first.tx_hash)
+    assert again is not None and again.submissions == 1
+    assert journaled.chain.executed("lottery_registry::advance_status") == []
+    assert gate.asked >= 3
+
+
+async def test_a_number_signed_again_below_a_live_one_never_hides_the_live_ones_execution(
+    journaled: Rig,
+) -> None:
+    # given: number 0 is lost by the node while number 1, signed later, waits behind it
+    journaled.chain.hold = True
+    lost = await send(journaled.admin, 1)
+    journaled.clock.advance(50)
+    waiting = await send(journaled.admin, 2)
+    journaled.chain.forget(lost.tx_hash)
+    journaled.clock.advance(journaled.ttl_seconds - 50 + 31)  # 0 expired (+ grace), 1 not
+    dropped = await journaled.admin.follow(lost)
+    # when: 0 is signed again, and both execute
+    again = await send(journaled.admin, 1)
+    journaled.chain.release()
+    settled = await journaled.admin.follow_many([again, waiting])
+    # then: the next number is the chain's (2), not one of those executed
+    assert dropped.state is TxState.DROPPED and again.sequence_number == 0
+    assert [t.state for t in settled] == [TxState.COMMITTED, TxState.COMMITTED]
+    assert journaled.chain.sequences[ADMIN.address] == 2
+    assert await journaled.admin.next_sequence() == 2

@@ -1,6 +1,7 @@
-"""Values a node chose, written to the journal: any u64 abort code is kept exactly; an integer no
-SQLite column can hold is a ``JournalError``, never an ``OverflowError`` from ``sqlite3``. And a
-journal that cannot take writes is found out when the daemon opens it (``check_writable``)."""
+"""Values a node chose, written to the journal (both back ends): any u64 abort code is kept
+exactly; an integer no 64-bit column can hold is a ``JournalError``, never the driver's own error;
+text a node sent is kept (PostgreSQL stores a NUL as U+FFFD). And a journal that cannot take writes
+is found out when the daemon opens it (``check_writable``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from autobot.clock import FakeClock
 from autobot.errors import JournalError
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionState,
     NewAction,
@@ -29,17 +31,23 @@ MAX_U64 = 2**64 - 1
 KEY = "draw:1:1"
 
 
+PLANNED = NewAction(
+    key=KEY, kind="draw", subject_id=1, action_id=2, recipe="{}", reason="r", due_at=1
+)
+
+
 @pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
+async def seeded(journal: Journal) -> Journal:
+    await journal.add_action(PLANNED, chain_now=1)
+    return journal
+
+
+@pytest.fixture
+async def sqlite_journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
     async with await SqliteJournal.open(
         tmp_path / "journal.sqlite3", clock=FakeClock(wall=1_700_000_000.0)
     ) as journal:
-        await journal.add_action(
-            NewAction(
-                key=KEY, kind="draw", subject_id=1, action_id=2, recipe="{}", reason="r", due_at=1
-            ),
-            chain_now=1,
-        )
+        await journal.add_action(PLANNED, chain_now=1)
         yield journal
 
 
@@ -52,8 +60,9 @@ def test_the_u64_column_mapping_is_lossless_and_fits_sqlite(code: int) -> None:
 
 @pytest.mark.parametrize("code", [0, 0x1709, 2**63 - 1, 2**63, MAX_U64])
 async def test_any_u64_abort_code_is_journaled_and_read_back_exactly(
-    journal: SqliteJournal, code: int
+    seeded: Journal, code: int
 ) -> None:
+    journal = seeded
     # given: a signed transaction of the action
     tx = await journal.add_transaction(
         NewTransaction(
@@ -85,7 +94,8 @@ async def test_any_u64_abort_code_is_journaled_and_read_back_exactly(
     assert (await journal.get_transaction(tx.tx_hash)).error_code == code  # type: ignore[union-attr]
 
 
-async def test_an_integer_beyond_64_bits_is_a_journal_error(journal: SqliteJournal) -> None:
+async def test_an_integer_beyond_64_bits_is_a_journal_error(seeded: Journal) -> None:
+    journal = seeded
     # given: a lottery id no honest node returns
     with pytest.raises(JournalError, match="64-bit range"):
         await journal.mark_terminal(MAX_U64, status=6, chain_now=1)
@@ -99,8 +109,9 @@ async def test_an_integer_beyond_64_bits_is_a_journal_error(journal: SqliteJourn
 
 
 async def test_a_writable_journal_passes_the_write_check_without_a_trace(
-    journal: SqliteJournal, tmp_path: Path
+    sqlite_journal: SqliteJournal, tmp_path: Path
 ) -> None:
+    journal = sqlite_journal
     wal = tmp_path / "journal.sqlite3-wal"
     size = wal.stat().st_size
     await journal.check_writable()
@@ -108,9 +119,26 @@ async def test_a_writable_journal_passes_the_write_check_without_a_trace(
     assert await journal.get_action(KEY) is not None
 
 
-async def test_a_journal_that_refuses_writes_fails_the_write_check(journal: SqliteJournal) -> None:
+async def test_a_journal_that_refuses_writes_fails_the_write_check(
+    sqlite_journal: SqliteJournal,
+) -> None:
+    journal = sqlite_journal
     # given: a connection that may only read (stands in for a read-only file when run as root)
     await journal._db.execute("PRAGMA query_only = 1")  # reaching in: no public knob for this
     # when / then
     with pytest.raises(JournalError, match=r"checking that it is writable.*SQLITE_READONLY"):
         await journal.check_writable()
+
+
+async def test_a_node_error_text_with_odd_characters_is_kept(seeded: Journal, backend: str) -> None:
+    # given: an abort message a node sent, with a NUL, an emoji, quotes and a lone "?"
+    message = "abort \x00 in 'mod' \"x\" ? 💥 ; DROP TABLE actions"
+    # when
+    action = await seeded.update_action(
+        KEY, expect=[ActionState.PLANNED], chain_now=2, error_message=message
+    )
+    # then: read back as written (PostgreSQL text cannot hold NUL: it becomes U+FFFD)
+    kept = message if backend == "sqlite" else message.replace("\x00", "\ufffd")
+    assert action.error_message == kept
+    assert (await seeded.get_action(KEY)).error_message == kept  # type: ignore[union-attr]
+    assert [a.key for a in await seeded.open_actions()] == [KEY]

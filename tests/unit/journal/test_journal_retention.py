@@ -1,16 +1,17 @@
 """Retention (``journal/retention.py``, finding 8: the journal was never pruned): finished work
 older than the cutoff is exported, then pruned; open, parked, incidents and the latest fallback of
-each feed stay."""
+each feed stay. Part of the contract suite: every test that takes ``journal`` runs on SQLite and on
+PostgreSQL (``conftest.py``); schema 7's counting triggers are the back ends' own (SQLite triggers,
+PL/pgSQL functions), so their tests run on both too."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from autobot.clock import FakeClock
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionState,
     NewAction,
@@ -26,15 +27,8 @@ SENDER = "0x" + "a" * 64
 DAY = 86_400
 
 
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqliteJournal]:
-    j = await SqliteJournal.open(tmp_path / "j.sqlite3", clock=FakeClock(wall=1_700_000_000.0))
-    yield j
-    await j.close()
-
-
 async def action(
-    j: SqliteJournal, key: str, *, state: ActionState, chain: int, recipe: str = "{}", seq: int = 0
+    j: Journal, key: str, *, state: ActionState, chain: int, recipe: str = "{}", seq: int = 0
 ) -> None:
     kind, subject, _ = key.split(":")
     new = NewAction(
@@ -58,7 +52,7 @@ async def action(
 
 
 async def test_finished_work_past_the_cutoff_is_exported_then_pruned(
-    journal: SqliteJournal, tmp_path: Path
+    journal: Journal, tmp_path: Path
 ) -> None:
     now = 100 * DAY
     # given: old finished actions, old open and parked ones, recent finished ones, incidents
@@ -94,9 +88,7 @@ async def test_finished_work_past_the_cutoff_is_exported_then_pruned(
     assert again.rows == 0
 
 
-async def test_the_latest_fallback_of_each_feed_stays(
-    journal: SqliteJournal, tmp_path: Path
-) -> None:
+async def test_the_latest_fallback_of_each_feed_stays(journal: Journal, tmp_path: Path) -> None:
     now = 100 * DAY
     on, off = '{"type": "fallback", "active": true}', '{"type": "fallback", "active": false}'
     await action(journal, "fallback:1:0", state=ActionState.DONE, chain=now - 60 * DAY, recipe=off)
@@ -111,7 +103,7 @@ async def test_the_latest_fallback_of_each_feed_stays(
     assert kept == {"fallback:1:1", "fallback:2:0"}  # what sweep_context reads to hold them
 
 
-async def test_batches_and_handled_requests(journal: SqliteJournal, tmp_path: Path) -> None:
+async def test_batches_and_handled_requests(journal: Journal, tmp_path: Path) -> None:
     now = 100 * DAY
     for i in range(5):
         await action(journal, f"close:{i}:0", state=ActionState.DONE, chain=now - 40 * DAY, seq=i)
@@ -135,15 +127,18 @@ async def test_batches_and_handled_requests(journal: SqliteJournal, tmp_path: Pa
     await journal.vacuum()  # a new journal vacuums incrementally: no error, pages given back
 
 
-async def test_a_new_journal_vacuums_incrementally(journal: SqliteJournal) -> None:
+async def test_a_new_journal_vacuums_incrementally(journal: Journal, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL: autovacuum reclaims pruned rows; vacuum() does nothing")
+    assert isinstance(journal, SqliteJournal)
     [row] = await journal._read("t", "PRAGMA auto_vacuum")
     assert row[0] == 2  # INCREMENTAL
 
 
-async def test_open_actions_are_every_state_but_the_final_ones(journal: SqliteJournal) -> None:
+async def test_open_actions_are_every_state_but_the_final_ones(journal: Journal) -> None:
     # open_actions spells the partial index's condition (not the open states): the same set
+    from autobot.journal.core import _FINAL_SQL
     from autobot.journal.records import OPEN_ACTION_STATES
-    from autobot.journal.store import _FINAL_SQL
 
     final = {s.strip(" '") for s in _FINAL_SQL.split(",")}
     assert {s.value for s in ActionState} - final == {s.value for s in OPEN_ACTION_STATES}
@@ -153,7 +148,7 @@ async def test_open_actions_are_every_state_but_the_final_ones(journal: SqliteJo
     assert opened == set(OPEN_ACTION_STATES)
 
 
-async def test_the_counts_follow_every_change(journal: SqliteJournal, tmp_path: Path) -> None:
+async def test_the_counts_follow_every_change(journal: Journal, tmp_path: Path) -> None:
     # the action_counts table kept by triggers, not a count of every row
     await action(journal, "close:1:0", state=ActionState.DONE, chain=0, seq=1)
     await action(journal, "close:2:0", state=ActionState.EXECUTING, chain=0, seq=2)
@@ -166,3 +161,34 @@ async def test_the_counts_follow_every_change(journal: SqliteJournal, tmp_path: 
     await journal.prune(chain_before=10, wall_before=0, export=tmp_path / "x.jsonl")
     counts = await journal.action_counts()
     assert (counts[ActionState.DONE], counts[ActionState.EXECUTING]) == (0, 1)
+
+
+async def test_the_counts_follow_updates_and_deletes_row_by_row(journal: Journal) -> None:
+    # the triggers on each back end: a change of state moves one count, a change of anything
+    # else moves none, and the counts agree with the rows
+    await action(journal, "close:1:0", state=ActionState.PLANNED, chain=0, seq=1)
+    await journal.update_action("close:1:0", expect={ActionState.PLANNED}, chain_now=1, attempts=2)
+    await journal.update_action(
+        "close:1:0", expect={ActionState.PLANNED}, chain_now=2, state=ActionState.EXECUTING
+    )
+    await journal.update_action(
+        "close:1:0", expect={ActionState.EXECUTING}, chain_now=3, state=ActionState.EXECUTING
+    )
+    counts = await journal.action_counts()
+    assert counts[ActionState.EXECUTING] == 1 and counts[ActionState.PLANNED] == 0
+    assert sum(counts.values()) == len(await journal.list_actions(limit=100)) == 1
+
+
+async def test_the_same_rows_are_pruned_and_exported_on_every_back_end(
+    journal: Journal, tmp_path: Path
+) -> None:
+    # the export carries every column of every row (blobs as hex), whatever the back end
+    now = 100 * DAY
+    await action(journal, "close:1:0", state=ActionState.DONE, chain=now - 40 * DAY, seq=1)
+    export = tmp_path / "x.jsonl"
+    await journal.prune(chain_before=now - 30 * DAY, wall_before=0, export=export)
+    lines = [json.loads(line) for line in export.read_text().splitlines()]
+    [tx] = [x["row"] for x in lines if x["table"] == "transactions"]
+    [act] = [x["row"] for x in lines if x["table"] == "actions"]
+    assert (tx["action_hash"], tx["raw"], tx["sequence_number"]) == ("ab" * 32, "0101", 1)
+    assert (act["key"], act["state"], act["updated_chain"]) == ("close:1:0", "done", now - 40 * DAY)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from autobot.clock import FakeClock
-from autobot.domain.actions import ActionKey
+from autobot.domain.actions import ActionKey, ActionKind
 from autobot.errors import JournalError
-from autobot.journal.records import NewIncident, RequestKind
+from autobot.feed_updates import PRICE_UPDATED
+from autobot.journal.operations import EventCounts
+from autobot.journal.records import ActionState, NewIncident, RequestKind, TxState
 from autobot.journal.schema import SCHEMA_VERSION, migration_statements
 from autobot.journal.store import SqliteJournal
 from autobot.planning.recipes import recipe_from_json
@@ -183,6 +187,152 @@ async def test_a_schema_1_journal_is_migrated_to_one_spelling_of_each_kind(
                 "INSERT INTO requests (kind, subject, requested_by, requested_wall)"
                 " VALUES ('clear-clamp', '2', 'op', 1)"
             )
+
+
+# --- journals written by earlier releases --------------------------------------------------------
+
+DATA = Path(__file__).parents[2] / "data"
+
+
+def released_journal(path: Path, version: int) -> Path:
+    """A journal file exactly as schema ``version``'s release wrote it, with rows."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript((DATA / f"journal-v{version}.sql").read_text())
+        conn.execute(f"PRAGMA user_version = {version:d}")
+    return path
+
+
+def v1_journal(path: Path) -> Path:
+    """A journal file exactly as schema version 1 (the first release) wrote it, with rows."""
+    return released_journal(path, 1)
+
+
+def normalised_schema(path: Path) -> set[tuple[str, str, str]]:
+    """Every table and index as (type, name, SQL), comments and layout taken out."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            " AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    out: set[tuple[str, str, str]] = set()
+    for kind, name, sql in rows:
+        text = re.sub(r"--[^\n]*", "", sql)
+        text = re.sub(r"\s+", " ", text)
+        text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
+        text = re.sub(r"\s*,\s*", ", ", text).strip()
+        out.add((kind, name, text))
+    return out
+
+
+async def test_a_journal_written_by_schema_version_1_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the first release wrote
+    path = v1_journal(tmp_path / "journal.sqlite3")
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_100.0)) as journal:
+        # then: every row reads as before, and the journal takes writes
+        close = await journal.get_action("close:1:0")
+        refunds = await journal.transactions("refund:5:0")
+        aborted = await journal.get_transaction("0x" + "01" * 32)
+        log = await journal.incidents()
+        pending = await journal.pending_requests()
+        terminal = await journal.terminal_lotteries()
+        checks = await journal.next_checks()
+        await journal.add_incident(NewIncident(type="t", description="after", responsible="r"))
+        await journal.update_action(
+            "close:1:0", expect={ActionState.EXECUTING}, chain_now=200, state=ActionState.DONE
+        )
+    assert close is not None and close.state is ActionState.EXECUTING
+    assert close.action_hash == b"\xab" * 32
+    assert [t.call_index for t in refunds] == [0, 1, 2]
+    assert [t.secondary for t in refunds] == [("0x" + "c" * 64,)] * 3
+    assert aborted is not None and aborted.error_code == 2**64 - 1 and aborted.epoch is None
+    assert aborted.state is TxState.ABORTED and aborted.raw == b"\x00\x01\xff"
+    assert [i.description for i in log] == ["parked: needs a person"]
+    assert [(r.id, r.kind.value, r.subject) for r in pending] == [(2, "refund", "5")]
+    assert (terminal, checks) == (frozenset({9}), {5: 900, 6: 950})
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+async def test_the_schema_description_builds_what_version_1_built(tmp_path: Path) -> None:
+    # given: a journal migrated from version 1, and one created by this code
+    old = v1_journal(tmp_path / "old.sqlite3")
+    await (await SqliteJournal.open(old, clock=FakeClock())).close()
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    # then: the same tables, columns, constraints and indexes
+    assert normalised_schema(new) == normalised_schema(old)
+    assert ("index", "transactions_live_sequence") in {(k, n) for k, n, _ in normalised_schema(new)}
+
+
+async def test_a_journal_written_by_schema_version_2_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the release of schema 2 (one spelling of each kind) wrote
+    path = released_journal(tmp_path / "journal.sqlite3", 2)
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_200.0)) as journal:
+        clamp = await journal.get_action("clamp:2:3")
+        refunds = await journal.transactions("refund:5:0")
+        pending = await journal.pending_requests()
+        added = await journal.add_request(RequestKind.CLAMP, "4", requested_by="op")
+    # then: its rows read as before; transactions it signed carry no fencing epoch
+    assert clamp is not None and clamp.kind is ActionKind.CLAMP
+    assert recipe_from_json(json.loads(clamp.recipe)).KIND is ActionKind.CLAMP
+    assert [t.epoch for t in refunds] == [None, None, None]
+    assert [(r.id, r.kind, r.subject) for r in pending] == [
+        (2, RequestKind.REFUND, "5"),
+        (3, RequestKind.CLAMP, "2"),
+    ]
+    assert added.id == 4
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    assert normalised_schema(path) == normalised_schema(new)
+
+
+async def test_a_journal_written_by_schema_version_3_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the release of schema 3 (events counted exactly once) wrote
+    path = released_journal(tmp_path / "journal.sqlite3", 3)
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_400.0)) as journal:
+        counted = await journal.event_counts(PRICE_UPDATED)
+        refunds = await journal.transactions("refund:5:0")
+        await journal.count_events(PRICE_UPDATED, next_height=150, seen=12, added={2: 1})
+        again = await journal.event_counts(PRICE_UPDATED)
+    # then: its counts read as before and take more; its transactions carry no fencing epoch
+    assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
+    assert again == EventCounts(next_height=150, seen=12, counts={1: 5, 2: 2})
+    assert [t.epoch for t in refunds] == [None, None, None]
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 7
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    assert normalised_schema(path) == normalised_schema(new)
+
+
+async def test_a_journal_written_by_schema_version_4_opens_and_migrates(tmp_path: Path) -> None:
+    # given: a journal the release of schema 4 (the unpause request) wrote
+    path = released_journal(tmp_path / "journal.sqlite3", 4)
+    # when
+    async with await SqliteJournal.open(path, clock=FakeClock(wall=1_700_000_600.0)) as journal:
+        pending = await journal.pending_requests()
+        refunds = await journal.transactions("refund:5:0")
+        counted = await journal.event_counts(PRICE_UPDATED)
+        added = await journal.add_request(RequestKind.UNPAUSE, "0", requested_by="op")
+        counts = await journal.action_counts()  # schema 7: kept by triggers, seeded from the rows
+        every = await journal.list_actions(limit=1000)
+    # then: its requests (unpause among them) and counts read as before, its ids go on, and its
+    # transactions carry no fencing epoch
+    assert [(r.id, r.kind, r.subject) for r in pending] == [
+        (2, RequestKind.REFUND, "5"),
+        (3, RequestKind.CLAMP, "2"),
+        (5, RequestKind.UNPAUSE, "0"),
+    ]
+    assert added.id == 6
+    assert counted == EventCounts(next_height=140, seen=11, counts={1: 5, 2: 1})
+    assert every and {s: n for s, n in counts.items() if n} == dict(Counter(a.state for a in every))
+    assert [t.epoch for t in refunds] == [None, None, None]
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 7
+    new = tmp_path / "new.sqlite3"
+    await (await SqliteJournal.open(new, clock=FakeClock())).close()
+    assert normalised_schema(path) == normalised_schema(new)
 
 
 async def test_a_schema_2_journal_takes_resume_requests_and_keeps_its_requests(

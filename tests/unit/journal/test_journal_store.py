@@ -1,14 +1,16 @@
-"""SqliteJournal: actions, transactions, requests, incidents and lottery bookkeeping."""
+"""The journal contract (both back ends, see conftest.py): actions, transactions, requests,
+incidents and lottery bookkeeping."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from autobot.clock import FakeClock
+from autobot.clock import Clock, FakeClock
 from autobot.errors import JournalConflict, JournalError
+from autobot.journal.operations import EventCounts
+from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionState,
     NewAction,
@@ -21,9 +23,9 @@ from autobot.journal.records import (
     TxSettlement,
     TxState,
 )
-from autobot.journal.store import SqliteJournal
 
 SENDER = "0x" + "a" * 64
+OpenJournal = Callable[[Clock], Awaitable[Journal]]  # the conftest's open_journal
 
 
 def new_action(key: str = "close:1:0", *, action_id: int | None = 1) -> NewAction:
@@ -53,19 +55,7 @@ def new_tx(seq: int, *, key: str = "close:1:0", tx_hash: str | None = None) -> N
     )
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(wall=1_700_000_000.0)
-
-
-@pytest.fixture
-async def journal(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteJournal]:
-    j = await SqliteJournal.open(tmp_path / "journal.sqlite3", clock=clock)
-    yield j
-    await j.close()
-
-
-async def test_a_new_action_is_journaled_as_planned(journal: SqliteJournal) -> None:
+async def test_a_new_action_is_journaled_as_planned(journal: Journal) -> None:
     # when
     record, created = await journal.add_action(new_action(), chain_now=100)
     # then
@@ -80,7 +70,7 @@ async def test_a_new_action_is_journaled_as_planned(journal: SqliteJournal) -> N
     assert record.action_hash is None and record.progress == 0 and record.attempts == 0
 
 
-async def test_adding_a_known_key_keeps_the_existing_action(journal: SqliteJournal) -> None:
+async def test_adding_a_known_key_keeps_the_existing_action(journal: Journal) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
     await journal.update_action(
@@ -94,7 +84,7 @@ async def test_adding_a_known_key_keeps_the_existing_action(journal: SqliteJourn
 
 
 async def test_update_changes_columns_and_stamps_chain_and_wall_time(
-    journal: SqliteJournal, clock: FakeClock
+    journal: Journal, clock: FakeClock
 ) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
@@ -118,7 +108,7 @@ async def test_update_changes_columns_and_stamps_chain_and_wall_time(
     assert record.created_wall == 1_700_000_000.0
 
 
-async def test_update_from_an_unexpected_state_is_refused(journal: SqliteJournal) -> None:
+async def test_update_from_an_unexpected_state_is_refused(journal: Journal) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
     # when / then
@@ -128,7 +118,7 @@ async def test_update_from_an_unexpected_state_is_refused(journal: SqliteJournal
         )
 
 
-async def test_open_actions_leave_out_terminal_ones(journal: SqliteJournal) -> None:
+async def test_open_actions_leave_out_terminal_ones(journal: Journal) -> None:
     # given
     await journal.add_action(new_action("close:1:0"), chain_now=100)
     await journal.add_action(new_action("close:2:0"), chain_now=100)
@@ -142,7 +132,7 @@ async def test_open_actions_leave_out_terminal_ones(journal: SqliteJournal) -> N
 
 
 async def test_a_signed_transaction_and_its_action_change_land_together(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
@@ -159,7 +149,7 @@ async def test_a_signed_transaction_and_its_action_change_land_together(
 
 
 async def test_a_failed_action_change_does_not_journal_the_transaction(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
@@ -173,7 +163,7 @@ async def test_a_failed_action_change_does_not_journal_the_transaction(
 
 
 async def test_two_live_transactions_cannot_share_a_sequence_number(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
@@ -185,7 +175,7 @@ async def test_two_live_transactions_cannot_share_a_sequence_number(
         )
 
 
-async def test_a_dropped_transaction_frees_its_sequence_number(journal: SqliteJournal) -> None:
+async def test_a_dropped_transaction_frees_its_sequence_number(journal: Journal) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
     first = await journal.add_transaction(new_tx(7), expect=set(ActionState), chain_now=100)
@@ -199,7 +189,7 @@ async def test_a_dropped_transaction_frees_its_sequence_number(journal: SqliteJo
     assert await journal.highest_sequence(SENDER) == 7
 
 
-async def test_highest_sequence_ignores_dropped_transactions(journal: SqliteJournal) -> None:
+async def test_highest_sequence_ignores_dropped_transactions(journal: Journal) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
     await journal.add_transaction(new_tx(3), expect=set(ActionState), chain_now=100)
@@ -210,7 +200,7 @@ async def test_highest_sequence_ignores_dropped_transactions(journal: SqliteJour
     assert await journal.highest_sequence("0x" + "b" * 64) is None
 
 
-async def test_resubmitting_counts_submissions(journal: SqliteJournal) -> None:
+async def test_resubmitting_counts_submissions(journal: Journal) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
     tx = await journal.add_transaction(new_tx(1), expect=set(ActionState), chain_now=100)
@@ -222,7 +212,7 @@ async def test_resubmitting_counts_submissions(journal: SqliteJournal) -> None:
 
 
 async def test_an_incident_written_with_an_action_change_shares_its_fate(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     # given
     await journal.add_action(new_action(), chain_now=100)
@@ -239,7 +229,7 @@ async def test_an_incident_written_with_an_action_change_shares_its_fate(
     assert [i.description for i in await journal.incidents()] == ["announced"]
 
 
-async def test_requests_are_pending_until_finished(journal: SqliteJournal) -> None:
+async def test_requests_are_pending_until_finished(journal: Journal) -> None:
     # given
     made = await journal.add_request(
         RequestKind.CANCEL, "4", requested_by="alice", params={"reason": 3}
@@ -255,8 +245,20 @@ async def test_requests_are_pending_until_finished(journal: SqliteJournal) -> No
     assert await journal.pending_requests() == []
 
 
+async def test_every_request_kind_is_taken_unpause_included(journal: Journal) -> None:
+    # given: one request of every kind the operator commands write (``autobot vrf resume``'s
+    # unpause came with schema 4: the column's CHECK allows it on both back ends)
+    for kind in RequestKind:
+        await journal.add_request(kind, "0", requested_by="op")
+    # when
+    pending = await journal.pending_requests()
+    # then
+    assert [r.kind for r in pending] == list(RequestKind)
+    assert RequestKind.UNPAUSE in {r.kind for r in pending}
+
+
 async def test_incidents_read_newest_first_in_utc_minutes(
-    journal: SqliteJournal, clock: FakeClock
+    journal: Journal, clock: FakeClock
 ) -> None:
     # given
     await journal.add_incident(
@@ -281,7 +283,7 @@ async def test_incidents_read_newest_first_in_utc_minutes(
 
 
 async def test_a_terminal_lottery_is_remembered_and_loses_its_next_check(
-    journal: SqliteJournal,
+    journal: Journal,
 ) -> None:
     # given
     await journal.set_next_check(5, 900)
@@ -293,7 +295,37 @@ async def test_a_terminal_lottery_is_remembered_and_loses_its_next_check(
     assert await journal.next_checks() == {6: 950}
 
 
-async def test_next_check_is_replaced_not_duplicated(journal: SqliteJournal) -> None:
+async def test_terminal_statuses_keep_the_status_each_was_marked_with(journal: Journal) -> None:
+    # when
+    await journal.mark_terminal_many({5: 6, 7: 7}, chain_now=1_000)
+    await journal.mark_terminal(9, status=6, chain_now=1_010)
+    # then
+    assert await journal.terminal_statuses() == {5: 6, 7: 7, 9: 6}
+
+
+async def test_event_counts_move_their_cursor_and_add_up_per_subject(
+    open_journal: OpenJournal, clock: FakeClock
+) -> None:
+    event = "price_feed::PriceFeedUpdatedEvent"
+    async with await open_journal(clock) as journal:
+        # given: nothing counted yet
+        assert await journal.event_counts(event) is None
+        # when: a first cursor, then two batches of counts (a zero is not a row)
+        await journal.count_events(event, next_height=11, seen=3, added={})
+        await journal.count_events(event, next_height=20, seen=7, added={1: 3, 2: 1, 4: 0})
+        await journal.count_events(event, next_height=25, seen=9, added={1: 2})
+        await journal.count_events("other::Event", next_height=5, seen=1, added={1: 1})
+    # then: the cursor is the last one, the counts their sums, also after reopening
+    async with await open_journal(clock) as journal:
+        assert await journal.event_counts(event) == EventCounts(
+            next_height=25, seen=9, counts={1: 5, 2: 1}
+        )
+        assert await journal.event_counts("other::Event") == EventCounts(
+            next_height=5, seen=1, counts={1: 1}
+        )
+
+
+async def test_next_check_is_replaced_not_duplicated(journal: Journal) -> None:
     # when
     await journal.set_next_check(6, 950)
     await journal.set_next_check(6, 1_200)
@@ -301,14 +333,13 @@ async def test_next_check_is_replaced_not_duplicated(journal: SqliteJournal) -> 
     assert await journal.next_checks() == {6: 1_200}
 
 
-async def test_rows_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
+async def test_rows_survive_reopening(open_journal: OpenJournal, clock: FakeClock) -> None:
     # given
-    path = tmp_path / "j.sqlite3"
-    async with await SqliteJournal.open(path, clock=clock) as first:
+    async with await open_journal(clock) as first:
         await first.add_action(new_action(), chain_now=100)
         await first.add_transaction(new_tx(9), expect=set(ActionState), chain_now=100)
     # when
-    async with await SqliteJournal.open(path, clock=clock) as second:
+    async with await open_journal(clock) as second:
         # then
         assert (await second.get_action("close:1:0")) is not None
         assert await second.highest_sequence(SENDER) == 9

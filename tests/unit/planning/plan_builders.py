@@ -82,7 +82,7 @@ def lottery(
             proceeds_accum=proceeds,
         ),
         cancellation=cancellation,
-        accounting=accounting or Accounting(),
+        accounting=accounting or Accounting(total_sales=proceeds),  # sales match proceeds
     )
 
 

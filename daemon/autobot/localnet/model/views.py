@@ -11,7 +11,9 @@ aborts ``E_REGISTRY_MISSING`` where the package would fail to borrow the resourc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from autobot.localnet.model import (
     automation,
@@ -39,19 +41,66 @@ from autobot.localnet.model.state import (
     PackageState,
     PartnerPayoutCap,
     PremiumAccessCap,
+    VrfDeposit,
     WinnerState,
 )
 
-__all__ = ["VIEW_HANDLERS", "run_view"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["VIEW_HANDLERS", "VRF_DEPOSIT_CONFIG", "record_json", "run_view"]
 
 E_REGISTRY_MISSING = 0x1202
 E_PAGINATION_LIMIT = 0x1501
 E_HISTORY_MISSING = 0x1B01
 REFUND_FIRST_BATCH_SLA_SECS = 43_200
 REFUND_FULL_SLA_SECS = 86_400
+VRF_DEPOSIT_CONFIG = ("min_balance_multiplier_bps", "effective_floor")
+"""``VrfDeposit``'s fields the ledger keeps in its ``config``; the others are its ``status``."""
 
 type Json = object
 type ViewHandler = Callable[[PackageState, Sequence[object]], list[Json]]
+
+
+def record_json(
+    value: DataclassInstance,
+    *,
+    small: Collection[str] = (),
+    exclude: Collection[str] = (),
+    only: Collection[str] | None = None,
+    **given: Json,
+) -> dict[str, Json]:
+    """A model record as node JSON, field for field in its dataclass's (the Move struct's) order:
+    bytes ``j_bytes``, bools and addresses as they are, integers ``j_u64`` but the ``small`` ones
+    (u8/u16 stay numbers); a ``given`` value (computed, nested, optional) stands in its field's place.
+    ``only``/``exclude`` pick the fields a struct holds when the record is wider; a ``given``
+    name the record lacks is a field the struct adds (after the record's own).
+    """
+    out: dict[str, Json] = {}
+    for f in dataclasses.fields(value):
+        if f.name in exclude or (only is not None and f.name not in only):
+            continue
+        item = given[f.name] if f.name in given else getattr(value, f.name)
+        if f.name in given or isinstance(item, bool | str) or f.name in small:
+            out[f.name] = item
+        elif isinstance(item, bytes):
+            out[f.name] = j_bytes(item)
+        elif isinstance(item, int):
+            out[f.name] = j_u64(item)
+        else:
+            raise TypeError(f"{type(value).__name__}.{f.name}: {item!r} needs to be given")
+    return out | {name: item for name, item in given.items() if name not in out}
+
+
+def _row[V](rows: Mapping[int, V], lottery_id: int, *, ledger: bool, code: int, module: str) -> V:
+    """A lottery's entry of a ledger's table: without the ledger the view aborts ``code`` in
+    ``module``; without the entry, ``0x1::table``'s ``TABLE_NOT_FOUND``."""
+    if not ledger:
+        raise ModelAbort(code, module)
+    row = rows.get(lottery_id)
+    if row is None:
+        raise ModelAbort(TABLE_NOT_FOUND, "table", address=TABLE_ADDRESS)
+    return row
 
 
 def _opt(value: Json | None) -> dict[str, list[Json]]:
@@ -342,17 +391,7 @@ def get_lottery_badges(state: PackageState, args: Sequence[object]) -> list[Json
 
 
 def accounting_snapshot(state: PackageState, args: Sequence[object]) -> list[Json]:
-    a = sales.accounting(state, _u(args, 0))
-    return [
-        {
-            "total_sales": j_u64(a.total_sales),
-            "total_allocated": j_u64(a.total_allocated),
-            "total_prize_paid": j_u64(a.total_prize_paid),
-            "total_operations_paid": j_u64(a.total_operations_paid),
-            "total_operations_allocated": j_u64(a.total_operations_allocated),
-            "jackpot_allowance_token": j_u64(a.jackpot_allowance_token),
-        }
-    ]
+    return [record_json(sales.accounting(state, _u(args, 0)))]
 
 
 def get_cancellation(state: PackageState, args: Sequence[object]) -> list[Json]:
@@ -361,17 +400,7 @@ def get_cancellation(state: PackageState, args: Sequence[object]) -> list[Json]:
     r = state.cancellations.get(lottery_id)
     if r is None:
         return [_opt(None)]
-    return [
-        _opt(
-            {
-                "reason_code": r.reason_code,
-                "canceled_ts": j_u64(r.canceled_ts),
-                "previous_status": r.previous_status,
-                "tickets_sold": j_u64(r.tickets_sold),
-                "proceeds_accum": j_u64(r.proceeds_accum),
-            }
-        )
-    ]
+    return [_opt(record_json(r, small=("reason_code", "previous_status")))]
 
 
 def get_refund_progress(state: PackageState, args: Sequence[object]) -> list[Json]:
@@ -379,50 +408,19 @@ def get_refund_progress(state: PackageState, args: Sequence[object]) -> list[Jso
 
 
 def get_vrf_deposit_status(state: PackageState, args: Sequence[object]) -> list[Json]:
-    d = state.g.vrf_deposit
-    if d is None:
-        return [
-            {
-                **dict.fromkeys(
-                    ("total_balance", "minimum_balance", "effective_balance", "required_minimum"),
-                    "0",
-                ),
-                "last_update_ts": "0",
-                "requests_paused": False,
-                "paused_since_ts": "0",
-            }
-        ]
-    return [
-        {
-            "total_balance": j_u64(d.total_balance),
-            "minimum_balance": j_u64(d.minimum_balance),
-            "effective_balance": j_u64(d.effective_balance),
-            "required_minimum": j_u64(d.required_minimum),
-            "last_update_ts": j_u64(d.last_update_ts),
-            "requests_paused": d.requests_paused,
-            "paused_since_ts": j_u64(d.paused_since_ts),
-        }
-    ]
+    d = state.g.vrf_deposit or VrfDeposit(min_balance_multiplier_bps=0, effective_floor=0)
+    return [record_json(d, exclude=VRF_DEPOSIT_CONFIG)]
 
 
 def get_lottery_summary(state: PackageState, args: Sequence[object]) -> list[Json]:
-    lottery_id = _u(args, 0)
-    if not state.g.history:
-        raise ModelAbort(E_HISTORY_MISSING, "history")
-    s = state.summaries.get(lottery_id)
-    if s is None:
-        raise ModelAbort(TABLE_NOT_FOUND, "table", address=TABLE_ADDRESS)
-    small = {"status", "vrf_status", "primary_type"}
-    out: dict[str, Json] = {}
-    for name in s.__dataclass_fields__:
-        value = getattr(s, name)
-        if isinstance(value, bytes):
-            out[name] = j_bytes(value)
-        elif name in small:
-            out[name] = value
-        else:
-            out[name] = j_u64(value)
-    return [out]
+    summary = _row(
+        state.summaries,
+        _u(args, 0),
+        ledger=state.g.history,
+        code=E_HISTORY_MISSING,
+        module="history",
+    )
+    return [record_json(summary, small=("status", "vrf_status", "primary_type"))]
 
 
 def is_legacy_summary(state: PackageState, args: Sequence[object]) -> list[Json]:
@@ -501,12 +499,7 @@ def draw_has_state(state: PackageState, args: Sequence[object]) -> list[Json]:
 
 
 def draw_finalization_snapshot(state: PackageState, args: Sequence[object]) -> list[Json]:
-    lottery_id = _u(args, 0)
-    if not state.g.draw:
-        raise ModelAbort(E_REGISTRY_MISSING, "draw")
-    d = state.draws.get(lottery_id)
-    if d is None:
-        raise ModelAbort(TABLE_NOT_FOUND, "table", address=TABLE_ADDRESS)
+    d = _row(state.draws, _u(args, 0), ledger=state.g.draw, code=E_REGISTRY_MISSING, module="draw")
     return [
         {
             "snapshot_hash": j_bytes(d.snapshot_hash),
@@ -528,20 +521,8 @@ def payouts_winner_progress(state: PackageState, args: Sequence[object]) -> list
 
 
 def get_price_view(state: PackageState, args: Sequence[object]) -> list[Json]:
-    f = price_feed.feed(state, _u(args, 0))
-    return [
-        {
-            "asset_id": j_u64(f.asset_id),
-            "price": j_u64(f.price),
-            "decimals": f.decimals,
-            "last_updated_ts": j_u64(f.last_updated_ts),
-            "staleness_window": j_u64(f.staleness_window),
-            "clamp_threshold_bps": j_u64(f.clamp_threshold_bps),
-            "fallback_active": f.fallback_active,
-            "fallback_reason": f.fallback_reason,
-            "clamp_active": f.clamp_active,
-        }
-    ]
+    feed = price_feed.feed(state, _u(args, 0))
+    return [record_json(feed, small=("decimals", "fallback_reason"))]
 
 
 def payout_batch_cap_view(state: PackageState, args: Sequence[object]) -> list[Json]:
@@ -549,20 +530,7 @@ def payout_batch_cap_view(state: PackageState, args: Sequence[object]) -> list[J
     cap = state.g.payout_cap
     if cap is None:
         return [_opt(None)]
-    return [
-        _opt(
-            {
-                "holder": cap.holder,
-                "max_batch_size": j_u64(cap.max_batch_size),
-                "operations_budget_total": j_u64(cap.operations_budget_total),
-                "operations_budget_used": j_u64(cap.operations_budget_used),
-                "cooldown_secs": j_u64(cap.cooldown_secs),
-                "last_batch_at": j_u64(cap.last_batch_at),
-                "last_nonce": j_u64(cap.last_nonce),
-                "nonce_stride": j_u64(cap.nonce_stride),
-            }
-        )
-    ]
+    return [_opt(record_json(cap))]
 
 
 def has_payout_batch_cap(state: PackageState, args: Sequence[object]) -> list[Json]:
@@ -572,26 +540,12 @@ def has_payout_batch_cap(state: PackageState, args: Sequence[object]) -> list[Js
 
 def partner_cap_info(cap: PartnerPayoutCap) -> dict[str, Json]:
     """``PartnerCapInfo`` and ``PartnerPayoutCap`` (the same eight fields, in this order)."""
-    return {
-        "partner": cap.partner,
-        "max_total_payout": j_u64(cap.max_total_payout),
-        "remaining_payout": j_u64(cap.remaining_payout),
-        "payout_cooldown_secs": j_u64(cap.payout_cooldown_secs),
-        "last_payout_at": j_u64(cap.last_payout_at),
-        "next_nonce": j_u64(cap.next_nonce),
-        "nonce_stride": j_u64(cap.nonce_stride),
-        "expires_at": j_u64(cap.expires_at),
-    }
+    return record_json(cap)
 
 
 def premium_cap_info(cap: PremiumAccessCap) -> dict[str, Json]:
     """``PremiumCapInfo`` and ``PremiumAccessCap`` (the same four fields, in this order)."""
-    return {
-        "holder": cap.holder,
-        "expires_at": j_u64(cap.expires_at),
-        "auto_renew": cap.auto_renew,
-        "referrer": _opt(cap.referrer),
-    }
+    return record_json(cap, referrer=_opt(cap.referrer))
 
 
 def list_partner_caps(state: PackageState, args: Sequence[object]) -> list[Json]:

@@ -14,37 +14,52 @@ order); ``MirrorConfig`` exists while the legacy mirror is enabled.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from autobot.localnet.model.state import PackageState
+from autobot.localnet.model.views import VRF_DEPOSIT_CONFIG
 from autobot.localnet.storage.handles import Context, Json, obj, opt, u64, x
-from autobot.localnet.storage.values import automation_state, payout_batch_cap
+from autobot.localnet.storage.values import automation_state, payout_batch_cap, record
 
 __all__ = ["RESOURCES", "Resource"]
 
 
-def _registry(c: Context) -> Json:
-    name = "lottery_registry::Registry"
+def _handles(
+    c: Context,
+    name: str,
+    *,
+    table_fields: Sequence[str] = (),
+    event_fields: Sequence[str] = (),
+    **fields: Json,
+) -> Json:
+    """The resource ``name``: its table handles and event handles (each field named as in the
+    struct) plus the other ``fields``."""
     return obj(
-        lotteries=c.table(f"{name}.lotteries"),
+        **{t: c.table(f"{name}.{t}") for t in table_fields},
+        **{e: c.events(name, e) for e in event_fields},
+        **fields,
+    )
+
+
+def _registry(c: Context) -> Json:
+    return _handles(
+        c,
+        "lottery_registry::Registry",
+        table_fields=("lotteries", "cancellations"),
+        event_fields=("created_events", "canceled_events"),
         ordered_ids=[u64(i) for i in c.state.ordered_ids],
-        created_events=c.events(name, "created_events"),
-        canceled_events=c.events(name, "canceled_events"),
-        cancellations=c.table(f"{name}.cancellations"),
     )
 
 
 def _automation_registry(c: Context) -> Json:
-    name = "automation::AutomationRegistry"
     operators = list(c.state.bots)  # registration order (vrf_hub::table appends)
-    return obj(
+    events = ("dry_run", "call_rejected", "key_rotated", "tick", "error")
+    return _handles(
+        c,
+        "automation::AutomationRegistry",
+        event_fields=[f"{e}_events" for e in events],
         bots=obj(keys=operators, values=[automation_state(c.state.bots[op]) for op in operators]),
-        dry_run_events=c.events(name, "dry_run_events"),
-        call_rejected_events=c.events(name, "call_rejected_events"),
-        key_rotated_events=c.events(name, "key_rotated_events"),
-        tick_events=c.events(name, "tick_events"),
-        error_events=c.events(name, "error_events"),
     )
 
 
@@ -53,109 +68,70 @@ def _automation_cap(c: Context, operator: str) -> Json:
 
 
 def _draw_ledger(c: Context) -> Json:
-    name = "draw::DrawLedger"
-    return obj(
-        states=c.table(f"{name}.states"),
-        nonce_to_lottery=c.table(f"{name}.nonce_to_lottery"),
-        requested_events=c.events(name, "requested_events"),
-        fulfilled_events=c.events(name, "fulfilled_events"),
-    )
+    events = ("requested_events", "fulfilled_events")
+    tables = ("states", "nonce_to_lottery")
+    return _handles(c, "draw::DrawLedger", table_fields=tables, event_fields=events)
 
 
 def _sales_ledger(c: Context) -> Json:
-    name = "sales::SalesLedger"
-    return obj(
-        states=c.table(f"{name}.states"),
-        purchase_events=c.events(name, "purchase_events"),
-        rate_limit_events=c.events(name, "rate_limit_events"),
-    )
+    events = ("purchase_events", "rate_limit_events")
+    return _handles(c, "sales::SalesLedger", table_fields=("states",), event_fields=events)
 
 
 def _payout_ledger(c: Context) -> Json:
-    name = "payouts::PayoutLedger"
-    return obj(
-        states=c.table(f"{name}.states"),
-        winner_events=c.events(name, "winner_events"),
-        payout_events=c.events(name, "payout_events"),
-        partner_events=c.events(name, "partner_events"),
-        refund_events=c.events(name, "refund_events"),
-    )
+    events = [f"{e}_events" for e in ("winner", "payout", "partner", "refund")]
+    return _handles(c, "payouts::PayoutLedger", table_fields=("states",), event_fields=events)
 
 
 def _price_feed_registry(c: Context) -> Json:
-    name = "price_feed::PriceFeedRegistry"
-    version = c.state.g.price_feed_version
-    return obj(
-        version=version,
-        feeds=c.table(f"{name}.feeds"),
-        updates=c.events(name, "updates"),
-        fallbacks=c.events(name, "fallbacks"),
-        clamps=c.events(name, "clamps"),
-        clamp_clears=c.events(name, "clamp_clears"),
+    return _handles(
+        c,
+        "price_feed::PriceFeedRegistry",
+        table_fields=("feeds",),
+        event_fields=("updates", "fallbacks", "clamps", "clamp_clears"),
+        version=c.state.g.price_feed_version,
     )
 
 
 def _role_store(c: Context) -> Json:
-    name = "roles::RoleStore"
     cap = c.state.g.payout_cap
-    return obj(
+    return _handles(
+        c,
+        "roles::RoleStore",
+        table_fields=("partner_caps", "premium_caps"),
         payout_batch=opt(None if cap is None else payout_batch_cap(cap)),
-        partner_caps=c.table(f"{name}.partner_caps"),
         partner_index=list(c.state.g.partner_index),
-        premium_caps=c.table(f"{name}.premium_caps"),
         premium_index=list(c.state.g.premium_index),
         events=_role_events(c),
     )
 
 
 def _role_events(c: Context) -> Json:
-    name = "roles::RoleEvents"
-    fields = (
-        "payout_granted",
-        "payout_revoked",
-        "partner_granted",
-        "partner_revoked",
-        "premium_granted",
-        "premium_revoked",
-    )
-    return obj(**{f: c.events(name, f) for f in fields})
+    roles = ("payout", "partner", "premium")
+    events = [f"{role}_{change}" for role in roles for change in ("granted", "revoked")]
+    return _handles(c, "roles::RoleEvents", event_fields=events)
 
 
 def _vrf_deposit_ledger(c: Context) -> Json:
-    name = "vrf_deposit::VrfDepositLedger"
     d = c.state.g.vrf_deposit
     assert d is not None
-    return obj(
-        config=obj(
-            min_balance_multiplier_bps=u64(d.min_balance_multiplier_bps),
-            effective_floor=u64(d.effective_floor),
-        ),
-        status=obj(
-            total_balance=u64(d.total_balance),
-            minimum_balance=u64(d.minimum_balance),
-            effective_balance=u64(d.effective_balance),
-            required_minimum=u64(d.required_minimum),
-            last_update_ts=u64(d.last_update_ts),
-            requests_paused=d.requests_paused,
-            paused_since_ts=u64(d.paused_since_ts),
-        ),
-        snapshots=c.events(name, "snapshots"),
-        alerts=c.events(name, "alerts"),
-        paused_events=c.events(name, "paused_events"),
-        resumed_events=c.events(name, "resumed_events"),
+    return _handles(
+        c,
+        "vrf_deposit::VrfDepositLedger",
+        event_fields=("snapshots", "alerts", "paused_events", "resumed_events"),
+        config=record(d, only=VRF_DEPOSIT_CONFIG),
+        status=record(d, exclude=VRF_DEPOSIT_CONFIG),
     )
 
 
 def _archive_ledger(c: Context) -> Json:
-    name = "history::ArchiveLedger"
-    return obj(
-        summaries=c.table(f"{name}.summaries"),
-        imported_flags=c.table(f"{name}.imported_flags"),
+    events = ("finalized", "import", "rollback", "classification")
+    return _handles(
+        c,
+        "history::ArchiveLedger",
+        table_fields=("summaries", "imported_flags"),
+        event_fields=[f"{e}_events" for e in events],
         ordered_ids=[u64(i) for i in c.state.finalized_ids],
-        finalized_events=c.events(name, "finalized_events"),
-        import_events=c.events(name, "import_events"),
-        rollback_events=c.events(name, "rollback_events"),
-        classification_events=c.events(name, "classification_events"),
     )
 
 
@@ -171,18 +147,18 @@ def _feature_switch_registry(c: Context) -> Json:
 
 
 def _dual_write_control(c: Context) -> Json:
-    name = "legacy_bridge::DualWriteControl"
     g = c.state.g
     entries = g.expected_hashes  # vrf_hub::table: two parallel vectors, in table order
-    return obj(
+    return _handles(
+        c,
+        "legacy_bridge::DualWriteControl",
+        event_fields=("started_events", "completed_events"),
         enabled=g.dual_write_enabled,
         abort_on_mismatch=g.abort_on_mismatch,
         abort_on_missing=g.abort_on_missing,
         expected_hashes=obj(
             keys=[u64(e.lottery_id) for e in entries], values=[x(e.hash) for e in entries]
         ),
-        started_events=c.events(name, "started_events"),
-        completed_events=c.events(name, "completed_events"),
     )
 
 

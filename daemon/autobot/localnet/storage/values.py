@@ -11,7 +11,8 @@ that advances only when a chunk fills), winner records as 64-record ``WinnerChun
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from autobot.localnet.model import feature_switch
 from autobot.localnet.model.state import (
@@ -36,7 +37,11 @@ from autobot.localnet.model.state import (
     WinnerState,
     buyer_key,
 )
+from autobot.localnet.model.views import record_json
 from autobot.localnet.storage.handles import Context, Json, obj, opt, u64, x
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "TICKET_CHUNK_CAPACITY",
@@ -67,16 +72,37 @@ __all__ = [
 
 TICKET_CHUNK_CAPACITY = 256  # sales::CHUNK_CAPACITY
 WINNER_CHUNK_CAPACITY = 64  # payouts::WINNER_CHUNK_CAPACITY
+_VRF_STATE_FIELDS = (
+    "request_id",
+    "payload_hash",
+    "schema_version",
+    "attempt",
+    "consumed",
+    "retry_after_ts",
+    "retry_strategy",
+    "closing_block_height",
+    "chain_id",
+    "status",
+)
+"""``DrawState``'s fields that make its ``vrf_state``."""
+_VRF_STATE_SMALL = ("schema_version", "attempt", "retry_strategy", "chain_id", "status")
 
 
-def lottery(record: Lottery) -> Json:
-    return obj(
-        id=u64(record.id),
-        config=config(record.config),
-        status=record.status,
-        snapshot_frozen=record.snapshot_frozen,
-        slots_checksum=x(record.slots_checksum),
-    )
+def record(
+    value: DataclassInstance,
+    *,
+    small: Collection[str] = (),
+    exclude: Collection[str] = (),
+    only: Collection[str] | None = None,
+    **given: Json,
+) -> Json:
+    """A model record as its struct's node JSON (``record_json``: the view's spelling of each
+    field), fields sorted by name as ``obj`` keeps them."""
+    return obj(**record_json(value, small=small, exclude=exclude, only=only, **given))
+
+
+def lottery(value: Lottery) -> Json:
+    return record(value, small=("status",), config=config(value.config))
 
 
 def config(cfg: LotteryConfig) -> Json:
@@ -112,113 +138,50 @@ def config(cfg: LotteryConfig) -> Json:
 
 
 def prize_slot(slot: PrizeSlot) -> Json:
-    return obj(
-        slot_id=u64(slot.slot_id),
-        winners_per_slot=slot.winners_per_slot,
-        reward_type=slot.reward_type,
-        reward_payload=x(slot.reward_payload),
-    )
+    return record(slot, small=("winners_per_slot", "reward_type"))
 
 
 def sales_distribution(d: SalesDistribution) -> Json:
-    return obj(
-        prize_bps=d.prize_bps,
-        jackpot_bps=d.jackpot_bps,
-        operations_bps=d.operations_bps,
-        reserve_bps=d.reserve_bps,
-    )
+    return record(d, small=("prize_bps", "jackpot_bps", "operations_bps", "reserve_bps"))
 
 
 def accounting(a: Accounting) -> Json:
-    return obj(
-        total_sales=u64(a.total_sales),
-        total_allocated=u64(a.total_allocated),
-        total_prize_paid=u64(a.total_prize_paid),
-        total_operations_paid=u64(a.total_operations_paid),
-        total_operations_allocated=u64(a.total_operations_allocated),
-        jackpot_allowance_token=u64(a.jackpot_allowance_token),
-    )
+    return record(a)
 
 
 def cancellation_record(r: CancellationRecord) -> Json:
-    return obj(
-        reason_code=r.reason_code,
-        canceled_ts=u64(r.canceled_ts),
-        previous_status=r.previous_status,
-        tickets_sold=u64(r.tickets_sold),
-        proceeds_accum=u64(r.proceeds_accum),
-    )
+    return record(r, small=("reason_code", "previous_status"))
 
 
 def automation_state(bot: BotState) -> Json:
-    return obj(
-        allowed_actions=[u64(a) for a in bot.allowed_actions],
-        max_failures=u64(bot.max_failures),
-        failure_count=u64(bot.failure_count),
-        success_streak=u64(bot.success_streak),
-        reputation_score=u64(bot.reputation_score),
-        timelock_secs=u64(bot.timelock_secs),
-        pending_action_hash=x(bot.pending_action_hash),
-        pending_execute_after=u64(bot.pending_execute_after),
-        expires_at=u64(bot.expires_at),
-        cron_spec=x(bot.cron_spec),
-        last_action_ts=u64(bot.last_action_ts),
-        last_action_hash=x(bot.last_action_hash),
-    )
+    return record(bot, allowed_actions=[u64(a) for a in bot.allowed_actions])
 
 
 def draw_state(d: DrawState) -> Json:
-    return obj(
+    return record(
+        d,
+        exclude=_VRF_STATE_FIELDS,
+        small=("rng_count",),
         vrf_state=vrf_state(d),
-        rng_count=d.rng_count,
-        client_seed=u64(d.client_seed),
-        last_request_ts=u64(d.last_request_ts),
-        snapshot_hash=x(d.snapshot_hash),
-        total_tickets=u64(d.total_tickets),
-        winners_batch_hash=x(d.winners_batch_hash),
-        checksum_after_batch=x(d.checksum_after_batch),
         verified_numbers=[u64(n) for n in d.verified_numbers],
-        payload=x(d.payload),
-        next_client_seed=u64(d.next_client_seed),
     )
 
 
 def vrf_state(d: DrawState) -> Json:
-    return obj(
-        request_id=u64(d.request_id),
-        payload_hash=x(d.payload_hash),
-        schema_version=d.schema_version,
-        attempt=d.attempt,
-        consumed=d.consumed,
-        retry_after_ts=u64(d.retry_after_ts),
-        retry_strategy=d.retry_strategy,
-        closing_block_height=u64(d.closing_block_height),
-        chain_id=d.chain_id,
-        status=d.status,
-    )
+    """The ``VrfState`` inside a ``DrawState`` (the model keeps its fields first, flat)."""
+    return record(d, only=_VRF_STATE_FIELDS, small=_VRF_STATE_SMALL)
 
 
 def sales_state(c: Context, lottery_id: int, s: SalesState) -> Json:
     name = "sales::SalesState"
-    return obj(
-        ticket_price=u64(s.ticket_price),
-        tickets_sold=u64(s.tickets_sold),
-        proceeds_accum=u64(s.proceeds_accum),
-        last_purchase_ts=u64(s.last_purchase_ts),
-        last_purchase_block=u64(s.last_purchase_block),
-        block_purchase_count=u64(s.block_purchase_count),
+    tables = ("tickets_per_address", "ticket_chunks", "rate_track")
+    return record(
+        s,
+        exclude=("purchases",),
         next_chunk_seq=u64(s.tickets_sold // TICKET_CHUNK_CAPACITY),
-        tickets_per_address=c.table(f"{name}.tickets_per_address", lottery_id),
-        ticket_chunks=c.table(f"{name}.ticket_chunks", lottery_id),
-        rate_track=c.table(f"{name}.rate_track", lottery_id),
         distribution=sales_distribution(s.distribution),
         accounting=accounting(s.accounting),
-        refund_active=s.refund_active,
-        refund_round=u64(s.refund_round),
-        refund_tickets_processed=u64(s.refund_tickets_processed),
-        refund_prize_total=u64(s.refund_prize_total),
-        refund_operations_total=u64(s.refund_operations_total),
-        last_refund_ts=u64(s.last_refund_ts),
+        **{t: c.table(f"{name}.{t}", lottery_id) for t in tables},
     )
 
 
@@ -262,17 +225,11 @@ def rate_track(record: BuyerState | None) -> Json | None:
 
 def winner_state(c: Context, lottery_id: int, w: WinnerState) -> Json:
     name = "payouts::WinnerState"
-    return obj(
-        initialized=w.initialized,
-        total_required=u64(w.total_required),
-        total_assigned=u64(w.total_assigned),
-        total_tickets=u64(w.total_tickets),
-        snapshot_hash=x(w.snapshot_hash),
-        payload_hash=x(w.payload_hash),
-        schema_version=w.schema_version,
-        attempt=w.attempt,
+    return record(
+        w,
+        exclude=("cursor_last_index", "cursor_checksum", "records"),
+        small=("schema_version", "attempt"),
         random_numbers=[u64(n) for n in w.random_numbers],
-        winners_batch_hash=x(w.winners_batch_hash),
         cursor=obj(
             last_processed_index=u64(w.cursor_last_index),
             checksum_after_batch=x(w.cursor_checksum),
@@ -280,9 +237,6 @@ def winner_state(c: Context, lottery_id: int, w: WinnerState) -> Json:
         next_chunk_seq=u64(len(w.records) // WINNER_CHUNK_CAPACITY),
         winner_chunks=c.table(f"{name}.winner_chunks", lottery_id),
         assigned_indices=c.table(f"{name}.assigned_indices", lottery_id),
-        payout_round=u64(w.payout_round),
-        last_payout_ts=u64(w.last_payout_ts),
-        next_winner_batch_no=u64(w.next_winner_batch_no),
     )
 
 
@@ -299,77 +253,30 @@ def winner_chunk(lottery_id: int, w: WinnerState, chunk_seq: int) -> Json | None
 
 
 def winner_record(r: WinnerRecord) -> Json:
-    return obj(
-        slot_id=u64(r.slot_id),
-        ticket_index=u64(r.ticket_index),
-        winner=r.winner,
-        winner_hash=x(r.winner_hash),
-    )
+    return record(r)
 
 
 def price_feed_record(f: PriceFeed) -> Json:
-    return obj(
-        asset_id=u64(f.asset_id),
-        price=u64(f.price),
-        decimals=f.decimals,
-        last_updated_ts=u64(f.last_updated_ts),
-        staleness_window=u64(f.staleness_window),
-        clamp_threshold_bps=u64(f.clamp_threshold_bps),
-        fallback_active=f.fallback_active,
-        fallback_reason=f.fallback_reason,
-        clamp_active=f.clamp_active,
-    )
+    return record(f, small=("decimals", "fallback_reason"))
 
 
 def payout_batch_cap(cap: PayoutBatchCap) -> Json:
-    return obj(
-        holder=cap.holder,
-        max_batch_size=u64(cap.max_batch_size),
-        operations_budget_total=u64(cap.operations_budget_total),
-        operations_budget_used=u64(cap.operations_budget_used),
-        cooldown_secs=u64(cap.cooldown_secs),
-        last_batch_at=u64(cap.last_batch_at),
-        last_nonce=u64(cap.last_nonce),
-        nonce_stride=u64(cap.nonce_stride),
-    )
+    return record(cap)
 
 
 def partner_payout_cap(cap: PartnerPayoutCap) -> Json:
-    return obj(
-        partner=cap.partner,
-        max_total_payout=u64(cap.max_total_payout),
-        remaining_payout=u64(cap.remaining_payout),
-        payout_cooldown_secs=u64(cap.payout_cooldown_secs),
-        last_payout_at=u64(cap.last_payout_at),
-        next_nonce=u64(cap.next_nonce),
-        nonce_stride=u64(cap.nonce_stride),
-        expires_at=u64(cap.expires_at),
-    )
+    return record(cap)
 
 
 def premium_access_cap(cap: PremiumAccessCap) -> Json:
-    return obj(
-        holder=cap.holder,
-        expires_at=u64(cap.expires_at),
-        auto_renew=cap.auto_renew,
-        referrer=opt(cap.referrer),
-    )
+    return record(cap, referrer=opt(cap.referrer))
 
 
 _SMALL_SUMMARY_FIELDS = frozenset({"status", "vrf_status", "primary_type"})
 
 
 def lottery_summary(s: LotterySummary) -> Json:
-    fields: dict[str, Json] = {}
-    for name in s.__dataclass_fields__:
-        value = getattr(s, name)
-        if isinstance(value, bytes):
-            fields[name] = x(value)
-        elif name in _SMALL_SUMMARY_FIELDS:
-            fields[name] = value
-        else:
-            fields[name] = u64(value)
-    return obj(**fields)
+    return record(s, small=_SMALL_SUMMARY_FIELDS)
 
 
 def feature_record(state: PackageState, feature_id: int) -> Json | None:
