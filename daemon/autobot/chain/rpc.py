@@ -39,8 +39,11 @@ with the hash or a ``SequenceRace``.
 ``fetch`` runs the caller's ``decode`` inside the attempt, so an answer that does not decode
 (``RpcProtocolError``) counts against the endpoint and fails over too; ``decode`` may also raise
 ``StaleAnswer`` (a lagging endpoint, or one whose clock runs ahead: ``ClockAhead``) to try the next
-one. ``second_opinion`` statuses (404 for a transaction hash) are confirmed with one other healthy
-endpoint before they are believed.
+one. ``second_opinion`` statuses (a 404 for a transaction hash or a stored record) are confirmed
+with another healthy endpoint before they are believed; when none can confirm it (the others
+failed or cool down) while several endpoints are configured, the read fails (``RpcUnavailable``,
+retried by the caller) rather than believe one endpoint: a lone liar's 404 would otherwise make a
+stored record "absent", and a step reading it park its action. One endpoint alone is believed.
 
 **Bounded reads.** Every attempt has one deadline for the whole exchange (connect, headers and
 every byte of the body: a node that drips a byte at a time cannot hold a request past
@@ -284,15 +287,23 @@ class RpcClient:
         what: str,
         accept: frozenset[int],
     ) -> T:
-        """``result`` came with a status worth double-checking: ask one other healthy endpoint."""
+        """``result`` came with a status worth double-checking: ask another healthy endpoint
+        (up to two, in order); unconfirmed with several endpoints configured, fail."""
         others = [e for e in self.pool.healthy() if e not in tried]
-        if not others:
-            return result
-        try:
-            reply, second = await self._attempt(others[0], send, decode, what=what, accept=accept)
-        except AutobotError:
-            return result
-        return result if reply.status == status else second
+        failed: AutobotError | None = None
+        for other in others[:2]:
+            try:
+                reply, second = await self._attempt(other, send, decode, what=what, accept=accept)
+            except AutobotError as exc:
+                failed = exc
+                continue
+            return result if reply.status == status else second
+        if failed is None and len(self.pool.usable()) < 2:
+            return result  # one endpoint: nobody to ask
+        raise RpcUnavailable(
+            f"{what}: HTTP {status} from {tried[-1].label} and no other endpoint to confirm it"
+            + (f" ({failed})" if failed is not None else " (none healthy)")
+        )
 
     async def each_healthy[T](
         self,
