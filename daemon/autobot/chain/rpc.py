@@ -39,12 +39,8 @@ with the hash or a ``SequenceRace``.
 ``fetch`` runs the caller's ``decode`` inside the attempt, so an answer that does not decode
 (``RpcProtocolError``) counts against the endpoint and fails over too; ``decode`` may also raise
 ``StaleAnswer`` (a lagging endpoint, or one whose clock runs ahead: ``ClockAhead``) to try the next
-one. ``second_opinion`` statuses (a 404 for a transaction hash or a stored record) are believed
-only when a second endpoint answers the same (another status from it wins); the others are asked
-with the request's failover and retries, and when none of them answers while several endpoints
-are configured the read fails (``RpcUnavailable``, retried by the caller) rather than believe one
-endpoint: a lone liar's 404 would otherwise make a stored record "absent", and a step reading it
-park its action. One endpoint alone is believed.
+one. ``second_opinion`` statuses (404 for a transaction hash) are confirmed with one other healthy
+endpoint before they are believed.
 
 **Bounded reads.** Every attempt has one deadline for the whole exchange (connect, headers and
 every byte of the body: a node that drips a byte at a time cannot hold a request past
@@ -241,8 +237,6 @@ class RpcClient:
         tried: list[Endpoint] = []
         errors: dict[Endpoint, Exception] = {}
         last: Exception | None = None
-        doubted: Endpoint | None = None  # gave a second-opinion status: another must confirm it
-        doubt: tuple[int, T] | None = None
         for attempt in range(self.max_attempts):
             # Not re-asked within one request: an endpoint that lagged (asking again does not
             # make it current), or that timed out while another one is left to ask (a hung
@@ -250,8 +244,6 @@ class RpcClient:
             candidates = [
                 e for e in self.pool.candidates() if not isinstance(errors.get(e), StaleAnswer)
             ]
-            if doubted is not None:
-                candidates = [e for e in candidates if e is not doubted]
             untimed = [e for e in candidates if not isinstance(errors.get(e), RpcTimeout)]
             candidates = untimed or [e for e in candidates if tried.count(e) < 2]
             if not candidates:
@@ -273,20 +265,34 @@ class RpcClient:
             except _FAILOVER as exc:
                 errors[endpoint] = last = exc
                 continue
-            if reply.status in second_opinion and doubt is None:
-                if len(self.pool.usable()) < 2:
-                    return result  # one endpoint: nobody to ask
-                doubted, doubt = endpoint, (reply.status, result)
-                continue  # ask the others, failing over and retrying as for an error
-            return result  # an answer, or the doubted status confirmed by a second endpoint
-        if doubt is not None:
-            assert doubted is not None
-            raise RpcUnavailable(
-                f"{what}: HTTP {doubt[0]} from {doubted.label} and no other endpoint to confirm "
-                f"it ({last or 'none answered'})"
-            )
+            if reply.status in second_opinion:
+                return await self._confirm(
+                    result, reply.status, tried, send, decode, what=what, accept=accept
+                )
+            return result
         assert last is not None
         raise last
+
+    async def _confirm[T](
+        self,
+        result: T,
+        status: int,
+        tried: Sequence[Endpoint],
+        send: Callable[[Any], Awaitable[Any]],
+        decode: Callable[[Reply], T],
+        *,
+        what: str,
+        accept: frozenset[int],
+    ) -> T:
+        """``result`` came with a status worth double-checking: ask one other healthy endpoint."""
+        others = [e for e in self.pool.healthy() if e not in tried]
+        if not others:
+            return result
+        try:
+            reply, second = await self._attempt(others[0], send, decode, what=what, accept=accept)
+        except AutobotError:
+            return result
+        return result if reply.status == status else second
 
     async def each_healthy[T](
         self,

@@ -267,23 +267,6 @@ async def test_a_404_for_a_transaction_is_confirmed_by_another_endpoint(
         assert (await gw.status(TX_HASH)).state.value == "not_found"
 
 
-async def test_a_404_no_other_endpoint_can_confirm_fails_the_read_instead(
-    nodes: tuple[FakeNode, FakeNode],
-) -> None:
-    # (the byzantine soak after the merge with main: a liar's 404 for a stored record, its second
-    # opinion failing at the faulted endpoint, was believed, and a refund step read the lottery as
-    # absent and parked its action; on the old code this returned the liar's "not found")
-    first, second = nodes
-    first.routes[("GET", TX_HASH)] = answer({"message": "not found"}, status=404)
-    second.fixed = answer({"message": "busy"}, status=503)
-    async with gateway(first.url, second.url) as gw:
-        with pytest.raises(RpcUnavailable, match="no other endpoint to confirm it"):
-            await gw.status(TX_HASH)
-    # one endpoint alone: its 404 is all there is
-    async with gateway(first.url) as gw:
-        assert (await gw.status(TX_HASH)).state.value == "not_found"
-
-
 async def test_a_short_retry_after_is_waited_out_and_a_long_one_is_the_callers(
     nodes: tuple[FakeNode, FakeNode],
 ) -> None:
