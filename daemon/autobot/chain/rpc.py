@@ -39,8 +39,14 @@ with the hash or a ``SequenceRace``.
 ``fetch`` runs the caller's ``decode`` inside the attempt, so an answer that does not decode
 (``RpcProtocolError``) counts against the endpoint and fails over too; ``decode`` may also raise
 ``StaleAnswer`` (a lagging endpoint, or one whose clock runs ahead: ``ClockAhead``) to try the next
-one. ``second_opinion`` statuses (404 for a transaction hash) are confirmed with one other healthy
-endpoint before they are believed.
+one. ``second_opinion`` statuses (a 404 for a transaction hash or a stored record) are checked
+with another endpoint. With three or more, such an answer is believed only when a second endpoint
+answers the same (another status from it wins): the others are asked with the request's failover
+and retries, and when none of them answers the read fails (``RpcUnavailable``, retried by the
+caller), unless every other endpoint cools down (then, as alone, it is believed): a lone liar's 404
+would otherwise make a stored record "absent", and a step reading it park its action. With two,
+the other is asked once if it is healthy, and the answer believed when it cannot say (a dead or
+flaky peer must not fail every read); with one, it is believed.
 
 **Bounded reads.** Every attempt has one deadline for the whole exchange (connect, headers and
 every byte of the body: a node that drips a byte at a time cannot hold a request past
@@ -237,6 +243,8 @@ class RpcClient:
         tried: list[Endpoint] = []
         errors: dict[Endpoint, Exception] = {}
         last: Exception | None = None
+        doubted: Endpoint | None = None  # gave a second-opinion status: another must confirm it
+        doubt: tuple[int, T] | None = None
         for attempt in range(self.max_attempts):
             # Not re-asked within one request: an endpoint that lagged (asking again does not
             # make it current), or that timed out while another one is left to ask (a hung
@@ -244,10 +252,12 @@ class RpcClient:
             candidates = [
                 e for e in self.pool.candidates() if not isinstance(errors.get(e), StaleAnswer)
             ]
+            if doubted is not None:  # to confirm: the others, except those down
+                candidates = [e for e in candidates if e is not doubted and not self._down(e)]
             untimed = [e for e in candidates if not isinstance(errors.get(e), RpcTimeout)]
             candidates = untimed or [e for e in candidates if tried.count(e) < 2]
             if not candidates:
-                if last is None:
+                if last is None and doubt is None:
                     raise RpcUnavailable(f"{what}: no usable RPC endpoint (all disabled)")
                 break
             fresh = [e for e in candidates if e not in tried]
@@ -265,11 +275,22 @@ class RpcClient:
             except _FAILOVER as exc:
                 errors[endpoint] = last = exc
                 continue
-            if reply.status in second_opinion:
-                return await self._confirm(
-                    result, reply.status, tried, send, decode, what=what, accept=accept
-                )
-            return result
+            if reply.status in second_opinion and doubt is None:
+                if len(self.pool.usable()) < 3:  # alone, or one peer: one try to confirm
+                    return await self._confirm(
+                        result, reply.status, tried, send, decode, what=what, accept=accept
+                    )
+                doubted, doubt = endpoint, (reply.status, result)
+                continue  # ask the others, failing over and retrying as for an error
+            return result  # an answer, or the doubted status confirmed by a second endpoint
+        if doubt is not None:
+            assert doubted is not None
+            if all(self._down(e) for e in self.pool.usable() if e is not doubted):
+                return doubt[1]  # every other endpoint is down: nobody to ask, as alone
+            raise RpcUnavailable(
+                f"{what}: HTTP {doubt[0]} from {doubted.label} and no other endpoint to confirm "
+                f"it ({last or 'none answered'})"
+            )
         assert last is not None
         raise last
 
@@ -293,6 +314,11 @@ class RpcClient:
         except AutobotError:
             return result
         return result if reply.status == status else second
+
+    def _down(self, endpoint: Endpoint) -> bool:
+        """Cooling down after failures: not asked to confirm a 404 (a 404 only such peers could
+        confirm is believed, as with one endpoint)."""
+        return self.pool.cooling(endpoint)
 
     async def each_healthy[T](
         self,

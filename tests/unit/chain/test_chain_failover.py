@@ -3,6 +3,7 @@ malformed answers are not trusted, and every attempt is reported to the metrics 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -264,6 +265,29 @@ async def test_a_404_for_a_transaction_is_confirmed_by_another_endpoint(
     async with gateway(first.url, second.url) as gw:
         assert (await gw.status(TX_HASH)).state.value == "success"
         second.routes[("GET", TX_HASH)] = answer({"message": "not found"}, status=404)
+        assert (await gw.status(TX_HASH)).state.value == "not_found"
+
+
+async def test_with_three_endpoints_a_404_the_others_cannot_confirm_fails_the_read(
+    nodes: tuple[FakeNode, FakeNode],
+) -> None:
+    # (the byzantine soak after the merge with main: a liar's 404 for a stored record, its one
+    # second opinion failing at a faulted endpoint, was believed; main's storage reads made it an
+    # abort or an empty bot registry and steps parked 78 actions. On the old code the first read
+    # below returned the liar's "not found".)
+    liar, flaky = nodes
+    third = FakeNode()
+    liar.routes[("GET", TX_HASH)] = answer({"message": "not found"}, status=404)
+    flaky.fixed = answer({"message": "busy"}, status=503)
+    third.fixed = answer({"message": "busy"}, status=503)
+    async with running(third), gateway(liar.url, flaky.url, third.url) as gw:
+        with pytest.raises(RpcUnavailable, match="no other endpoint to confirm it"):
+            await gw.status(TX_HASH)
+        # once the others cool down (down, not merely faulting) there is nobody to ask
+        pool = gw.rpc.pool
+        while not all(pool.cooling(e) for e in pool.endpoints[1:]):
+            with contextlib.suppress(RpcUnavailable):
+                await gw.status(TX_HASH)
         assert (await gw.status(TX_HASH)).state.value == "not_found"
 
 
