@@ -256,10 +256,6 @@ class EndpointPool:
         cooling = sorted(tiers[EndpointState.COOLING], key=lambda e: (e.cooldown_until, e.index))
         return healthy + lagging + ahead + cooling
 
-    def cooling(self, endpoint: Endpoint) -> bool:
-        """``endpoint`` cools down now (after failures): asked only when nothing else is left."""
-        return endpoint.state(self._now()) is EndpointState.COOLING
-
     def healthy(self) -> list[Endpoint]:
         """Endpoints to ask for a second opinion: neither cooling down nor lagging, and whose
         last attempt was answered (one that just failed is asked only when it is the best)."""

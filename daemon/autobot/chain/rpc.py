@@ -42,9 +42,10 @@ with the hash or a ``SequenceRace``.
 one. ``second_opinion`` statuses (a 404 for a transaction hash or a stored record) are checked
 with another endpoint. With three or more, such an answer is believed only when a second endpoint
 answers the same (another status from it wins): the others are asked with the request's failover
-and retries, and when none of them answers the read fails (``RpcUnavailable``, retried by the
-caller), unless every other endpoint cools down (then, as alone, it is believed): a lone liar's 404
-would otherwise make a stored record "absent", and a step reading it park its action. With two,
+and retries (cooling ones too), and when none of them answers the read fails (``RpcUnavailable``,
+retried by the caller): a lone liar's 404 would otherwise make a stored record "absent", and a
+step reading it park its action (the byzantine soak: a liar among three endpoints whose peers
+cooled down now and then under 20 % faults). Two endpoints of three down stall such reads. With two,
 the other is asked once if it is healthy, and the answer believed when it cannot say (a dead or
 flaky peer must not fail every read); with one, it is believed.
 
@@ -252,8 +253,8 @@ class RpcClient:
             candidates = [
                 e for e in self.pool.candidates() if not isinstance(errors.get(e), StaleAnswer)
             ]
-            if doubted is not None:  # to confirm: the others, except those down
-                candidates = [e for e in candidates if e is not doubted and not self._down(e)]
+            if doubted is not None:  # to confirm: the others (cooling ones too, after a pause)
+                candidates = [e for e in candidates if e is not doubted]
             untimed = [e for e in candidates if not isinstance(errors.get(e), RpcTimeout)]
             candidates = untimed or [e for e in candidates if tried.count(e) < 2]
             if not candidates:
@@ -285,8 +286,6 @@ class RpcClient:
             return result  # an answer, or the doubted status confirmed by a second endpoint
         if doubt is not None:
             assert doubted is not None
-            if all(self._down(e) for e in self.pool.usable() if e is not doubted):
-                return doubt[1]  # every other endpoint is down: nobody to ask, as alone
             raise RpcUnavailable(
                 f"{what}: HTTP {doubt[0]} from {doubted.label} and no other endpoint to confirm "
                 f"it ({last or 'none answered'})"
@@ -314,11 +313,6 @@ class RpcClient:
         except AutobotError:
             return result
         return result if reply.status == status else second
-
-    def _down(self, endpoint: Endpoint) -> bool:
-        """Cooling down after failures: not asked to confirm a 404 (a 404 only such peers could
-        confirm is believed, as with one endpoint)."""
-        return self.pool.cooling(endpoint)
 
     async def each_healthy[T](
         self,
