@@ -87,7 +87,9 @@ def test_a_refund_in_several_rounds_then_the_archive_is_one_line() -> None:
     ]
 
 
-def test_a_kept_view_is_not_looked_at_again_and_a_lottery_back_from_absence_tells_its_steps() -> None:
+def test_a_kept_view_is_not_looked_at_again_and_a_lottery_back_from_absence_tells_its_steps() -> (
+    None
+):
     """Only views replaced since the last sweep are compared (a kept view is the same object); a
     lottery missing from one sweep's views is compared with its last look when it comes back."""
     story = Story(operator_names={})
