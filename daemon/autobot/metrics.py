@@ -90,6 +90,48 @@ class DomainSample:
     playbook: PlaybookReport = field(default_factory=PlaybookReport)  # playbook_watch.py
 
 
+_VRF_GAUGES: tuple[tuple[str, str, str], ...] = (
+    # (metric, DomainSample attribute, help)
+    (
+        "vrf_effective_balance",
+        "vrf_effective_balance",
+        "dVRF deposit effective balance as last reported",
+    ),
+    (
+        "vrf_required_minimum",
+        "vrf_required_minimum",
+        "dVRF deposit required minimum (minimum x multiplier)",
+    ),
+    (
+        "vrf_requests_paused",
+        "vrf_requests_paused",
+        "1 while VRF requests are paused by the deposit guard",
+    ),
+    (
+        "vrf_requests_paused_since_timestamp_seconds",
+        "vrf_paused_since",
+        "paused_since_ts: chain second the deposit guard paused requests (0 when not paused)",
+    ),
+    (
+        "vrf_total_balance",
+        "vrf_total_balance",
+        "dVRF deposit total_balance as last reported (deposit snapshot)",
+    ),
+    (
+        "vrf_minimum_balance",
+        "vrf_minimum_balance",
+        "dVRF deposit minimum_balance as last reported (deposit snapshot)",
+    ),
+    (
+        "vrf_effective_floor",
+        "vrf_effective_floor",
+        "effective_floor of the deposit ledger's config: an effective balance below it pauses "
+        "requests",
+    ),
+)
+"""The deposit's gauges (the ``status_overview`` gauges follow them), one value each."""
+
+
 def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=list(labels))
 
@@ -267,42 +309,8 @@ class SnapshotCollector(Collector):
 
     @staticmethod
     def _vrf(sample: DomainSample) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            "vrf_effective_balance",
-            "dVRF deposit effective balance as last reported",
-            value=float(sample.vrf_effective_balance),
-        )
-        yield GaugeMetricFamily(
-            "vrf_required_minimum",
-            "dVRF deposit required minimum (minimum x multiplier)",
-            value=float(sample.vrf_required_minimum),
-        )
-        yield GaugeMetricFamily(
-            "vrf_requests_paused",
-            "1 while VRF requests are paused by the deposit guard",
-            value=float(sample.vrf_requests_paused),
-        )
-        yield GaugeMetricFamily(
-            "vrf_requests_paused_since_timestamp_seconds",
-            "paused_since_ts: chain second the deposit guard paused requests (0 when not paused)",
-            value=float(sample.vrf_paused_since),
-        )
-        yield GaugeMetricFamily(
-            "vrf_total_balance",
-            "dVRF deposit total_balance as last reported (deposit snapshot)",
-            value=float(sample.vrf_total_balance),
-        )
-        yield GaugeMetricFamily(
-            "vrf_minimum_balance",
-            "dVRF deposit minimum_balance as last reported (deposit snapshot)",
-            value=float(sample.vrf_minimum_balance),
-        )
-        yield GaugeMetricFamily(
-            "vrf_effective_floor",
-            "effective_floor of the deposit ledger's config: an effective balance below it pauses "
-            "requests",
-            value=float(sample.vrf_effective_floor),
-        )
+        for name, attribute, documentation in _VRF_GAUGES:
+            yield GaugeMetricFamily(name, documentation, value=float(getattr(sample, attribute)))
         for field_name, value in sorted(sample.overview.items()):
             name = (
                 "status_overview_lotteries"
