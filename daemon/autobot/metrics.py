@@ -87,6 +87,8 @@ class DomainSample:
     auto_close_disabled: tuple[int, ...] = ()  # live ACTIVE lotteries closed by hand
     features: dict[int, bool] = field(default_factory=dict)  # feature id -> lets calls through
     escalations: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, subject)
+    open_incidents: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+    """Per priority: open incidents, those past the SLA, the oldest's age in seconds."""
     playbook: PlaybookReport = field(default_factory=PlaybookReport)  # playbook_watch.py
 
 
@@ -353,6 +355,20 @@ class SnapshotCollector(Collector):
         for (reason, subject), count in sorted(sample.escalations.items()):
             escalations.add_metric([reason, subject], float(count))
         yield escalations
+        families = (
+            _gauge("autobot_incidents_open", "Open incidents (things a person must look at), by priority",
+                   ["priority"]),
+            _gauge("autobot_incidents_open_over_sla",
+                   "Open incidents older than their priority's SLA (high 24 h, medium 72 h)",
+                   ["priority"]),
+            _gauge("autobot_incidents_open_oldest_seconds",
+                   "Wall seconds the oldest open incident of a priority has been open",
+                   ["priority"]),
+        )  # fmt: skip
+        for priority, values in sorted(sample.open_incidents.items()):
+            for family, value in zip(families, values, strict=True):
+                family.add_metric([priority], float(value))
+        yield from families
 
 
 def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
@@ -569,6 +585,7 @@ def sample_from_snapshot(
     operator_names: Mapping[str, str],
     feed_updates_total: Mapping[int, int],
     escalations: Mapping[tuple[str, str], int] | None = None,
+    open_incidents: Mapping[str, tuple[int, int, float]] | None = None,
     playbook: PlaybookReport | None = None,
 ) -> DomainSample:
     """Compute the handbook metrics from one snapshot (pure; called once per tick).
@@ -655,5 +672,6 @@ def sample_from_snapshot(
         auto_close_disabled=tuple(by_hand),
         features={int(f): snapshot.features.refusal(f) is None for f in Feature},
         escalations=dict(escalations or {}),
+        open_incidents=dict(open_incidents or {}),
         playbook=playbook if playbook is not None else PlaybookReport(),
     )
