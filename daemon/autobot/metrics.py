@@ -2,8 +2,8 @@
 
 Domain metrics (handbook names, docs/package.md §7) are *derived state*: they are rendered at scrape time
 from the last chain snapshot by ``SnapshotCollector``, so a lottery's series exist exactly while the
-lottery is live and disappear with it — label cardinality is bounded by construction, and nothing
-has to remember to delete a stale series. The daemon's own metrics are ordinary counters,
+lottery is live and disappear with it (``accounting_mismatch``: only while a check fails) — label
+cardinality is bounded by construction, and nothing has to remember to delete a stale series. The daemon's own metrics are ordinary counters,
 gauges and histograms registered on the injected ``CollectorRegistry``.
 
 Labels are bounded: operator names, asset ids, live lottery ids, action kinds, guard names,
