@@ -58,7 +58,7 @@ from autobot.journal.records import (
     RequestState,
     TxState,
 )
-from autobot.metrics import DaemonMetrics, sample_from_snapshot
+from autobot.metrics import DaemonMetrics, DomainSampler
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
 from autobot.planning.requests import CancelRequest, RefundRequest
@@ -158,11 +158,14 @@ class Engine:
         self._wake_at_chain = wake_at_chain
         self._wake_after = wake_after
         self._wall = wall
-        self._escalations = Escalations(journal=journal, responsible=config.incidents.responsible)
+        self._escalations = Escalations(
+            journal=journal, responsible=config.incidents.responsible, wall=wall
+        )
         self._incident_log = incident_log
         self._incident_log_failed = False
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
         self._playbook = PlaybookWatch(gateway=gateway)
+        self._sampler = DomainSampler()  # the handbook metrics, at the cost of what changed
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -629,11 +632,15 @@ class Engine:
     ) -> None:
         updates = dict.fromkeys(snapshot.feeds, 0) | dict(self._feed_updates.totals)
         self._metrics.snapshot.update(
-            sample_from_snapshot(
+            self._sampler.sample(
                 snapshot,
                 operator_names=self._operator_names,
                 feed_updates_total=updates,
                 escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
+                open_incidents={
+                    p.value: (o.open, o.over_sla, o.oldest_seconds)
+                    for p, o in attention.open.items()
+                },
                 playbook=self._playbook.report,
             )
         )

@@ -102,11 +102,12 @@ class PlaybookReport:
     the chain kept since the start (docs/package.md §10.16: none); ``payout_finalize_pending``: seconds
     a PAYOUT lottery has waited for its finalization; ``payout_rounds`` and the count of
     ``payout_round`` regressions seen since the start; ``accounting_mismatch``: failed checks of
-    ``planning.accounting.reconcile``; caps expiring; ``dual_write_pending``: expected hashes
+    ``planning.accounting.reconcile``, lotteries with a failing check only; caps expiring; ``dual_write_pending``: expected hashes
     waiting longer than two hours, ``dual_write_expected``: all of them;
     ``dual_write_mismatch``: expected hashes of lotteries whose stored summary hashes otherwise;
     ``dual_write_mismatch_free_seconds``: chain seconds since a mismatch was last seen (or since
-    the watch started, when it has seen none).
+    the watch started, when it has seen none); ``dual_write_enabled``: the control's flag
+    (``None`` until the control was read), ``dual_write_pending_after_seconds``: the two hours.
     """
 
     sales_rate: Mapping[int, float] = field(default_factory=dict)
@@ -124,3 +125,5 @@ class PlaybookReport:
     dual_write_pending: int = 0
     dual_write_mismatch: int = 0
     dual_write_mismatch_free_seconds: int = 0
+    dual_write_enabled: bool | None = None
+    dual_write_pending_after_seconds: int = 7_200
