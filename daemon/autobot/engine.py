@@ -154,7 +154,9 @@ class Engine:
         self._wake_at_chain = wake_at_chain
         self._wake_after = wake_after
         self._wall = wall
-        self._escalations = Escalations(journal=journal, responsible=config.incidents.responsible)
+        self._escalations = Escalations(
+            journal=journal, responsible=config.incidents.responsible, wall=wall
+        )
         self._incident_log = incident_log
         self._incident_log_failed = False
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
@@ -603,6 +605,10 @@ class Engine:
                 operator_names=self._operator_names,
                 feed_updates_total=updates,
                 escalations={(a.reason, self._label(a.subject)): n for a, n in attention.attention},
+                open_incidents={
+                    p.value: (o.open, o.over_sla, o.oldest_seconds)
+                    for p, o in attention.open.items()
+                },
                 playbook=self._playbook.report,
             )
         )

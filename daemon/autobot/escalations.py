@@ -19,13 +19,24 @@ incident-log row when an episode begins, and names the actions to start again:
 An episode is written once: across restarts too, since the first update reads back which
 episodes the incident log already holds (its newest rows) and writes only the ones it does not.
 An episode that ended and begins again is a new event, with a new row.
+
+**Open incidents against the SLA** (the playbook's maturity figure: an incident is dealt with
+within 24 h when its priority is high, 72 h when medium): every attention is an open incident of
+the priority ``priority_of`` gives its reason (docs/decisions.md §15), open since its episode
+began — the wall time of its incident-log row when the log already held it at a restart, of the
+update that first saw it otherwise, of the parking for a parked action. ``EscalationUpdate.open``
+counts them per priority (metrics ``autobot_incidents_open``,
+``autobot_incidents_open_over_sla``, ``autobot_incidents_open_oldest_seconds``).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -47,7 +58,15 @@ from autobot.planning.plan import Recipe
 from autobot.planning.preconditions import PREFLIGHT_CODES
 from autobot.planning.recipes import recipe_from_json
 
-__all__ = ["DEPOSIT", "Attention", "EscalationUpdate", "Escalations"]
+__all__ = [
+    "DEPOSIT",
+    "Attention",
+    "EscalationUpdate",
+    "Escalations",
+    "OpenIncidents",
+    "Priority",
+    "priority_of",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -79,23 +98,81 @@ class Attention:
     subject: str
 
 
+class Priority(enum.StrEnum):
+    """An open incident's priority and the time the playbook gives a person to deal with it."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+
+    @property
+    def sla_seconds(self) -> int:
+        return 86_400 if self is Priority.HIGH else 3 * 86_400
+
+
+_HIGH = frozenset(
+    {
+        # players wait for a draw that is not coming, or for their money back
+        "vrf_pending",
+        "vrf_exhausted",
+        "vrf_manual_unscheduled",
+        "vrf_requests_paused",
+        "closing_without_tickets",
+        "bot_unavailable",
+        "parked_draw",
+        "parked_refund",
+        "parked_cancel",
+        "parked_unpause",
+    }
+)
+
+
+def priority_of(reason: str) -> Priority:
+    """High when players wait on it (a draw, a refund, the deposit, the bot that carries
+    sensitive actions; every refund escalation), medium otherwise (a close by hand, a feature
+    switched off, a feed's clamp, a rotation) — docs/decisions.md §15."""
+    if reason in _HIGH or reason.startswith("refund_"):
+        return Priority.HIGH
+    return Priority.MEDIUM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenIncidents:
+    """One priority's open incidents: how many, how many past the SLA, the oldest's age (s)."""
+
+    open: int = 0
+    over_sla: int = 0
+    oldest_seconds: float = 0.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationUpdate:
     """What ``Escalations.update`` found: every attention (one per reason and subject, with how
-    many things it stands for) and the parked actions to start again."""
+    many things it stands for), the parked actions to start again, and the open incidents per
+    priority (every priority present)."""
 
     attention: tuple[tuple[Attention, int], ...] = ()
     retry: tuple[ActionKey, ...] = ()
+    open: Mapping[Priority, OpenIncidents] = field(
+        default_factory=lambda: {p: OpenIncidents() for p in Priority}
+    )
 
 
 class Escalations:
     """Episodes of things that need a person, and their incident-log rows."""
 
-    def __init__(self, *, journal: Journal, responsible: str = "autobot") -> None:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        responsible: str = "autobot",
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._journal = journal
         self._responsible = responsible
+        self._wall = wall
         self._open: set[tuple[str, str]] | None = None  # None: not read back yet
         self._written: set[tuple[str, str]] = set()  # read back: episodes the log already holds
+        self._began: dict[tuple[str, str], float] = {}  # open episode -> wall time it began
         self._paused_logged = False
         self._paused_wall: float | None = None  # when the current pause's row was written
         self._parked: list[ActionRecord] = []
@@ -111,6 +188,8 @@ class Escalations:
         rows: list[NewIncident] = []
         current = {(e.kind, str(e.subject)): e.reason for e in result.escalations}
         assert self._open is not None
+        now = self._wall()
+        self._began = {key: self._began.get(key, now) for key in current}
         new = [key for key in current if key not in self._open]
         for kind, subject in sorted(new):
             if (kind, subject) in self._written:
@@ -129,9 +208,11 @@ class Escalations:
             )
             self._parked_count = parked
         attention: dict[Attention, int] = {}
+        began: dict[Attention, float] = {}
         for kind, subject in current:
             key = Attention(reason=kind, subject=subject)
             attention[key] = attention.get(key, 0) + 1
+            began[key] = self._began[(kind, subject)]
         retry: list[ActionKey] = []
         for record in self._parked:
             verdict = _parked_verdict(record, snapshot)
@@ -140,7 +221,12 @@ class Escalations:
             elif verdict == "attention":
                 key = Attention(reason=f"parked_{record.kind.value}", subject=_subject(record))
                 attention[key] = attention.get(key, 0) + 1
-        return EscalationUpdate(attention=tuple(sorted(attention.items())), retry=tuple(retry))
+                began[key] = min(began.get(key, now), record.updated_wall)
+        return EscalationUpdate(
+            attention=tuple(sorted(attention.items())),
+            retry=tuple(retry),
+            open=_open_incidents(began, now),
+        )
 
     # ------------------------------------------------------------------ the deposit
 
@@ -223,10 +309,25 @@ class Escalations:
         self._paused_logged = latest is not None and latest[1] == PAUSED
         self._paused_wall = latest[0] if self._paused_logged and latest is not None else None
         self._written = {k for k in newest if k[0] not in (PAUSED, RESUMED)}
+        self._began = {k: newest[k].wall for k in self._written}  # open since its row, if open
         self._open = set()
 
     def _row(self, text: str, *, kind: IncidentType = IncidentType.INCIDENT) -> NewIncident:
         return NewIncident(type=kind, description=text, responsible=self._responsible)
+
+
+def _open_incidents(began: Mapping[Attention, float], now: float) -> dict[Priority, OpenIncidents]:
+    ages: dict[Priority, list[float]] = {p: [] for p in Priority}
+    for attention, since in began.items():
+        ages[priority_of(attention.reason)].append(max(0.0, now - since))
+    return {
+        p: OpenIncidents(
+            open=len(found),
+            over_sla=sum(age > p.sla_seconds for age in found),
+            oldest_seconds=max(found, default=0.0),
+        )
+        for p, found in ages.items()
+    }
 
 
 def _floor(floor: int) -> str:

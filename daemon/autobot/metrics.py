@@ -87,7 +87,51 @@ class DomainSample:
     auto_close_disabled: tuple[int, ...] = ()  # live ACTIVE lotteries closed by hand
     features: dict[int, bool] = field(default_factory=dict)  # feature id -> lets calls through
     escalations: dict[tuple[str, str], int] = field(default_factory=dict)  # (reason, subject)
+    open_incidents: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+    """Per priority: open incidents, those past the SLA, the oldest's age in seconds."""
     playbook: PlaybookReport = field(default_factory=PlaybookReport)  # playbook_watch.py
+
+
+_VRF_GAUGES: tuple[tuple[str, str, str], ...] = (
+    # (metric, DomainSample attribute, help)
+    (
+        "vrf_effective_balance",
+        "vrf_effective_balance",
+        "dVRF deposit effective balance as last reported",
+    ),
+    (
+        "vrf_required_minimum",
+        "vrf_required_minimum",
+        "dVRF deposit required minimum (minimum x multiplier)",
+    ),
+    (
+        "vrf_requests_paused",
+        "vrf_requests_paused",
+        "1 while VRF requests are paused by the deposit guard",
+    ),
+    (
+        "vrf_requests_paused_since_timestamp_seconds",
+        "vrf_paused_since",
+        "paused_since_ts: chain second the deposit guard paused requests (0 when not paused)",
+    ),
+    (
+        "vrf_total_balance",
+        "vrf_total_balance",
+        "dVRF deposit total_balance as last reported (deposit snapshot)",
+    ),
+    (
+        "vrf_minimum_balance",
+        "vrf_minimum_balance",
+        "dVRF deposit minimum_balance as last reported (deposit snapshot)",
+    ),
+    (
+        "vrf_effective_floor",
+        "vrf_effective_floor",
+        "effective_floor of the deposit ledger's config: an effective balance below it pauses "
+        "requests",
+    ),
+)
+"""The deposit's gauges (the ``status_overview`` gauges follow them), one value each."""
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
@@ -267,42 +311,8 @@ class SnapshotCollector(Collector):
 
     @staticmethod
     def _vrf(sample: DomainSample) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            "vrf_effective_balance",
-            "dVRF deposit effective balance as last reported",
-            value=float(sample.vrf_effective_balance),
-        )
-        yield GaugeMetricFamily(
-            "vrf_required_minimum",
-            "dVRF deposit required minimum (minimum x multiplier)",
-            value=float(sample.vrf_required_minimum),
-        )
-        yield GaugeMetricFamily(
-            "vrf_requests_paused",
-            "1 while VRF requests are paused by the deposit guard",
-            value=float(sample.vrf_requests_paused),
-        )
-        yield GaugeMetricFamily(
-            "vrf_requests_paused_since_timestamp_seconds",
-            "paused_since_ts: chain second the deposit guard paused requests (0 when not paused)",
-            value=float(sample.vrf_paused_since),
-        )
-        yield GaugeMetricFamily(
-            "vrf_total_balance",
-            "dVRF deposit total_balance as last reported (deposit snapshot)",
-            value=float(sample.vrf_total_balance),
-        )
-        yield GaugeMetricFamily(
-            "vrf_minimum_balance",
-            "dVRF deposit minimum_balance as last reported (deposit snapshot)",
-            value=float(sample.vrf_minimum_balance),
-        )
-        yield GaugeMetricFamily(
-            "vrf_effective_floor",
-            "effective_floor of the deposit ledger's config: an effective balance below it pauses "
-            "requests",
-            value=float(sample.vrf_effective_floor),
-        )
+        for name, attribute, documentation in _VRF_GAUGES:
+            yield GaugeMetricFamily(name, documentation, value=float(getattr(sample, attribute)))
         for field_name, value in sorted(sample.overview.items()):
             name = (
                 "status_overview_lotteries"
@@ -345,6 +355,20 @@ class SnapshotCollector(Collector):
         for (reason, subject), count in sorted(sample.escalations.items()):
             escalations.add_metric([reason, subject], float(count))
         yield escalations
+        families = (
+            _gauge("autobot_incidents_open", "Open incidents (things a person must look at), by priority",
+                   ["priority"]),
+            _gauge("autobot_incidents_open_over_sla",
+                   "Open incidents older than their priority's SLA (high 24 h, medium 72 h)",
+                   ["priority"]),
+            _gauge("autobot_incidents_open_oldest_seconds",
+                   "Wall seconds the oldest open incident of a priority has been open",
+                   ["priority"]),
+        )  # fmt: skip
+        for priority, values in sorted(sample.open_incidents.items()):
+            for family, value in zip(families, values, strict=True):
+                family.add_metric([priority], float(value))
+        yield from families
 
 
 def _playbook_families(report: PlaybookReport) -> Iterator[Metric]:
@@ -561,6 +585,7 @@ def sample_from_snapshot(
     operator_names: Mapping[str, str],
     feed_updates_total: Mapping[int, int],
     escalations: Mapping[tuple[str, str], int] | None = None,
+    open_incidents: Mapping[str, tuple[int, int, float]] | None = None,
     playbook: PlaybookReport | None = None,
 ) -> DomainSample:
     """Compute the handbook metrics from one snapshot (pure; called once per tick).
@@ -647,5 +672,6 @@ def sample_from_snapshot(
         auto_close_disabled=tuple(by_hand),
         features={int(f): snapshot.features.refusal(f) is None for f in Feature},
         escalations=dict(escalations or {}),
+        open_incidents=dict(open_incidents or {}),
         playbook=playbook if playbook is not None else PlaybookReport(),
     )

@@ -205,6 +205,8 @@ class PlaybookWatch:
             dual_write_pending=pending,
             dual_write_mismatch=mismatches,
             dual_write_mismatch_free_seconds=max(0, now - since),
+            dual_write_enabled=None if control is None else control.enabled,
+            dual_write_pending_after_seconds=self._pending_after,
         )
         return tuple(findings)
 

@@ -80,6 +80,7 @@ def _exported_names() -> set[str]:
             auto_close_disabled=(5,),
             features={3: False},
             escalations={("vrf_pending", "3"): 1},
+            open_incidents={"high": (1, 0, 60.0), "medium": (0, 0, 0.0)},
         )
     )
     names: set[str] = set()

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from demo_processes import DaemonProcess, LocalnetProcess, refunded_and_archived
+from demo_processes import DaemonProcess, LocalnetProcess, autobot_cli, refunded_and_archived
 
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.snapshot import Snapshot
@@ -91,6 +91,24 @@ async def test_the_daemons_story_completes_beside_the_playbooks_traffic(tmp_path
             async with net.http.post(url, json=body) as reply:
                 pending = await reply.json()
         assert daemon.proc.returncode == 0, daemon.tail()
+        # `autobot status` shows the playbook's systems as the daemon's watch sees them
+        shown = await autobot_cli("status", "--config", str(net.config_path))
+        report = json.loads(
+            (await autobot_cli("status", "--json", "--config", str(net.config_path))).stdout
+        )
+    section = shown.stdout.split("Sales, payouts, roles and dual-write\n")[1].split("\nJournal")[0]
+    assert "payouts: PAYOUT #2 round 7" in section
+    assert "dual-write: on, 1 expected hash(es) waiting, 1 MISMATCH(ES)" in section
+    assert "dual-write mismatch for lottery 4: expected hash 0x" in section
+    assert "roles: 2 partner cap(s), 2 premium cap(s); 4 expiring" in section
+    assert "roles cleanup" in section  # the command that removes them
+    playbook = report["playbook"]
+    assert {"lottery_id": 2, "payout_round": 7} in playbook["in_payout"]
+    assert playbook["dual_write"] == {"enabled": True, "expected": 1, "mismatch": 1}
+    assert [(f["kind"], f["lottery_id"]) for f in playbook["findings"]] == [
+        ("dual_write_mismatch", 4)
+    ]
+    assert playbook["accounting_mismatch"] == {}
     # the treasury paid lottery 1 in four rounds after one partner payout, and lottery 2 in seven
     rounds = Counter(e.data["lottery_id"] for e in payouts)
     assert (rounds["1"], rounds["2"]) == (4, 7)

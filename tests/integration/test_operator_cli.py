@@ -115,6 +115,12 @@ async def test_status_tells_what_the_demo_needs(
     assert "asset 2" in feeds and "CLAMPED" in feeds.split("asset 2")[1].split("\n")[0]
     assert "STALE" in feeds.split("asset 3")[1].split("\n")[0]
     assert "tickets 0/1234 refunded" in ran.out
+    # the playbook's systems as the daemon's watch sees them (the demo has no treasury or caps)
+    section = ran.out.split("Sales, payouts, roles and dual-write\n")[1].split("\nJournal")[0]
+    assert "sales: selling #1, #5" in section
+    assert "payouts: no lottery in PAYOUT" in section
+    assert "accounting: all 5 live lotteries reconcile" in section
+    assert "dual-write: on, 0 expected hash(es) waiting" in section
     # the clamped feed's refused update, its threshold, and the command that clears it
     assert "refused price 150000000 (a move of 50.0 % from 100000000; threshold 20.0 %)" in feeds
     assert f"`{AUTOBOT} feed clear-clamp 2 --config {env.config}`" in feeds or (

@@ -20,7 +20,7 @@ from autobot.domain.actions import ActionKind
 from autobot.domain.lotteries import LotteryStatus
 from autobot.domain.payouts import VrfDepositStatus
 from autobot.domain.snapshot import Snapshot
-from autobot.escalations import Attention, Escalations
+from autobot.escalations import Attention, Escalations, OpenIncidents, Priority, priority_of
 from autobot.journal.records import (
     ActionState,
     IncidentType,
@@ -208,3 +208,64 @@ async def test_an_action_parked_by_pre_flight_is_started_again_once_it_may_run(
         result=plan_all(on, ctx()), snapshot=on, parked=counts[ActionState.PARKED]
     )
     assert [str(k) for k in update.retry] == ["draw:2:1"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "priority"),
+    [
+        ("vrf_pending", Priority.HIGH),
+        ("vrf_requests_paused", Priority.HIGH),
+        ("refund_budget", Priority.HIGH),
+        ("refund_sla_at_risk", Priority.HIGH),
+        ("bot_unavailable", Priority.HIGH),
+        ("parked_refund", Priority.HIGH),
+        ("auto_close_disabled", Priority.MEDIUM),
+        ("draw_feature_disabled", Priority.MEDIUM),
+        ("parked_clamp", Priority.MEDIUM),
+        ("parked_rotate", Priority.MEDIUM),
+    ],
+)
+def test_an_incident_is_high_when_players_wait_on_it(reason: str, priority: Priority) -> None:
+    assert priority_of(reason) is priority
+    assert Priority.HIGH.sla_seconds == 24 * 3600 and Priority.MEDIUM.sla_seconds == 72 * 3600
+
+
+async def test_open_incidents_are_counted_by_priority_against_the_sla_also_across_restarts(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(wall=1_800_000_000.0)
+    stuck = snapshot(lottery(3, LotteryStatus.CLOSING, tickets=0))  # high: players wait
+    by_hand = snapshot(
+        lottery(3, LotteryStatus.CLOSING, tickets=0),
+        lottery(4, LotteryStatus.ACTIVE, sales_end=NOW - 10, auto_close=False),
+    )
+    async with await SqliteJournal.open(tmp_path / "j.sqlite3", clock=clock) as journal:
+        tracker = Escalations(journal=journal, wall=clock.wall)
+        counts = await journal.action_counts()
+
+        async def update(t: Escalations, snap: Snapshot) -> dict[Priority, OpenIncidents]:
+            found = await t.update(
+                result=plan_all(snap, ctx()), snapshot=snap, parked=counts[ActionState.PARKED]
+            )
+            return dict(found.open)
+
+        # nothing open: every priority is reported, at zero
+        assert await update(tracker, snapshot()) == {p: OpenIncidents() for p in Priority}
+        # given an episode that began now
+        assert (await update(tracker, stuck))[Priority.HIGH] == OpenIncidents(open=1)
+        # when 25 hours pass (a medium one began an hour before the end)
+        clock.advance(24 * 3600)
+        opened = await update(tracker, by_hand)
+        clock.advance(3600)
+        opened = await update(tracker, by_hand)
+        # then the high one is past its 24 h, the medium one is not past its 72 h
+        assert opened[Priority.HIGH] == OpenIncidents(
+            open=1, over_sla=1, oldest_seconds=25 * 3600.0
+        )
+        assert opened[Priority.MEDIUM] == OpenIncidents(open=1, over_sla=0, oldest_seconds=3600.0)
+        # and a restarted daemon counts from the episode's row in the incident log, not from now
+        restarted = Escalations(journal=journal, wall=clock.wall)
+        again = await update(restarted, by_hand)
+        assert again[Priority.HIGH] == OpenIncidents(open=1, over_sla=1, oldest_seconds=25 * 3600.0)
+        # when it clears, it is no longer open
+        assert (await update(restarted, snapshot()))[Priority.HIGH] == OpenIncidents()

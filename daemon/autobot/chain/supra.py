@@ -32,12 +32,11 @@ A lagging endpoint is never trusted for time or sequence numbers:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import re
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
@@ -45,7 +44,7 @@ import structlog
 from autobot.chain.codec import entry_function, fail, field, obj, uint
 from autobot.chain.endpoints import RpcObserver
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
-from autobot.chain.reads import READS, SCOPED, RpcStorage, StorageReads
+from autobot.chain.reads import READS, SCOPED, RpcStorage, StorageReads, first_error
 from autobot.chain.responses import (
     decode_account_sequence,
     decode_block,
@@ -242,7 +241,7 @@ class SupraGateway:
                 await self.refresh_gas_price()
             except AutobotError as exc:  # keep the last price; the snapshot does not need it
                 log.warning("gas_price_refresh_failed", error=type(exc).__name__, detail=str(exc))
-        async with _tasks() as group:
+        async with first_error() as group:
             if isinstance(self._reads, StorageReads):
                 both = group.create_task(self._reads.aggregates(asset_ids))
             else:
@@ -279,7 +278,7 @@ class SupraGateway:
         ``scoped`` reads the status first and then only the views its status can make differ
         from their defaults (``SCOPED_VIEWS``); the others are left at their defaults.
         """
-        async with _tasks() as group:
+        async with first_error() as group:
             tasks = [
                 group.create_task(self._reads.lottery_view(i, scoped=scoped))
                 for i in sorted(set(lottery_ids))
@@ -328,7 +327,7 @@ class SupraGateway:
         (``effective_floor``, ``min_balance_multiplier_bps``), so it always comes from storage."""
         if isinstance(self._reads, StorageReads):
             return await self._reads.vrf_deposit_status()
-        async with _tasks() as group:
+        async with first_error() as group:
             viewed = group.create_task(self._reads.vrf_deposit_status())
             stored = group.create_task(self._storage.vrf_deposit_status())
         return _with_config(viewed.result(), stored.result())
@@ -596,23 +595,6 @@ def _event_page(reply: Reply) -> EventPage:
     if next_cursor is not None and len(next_cursor) > 1024:
         fail("events.x-supra-cursor", "cursor too long")
     return EventPage(events=decode_events(reply.json("events")), cursor=next_cursor)
-
-
-@contextlib.asynccontextmanager
-async def _tasks() -> AsyncIterator[asyncio.TaskGroup]:
-    """A ``TaskGroup`` whose failure surfaces as the first error itself, not a group.
-
-    Callers of the gateway expect the typed ``autobot.errors`` exception; when one read fails the
-    others are cancelled (TaskGroup semantics) and the first failure is raised.
-    """
-    try:
-        async with asyncio.TaskGroup() as group:
-            yield group
-    except BaseExceptionGroup as eg:
-        first: BaseException = eg
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
 
 
 if TYPE_CHECKING:  # mypy proves SupraGateway implements the protocol

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from autobot.chain.gateway import ChainGateway
@@ -99,12 +99,13 @@ async def _check(
     gateway: ChainGateway,
     lottery_id: int | None = None,
     asset_id: int | None = None,
-) -> CheckedRequest:
-    """``request`` checked with one chain read (``RequestRefused`` says why not)."""
+) -> tuple[CheckedRequest, Clocks]:
+    """``request`` checked with one chain read (``RequestRefused`` says why not), and both
+    clocks at the chain time it was read at."""
     config = ready.config
     if lottery_id is not None:
         await _lottery_exists(gateway, lottery_id, config)
-    return await check_request(
+    checked = await check_request(
         request,
         config=config,
         names=ready.names,
@@ -112,6 +113,38 @@ async def _check(
         gateway=gateway,
         lottery_ids=() if lottery_id is None else (lottery_id,),
         asset_ids=() if asset_id is None else (asset_id,),
+    )
+    return checked, await clocks_for(config, checked.snapshot.now)
+
+
+def _proposal(
+    checked: CheckedRequest,
+    clocks: Clocks,
+    *,
+    kind: RequestKind,
+    subject: str,
+    summary: str,
+    effects: Iterable[str],
+    params: Mapping[str, object] | None = None,
+    route: tuple[BotRoute | None, int | None] = (None, None),
+    **rest: Any,
+) -> Proposal:
+    """The proposal for ``checked``: its calls as sent now, its action key and both clocks filled
+    in; ``route`` is ``_route``'s answer (the announcing bot, when it may execute); empty
+    effects are left out."""
+    bot, executes_after = route
+    return Proposal(
+        kind=kind,
+        subject=subject,
+        params=params or {},
+        summary=summary,
+        calls=_calls(checked, clocks),
+        bot=bot,
+        executes_after=executes_after,
+        effects=tuple(e for e in effects if e),
+        action_key=_key(checked),
+        clocks=clocks,
+        **rest,
     )
 
 
@@ -185,7 +218,7 @@ async def _cancel(args: argparse.Namespace) -> int:
     lottery_id, reason = int(args.lottery_id), CANCEL_REASONS[args.reason]
 
     async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
-        checked = await _check(
+        checked, clocks = await _check(
             CancelRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id, reason=reason),
             ready=ready,
             journal=journal,
@@ -193,8 +226,8 @@ async def _cancel(args: argparse.Namespace) -> int:
             lottery_id=lottery_id,
         )
         view = checked.snapshot.lotteries[lottery_id]
-        clocks = await clocks_for(ready.config, checked.snapshot.now)
-        bot, after = _route(checked, ready.names)
+        route = _route(checked, ready.names)
+        bot = route[0]
         refund = (
             "then its refund is planned automatically once the cancellation lands (auto_refund)"
             if ready.config.refunds.auto_refund
@@ -207,7 +240,9 @@ async def _cancel(args: argparse.Namespace) -> int:
             if bot is not None and bot.timelock_secs
             else "",
         )
-        return Proposal(
+        return _proposal(
+            checked,
+            clocks,
             kind=RequestKind.CANCEL,
             subject=str(lottery_id),
             params={"reason": reason},
@@ -215,12 +250,8 @@ async def _cancel(args: argparse.Namespace) -> int:
                 f"cancel lottery {lottery_id} ({view.status.name}) with reason {args.reason} "
                 f"(code {reason})"
             ),
-            calls=_calls(checked, clocks),
-            bot=bot,
-            executes_after=after,
-            effects=tuple(e for e in effects if e),
-            action_key=_key(checked),
-            clocks=clocks,
+            route=route,
+            effects=effects,
         )
 
     return await submit(args, ready, propose)
@@ -239,14 +270,13 @@ async def _refund(args: argparse.Namespace) -> int:
     lottery_id = int(args.lottery_id)
 
     async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
-        checked = await _check(
+        checked, clocks = await _check(
             RefundRequest(request_id=PROBE_REQUEST_ID, lottery_id=lottery_id),
             ready=ready,
             journal=journal,
             gateway=gateway,
             lottery_id=lottery_id,
         )
-        clocks = await clocks_for(ready.config, checked.snapshot.now)
         recipe = checked.planned.recipe
         progress = checked.snapshot.lotteries[lottery_id].refund
         plan = "every ticket is refunded already: archive_canceled_lottery_admin only"
@@ -259,24 +289,20 @@ async def _refund(args: argparse.Namespace) -> int:
                 f"{amount} refunded, {duration_text(recipe.cooldown_secs)} apart"
                 + (", then the archive" if recipe.archive else "")
             )
-        bot, after = _route(checked, ready.names)
-        return Proposal(
+        return _proposal(
+            checked,
+            clocks,
             kind=RequestKind.REFUND,
             subject=str(lottery_id),
-            params={},
             summary=(
                 f"refund lottery {lottery_id}: so far round {progress.refund_round}, "
                 f"{progress.tickets_refunded}/{progress.tickets_sold} tickets refunded; {plan}"
             ),
-            calls=_calls(checked, clocks),
-            bot=bot,
-            executes_after=after,
+            route=_route(checked, ready.names),
             effects=(
                 "each batch records refunds the treasury pays out: tell the treasury",
                 "one announcement covers every batch (one action hash)",
             ),
-            action_key=_key(checked),
-            clocks=clocks,
         )
 
     return await submit(args, ready, propose)
@@ -295,14 +321,13 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
     asset_id = int(args.asset_id)
 
     async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
-        checked = await _check(
+        checked, clocks = await _check(
             ClearClampRequest(request_id=PROBE_REQUEST_ID, asset_id=asset_id),
             ready=ready,
             journal=journal,
             gateway=gateway,
             asset_id=asset_id,
         )
-        clocks = await clocks_for(ready.config, checked.snapshot.now)
         feed = checked.snapshot.feeds[asset_id]
         refused = (await clamp_refusals(gateway, ready.config, asset_ids=(asset_id,))).get(asset_id)
         seen = (
@@ -311,23 +336,21 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
             if refused is not None
             else "the refused price is not in the events searched"
         )
-        return Proposal(
+        return _proposal(
+            checked,
+            clocks,
             kind=RequestKind.CLAMP,
             subject=str(asset_id),
-            params={},
             summary=(
                 f"clear the clamp of asset {asset_id}: last accepted price {feed.price} "
                 f"({feed.decimals} decimals); {seen}"
             ),
-            calls=_calls(checked, clocks),
             effects=(
                 "signed by the admin; no bot and no timelock (docs/decisions.md §8)",
                 "freshness restarts without a new price: the reference stays the last accepted "
                 "price, so a larger move must arrive in steps or it clamps again — check the "
                 "price source first",
             ),
-            action_key=_key(checked),
-            clocks=clocks,
             extra={
                 "refused_price": None if refused is None else refused.new_price,
                 "threshold_bps": feed.clamp_threshold_bps,
@@ -349,26 +372,23 @@ async def _roles_cleanup(args: argparse.Namespace) -> int:
     ready = setup(args)
 
     async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
-        checked = await _check(
+        checked, clocks = await _check(
             CleanupRequest(request_id=PROBE_REQUEST_ID),
             ready=ready,
             journal=journal,
             gateway=gateway,
         )
-        clocks = await clocks_for(ready.config, checked.snapshot.now)
-        return Proposal(
+        return _proposal(
+            checked,
+            clocks,
             kind=RequestKind.CLEANUP,
             subject="0",
-            params={},
             summary="remove expired partner and premium caps: roles::cleanup_expired_admin",
-            calls=_calls(checked, clocks),
             effects=(
                 "signed by the admin; no bot and no timelock",
                 "removes every cap expired at the daemon's chain time (and partner caps without "
                 "budget) and emits their revoke events",
             ),
-            action_key=_key(checked),
-            clocks=clocks,
         )
 
     return await submit(args, ready, propose)
@@ -456,8 +476,7 @@ async def _rotate(args: argparse.Namespace) -> int:
             allowed_actions=tuple(params["allowed_actions"]),
             cron_spec=params.get("cron_spec"),
         )
-        checked = await _check(probe, ready=ready, journal=journal, gateway=gateway)
-        clocks = await clocks_for(ready.config, checked.snapshot.now)
+        checked, clocks = await _check(probe, ready=ready, journal=journal, gateway=gateway)
         rows, changed = _rotate_changes(bot, checked.planned.recipe.to_json(), clocks)
         effects = [f"signed by the admin and operator {label} (multi-agent); no timelock applies"]
         if bot.has_pending:
@@ -492,16 +511,15 @@ async def _rotate(args: argparse.Namespace) -> int:
                 "it has no pending announcement (give --max-failures, --timelock, --expires-in, "
                 "--allowed-actions or --cron)"
             )
-        return Proposal(
+        return _proposal(
+            checked,
+            clocks,
             kind=RequestKind.ROTATE,
             subject=address,
             params=params,
             summary=f"rotate bot {label} ({address}):\n" + "\n".join(rows),
-            calls=_calls(checked, clocks),
-            effects=tuple(effects),
-            action_key=_key(checked),
+            effects=effects,
             changes_nothing=nothing,
-            clocks=clocks,
         )
 
     return await submit(args, ready, propose)
@@ -547,16 +565,16 @@ async def _resume(args: argparse.Namespace) -> int:
     ready = setup(args)
 
     async def propose(journal: Journal, gateway: ChainGateway) -> Proposal:
-        checked = await _check(
+        checked, clocks = await _check(
             UnpauseRequest(request_id=PROBE_REQUEST_ID),
             ready=ready,
             journal=journal,
             gateway=gateway,
         )
-        clocks = await clocks_for(ready.config, checked.snapshot.now)
         deposit = checked.snapshot.deposit
         floor = f", floor {deposit.effective_floor}" if deposit.effective_floor else ""
-        bot, after = _route(checked, ready.names, refuse_without_bot=False)
+        route = _route(checked, ready.names, refuse_without_bot=False)
+        bot = route[0]
         routing = checked.routing
         nobody = (
             f"WARNING: no bot can carry action {checked.planned.action_id} now ({routing.note}); "
@@ -564,31 +582,24 @@ async def _resume(args: argparse.Namespace) -> int:
             if routing is not None and routing.operator is None
             else ""
         )
-        return Proposal(
+        return _proposal(
+            checked,
+            clocks,
             kind=RequestKind.UNPAUSE,
             subject="0",
-            params={},
             summary=(
                 f"resume VRF requests (paused since {chain_text(deposit.paused_since_ts)}; "
                 f"effective balance {deposit.effective_balance}, required minimum "
                 f"{deposit.required_minimum}{floor}): action 5, UNPAUSE"
             ),
-            calls=_calls(checked, clocks),
-            bot=bot,
-            executes_after=after,
-            effects=tuple(
-                e
-                for e in (
-                    nobody,
-                    "due draws are requested again at the next sweep after it executes",
-                    f"bot {bot.name or bot.address}'s pending slot is held until it executes"
-                    if bot is not None and bot.timelock_secs
-                    else "",
-                )
-                if e
+            route=route,
+            effects=(
+                nobody,
+                "due draws are requested again at the next sweep after it executes",
+                f"bot {bot.name or bot.address}'s pending slot is held until it executes"
+                if bot is not None and bot.timelock_secs
+                else "",
             ),
-            action_key=_key(checked),
-            clocks=clocks,
         )
 
     return await submit(args, ready, propose)

@@ -29,6 +29,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from autobot.chain.supra import SupraGateway
@@ -57,12 +58,15 @@ from autobot.control.survey import (
     unreachable,
 )
 from autobot.domain.actions import LOTTERY_KINDS
-from autobot.domain.snapshot import LotteryView
+from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
+from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.errors import AutobotError
 from autobot.hints import Hints
 from autobot.journal.records import ActionState, RequestRecord
 from autobot.planning import Escalation, PlannedAction, plan_all
 from autobot.planning.preconditions import manual_schedule_refusals
+from autobot.playbook_watch import Finding, PlaybookWatch
 from autobot.status.moments import ClockLine, Clocks, Moments, chain_text, iso, pretty
 
 __all__ = ["render_status", "status_command", "status_report"]
@@ -85,12 +89,16 @@ async def _status(args: argparse.Namespace) -> int:
         chain: ChainFacts | None = None
         error: str | None = None
         refusals: dict[int, ClampRefusal] = {}
+        playbook: PlaybookSeen | None = None
         try:
             async with SupraGateway.from_config(config.chain) as gateway:
                 snapshot = await read_snapshot(config, gateway, journal)
                 clamped = [a for a, f in snapshot.feeds.items() if f.clamp_active]
                 if clamped:
                     refusals = await clamp_refusals(gateway, config, asset_ids=clamped)
+                watch = PlaybookWatch(gateway=gateway)  # the daemon's watch, one look
+                findings = await watch.observe(snapshot)
+                playbook = PlaybookSeen(report=watch.report, findings=findings)
         except (AutobotError, TimeoutError) as exc:
             error = unreachable(exc, config)
         else:
@@ -135,6 +143,7 @@ async def _status(args: argparse.Namespace) -> int:
         clock=reading,
         refusals=refusals,
         wall_now=wall_now,
+        playbook=playbook,
     )
     print(json.dumps(report, indent=2) if args.json else render_status(report, hints=ready.hints))
     return 0 if chain is not None else EXIT_UNAVAILABLE
@@ -419,6 +428,7 @@ def status_report(
     clock: ClockReading | None = None,
     refusals: Mapping[int, ClampRefusal] | None = None,
     wall_now: float | None = None,
+    playbook: PlaybookSeen | None = None,
 ) -> Report:
     """All of ``autobot status`` as one JSON object; chain sections are ``None`` when the chain
     could not be read (``chain.error`` says why)."""
@@ -461,6 +471,7 @@ def status_report(
         "feeds": None,
         "other_planned": None,
         "escalations": None,
+        "playbook": None,
         "journal": _journal(journal, names),
     }
     configured = list(names.by_name.values())
@@ -482,7 +493,90 @@ def status_report(
         for e in chain.result.escalations
         if e.kind == "bot_unavailable" or e.subject not in snapshot.lotteries
     ]
+    if playbook is not None:
+        report["playbook"] = _playbook(playbook, snapshot)
     return report
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybookSeen:
+    """One look of the daemon's playbook watch (``playbook_watch.py``) at the snapshot."""
+
+    report: PlaybookReport
+    findings: tuple[Finding, ...] = ()
+
+
+def _playbook(seen: PlaybookSeen, snapshot: Snapshot) -> Report:
+    """Sales, payouts and finalization, accounting, roles and dual-write: what the treasury and
+    the package's other systems are doing (autobot watches them, never operates them)."""
+    r = seen.report
+    views = snapshot.lotteries.values()
+    return {
+        "selling": sorted(v.lottery_id for v in views if v.status == LotteryStatus.ACTIVE),
+        "in_payout": [
+            {"lottery_id": v.lottery_id, "payout_round": v.winners.payout_round}
+            for v in sorted(views, key=lambda v: v.lottery_id)
+            if v.status == LotteryStatus.PAYOUT
+        ],
+        "accounting_checked": len(snapshot.lotteries),
+        "accounting_mismatch": {str(i): n for i, n in sorted(r.accounting_mismatch.items()) if n},
+        "partner_caps": r.partner_caps,
+        "partner_cap_expiring": r.partner_cap_expiring,
+        "premium_caps": r.premium_caps,
+        "premium_cap_expiring": r.premium_cap_expiring,
+        "dual_write": None
+        if r.dual_write_enabled is None
+        else {
+            "enabled": r.dual_write_enabled,
+            "expected": r.dual_write_expected,
+            "mismatch": r.dual_write_mismatch,
+        },
+        "findings": [
+            {"kind": f.kind.value, "lottery_id": f.lottery_id, "description": f.description}
+            for f in seen.findings
+        ],
+    }
+
+
+def _playbook_lines(p: Report, hints: Hints) -> list[str]:
+    selling = ", ".join(f"#{i}" for i in p["selling"]) or "none"
+    paying = "; ".join(f"#{x['lottery_id']} round {x['payout_round']}" for x in p["in_payout"])
+    lines = [
+        f"  sales: selling {selling} (tickets a minute: sales_rate on /metrics)",
+        "  payouts: "
+        + (
+            f"PAYOUT {paying} — the treasury's batches, then finalize_lottery_admin"
+            if paying
+            else "no lottery in PAYOUT"
+        ),
+    ]
+    bad = p["accounting_mismatch"]
+    lines.append(
+        f"  accounting: {len(bad)} of {p['accounting_checked']} live lotteries fail a check "
+        f"({hints('accounting')})"
+        if bad
+        else f"  accounting: all {p['accounting_checked']} live lotteries reconcile"
+    )
+    expiring = p["partner_cap_expiring"] + p["premium_cap_expiring"]
+    lines.append(
+        f"  roles: {p['partner_caps']} partner cap(s), {p['premium_caps']} premium cap(s)"
+        + (
+            f"; {expiring} expiring within 24 h, expired or spent ({hints('roles cleanup')})"
+            if expiring
+            else ""
+        )
+    )
+    dual = p["dual_write"]
+    if dual is None:
+        lines.append("  dual-write: the control could not be read")
+    else:
+        state = "on" if dual["enabled"] else "off"
+        mismatch = f", {dual['mismatch']} MISMATCH(ES)" if dual["mismatch"] else ""
+        lines.append(
+            f"  dual-write: {state}, {dual['expected']} expected hash(es) waiting{mismatch}"
+        )
+    lines += [f"     {f['description']}" for f in p["findings"]]
+    return lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -677,6 +771,10 @@ def render_status(report: Report, *, hints: Hints | None = None) -> str:
             "Refunds", [ln for r in report["refunds"] for ln in _refund_lines(r, clocks)]
         )
         out += _section("Price feeds", [_feed_line(f, hints) for f in report["feeds"]])
+        if report["playbook"] is not None:
+            out += _section(
+                "Sales, payouts, roles and dual-write", _playbook_lines(report["playbook"], hints)
+            )
     out.append("")
     out += _journal_lines(report["journal"], clocks, hints)
     return "\n".join(out)

@@ -106,7 +106,8 @@ class PlaybookReport:
     waiting longer than two hours, ``dual_write_expected``: all of them;
     ``dual_write_mismatch``: expected hashes of lotteries whose stored summary hashes otherwise;
     ``dual_write_mismatch_free_seconds``: chain seconds since a mismatch was last seen (or since
-    the watch started, when it has seen none).
+    the watch started, when it has seen none); ``dual_write_enabled``: the control's flag
+    (``None`` until the control was read), ``dual_write_pending_after_seconds``: the two hours.
     """
 
     sales_rate: Mapping[int, float] = field(default_factory=dict)
@@ -124,3 +125,5 @@ class PlaybookReport:
     dual_write_pending: int = 0
     dual_write_mismatch: int = 0
     dual_write_mismatch_free_seconds: int = 0
+    dual_write_enabled: bool | None = None
+    dual_write_pending_after_seconds: int = 7_200

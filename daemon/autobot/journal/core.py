@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, Unpack
+from typing import Any, Protocol, Self, Unpack
 
 from autobot.clock import Clock
 from autobot.errors import JournalError
@@ -75,6 +75,15 @@ class JournalCore(OperationsTables):
     @property
     def location(self) -> str:
         raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     def _write(self, doing: str, *, fenced: bool = True) -> AbstractAsyncContextManager[Conn]:
         raise NotImplementedError

@@ -40,8 +40,7 @@ import functools
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
-from types import TracebackType
-from typing import Any, NoReturn, Self
+from typing import Any, NoReturn
 
 import psycopg
 import structlog
@@ -349,17 +348,6 @@ class PostgresJournal(JournalCore):
         with translated(self.location, "closing"):
             for session in (self._writer, self._reader, self._leaser):
                 await session.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @asynccontextmanager
     async def _write(self, doing: str, *, fenced: bool = True) -> AsyncIterator[Conn]:

@@ -28,8 +28,7 @@ import tempfile
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiosqlite
 import structlog
@@ -222,17 +221,6 @@ class SqliteJournal(JournalCore):
     async def close(self) -> None:
         with _translated(self.path, "closing"):
             await self._db.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @asynccontextmanager
     async def _write(self, doing: str, *, fenced: bool = True) -> AsyncIterator[Conn]:

@@ -30,6 +30,7 @@ from autobot.domain.bots import Bot
 from autobot.domain.draws import MAX_VRF_ATTEMPTS, VrfStatus
 from autobot.domain.feeds import PriceFeed
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.refunds import CancelReason
 from autobot.domain.snapshot import LotteryView, Snapshot, StatusOverview, compute_overview
 from autobot.journal.records import ActionRecord, ActionState, Incident
@@ -82,6 +83,8 @@ class StatusFacts:
     incidents: Sequence[Incident] = ()  # newest first
     finished_lotteries: Mapping[int, tuple[int, LotteryView]] = field(default_factory=dict)
     """Lotteries this daemon saw become terminal: id → (chain second seen, final view)."""
+    playbook: PlaybookReport | None = None
+    """The sweep's playbook report (the dual-write remainder); ``None``: none yet."""
 
 
 def build_document(facts: StatusFacts) -> Json:
@@ -120,6 +123,7 @@ def build_document(facts: StatusFacts) -> Json:
         "recently_finished": finished,
         "vrf_deposit": _deposit(snapshot, moment),
         "payout_queue": _payout_queue(snapshot, live, moment),
+        "dual_write": _dual_write(facts.playbook),
         "price_feeds": [_feed(feed, now, moment) for _, feed in sorted(snapshot.feeds.items())],
         "bots": [_bot(bot, now, moment, facts.open_actions) for bot in snapshot.bots],
         "incidents": public_incidents(facts.incidents),
@@ -305,6 +309,20 @@ def _payout_queue(snapshot: Snapshot, live: Sequence[LotteryView], moment: Momen
         "operations_budget_remaining": None if cap is None else cap.operations_budget_remaining,
         "operations_budget_total": None if cap is None else cap.operations_budget_total,
         "next_batch_at": None if cap is None else moment.maybe(cap.next_batch_at),
+    }
+
+
+def _dual_write(report: PlaybookReport | None) -> Json | None:
+    """The dual-write remainder: summaries whose expected hash still waits for the archive's
+    write (``DualWriteControl``); ``None`` until the control was read."""
+    if report is None or report.dual_write_enabled is None:
+        return None
+    return {
+        "enabled": report.dual_write_enabled,
+        "remainder": report.dual_write_expected,
+        "waiting_long": report.dual_write_pending,
+        "waiting_long_after_seconds": report.dual_write_pending_after_seconds,
+        "mismatches": report.dual_write_mismatch,
     }
 
 

@@ -401,6 +401,9 @@ def _system(doc: Json, now: float) -> Element:
             f"{_fmt_int(queue['operations_budget_remaining'])} of "
             f"{_fmt_int(queue['operations_budget_total'])}",
         )
+    dual = doc["dual_write"]
+    if dual is not None:
+        queue_rows += _row("Summaries waiting for the archive", _dual_write_text(dual))
     feeds = [
         h(
             "li",
@@ -440,6 +443,17 @@ def _system(doc: Json, now: float) -> Element:
             ),
         ),
     )
+
+
+def _dual_write_text(dual: Json) -> str:
+    """The dual-write remainder in words (the script's ``dualWriteText`` says the same)."""
+    text = _fmt_int(dual["remainder"])
+    if dual["waiting_long"]:
+        hours = dual["waiting_long_after_seconds"] / 3600
+        text += f" ({_fmt_int(dual['waiting_long'])} for over {hours:g} h)"
+    if dual["mismatches"]:
+        text += f", {_fmt_int(dual['mismatches'])} not matching"
+    return text
 
 
 def _bot(bot: Json, n: int, now: float) -> Element:

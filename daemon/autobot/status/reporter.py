@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.journal.protocol import Journal
 from autobot.journal.records import ActionRecord, ActionState, Incident
@@ -49,6 +50,7 @@ class _Sweep:
     context: PlanContext
     finished: Mapping[int, tuple[int, LotteryView]]
     journal_counts: Mapping[str, int]
+    playbook: PlaybookReport | None
 
 
 class StatusReporter:
@@ -90,6 +92,7 @@ class StatusReporter:
         context: PlanContext,
         finished: Mapping[int, tuple[int, LotteryView]],
         journal_counts: Mapping[str, int],
+        playbook: PlaybookReport | None = None,
     ) -> None:
         """A sweep saw this: publish a status from it soon (never blocks the sweep)."""
         self._latest = _Sweep(
@@ -97,6 +100,7 @@ class StatusReporter:
             context=context,
             finished=dict(finished),
             journal_counts=dict(journal_counts),
+            playbook=playbook,
         )
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="status-reporter")
@@ -155,6 +159,7 @@ class StatusReporter:
             finished_actions=self._finished_actions,
             incidents=self._incidents,
             finished_lotteries=sweep.finished,
+            playbook=sweep.playbook,
         )
         if self._in_thread:
             published = await asyncio.to_thread(self._render, facts)

@@ -69,6 +69,7 @@ class StatusSite:
             context=context,
             finished=engine.watchlist.finished,
             journal_counts=summary.journal,
+            playbook=engine.playbook,
         )
 
 

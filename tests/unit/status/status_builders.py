@@ -28,6 +28,7 @@ from plan_builders import (
     snapshot,
 )
 
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.journal.records import ActionRecord, ActionState, Incident
 from autobot.status.document import StatusFacts
@@ -127,6 +128,7 @@ def facts(
     incidents: Sequence[Incident] = (),
     finished_lotteries: Mapping[int, tuple[int, LotteryView]] | None = None,
     clock: ClockLine | None = CLOCK,
+    playbook: PlaybookReport | None = None,
     **context: Any,
 ) -> StatusFacts:
     return StatusFacts(
@@ -140,4 +142,5 @@ def facts(
         finished_actions=tuple(finished_actions),
         incidents=tuple(incidents),
         finished_lotteries=finished_lotteries or {},
+        playbook=playbook,
     )

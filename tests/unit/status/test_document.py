@@ -25,6 +25,7 @@ from status_builders import (
 
 from autobot.domain.draws import VrfState, VrfStatus, WinnerProgress
 from autobot.domain.lotteries import LotteryStatus
+from autobot.domain.playbook import PlaybookReport
 from autobot.domain.snapshot import Snapshot, compute_overview
 from autobot.domain.values import ChainTime
 from autobot.journal.records import ActionState
@@ -261,6 +262,28 @@ def test_feeds_deposit_and_payout_queue_are_reported() -> None:
     assert queue["payout_backlog"] == 1 and queue["lotteries_in_payout"] == 1  # type: ignore[index]
     assert queue["operations_budget_remaining"] == 750  # type: ignore[index]
     assert queue["next_batch_at"]["chain_time"] == iso(NOW + 50)  # type: ignore[index]
+
+
+def test_the_dual_write_remainder_is_published_once_the_control_was_read() -> None:
+    # before the watch read DualWriteControl there is nothing to say (not "0 waiting")
+    assert build_document(facts(snapshot()))["dual_write"] is None
+    assert build_document(facts(snapshot(), playbook=PlaybookReport()))["dual_write"] is None
+    report = PlaybookReport(
+        dual_write_enabled=True,
+        dual_write_expected=3,
+        dual_write_pending=1,
+        dual_write_mismatch=1,
+        dual_write_pending_after_seconds=7_200,
+    )
+    doc = build_document(facts(snapshot(), playbook=report))
+    assert doc["dual_write"] == {
+        "enabled": True,
+        "remainder": 3,
+        "waiting_long": 1,
+        "waiting_long_after_seconds": 7_200,
+        "mismatches": 1,
+    }
+    assert not [e.message for e in VALIDATOR.iter_errors(doc)]
 
 
 def rich() -> list[object]:

@@ -57,6 +57,20 @@ def test_the_page_shows_every_lottery_with_its_phase_and_refund_bar() -> None:
     assert "refund-4" in labels  # the bar is labelled
 
 
+def test_the_payout_queue_says_how_many_summaries_wait_for_the_archive() -> None:
+    doc = document()
+    assert "Summaries waiting for the archive" not in render_page(doc, assets=ASSETS)  # unread
+    doc["dual_write"] = {
+        "enabled": True,
+        "remainder": 3,
+        "waiting_long": 1,
+        "waiting_long_after_seconds": 7_200,
+        "mismatches": 0,
+    }
+    page = render_page(doc, assets=ASSETS)
+    assert "<dt>Summaries waiting for the archive</dt><dd>3 (1 for over 2 h)</dd>" in page
+
+
 def test_the_page_is_accessible_by_construction() -> None:
     html = render_page(document(), assets=ASSETS)
     tags = parse(html)

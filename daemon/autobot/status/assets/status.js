@@ -294,6 +294,9 @@
       queueRows = queueRows.concat(row("Operations budget left",
         `${fmtInt(queue.operations_budget_remaining)} of ${fmtInt(queue.operations_budget_total)}`));
     }
+    if (doc.dual_write !== null) {
+      queueRows = queueRows.concat(row("Summaries waiting for the archive", dualWriteText(doc.dual_write)));
+    }
     const feeds = doc.price_feeds.map((f) => h("li", { class: `feed feed-${f.state}` },
       h("strong", null, `Asset ${f.asset_id}: ${FEED_LABELS[f.state]}`),
       " \u2014 last price ",
@@ -305,6 +308,19 @@
         h("article", { class: "panel" }, h("h3", null, "Payout queue"), h("dl", null, ...queueRows)),
         h("article", { class: "panel" }, h("h3", null, "Price feeds"),
           feeds.length ? h("ul", { class: "feeds" }, ...feeds) : h("p", null, "No price feed is watched."))));
+  }
+
+  // the dual-write remainder in words (page.py's _dual_write_text says the same)
+  function dualWriteText(dual) {
+    let text = fmtInt(dual.remainder);
+    if (dual.waiting_long) {
+      const hours = dual.waiting_long_after_seconds / 3600;
+      text += ` (${fmtInt(dual.waiting_long)} for over ${hours} h)`;
+    }
+    if (dual.mismatches) {
+      text += `, ${fmtInt(dual.mismatches)} not matching`;
+    }
+    return text;
   }
 
   function bot(b, n, now) {
