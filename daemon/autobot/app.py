@@ -263,6 +263,7 @@ class Daemon:
             registry=self.registry,
             health=self.health,
             chain_clock=lambda: self.clock_map.line(self._clock.wall()),
+            renderer=self.metrics.snapshot,
         )
         try:
             await self.web.start()

@@ -58,7 +58,7 @@ from autobot.journal.records import (
     RequestState,
     TxState,
 )
-from autobot.metrics import DaemonMetrics, sample_from_snapshot
+from autobot.metrics import DaemonMetrics, DomainSampler
 from autobot.planning import PlanContext, PlanResult, plan_all
 from autobot.planning.context import plan_context
 from autobot.planning.requests import CancelRequest, RefundRequest
@@ -161,6 +161,7 @@ class Engine:
         self._incident_log_failed = False
         self._feed_updates = FeedUpdates(gateway=gateway, journal=journal)
         self._playbook = PlaybookWatch(gateway=gateway)
+        self._sampler = DomainSampler()  # the handbook metrics, at the cost of what changed
         self._settings = plan_settings(config)
         self._watchlist = watchlist
         self._last_now = 0
@@ -600,7 +601,7 @@ class Engine:
     ) -> None:
         updates = dict.fromkeys(snapshot.feeds, 0) | dict(self._feed_updates.totals)
         self._metrics.snapshot.update(
-            sample_from_snapshot(
+            self._sampler.sample(
                 snapshot,
                 operator_names=self._operator_names,
                 feed_updates_total=updates,

@@ -143,6 +143,7 @@ class Story:
         self._names = dict(operator_names)  # address -> configured name
         self._hints = hints or Hints()
         self._lotteries: dict[int, _Look] = {}
+        self._views: dict[int, LotteryView] = {}  # the view each look was taken from
         self._actions: dict[str, ActionState] = {}
         self._feeds: dict[int, tuple[bool, bool, bool]] = {}
         self._failures: dict[str, int] = {}
@@ -168,11 +169,14 @@ class Story:
         """The lines this sweep adds to the story (``ended``: actions that ended since the last
         sweep; ``own_failures``: failures autobot recorded per operator since its start)."""
         lines: list[StoryLine] = []
-        views = dict(finished or {}) | dict(snapshot.lotteries)
+        views = snapshot.lotteries
+        if finished:
+            views = dict(finished) | dict(views)
         if not self._started:
             self._started = True
             lines.append(self._first_look(snapshot))
             self._lotteries = {i: _look(v) for i, v in views.items()}
+            self._views = dict(views)
         else:
             lines += self._lottery_lines(views)
         lines += self._action_lines(open_actions, ended, clocks)
@@ -190,8 +194,18 @@ class Story:
         )
 
     def _lottery_lines(self, views: Mapping[int, LotteryView]) -> list[StoryLine]:
+        """A line per lottery whose look changed. A view the watchlist kept from the last sweep
+        is the same object (the watchlist re-reads only what is due or changed): only the views
+        replaced since the last sweep are looked at, so an idle sweep costs one identity check
+        per lottery."""
         lines = []
-        for lottery_id, view in sorted(views.items()):
+        seen = self._views
+        replaced = [(i, v) for i, v in views.items() if seen.get(i) is not v]
+        if len(seen) + sum(i not in seen for i, _ in replaced) != len(views):
+            for gone in seen.keys() - views.keys():  # no view kept for a lottery gone
+                del seen[gone]
+        for lottery_id, view in sorted(replaced, key=lambda item: item[0]):
+            seen[lottery_id] = view
             new = _look(view)
             old = self._lotteries.get(lottery_id)
             self._lotteries[lottery_id] = new

@@ -34,6 +34,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -46,6 +47,14 @@ from autobot.http_listener import HttpListener
 log = structlog.get_logger(__name__)
 
 JSON_CONTENT_TYPE = "application/json"
+
+
+class Renderer(Protocol):
+    """Writes a registry as an encoder would (``metrics.SnapshotCollector.render``)."""
+
+    def render(
+        self, encoder: Callable[[CollectorRegistry], bytes], registry: CollectorRegistry
+    ) -> bytes: ...
 
 
 class HealthState(Protocol):
@@ -168,14 +177,18 @@ class WebServer(HttpListener):
         render_in_thread: bool = True,
         shutdown_timeout_seconds: float = 5.0,
         chain_clock: Callable[[], dict[str, float] | None] | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
-        """``chain_clock`` answers ``/clock`` (``None``: nothing learned yet)."""
+        """``chain_clock`` answers ``/clock`` (``None``: nothing learned yet); ``renderer``
+        writes ``/metrics`` (``metrics.SnapshotCollector``: the per-lottery families written
+        directly), else the encoder alone."""
         super().__init__(host=host, port=port, shutdown_timeout_seconds=shutdown_timeout_seconds)
         self._registry = registry
         self._health = health
         self._monotonic = monotonic
         self._render_in_thread = render_in_thread
         self._chain_clock = chain_clock
+        self._renderer = renderer
         self._started_monotonic: float | None = None
 
     @property
@@ -210,11 +223,12 @@ class WebServer(HttpListener):
 
     async def _metrics(self, request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        render = encoder if self._renderer is None else partial(self._renderer.render, encoder)
         try:
             if self._render_in_thread:
-                body = await asyncio.to_thread(encoder, self._registry)
+                body = await asyncio.to_thread(render, self._registry)
             else:
-                body = encoder(self._registry)
+                body = render(self._registry)
         except Exception as exc:  # a broken collector: answer 500, keep serving
             log.error("metrics_render_failed", error_type=type(exc).__name__)
             return _json({"error": "metrics rendering failed"}, status=500)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -311,3 +312,16 @@ def test_the_daemon_outside_its_layers_uses_public_faces_only(token: str) -> Non
         "engine.py": ["app.py", "status/site.py"],  # the status page: types only
     }
     assert users == expected[token]
+
+
+def test_a_daemon_with_the_sqlite_journal_does_not_load_psycopg() -> None:
+    """psycopg is imported where a PostgreSQL journal is configured or a DSN parsed, never by
+    the composition root: it added 8.6 MB to every SQLite daemon's resident memory (the
+    footprint benchmark's RSS target is 100 MB at 10,000 lotteries)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, autobot.app; print('psycopg' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False"

@@ -100,11 +100,25 @@ async def test_an_accounting_mismatch_names_the_lottery_and_both_values() -> Non
     fake.state.set_lottery(2, accounting=replace(good, total_prize_paid=701), refund=refund)
     watch = PlaybookWatch(gateway=fake)  # type: ignore[arg-type]
     findings = await watch.observe(await fake.snapshot(lottery_ids=[1, 2]))
-    assert watch.report.accounting_mismatch == {1: 0, 2: 1}
+    assert watch.report.accounting_mismatch == {2: 1}  # no series for books that add up
     (finding,) = findings
     assert finding.lottery_id == 2 and "total_prize_paid 701 <= total_allocated 700" in (
         finding.description
     )
+
+
+async def test_a_lottery_has_an_accounting_series_only_while_a_check_fails() -> None:
+    """5,000 live lotteries whose books add up made 5,000 zero series (half of /metrics)."""
+    fake = chain()
+    refund = RefundProgress(tickets_sold=10, proceeds_accum=1_000)
+    good = Accounting(total_sales=1_000, total_allocated=700, total_operations_allocated=100)
+    fake.state.set_lottery(1, accounting=replace(good, total_prize_paid=701), refund=refund)
+    watch = PlaybookWatch(gateway=fake)  # type: ignore[arg-type]
+    await watch.observe(await fake.snapshot(lottery_ids=[1]))
+    assert watch.report.accounting_mismatch == {1: 1}
+    fake.state.set_lottery(1, accounting=good, refund=refund)  # the books add up again
+    await watch.observe(await fake.snapshot(lottery_ids=[1]))
+    assert watch.report.accounting_mismatch == {}
 
 
 async def test_caps_expiring_and_read_again_only_when_their_events_move() -> None:

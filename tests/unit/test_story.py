@@ -87,6 +87,21 @@ def test_a_refund_in_several_rounds_then_the_archive_is_one_line() -> None:
     ]
 
 
+def test_a_kept_view_is_not_looked_at_again_and_a_lottery_back_from_absence_tells_its_steps() -> (
+    None
+):
+    """Only views replaced since the last sweep are compared (a kept view is the same object); a
+    lottery missing from one sweep's views is compared with its last look when it comes back."""
+    story = Story(operator_names={})
+    kept = lottery(5)
+    _texts(story, kept, lottery(6))
+    assert _texts(story, kept, lottery(6)) == []  # kept, and replaced by an equal view
+    assert _texts(story, kept) == []  # lottery 6 out of the views for a sweep
+    closed = lottery(6, LotteryStatus.CLOSING)
+    assert _texts(story, kept, closed) == ["lottery 6: sales closed"]
+    assert _texts(story, kept, closed) == []
+
+
 def _action(state: ActionState, **kw: object) -> ActionRecord:
     values: dict[str, object] = {
         "key": "refund:3:1", "kind": ActionKind.REFUND, "subject_id": 3, "action_id": 6,

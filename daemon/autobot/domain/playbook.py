@@ -102,7 +102,7 @@ class PlaybookReport:
     the chain kept since the start (docs/package.md §10.16: none); ``payout_finalize_pending``: seconds
     a PAYOUT lottery has waited for its finalization; ``payout_rounds`` and the count of
     ``payout_round`` regressions seen since the start; ``accounting_mismatch``: failed checks of
-    ``planning.accounting.reconcile``; caps expiring; ``dual_write_pending``: expected hashes
+    ``planning.accounting.reconcile``, lotteries with a failing check only; caps expiring; ``dual_write_pending``: expected hashes
     waiting longer than two hours, ``dual_write_expected``: all of them;
     ``dual_write_mismatch``: expected hashes of lotteries whose stored summary hashes otherwise;
     ``dual_write_mismatch_free_seconds``: chain seconds since a mismatch was last seen (or since

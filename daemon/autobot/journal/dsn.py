@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from psycopg import conninfo as libpq
-
 __all__ = ["Dsn"]
 
 _NOT_A_DSN = (
@@ -37,6 +35,8 @@ class Dsn:
 
     def __init__(self, text: str) -> None:
         """Parse ``text``; ``ValueError`` (whose message never quotes the text) if it is not one."""
+        from psycopg import conninfo as libpq  # psycopg (8 MB): only when a DSN is parsed
+
         try:
             params = libpq.conninfo_to_dict(text.strip())
         except Exception:  # psycopg's message quotes the string: never chain or show it
