@@ -402,11 +402,19 @@ class Daemon:
 
     async def _take_over(self, lease: Lease) -> None:
         """``[ha]``: this instance took the lease (the journal is fenced to its epoch): recover
-        as a start does, then the sweeps act (``LeaderLease`` makes it the leader on return)."""
+        as a start does, then the sweeps act (``LeaderLease`` makes it the leader on return).
+
+        As at a start, the recovery runs alone: a standby sweep in progress ends first and none
+        runs until the recovery is done (a standby sweep reading views while the recovery
+        finishes a close would keep the lottery's older view, and take the re-read the watchlist
+        was asked for). Then every kept lottery is read again before the first sweep plans
+        (``Watchlist.flush``): the views kept while standing by may predate what the previous
+        leader did in its last moments and what the recovery just finished."""
         assert self._watchlist is not None
         log.info("ha_recovering", epoch=lease.epoch, previous_holder=lease.holder)
-        await self._watchlist.flush()  # the terminal lotteries seen while standing by
-        await self._recover()
+        async with self._scheduler_ref.exclusive():
+            await self._recover()
+            await self._watchlist.flush()  # the terminal marks kept; every view read again
         self._scheduler_ref.wake_now()
 
     def _lost(self, exc: FencedOut) -> None:

@@ -211,6 +211,7 @@ class Engine:
         result = plan_all(self._watchlist.for_planning(snapshot, also=requested), ctx)
         accepted = await self._executor.accept_many(result.actions, chain_now=snapshot.now)
         planned = sum(created for _, created in accepted)
+        self._read_again_if_done(accepted)
         for action in result.actions:
             if action.request_id is not None:
                 await self._finish_request(
@@ -480,6 +481,20 @@ class Engine:
             open_actions=open_actions,
         )
         self._summary_at, self._since_summary = now, 0
+
+    def _read_again_if_done(self, accepted: Sequence[tuple[ActionRecord, bool]]) -> None:
+        """A plan for work the journal holds done: its lottery's view predates that work (the
+        previous leader's last moments, a recovery that finished it): read it again for the next
+        sweep. A view that stays behind would otherwise keep being planned for, never acted on
+        (an ACTIVE lottery past its sales end, closed already, has no next check)."""
+        stale = sorted(
+            record.subject_id
+            for record, created in accepted
+            if not created and record.state is ActionState.DONE and record.kind in LOTTERY_KINDS
+        )
+        if stale:
+            log.debug("done_work_planned_again", lottery_ids=stale)
+            self._watchlist.mark_changed(stale)
 
     def _step_done(self, key: ActionKey, step: StepResult | None) -> None:
         """An action's background advance stopped: re-read its lottery, wake when it is due."""

@@ -3,6 +3,9 @@
 APScheduler 3.11 is confined to this module. There is exactly one unit of work, the *sweep*
 (read a snapshot, plan, execute); every job only asks for a sweep. Sweeps never overlap: a request
 that arrives while one runs marks the scheduler dirty and the running sweep is followed by one more.
+``exclusive()`` holds the sweeps off for work that must not overlap one (an HA takeover's
+recovery runs alone, as at a start): it waits for a sweep in progress, and a sweep asked for
+meanwhile runs once it ends.
 
 Due times are **chain times** (a timelock's ``pending_execute_after``, a retry window, a sales end).
 The chain may run faster than the wall clock (the localnet's ``--time-scale``), so ``ChainClockMap``
@@ -23,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -131,6 +134,7 @@ class SweepScheduler:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._lock = asyncio.Lock()
         self._dirty = False
+        self._held_off = 0  # ``exclusive`` blocks waiting for or holding the lock
         self._wakeups: dict[str, float] = {}
 
     def start(self) -> None:
@@ -265,6 +269,19 @@ class SweepScheduler:
             task = self._chain_read = asyncio.ensure_future(self._chain_time())
         return await asyncio.shield(task)
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """No sweep runs inside this block: a sweep in progress finishes first (one more asked
+        for meanwhile waits), and a sweep asked for while the block runs runs after it."""
+        self._held_off += 1
+        try:
+            async with self._lock:
+                yield
+        finally:
+            self._held_off -= 1
+        if self._dirty and self._scheduler.running:
+            self.wake_now()
+
     async def _run(self) -> None:
         if self._lock.locked():
             self._dirty = True
@@ -278,8 +295,8 @@ class SweepScheduler:
                     raise
                 except Exception:  # job boundary: logged and counted by the sweep's owner
                     log.exception("sweep_failed")
-                if not self._dirty:
-                    break
+                if not self._dirty or self._held_off:
+                    break  # (held off: the dirty sweep runs after ``exclusive``'s block)
 
     async def run_once(self) -> None:
         """Run one sweep now (tests and start-up), honouring the no-overlap rule."""

@@ -20,7 +20,7 @@ over the kept views, plus the terminal lotteries counted by status alone
 (``domain.snapshot.with_terminal``): a client of the published package cannot ask the chain for it
 (docs/package.md §6a), and the terminal lotteries' counters never age out (§10.10). (A standby
 under ``[ha]`` writes nothing: ``defer_terminal_marks`` keeps the marks in memory until it takes
-over and ``flush`` writes them.)
+over and ``flush`` writes them, and has every kept lottery read again.)
 ``read`` reads what is due; ``scan``, run after the sweep acted (so it never delays an action
 that is due), finds and reads what changed up to the snapshot's block, for the next sweep. An idle
 sweep therefore costs chain time, the aggregate views and the activity resources (plus one events
@@ -212,16 +212,17 @@ class Watchlist:
             self._unrecorded = {}
 
     async def flush(self) -> None:
-        """Write the terminal marks kept since ``defer_terminal_marks``; write at once from now
-        on (a standby that took over)."""
+        """Write the terminal marks kept since ``defer_terminal_marks`` and write at once from
+        now on; read every kept lottery again at the next ``scan`` (a standby that took over,
+        once its recovery is done: no standby sweep may run between the recovery and this)."""
         kept, self._unrecorded = self._unrecorded, None
         if kept:
             await self._record_terminal(kept, self._unrecorded_at)
-        # A standby's views may predate what the previous leader did in its last moments (or
-        # what the recovery finishes now): the new leader reads every kept lottery once more
-        # before acting, as a start would (the HA soak found a close done by the recovery while a
-        # standby tick kept the lottery ACTIVE; planned again, the close was already done and the
-        # lottery stayed CLOSING).
+        # A standby's views may predate what the previous leader did in its last moments and
+        # what the takeover's recovery finished: the new leader reads every kept lottery again,
+        # as a start would. Its first sweep plans on the kept views (work planned on an older
+        # view is done already, or found moot, and reads its lottery again: ``Engine``), and
+        # reads them all after acting, so 40 reads under faults never hold its first action up.
         self._changed.update(self._views)
 
     # ------------------------------------------------------------------ the read

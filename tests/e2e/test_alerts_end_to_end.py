@@ -237,6 +237,15 @@ async def until_cancelled(
         await asyncio.sleep(0.5)
 
 
+async def until_logged(log_file: Path, text: str, daemon: DaemonProcess, *, within: float) -> None:
+    """Wait (the daemon alive) until the incident log file holds a row with ``text``."""
+    deadline = time.monotonic() + within
+    while text not in (log_file.read_text(encoding="utf-8") if log_file.exists() else ""):
+        daemon.check_alive()
+        assert time.monotonic() < deadline, f"no incident row {text!r} in {within} s"
+        await asyncio.sleep(0.5)
+
+
 async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act(
     tmp_path: Path,
 ) -> None:
@@ -303,6 +312,9 @@ async def test_the_ops_story_pages_a_person_and_each_page_resolves_when_they_act
                 # the page resolves once the cancel is under way (announced: action 7 waits out
                 # A's 900 s timelock); the chain shows it done a few wall seconds later
                 await until_cancelled(net.gateway, 1, daemon, within=60)
+                # the request's row is written once its action ends (after the cancel, its
+                # record_success): stopping the daemon sooner would lose the race for it
+                await until_logged(log_file, "operator request #2 (cancel 1)", daemon, within=60)
                 daemon.check_alive()
         # printed once the daemon stopped: while it runs it may add a row between the two reads
         printed = await autobot_cli("incidents", "--format", "markdown", "--config", config)

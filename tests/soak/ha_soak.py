@@ -521,6 +521,7 @@ async def ha_soak(args: argparse.Namespace) -> int:
                 names,
                 lease_seconds=args.lease_seconds,
                 renew_seconds=args.renew_seconds,
+                log_level=args.log_level,
             )
             config = load_config(configs[0])
             from autobot.chain.keys import load_keyring
@@ -778,6 +779,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--block-interval-ms", type=int, default=200)
     p.add_argument("--endpoints", type=int, default=2)
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning"),
+        help="the instances' log level (debug: what each signs, plans and reads, for a post-mortem)",
+    )
     args = p.parse_args(argv)
     if args.renew_seconds > args.lease_seconds / 2:
         p.error("--renew-seconds must be at most --lease-seconds / 2")

@@ -5,10 +5,12 @@ the traceback in the redacting log pipeline, never printed raw."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from autobot import app
 from autobot.chain.signer import Signer
 from autobot.cli import main
 from autobot.errors import EX_CONFIG, EX_IOERR, EX_SOFTWARE
+from autobot.journal.protocol import Lease
 from autobot.logs import configure_logging, register_secret
+from autobot.scheduling import ChainClockMap, SweepScheduler
 
 SECRET = "5e" * 32
 
@@ -181,3 +185,52 @@ def test_embedded_mode_refuses_a_non_loopback_listen_with_78(
     assert code == EX_CONFIG
     assert "http.listen: not a loopback address" in capsys.readouterr().err
     assert not (tmp_path / "state" / "journal.sqlite3").exists()
+
+
+async def test_a_takeover_recovers_alone_and_then_has_every_kept_lottery_read_again(
+    tmp_path: Path,
+) -> None:
+    # given: a standby sweep reading the chain when this instance takes the lease over
+    config = app.load_config(write_config(tmp_path))
+    daemon = app.Daemon(config=config, keyring=app.load_keyring(config))
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def standby_sweep() -> None:
+        order.append("standby sweep starts")
+        await release.wait()
+        order.append("standby sweep keeps the views it read")
+
+    scheduler = SweepScheduler(
+        sweep=standby_sweep, poll_interval_seconds=3600, clock_map=ChainClockMap(), wall=time.time
+    )
+
+    class Watchlist:  # the takeover's side of it
+        async def flush(self) -> None:
+            order.append("every kept lottery to read again")
+
+    async def recover() -> None:
+        order.append("recovery")
+        await scheduler.run_once()  # a sweep asked for meanwhile waits for the takeover
+
+    # reaching in: the parts a takeover uses, without a chain or a database
+    daemon._scheduler = scheduler
+    daemon._watchlist = Watchlist()  # type: ignore[assignment]
+    daemon._recover = recover  # type: ignore[method-assign]
+    in_progress = asyncio.create_task(scheduler.run_once())
+    await asyncio.sleep(0)
+    lease = Lease(epoch=2, holder="b", expires_at=None, acquired=True, took_over=True)
+    takeover = asyncio.create_task(daemon._take_over(lease))
+    await asyncio.sleep(0.01)
+    # then: the recovery waits for the standby sweep in progress (whose views may predate what
+    # the recovery finishes) ...
+    assert order == ["standby sweep starts"]
+    release.set()
+    await asyncio.gather(in_progress, takeover)
+    # ... and no sweep runs between the recovery and the watchlist's re-read of every lottery
+    assert order == [
+        "standby sweep starts",
+        "standby sweep keeps the views it read",
+        "recovery",
+        "every kept lottery to read again",
+    ]

@@ -281,6 +281,35 @@ async def test_a_requested_action_that_ends_gets_an_incident_signed_by_its_reque
     )
 
 
+async def test_a_plan_for_work_the_journal_holds_done_reads_its_lottery_again(
+    tmp_path: Path, journal: SqliteJournal
+) -> None:
+    from autobot.journal.records import ActionState, NewAction
+
+    # given: lottery 1's close journaled done (a takeover's recovery finished it) while the
+    # view the sweep plans with still shows the lottery ACTIVE past its sales end (an ACTIVE
+    # lottery past its sales end has no next check: nothing else would read it again)
+    [(record, _)] = await journal.add_actions(
+        [
+            NewAction(
+                key="close:1:0", kind=ActionKind.CLOSE, subject_id=1, action_id=None,
+                recipe="{}", reason="sales ended", due_at=NOW - 5,
+            )
+        ],
+        chain_now=NOW,
+    )  # fmt: skip
+    await journal.update_action(
+        record.key, expect={ActionState.PLANNED}, chain_now=NOW, state=ActionState.DONE
+    )
+    reads = FixedReads(snapshot(lottery(1, sales_end=NOW - 10), lottery(2, sales_end=NOW + 3_600)))
+    # when: a sweep plans the close again
+    summary = await engine(daemon_config(tmp_path), journal, reads).sweep()
+    # then: nothing new is journaled, and lottery 1 (only it) is read again for the next sweep
+    assert summary.planned == 0
+    assert [a.key for a in await journal.list_actions()] == ["close:1:0"]
+    assert reads.changed == [1]
+
+
 async def test_a_standbys_sweep_reads_and_reports_but_plans_and_writes_nothing(
     tmp_path: Path, journal: SqliteJournal
 ) -> None:

@@ -63,6 +63,42 @@ async def test_requests_during_a_sweep_coalesce_into_one_more_sweep() -> None:
     assert started == 2
 
 
+async def test_an_exclusive_block_waits_for_the_sweep_in_progress_and_runs_alone() -> None:
+    events: list[str] = []
+    release = asyncio.Event()
+
+    async def sweep() -> None:
+        events.append("sweep")
+        if len(events) == 1:
+            await release.wait()
+        events.append("swept")
+
+    scheduler = SweepScheduler(
+        sweep=sweep, poll_interval_seconds=3600, clock_map=ChainClockMap(), wall=time.time
+    )
+
+    async def recovery() -> None:  # an HA takeover's
+        async with scheduler.exclusive():
+            events.append("recovering")
+            await scheduler.run_once()  # a sweep asked for meanwhile does not run inside
+            await asyncio.sleep(0.01)
+            events.append("recovered")
+
+    first = asyncio.create_task(scheduler.run_once())
+    await asyncio.sleep(0)
+    takeover = asyncio.create_task(recovery())
+    await asyncio.sleep(0.01)
+    # a sweep in progress is not cut: the block waits for it
+    assert events == ["sweep"]
+    await scheduler.run_once()  # asked for while that sweep runs: it would follow at once
+    release.set()
+    await asyncio.gather(first, takeover)
+    # the block ran right after the sweep in progress, and no sweep ran inside it
+    assert events == ["sweep", "swept", "recovering", "recovered"]
+    await scheduler.run_once()
+    assert events[-2:] == ["sweep", "swept"]
+
+
 async def test_a_wakeup_at_a_chain_time_runs_a_sweep() -> None:
     ran = asyncio.Event()
 
