@@ -435,6 +435,13 @@ class Daemon:
         # actions advancing in the background: each finishes its step in progress (stopping)
         if self._executor is not None:
             finished &= await self._executor.drain(grace_seconds=SHUTDOWN_GRACE_SECONDS)
+        if self._engine is not None and self._acting():
+            # rows the drained steps journaled after the last sweep (an announcement, a request's
+            # end) reach the incident log file now, not at the next start
+            try:
+                await self._engine.write_incident_log()
+            except AutobotError as exc:  # the journal's own failure is reported where it occurs
+                log.warning("incident_log_not_synced_at_stop", error=type(exc).__name__)
         if not finished:
             log.warning("shutdown_grace_expired", grace_seconds=SHUTDOWN_GRACE_SECONDS)
 

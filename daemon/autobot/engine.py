@@ -237,7 +237,7 @@ class Engine:
         await self._watch_playbook(snapshot)
         journal_counts = await self._journal_counts()
         attention = await self._escalate(result, snapshot, journal_counts)
-        await self._write_incident_log()
+        await self.write_incident_log()
         self._report(snapshot, journal_counts, attention)
         read = self._watchlist.last
         summary = self._summed_up(
@@ -589,9 +589,10 @@ class Engine:
             self._soon()
         return update
 
-    async def _write_incident_log(self) -> None:
-        """``[incidents] log_path``: the file follows the journal; a problem never stops a sweep
-        (logged once until it is fixed)."""
+    async def write_incident_log(self) -> None:
+        """``[incidents] log_path``: the file follows the journal (after every sweep, and at a
+        clean stop once the executor drained); a problem never stops a sweep (logged once until
+        it is fixed)."""
         if self._incident_log is None:
             return
         try:

@@ -99,6 +99,7 @@ from processes import OPEN_STATES, set_key  # noqa: E402
 from soak import (  # noqa: E402
     AUTOBOT,
     TIME_SCALE,
+    Bounds,
     _snapshot,
     chain_transactions,
     check,
@@ -542,6 +543,13 @@ async def ha_soak(args: argparse.Namespace) -> int:
                 SupraGateway.from_config(main_chain) as gateway,
                 aiohttp.ClientSession() as http,
             ):
+                bounds = Bounds(  # what the instances must respect (early and overpriced)
+                    clock_tolerance_seconds=config.chain.clock_tolerance_seconds,
+                    max_gas_unit_price=config.chain.max_gas_unit_price,
+                    max_gas_amount=config.chain.max_gas_amount,
+                    ceiling_factor=config.chain.gas_price_ceiling_factor,
+                    honest_price=await gateway.refresh_gas_price(),
+                )
                 for instance in run.instances.values():
                     instance.start()
                 stop = asyncio.Event()
@@ -594,6 +602,7 @@ async def ha_soak(args: argparse.Namespace) -> int:
                     accounts=accounts,
                     sc=sc,
                     final=final,
+                    bounds=bounds,
                 )
                 chain_txs = chain_transactions(out / "chain")
                 logs = [i.log for i in run.instances.values()]
@@ -708,6 +717,7 @@ async def ha_soak(args: argparse.Namespace) -> int:
         not (findings.duplicates or findings.lost or findings.stuck or findings.mismatches)
         and not brain
         and not findings.gaps
+        and not (findings.early or findings.overpriced)  # the chain-trust checks (soak.py)
         and not key_findings
         and not run.unexpected_exits
         and not missing_takeovers
@@ -729,6 +739,8 @@ async def ha_soak(args: argparse.Namespace) -> int:
         "stuck": findings.stuck,
         "mismatches": findings.mismatches,
         "gaps": findings.gaps,
+        "early": findings.early,
+        "overpriced": findings.overpriced,
         "split_brain": brain,
         "unexpected_exits": run.unexpected_exits,
         "key_findings": [str(k) for k in key_findings],
