@@ -80,6 +80,7 @@ from autobot.chain.responses import (
     error_message,
     parse_json,
 )
+from autobot.chain.transport import pooled_transport
 from autobot.errors import (
     AutobotError,
     ChainMismatch,
@@ -190,6 +191,7 @@ class RpcClient:
         base = url if url.endswith("/") else url + "/"
         client = SupraClient(base, SupraClientConfig(wait_for_transaction=False))
         client.api_client._client.timeout = httpx.Timeout(self.timeout)
+        client.api_client._client._transport = pooled_transport()  # see chain/transport.py
         return Endpoint(url=base, client=client)
 
     async def aclose(self) -> None:
