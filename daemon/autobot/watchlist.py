@@ -35,6 +35,7 @@ one by one when those cannot all be read), the others are read
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -132,6 +133,53 @@ class SweepReads(Protocol):
     def mark_changed(self, lottery_ids: Iterable[int]) -> None: ...
 
 
+class _NextChecks:
+    """Lottery id → the chain second of its next check, with the due ones found without a walk
+    over every kept lottery (10,000 at scale; a sweep asks twice): a heap of (second, id) beside
+    the map, its entries that no longer match the map dropped as they surface."""
+
+    def __init__(self) -> None:
+        self._at: dict[int, int] = {}
+        self._heap: list[tuple[int, int]] = []
+
+    def put(self, lottery_id: int, at: int) -> None:
+        if self._at.get(lottery_id) == at:
+            return
+        self._at[lottery_id] = at
+        heapq.heappush(self._heap, (at, lottery_id))
+        if len(self._heap) > 2 * len(self._at) + 64:  # mostly stale entries: rebuild
+            self._heap = [(when, i) for i, when in self._at.items()]
+            heapq.heapify(self._heap)
+
+    def discard(self, lottery_id: int) -> None:
+        self._at.pop(lottery_id, None)  # its heap entry is dropped when it surfaces
+
+    def _top(self) -> tuple[int, int] | None:
+        heap = self._heap
+        while heap:
+            at, lottery_id = heap[0]
+            if self._at.get(lottery_id) == at:
+                return heap[0]
+            heapq.heappop(heap)
+        return None
+
+    def earliest(self) -> int | None:
+        top = self._top()
+        return None if top is None else top[0]
+
+    def due(self, now: float) -> set[int]:
+        """The lotteries whose check is at or before ``now`` (they stay due until ``put``)."""
+        found: list[tuple[int, int]] = []
+        while (top := self._top()) is not None and top[0] <= now:
+            found.append(heapq.heappop(self._heap))
+        for entry in found:
+            heapq.heappush(self._heap, entry)
+        return {lottery_id for _, lottery_id in found}
+
+    def as_dict(self) -> dict[int, int]:
+        return dict(self._at)
+
+
 class Watchlist:
     """The live lotteries' views between sweeps and the rules for reading them again."""
 
@@ -154,7 +202,7 @@ class Watchlist:
         self._event_types = tuple(event_types)
         self._views: dict[int, LotteryView] = {}
         self._working: dict[int, LotteryView] = {}  # views the planners may act on (not idle)
-        self._next: dict[int, int] = {}  # lottery id -> chain second of its next check
+        self._next = _NextChecks()  # lottery id -> chain second of its next check
         self._read_at: dict[int, int] = {}  # lottery id -> chain second it was last read
         self._read_wall: dict[int, float] = {}  # lottery id -> monotonic second it was last read
         self._terminal: dict[int, LotteryStatus] | None = None  # lottery id -> its last status
@@ -195,11 +243,11 @@ class Watchlist:
 
     def next_checks(self) -> Mapping[int, int]:
         """Lottery id → the chain second it will be read again at the latest (if no change)."""
-        return dict(self._next)
+        return self._next.as_dict()
 
     def next_due(self) -> int | None:
         """The earliest next check of any kept lottery."""
-        return min(self._next.values(), default=None)
+        return self._next.earliest()
 
     def mark_changed(self, lottery_ids: Iterable[int]) -> None:
         """Read these lotteries at the next sweep (autobot's own action on them moved)."""
@@ -342,7 +390,7 @@ class Watchlist:
         return len(fresh)
 
     def _due(self, now: float) -> set[int]:
-        return {i for i, at in self._next.items() if at <= now}
+        return self._next.due(now)
 
     def _pending_due(self, now: int) -> set[int]:
         """Lotteries whose action's execution time came since they were last read."""
@@ -435,9 +483,9 @@ class Watchlist:
             if view.status == LotteryStatus.DRAFT:  # its activation announces nothing
                 when = min(when or now + DRAFT_RECHECK_SECONDS, now + DRAFT_RECHECK_SECONDS)
             if when is None:
-                self._next.pop(lottery_id, None)
+                self._next.discard(lottery_id)
             else:
-                self._next[lottery_id] = when
+                self._next.put(lottery_id, when)
         await self._record_terminal(ended, now)
 
     async def _record_terminal(self, statuses: Mapping[int, int], now: int) -> None:
@@ -451,7 +499,7 @@ class Watchlist:
         self._views.pop(lottery_id, None)
         self._tally.discard(lottery_id)
         self._working.pop(lottery_id, None)
-        self._next.pop(lottery_id, None)
+        self._next.discard(lottery_id)
         self._read_at.pop(lottery_id, None)
         self._read_wall.pop(lottery_id, None)
 

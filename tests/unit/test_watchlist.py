@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autobot.chain.gateway import EventPage
 from autobot.clock import FakeClock
@@ -17,7 +19,7 @@ from autobot.domain.snapshot import LotteryView, Snapshot
 from autobot.errors import TransientError
 from autobot.journal.store import SqliteJournal
 from autobot.planning.plan import PlanContext
-from autobot.watchlist import DRAFT_RECHECK_SECONDS, Watchlist
+from autobot.watchlist import DRAFT_RECHECK_SECONDS, Watchlist, _NextChecks
 from fake_chain import FakeChain
 
 NOW = 1_700_000_000
@@ -456,3 +458,32 @@ async def test_a_change_whose_read_fails_is_read_at_a_later_scan(
     snapshot = await read(wl, chain)
     assert snapshot.lotteries[1].status == LotteryStatus.DRAW_REQUESTED
     assert snapshot.lotteries[2].status == LotteryStatus.ACTIVE
+
+
+# -- the next checks' index -------------------------------------------------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["put", "discard", "due", "earliest"]),
+            st.integers(0, 30),  # lottery id
+            st.integers(0, 50),  # chain second
+        ),
+        max_size=200,
+    )
+)
+def test_next_checks_answer_as_a_plain_map_would(ops: list[tuple[str, int, int]]) -> None:
+    index, model = _NextChecks(), dict[int, int]()
+    for op, lottery_id, second in ops:
+        if op == "put":
+            index.put(lottery_id, second)
+            model[lottery_id] = second
+        elif op == "discard":
+            index.discard(lottery_id)
+            model.pop(lottery_id, None)
+        elif op == "due":
+            assert index.due(second) == {i for i, at in model.items() if at <= second}
+        else:
+            assert index.earliest() == min(model.values(), default=None)
+        assert index.as_dict() == model

@@ -59,7 +59,7 @@ from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
 from autobot.execution.gate import PriorityGate
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.steps import ActionSteps
-from autobot.execution.view import StepView
+from autobot.execution.view import SharedChainTime, StepView
 from autobot.journal.protocol import Journal
 from autobot.journal.records import (
     ActionRecord,
@@ -116,6 +116,7 @@ class Executor:
         self._wake_lock = asyncio.Lock()  # ``_slot_freed``: one waiter woken per freed slot
         self._deferred: dict[ActionKey, _Deferred] = {}  # park/retry for a running step
         self.fatal: JournalError | None = None  # a background step lost the journal
+        self._chain_time = SharedChainTime(gateway)  # one block read for steps asking at once
 
     # ------------------------------------------------------------------ public API
 
@@ -302,6 +303,7 @@ class Executor:
             sequencer=self._steps.sequencer,
             confirm_seconds=self._confirm,
             snapshot=snapshot,
+            chain_time=self._chain_time,
         )
         try:
             with structlog.contextvars.bound_contextvars(action_key=str(key)):

@@ -20,6 +20,7 @@ from autobot.domain.bots import Bot
 from autobot.domain.features import FeatureSwitch
 from autobot.domain.payouts import VrfDepositStatus
 from autobot.domain.snapshot import Snapshot
+from autobot.domain.values import ChainTime
 from autobot.errors import UnusableAction
 from autobot.execution.outcomes import snapshot_scope
 from autobot.execution.sequencer import Sequencer
@@ -33,6 +34,7 @@ __all__ = [
     "FEATURE_KINDS",
     "NOW_REUSE_SECONDS",
     "UNRESOLVED_PARK_SECONDS",
+    "SharedChainTime",
     "StepView",
     "recipe_of",
 ]
@@ -58,6 +60,37 @@ def recipe_of(record: ActionRecord) -> Recipe:
         raise UnusableAction(f"journaled recipe of {record.key} is unreadable: {exc}") from exc
 
 
+class SharedChainTime:
+    """The chain time every step of one executor reads: steps that ask while a block is being
+    read wait for that read instead of sending their own (a burst of closes at one sales end
+    asked for the same block eight times). Its answer was asked for at most one round trip
+    before theirs, and chain time only moves on."""
+
+    def __init__(self, gateway: ChainGateway) -> None:
+        self._gateway = gateway
+        self._flight: asyncio.Future[ChainTime] | None = None
+
+    async def latest(self) -> ChainTime:
+        """The latest block's time: the read in flight, or a new one."""
+        flight = self._flight
+        if flight is None:
+            flight = self._flight = asyncio.ensure_future(self._read())
+            flight.add_done_callback(_retrieved)
+        return await asyncio.shield(flight)  # one waiter cancelled does not cancel the others
+
+    async def _read(self) -> ChainTime:
+        try:
+            return await self._gateway.chain_time()
+        finally:
+            self._flight = None
+
+
+def _retrieved(flight: asyncio.Future[ChainTime]) -> None:
+    """Its error was raised in every waiter; none left (all cancelled) is no error to report."""
+    if not flight.cancelled():
+        flight.exception()
+
+
 class StepView:
     """The chain and the journal as seen by one ``advance`` of one action."""
 
@@ -69,14 +102,16 @@ class StepView:
         sequencer: Callable[[str], Sequencer],
         confirm_seconds: float,
         snapshot: Snapshot | None,
+        chain_time: SharedChainTime | None = None,
     ) -> None:
         self._gateway = gateway
+        self._chain_time = chain_time if chain_time is not None else SharedChainTime(gateway)
+        self._now: tuple[int, float] | None = None  # (chain seconds, monotonic when read)
         self._journal = journal
         self._sequencer = sequencer
         self._confirm = confirm_seconds
         self._snapshot = snapshot
         self._stale = snapshot is None
-        self._now: tuple[int, float] | None = None  # (chain seconds, monotonic when read)
 
     async def snapshot(self, record: ActionRecord, *, fresh: bool = False) -> Snapshot:
         """The chain at one time, for ``record``'s subject (fresh if asked or if we changed it).
@@ -93,7 +128,7 @@ class StepView:
                 )
             else:
                 now, bots, views, deposit, features = await asyncio.gather(
-                    self._gateway.chain_time(),
+                    self._chain_time.latest(),
                     self._gateway.list_bots(),
                     self._gateway.lottery_views(lotteries, scoped=True),
                     self._deposit(record),
@@ -142,7 +177,7 @@ class StepView:
         clock = time.monotonic()
         if self._now is not None and clock - self._now[1] < NOW_REUSE_SECONDS:
             return self._now[0]
-        seconds = (await self._gateway.chain_time()).seconds
+        seconds = (await self._chain_time.latest()).seconds
         self._now = (seconds, clock)
         return seconds
 

@@ -20,6 +20,7 @@ number is free again).
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -350,17 +351,23 @@ def from_sqlite_u64(value: int | None) -> int | None:
     return value + (1 << 64) if value is not None and value < 0 else value
 
 
+@functools.cache
+def _columns(cls: type) -> tuple[tuple[str, type[enum.Enum] | None, bool], ...]:
+    """``cls``'s columns as ``_convert`` reads them: (name, its enum or None, is it a u64)."""
+    enums: Mapping[str, type[enum.Enum]] = getattr(cls, "ENUM_COLUMNS", {})
+    return tuple((f.name, enums.get(f.name), f.name in _U64_COLUMNS) for f in fields(cls))
+
+
 def _convert(cls: type, row: Row) -> dict[str, Any]:
     """Row → keyword arguments: enum columns through their enum, BLOBs as ``bytes``."""
-    enums: Mapping[str, type[enum.Enum]] = getattr(cls, "ENUM_COLUMNS", {})
     out: dict[str, Any] = {}
-    for f in fields(cls):
-        value = row[f.name]
-        if value is not None and f.name in enums:
-            value = enums[f.name](value)
+    for name, enum_type, u64 in _columns(cls):
+        value = row[name]
+        if value is not None and enum_type is not None:
+            value = enum_type(value)
         elif isinstance(value, memoryview):
             value = bytes(value)
-        elif f.name in _U64_COLUMNS:
+        elif u64:
             value = from_sqlite_u64(value)
-        out[f.name] = value
+        out[name] = value
     return out
