@@ -549,6 +549,8 @@ def _sender(
 
     async def send(api: Any) -> _Raw:
         client: httpx.AsyncClient = api._client  # the SDK client: its headers and timeouts
+        if client.is_closed:  # as ``AsyncClient.send`` refuses (its pool would open anew)
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
         merged = httpx.Headers(client.headers)
         content: bytes | None = None
         if method == "POST":

@@ -100,3 +100,12 @@ async def test_the_rpc_client_sends_through_the_pooled_transport() -> None:
         assert transport._pool._max_keepalive_connections == KEEP_ALIVE
     finally:
         await rpc.aclose()
+
+
+async def test_a_closed_rpc_client_sends_nothing(server: tuple[str, list[int]]) -> None:
+    url, seen = server
+    rpc = RpcClient(urls=[url], chain_id=1, timeout=1.0)
+    await rpc.aclose()
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        await rpc.get("fast", what="a read after close")
+    assert seen == []  # no connection was opened again
