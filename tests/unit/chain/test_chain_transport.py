@@ -86,6 +86,13 @@ async def test_kept_alive_connections_are_reused_until_the_server_closes_them(
         assert len(set(seen)) == 2
 
 
+def test_endpoints_share_one_ssl_context() -> None:
+    # loading the CA bundle costs ~45 ms: once per daemon, not twice per endpoint
+    first, second = pooled_transport(), pooled_transport()
+    assert first._pool._ssl_context is second._pool._ssl_context  # type: ignore[attr-defined]
+    assert first._pool._ssl_context is not None  # type: ignore[attr-defined]
+
+
 def test_keep_alive_must_be_positive() -> None:
     with pytest.raises(ValueError, match="keep_alive must be at least 1, not 0"):
         pooled_transport(keep_alive=0)
