@@ -1,6 +1,9 @@
 """One sequencer per account: the only writer of that account's sequence numbers (docs/decisions.md §3).
 
-A sequencer signs, journals and submits, in that order, under one lock:
+A sequencer signs, journals and submits, in that order. Numbering, signing and journaling happen
+under one lock; the submission itself does not hold it (a node holds a later number until the
+earlier arrive, so the account's next transactions need not wait for this one's answer), and what
+the answer means for the account's numbers (a refusal, a drop) is settled under the lock again:
 
 1. the next sequence number comes from memory; the first use of the account (and every resync)
    reads the chain's and takes the smallest number at or above both the chain's and the journal's
@@ -39,6 +42,7 @@ us skip to costs a pause, not a stall).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Unpack
@@ -103,6 +107,7 @@ class Sequencer:
         self._permit = permit if permit is not None else _always
         self._lock = asyncio.Lock()
         self._next: int | None = None
+        self._forgotten = 0  # how often the local number was forgotten (see ``_forget``)
         self._unaccepted: set[str] = set()  # signed here, refused or not yet taken by any node
 
     @property
@@ -139,27 +144,42 @@ class Sequencer:
             )
         except SequenceRace as exc:
             log.warning("sequence_refused", sender=self.address, error=str(exc), simulated=True)
-            self._next = None
-            self._metrics.sequence_resynced()
+            self._forget()
             raise
 
     async def resync(self) -> int:
         """Forget the local number and re-read the chain's on next use; returns the new next one."""
         async with self._lock:
-            self._next = None
-            self._metrics.sequence_resynced()
+            self._forget()
             return await self._peek()
+
+    def _forget(self, *, resync: bool = True) -> None:
+        """Forget the local number: the next use reads the chain's (``resync``: counted as a
+        resync in the metrics). Counted here too, so that a section under the lock that was
+        waiting (on the journal, the node) while a refusal outside it forgot the number does
+        not store the number it had worked out from the old one."""
+        self._next = None
+        self._forgotten += 1
+        if resync:
+            self._metrics.sequence_resynced()
+
+    def _locked(self, held: bool) -> contextlib.AbstractAsyncContextManager[object]:
+        """The account's lock, unless the caller already holds it."""
+        return contextlib.nullcontext() if held else self._lock
 
     async def _peek(self, live_numbers: Collection[int] | None = None) -> int:
         if live_numbers is None:
             live_numbers = await self._journal.live_sequences(self.address)
         live = set(live_numbers)
-        if self._next is None:
+        seq = self._next
+        if seq is None:
+            forgotten = self._forgotten
             chain = await self._gateway.account_sequence(self.address)
             executed = await self._journal.highest_sequence(self.address, include_live=False)
-            self._next = max(chain, -1 if executed is None else executed + 1)
-            log.debug("sequence_synced", sender=self.address, chain=chain, next=self._next)
-        seq = self._next
+            seq = max(chain, -1 if executed is None else executed + 1)
+            if self._forgotten == forgotten:  # else a refusal meanwhile: read again next time
+                self._next = seq
+            log.debug("sequence_synced", sender=self.address, chain=chain, next=seq)
         while seq in live:
             seq += 1
         return seq
@@ -192,8 +212,12 @@ class Sequencer:
         ``signed`` when the outcome is unknown (``follow`` re-sends it), ``dropped`` after a
         sequence refusal. Raises ``SubmitWindowFull`` if none fit; ``RpcRejected`` after
         journaling the refusal as dropped.
+
+        The lock is held while numbering, signing and journaling, not while submitting: another
+        action of this account signs and submits while this one's submissions are answered.
         """
         async with self._lock:
+            forgotten = self._forgotten
             live = await self._journal.live_sequences(self.address)
             room = self._window - len(live)
             if room <= 0:
@@ -234,7 +258,8 @@ class Sequencer:
             records = await self._journal.add_transactions(
                 [n for n, _ in batch], expect=expect, chain_now=chain_now, **changes
             )
-            self._next = seq
+            if self._forgotten == forgotten:  # else forgotten meanwhile: it stays forgotten
+                self._next = seq
             for record, (_, signed) in zip(records, batch, strict=True):
                 self._unaccepted.add(record.tx_hash)
                 log.debug(
@@ -245,10 +270,10 @@ class Sequencer:
                     function=f"{signed.call.module}::{signed.call.function}",
                     action_key=action_key,
                 )
-            results = await asyncio.gather(
-                *(self._submit(r, sgn) for r, (_, sgn) in zip(records, batch, strict=True)),
-                return_exceptions=True,
-            )
+        results = await asyncio.gather(
+            *(self._submit(r, sgn) for r, (_, sgn) in zip(records, batch, strict=True)),
+            return_exceptions=True,
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -311,8 +336,10 @@ class Sequencer:
             expiry += 1
 
     async def _submit(
-        self, record: TxRecord, signed: SignedTx, *, resend: bool = False
+        self, record: TxRecord, signed: SignedTx, *, resend: bool = False, held: bool = False
     ) -> TxRecord:
+        """Send journaled bytes; ``held``: the caller holds the account's lock (a refusal is
+        settled under it; otherwise it is taken for that)."""
         self._permit()
         try:
             node_hash = await self._gateway.submit(signed)
@@ -320,19 +347,20 @@ class Sequencer:
             log.warning(
                 "sequence_refused", tx_hash=record.tx_hash, sender=self.address, error=str(exc)
             )
-            self._next = None
-            self._metrics.sequence_resynced()
-            if not exc.too_new:  # ours may have executed (or be waiting): look it up, keep it
-                log.info("transaction_may_have_executed", tx_hash=record.tx_hash)
-                return record
-            return await self._drop_if_never_accepted(record, f"sequence refused: {exc}")
+            async with self._locked(held):
+                self._forget()
+                if not exc.too_new:  # ours may have executed (or be waiting): look it up, keep it
+                    log.info("transaction_may_have_executed", tx_hash=record.tx_hash)
+                    return record
+                return await self._drop_if_never_accepted(record, f"sequence refused: {exc}")
         except RpcRejected as exc:
             log.error(
                 "transaction_rejected", tx_hash=record.tx_hash, status=exc.status, error=str(exc)
             )
             if resend:  # these bytes may have been taken before: only their expiry tells
                 return record
-            await self._drop_if_never_accepted(record, f"rejected by the node: {exc}")
+            async with self._locked(held):
+                await self._drop_if_never_accepted(record, f"rejected by the node: {exc}")
             raise
         except TransientError as exc:
             log.warning("submit_uncertain", tx_hash=record.tx_hash, error=str(exc))
@@ -424,7 +452,7 @@ class Sequencer:
                     tx_hash=fresh.tx_hash,
                     sequence_number=fresh.sequence_number,
                 )
-                return await self._submit(fresh, _signed_from(fresh), resend=True)
+                return await self._submit(fresh, _signed_from(fresh), resend=True, held=True)
             if wall <= fresh.expires_at + self._grace:
                 return fresh  # a node would refuse expired bytes; wait out the grace
         proof, executed = await self._absent_for_good(fresh)
@@ -490,7 +518,7 @@ class Sequencer:
         if s.state is TxState.DROPPED:
             # the number is free again, and whatever made us sign it may have been a lie about
             # the chain's number: read it again (down as well as up)
-            self._next = None
+            self._forget(resync=False)
         elif self._next is not None and self._next <= tx.sequence_number:
             # executed: never again. (A dropped number signed anew below a live one sets the
             # next number just above it, under the live one, which then executes.)

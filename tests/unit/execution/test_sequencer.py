@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -204,6 +205,75 @@ async def test_a_too_new_refusal_of_fresh_bytes_drops_them_and_resyncs_down(
     # then: dropped, and the next number read again, down to the chain's
     assert (first.sequence_number, first.state) == (5, TxState.DROPPED)
     assert (second.sequence_number, second.state) == (0, TxState.SUBMITTED)
+
+
+async def test_a_submission_awaiting_its_answer_does_not_hold_up_the_next_one(
+    journaled: Rig,
+) -> None:
+    # given: the node takes its time answering the first submission
+    answer = asyncio.Event()
+    entered = asyncio.Event()
+    original = journaled.chain.submit
+
+    async def slow_first(tx: Any) -> str:
+        if not entered.is_set():
+            entered.set()
+            await answer.wait()
+        return await original(tx)
+
+    journaled.chain.submit = slow_first  # type: ignore[method-assign]
+    first = asyncio.create_task(send(journaled.admin, 1))
+    await asyncio.wait_for(entered.wait(), 5)
+    # when: another action of the same account is sent meanwhile
+    second = await asyncio.wait_for(send(journaled.admin, 2), 5)
+    answer.set()
+    # then: it was numbered, journaled and submitted without waiting for the first's answer
+    assert second.state is TxState.SUBMITTED
+    assert ((await first).sequence_number, second.sequence_number) == (0, 1)
+    # (the node took 1 before 0, and holds a later number until the earlier arrives)
+    assert [t.sequence_number for t in journaled.chain.submitted] == [1, 0]
+    assert len(journaled.chain.executed("lottery_registry::advance_status")) == 2
+
+
+async def test_a_refusal_while_a_send_is_journaling_is_not_overwritten(journaled: Rig) -> None:
+    # given: a send waiting on its journal write, and the chain's number read once
+    journaled.chain.sequences[ADMIN.address] = 3
+    await journaled.admin.next_sequence()
+    reads: list[str] = []
+    sequence = journaled.chain.account_sequence
+
+    async def counting(address: str, **kw: Any) -> int:
+        reads.append(address)
+        return await sequence(address, **kw)
+
+    journaled.chain.account_sequence = counting  # type: ignore[method-assign]
+    writing = asyncio.Event()
+    written = asyncio.Event()
+    add = journaled.journal.add_transactions
+
+    async def slow_add(*args: Any, **kw: Any) -> Any:
+        writing.set()
+        await written.wait()
+        return await add(*args, **kw)
+
+    journaled.journal.add_transactions = slow_add  # type: ignore[method-assign]
+    sending = asyncio.create_task(send(journaled.admin, 1))
+    await asyncio.wait_for(writing.wait(), 5)
+
+    # when: meanwhile a simulation is refused for its sequence number (the chain moved on)
+    async def refused(**kw: Any) -> SimResult:
+        raise SequenceRace("SEQUENCE_NUMBER_TOO_OLD")
+
+    journaled.chain.simulate = refused  # type: ignore[method-assign]
+    with pytest.raises(SequenceRace):
+        await journaled.admin.simulate(c.advance_status(2, 2))
+    written.set()
+    sent = await sending
+    journaled.chain.sequences[ADMIN.address] = 9
+    # then: the refusal stands: the next number is read from the chain again
+    assert sent.sequence_number == 3
+    assert await journaled.admin.next_sequence() == 9
+    assert reads == [ADMIN.address]
 
 
 def hide_statuses(rig: Rig) -> Callable[[], None]:
