@@ -194,9 +194,13 @@ class Daemon:
                 on_lost=self._lost,
             )
         # the one place the implementation is chosen: everything else sees a ChainGateway
-        self.gateway = SupraGateway.from_config(config.chain, observer=self.metrics)
-        self._stack.push_async_callback(self.gateway.aclose)
         exec_metrics = execution.PrometheusExecutionMetrics(self.metrics)
+        # background steps give way to a sales close's (execution/lane.py)
+        lane = execution.UrgentLane(on_wait=exec_metrics.gave_way)
+        self.gateway = SupraGateway.from_config(
+            config.chain, observer=self.metrics, pace=lane.give_way
+        )
+        self._stack.push_async_callback(self.gateway.aclose)
         window = config.chain.submit_window
         ttl = config.chain.tx_ttl_seconds
 
@@ -246,6 +250,7 @@ class Daemon:
             steps=steps,
             book=book,
             stopping=self._stop.is_set,
+            lane=lane,
         )
         self._scheduler = SweepScheduler(
             sweep=self._sweep,

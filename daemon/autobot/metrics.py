@@ -604,6 +604,11 @@ class DaemonMetrics:
         self.sequence_resyncs = Counter(
             "autobot_sequence_resyncs", "Sequence numbers re-read from the chain", registry=registry
         )
+        self.gave_way = Counter(
+            "autobot_gave_way_seconds",
+            "Wall seconds background steps held their requests back for an urgent one (a close)",
+            registry=registry,
+        )
         # [ha]: who leads. A single instance (no [ha]) leads once it has recovered (epoch 0).
         self.ha_leader = Gauge(
             "autobot_ha_leader",

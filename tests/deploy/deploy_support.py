@@ -191,6 +191,7 @@ DAEMON_METRICS = frozenset(
         "autobot_chain_time_lag_seconds",
         "autobot_journal_actions",
         "autobot_sequence_resyncs_total",
+        "autobot_gave_way_seconds_total",
         # [ha] (issue "Outgrow one machine")
         "autobot_ha_leader",
         "autobot_ha_epoch",

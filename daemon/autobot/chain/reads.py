@@ -180,7 +180,7 @@ class RpcStorage:
                 raise RpcProtocolError(f"{what}: expected a MoveResource {{type, data}}")
             return decode_json(struct, envelope["data"])
 
-        async with self._limit:
+        async with self._rpc.limited(self._limit):
             return await self._rpc.fetch(
                 "GET",
                 path,
@@ -205,7 +205,7 @@ class RpcStorage:
                 return None
             return decode_json(value_type, reply.json(what))
 
-        async with self._limit:
+        async with self._rpc.limited(self._limit):
             return await self._rpc.fetch(
                 "POST",
                 f"rpc/v2/tables/{handle}/item",

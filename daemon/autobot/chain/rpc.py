@@ -60,6 +60,7 @@ and check that each cursor moves on (``chain/pages.py``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import math
@@ -74,6 +75,7 @@ import httpx
 from supra_sdk.clients.rest.supra_client import SupraClient, SupraClientConfig
 
 from autobot.chain.endpoints import Endpoint, EndpointPool, HealthPolicy, Outcome, RpcObserver
+from autobot.chain.pacing import Pace, is_paced, limited
 from autobot.chain.responses import (
     MAX_BODY_BYTES,
     abort_from_vm_status,
@@ -174,8 +176,12 @@ class RpcClient:
         observer: RpcObserver | None = None,
         policy: HealthPolicy | None = None,
         max_attempts: int | None = None,
+        pace: Pace | None = None,
     ) -> None:
+        """``pace`` is awaited before each request made outside ``pacing.unpaced()`` (more
+        urgent work first: ``chain/pacing.py``)."""
         self.chain_id = chain_id
+        self.pace = pace
         self.timeout = timeout
         self.pool = (
             pool
@@ -196,6 +202,11 @@ class RpcClient:
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+
+    def limited(self, limit: asyncio.Semaphore) -> contextlib.AbstractAsyncContextManager[None]:
+        """A slot of ``limit`` (a concurrency limit over these requests), taken after giving
+        way; the requests made holding it go at once."""
+        return limited(limit, self.pace)
 
     async def get(
         self,
@@ -240,6 +251,8 @@ class RpcClient:
         ``only`` pins the request to one endpoint (one attempt, no failover); ``headers`` are
         sent as given (``Accept: application/x-bcs`` for a resource in BCS).
         """
+        if self.pace is not None and is_paced():
+            await self.pace()
         send = _sender(method, path, params=params, json_body=json_body, bcs=bcs, headers=headers)
         if only is not None:
             return (await self._attempt(only, send, decode, what=what, accept=accept))[1]

@@ -59,6 +59,7 @@ from autobot.chain.codec import entry_function, fail, field, obj, uint
 from autobot.chain.endpoints import Endpoint, RpcObserver
 from autobot.chain.gas import DEFAULT_GAS_UNIT_PRICE, GasPolicy, GasPrice
 from autobot.chain.gateway import ChainGateway, EventPage, SignedTx, SimResult, TxOutcome, TxStatus
+from autobot.chain.pacing import Pace
 from autobot.chain.pages import MAX_EVENT_PAGES, PageGuard
 from autobot.chain.reads import READS, SCOPED, RpcStorage, StorageReads, first_error
 from autobot.chain.responses import (
@@ -139,13 +140,15 @@ class SupraGateway:
         clock: ClockPolicy | None = None,
         gas: GasPolicy | None = None,
         reads: Reads = "storage",
+        pace: Pace | None = None,
     ) -> None:
         """``observer`` receives every RPC attempt (endpoint label, outcome, seconds): metrics;
         ``clock`` is how fast chain time may run (``chain/timeguard.py``; ``None``: block times
         are not judged — tools and tests that move a localnet's clock at will; ``from_config``
         always passes the configured policy); ``gas`` bounds what is paid (``chain/gas.py``;
         ``max_gas_amount`` is its cap when it is not given); ``reads``: the package's storage
-        (any node) or its views (a patched package)."""
+        (any node) or its views (a patched package); ``pace``: awaited before requests that may give
+        way to more urgent ones (``chain/pacing.py``)."""
         if reads not in READS:
             raise ValueError(f"reads must be one of {READS}, not {reads!r}")
         self._chain_id = chain_id
@@ -153,6 +156,8 @@ class SupraGateway:
         self._rpc = rpc or RpcClient(
             urls=rpc_urls, chain_id=chain_id, timeout=request_timeout, observer=observer
         )
+        if pace is not None:
+            self._rpc.pace = pace
         self._ttl = tx_ttl_seconds
         self._gas_policy = gas or GasPolicy(max_amount=max_gas_amount)
         self._gas = GasPrice(self._gas_policy, fixed=gas_unit_price)
@@ -175,10 +180,15 @@ class SupraGateway:
 
     @classmethod
     def from_config(
-        cls, chain: ChainConfig, *, observer: RpcObserver | None = None
+        cls,
+        chain: ChainConfig,
+        *,
+        observer: RpcObserver | None = None,
+        pace: Pace | None = None,
     ) -> SupraGateway:
         return cls(
             observer=observer,
+            pace=pace,
             rpc_urls=chain.rpc_urls,
             chain_id=chain.chain_id,
             package=chain.package_address,

@@ -83,7 +83,7 @@ class ViewReads:
         def run(reply: Reply) -> T:
             return decode(view_result(reply.json(what), count, what))
 
-        async with self._limit:
+        async with self._rpc.limited(self._limit):
             return await self._rpc.fetch(
                 "POST", "rpc/v3/view", what=what, decode=run, json_body=body
             )
@@ -179,7 +179,7 @@ class ViewReads:
                 ids = views.decode_id_list(view_result(reply.json(what), 1, what)[0])
                 return ids, reply.endpoint
 
-            async with self._limit:
+            async with self._rpc.limited(self._limit):
                 ids, endpoint = await self._rpc.fetch(
                     "POST", "rpc/v3/view", what=what, decode=run, json_body=body
                 )

@@ -9,6 +9,8 @@ holds it to that). What it offers:
 * ``Bookkeeper`` and ``ActionSteps`` — the journal writes of a transition and the transitions of
   the action state machine; the composition root builds both and hands them to
 * ``Executor`` — accepts planned actions and advances them (``StepResult`` says where one stopped);
+* ``UrgentLane`` — background steps hold their requests back while a sales close is on its way
+  (its ``give_way`` is the gateway's ``pace`` hook);
 * ``recover`` (``RecoveryReport``) — once at start: settle what a crash left in flight;
 * the metrics protocol the pipeline reports to (``ExecutionMetrics``; ``PrometheusExecutionMetrics``,
   ``NullExecutionMetrics``, ``ACTION_OUTCOMES``) and ``SLOT_STATES`` (an action of a timelocked bot
@@ -20,6 +22,7 @@ Everything else (``dryrun``, ``gate``, ``outcomes``, ``transcripts``, ``view``) 
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult
 from autobot.execution.executor import Executor
 from autobot.execution.guards import DEFAULT_GUARDS, GuardContext, Guards
+from autobot.execution.lane import UrgentLane
 from autobot.execution.recovery import RecoveryReport, recover
 from autobot.execution.routing import Router
 from autobot.execution.sequencer import Sequencer
@@ -47,5 +50,6 @@ __all__ = [
     "Router",
     "Sequencer",
     "StepResult",
+    "UrgentLane",
     "recover",
 ]

@@ -57,6 +57,7 @@ from autobot.errors import (
 )
 from autobot.execution.bookkeeping import Bookkeeper, StepResult, restart
 from autobot.execution.gate import PriorityGate
+from autobot.execution.lane import UrgentLane
 from autobot.execution.sequencer import Sequencer
 from autobot.execution.steps import ActionSteps
 from autobot.execution.view import SharedChainTime, StepView
@@ -98,11 +99,14 @@ class Executor:
         confirm_seconds: float = 5.0,
         max_steps: int = 32,
         stopping: Callable[[], bool] = lambda: False,
+        lane: UrgentLane | None = None,
     ) -> None:
         """``steps`` takes an action one step further and ``book`` writes what it decided (both
         over the same journal); ``confirm_seconds`` is how long a step waits for its transaction's
         confirmation; ``stopping`` is the daemon's stop flag (SIGTERM: the step in progress
-        finishes, no other starts)."""
+        finishes, no other starts); ``lane``: background steps of priority 0 (a sales close) are
+        urgent in it, and the others give way to them (``lane.py``; the gateway's requests
+        await its ``give_way``)."""
         self._journal = journal
         self._gateway = gateway
         self._steps = steps
@@ -117,6 +121,7 @@ class Executor:
         self._deferred: dict[ActionKey, _Deferred] = {}  # park/retry for a running step
         self.fatal: JournalError | None = None  # a background step lost the journal
         self._chain_time = SharedChainTime(gateway)  # one block read for steps asking at once
+        self._lane = lane if lane is not None else UrgentLane()
 
     # ------------------------------------------------------------------ public API
 
@@ -230,7 +235,8 @@ class Executor:
             async with self._gate.slot(key.kind.priority):
                 if self._stopping():
                     return
-                result = await self.advance(key, snapshot=snapshot)
+                with self._lane.step(urgent=key.kind.priority <= 0, label=str(key)):
+                    result = await self.advance(key, snapshot=snapshot)
                 if result.next_check_at is None and not result.soon:
                     nxt = await self._slot_freed(key)
                     if nxt is not None and nxt not in self._tasks and not self._stopping():

@@ -50,10 +50,12 @@ from typing import Unpack
 import structlog
 
 from autobot.chain.gateway import ChainGateway, SignedTx, SimResult, TxOutcome, TxStatus
+from autobot.chain.pacing import unpaced
 from autobot.chain.signer import Signer
 from autobot.clock import Clock
 from autobot.domain.calls import Call
 from autobot.errors import RpcRejected, RpcTimeout, SequenceRace, SubmitWindowFull, TransientError
+from autobot.execution.lane import UnpacedLock, relax
 from autobot.execution.telemetry import ExecutionMetrics, NullExecutionMetrics
 from autobot.execution.transcripts import call_from_json, call_to_json
 from autobot.journal.protocol import ActionChanges, Journal
@@ -105,7 +107,7 @@ class Sequencer:
         self._first_poll = confirm_first_seconds
         self._metrics = metrics if metrics is not None else NullExecutionMetrics()
         self._permit = permit if permit is not None else _always
-        self._lock = asyncio.Lock()
+        self._lock = UnpacedLock()  # what the holder asks the node is never held back
         self._next: int | None = None
         self._forgotten = 0  # how often the local number was forgotten (see ``_forget``)
         self._unaccepted: set[str] = set()  # signed here, refused or not yet taken by any node
@@ -274,6 +276,7 @@ class Sequencer:
             *(self._submit(r, sgn) for r, (_, sgn) in zip(records, batch, strict=True)),
             return_exceptions=True,
         )
+        relax()  # an urgent step's transaction has left: it gives way like the others now
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -339,10 +342,12 @@ class Sequencer:
         self, record: TxRecord, signed: SignedTx, *, resend: bool = False, held: bool = False
     ) -> TxRecord:
         """Send journaled bytes; ``held``: the caller holds the account's lock (a refusal is
-        settled under it; otherwise it is taken for that)."""
+        settled under it; otherwise it is taken for that). Never held back for urgent work
+        (``execution/lane.py``): the account's later numbers wait for this one at the node."""
         self._permit()
         try:
-            node_hash = await self._gateway.submit(signed)
+            with unpaced():
+                node_hash = await self._gateway.submit(signed)
         except SequenceRace as exc:
             log.warning(
                 "sequence_refused", tx_hash=record.tx_hash, sender=self.address, error=str(exc)
@@ -389,6 +394,7 @@ class Sequencer:
             return tx
         # Ask outside the lock (waiting must not hold up this account's other transactions).
         if wait_seconds > 0:
+            relax()  # waiting for a block is nothing urgent (``lane.py``)
             # a transaction just submitted is not in a block yet: the first question waits a bit
             age = self._clock.wall() - (tx.submitted_wall or tx.created_wall)
             if 0 <= age < self._first_poll:

@@ -17,7 +17,7 @@ later one), it is decided again by a new simulation, as any call that aborted on
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import enum
 import json
 from collections.abc import Mapping
@@ -35,6 +35,7 @@ from autobot.errors import RpcProtocolError, SubmitWindowFull, TransientError, U
 from autobot.execution.bookkeeping import SLOT_STATES, Bookkeeper, StepResult, restart
 from autobot.execution.dryrun import WouldSend, rehearse
 from autobot.execution.guards import GuardContext, Guards
+from autobot.execution.lane import UnpacedLock, relax
 from autobot.execution.outcomes import (
     Verdict,
     classify_abort,
@@ -118,12 +119,14 @@ class ActionSteps:
         self._dry_recheck = dry_run_recheck_seconds
         self._pipeline = pipeline
         self._abort_retries = chain_abort_retries
-        self._route_lock = asyncio.Lock()
+        self._route_lock = UnpacedLock()
 
     async def step(self, record: ActionRecord, view: StepView) -> StepResult | None:
         if not self._live and record.state is not ActionState.PLANNED:
             log.info("dry_run_left_alone", state=record.state.value)
             return StepResult(key=record.action_key, state=record.state)
+        if record.state is not ActionState.PLANNED:
+            relax()  # only an action's first transaction is urgent (``lane.py``)
         if record.next_check_at is not None and await view.now() < record.next_check_at:
             return self._book.wait(record, record.next_check_at)
         match record.state:
@@ -152,10 +155,14 @@ class ActionSteps:
             return await self._fix(record, now, None, recipe, view)
         if await self._adopt(record, snap, recipe):
             return None
-        async with self._route_lock:
+        candidates = self._router.candidates(record.action_id, snap.bots)
+        slotted = any(bot.timelock_secs > 0 for bot in candidates)  # only they have a slot
+        # Choosing a slot and journaling its announcement is one section; an action only
+        # timelock-0 bots can take (a close, a draw request) holds no slot and takes no lock:
+        # a burst of closes is not signed and submitted one after the other.
+        async with self._route_lock if slotted else contextlib.nullcontext():
             busy: set[str] = set()
-            candidates = self._router.candidates(record.action_id, snap.bots)
-            if any(bot.timelock_secs > 0 for bot in candidates):  # only they have a slot
+            if slotted:
                 busy = {
                     a.operator
                     for a in await self._journal.open_actions()

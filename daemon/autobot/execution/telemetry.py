@@ -1,7 +1,7 @@
 """What the execution pipeline counts, behind a small protocol (docs/conventions.md §13).
 
 The pipeline reports facts (a guard refused, an action finished, a sequence was re-read, an action's
-first transaction left); ``PrometheusExecutionMetrics`` turns them into the daemon's ``autobot_*``
+first transaction left, a step gave way to an urgent one); ``PrometheusExecutionMetrics`` turns them into the daemon's ``autobot_*``
 series on metrics that ``metrics.DaemonMetrics`` registers on the injected registry. Tests and tools
 that do not care pass ``NullExecutionMetrics``.
 """
@@ -45,6 +45,10 @@ class ExecutionMetrics(Protocol):
         """An action's first transaction left, ``delay_seconds`` (wall) after it was journaled."""
         ...
 
+    def gave_way(self, seconds: float) -> None:
+        """A background step held a request back ``seconds`` for an urgent one (``lane.py``)."""
+        ...
+
 
 class NullExecutionMetrics:
     """Counts nothing."""
@@ -59,6 +63,9 @@ class NullExecutionMetrics:
         pass
 
     def first_submission(self, delay_seconds: float) -> None:
+        pass
+
+    def gave_way(self, seconds: float) -> None:
         pass
 
 
@@ -85,6 +92,8 @@ class DaemonCounters(Protocol):
     def sequence_resyncs(self) -> UnlabelledCounter: ...
     @property
     def reaction(self) -> HistogramLike: ...
+    @property
+    def gave_way(self) -> UnlabelledCounter: ...
 
 
 class PrometheusExecutionMetrics:
@@ -104,3 +113,6 @@ class PrometheusExecutionMetrics:
 
     def first_submission(self, delay_seconds: float) -> None:
         self._m.reaction.observe(max(0.0, delay_seconds))
+
+    def gave_way(self, seconds: float) -> None:
+        self._m.gave_way.inc(max(0.0, seconds))

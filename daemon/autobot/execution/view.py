@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from autobot.chain.gateway import ChainGateway
+from autobot.chain.pacing import unpaced
 from autobot.domain.actions import ActionKind
 from autobot.domain.bots import Bot
 from autobot.domain.features import FeatureSwitch
@@ -74,7 +75,8 @@ class SharedChainTime:
         """The latest block's time: the read in flight, or a new one."""
         flight = self._flight
         if flight is None:
-            flight = self._flight = asyncio.ensure_future(self._read())
+            with unpaced():  # steps of any urgency may come to wait for it
+                flight = self._flight = asyncio.ensure_future(self._read())
             flight.add_done_callback(_retrieved)
         return await asyncio.shield(flight)  # one waiter cancelled does not cancel the others
 

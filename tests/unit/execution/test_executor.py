@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 import structlog
 from execution_fakes import OPERATOR_A, OPERATOR_B, Abort, Rig, arg, lottery
 from prometheus_client import CollectorRegistry
 
+from autobot.chain.gateway import SimResult
 from autobot.domain.calls import Call
 from autobot.domain.features import FeatureSwitch
 from autobot.domain.feeds import PriceFeed
@@ -734,3 +738,45 @@ async def test_a_cap_nonce_taken_by_the_treasury_escalates_and_is_no_bot_failure
     assert action is not None and action.outcome is Outcome.ESCALATED
     texts = [i.description for i in await rig.journal.incidents()]
     assert any("PayoutBatchCap's nonce moved under the plan" in t for t in texts), texts
+
+
+async def test_closes_through_timelock_0_bots_are_not_signed_one_after_the_other(
+    rig: Rig,
+) -> None:
+    """No pending slot, no route lock: the second close is simulated (and sent) while the first
+    one's simulation still waits for the node. Before, the route lock was held from choosing the
+    bot through the submission, so a burst of closes at one sales end went one round trip after
+    another (and a background step holding it delayed them all)."""
+    # given: two lotteries whose sales ended, a timelock-0 bot
+    rig.chain.add_bot(B, timelock_secs=0)
+    rig.chain.state.lotteries[1] = lottery(1)
+    rig.chain.state.lotteries[2] = lottery(2)
+    keys = []
+    for lottery_id in (1, 2):
+        record, _ = await rig.executor.accept(
+            planned(AutoClose(lottery_id=lottery_id), f"close:{lottery_id}:0"), chain_now=NOW
+        )
+        keys.append(record.action_key)
+    simulate = rig.chain.simulate
+    both_asked = asyncio.Event()
+    asking: list[int] = []
+
+    async def slow_node(**kw: Any) -> SimResult:
+        call = kw["call"]
+        if call.function == "advance_status":
+            asking.append(int(arg(call, 0)))
+            if len(asking) == 2:
+                both_asked.set()
+            await both_asked.wait()  # the first answer waits until the second close asks
+        return await simulate(**kw)
+
+    rig.chain.simulate = slow_node  # type: ignore[method-assign]
+    # when
+    results = await asyncio.wait_for(
+        asyncio.gather(*(rig.executor.advance(k) for k in keys)), timeout=5.0
+    )
+    # then
+    assert sorted(asking) == [1, 2]
+    assert [r.state for r in results] == [ActionState.DONE, ActionState.DONE]
+    assert rig.chain.state.lottery(1).status is LotteryStatus.CLOSING
+    assert rig.chain.state.lottery(2).status is LotteryStatus.CLOSING
