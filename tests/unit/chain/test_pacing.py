@@ -1,5 +1,5 @@
-"""``chain/pacing.py``: the RPC client's ``pace`` hook, against a real local HTTP server and the
-daemon's own hook (``execution.UrgentLane.give_way``)."""
+"""``chain/pacing.py``: the RPC client's ``pace`` hook, against a real local HTTP server (the
+scriptable node of the gateway tests) and the daemon's own hook (``execution.UrgentLane.give_way``)."""
 
 from __future__ import annotations
 
@@ -8,37 +8,33 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
+from chain_fake_node import FakeNode, reply, running
 
 from autobot.chain.pacing import is_paced, unpaced
 from autobot.chain.rpc import RpcClient
 from autobot.execution import UrgentLane
 
-ARRIVED: dict[str, asyncio.Event] = {}
-
 
 @pytest.fixture
 async def node() -> AsyncIterator[tuple[str, list[str]]]:
-    """Answers ``GET /<name>`` with the chain id header, recording each name as it arrives
-    (``ARRIVED[name]`` is set then)."""
+    """A node answering ``GET /<name>``, recording each name as it arrives (``ARRIVED[name]`` is
+    set then)."""
+    fake = FakeNode()
     seen: list[str] = []
     ARRIVED.clear()
 
     async def answer(request: web.Request) -> web.Response:
-        seen.append(request.match_info["name"])
-        ARRIVED.setdefault(request.match_info["name"], asyncio.Event()).set()
-        return web.json_response({"ok": True}, headers={"x-supra-chain-id": "1"})
+        name = request.path.rsplit("/", 1)[-1]
+        seen.append(name)
+        ARRIVED.setdefault(name, asyncio.Event()).set()
+        return reply({"ok": True}, chain_id="1")
 
-    app = web.Application()
-    app.router.add_get("/{name}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    fake.fixed = answer
+    async with running(fake) as url:
+        yield url, seen
+
+
+ARRIVED: dict[str, asyncio.Event] = {}
 
 
 async def _arrived(name: str) -> None:

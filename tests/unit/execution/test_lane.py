@@ -15,6 +15,16 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def _close_until(lane: UrgentLane, done: asyncio.Event) -> None:
+    """An urgent step (a close) in flight until ``done`` is set."""
+    with lane.step(urgent=True):
+        await done.wait()
+
+
+def _close_in_flight(lane: UrgentLane, done: asyncio.Event) -> asyncio.Task[None]:
+    return asyncio.create_task(_close_until(lane, done))
+
+
 async def test_a_background_step_waits_while_an_urgent_one_is_in_flight() -> None:
     waits: list[float] = []
     lane = UrgentLane(on_wait=waits.append)
@@ -45,12 +55,7 @@ async def test_a_background_step_waits_while_an_urgent_one_is_in_flight() -> Non
 async def test_urgent_steps_and_work_outside_a_step_never_wait() -> None:
     lane = UrgentLane()
     hold = asyncio.Event()
-
-    async def close() -> None:
-        with lane.step(urgent=True):
-            await hold.wait()
-
-    held = asyncio.create_task(close())
+    held = _close_in_flight(lane, hold)
     await _settle()
     with lane.step(urgent=True):  # another close
         await asyncio.wait_for(lane.give_way(), 0.5)
@@ -84,12 +89,7 @@ async def test_relax_ends_the_urgency_and_the_relaxed_step_gives_way_too() -> No
     await asyncio.wait_for(record(), 0.5)  # goes at once: nothing urgent left
 
     second_hold = asyncio.Event()
-
-    async def second_close() -> None:
-        with lane.step(urgent=True):
-            await second_hold.wait()
-
-    second = asyncio.create_task(second_close())
+    second = _close_in_flight(lane, second_hold)
     await _settle()
 
     async def relaxed_step_asks() -> None:  # the relaxed close now waits like the others
@@ -108,12 +108,7 @@ async def test_relax_ends_the_urgency_and_the_relaxed_step_gives_way_too() -> No
 async def test_an_urgent_step_holds_the_others_back_for_its_budget_only() -> None:
     lane = UrgentLane(budget_seconds=0.05)
     hold = asyncio.Event()
-
-    async def stuck_close() -> None:  # failover retries, say
-        with lane.step(urgent=True):
-            await hold.wait()
-
-    stuck = asyncio.create_task(stuck_close())
+    stuck = _close_in_flight(lane, hold)  # in failover retries, say
     await _settle()
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -162,15 +157,11 @@ async def test_a_task_created_inside_a_step_is_not_held_back_once_the_step_ended
     hold = asyncio.Event()
     later = asyncio.Event()
 
-    async def close() -> None:
-        with lane.step(urgent=True):
-            await hold.wait()
-
     async def outliving() -> None:
         await later.wait()
         await lane.give_way()
 
-    urgent = asyncio.create_task(close())
+    urgent = _close_in_flight(lane, hold)
     await _settle()
     with lane.step(urgent=False):
         spawned = asyncio.create_task(outliving())
