@@ -12,6 +12,7 @@ and finalization, retry and cancel, refunds, archive, prices, bots, deposit, cap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -21,6 +22,7 @@ from model_builders import ADMIN, OP_A, OP_B, STRANGER
 from test_storage import Chain, _story, demo_chain
 
 from autobot.chain.endpoints import Endpoint, EndpointPool
+from autobot.chain.pacing import limited
 from autobot.chain.reads import StorageReads
 from autobot.chain.responses import abort_from_vm_status
 from autobot.chain.rpc import Reply
@@ -40,6 +42,9 @@ class ModelViews:
     def __init__(self, chain: Chain) -> None:
         self.chain = chain
         self.pool = EndpointPool([Endpoint(url="http://model/", client=None)])  # page bounds
+
+    def limited(self, limit: asyncio.Semaphore) -> contextlib.AbstractAsyncContextManager[None]:
+        return limited(limit, None)  # nothing to give way to
 
     async def fetch(
         self, method: str, path: str, *, what: str, decode: Callable[[Reply], Any], **kw: Any
