@@ -293,17 +293,6 @@ class Daemon:
                 ) from exc
             self._stack.push_async_callback(site.stop)
             self.status_site = site
-        log.info(
-            "daemon_started",
-            chain_id=config.chain.chain_id,
-            endpoints=len(config.chain.rpc_urls),
-            mode=config.automation.mode,
-            operators=sorted(self._keyring.operators),
-            metrics_url=f"{self.web.url}/metrics",
-            status_url=None if self.status_site is None else self.status_site.url,
-            journal=self._journal.location,
-            ha_instance=None if self.ha is None else config.ha.instance_id,
-        )
 
     @property
     def engine(self) -> Engine:
@@ -344,6 +333,23 @@ class Daemon:
 
     # ------------------------------------------------------------------ running
 
+    def _say_started(self) -> None:
+        """``daemon_started``: logged once the signal handlers are in place (a SIGHUP sent on
+        seeing it reloads the configuration instead of killing the process)."""
+        config = self.config
+        assert self.web is not None
+        log.info(
+            "daemon_started",
+            chain_id=config.chain.chain_id,
+            endpoints=len(config.chain.rpc_urls),
+            mode=config.automation.mode,
+            operators=sorted(self._keyring.operators),
+            metrics_url=f"{self.web.url}/metrics",
+            status_url=None if self.status_site is None else self.status_site.url,
+            journal=self._journal.location,
+            ha_instance=None if self.ha is None else config.ha.instance_id,
+        )
+
     def request_stop(self) -> None:
         self._stop.set()
 
@@ -353,6 +359,7 @@ class Daemon:
     async def run_until_stopped(self) -> None:
         loop = asyncio.get_running_loop()
         with _signals(loop, self):
+            self._say_started()
             await self._wait_ready()
             if self._stop.is_set():
                 return
