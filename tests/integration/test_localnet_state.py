@@ -181,6 +181,17 @@ async def test_a_non_loopback_host_needs_allow_remote(localnet_options: Localnet
             pass
 
 
+async def test_a_loopback_name_in_capitals_is_served_without_allow_remote(
+    localnet_options: LocalnetOptions,
+) -> None:
+    """The localnet judges its host as the daemon's config does (one loopback check): ``LOCALHOST``
+    resolves to 127.0.0.1, so it needs no ``allow_remote`` (the localnet's own check refused it)."""
+    async with Localnet.start(replace(localnet_options, host="LOCALHOST")) as net:
+        assert net.info.rpc_url.startswith("http://LOCALHOST:")
+        async with httpx.AsyncClient(base_url=net.info.rpc_url) as http:
+            assert (await http.get("localnet/v1/info")).status_code == 200
+
+
 async def test_two_localnets_on_one_port_fail_cleanly(localnet: Localnet, tmp_path: Any) -> None:
     options = LocalnetOptions(port=localnet.port, state_dir=tmp_path / "other")
     with pytest.raises(LocalnetError, match="cannot listen"):

@@ -27,11 +27,12 @@ from pathlib import Path
 
 import structlog
 
+from autobot.config import is_loopback_host
 from autobot.localnet.accounts import OPERATOR_NAMES, dev_accounts
 from autobot.localnet.config_writer import write_daemon_config
 from autobot.localnet.faults import load_fault_spec
 from autobot.localnet.info import LocalnetInfo
-from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions, is_loopback
+from autobot.localnet.runner import Localnet, LocalnetError, LocalnetOptions
 from autobot.localnet.scenario import BUILT_IN, scenario_defaults
 from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
@@ -42,7 +43,7 @@ log = structlog.get_logger()
 
 def options_from_args(args: argparse.Namespace) -> LocalnetOptions:
     """``LocalnetOptions`` from the parsed ``autobot localnet`` arguments; ``ValueError`` if bad."""
-    if not args.allow_remote and not is_loopback(args.host):
+    if not args.allow_remote and not is_loopback_host(args.host):
         raise ValueError(
             f"--host {args.host} is not a loopback address; add --allow-remote to serve other hosts "
             "(the localnet hands out its private keys)"

@@ -204,21 +204,8 @@ class Drills:
                 f"a factor of {factor} stays within the {feed.clamp_threshold_bps / 100:.1f} % "
                 "threshold: it would update, not clamp"
             )
-        self._queue(
-            [
-                _Step(
-                    after=0,
-                    call=SystemCall(
-                        actor="drill",
-                        sender=self._admin,
-                        module="price_feed",
-                        function="update_price",
-                        signers=(self._admin,),
-                        args=(asset, price, 0),
-                    ),
-                )
-            ]
-        )
+        call = _sent_by(self._admin, "price_feed", "update_price", (asset, price, 0))
+        self._queue([_Step(after=0, call=call)])
         return {
             "what": (
                 f"asset {asset}: an update to {price} (from {feed.price}, threshold "
@@ -235,21 +222,9 @@ class Drills:
         minimum = deposit.minimum_balance or 10**10
         required = minimum * deposit.min_balance_multiplier_bps // 10_000
         effective = max(required, deposit.effective_floor) * 2 if healthy else required // 2
-        self._queue(
-            [
-                _Step(
-                    after=0,
-                    call=SystemCall(
-                        actor="drill",
-                        sender=self._admin,
-                        module="vrf_deposit",
-                        function="record_snapshot_admin",
-                        signers=(self._admin,),
-                        args=(max(effective, deposit.total_balance), minimum, effective, 0),
-                    ),
-                )
-            ]
-        )
+        snapshot = (max(effective, deposit.total_balance), minimum, effective, 0)
+        call = _sent_by(self._admin, "vrf_deposit", "record_snapshot_admin", snapshot)
+        self._queue([_Step(after=0, call=call)])
         what = (
             f"a healthy deposit snapshot (effective {effective}): paused requests resume"
             if healthy
@@ -276,16 +251,16 @@ class Drills:
         }
 
 
+def _sent_by(sender: str, module: str, function: str, args: tuple[object, ...]) -> SystemCall:
+    """A drill's call of ``module::function``, signed by ``sender`` alone."""
+    return SystemCall(
+        actor="drill", sender=sender, module=module, function=function, signers=(sender,), args=args
+    )
+
+
 def _signed(operator: str, function: str, args: tuple[object, ...]) -> SystemCall:
     """An automation call signed by ``operator`` (what someone holding its key would send)."""
-    return SystemCall(
-        actor="drill",
-        sender=operator,
-        module="automation",
-        function=function,
-        signers=(operator,),
-        args=args,
-    )
+    return _sent_by(operator, "automation", function, args)
 
 
 def _at(call: SystemCall, now_s: int) -> SystemCall:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -31,13 +30,14 @@ from typing import Self
 import structlog
 from aiohttp import web
 
+from autobot.config import is_loopback_host
 from autobot.localnet.faults import FaultEngine, FaultSpec
 from autobot.localnet.info import LOCALNET_CHAIN_ID, LocalnetInfo
 from autobot.localnet.node import LocalNode, NodeOptions
 from autobot.localnet.server import build_app
 from autobot.localnet.view_mode import DEFAULT_VIEW_MODE, ViewMode
 
-__all__ = ["Frontend", "Localnet", "LocalnetError", "LocalnetOptions", "is_loopback"]
+__all__ = ["Frontend", "Localnet", "LocalnetError", "LocalnetOptions"]
 
 log = structlog.get_logger()
 
@@ -59,15 +59,6 @@ class LocalnetOptions:
     allow_remote: bool = False
     chain_id: int = LOCALNET_CHAIN_ID
     faults: FaultSpec | None = None  # the main front end's fault injection (None: none)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _url_host(host: str) -> str:
@@ -196,7 +187,7 @@ class Localnet:
     @classmethod
     @contextlib.asynccontextmanager
     async def start(cls, options: LocalnetOptions) -> AsyncIterator[Localnet]:
-        if not options.allow_remote and not is_loopback(options.host):
+        if not options.allow_remote and not is_loopback_host(options.host):
             raise LocalnetError(
                 f"refusing to serve on non-loopback address {options.host!r} without allow_remote "
                 "(the localnet hands out its private keys)"
