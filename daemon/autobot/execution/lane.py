@@ -28,7 +28,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
@@ -46,7 +46,7 @@ URGENT_BUDGET_SECONDS = 0.5
 class _Step:
     lane: UrgentLane
     urgent: bool
-    deadline: float = field(default=0.0)
+    deadline: float
     label: str = ""
     ended: bool = False  # a task created inside the step and outliving it is no step's
 
@@ -76,9 +76,9 @@ class UrgentLane:
 
     @property
     def urgent(self) -> int:
-        """Urgent steps in flight (within their budget)."""
-        self._expire()
-        return len(self._urgent)
+        """Urgent steps in flight (within their budget); reading it changes nothing."""
+        now = self._monotonic()
+        return sum(1 for s in self._urgent if s.deadline > now)
 
     @contextlib.contextmanager
     def step(self, *, urgent: bool, label: str = "") -> Iterator[None]:
