@@ -361,7 +361,7 @@ async def _clear_clamp(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# bot rotate
+# roles cleanup
 
 
 def roles_cleanup_command(args: argparse.Namespace) -> int:
@@ -392,6 +392,10 @@ async def _roles_cleanup(args: argparse.Namespace) -> int:
         )
 
     return await submit(args, ready, propose)
+
+
+# --------------------------------------------------------------------------------------------
+# bot rotate
 
 
 def rotate_command(args: argparse.Namespace) -> int:
